@@ -1,0 +1,579 @@
+//! The request pipeline: authentication, request ids, retries, throttle isolation and
+//! tracing over a [`Transport`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use backon::BackoffBuilder;
+use http::{HeaderValue, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
+
+use crate::auth::{
+    AccessToken, ClientSecretCredential, PartnerRefreshToken, StaticToken, TokenCache,
+    TokenEndpoint, TokenProvider,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::cloud::Endpoints;
+use crate::error::{ApiError, Error, RequestSent};
+use crate::request::{ApiRequest, ApiResponse};
+use crate::throttle::{ThrottleGovernor, ThrottleSettings, Workload};
+use crate::transport::{ReqwestTransport, Transport};
+
+/// How the pipeline retries throttled and failed requests.
+///
+/// The defaults follow Kiota's retry handler: 3 retries, waits doubling from a base delay,
+/// at most 180 s of waiting in total.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: u32,
+    /// The first backoff delay; each later one doubles, with jitter.
+    pub base_delay: Duration,
+    /// The longest single backoff delay.
+    pub max_delay: Duration,
+    /// The most time spent waiting for one request, across its retries.
+    pub max_total_wait: Duration,
+    /// Adds random jitter to the exponential backoff.
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_total_wait: Duration::from_secs(180),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn never() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        }
+    }
+
+    fn backoff(&self) -> impl Iterator<Item = Duration> {
+        let b = backon::ExponentialBuilder::default()
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(2.0)
+            .with_max_times(self.max_retries as usize);
+        let b = if self.jitter { b.with_jitter() } else { b };
+        b.build()
+    }
+}
+
+/// Parses `Retry-After`: whole seconds, decimal seconds (`2.128`) or an HTTP date.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use cipp_core::parse_retry_after;
+/// assert_eq!(parse_retry_after("2.128", SystemTime::now()), Some(Duration::from_millis(2128)));
+/// assert_eq!(parse_retry_after("7", SystemTime::now()), Some(Duration::from_secs(7)));
+/// let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+/// assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+/// ```
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Duration::try_from_secs_f64(secs).ok();
+        }
+        return None;
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Credentials the pipeline turns into a token provider.
+#[non_exhaustive]
+pub enum Credentials {
+    /// One token for every tenant and audience.
+    StaticToken(SecretString),
+    /// App-only client credentials in each tenant.
+    ClientSecret {
+        /// The application (client) id.
+        client_id: String,
+        /// The client secret.
+        secret: SecretString,
+    },
+    /// The partner refresh token of the Secure Application Model.
+    PartnerRefreshToken {
+        /// The partner application (client) id.
+        client_id: String,
+        /// The partner application's secret.
+        secret: SecretString,
+        /// The partner user's refresh token.
+        refresh_token: SecretString,
+    },
+    /// Any provider.
+    Provider(Arc<dyn TokenProvider>),
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::StaticToken(_) => f.write_str("Credentials::StaticToken([REDACTED])"),
+            Credentials::ClientSecret { client_id, .. } => f
+                .debug_struct("Credentials::ClientSecret")
+                .field("client_id", client_id)
+                .field("secret", &"[REDACTED]")
+                .finish(),
+            Credentials::PartnerRefreshToken { client_id, .. } => f
+                .debug_struct("Credentials::PartnerRefreshToken")
+                .field("client_id", client_id)
+                .field("secret", &"[REDACTED]")
+                .field("refresh_token", &"[REDACTED]")
+                .finish(),
+            Credentials::Provider(p) => write!(f, "Credentials::Provider({})", p.name()),
+        }
+    }
+}
+
+/// Builds a [`Pipeline`].
+#[derive(Debug, Default)]
+pub struct PipelineBuilder {
+    transport: Option<Arc<dyn Transport>>,
+    credentials: Option<Credentials>,
+    endpoints: Option<Endpoints>,
+    retry: Option<RetryPolicy>,
+    throttle: Option<ThrottleSettings>,
+    clock: Option<Arc<dyn Clock>>,
+    token_skew: Option<Duration>,
+}
+
+impl fmt::Debug for dyn Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("dyn Transport")
+    }
+}
+
+impl PipelineBuilder {
+    /// The transport (default: [`ReqwestTransport`]).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+    /// The credentials (required).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+    /// The endpoints (default: the global cloud).
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = Some(endpoints);
+        self
+    }
+    /// The retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+    /// Client-side throttle caps (default: [`ThrottleSettings::documented`]).
+    pub fn throttle(mut self, throttle: ThrottleSettings) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+    /// The clock used for token expiry (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// How long before expiry a cached token is renewed (default 5 minutes).
+    pub fn token_refresh_skew(mut self, skew: Duration) -> Self {
+        self.token_skew = Some(skew);
+        self
+    }
+
+    /// Builds the pipeline.
+    pub fn build(self) -> Result<Pipeline, Error> {
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(t) => t,
+            None => Arc::new(ReqwestTransport::new()?),
+        };
+        let endpoints = self.endpoints.unwrap_or_default();
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let credentials = self.credentials.ok_or_else(|| {
+            Error::Config(
+                "no credentials: give a partner refresh token, app credentials or a token provider"
+                    .into(),
+            )
+        })?;
+        let endpoint = TokenEndpoint::new(transport.clone(), endpoints.clone(), clock.clone());
+        let provider: Arc<dyn TokenProvider> = match credentials {
+            Credentials::StaticToken(t) => Arc::new(StaticToken::new(t)),
+            Credentials::ClientSecret { client_id, secret } => {
+                Arc::new(ClientSecretCredential::new(endpoint, client_id, secret))
+            }
+            Credentials::PartnerRefreshToken {
+                client_id,
+                secret,
+                refresh_token,
+            } => Arc::new(PartnerRefreshToken::new(
+                endpoint,
+                client_id,
+                secret,
+                refresh_token,
+            )),
+            Credentials::Provider(p) => p,
+        };
+        let tokens = TokenCache::new(
+            provider,
+            clock.clone(),
+            self.token_skew.unwrap_or(Duration::from_secs(300)),
+        );
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                transport,
+                tokens,
+                endpoints,
+                retry: self.retry.unwrap_or_default(),
+                clock,
+                throttle: ThrottleGovernor::new(self.throttle.unwrap_or_default()),
+            }),
+            background: None,
+        })
+    }
+}
+
+struct Inner {
+    transport: Arc<dyn Transport>,
+    tokens: TokenCache,
+    endpoints: Endpoints,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    throttle: ThrottleGovernor,
+}
+
+/// Sends [`ApiRequest`]s with authentication, request ids, retries and throttle isolation.
+/// Cheap to clone; clones share the token cache and throttle state.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+    background: Option<Duration>,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("endpoints", &self.inner.endpoints)
+            .field("retry", &self.inner.retry)
+            .field("background", &self.background)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!("cipp-rs/", env!("CARGO_PKG_VERSION"));
+
+impl Pipeline {
+    /// Starts building a pipeline.
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+
+    /// The endpoints requests are sent to.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The token cache (for diagnostics such as [`TokenCache::provider_requests`]).
+    pub fn tokens(&self) -> &TokenCache {
+        &self.inner.tokens
+    }
+
+    /// A clone in background mode: a wait longer than `threshold` (for a 429 or a
+    /// throttled key) returns [`Error::Throttled`] instead of sleeping, so a scheduler can
+    /// serve other tenants meanwhile.
+    pub fn background(&self, threshold: Duration) -> Pipeline {
+        Pipeline {
+            inner: self.inner.clone(),
+            background: Some(threshold),
+        }
+    }
+
+    /// Resolves a request's target to an absolute URL, refusing absolute URLs on another
+    /// host than the audience's (a token is never sent elsewhere).
+    pub fn resolve_url(&self, request: &ApiRequest) -> Result<String, Error> {
+        let target = request.target();
+        match self.inner.endpoints.base_url(request.audience()) {
+            Some(base) => {
+                if target.starts_with("https://") || target.starts_with("http://") {
+                    if same_origin(base, target) {
+                        Ok(target.to_owned())
+                    } else {
+                        Err(Error::Paging {
+                            tenant: request.tenant().clone(),
+                            message: format!(
+                                "refused to send a {} token to another host than {base}",
+                                request.audience()
+                            ),
+                        })
+                    }
+                } else if target.starts_with('/') {
+                    Ok(format!("{}{}", base.trim_end_matches('/'), target))
+                } else {
+                    Err(Error::invalid_input(
+                        "target",
+                        "a request target must start with `/` or be an absolute URL",
+                    ))
+                }
+            }
+            None if target.starts_with("https://") || target.starts_with("http://") => {
+                Ok(target.to_owned())
+            }
+            None => Err(Error::invalid_input(
+                "target",
+                format!(
+                    "audience {} has no base URL: give an absolute URL",
+                    request.audience()
+                ),
+            )),
+        }
+    }
+
+    /// Sends a request and returns a successful (2xx/3xx) response, retrying as the policy
+    /// allows. Any other status becomes [`Error::Api`].
+    pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        let operation = request.operation_name();
+        let span = tracing::info_span!(
+            "cipp.request",
+            tenant = %request.tenant(),
+            method = %request.method(),
+            path = %request.path(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        self.send_inner(request, operation).instrument(span).await
+    }
+
+    async fn send_inner(
+        &self,
+        request: ApiRequest,
+        operation: String,
+    ) -> Result<ApiResponse, Error> {
+        let url = self.resolve_url(&request)?;
+        let uri: http::Uri = url.parse().map_err(|_| {
+            Error::invalid_input("target", format!("`{}` is not a valid URL", request.path()))
+        })?;
+        let (workload, partition) = Workload::of(&request);
+        let policy = &self.inner.retry;
+        let mut backoff = policy.backoff();
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        let mut refreshed = false;
+        let mut stale_token: Option<AccessToken> = None;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let tenant = request.tenant().clone();
+        loop {
+            attempt += 1;
+            let _admission = self
+                .inner
+                .throttle
+                .admit(&tenant, workload, partition.as_deref(), self.background)
+                .await?;
+            let token = match stale_token.take() {
+                Some(rejected) => {
+                    self.inner
+                        .tokens
+                        .refresh_rejected(&tenant, request.audience(), &rejected)
+                        .await?
+                }
+                None => self.inner.tokens.token(&tenant, request.audience()).await?,
+            };
+            let http_request = build_http(&request, &uri, &token, &client_request_id, attempt)?;
+            let attempt_span = tracing::debug_span!(
+                "cipp.attempt",
+                attempt,
+                status = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+            );
+            let result = self
+                .inner
+                .transport
+                .send(http_request)
+                .instrument(attempt_span.clone())
+                .await;
+            let current = tracing::Span::current();
+            current.record("attempts", attempt);
+            let delay = match result {
+                Err(e) => {
+                    let may_retry = e.sent == RequestSent::No || request.is_idempotent();
+                    if !may_retry {
+                        return Err(Error::Transport(e));
+                    }
+                    match backoff.next() {
+                        Some(d) if waited + d <= policy.max_total_wait => {
+                            tracing::debug!(error = %e, "transport failure, retrying");
+                            d
+                        }
+                        _ => return Err(Error::Transport(e)),
+                    }
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    attempt_span.record("status", status.as_u16());
+                    current.record("status", status.as_u16());
+                    if let Some(id) = response
+                        .headers()
+                        .get("request-id")
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        attempt_span.record("request_id", id);
+                    }
+                    if status.is_success() || status.is_redirection() {
+                        let (parts, body) = response.into_parts();
+                        return Ok(ApiResponse {
+                            tenant,
+                            operation,
+                            status,
+                            headers: parts.headers,
+                            body,
+                        });
+                    }
+                    if status == StatusCode::UNAUTHORIZED && !refreshed {
+                        refreshed = true;
+                        stale_token = Some(token);
+                        attempt -= 1;
+                        continue;
+                    }
+                    let retryable = matches!(status.as_u16(), 429 | 503 | 504)
+                        || (status == StatusCode::NOT_FOUND && request.retries_not_found());
+                    let error = || {
+                        let mut e = ApiError::from_response(
+                            tenant.clone(),
+                            operation.clone(),
+                            status,
+                            response.headers(),
+                            response.body(),
+                        );
+                        e.retry_after = retry_after_of(&response, self.inner.clock.as_ref());
+                        if status == StatusCode::NOT_FOUND && request.retries_not_found() {
+                            e.kind = crate::error::ApiErrorKind::NotYetReplicated;
+                        }
+                        if e.client_request_id.is_none() {
+                            e.client_request_id = Some(client_request_id.clone());
+                        }
+                        Error::from(e)
+                    };
+                    if !retryable {
+                        return Err(error());
+                    }
+                    let retry_after = retry_after_of(&response, self.inner.clock.as_ref());
+                    let Some(backoff_delay) = backoff.next() else {
+                        return Err(error());
+                    };
+                    let d = retry_after.map_or(backoff_delay, |ra| ra.max(backoff_delay));
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        self.inner.throttle.record_throttle(
+                            &tenant,
+                            workload,
+                            partition.as_deref(),
+                            d,
+                        );
+                    }
+                    if let Some(threshold) = self.background {
+                        if d > threshold {
+                            return Err(Error::Throttled {
+                                tenant: tenant.clone(),
+                                workload: workload.name().to_owned(),
+                                retry_after: d,
+                            });
+                        }
+                    }
+                    if waited + d > policy.max_total_wait {
+                        return Err(error());
+                    }
+                    tracing::debug!(
+                        status = status.as_u16(),
+                        delay_ms = d.as_millis() as u64,
+                        "retrying"
+                    );
+                    d
+                }
+            };
+            waited += delay;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Sends a request and decodes its JSON answer.
+    pub async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: ApiRequest,
+    ) -> Result<T, Error> {
+        self.send(request).await?.json()
+    }
+}
+
+fn retry_after_of(response: &http::Response<bytes::Bytes>, clock: &dyn Clock) -> Option<Duration> {
+    let now: SystemTime = clock.now().into();
+    response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now))
+}
+
+fn same_origin(base: &str, target: &str) -> bool {
+    match (url::Url::parse(base), url::Url::parse(target)) {
+        (Ok(a), Ok(b)) => {
+            a.scheme() == b.scheme()
+                && a.host_str().map(str::to_ascii_lowercase)
+                    == b.host_str().map(str::to_ascii_lowercase)
+                && a.port_or_known_default() == b.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
+fn build_http(
+    request: &ApiRequest,
+    uri: &http::Uri,
+    token: &AccessToken,
+    client_request_id: &str,
+    attempt: u32,
+) -> Result<http::Request<bytes::Bytes>, Error> {
+    let mut builder = http::Request::builder()
+        .method(request.method().clone())
+        .uri(uri.clone());
+    let headers = builder
+        .headers_mut()
+        .ok_or_else(|| Error::invalid_input("request", "invalid method or URL"))?;
+    headers.extend(request.headers().clone());
+    let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret().expose_secret()))
+        .map_err(|_| {
+            Error::Config("the access token holds characters not allowed in a header".into())
+        })?;
+    auth.set_sensitive(true);
+    headers.insert(http::header::AUTHORIZATION, auth);
+    if let Ok(v) = HeaderValue::try_from(client_request_id) {
+        headers.insert("client-request-id", v);
+    }
+    headers.insert(
+        http::header::USER_AGENT,
+        HeaderValue::from_static(USER_AGENT),
+    );
+    headers
+        .entry(http::header::ACCEPT)
+        .or_insert(HeaderValue::from_static("application/json"));
+    if attempt > 1 {
+        headers.insert("retry-attempt", HeaderValue::from(attempt - 1));
+    }
+    builder
+        .body(request.body_bytes().clone())
+        .map_err(|e| Error::invalid_input("request", e.to_string()))
+}

@@ -1,0 +1,287 @@
+//! Requests as values, and buffered responses.
+//!
+//! Upper crates build an [`ApiRequest`] (a value that can be inspected in a unit test,
+//! sent through the [`Pipeline`](crate::Pipeline), or put into a `$batch`) and read an
+//! [`ApiResponse`].
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::cloud::Audience;
+use crate::error::{DecodeError, Error};
+use crate::tenant::TenantId;
+
+/// One request to a Microsoft service for one tenant, before authentication.
+///
+/// ```
+/// use cipp_core::{ApiRequest, Audience, TenantId};
+/// let t = TenantId::parse("contoso.onmicrosoft.com")?;
+/// let r = ApiRequest::get(t, Audience::Graph, "/v1.0/users")
+///     .query("$select", "id,displayName")
+///     .query("$filter", "startswith(displayName,'A')");
+/// assert_eq!(r.target(), "/v1.0/users?$select=id%2CdisplayName&$filter=startswith%28displayName%2C%27A%27%29");
+/// assert_eq!(r.path(), "/v1.0/users");
+/// # Ok::<(), cipp_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    tenant: TenantId,
+    audience: Audience,
+    method: Method,
+    target: String,
+    headers: HeaderMap,
+    body: Bytes,
+    idempotent: bool,
+    retry_not_found: bool,
+    operation: Option<Cow<'static, str>>,
+}
+
+impl ApiRequest {
+    /// A request for `target`: a path and query relative to the audience's base URL
+    /// (`/v1.0/users?$top=5`), or an absolute URL on that host (a next link).
+    pub fn new(
+        tenant: TenantId,
+        audience: Audience,
+        method: Method,
+        target: impl Into<String>,
+    ) -> Self {
+        let idempotent = !matches!(method, Method::POST | Method::PATCH);
+        ApiRequest {
+            tenant,
+            audience,
+            method,
+            target: target.into(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            idempotent,
+            retry_not_found: false,
+            operation: None,
+        }
+    }
+
+    /// A `GET`.
+    pub fn get(tenant: TenantId, audience: Audience, target: impl Into<String>) -> Self {
+        Self::new(tenant, audience, Method::GET, target)
+    }
+
+    /// A `POST`.
+    pub fn post(tenant: TenantId, audience: Audience, target: impl Into<String>) -> Self {
+        Self::new(tenant, audience, Method::POST, target)
+    }
+
+    /// A `PATCH`.
+    pub fn patch(tenant: TenantId, audience: Audience, target: impl Into<String>) -> Self {
+        Self::new(tenant, audience, Method::PATCH, target)
+    }
+
+    /// A `DELETE`.
+    pub fn delete(tenant: TenantId, audience: Audience, target: impl Into<String>) -> Self {
+        Self::new(tenant, audience, Method::DELETE, target)
+    }
+
+    /// Appends a query parameter; the value is percent-encoded, `$` in the name is kept.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        let sep = if self.target.contains('?') { '&' } else { '?' };
+        self.target.push(sep);
+        self.target.push_str(&encode_component(name));
+        self.target.push('=');
+        self.target.push_str(&encode_component(value));
+        self
+    }
+
+    /// Sets a header (replacing any previous value).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Sets a JSON body and `Content-Type: application/json`.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::invalid_input("body", format!("cannot serialise the request body: {e}"))
+        })?;
+        self.body = Bytes::from(bytes);
+        self.headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(self)
+    }
+
+    /// Sets a raw body (set the content type with [`ApiRequest::header`]).
+    pub fn body(mut self, body: Bytes) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Declares whether sending the request twice is harmless. By default `GET`, `PUT`,
+    /// `DELETE` and `HEAD` are, `POST` and `PATCH` are not. Only idempotent requests are
+    /// retried after a failure whose outcome is unknown (a timeout after sending).
+    pub fn idempotent(mut self, yes: bool) -> Self {
+        self.idempotent = yes;
+        self
+    }
+
+    /// Retries a 404 with backoff, for objects created moments ago that may not have
+    /// replicated yet (Entra's eventual consistency).
+    pub fn retry_not_found(mut self, yes: bool) -> Self {
+        self.retry_not_found = yes;
+        self
+    }
+
+    /// Names the logical operation for tracing (defaults to method and path).
+    pub fn operation(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.operation = Some(name.into());
+        self
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+    /// The audience.
+    pub fn audience(&self) -> &Audience {
+        &self.audience
+    }
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The target as given (path and query, or absolute URL).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+    /// The path without the query string (safe to log).
+    pub fn path(&self) -> &str {
+        let t = self.target.split('?').next().unwrap_or("");
+        match t.find("://") {
+            Some(i) => t[i + 3..].find('/').map_or("/", |j| &t[i + 3 + j..]),
+            None => t,
+        }
+    }
+    /// The headers set on the request.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// The body.
+    pub fn body_bytes(&self) -> &Bytes {
+        &self.body
+    }
+    /// Whether the request may be retried when its outcome is unknown.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+    /// Whether a 404 is retried (eventual consistency).
+    pub fn retries_not_found(&self) -> bool {
+        self.retry_not_found
+    }
+    /// The operation name for tracing and errors.
+    pub fn operation_name(&self) -> String {
+        match &self.operation {
+            Some(o) => o.to_string(),
+            None => format!("{} {}", self.method, self.path()),
+        }
+    }
+
+    /// The same request aimed at another target (used to follow next links).
+    pub fn with_target(mut self, target: impl Into<String>) -> Self {
+        self.target = target.into();
+        self
+    }
+}
+
+/// Percent-encodes a query component, keeping unreserved characters and `$`.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'$' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A buffered answer from a service.
+#[derive(Clone, Debug)]
+pub struct ApiResponse {
+    /// The tenant the request was for.
+    pub tenant: TenantId,
+    /// The operation, for error messages.
+    pub operation: String,
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl ApiResponse {
+    /// Decodes the body as JSON, naming the JSON path on failure.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        Ok(DecodeError::decode(
+            Some(&self.tenant),
+            &self.operation,
+            &self.body,
+        )?)
+    }
+
+    /// The `request-id` header.
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers.get("request-id").and_then(|v| v.to_str().ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> TenantId {
+        TenantId::parse("contoso.com").unwrap()
+    }
+
+    #[test]
+    fn path_strips_query_and_host() {
+        let r = ApiRequest::get(
+            t(),
+            Audience::Graph,
+            "https://graph.microsoft.com/v1.0/users?$skiptoken=abc",
+        );
+        assert_eq!(r.path(), "/v1.0/users");
+        let r = ApiRequest::get(t(), Audience::Graph, "/v1.0/users/a%40b.com?$select=id");
+        assert_eq!(r.path(), "/v1.0/users/a%40b.com");
+        assert_eq!(r.operation_name(), "GET /v1.0/users/a%40b.com");
+    }
+
+    #[test]
+    fn idempotency_defaults_by_method() {
+        assert!(ApiRequest::get(t(), Audience::Graph, "/x").is_idempotent());
+        assert!(ApiRequest::delete(t(), Audience::Graph, "/x").is_idempotent());
+        assert!(!ApiRequest::post(t(), Audience::Graph, "/x").is_idempotent());
+        assert!(!ApiRequest::patch(t(), Audience::Graph, "/x").is_idempotent());
+        assert!(ApiRequest::post(t(), Audience::Graph, "/x")
+            .idempotent(true)
+            .is_idempotent());
+    }
+
+    #[test]
+    fn json_body_sets_content_type() {
+        let r = ApiRequest::post(t(), Audience::Graph, "/v1.0/users")
+            .json(&serde_json::json!({"a":1}))
+            .unwrap();
+        assert_eq!(r.body_bytes().as_ref(), br#"{"a":1}"#);
+        assert_eq!(r.headers()["content-type"], "application/json");
+    }
+
+    #[test]
+    fn query_encoding() {
+        assert_eq!(encode_component("a b#c@d"), "a%20b%23c%40d");
+    }
+}

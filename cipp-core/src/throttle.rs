@@ -1,0 +1,405 @@
+//! Throttle isolation per (tenant, workload).
+//!
+//! After a 429 for one tenant's workload, later requests for that key wait out the
+//! service's delay (or fail fast with [`Error::Throttled`] in background mode) while other
+//! tenants carry on. Optional client-side caps keep within the documented limits: at most
+//! 4 concurrent requests per mailbox (Outlook and Exchange) and 1 request per second per
+//! tenant for Conditional Access and Identity Protection.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::cloud::Audience;
+use crate::error::Error;
+use crate::request::ApiRequest;
+use crate::tenant::TenantId;
+
+/// A family of endpoints that Microsoft throttles together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Workload {
+    /// Users, groups, directory objects (identity and access).
+    GraphIdentity,
+    /// Sign-in and directory audit logs and other identity reports.
+    GraphReports,
+    /// Conditional Access and Identity Protection (1 request/s per tenant).
+    GraphConditionalAccess,
+    /// Intune (deviceManagement, deviceAppManagement).
+    GraphIntune,
+    /// Outlook resources in Graph (mail, mailbox settings, message rules), per mailbox.
+    GraphOutlook,
+    /// Other Graph endpoints.
+    GraphOther,
+    /// The Exchange Online admin API, per anchor mailbox.
+    Exchange,
+    /// Any other service.
+    Other,
+}
+
+impl Workload {
+    /// A stable name for logs and errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::GraphIdentity => "graph-identity",
+            Workload::GraphReports => "graph-reports",
+            Workload::GraphConditionalAccess => "graph-conditional-access",
+            Workload::GraphIntune => "graph-intune",
+            Workload::GraphOutlook => "graph-outlook",
+            Workload::GraphOther => "graph",
+            Workload::Exchange => "exchange",
+            Workload::Other => "other",
+        }
+    }
+
+    /// The workload (and, for per-mailbox limits, the mailbox) a request belongs to.
+    pub fn of(request: &ApiRequest) -> (Workload, Option<String>) {
+        match request.audience() {
+            Audience::Exchange => {
+                let anchor = request
+                    .headers()
+                    .get("x-anchormailbox")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_ascii_lowercase);
+                (Workload::Exchange, anchor)
+            }
+            Audience::Graph => {
+                let path = request.path().to_ascii_lowercase();
+                let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+                // Skip the version segment.
+                let rest = if segs.first().is_some_and(|s| *s == "v1.0" || *s == "beta") {
+                    &segs[1..]
+                } else {
+                    &segs[..]
+                };
+                let first = rest.first().copied().unwrap_or("");
+                let third = rest.get(2).copied().unwrap_or("");
+                let w = match first {
+                    "auditlogs" | "reports" => Workload::GraphReports,
+                    "identity" | "identityprotection" => Workload::GraphConditionalAccess,
+                    "devicemanagement" | "deviceappmanagement" => Workload::GraphIntune,
+                    "users" | "me"
+                        if matches!(
+                            third,
+                            "messages"
+                                | "mailfolders"
+                                | "mailboxsettings"
+                                | "events"
+                                | "calendar"
+                                | "contacts"
+                        ) =>
+                    {
+                        Workload::GraphOutlook
+                    }
+                    "users"
+                    | "groups"
+                    | "directory"
+                    | "directoryobjects"
+                    | "devices"
+                    | "serviceprincipals"
+                    | "applications"
+                    | "domains"
+                    | "organization"
+                    | "subscribedskus"
+                    | "rolemanagement"
+                    | "directoryroles"
+                    | "policies"
+                    | "oauth2permissiongrants"
+                    | "invitations"
+                    | "contacts"
+                    | "me" => Workload::GraphIdentity,
+                    _ => Workload::GraphOther,
+                };
+                let partition = match w {
+                    Workload::GraphOutlook => rest.get(1).map(|s| s.to_string()),
+                    _ => None,
+                };
+                (w, partition)
+            }
+            Audience::Other(_) => (Workload::Other, None),
+        }
+    }
+}
+
+/// A client-side cap for one workload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkloadLimit {
+    /// At most this many requests in flight per key.
+    pub max_concurrent: Option<usize>,
+    /// At least this long between the starts of two requests per key.
+    pub min_interval: Option<Duration>,
+}
+
+/// Client-side caps per workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Caps per workload; workloads not listed are not capped.
+    pub limits: HashMap<Workload, WorkloadLimit>,
+}
+
+impl ThrottleSettings {
+    /// No client-side caps (the service's 429s are still honoured per key).
+    pub fn none() -> Self {
+        ThrottleSettings {
+            limits: HashMap::new(),
+        }
+    }
+
+    /// The documented limits: 4 concurrent requests per mailbox for Outlook in Graph and
+    /// for Exchange, 1 request per second per tenant for Conditional Access.
+    pub fn documented() -> Self {
+        let mut limits = HashMap::new();
+        let mailbox = WorkloadLimit {
+            max_concurrent: Some(4),
+            min_interval: None,
+        };
+        limits.insert(Workload::GraphOutlook, mailbox);
+        limits.insert(Workload::Exchange, mailbox);
+        limits.insert(
+            Workload::GraphConditionalAccess,
+            WorkloadLimit {
+                max_concurrent: None,
+                min_interval: Some(Duration::from_secs(1)),
+            },
+        );
+        ThrottleSettings { limits }
+    }
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        ThrottleSettings::documented()
+    }
+}
+
+type Key = (TenantId, Workload, Option<String>);
+
+#[derive(Default)]
+struct KeyState {
+    blocked_until: Option<Instant>,
+    next_start: Option<Instant>,
+    semaphore: Option<Arc<Semaphore>>,
+}
+
+/// Per-key throttle state shared by all requests of a pipeline.
+#[derive(Default)]
+pub struct ThrottleGovernor {
+    settings: Option<ThrottleSettings>,
+    state: Mutex<HashMap<Key, KeyState>>,
+}
+
+impl std::fmt::Debug for ThrottleGovernor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThrottleGovernor")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Permission to send one request; release by dropping.
+#[derive(Debug)]
+pub struct Admission {
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl ThrottleGovernor {
+    /// A governor with the given caps.
+    pub fn new(settings: ThrottleSettings) -> Self {
+        ThrottleGovernor {
+            settings: Some(settings),
+            state: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn limit(&self, w: Workload) -> WorkloadLimit {
+        self.settings
+            .as_ref()
+            .and_then(|s| s.limits.get(&w).copied())
+            .unwrap_or_default()
+    }
+
+    /// Records that the service throttled `key` for `delay`.
+    pub fn record_throttle(
+        &self,
+        tenant: &TenantId,
+        workload: Workload,
+        partition: Option<&str>,
+        delay: Duration,
+    ) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = state
+            .entry((tenant.clone(), workload, partition.map(str::to_owned)))
+            .or_default();
+        let until = Instant::now() + delay;
+        if entry.blocked_until.is_none_or(|b| b < until) {
+            entry.blocked_until = Some(until);
+        }
+    }
+
+    /// Waits until a request for the key may start. With `background` set, a wait longer
+    /// than that threshold returns [`Error::Throttled`] instead.
+    pub async fn admit(
+        &self,
+        tenant: &TenantId,
+        workload: Workload,
+        partition: Option<&str>,
+        background: Option<Duration>,
+    ) -> Result<Admission, Error> {
+        let key: Key = (tenant.clone(), workload, partition.map(str::to_owned));
+        let limit = self.limit(workload);
+        // Wait out a 429 and the rate cap.
+        loop {
+            let wait = {
+                let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = state.entry(key.clone()).or_default();
+                let now = Instant::now();
+                let blocked = entry.blocked_until.filter(|b| *b > now);
+                let rate = entry.next_start.filter(|n| *n > now);
+                match blocked.into_iter().chain(rate).max() {
+                    Some(until) => until - now,
+                    None => {
+                        entry.blocked_until = None;
+                        if let Some(i) = limit.min_interval {
+                            entry.next_start = Some(now + i);
+                        }
+                        break;
+                    }
+                }
+            };
+            if let Some(threshold) = background {
+                if wait > threshold {
+                    return Err(Error::Throttled {
+                        tenant: tenant.clone(),
+                        workload: workload.name().to_owned(),
+                        retry_after: wait,
+                    });
+                }
+            }
+            tracing::debug!(tenant = %tenant, workload = workload.name(), wait_ms = wait.as_millis() as u64, "waiting for throttle window");
+            tokio::time::sleep(wait).await;
+        }
+        let permit = match limit.max_concurrent {
+            Some(n) => {
+                let sem = {
+                    let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                    state
+                        .entry(key)
+                        .or_default()
+                        .semaphore
+                        .get_or_insert_with(|| Arc::new(Semaphore::new(n.max(1))))
+                        .clone()
+                };
+                sem.acquire_owned().await.ok()
+            }
+            None => None,
+        };
+        Ok(Admission { _permit: permit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> TenantId {
+        TenantId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn workloads_from_paths() {
+        let g = |p: &str| Workload::of(&ApiRequest::get(t("a.com"), Audience::Graph, p)).0;
+        assert_eq!(g("/v1.0/users"), Workload::GraphIdentity);
+        assert_eq!(g("/v1.0/auditLogs/signIns?$top=1"), Workload::GraphReports);
+        assert_eq!(
+            g("/v1.0/identity/conditionalAccess/policies"),
+            Workload::GraphConditionalAccess
+        );
+        assert_eq!(
+            g("/beta/deviceManagement/configurationPolicies"),
+            Workload::GraphIntune
+        );
+        let (w, p) = Workload::of(&ApiRequest::get(
+            t("a.com"),
+            Audience::Graph,
+            "/v1.0/users/U1/mailFolders/inbox/messageRules",
+        ));
+        assert_eq!((w, p.as_deref()), (Workload::GraphOutlook, Some("u1")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_key_waits_other_tenants_do_not() {
+        let g = ThrottleGovernor::new(ThrottleSettings::none());
+        g.record_throttle(
+            &t("a.com"),
+            Workload::GraphIdentity,
+            None,
+            Duration::from_secs(5),
+        );
+        let start = Instant::now();
+        g.admit(&t("b.com"), Workload::GraphIdentity, None, None)
+            .await
+            .unwrap();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        g.admit(&t("a.com"), Workload::GraphReports, None, None)
+            .await
+            .unwrap();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        let err = g
+            .admit(
+                &t("a.com"),
+                Workload::GraphIdentity,
+                None,
+                Some(Duration::from_secs(1)),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Throttled { retry_after, .. } if retry_after == Duration::from_secs(5))
+        );
+        g.admit(&t("a.com"), Workload::GraphIdentity, None, None)
+            .await
+            .unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conditional_access_one_per_second() {
+        let g = ThrottleGovernor::new(ThrottleSettings::documented());
+        let start = Instant::now();
+        for _ in 0..3 {
+            g.admit(&t("a.com"), Workload::GraphConditionalAccess, None, None)
+                .await
+                .unwrap();
+        }
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn four_per_mailbox() {
+        let g = ThrottleGovernor::new(ThrottleSettings::documented());
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(
+                g.admit(&t("a.com"), Workload::Exchange, Some("m@a.com"), None)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let fifth = tokio::time::timeout(
+            Duration::from_secs(1),
+            g.admit(&t("a.com"), Workload::Exchange, Some("m@a.com"), None),
+        )
+        .await;
+        assert!(fifth.is_err(), "a fifth request was admitted");
+        g.admit(&t("a.com"), Workload::Exchange, Some("other@a.com"), None)
+            .await
+            .unwrap();
+        held.pop();
+        g.admit(&t("a.com"), Workload::Exchange, Some("m@a.com"), None)
+            .await
+            .unwrap();
+    }
+}

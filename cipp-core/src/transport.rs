@@ -1,0 +1,128 @@
+//! The seam between cipp-rs and the network.
+//!
+//! Everything above this module sends fully buffered [`http`] requests through an
+//! `Arc<dyn Transport>`: the reqwest implementation here, the simulator in `cipp-sim`, or
+//! the scriptable transport of the `test-util` feature.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::{RequestSent, TransportError, TransportErrorKind};
+
+/// A fully buffered HTTP request.
+pub type HttpRequest = http::Request<Bytes>;
+/// A fully buffered HTTP response.
+pub type HttpResponse = http::Response<Bytes>;
+
+/// Sends one HTTP request and returns its response, whatever its status.
+///
+/// Implementations must not follow redirects, retry, or add authentication: the pipeline
+/// does all of that. A failure says whether the request may have reached the service.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request` and buffers the whole response.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// Settings of [`ReqwestTransport`].
+#[derive(Clone, Debug)]
+pub struct ReqwestSettings {
+    /// Time allowed to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request, from sending to the last byte of the response.
+    pub request_timeout: Duration,
+    /// Idle connections kept per host.
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for ReqwestSettings {
+    fn default() -> Self {
+        ReqwestSettings {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(100),
+            pool_max_idle_per_host: 32,
+        }
+    }
+}
+
+/// The default transport: reqwest with rustls, HTTP/1.1 and HTTP/2, no redirects.
+#[derive(Clone, Debug)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    /// A transport with the default settings.
+    pub fn new() -> Result<Self, crate::Error> {
+        Self::with_settings(&ReqwestSettings::default())
+    }
+
+    /// A transport with the given timeouts.
+    pub fn with_settings(settings: &ReqwestSettings) -> Result<Self, crate::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .pool_max_idle_per_host(settings.pool_max_idle_per_host)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| crate::Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(ReqwestTransport { client })
+    }
+}
+
+#[async_trait]
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let (parts, body) = request.into_parts();
+        let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
+            TransportError::new(
+                TransportErrorKind::InvalidRequest,
+                RequestSent::No,
+                format!("invalid URL: {e}"),
+            )
+        })?;
+        let host = url.host_str().unwrap_or("").to_owned();
+        let response = self
+            .client
+            .request(parts.method, url)
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| map_reqwest_error(&host, e))?;
+        let status = response.status();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| map_reqwest_error(&host, e))?;
+        let mut out = http::Response::new(body);
+        *out.status_mut() = status;
+        *out.version_mut() = version;
+        *out.headers_mut() = headers;
+        Ok(out)
+    }
+}
+
+fn map_reqwest_error(host: &str, e: reqwest::Error) -> TransportError {
+    // reqwest's Display may include the URL with its query string: never echo it.
+    let (kind, sent) = if e.is_connect() {
+        (TransportErrorKind::Connect, RequestSent::No)
+    } else if e.is_timeout() {
+        (TransportErrorKind::Timeout, RequestSent::Maybe)
+    } else if e.is_builder() {
+        (TransportErrorKind::InvalidRequest, RequestSent::No)
+    } else {
+        (TransportErrorKind::Io, RequestSent::Maybe)
+    };
+    let what = match kind {
+        TransportErrorKind::Connect => "could not connect to",
+        TransportErrorKind::Timeout => "timed out talking to",
+        TransportErrorKind::InvalidRequest => "could not build a request for",
+        TransportErrorKind::Io => "connection failed with",
+    };
+    TransportError::new(kind, sent, format!("{what} {host}")).with_source(e.without_url())
+}

@@ -1,0 +1,3 @@
+//! A simulated Microsoft 365 (being built).
+
+pub use cipp_core;
