@@ -1,0 +1,345 @@
+//! Pipeline behaviour on the in-memory transport, with paused Tokio time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cipp_core::test_util::{FakeTokenProvider, MockResponse, MockTransport};
+use cipp_core::{
+    ApiErrorKind, ApiRequest, Audience, Credentials, Error, Pipeline, RequestSent, RetryPolicy,
+    TenantId, ThrottleSettings, TransportErrorKind,
+};
+use tokio::time::Instant;
+
+fn tenant(s: &str) -> TenantId {
+    TenantId::parse(s).unwrap()
+}
+
+fn pipeline(mock: &Arc<MockTransport>, retry: RetryPolicy) -> Pipeline {
+    Pipeline::builder()
+        .transport(mock.clone())
+        .credentials(Credentials::Provider(Arc::new(FakeTokenProvider::new())))
+        .retry(retry)
+        .throttle(ThrottleSettings::none())
+        .build()
+        .unwrap()
+}
+
+fn throttled(retry_after: &str) -> MockResponse {
+    MockResponse::json(
+        429,
+        &serde_json::json!({"error":{"code":"TooManyRequests","message":"Please retry again later.",
+            "innerError":{"code":"429","date":"2020-08-18T12:51:51","message":"Please retry after","request-id":"94fb3b52","status":"429"}}}),
+    )
+    .with_header("retry-after", retry_after)
+}
+
+fn ok() -> MockResponse {
+    MockResponse::json(200, &serde_json::json!({"value": []}))
+}
+
+fn get_users() -> ApiRequest {
+    ApiRequest::get(tenant("contoso.com"), Audience::Graph, "/v1.0/users")
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_two_seconds_then_ok() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on("GET", "/v1.0/users", throttled("2"))
+        .on("GET", "/v1.0/users", ok());
+    let p = pipeline(&mock, RetryPolicy::default());
+    let start = Instant::now();
+    p.send(get_users()).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("retry-attempt"), None);
+    assert_eq!(reqs[1].header("retry-attempt"), Some("1"));
+    // One client-request-id per logical request, kept across retries.
+    assert_eq!(
+        reqs[0].header("client-request-id"),
+        reqs[1].header("client-request-id")
+    );
+    assert!(reqs[0]
+        .header("user-agent")
+        .unwrap()
+        .starts_with("cipp-rs/"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn decimal_retry_after_honoured() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on("GET", "/v1.0/users", throttled("2.128"))
+        .on("GET", "/v1.0/users", ok());
+    let p = pipeline(
+        &mock,
+        RetryPolicy {
+            jitter: false,
+            base_delay: Duration::from_millis(100),
+            ..RetryPolicy::default()
+        },
+    );
+    let start = Instant::now();
+    p.send(get_users()).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(2128));
+}
+
+#[tokio::test(start_paused = true)]
+async fn http_date_retry_after_uses_the_clock() {
+    let mock = Arc::new(MockTransport::new());
+    let clock = cipp_core::ManualClock::new("2015-10-21T07:28:00Z".parse().unwrap());
+    mock.on(
+        "GET",
+        "/v1.0/users",
+        throttled("Wed, 21 Oct 2015 07:28:07 GMT"),
+    )
+    .on("GET", "/v1.0/users", ok());
+    let p = Pipeline::builder()
+        .transport(mock.clone())
+        .credentials(Credentials::Provider(Arc::new(FakeTokenProvider::new())))
+        .clock(Arc::new(clock))
+        .retry(RetryPolicy {
+            jitter: false,
+            base_delay: Duration::from_millis(100),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    p.send(get_users()).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_is_used_when_it_exceeds_retry_after() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on("GET", "/v1.0/users", throttled("0"))
+        .on("GET", "/v1.0/users", ok());
+    let p = pipeline(
+        &mock,
+        RetryPolicy {
+            jitter: false,
+            base_delay: Duration::from_secs(3),
+            ..RetryPolicy::default()
+        },
+    );
+    let start = Instant::now();
+    p.send(get_users()).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn service_unavailable_and_gateway_timeout_retried() {
+    for status in [503u16, 504] {
+        let mock = Arc::new(MockTransport::new());
+        mock.on("GET", "/v1.0/users", MockResponse::status(status))
+            .on("GET", "/v1.0/users", ok());
+        let p = pipeline(&mock, RetryPolicy::default());
+        p.send(get_users()).await.unwrap();
+        assert_eq!(mock.requests().len(), 2, "status {status}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_errors_not_retried() {
+    for status in [400u16, 403, 404] {
+        let mock = Arc::new(MockTransport::new());
+        mock.on(
+            "GET",
+            "/v1.0/users",
+            MockResponse::json(
+                status,
+                &serde_json::json!({"error":{"code":"x","message":"no"}}),
+            ),
+        );
+        let p = pipeline(&mock, RetryPolicy::default());
+        let err = p.send(get_users()).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(mock.requests().len(), 1, "status {status}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_are_capped() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on("GET", "/v1.0/users", throttled("1"));
+    let p = pipeline(
+        &mock,
+        RetryPolicy {
+            jitter: false,
+            base_delay: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        },
+    );
+    let err = p.send(get_users()).await.unwrap_err();
+    assert_eq!(mock.requests().len(), 4, "1 attempt + 3 retries");
+    assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::Throttled);
+    assert_eq!(err.request_id(), Some("94fb3b52"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn total_wait_is_capped() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on("GET", "/v1.0/users", throttled("100"));
+    let p = pipeline(&mock, RetryPolicy::default());
+    let start = Instant::now();
+    let err = p.send(get_users()).await.unwrap_err();
+    // 100 s waited once; a second 100 s wait would exceed the 180 s cap.
+    assert_eq!(mock.requests().len(), 2);
+    assert_eq!(start.elapsed(), Duration::from_secs(100));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(100)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn timed_out_post_not_retried_but_get_is() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on(
+        "POST",
+        "/v1.0/users",
+        MockResponse::fail(TransportErrorKind::Timeout, RequestSent::Maybe),
+    );
+    let p = pipeline(&mock, RetryPolicy::default());
+    let post = ApiRequest::post(tenant("contoso.com"), Audience::Graph, "/v1.0/users")
+        .json(&serde_json::json!({"displayName":"x"}))
+        .unwrap();
+    let err = p.send(post).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(ref t) if t.sent == RequestSent::Maybe));
+    assert_eq!(mock.requests().len(), 1);
+
+    let mock = Arc::new(MockTransport::new());
+    mock.on(
+        "GET",
+        "/v1.0/users",
+        MockResponse::fail(TransportErrorKind::Timeout, RequestSent::Maybe),
+    )
+    .on("GET", "/v1.0/users", ok());
+    let p = pipeline(&mock, RetryPolicy::default());
+    p.send(get_users()).await.unwrap();
+    assert_eq!(mock.requests().len(), 2);
+
+    // A POST that certainly was not sent (connection refused) is retried.
+    let mock = Arc::new(MockTransport::new());
+    mock.on(
+        "POST",
+        "/v1.0/users",
+        MockResponse::fail(TransportErrorKind::Connect, RequestSent::No),
+    )
+    .on(
+        "POST",
+        "/v1.0/users",
+        MockResponse::json(201, &serde_json::json!({"id":"1"})),
+    );
+    let p = pipeline(&mock, RetryPolicy::default());
+    p.send(ApiRequest::post(
+        tenant("contoso.com"),
+        Audience::Graph,
+        "/v1.0/users",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(mock.requests().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_mode_returns_throttled_instead_of_sleeping() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on("GET", "/v1.0/users", throttled("30"))
+        .on("GET", "/v1.0/users", ok());
+    let p = pipeline(&mock, RetryPolicy::default()).background(Duration::from_secs(5));
+    let start = Instant::now();
+    let err = p.send(get_users()).await.unwrap_err();
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    match err {
+        Error::Throttled {
+            retry_after,
+            ref workload,
+            ..
+        } => {
+            assert_eq!(retry_after, Duration::from_secs(30));
+            assert_eq!(workload, "graph-identity");
+        }
+        e => panic!("{e:?}"),
+    }
+    // The key stays throttled: the next request for it fails fast without being sent.
+    let err = p.send(get_users()).await.unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }));
+    assert_eq!(mock.requests().len(), 1);
+    // Another tenant is not held up.
+    p.send(ApiRequest::get(
+        tenant("fabrikam.com"),
+        Audience::Graph,
+        "/v1.0/users",
+    ))
+    .await
+    .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_retried_only_when_asked_for_replication() {
+    let mock = Arc::new(MockTransport::new());
+    let nf = MockResponse::json(
+        404,
+        &serde_json::json!({"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist"}}),
+    );
+    mock.on("GET", "/v1.0/groups/g1", nf.clone())
+        .on("GET", "/v1.0/groups/g1", ok());
+    let p = pipeline(&mock, RetryPolicy::default());
+    let req = ApiRequest::get(tenant("contoso.com"), Audience::Graph, "/v1.0/groups/g1");
+    p.send(req.clone().retry_not_found(true)).await.unwrap();
+    assert_eq!(mock.requests().len(), 2);
+
+    let mock = Arc::new(MockTransport::new());
+    mock.on("GET", "/v1.0/groups/g1", nf);
+    let p = pipeline(&mock, RetryPolicy::default());
+    let err = p.send(req.clone().retry_not_found(true)).await.unwrap_err();
+    assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::NotYetReplicated);
+    assert_eq!(mock.requests().len(), 4);
+    let err = p.send(req).await.unwrap_err();
+    assert!(err.is_not_found());
+}
+
+#[tokio::test(start_paused = true)]
+async fn foreign_absolute_url_refused_before_sending() {
+    let mock = Arc::new(MockTransport::new());
+    let p = pipeline(&mock, RetryPolicy::default());
+    let err = p
+        .send(ApiRequest::get(
+            tenant("contoso.com"),
+            Audience::Graph,
+            "https://evil.example.com/v1.0/users",
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("another host"), "{err}");
+    assert!(mock.requests().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn errors_name_tenant_and_never_the_token() {
+    let mock = Arc::new(MockTransport::new());
+    mock.on(
+        "PATCH",
+        "/v1.0/users/u1",
+        MockResponse::json(403, &serde_json::json!({"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"request-id":"rid-1","date":"2024-01-01T00:00:00"}}})),
+    );
+    let p = pipeline(&mock, RetryPolicy::default());
+    let err = p
+        .send(ApiRequest::patch(
+            tenant("contoso.com"),
+            Audience::Graph,
+            "/v1.0/users/u1?$select=secret",
+        ))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("contoso.com")
+            && text.contains("Authorization_RequestDenied")
+            && text.contains("rid-1")
+    );
+    assert!(
+        !text.contains("fake-") && !text.contains("$select"),
+        "{text}"
+    );
+    assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::MissingPermission);
+    assert!(err.as_api().unwrap().client_request_id.is_some());
+}
