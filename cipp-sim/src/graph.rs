@@ -1,0 +1,339 @@
+//! The Microsoft Graph router.
+
+use http::HeaderMap;
+use serde_json::{json, Map, Value};
+
+use crate::odata::{encode, parse_query, percent_decode, Filter};
+use crate::{Reply, Sim};
+
+/// Properties Graph returns for a user when no `$select` is given.
+const USER_DEFAULT_PROPS: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+];
+
+/// A Graph error reply with the documented body.
+pub(crate) fn error(status: u16, code: &str, message: &str) -> Reply {
+    let rid = crate::state::synthetic_guid(&format!("{status}{code}{message}"));
+    Reply::json(
+        status,
+        json!({"error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": "2026-01-01T00:00:00",
+                "request-id": rid,
+                "client-request-id": rid,
+            }
+        }}),
+    )
+}
+
+pub(crate) struct GraphRequest<'a> {
+    pub tenant: String,
+    pub method: &'a http::Method,
+    pub version: &'a str,
+    pub segments: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub headers: &'a HeaderMap,
+    pub origin: String,
+    pub raw_path: String,
+}
+
+impl GraphRequest<'_> {
+    fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| {
+                k.eq_ignore_ascii_case(name) || k.eq_ignore_ascii_case(name.trim_start_matches('$'))
+            })
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn eventual(&self) -> bool {
+        self.headers
+            .get("consistencylevel")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
+    }
+}
+
+/// Splits a Graph path after the version into decoded segments, accepting
+/// `users('upn')` and the short type-cast form `graph.user`.
+pub(crate) fn segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in path.split('/').filter(|s| !s.is_empty()) {
+        let seg = percent_decode(raw);
+        if let Some(open) = seg.find("('") {
+            if seg.ends_with("')") {
+                out.push(seg[..open].to_owned());
+                out.push(seg[open + 2..seg.len() - 2].replace("''", "'"));
+                continue;
+            }
+        }
+        let lower = seg.to_ascii_lowercase();
+        if lower.starts_with("graph.") {
+            out.push(format!("microsoft.{seg}"));
+        } else {
+            out.push(seg);
+        }
+    }
+    out
+}
+
+pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
+    let segs: Vec<String> = req
+        .segments
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let state = sim.lock_state();
+    let Some(tenant) = state.tenant(&req.tenant) else {
+        return error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure.",
+        );
+    };
+    let get = req.method == http::Method::GET;
+    match (segs.as_slice(), get) {
+        (["users"], true) => {
+            let items = tenant.users.clone();
+            drop(state);
+            list(&req, items, "users", Some(USER_DEFAULT_PROPS))
+        }
+        (["users", _], true) => {
+            let key = &req.segments[1];
+            match find_user(&tenant.users, key) {
+                Some(u) => Reply::json(
+                    200,
+                    with_context(
+                        project(u, req.q("$select"), Some(USER_DEFAULT_PROPS)),
+                        req.version,
+                        "users/$entity",
+                    ),
+                ),
+                None => not_found(key),
+            }
+        }
+        (["organization"], true) => {
+            let items = vec![tenant.organization()];
+            drop(state);
+            list(&req, items, "organization", None)
+        }
+        (["domains"], true) => {
+            let items = tenant.domain_objects();
+            drop(state);
+            list(&req, items, "domains", None)
+        }
+        (["tenantrelationships", "delegatedadmincustomers"], true) => {
+            let items: Vec<Value> = tenant
+                .customers
+                .iter()
+                .filter_map(|id| state.tenants.get(id))
+                .map(|c| {
+                    json!({
+                        "id": c.id,
+                        "tenantId": c.id,
+                        "displayName": c.display_name,
+                    })
+                })
+                .collect();
+            drop(state);
+            list(
+                &req,
+                items,
+                "tenantRelationships/delegatedAdminCustomers",
+                None,
+            )
+        }
+        (["directory", "deleteditems", "microsoft.graph.user"], true) => {
+            let items = tenant.deleted_users.clone();
+            drop(state);
+            list(
+                &req,
+                items,
+                "directory/deletedItems/microsoft.graph.user",
+                Some(USER_DEFAULT_PROPS),
+            )
+        }
+        _ => error(
+            400,
+            "BadRequest",
+            &format!(
+                "Resource not found for the segment '{}'.",
+                req.segments.last().map_or("", String::as_str)
+            ),
+        ),
+    }
+}
+
+fn find_user<'a>(users: &'a [Value], key: &str) -> Option<&'a Value> {
+    users.iter().find(|u| {
+        u.get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id.eq_ignore_ascii_case(key))
+            || u.get("userPrincipalName")
+                .and_then(Value::as_str)
+                .is_some_and(|upn| upn.eq_ignore_ascii_case(key))
+    })
+}
+
+fn not_found(key: &str) -> Reply {
+    error(
+        404,
+        "Request_ResourceNotFound",
+        &format!("Resource '{key}' does not exist or one of its queried reference-property objects are not present."),
+    )
+}
+
+fn project(item: &Value, select: Option<&str>, defaults: Option<&[&str]>) -> Value {
+    let Value::Object(m) = item else {
+        return item.clone();
+    };
+    let keep: Option<Vec<String>> = match select {
+        Some(s) => Some(
+            s.split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        ),
+        None => defaults.map(|d| d.iter().map(|s| s.to_string()).collect()),
+    };
+    match keep {
+        None => item.clone(),
+        Some(keep) => {
+            let mut out = Map::new();
+            if let Some(t) = m.get("@odata.type") {
+                out.insert("@odata.type".into(), t.clone());
+            }
+            for k in keep {
+                if let Some((key, v)) = m.iter().find(|(key, _)| key.eq_ignore_ascii_case(&k)) {
+                    out.insert(key.clone(), v.clone());
+                } else {
+                    out.insert(k, Value::Null);
+                }
+            }
+            Value::Object(out)
+        }
+    }
+}
+
+fn with_context(mut v: Value, version: &str, entity: &str) -> Value {
+    if let Value::Object(m) = &mut v {
+        let mut out = Map::new();
+        out.insert(
+            "@odata.context".into(),
+            Value::String(format!(
+                "https://graph.microsoft.com/{version}/$metadata#{entity}"
+            )),
+        );
+        out.extend(std::mem::take(m));
+        *m = out;
+    }
+    v
+}
+
+/// A paged collection answer with `$top` (default 100, max 999), `$skiptoken`, `$select`,
+/// `$filter` and `$count` (which, like `$search` and `$orderby`, needs
+/// `ConsistencyLevel: eventual`).
+fn list(
+    req: &GraphRequest<'_>,
+    items: Vec<Value>,
+    entity: &str,
+    defaults: Option<&[&str]>,
+) -> Reply {
+    let count = req
+        .q("$count")
+        .is_some_and(|c| c.eq_ignore_ascii_case("true"));
+    if (count || req.q("$search").is_some() || req.q("$orderby").is_some()) && !req.eventual() {
+        return error(
+            400,
+            "Request_UnsupportedQuery",
+            "Sorting, counting and searching need the ConsistencyLevel: eventual header and $count=true.",
+        );
+    }
+    if req.q("$skip").is_some() {
+        return error(
+            400,
+            "Request_BadRequest",
+            "'$skip' is not supported by the service.",
+        );
+    }
+    let top =
+        match req.q("$top") {
+            None => 100,
+            Some(t) => match t.parse::<usize>() {
+                Ok(n) if (1..=999).contains(&n) => n,
+                _ => return error(
+                    400,
+                    "Request_UnsupportedQuery",
+                    &format!(
+                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                    ),
+                ),
+            },
+        };
+    let filtered: Vec<Value> = match req.q("$filter") {
+        Some(f) => match Filter::parse(f) {
+            Ok(filter) => items.into_iter().filter(|i| filter.matches(i)).collect(),
+            Err(msg) => return error(400, "Request_UnsupportedQuery", &msg),
+        },
+        None => items,
+    };
+    let offset = match req.q("$skiptoken") {
+        None => 0,
+        Some(tok) => match tok
+            .strip_prefix("RFNwdAIAAQAAA")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => n,
+            None => return error(400, "Request_BadRequest", "Invalid paging token."),
+        },
+    };
+    let total = filtered.len();
+    let page: Vec<Value> = filtered
+        .iter()
+        .skip(offset)
+        .take(top)
+        .map(|i| project(i, req.q("$select"), defaults))
+        .collect();
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        Value::String(format!(
+            "https://graph.microsoft.com/{}/$metadata#{entity}",
+            req.version
+        )),
+    );
+    if count && offset == 0 {
+        body.insert("@odata.count".into(), json!(total));
+    }
+    if offset + top < total {
+        let mut link = format!("{}{}?", req.origin, req.raw_path);
+        for (k, v) in &req.query {
+            if !k.eq_ignore_ascii_case("$skiptoken") {
+                link.push_str(&format!("{}={}&", encode(k), encode(v)));
+            }
+        }
+        link.push_str(&format!("$skiptoken=RFNwdAIAAQAAA{}", offset + top));
+        body.insert("@odata.nextLink".into(), Value::String(link));
+    }
+    body.insert("value".into(), Value::Array(page));
+    Reply::json(200, Value::Object(body))
+}
+
+/// Parses the query of a Graph request.
+pub(crate) fn query(q: Option<&str>) -> Vec<(String, String)> {
+    parse_query(q)
+}

@@ -1,0 +1,205 @@
+//! The simulator's state, kept as JSON the way the real services return it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+/// One simulated tenant.
+#[derive(Clone, Debug, Default)]
+pub struct SimTenant {
+    /// The tenant GUID.
+    pub id: String,
+    /// The organisation's display name.
+    pub display_name: String,
+    /// Verified domains; the first `*.onmicrosoft.com` one is the initial domain.
+    pub domains: Vec<String>,
+    /// The default domain.
+    pub default_domain: String,
+    /// Users as Graph JSON objects (every property the simulator knows).
+    pub users: Vec<Value>,
+    /// Soft-deleted users as Graph JSON objects with `deletedDateTime`.
+    pub deleted_users: Vec<Value>,
+    /// Customer tenants this (partner) tenant administers through GDAP: tenant GUIDs.
+    pub customers: Vec<String>,
+}
+
+impl SimTenant {
+    /// A tenant with a GUID, a name and its initial `*.onmicrosoft.com` domain.
+    pub fn new(id: &str, display_name: &str, initial_domain: &str) -> Self {
+        SimTenant {
+            id: id.to_ascii_lowercase(),
+            display_name: display_name.to_owned(),
+            domains: vec![initial_domain.to_ascii_lowercase()],
+            default_domain: initial_domain.to_ascii_lowercase(),
+            ..SimTenant::default()
+        }
+    }
+
+    /// Adds a verified custom domain and makes it the default.
+    pub fn with_default_domain(mut self, domain: &str) -> Self {
+        let d = domain.to_ascii_lowercase();
+        if !self.domains.contains(&d) {
+            self.domains.push(d.clone());
+        }
+        self.default_domain = d;
+        self
+    }
+
+    /// The initial domain.
+    pub fn initial_domain(&self) -> &str {
+        self.domains
+            .iter()
+            .find(|d| d.ends_with(".onmicrosoft.com"))
+            .or(self.domains.first())
+            .map_or("", String::as_str)
+    }
+
+    /// Whether `name` (GUID or domain) names this tenant.
+    pub fn answers_to(&self, name: &str) -> bool {
+        let n = name.to_ascii_lowercase();
+        self.id == n || self.domains.contains(&n)
+    }
+
+    /// Adds a user (a Graph user object; `id` is generated when missing).
+    pub fn add_user(&mut self, mut user: Value) -> &Value {
+        if let Value::Object(m) = &mut user {
+            if !m.contains_key("id") {
+                let id = synthetic_guid(&format!("{}-user-{}", self.id, self.users.len()));
+                m.insert("id".into(), Value::String(id));
+            }
+        }
+        self.users.push(user);
+        &self.users[self.users.len() - 1]
+    }
+
+    /// The Graph `organization` object.
+    pub fn organization(&self) -> Value {
+        let verified: Vec<Value> = self
+            .domains
+            .iter()
+            .map(|d| {
+                json!({
+                    "capabilities": "Email, OfficeCommunicationsOnline",
+                    "isDefault": *d == self.default_domain,
+                    "isInitial": d == self.initial_domain(),
+                    "name": d,
+                    "type": "Managed"
+                })
+            })
+            .collect();
+        json!({
+            "id": self.id,
+            "displayName": self.display_name,
+            "tenantType": "AAD",
+            "countryLetterCode": "US",
+            "verifiedDomains": verified,
+        })
+    }
+
+    /// The Graph `domain` objects.
+    pub fn domain_objects(&self) -> Vec<Value> {
+        self.domains
+            .iter()
+            .map(|d| {
+                json!({
+                    "id": d,
+                    "authenticationType": "Managed",
+                    "isDefault": *d == self.default_domain,
+                    "isInitial": d == self.initial_domain(),
+                    "isRoot": true,
+                    "isVerified": true,
+                    "supportedServices": ["Email", "OfficeCommunicationsOnline"]
+                })
+            })
+            .collect()
+    }
+}
+
+/// A registered application (client) the token endpoint knows.
+#[derive(Clone, Debug)]
+pub struct SimApp {
+    /// The application (client) id.
+    pub client_id: String,
+    /// Its valid client secret.
+    pub secret: String,
+    /// The home (partner) tenant GUID.
+    pub home_tenant: String,
+    /// Tenants where the app is consented (GUIDs). The home tenant always is.
+    pub consented: Vec<String>,
+}
+
+/// All simulated state.
+#[derive(Clone, Debug, Default)]
+pub struct SimState {
+    /// Tenants by GUID.
+    pub tenants: BTreeMap<String, SimTenant>,
+    /// Registered applications by client id.
+    pub apps: BTreeMap<String, SimApp>,
+    /// Valid partner refresh tokens → the partner tenant GUID.
+    pub refresh_tokens: BTreeMap<String, String>,
+}
+
+impl SimState {
+    /// Finds a tenant by GUID or domain.
+    pub fn tenant(&self, name: &str) -> Option<&SimTenant> {
+        let n = name.to_ascii_lowercase();
+        self.tenants
+            .get(&n)
+            .or_else(|| self.tenants.values().find(|t| t.answers_to(&n)))
+    }
+
+    /// Finds a tenant by GUID or domain, mutably.
+    pub fn tenant_mut(&mut self, name: &str) -> Option<&mut SimTenant> {
+        let n = name.to_ascii_lowercase();
+        let id = self.tenant(&n)?.id.clone();
+        self.tenants.get_mut(&id)
+    }
+}
+
+/// A stable GUID-shaped id derived from a seed (FNV-1a), so scenarios are reproducible.
+pub fn synthetic_guid(seed: &str) -> String {
+    let mut h1: u64 = 0xcbf29ce484222325;
+    let mut h2: u64 = 0x84222325cbf29ce4;
+    for b in seed.bytes() {
+        h1 = (h1 ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        h2 = (h2 ^ u64::from(b))
+            .wrapping_mul(0x100000001b3)
+            .rotate_left(7);
+    }
+    let hex = format!("{h1:016x}{h2:016x}");
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// A Graph user object with the properties the simulator fills in.
+pub fn user_json(display_name: &str, upn: &str, job_title: &str, enabled: bool) -> Value {
+    let mut names = display_name.splitn(2, ' ');
+    let given = names.next().unwrap_or("");
+    let surname = names.next().unwrap_or("");
+    let mail_nickname = upn.split('@').next().unwrap_or(upn);
+    let mut m = Map::new();
+    m.insert("accountEnabled".into(), Value::Bool(enabled));
+    m.insert("businessPhones".into(), json!([]));
+    m.insert("displayName".into(), json!(display_name));
+    m.insert("givenName".into(), json!(given));
+    m.insert("surname".into(), json!(surname));
+    m.insert("jobTitle".into(), json!(job_title));
+    m.insert("mail".into(), json!(upn));
+    m.insert("mailNickname".into(), json!(mail_nickname));
+    m.insert("mobilePhone".into(), Value::Null);
+    m.insert("officeLocation".into(), Value::Null);
+    m.insert("preferredLanguage".into(), json!("en-US"));
+    m.insert("userPrincipalName".into(), json!(upn));
+    m.insert("usageLocation".into(), json!("US"));
+    m.insert("userType".into(), json!("Member"));
+    m.insert("onPremisesSyncEnabled".into(), Value::Null);
+    m.insert("proxyAddresses".into(), json!([format!("SMTP:{upn}")]));
+    m.insert("createdDateTime".into(), json!("2024-03-01T09:00:00Z"));
+    Value::Object(m)
+}
