@@ -1,0 +1,278 @@
+//! The simulator answers like the real services, and the SDK works against it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cipp_core::{
+    Clock,
+    paging, ApiRequest, Audience, AuthErrorKind, Credentials, Error, ManualClock, Pipeline,
+    RetryPolicy, SecretString, TenantId,
+};
+use cipp_sim::scenario::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER};
+use cipp_sim::state::user_json;
+use cipp_sim::{FaultKind, FaultRule, FaultTrigger, SimTenant, Simulator};
+use futures::{StreamExt, TryStreamExt};
+use serde_json::Value;
+
+fn pipeline(sim: &Simulator) -> Pipeline {
+    Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .build()
+        .unwrap()
+}
+
+fn t(s: &str) -> TenantId {
+    TenantId::parse(s).unwrap()
+}
+
+fn big_tenant(sim: &Simulator, users: usize) -> TenantId {
+    let mut tenant = SimTenant::new("11111111-2222-4333-8444-555555555555", "Big Co", "bigco.onmicrosoft.com");
+    for i in 0..users {
+        tenant.add_user(user_json(&format!("User {i:04}"), &format!("user{i:04}@bigco.onmicrosoft.com"), "Staff", true));
+    }
+    sim.add_tenant(tenant);
+    sim.lock_state()
+        .apps
+        .get_mut(DEMO_CLIENT_ID)
+        .unwrap()
+        .consented
+        .push("11111111-2222-4333-8444-555555555555".into());
+    t("bigco.onmicrosoft.com")
+}
+
+fn client_secret(sim: &Simulator, secret: &str) -> Pipeline {
+    Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(Credentials::ClientSecret {
+            client_id: DEMO_CLIENT_ID.into(),
+            secret: SecretString::from(secret),
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn users_page_with_top_and_skiptoken() {
+    let sim = Simulator::demo();
+    let tenant = big_tenant(&sim, 250);
+    let p = client_secret(&sim, DEMO_CLIENT_SECRET);
+    let req = ApiRequest::get(tenant, Audience::Graph, "/v1.0/users").query("$select", "id,userPrincipalName");
+    let pages: Vec<cipp_core::Page<Value>> = paging::pages(p, req).try_collect().await.unwrap();
+    assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [100, 100, 50]);
+    let link = pages[0].next_link.as_deref().unwrap();
+    assert!(link.starts_with("https://graph.microsoft.com/v1.0/users?") && link.contains("$skiptoken="), "{link}");
+    assert!(link.contains("$select=id%2CuserPrincipalName"), "original options kept: {link}");
+    // $select is honoured: only the selected properties come back.
+    let keys: Vec<&String> = pages[0].items[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "userPrincipalName"]);
+    let log = sim.request_log();
+    assert_eq!(log.iter().filter(|l| l.path == "/v1.0/users").count(), 3);
+}
+
+#[tokio::test]
+async fn top_out_of_range_and_count_without_eventual_are_refused() {
+    let sim = Simulator::demo();
+    let p = pipeline(&sim);
+    let contoso = t("contoso.onmicrosoft.com");
+    let err = p
+        .send(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users").query("$top", "1000"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().unwrap().as_u16(), 400);
+    let err = p
+        .send(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users").query("$count", "true"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_api().unwrap().code, "Request_UnsupportedQuery");
+    let ok = ApiRequest::get(contoso, Audience::Graph, "/v1.0/users")
+        .query("$count", "true")
+        .query("$filter", "accountEnabled eq false")
+        .header(http::HeaderName::from_static("consistencylevel"), http::HeaderValue::from_static("eventual"));
+    let page: Value = p.send_json(ok).await.unwrap();
+    assert_eq!(page["@odata.count"], 1);
+    assert_eq!(page["value"][0]["displayName"], "Former Employee");
+}
+
+#[tokio::test]
+async fn user_by_id_or_encoded_upn_and_guest_upn() {
+    let sim = Simulator::demo();
+    {
+        let mut st = sim.lock_state();
+        let c = st.tenant_mut("contoso.com").unwrap();
+        c.add_user(user_json("Guest Person", "guest_fabrikam.com#EXT#@contoso.onmicrosoft.com", "", true));
+    }
+    let p = pipeline(&sim);
+    let contoso = t("contoso.com");
+    let u: Value = p
+        .send_json(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users/AdeleV%40contoso.com"))
+        .await
+        .unwrap();
+    assert_eq!(u["displayName"], "Adele Vance");
+    let id = u["id"].as_str().unwrap().to_owned();
+    let by_id: Value = p
+        .send_json(ApiRequest::get(contoso.clone(), Audience::Graph, format!("/v1.0/users/{id}")))
+        .await
+        .unwrap();
+    assert_eq!(by_id["userPrincipalName"], "adelev@contoso.com");
+    let guest: Value = p
+        .send_json(ApiRequest::get(
+            contoso.clone(),
+            Audience::Graph,
+            "/v1.0/users/guest_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(guest["displayName"], "Guest Person");
+    let quoted: Value = p
+        .send_json(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users('adelev@contoso.com')"))
+        .await
+        .unwrap();
+    assert_eq!(quoted["id"], id.as_str());
+    let err = p
+        .send(ApiRequest::get(contoso, Audience::Graph, "/v1.0/users/nobody%40contoso.com"))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.as_api().unwrap().code, "Request_ResourceNotFound");
+}
+
+#[tokio::test]
+async fn deleted_items_cast_in_short_and_long_form() {
+    let sim = Simulator::demo();
+    {
+        let mut st = sim.lock_state();
+        let c = st.tenant_mut("contoso.com").unwrap();
+        let mut u = user_json("Gone User", "gone@contoso.com", "", true);
+        u["deletedDateTime"] = Value::String("2026-11-01T10:00:00Z".into());
+        c.deleted_users.push(u);
+    }
+    let p = pipeline(&sim);
+    for path in ["/v1.0/directory/deletedItems/microsoft.graph.user", "/v1.0/directory/deletedItems/graph.user"] {
+        let page: Value = p
+            .send_json(ApiRequest::get(t("contoso.com"), Audience::Graph, path))
+            .await
+            .unwrap();
+        assert_eq!(page["value"][0]["displayName"], "Gone User", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_answers_with_real_aadsts_errors() {
+    let sim = Simulator::demo();
+    let err = client_secret(&sim, "wrong")
+        .send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::InvalidClientSecret);
+    assert_eq!(err.as_auth().unwrap().codes, [7000215]);
+
+    let err = pipeline(&sim)
+        .send(ApiRequest::get(t("nosuchtenant.onmicrosoft.com"), Audience::Graph, "/v1.0/users"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::UnknownTenant);
+
+    let stale = Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(Credentials::PartnerRefreshToken {
+            client_id: DEMO_CLIENT_ID.into(),
+            secret: SecretString::from(DEMO_CLIENT_SECRET),
+            refresh_token: SecretString::from("expired-token"),
+        })
+        .build()
+        .unwrap();
+    let err = stale
+        .send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::RefreshTokenExpired);
+
+    // A tenant that is not a GDAP customer of the partner: no consent.
+    sim.add_tenant(SimTenant::new("99999999-2222-4333-8444-555555555555", "Stranger", "stranger.onmicrosoft.com"));
+    let err = pipeline(&sim)
+        .send(ApiRequest::get(t("stranger.onmicrosoft.com"), Audience::Graph, "/v1.0/users"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::ConsentMissing);
+}
+
+#[tokio::test]
+async fn a_token_for_one_tenant_does_not_read_another() {
+    let sim = Simulator::demo();
+    let p = pipeline(&sim);
+    let org: Value = p
+        .send_json(ApiRequest::get(t("fabrikam.com"), Audience::Graph, "/v1.0/organization"))
+        .await
+        .unwrap();
+    assert_eq!(org["value"][0]["displayName"], "Fabrikam Inc");
+    let customers: Vec<Value> = paging::items(
+        p,
+        ApiRequest::get(t(DEMO_PARTNER), Audience::Graph, "/v1.0/tenantRelationships/delegatedAdminCustomers"),
+    )
+    .try_collect()
+    .await
+    .unwrap();
+    assert_eq!(customers.len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn injected_throttle_is_retried_and_logged() {
+    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let sim = Simulator::with_clock(Arc::new(clock.clone()));
+    cipp_sim::scenario::demo(&mut sim.lock_state());
+    sim.add_fault(
+        FaultRule::new(FaultKind::Throttle { retry_after: "2".into() }, FaultTrigger::Nth(1)).on_path("/v1.0/users"),
+    );
+    let p = pipeline(&sim);
+    let start = tokio::time::Instant::now();
+    let users: Vec<Value> = paging::items(p, ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 7);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    let statuses: Vec<u16> = sim.request_log().iter().filter(|l| l.path == "/v1.0/users").map(|l| l.status).collect();
+    assert_eq!(statuses, [429, 200]);
+    assert!(sim.request_log().iter().all(|l| l.at == clock.now()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_latency_and_truncated_bodies() {
+    let sim = Simulator::demo();
+    sim.add_fault(FaultRule::new(FaultKind::ServerError(503), FaultTrigger::EveryNth(2)).for_tenant("fabrikam.com"));
+    sim.set_latency(Duration::from_millis(20));
+    let p = Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .retry(RetryPolicy { jitter: false, ..RetryPolicy::default() })
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    for _ in 0..2 {
+        p.send(ApiRequest::get(t("fabrikam.com"), Audience::Graph, "/v1.0/organization")).await.unwrap();
+    }
+    // token (20 ms) + ok (20 ms) + 503 (20 ms) + 1 s backoff + ok (20 ms)
+    assert_eq!(start.elapsed(), Duration::from_millis(1080));
+    p.send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/organization")).await.unwrap();
+
+    sim.clear_faults();
+    sim.add_fault(FaultRule::new(FaultKind::TruncatedBody, FaultTrigger::Always).on_path("/v1.0/users"));
+    let got: Vec<Result<Value, Error>> =
+        paging::items(p, ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users")).collect().await;
+    assert!(matches!(got[0], Err(Error::Decode(_))), "{got:?}");
+}
+
+#[tokio::test]
+async fn unknown_tokens_are_refused_with_401() {
+    let sim = Simulator::demo();
+    let p = Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(Credentials::StaticToken(SecretString::from("forged")))
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let err = p.send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users")).await.unwrap_err();
+    assert_eq!(err.status().unwrap().as_u16(), 401);
+    assert_eq!(err.as_api().unwrap().code, "InvalidAuthenticationToken");
+}
