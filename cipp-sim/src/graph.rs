@@ -270,20 +270,21 @@ fn list(
             "'$skip' is not supported by the service.",
         );
     }
-    let top =
-        match req.q("$top") {
-            None => 100,
-            Some(t) => match t.parse::<usize>() {
-                Ok(n) if (1..=999).contains(&n) => n,
-                _ => return error(
+    let top = match req.q("$top") {
+        None => 100,
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if (1..=999).contains(&n) => n,
+            _ => {
+                return error(
                     400,
                     "Request_UnsupportedQuery",
                     &format!(
                         "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
                     ),
-                ),
-            },
-        };
+                )
+            }
+        },
+    };
     let filtered: Vec<Value> = match req.q("$filter") {
         Some(f) => match Filter::parse(f) {
             Ok(filter) => items.into_iter().filter(|i| filter.matches(i)).collect(),

@@ -37,6 +37,8 @@
 )]
 
 mod graph;
+#[cfg(feature = "http")]
+pub mod http_server;
 mod odata;
 pub mod scenario;
 pub mod state;

@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cipp_core::{
-    Clock,
-    paging, ApiRequest, Audience, AuthErrorKind, Credentials, Error, ManualClock, Pipeline,
+    paging, ApiRequest, Audience, AuthErrorKind, Clock, Credentials, Error, ManualClock, Pipeline,
     RetryPolicy, SecretString, TenantId,
 };
 use cipp_sim::scenario::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER};
@@ -27,9 +26,18 @@ fn t(s: &str) -> TenantId {
 }
 
 fn big_tenant(sim: &Simulator, users: usize) -> TenantId {
-    let mut tenant = SimTenant::new("11111111-2222-4333-8444-555555555555", "Big Co", "bigco.onmicrosoft.com");
+    let mut tenant = SimTenant::new(
+        "11111111-2222-4333-8444-555555555555",
+        "Big Co",
+        "bigco.onmicrosoft.com",
+    );
     for i in 0..users {
-        tenant.add_user(user_json(&format!("User {i:04}"), &format!("user{i:04}@bigco.onmicrosoft.com"), "Staff", true));
+        tenant.add_user(user_json(
+            &format!("User {i:04}"),
+            &format!("user{i:04}@bigco.onmicrosoft.com"),
+            "Staff",
+            true,
+        ));
     }
     sim.add_tenant(tenant);
     sim.lock_state()
@@ -57,12 +65,22 @@ async fn users_page_with_top_and_skiptoken() {
     let sim = Simulator::demo();
     let tenant = big_tenant(&sim, 250);
     let p = client_secret(&sim, DEMO_CLIENT_SECRET);
-    let req = ApiRequest::get(tenant, Audience::Graph, "/v1.0/users").query("$select", "id,userPrincipalName");
+    let req = ApiRequest::get(tenant, Audience::Graph, "/v1.0/users")
+        .query("$select", "id,userPrincipalName");
     let pages: Vec<cipp_core::Page<Value>> = paging::pages(p, req).try_collect().await.unwrap();
-    assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [100, 100, 50]);
+    assert_eq!(
+        pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(),
+        [100, 100, 50]
+    );
     let link = pages[0].next_link.as_deref().unwrap();
-    assert!(link.starts_with("https://graph.microsoft.com/v1.0/users?") && link.contains("$skiptoken="), "{link}");
-    assert!(link.contains("$select=id%2CuserPrincipalName"), "original options kept: {link}");
+    assert!(
+        link.starts_with("https://graph.microsoft.com/v1.0/users?") && link.contains("$skiptoken="),
+        "{link}"
+    );
+    assert!(
+        link.contains("$select=id%2CuserPrincipalName"),
+        "original options kept: {link}"
+    );
     // $select is honoured: only the selected properties come back.
     let keys: Vec<&String> = pages[0].items[0].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["id", "userPrincipalName"]);
@@ -76,19 +94,27 @@ async fn top_out_of_range_and_count_without_eventual_are_refused() {
     let p = pipeline(&sim);
     let contoso = t("contoso.onmicrosoft.com");
     let err = p
-        .send(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users").query("$top", "1000"))
+        .send(
+            ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users").query("$top", "1000"),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 400);
     let err = p
-        .send(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users").query("$count", "true"))
+        .send(
+            ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users")
+                .query("$count", "true"),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.as_api().unwrap().code, "Request_UnsupportedQuery");
     let ok = ApiRequest::get(contoso, Audience::Graph, "/v1.0/users")
         .query("$count", "true")
         .query("$filter", "accountEnabled eq false")
-        .header(http::HeaderName::from_static("consistencylevel"), http::HeaderValue::from_static("eventual"));
+        .header(
+            http::HeaderName::from_static("consistencylevel"),
+            http::HeaderValue::from_static("eventual"),
+        );
     let page: Value = p.send_json(ok).await.unwrap();
     assert_eq!(page["@odata.count"], 1);
     assert_eq!(page["value"][0]["displayName"], "Former Employee");
@@ -100,18 +126,31 @@ async fn user_by_id_or_encoded_upn_and_guest_upn() {
     {
         let mut st = sim.lock_state();
         let c = st.tenant_mut("contoso.com").unwrap();
-        c.add_user(user_json("Guest Person", "guest_fabrikam.com#EXT#@contoso.onmicrosoft.com", "", true));
+        c.add_user(user_json(
+            "Guest Person",
+            "guest_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+            "",
+            true,
+        ));
     }
     let p = pipeline(&sim);
     let contoso = t("contoso.com");
     let u: Value = p
-        .send_json(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users/AdeleV%40contoso.com"))
+        .send_json(ApiRequest::get(
+            contoso.clone(),
+            Audience::Graph,
+            "/v1.0/users/AdeleV%40contoso.com",
+        ))
         .await
         .unwrap();
     assert_eq!(u["displayName"], "Adele Vance");
     let id = u["id"].as_str().unwrap().to_owned();
     let by_id: Value = p
-        .send_json(ApiRequest::get(contoso.clone(), Audience::Graph, format!("/v1.0/users/{id}")))
+        .send_json(ApiRequest::get(
+            contoso.clone(),
+            Audience::Graph,
+            format!("/v1.0/users/{id}"),
+        ))
         .await
         .unwrap();
     assert_eq!(by_id["userPrincipalName"], "adelev@contoso.com");
@@ -125,12 +164,20 @@ async fn user_by_id_or_encoded_upn_and_guest_upn() {
         .unwrap();
     assert_eq!(guest["displayName"], "Guest Person");
     let quoted: Value = p
-        .send_json(ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users('adelev@contoso.com')"))
+        .send_json(ApiRequest::get(
+            contoso.clone(),
+            Audience::Graph,
+            "/v1.0/users('adelev@contoso.com')",
+        ))
         .await
         .unwrap();
     assert_eq!(quoted["id"], id.as_str());
     let err = p
-        .send(ApiRequest::get(contoso, Audience::Graph, "/v1.0/users/nobody%40contoso.com"))
+        .send(ApiRequest::get(
+            contoso,
+            Audience::Graph,
+            "/v1.0/users/nobody%40contoso.com",
+        ))
         .await
         .unwrap_err();
     assert!(err.is_not_found());
@@ -148,7 +195,10 @@ async fn deleted_items_cast_in_short_and_long_form() {
         c.deleted_users.push(u);
     }
     let p = pipeline(&sim);
-    for path in ["/v1.0/directory/deletedItems/microsoft.graph.user", "/v1.0/directory/deletedItems/graph.user"] {
+    for path in [
+        "/v1.0/directory/deletedItems/microsoft.graph.user",
+        "/v1.0/directory/deletedItems/graph.user",
+    ] {
         let page: Value = p
             .send_json(ApiRequest::get(t("contoso.com"), Audience::Graph, path))
             .await
@@ -161,14 +211,25 @@ async fn deleted_items_cast_in_short_and_long_form() {
 async fn token_endpoint_answers_with_real_aadsts_errors() {
     let sim = Simulator::demo();
     let err = client_secret(&sim, "wrong")
-        .send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"))
+        .send(ApiRequest::get(
+            t("contoso.com"),
+            Audience::Graph,
+            "/v1.0/users",
+        ))
         .await
         .unwrap_err();
-    assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::InvalidClientSecret);
+    assert_eq!(
+        err.as_auth().unwrap().kind,
+        AuthErrorKind::InvalidClientSecret
+    );
     assert_eq!(err.as_auth().unwrap().codes, [7000215]);
 
     let err = pipeline(&sim)
-        .send(ApiRequest::get(t("nosuchtenant.onmicrosoft.com"), Audience::Graph, "/v1.0/users"))
+        .send(ApiRequest::get(
+            t("nosuchtenant.onmicrosoft.com"),
+            Audience::Graph,
+            "/v1.0/users",
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::UnknownTenant);
@@ -183,15 +244,30 @@ async fn token_endpoint_answers_with_real_aadsts_errors() {
         .build()
         .unwrap();
     let err = stale
-        .send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"))
+        .send(ApiRequest::get(
+            t("contoso.com"),
+            Audience::Graph,
+            "/v1.0/users",
+        ))
         .await
         .unwrap_err();
-    assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::RefreshTokenExpired);
+    assert_eq!(
+        err.as_auth().unwrap().kind,
+        AuthErrorKind::RefreshTokenExpired
+    );
 
     // A tenant that is not a GDAP customer of the partner: no consent.
-    sim.add_tenant(SimTenant::new("99999999-2222-4333-8444-555555555555", "Stranger", "stranger.onmicrosoft.com"));
+    sim.add_tenant(SimTenant::new(
+        "99999999-2222-4333-8444-555555555555",
+        "Stranger",
+        "stranger.onmicrosoft.com",
+    ));
     let err = pipeline(&sim)
-        .send(ApiRequest::get(t("stranger.onmicrosoft.com"), Audience::Graph, "/v1.0/users"))
+        .send(ApiRequest::get(
+            t("stranger.onmicrosoft.com"),
+            Audience::Graph,
+            "/v1.0/users",
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::ConsentMissing);
@@ -202,13 +278,21 @@ async fn a_token_for_one_tenant_does_not_read_another() {
     let sim = Simulator::demo();
     let p = pipeline(&sim);
     let org: Value = p
-        .send_json(ApiRequest::get(t("fabrikam.com"), Audience::Graph, "/v1.0/organization"))
+        .send_json(ApiRequest::get(
+            t("fabrikam.com"),
+            Audience::Graph,
+            "/v1.0/organization",
+        ))
         .await
         .unwrap();
     assert_eq!(org["value"][0]["displayName"], "Fabrikam Inc");
     let customers: Vec<Value> = paging::items(
         p,
-        ApiRequest::get(t(DEMO_PARTNER), Audience::Graph, "/v1.0/tenantRelationships/delegatedAdminCustomers"),
+        ApiRequest::get(
+            t(DEMO_PARTNER),
+            Audience::Graph,
+            "/v1.0/tenantRelationships/delegatedAdminCustomers",
+        ),
     )
     .try_collect()
     .await
@@ -222,17 +306,31 @@ async fn injected_throttle_is_retried_and_logged() {
     let sim = Simulator::with_clock(Arc::new(clock.clone()));
     cipp_sim::scenario::demo(&mut sim.lock_state());
     sim.add_fault(
-        FaultRule::new(FaultKind::Throttle { retry_after: "2".into() }, FaultTrigger::Nth(1)).on_path("/v1.0/users"),
+        FaultRule::new(
+            FaultKind::Throttle {
+                retry_after: "2".into(),
+            },
+            FaultTrigger::Nth(1),
+        )
+        .on_path("/v1.0/users"),
     );
     let p = pipeline(&sim);
     let start = tokio::time::Instant::now();
-    let users: Vec<Value> = paging::items(p, ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"))
-        .try_collect()
-        .await
-        .unwrap();
+    let users: Vec<Value> = paging::items(
+        p,
+        ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"),
+    )
+    .try_collect()
+    .await
+    .unwrap();
     assert_eq!(users.len(), 7);
     assert_eq!(start.elapsed(), Duration::from_secs(2));
-    let statuses: Vec<u16> = sim.request_log().iter().filter(|l| l.path == "/v1.0/users").map(|l| l.status).collect();
+    let statuses: Vec<u16> = sim
+        .request_log()
+        .iter()
+        .filter(|l| l.path == "/v1.0/users")
+        .map(|l| l.status)
+        .collect();
     assert_eq!(statuses, [429, 200]);
     assert!(sim.request_log().iter().all(|l| l.at == clock.now()));
 }
@@ -240,26 +338,50 @@ async fn injected_throttle_is_retried_and_logged() {
 #[tokio::test(start_paused = true)]
 async fn server_errors_latency_and_truncated_bodies() {
     let sim = Simulator::demo();
-    sim.add_fault(FaultRule::new(FaultKind::ServerError(503), FaultTrigger::EveryNth(2)).for_tenant("fabrikam.com"));
+    sim.add_fault(
+        FaultRule::new(FaultKind::ServerError(503), FaultTrigger::EveryNth(2))
+            .for_tenant("fabrikam.com"),
+    );
     sim.set_latency(Duration::from_millis(20));
     let p = Pipeline::builder()
         .transport(Arc::new(sim.clone()))
         .credentials(sim.demo_credentials())
-        .retry(RetryPolicy { jitter: false, ..RetryPolicy::default() })
+        .retry(RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        })
         .build()
         .unwrap();
     let start = tokio::time::Instant::now();
     for _ in 0..2 {
-        p.send(ApiRequest::get(t("fabrikam.com"), Audience::Graph, "/v1.0/organization")).await.unwrap();
+        p.send(ApiRequest::get(
+            t("fabrikam.com"),
+            Audience::Graph,
+            "/v1.0/organization",
+        ))
+        .await
+        .unwrap();
     }
     // token (20 ms) + ok (20 ms) + 503 (20 ms) + 1 s backoff + ok (20 ms)
     assert_eq!(start.elapsed(), Duration::from_millis(1080));
-    p.send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/organization")).await.unwrap();
+    p.send(ApiRequest::get(
+        t("contoso.com"),
+        Audience::Graph,
+        "/v1.0/organization",
+    ))
+    .await
+    .unwrap();
 
     sim.clear_faults();
-    sim.add_fault(FaultRule::new(FaultKind::TruncatedBody, FaultTrigger::Always).on_path("/v1.0/users"));
-    let got: Vec<Result<Value, Error>> =
-        paging::items(p, ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users")).collect().await;
+    sim.add_fault(
+        FaultRule::new(FaultKind::TruncatedBody, FaultTrigger::Always).on_path("/v1.0/users"),
+    );
+    let got: Vec<Result<Value, Error>> = paging::items(
+        p,
+        ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"),
+    )
+    .collect()
+    .await;
     assert!(matches!(got[0], Err(Error::Decode(_))), "{got:?}");
 }
 
@@ -272,7 +394,43 @@ async fn unknown_tokens_are_refused_with_401() {
         .retry(RetryPolicy::never())
         .build()
         .unwrap();
-    let err = p.send(ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users")).await.unwrap_err();
+    let err = p
+        .send(ApiRequest::get(
+            t("contoso.com"),
+            Audience::Graph,
+            "/v1.0/users",
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 401);
     assert_eq!(err.as_api().unwrap().code, "InvalidAuthenticationToken");
+}
+
+#[cfg(feature = "http")]
+#[tokio::test]
+async fn served_over_http_with_next_links_back_to_the_server() {
+    let sim = Simulator::demo();
+    let tenant = big_tenant(&sim, 150);
+    let (addr, task) = cipp_sim::http_server::start(sim.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{addr}");
+    let p = Pipeline::builder()
+        .transport(Arc::new(cipp_core::ReqwestTransport::new().unwrap()))
+        .endpoints(cipp_core::Endpoints::single_base(&base))
+        .credentials(Credentials::ClientSecret {
+            client_id: DEMO_CLIENT_ID.into(),
+            secret: SecretString::from(DEMO_CLIENT_SECRET),
+        })
+        .build()
+        .unwrap();
+    let pages: Vec<cipp_core::Page<Value>> =
+        paging::pages(p, ApiRequest::get(tenant, Audience::Graph, "/v1.0/users"))
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(pages.len(), 2);
+    assert!(pages[0].next_link.as_deref().unwrap().starts_with(&base));
+    assert_eq!(pages[0].items.len() + pages[1].items.len(), 150);
+    task.abort();
 }
