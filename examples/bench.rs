@@ -367,7 +367,7 @@ fn main() {
     let pages = users.div_ceil(PAGE);
     let mut page_runs = Vec::new();
     for latency in [0u64, 20] {
-        drop(std::mem::replace(&mut page_runs, Vec::new()));
+        page_runs.clear();
         let s = start_server(users, latency);
         let plain = best_of("pages-plain", s.1, 0, runs);
         let piped = best_of("pages-pipeline", s.1, 0, runs);
