@@ -31,14 +31,26 @@ use crate::transport::Transport;
 #[derive(Clone)]
 pub struct AccessToken {
     secret: Arc<SecretString>,
+    header: http::HeaderValue,
     expires_at: DateTime<Utc>,
 }
 
 impl AccessToken {
     /// A token valid until `expires_at`.
     pub fn new(token: impl Into<String>, expires_at: DateTime<Utc>) -> Self {
+        Self::from_secret(SecretString::from(token.into()), expires_at)
+    }
+
+    fn from_secret(secret: SecretString, expires_at: DateTime<Utc>) -> Self {
+        // Built once per token, not once per request; marked sensitive so that `http`
+        // never prints it. A token with bytes not allowed in a header yields an empty
+        // header, which the service refuses with 401.
+        let mut header = http::HeaderValue::try_from(format!("Bearer {}", secret.expose_secret()))
+            .unwrap_or_else(|_| http::HeaderValue::from_static(""));
+        header.set_sensitive(true);
         AccessToken {
-            secret: Arc::new(SecretString::from(token.into())),
+            secret: Arc::new(secret),
+            header,
             expires_at,
         }
     }
@@ -46,6 +58,11 @@ impl AccessToken {
     /// The token itself, to put in an `Authorization` header.
     pub fn secret(&self) -> &SecretString {
         &self.secret
+    }
+
+    /// The ready `Authorization: Bearer …` header value (marked sensitive).
+    pub fn authorization_header(&self) -> &http::HeaderValue {
+        &self.header
     }
 
     /// When the token expires.
@@ -88,10 +105,7 @@ impl StaticToken {
     /// A provider that always returns `token`, valid for a year.
     pub fn new(token: SecretString) -> Self {
         StaticToken {
-            token: AccessToken {
-                secret: Arc::new(token),
-                expires_at: DateTime::<Utc>::MAX_UTC,
-            },
+            token: AccessToken::from_secret(token, DateTime::<Utc>::MAX_UTC),
         }
     }
 }
@@ -341,16 +355,23 @@ impl TokenProvider for PartnerRefreshToken {
     }
 }
 
-type CacheKey = (String, TenantId, Audience);
-type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+/// One cached token and the lock that makes its refresh single-flight.
+#[derive(Default)]
+struct Slot {
+    current: Mutex<Option<AccessToken>>,
+    refresh: tokio::sync::Mutex<()>,
+}
 
 /// Caches tokens per (provider, tenant, audience), refreshes them `skew` before they
 /// expire, and lets concurrent callers for one key share a single token request.
+///
+/// A cache belongs to one provider, so the provider is part of every key. Reading a fresh
+/// token takes two short, uncontended lookups and no allocation.
 pub struct TokenCache {
     provider: Arc<dyn TokenProvider>,
     clock: Arc<dyn Clock>,
-    skew: Duration,
-    slots: Mutex<HashMap<CacheKey, Slot>>,
+    skew: chrono::Duration,
+    slots: Mutex<HashMap<TenantId, HashMap<Audience, Arc<Slot>>>>,
     requests: AtomicU64,
 }
 
@@ -369,7 +390,7 @@ impl TokenCache {
         TokenCache {
             provider,
             clock,
-            skew,
+            skew: chrono::Duration::from_std(skew).unwrap_or(chrono::Duration::MAX),
             slots: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
         }
@@ -380,26 +401,32 @@ impl TokenCache {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn slot(&self, tenant: &TenantId, audience: &Audience) -> Slot {
-        let key = (
-            self.provider.name().to_owned(),
-            tenant.clone(),
-            audience.clone(),
-        );
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key)
+    fn slot(&self, tenant: &TenantId, audience: &Audience) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get(tenant).and_then(|m| m.get(audience)) {
+            return slot.clone();
+        }
+        slots
+            .entry(tenant.clone())
+            .or_default()
+            .entry(audience.clone())
             .or_default()
             .clone()
     }
 
+    fn usable(&self, slot: &Slot, rejected: Option<&AccessToken>) -> Option<AccessToken> {
+        let current = slot.current.lock().unwrap_or_else(|p| p.into_inner());
+        let t = current.as_ref()?;
+        let fresh = t
+            .expires_at
+            .checked_sub_signed(self.skew)
+            .is_some_and(|refresh_at| self.clock.now() < refresh_at);
+        let was_rejected = rejected.is_some_and(|r| r.same_as(t));
+        (fresh && !was_rejected).then(|| t.clone())
+    }
+
     /// A valid token for `tenant` and `audience`, from the cache when it is fresh enough.
-    pub async fn token(
-        &self,
-        tenant: &TenantId,
-        audience: &Audience,
-    ) -> Result<AccessToken, Error> {
+    pub async fn token(&self, tenant: &TenantId, audience: &Audience) -> Result<AccessToken, Error> {
         self.get(tenant, audience, None).await
     }
 
@@ -421,20 +448,17 @@ impl TokenCache {
         rejected: Option<&AccessToken>,
     ) -> Result<AccessToken, Error> {
         let slot = self.slot(tenant, audience);
-        let mut guard = slot.lock().await;
-        if let Some(t) = guard.as_ref() {
-            let fresh = chrono::Duration::from_std(self.skew)
-                .ok()
-                .and_then(|skew| t.expires_at.checked_sub_signed(skew))
-                .is_some_and(|refresh_at| self.clock.now() < refresh_at);
-            let was_rejected = rejected.is_some_and(|r| r.same_as(t));
-            if fresh && !was_rejected {
-                return Ok(t.clone());
-            }
+        if let Some(t) = self.usable(&slot, rejected) {
+            return Ok(t);
+        }
+        // Single flight: one caller refreshes, the others wait and then reuse its token.
+        let _refreshing = slot.refresh.lock().await;
+        if let Some(t) = self.usable(&slot, rejected) {
+            return Ok(t);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let token = self.provider.token(tenant, audience).await?;
-        *guard = Some(token.clone());
+        *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
         Ok(token)
     }
 }

@@ -609,13 +609,23 @@ impl DecodeError {
         operation: &str,
         body: &[u8],
     ) -> Result<T, DecodeError> {
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        serde_path_to_error::deserialize(de).map_err(|e| DecodeError {
-            tenant: tenant.cloned(),
-            operation: operation.to_owned(),
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })
+        // The fast path decodes without tracking the path; only a failure is decoded again
+        // with path tracking, to name where the shape differs.
+        match serde_json::from_slice(body) {
+            Ok(v) => Ok(v),
+            Err(_) => {
+                let de = &mut serde_json::Deserializer::from_slice(body);
+                match serde_path_to_error::deserialize::<_, T>(de) {
+                    Err(e) => Err(DecodeError {
+                        tenant: tenant.cloned(),
+                        operation: operation.to_owned(),
+                        path: e.path().to_string(),
+                        message: e.inner().to_string(),
+                    }),
+                    Ok(v) => Ok(v),
+                }
+            }
+        }
     }
 }
 

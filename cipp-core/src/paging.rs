@@ -9,9 +9,10 @@
 use std::collections::HashSet;
 
 use futures::stream::{self, Stream, TryStreamExt};
-use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use tokio::task::JoinHandle;
 
 use crate::error::{DecodeError, Error};
@@ -33,18 +34,64 @@ pub struct Page<T> {
     pub warnings: Vec<String>,
 }
 
+/// Decodes a page in one pass, calling `on_next` as soon as `@odata.nextLink` is read.
+/// Graph sends the next link before `value`, so the next request starts before the items
+/// are decoded.
+struct PageSeed<'f, T> {
+    on_next: &'f mut dyn FnMut(&str),
+    _items: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PageSeed<'_, T> {
+    type Value = Page<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page<T>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for PageSeed<'_, T> {
+    type Value = Page<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an OData collection object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page<T>, A::Error> {
+        let mut page = Page {
+            items: Vec::new(),
+            next_link: None,
+            count: None,
+            delta_link: None,
+            warnings: Vec::new(),
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "@odata.nextLink" => {
+                    page.next_link = map.next_value()?;
+                    if let Some(link) = &page.next_link {
+                        (self.on_next)(link);
+                    }
+                }
+                "@odata.count" => page.count = map.next_value()?,
+                "@odata.deltaLink" => page.delta_link = map.next_value()?,
+                "@adminapi.warnings" => {
+                    page.warnings = map.next_value::<Option<Vec<String>>>()?.unwrap_or_default()
+                }
+                "value" => page.items = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default(),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// Used only to name the JSON path when a page fails to decode.
 #[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "@odata.nextLink", default)]
-    next_link: Option<String>,
-    #[serde(rename = "@odata.count", default)]
-    count: Option<u64>,
-    #[serde(rename = "@odata.deltaLink", default)]
-    delta_link: Option<String>,
-    #[serde(rename = "@adminapi.warnings", default)]
-    warnings: Option<Vec<String>>,
-    #[serde(borrow, default)]
-    value: Option<&'a RawValue>,
+#[allow(dead_code)]
+struct PathProbe<T> {
+    value: Option<Vec<T>>,
 }
 
 struct AbortOnDrop(JoinHandle<Result<ApiResponse, Error>>);
@@ -123,51 +170,52 @@ impl std::future::Future for AbortOnDrop {
     }
 }
 
-fn decode_page<T: DeserializeOwned>(
-    state: &mut State,
-    response: &ApiResponse,
-) -> Result<Page<T>, Error> {
-    let tenant = state.template.tenant().clone();
-    let operation = state.template.operation_name();
-    let env: Envelope<'_> =
-        DecodeError::decode_borrowed(Some(&tenant), &operation, &response.body)?;
-    // Start the next request before decoding the items.
-    if let Some(link) = &env.next_link {
-        if !state.seen.insert(link.clone()) {
-            state.next = Next::Fail(Error::Paging {
-                tenant: tenant.clone(),
-                message:
-                    "the service returned the same next link twice; stopping instead of looping"
-                        .into(),
-            });
+fn decode_page<T: DeserializeOwned>(state: &mut State, response: &ApiResponse) -> Result<Page<T>, Error> {
+    let State {
+        pipeline,
+        template,
+        next,
+        seen,
+    } = state;
+    let mut on_next = |link: &str| {
+        *next = if !seen.insert(link.to_owned()) {
+            Next::Fail(Error::Paging {
+                tenant: template.tenant().clone(),
+                message: "the service returned the same next link twice; stopping instead of looping".into(),
+            })
         } else {
-            let request = state.template.clone().with_target(link.clone());
-            state.next = match state.pipeline.resolve_url(&request) {
-                Ok(_) => spawn_fetch(&state.pipeline, request),
+            let request = template.clone().with_target(link);
+            match pipeline.resolve_url(&request) {
+                Ok(_) => spawn_fetch(pipeline, request),
                 Err(e) => Next::Fail(e),
-            };
+            }
+        };
+    };
+    let seed = PageSeed::<T> {
+        on_next: &mut on_next,
+        _items: PhantomData,
+    };
+    let mut de = serde_json::Deserializer::from_slice(&response.body);
+    let decoded = seed.deserialize(&mut de).and_then(|page| de.end().map(|()| page));
+    match decoded {
+        Ok(page) => Ok(page),
+        Err(_) => {
+            // Stop here: the caller must not silently skip a page it could not read.
+            *next = Next::Done;
+            let operation = template.operation_name();
+            let tenant = template.tenant();
+            Err(match DecodeError::decode::<PathProbe<T>>(Some(tenant), &operation, &response.body) {
+                Err(e) => e.into(),
+                Ok(_) => DecodeError {
+                    tenant: Some(tenant.clone()),
+                    operation,
+                    path: ".".into(),
+                    message: "the page is not a JSON object with a `value` array".into(),
+                }
+                .into(),
+            })
         }
     }
-    let items: Vec<T> = match env.value {
-        Some(raw) => DecodeError::decode(Some(&tenant), &operation, raw.get().as_bytes()).map_err(
-            |mut e| {
-                e.path = if e.path.starts_with('[') {
-                    format!("value{}", e.path)
-                } else {
-                    format!("value.{}", e.path)
-                };
-                e
-            },
-        )?,
-        None => Vec::new(),
-    };
-    Ok(Page {
-        items,
-        next_link: env.next_link,
-        count: env.count,
-        delta_link: env.delta_link,
-        warnings: env.warnings.unwrap_or_default(),
-    })
 }
 
 /// Streams the items of the collection that `first` lists, page after page.

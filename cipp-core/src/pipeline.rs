@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use backon::BackoffBuilder;
 use http::{HeaderValue, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tracing::Instrument;
 
 use crate::auth::{
@@ -376,7 +376,7 @@ impl Pipeline {
         let mut attempt: u32 = 0;
         let mut refreshed = false;
         let mut stale_token: Option<AccessToken> = None;
-        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let client_request_id = new_client_request_id();
         let tenant = request.tenant().clone();
         loop {
             attempt += 1;
@@ -465,7 +465,7 @@ impl Pipeline {
                             e.kind = crate::error::ApiErrorKind::NotYetReplicated;
                         }
                         if e.client_request_id.is_none() {
-                            e.client_request_id = Some(client_request_id.clone());
+                            e.client_request_id = client_request_id.to_str().ok().map(str::to_owned);
                         }
                         Error::from(e)
                     };
@@ -519,6 +519,31 @@ impl Pipeline {
     }
 }
 
+const CLIENT_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("client-request-id");
+
+/// A fresh random (version 4) GUID for `client-request-id`, without a system call per
+/// request: a per-process random seed mixed with a counter (splitmix64).
+fn new_client_request_id() -> HeaderValue {
+    static SEED: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let (a, b) = *SEED.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair());
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+        z ^ (z >> 31)
+    };
+    let hi = mix(a ^ n.wrapping_mul(0x9e3779b97f4a7c15));
+    let lo = mix(b.wrapping_add(n));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&hi.to_be_bytes());
+    bytes[8..].copy_from_slice(&lo.to_be_bytes());
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let mut buf = [0u8; 36];
+    let text = id.hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
+}
+
 fn retry_after_of(response: &http::Response<bytes::Bytes>, clock: &dyn Clock) -> Option<Duration> {
     let now: SystemTime = clock.now().into();
     response
@@ -544,7 +569,7 @@ fn build_http(
     request: &ApiRequest,
     uri: &http::Uri,
     token: &AccessToken,
-    client_request_id: &str,
+    client_request_id: &HeaderValue,
     attempt: u32,
 ) -> Result<http::Request<bytes::Bytes>, Error> {
     let mut builder = http::Request::builder()
@@ -554,15 +579,8 @@ fn build_http(
         .headers_mut()
         .ok_or_else(|| Error::invalid_input("request", "invalid method or URL"))?;
     headers.extend(request.headers().clone());
-    let mut auth = HeaderValue::try_from(format!("Bearer {}", token.secret().expose_secret()))
-        .map_err(|_| {
-            Error::Config("the access token holds characters not allowed in a header".into())
-        })?;
-    auth.set_sensitive(true);
-    headers.insert(http::header::AUTHORIZATION, auth);
-    if let Ok(v) = HeaderValue::try_from(client_request_id) {
-        headers.insert("client-request-id", v);
-    }
+    headers.insert(http::header::AUTHORIZATION, token.authorization_header().clone());
+    headers.insert(CLIENT_REQUEST_ID, client_request_id.clone());
     headers.insert(
         http::header::USER_AGENT,
         HeaderValue::from_static(USER_AGENT),

@@ -67,54 +67,35 @@ impl Workload {
                 (Workload::Exchange, anchor)
             }
             Audience::Graph => {
-                let path = request.path().to_ascii_lowercase();
-                let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-                // Skip the version segment.
-                let rest = if segs.first().is_some_and(|s| *s == "v1.0" || *s == "beta") {
-                    &segs[1..]
+                let is = |s: &str, names: &[&str]| names.iter().any(|n| s.eq_ignore_ascii_case(n));
+                let mut segs = request.path().split('/').filter(|s| !s.is_empty());
+                let mut first = segs.next().unwrap_or("");
+                if is(first, &["v1.0", "beta"]) {
+                    first = segs.next().unwrap_or("");
+                }
+                let second = segs.next();
+                let third = segs.next().unwrap_or("");
+                let outlook = &["messages", "mailFolders", "mailboxSettings", "events", "calendar", "contacts"];
+                let identity = &[
+                    "users", "groups", "directory", "directoryObjects", "devices", "servicePrincipals",
+                    "applications", "domains", "organization", "subscribedSkus", "roleManagement",
+                    "directoryRoles", "policies", "oauth2PermissionGrants", "invitations", "contacts", "me",
+                ];
+                let w = if is(first, &["auditLogs", "reports"]) {
+                    Workload::GraphReports
+                } else if is(first, &["identity", "identityProtection"]) {
+                    Workload::GraphConditionalAccess
+                } else if is(first, &["deviceManagement", "deviceAppManagement"]) {
+                    Workload::GraphIntune
+                } else if is(first, &["users", "me"]) && is(third, outlook) {
+                    Workload::GraphOutlook
+                } else if is(first, identity) {
+                    Workload::GraphIdentity
                 } else {
-                    &segs[..]
-                };
-                let first = rest.first().copied().unwrap_or("");
-                let third = rest.get(2).copied().unwrap_or("");
-                let w = match first {
-                    "auditlogs" | "reports" => Workload::GraphReports,
-                    "identity" | "identityprotection" => Workload::GraphConditionalAccess,
-                    "devicemanagement" | "deviceappmanagement" => Workload::GraphIntune,
-                    "users" | "me"
-                        if matches!(
-                            third,
-                            "messages"
-                                | "mailfolders"
-                                | "mailboxsettings"
-                                | "events"
-                                | "calendar"
-                                | "contacts"
-                        ) =>
-                    {
-                        Workload::GraphOutlook
-                    }
-                    "users"
-                    | "groups"
-                    | "directory"
-                    | "directoryobjects"
-                    | "devices"
-                    | "serviceprincipals"
-                    | "applications"
-                    | "domains"
-                    | "organization"
-                    | "subscribedskus"
-                    | "rolemanagement"
-                    | "directoryroles"
-                    | "policies"
-                    | "oauth2permissiongrants"
-                    | "invitations"
-                    | "contacts"
-                    | "me" => Workload::GraphIdentity,
-                    _ => Workload::GraphOther,
+                    Workload::GraphOther
                 };
                 let partition = match w {
-                    Workload::GraphOutlook => rest.get(1).map(|s| s.to_string()),
+                    Workload::GraphOutlook => second.map(str::to_ascii_lowercase),
                     _ => None,
                 };
                 (w, partition)
@@ -189,6 +170,8 @@ struct KeyState {
 pub struct ThrottleGovernor {
     settings: Option<ThrottleSettings>,
     state: Mutex<HashMap<Key, KeyState>>,
+    /// Set once any key has been throttled; until then uncapped workloads skip the map.
+    any_throttled: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for ThrottleGovernor {
@@ -211,6 +194,7 @@ impl ThrottleGovernor {
         ThrottleGovernor {
             settings: Some(settings),
             state: Mutex::new(HashMap::new()),
+            any_throttled: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -229,6 +213,8 @@ impl ThrottleGovernor {
         partition: Option<&str>,
         delay: Duration,
     ) {
+        self.any_throttled
+            .store(true, std::sync::atomic::Ordering::Release);
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let entry = state
             .entry((tenant.clone(), workload, partition.map(str::to_owned)))
@@ -248,8 +234,13 @@ impl ThrottleGovernor {
         partition: Option<&str>,
         background: Option<Duration>,
     ) -> Result<Admission, Error> {
-        let key: Key = (tenant.clone(), workload, partition.map(str::to_owned));
         let limit = self.limit(workload);
+        if limit == WorkloadLimit::default()
+            && !self.any_throttled.load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Ok(Admission { _permit: None });
+        }
+        let key: Key = (tenant.clone(), workload, partition.map(str::to_owned));
         // Wait out a 429 and the rate cap.
         loop {
             let wait = {

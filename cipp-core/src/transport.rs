@@ -92,9 +92,10 @@ impl Transport for ReqwestTransport {
             .send()
             .await
             .map_err(|e| map_reqwest_error(&host, e))?;
+        let mut response = response;
         let status = response.status();
         let version = response.version();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = response
             .bytes()
             .await
