@@ -173,6 +173,19 @@ fn pipeline(port: u16) -> Pipeline {
         .unwrap()
 }
 
+/// The plain client gets the same settings as `ReqwestTransport` (timeouts, pool, no
+/// redirects), so the comparison measures the pipeline, not reqwest's configuration.
+fn plain_client() -> reqwest::Client {
+    let s = cipp::core::ReqwestSettings::default();
+    reqwest::Client::builder()
+        .connect_timeout(s.connect_timeout)
+        .timeout(s.request_timeout)
+        .pool_max_idle_per_host(s.pool_max_idle_per_host)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 fn tenant() -> TenantId {
     TenantId::parse("contoso.onmicrosoft.com").unwrap()
 }
@@ -183,13 +196,15 @@ async fn client(mode: &str, port: u16, n: usize) -> String {
     let count: usize = match mode {
         "get-pipeline" => {
             let p = pipeline(port);
+            let tenant = tenant();
             futures::stream::iter(0..n)
                 .map(|_| {
                     let p = p.clone();
+                    let tenant = tenant.clone();
                     async move {
                         let r = p
                             .send(ApiRequest::get(
-                                tenant(),
+                                tenant,
                                 Audience::Graph,
                                 "/v1.0/users/48d31887",
                             ))
@@ -202,7 +217,7 @@ async fn client(mode: &str, port: u16, n: usize) -> String {
                 .await
         }
         "get-plain" => {
-            let c = reqwest::Client::new();
+            let c = plain_client();
             let url = format!("http://127.0.0.1:{port}/v1.0/users/48d31887");
             futures::stream::iter(0..n)
                 .map(|_| {
@@ -232,7 +247,7 @@ async fn client(mode: &str, port: u16, n: usize) -> String {
             k
         }
         "pages-plain" => {
-            let c = reqwest::Client::new();
+            let c = plain_client();
             let mut url = Some(format!("http://127.0.0.1:{port}/v1.0/users?$top=999"));
             let mut k = 0;
             while let Some(u) = url.take() {

@@ -426,7 +426,11 @@ impl TokenCache {
     }
 
     /// A valid token for `tenant` and `audience`, from the cache when it is fresh enough.
-    pub async fn token(&self, tenant: &TenantId, audience: &Audience) -> Result<AccessToken, Error> {
+    pub async fn token(
+        &self,
+        tenant: &TenantId,
+        audience: &Audience,
+    ) -> Result<AccessToken, Error> {
         self.get(tenant, audience, None).await
     }
 

@@ -609,6 +609,15 @@ impl DecodeError {
         operation: &str,
         body: &[u8],
     ) -> Result<T, DecodeError> {
+        Self::decode_lazy(tenant, || operation.to_owned(), body)
+    }
+
+    /// Like [`DecodeError::decode`], naming the operation only when decoding fails.
+    pub fn decode_lazy<T: serde::de::DeserializeOwned>(
+        tenant: Option<&TenantId>,
+        operation: impl FnOnce() -> String,
+        body: &[u8],
+    ) -> Result<T, DecodeError> {
         // The fast path decodes without tracking the path; only a failure is decoded again
         // with path tracking, to name where the shape differs.
         match serde_json::from_slice(body) {
@@ -618,7 +627,7 @@ impl DecodeError {
                 match serde_path_to_error::deserialize::<_, T>(de) {
                     Err(e) => Err(DecodeError {
                         tenant: tenant.cloned(),
-                        operation: operation.to_owned(),
+                        operation: operation(),
                         path: e.path().to_string(),
                         message: e.inner().to_string(),
                     }),

@@ -170,7 +170,10 @@ impl std::future::Future for AbortOnDrop {
     }
 }
 
-fn decode_page<T: DeserializeOwned>(state: &mut State, response: &ApiResponse) -> Result<Page<T>, Error> {
+fn decode_page<T: DeserializeOwned>(
+    state: &mut State,
+    response: &ApiResponse,
+) -> Result<Page<T>, Error> {
     let State {
         pipeline,
         template,
@@ -181,7 +184,9 @@ fn decode_page<T: DeserializeOwned>(state: &mut State, response: &ApiResponse) -
         *next = if !seen.insert(link.to_owned()) {
             Next::Fail(Error::Paging {
                 tenant: template.tenant().clone(),
-                message: "the service returned the same next link twice; stopping instead of looping".into(),
+                message:
+                    "the service returned the same next link twice; stopping instead of looping"
+                        .into(),
             })
         } else {
             let request = template.clone().with_target(link);
@@ -196,7 +201,9 @@ fn decode_page<T: DeserializeOwned>(state: &mut State, response: &ApiResponse) -
         _items: PhantomData,
     };
     let mut de = serde_json::Deserializer::from_slice(&response.body);
-    let decoded = seed.deserialize(&mut de).and_then(|page| de.end().map(|()| page));
+    let decoded = seed
+        .deserialize(&mut de)
+        .and_then(|page| de.end().map(|()| page));
     match decoded {
         Ok(page) => Ok(page),
         Err(_) => {
@@ -204,16 +211,19 @@ fn decode_page<T: DeserializeOwned>(state: &mut State, response: &ApiResponse) -
             *next = Next::Done;
             let operation = template.operation_name();
             let tenant = template.tenant();
-            Err(match DecodeError::decode::<PathProbe<T>>(Some(tenant), &operation, &response.body) {
-                Err(e) => e.into(),
-                Ok(_) => DecodeError {
-                    tenant: Some(tenant.clone()),
-                    operation,
-                    path: ".".into(),
-                    message: "the page is not a JSON object with a `value` array".into(),
-                }
-                .into(),
-            })
+            Err(
+                match DecodeError::decode::<PathProbe<T>>(Some(tenant), &operation, &response.body)
+                {
+                    Err(e) => e.into(),
+                    Ok(_) => DecodeError {
+                        tenant: Some(tenant.clone()),
+                        operation,
+                        path: ".".into(),
+                        message: "the page is not a JSON object with a `value` array".into(),
+                    }
+                    .into(),
+                },
+            )
         }
     }
 }

@@ -348,7 +348,6 @@ impl Pipeline {
     /// Sends a request and returns a successful (2xx/3xx) response, retrying as the policy
     /// allows. Any other status becomes [`Error::Api`].
     pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let operation = request.operation_name();
         let span = tracing::info_span!(
             "cipp.request",
             tenant = %request.tenant(),
@@ -357,14 +356,10 @@ impl Pipeline {
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
         );
-        self.send_inner(request, operation).instrument(span).await
+        self.send_inner(request).instrument(span).await
     }
 
-    async fn send_inner(
-        &self,
-        request: ApiRequest,
-        operation: String,
-    ) -> Result<ApiResponse, Error> {
+    async fn send_inner(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         let url = self.resolve_url(&request)?;
         let uri: http::Uri = url.parse().map_err(|_| {
             Error::invalid_input("target", format!("`{}` is not a valid URL", request.path()))
@@ -438,7 +433,8 @@ impl Pipeline {
                         let (parts, body) = response.into_parts();
                         return Ok(ApiResponse {
                             tenant,
-                            operation,
+                            method: request.method().clone(),
+                            uri,
                             status,
                             headers: parts.headers,
                             body,
@@ -455,7 +451,7 @@ impl Pipeline {
                     let error = || {
                         let mut e = ApiError::from_response(
                             tenant.clone(),
-                            operation.clone(),
+                            request.operation_name(),
                             status,
                             response.headers(),
                             response.body(),
@@ -465,7 +461,8 @@ impl Pipeline {
                             e.kind = crate::error::ApiErrorKind::NotYetReplicated;
                         }
                         if e.client_request_id.is_none() {
-                            e.client_request_id = client_request_id.to_str().ok().map(str::to_owned);
+                            e.client_request_id =
+                                client_request_id.to_str().ok().map(str::to_owned);
                         }
                         Error::from(e)
                     };
@@ -541,7 +538,8 @@ fn new_client_request_id() -> HeaderValue {
     let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
     let mut buf = [0u8; 36];
     let text = id.hyphenated().encode_lower(&mut buf);
-    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
+    HeaderValue::from_str(text)
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
 }
 
 fn retry_after_of(response: &http::Response<bytes::Bytes>, clock: &dyn Clock) -> Option<Duration> {
@@ -578,8 +576,13 @@ fn build_http(
     let headers = builder
         .headers_mut()
         .ok_or_else(|| Error::invalid_input("request", "invalid method or URL"))?;
-    headers.extend(request.headers().clone());
-    headers.insert(http::header::AUTHORIZATION, token.authorization_header().clone());
+    if !request.headers().is_empty() {
+        headers.extend(request.headers().clone());
+    }
+    headers.insert(
+        http::header::AUTHORIZATION,
+        token.authorization_header().clone(),
+    );
     headers.insert(CLIENT_REQUEST_ID, client_request_id.clone());
     headers.insert(
         http::header::USER_AGENT,

@@ -213,8 +213,10 @@ pub fn encode_component(s: &str) -> String {
 pub struct ApiResponse {
     /// The tenant the request was for.
     pub tenant: TenantId,
-    /// The operation, for error messages.
-    pub operation: String,
+    /// The request's method.
+    pub method: Method,
+    /// The request's URI (its query may hold personal data: do not log it).
+    pub uri: http::Uri,
     /// HTTP status.
     pub status: StatusCode,
     /// Response headers.
@@ -226,11 +228,16 @@ pub struct ApiResponse {
 impl ApiResponse {
     /// Decodes the body as JSON, naming the JSON path on failure.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        Ok(DecodeError::decode(
+        Ok(DecodeError::decode_lazy(
             Some(&self.tenant),
-            &self.operation,
+            || self.operation(),
             &self.body,
         )?)
+    }
+
+    /// The operation (method and path, no query), for messages.
+    pub fn operation(&self) -> String {
+        format!("{} {}", self.method, self.uri.path())
     }
 
     /// The `request-id` header.

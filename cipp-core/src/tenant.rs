@@ -11,7 +11,7 @@ use crate::error::Error;
 ///
 /// The value is validated when parsed: a GUID (`8-4-4-4-12` hex digits) or a DNS domain
 /// (`contoso.onmicrosoft.com`). GUIDs are kept in lower case; domains are kept in lower case
-/// too, since Entra treats them case-insensitively.
+/// too, since Entra treats them case-insensitively. Cloning is cheap (shared string).
 ///
 /// ```
 /// use cipp_core::TenantId;
@@ -21,16 +21,15 @@ use crate::error::Error;
 /// assert!("not a tenant".parse::<TenantId>().is_err());
 /// # Ok::<(), cipp_core::Error>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct TenantId(String);
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(std::sync::Arc<str>);
 
 impl TenantId {
     /// Parses and validates a tenant id (GUID or domain).
     pub fn parse(value: &str) -> Result<Self, Error> {
         let v = value.trim();
         if is_guid(v) || is_domain(v) {
-            Ok(TenantId(v.to_ascii_lowercase()))
+            Ok(TenantId(v.to_ascii_lowercase().into()))
         } else {
             Err(Error::invalid_input(
                 "tenant",
@@ -47,6 +46,12 @@ impl TenantId {
     /// Whether the id is a GUID (rather than a domain).
     pub fn is_guid(&self) -> bool {
         is_guid(&self.0)
+    }
+}
+
+impl Serialize for TenantId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
 

@@ -75,11 +75,32 @@ impl Workload {
                 }
                 let second = segs.next();
                 let third = segs.next().unwrap_or("");
-                let outlook = &["messages", "mailFolders", "mailboxSettings", "events", "calendar", "contacts"];
+                let outlook = &[
+                    "messages",
+                    "mailFolders",
+                    "mailboxSettings",
+                    "events",
+                    "calendar",
+                    "contacts",
+                ];
                 let identity = &[
-                    "users", "groups", "directory", "directoryObjects", "devices", "servicePrincipals",
-                    "applications", "domains", "organization", "subscribedSkus", "roleManagement",
-                    "directoryRoles", "policies", "oauth2PermissionGrants", "invitations", "contacts", "me",
+                    "users",
+                    "groups",
+                    "directory",
+                    "directoryObjects",
+                    "devices",
+                    "servicePrincipals",
+                    "applications",
+                    "domains",
+                    "organization",
+                    "subscribedSkus",
+                    "roleManagement",
+                    "directoryRoles",
+                    "policies",
+                    "oauth2PermissionGrants",
+                    "invitations",
+                    "contacts",
+                    "me",
                 ];
                 let w = if is(first, &["auditLogs", "reports"]) {
                     Workload::GraphReports
@@ -236,7 +257,9 @@ impl ThrottleGovernor {
     ) -> Result<Admission, Error> {
         let limit = self.limit(workload);
         if limit == WorkloadLimit::default()
-            && !self.any_throttled.load(std::sync::atomic::Ordering::Acquire)
+            && !self
+                .any_throttled
+                .load(std::sync::atomic::Ordering::Acquire)
         {
             return Ok(Admission { _permit: None });
         }
