@@ -157,9 +157,13 @@ impl ApiRequest {
     }
     /// The path without the query string (safe to log).
     pub fn path(&self) -> &str {
-        let t = self.target.split('?').next().unwrap_or("");
-        match t.find("://") {
-            Some(i) => t[i + 3..].find('/').map_or("/", |j| &t[i + 3 + j..]),
+        let t = self.target.as_str();
+        let t = t.find('?').map_or(t, |q| &t[..q]);
+        match t
+            .strip_prefix("https://")
+            .or_else(|| t.strip_prefix("http://"))
+        {
+            Some(rest) => rest.find('/').map_or("/", |j| &rest[j..]),
             None => t,
         }
     }

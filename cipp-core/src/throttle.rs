@@ -67,53 +67,50 @@ impl Workload {
                 (Workload::Exchange, anchor)
             }
             Audience::Graph => {
-                let is = |s: &str, names: &[&str]| names.iter().any(|n| s.eq_ignore_ascii_case(n));
                 let mut segs = request.path().split('/').filter(|s| !s.is_empty());
-                let mut first = segs.next().unwrap_or("");
-                if is(first, &["v1.0", "beta"]) {
-                    first = segs.next().unwrap_or("");
+                let mut b1 = [0u8; 32];
+                let mut first = lower(segs.next().unwrap_or(""), &mut b1);
+                if first == "v1.0" || first == "beta" {
+                    first = lower(segs.next().unwrap_or(""), &mut b1);
                 }
                 let second = segs.next();
-                let third = segs.next().unwrap_or("");
-                let outlook = &[
-                    "messages",
-                    "mailFolders",
-                    "mailboxSettings",
-                    "events",
-                    "calendar",
-                    "contacts",
-                ];
-                let identity = &[
-                    "users",
-                    "groups",
-                    "directory",
-                    "directoryObjects",
-                    "devices",
-                    "servicePrincipals",
-                    "applications",
-                    "domains",
-                    "organization",
-                    "subscribedSkus",
-                    "roleManagement",
-                    "directoryRoles",
-                    "policies",
-                    "oauth2PermissionGrants",
-                    "invitations",
-                    "contacts",
-                    "me",
-                ];
-                let w = if is(first, &["auditLogs", "reports"]) {
-                    Workload::GraphReports
-                } else if is(first, &["identity", "identityProtection"]) {
-                    Workload::GraphConditionalAccess
-                } else if is(first, &["deviceManagement", "deviceAppManagement"]) {
-                    Workload::GraphIntune
-                } else if is(first, &["users", "me"]) && is(third, outlook) {
-                    Workload::GraphOutlook
-                } else if is(first, identity) {
-                    Workload::GraphIdentity
-                } else {
-                    Workload::GraphOther
+                let mut b3 = [0u8; 32];
+                let third = lower(segs.next().unwrap_or(""), &mut b3);
+                let w = match first {
+                    "auditlogs" | "reports" => Workload::GraphReports,
+                    "identity" | "identityprotection" => Workload::GraphConditionalAccess,
+                    "devicemanagement" | "deviceappmanagement" => Workload::GraphIntune,
+                    "users" | "me"
+                        if matches!(
+                            third,
+                            "messages"
+                                | "mailfolders"
+                                | "mailboxsettings"
+                                | "events"
+                                | "calendar"
+                                | "contacts"
+                        ) =>
+                    {
+                        Workload::GraphOutlook
+                    }
+                    "users"
+                    | "groups"
+                    | "directory"
+                    | "directoryobjects"
+                    | "devices"
+                    | "serviceprincipals"
+                    | "applications"
+                    | "domains"
+                    | "organization"
+                    | "subscribedskus"
+                    | "rolemanagement"
+                    | "directoryroles"
+                    | "policies"
+                    | "oauth2permissiongrants"
+                    | "invitations"
+                    | "contacts"
+                    | "me" => Workload::GraphIdentity,
+                    _ => Workload::GraphOther,
                 };
                 let partition = match w {
                     Workload::GraphOutlook => second.map(str::to_ascii_lowercase),
@@ -124,6 +121,19 @@ impl Workload {
             Audience::Other(_) => (Workload::Other, None),
         }
     }
+}
+
+/// Lower-cases a short path segment into `buf` without allocating (longer ones are not
+/// names we classify, so they become "").
+fn lower<'a>(segment: &str, buf: &'a mut [u8; 32]) -> &'a str {
+    let bytes = segment.as_bytes();
+    if bytes.len() > buf.len() {
+        return "";
+    }
+    for (d, s) in buf.iter_mut().zip(bytes) {
+        *d = s.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buf[..bytes.len()]).unwrap_or("")
 }
 
 /// A client-side cap for one workload.

@@ -84,11 +84,14 @@ impl Transport for ReqwestTransport {
             )
         })?;
         let host = url.host_str().unwrap_or("").to_owned();
-        let response = self
+        let mut builder = self
             .client
             .request(parts.method, url)
-            .headers(parts.headers)
-            .body(body)
+            .headers(parts.headers);
+        if !body.is_empty() {
+            builder = builder.body(body);
+        }
+        let response = builder
             .send()
             .await
             .map_err(|e| map_reqwest_error(&host, e))?;
