@@ -47,6 +47,8 @@ pub(crate) struct GraphRequest<'a> {
     pub headers: &'a HeaderMap,
     pub origin: String,
     pub raw_path: String,
+    pub body: &'a [u8],
+    pub now: String,
 }
 
 impl GraphRequest<'_> {
@@ -91,6 +93,9 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
 }
 
 pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
+    if req.method != http::Method::GET {
+        return write(sim, &req);
+    }
     let segs: Vec<String> = req
         .segments
         .iter()
@@ -176,6 +181,209 @@ pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
             ),
         ),
     }
+}
+
+/// Creates, changes, deletes and restores users.
+fn write(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
+    let segs: Vec<String> = req
+        .segments
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let body: Option<Value> = if req.body.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice(req.body) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                return error(400, "BadRequest", &format!("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"))
+            }
+        }
+    };
+    let mut state = sim.lock_state();
+    let Some(tenant) = state.tenant_mut(&req.tenant) else {
+        return error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure.",
+        );
+    };
+    let method = req.method.as_str();
+    match (method, segs.as_slice()) {
+        ("POST", ["users"]) => {
+            let Some(Value::Object(mut user)) = body else {
+                return error(400, "BadRequest", "Empty Payload. JSON content expected.");
+            };
+            for prop in [
+                "accountEnabled",
+                "displayName",
+                "mailNickname",
+                "userPrincipalName",
+            ] {
+                if user.get(prop).is_none_or(Value::is_null) {
+                    return error(
+                        400,
+                        "Request_BadRequest",
+                        &format!(
+                            "Invalid value specified for property '{prop}' of resource 'User'."
+                        ),
+                    );
+                }
+            }
+            if user
+                .get("passwordProfile")
+                .and_then(|p| p.get("password"))
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    "Invalid value specified for property 'passwordProfile' of resource 'User'.",
+                );
+            }
+            let upn = user
+                .get("userPrincipalName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            if let Err(r) = check_upn(tenant, &upn, None) {
+                return r;
+            }
+            user.remove("passwordProfile");
+            user.remove("@odata.type");
+            let id = crate::state::synthetic_guid(&format!(
+                "{}-{upn}-{}",
+                tenant.id,
+                tenant.users.len()
+            ));
+            user.insert("id".into(), Value::String(id));
+            user.insert("createdDateTime".into(), Value::String(req.now.clone()));
+            user.entry("userType").or_insert(json!("Member"));
+            user.entry("businessPhones").or_insert(json!([]));
+            let created = Value::Object(user);
+            tenant.users.push(created.clone());
+            Reply::json(201, with_context(created, req.version, "users/$entity"))
+        }
+        ("PATCH", ["users", _]) => {
+            let Some(Value::Object(changes)) = body else {
+                return error(400, "BadRequest", "Empty Payload. JSON content expected.");
+            };
+            let key = req.segments[1].clone();
+            let Some(index) = tenant.users.iter().position(|u| user_matches(u, &key)) else {
+                return not_found(&key);
+            };
+            if changes.contains_key("id") {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    "Property 'id' is read-only and cannot be set.",
+                );
+            }
+            if let Some(upn) = changes.get("userPrincipalName").and_then(Value::as_str) {
+                let own = tenant.users[index]
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if let Err(r) = check_upn(tenant, upn, own.as_deref()) {
+                    return r;
+                }
+            }
+            if let Value::Object(user) = &mut tenant.users[index] {
+                for (k, v) in changes {
+                    if k == "passwordProfile" || k.starts_with("@odata.") {
+                        continue;
+                    }
+                    user.insert(k, v);
+                }
+            }
+            Reply::empty(204)
+        }
+        ("DELETE", ["users", _]) => {
+            let key = req.segments[1].clone();
+            let Some(index) = tenant.users.iter().position(|u| user_matches(u, &key)) else {
+                return not_found(&key);
+            };
+            let mut user = tenant.users.remove(index);
+            user["deletedDateTime"] = Value::String(req.now.clone());
+            tenant.deleted_users.push(user);
+            Reply::empty(204)
+        }
+        ("POST", ["directory", "deleteditems", _, "restore"]) => {
+            let key = req.segments[2].clone();
+            let Some(index) = tenant
+                .deleted_users
+                .iter()
+                .position(|u| user_matches(u, &key))
+            else {
+                return not_found(&key);
+            };
+            let mut user = tenant.deleted_users.remove(index);
+            if let Value::Object(m) = &mut user {
+                m.remove("deletedDateTime");
+            }
+            tenant.users.push(user.clone());
+            let mut out = with_context(user, req.version, "directoryObjects/$entity");
+            out["@odata.type"] = json!("#microsoft.graph.user");
+            Reply::json(200, out)
+        }
+        _ => error(
+            405,
+            "Request_BadRequest",
+            &format!(
+                "The request method '{method}' is not supported for this resource in cipp-sim."
+            ),
+        ),
+    }
+}
+
+fn check_upn(
+    tenant: &crate::state::SimTenant,
+    upn: &str,
+    own_id: Option<&str>,
+) -> Result<(), Reply> {
+    let Some((_, domain)) = upn.rsplit_once('@') else {
+        return Err(error(
+            400,
+            "Request_BadRequest",
+            "Invalid value specified for property 'userPrincipalName' of resource 'User'.",
+        ));
+    };
+    if !tenant
+        .domains
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(domain))
+    {
+        return Err(error(
+            400,
+            "Request_BadRequest",
+            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
+        ));
+    }
+    let taken = tenant.users.iter().any(|u| {
+        u.get("userPrincipalName")
+            .and_then(Value::as_str)
+            .is_some_and(|x| x.eq_ignore_ascii_case(upn))
+            && u.get("id").and_then(Value::as_str) != own_id
+    });
+    if taken {
+        return Err(error(
+            400,
+            "Request_BadRequest",
+            "Another object with the same value for property userPrincipalName already exists.",
+        ));
+    }
+    Ok(())
+}
+
+fn user_matches(u: &Value, key: &str) -> bool {
+    u.get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| id.eq_ignore_ascii_case(key))
+        || u.get("userPrincipalName")
+            .and_then(Value::as_str)
+            .is_some_and(|upn| upn.eq_ignore_ascii_case(key))
 }
 
 fn find_user<'a>(users: &'a [Value], key: &str) -> Option<&'a Value> {

@@ -192,6 +192,14 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    pub(crate) fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            body: Bytes::new(),
+            headers: Vec::new(),
+        }
+    }
+
     pub(crate) fn json(status: u16, body: Value) -> Reply {
         Reply {
             status,
@@ -303,6 +311,11 @@ impl Sim {
                 headers: req.headers(),
                 origin,
                 raw_path: path.clone(),
+                body: req.body(),
+                now: self
+                    .clock
+                    .now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             };
             return (graph::handle(self, graph_req), Some(tenant));
         }

@@ -434,3 +434,139 @@ async fn served_over_http_with_next_links_back_to_the_server() {
     assert_eq!(pages[0].items.len() + pages[1].items.len(), 150);
     task.abort();
 }
+
+#[tokio::test]
+async fn users_are_created_changed_deleted_and_restored() {
+    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let sim = Simulator::with_clock(Arc::new(clock));
+    cipp_sim::scenario::demo(&mut sim.lock_state());
+    let p = pipeline(&sim);
+    let contoso = t("contoso.com");
+    let body = serde_json::json!({
+        "@odata.type": "#microsoft.graph.user",
+        "accountEnabled": true, "displayName": "New Hire", "mailNickname": "newhire",
+        "userPrincipalName": "newhire@contoso.com", "usageLocation": "GB",
+        "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "xWwvJ]6NMw+bWH-d"}
+    });
+    let created: Value = p
+        .send_json(
+            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
+                .json(&body)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        created.get("passwordProfile").is_none(),
+        "the password is never returned"
+    );
+    assert_eq!(created["createdDateTime"], "2026-11-27T09:00:00Z");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // Same UPN again, an unverified domain, a missing property: the real 400s.
+    let err = p
+        .send(
+            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
+                .json(&body)
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Another object with the same value"),
+        "{err}"
+    );
+    let mut other = body.clone();
+    other["userPrincipalName"] = "x@unverified.example".into();
+    let err = p
+        .send(
+            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
+                .json(&other)
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("verified domain"), "{err}");
+    let mut missing = body.clone();
+    missing.as_object_mut().unwrap().remove("mailNickname");
+    let err = p
+        .send(
+            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
+                .json(&missing)
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("'mailNickname'"), "{err}");
+
+    // PATCH by UPN (percent-encoded), then read back.
+    let patch = ApiRequest::patch(
+        contoso.clone(),
+        Audience::Graph,
+        "/v1.0/users/newhire%40contoso.com",
+    )
+    .json(&serde_json::json!({"jobTitle": "Engineer", "accountEnabled": false}))
+    .unwrap();
+    let r = p.send(patch).await.unwrap();
+    assert_eq!(r.status.as_u16(), 204);
+    let u: Value = p
+        .send_json(
+            ApiRequest::get(
+                contoso.clone(),
+                Audience::Graph,
+                format!("/v1.0/users/{id}"),
+            )
+            .query("$select", "jobTitle,accountEnabled"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u["jobTitle"].as_str(), u["accountEnabled"].as_bool()),
+        (Some("Engineer"), Some(false))
+    );
+
+    // DELETE, list deleted, restore.
+    p.send(ApiRequest::delete(
+        contoso.clone(),
+        Audience::Graph,
+        format!("/v1.0/users/{id}"),
+    ))
+    .await
+    .unwrap();
+    let deleted: Value = p
+        .send_json(ApiRequest::get(
+            contoso.clone(),
+            Audience::Graph,
+            "/v1.0/directory/deletedItems/microsoft.graph.user",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(deleted["value"].as_array().unwrap().len(), 1);
+    let restored: Value = p
+        .send_json(ApiRequest::post(
+            contoso.clone(),
+            Audience::Graph,
+            format!("/v1.0/directory/deletedItems/{id}/restore"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(restored["@odata.type"], "#microsoft.graph.user");
+    p.send(ApiRequest::get(
+        contoso.clone(),
+        Audience::Graph,
+        format!("/v1.0/users/{id}"),
+    ))
+    .await
+    .unwrap();
+
+    // Malformed JSON is refused like Graph refuses it.
+    let bad = ApiRequest::post(contoso, Audience::Graph, "/v1.0/users")
+        .body(bytes::Bytes::from_static(b"{\"displayName\":"))
+        .header(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+    let err = p.send(bad).await.unwrap_err();
+    assert!(err.to_string().contains("Unable to read JSON"), "{err}");
+}
