@@ -570,3 +570,45 @@ async fn users_are_created_changed_deleted_and_restored() {
     let err = p.send(bad).await.unwrap_err();
     assert!(err.to_string().contains("Unable to read JSON"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn throttling_at_a_rate_is_deterministic_and_survivable() {
+    let run = || async {
+        let sim = Simulator::demo();
+        sim.add_fault(
+            FaultRule::new(
+                FaultKind::Throttle {
+                    retry_after: "1".into(),
+                },
+                FaultTrigger::Rate(0.3),
+            )
+            .on_path("/v1.0/organization"),
+        );
+        let p = pipeline(&sim);
+        for _ in 0..20 {
+            p.send(ApiRequest::get(
+                t("contoso.com"),
+                Audience::Graph,
+                "/v1.0/organization",
+            ))
+            .await
+            .unwrap();
+        }
+        sim.request_log().iter().filter(|l| l.status == 429).count()
+    };
+    let first = run().await;
+    assert!(first > 0, "some requests were throttled");
+    assert_eq!(first, run().await, "the same sequence every run");
+}
+
+#[tokio::test]
+async fn percent_encoded_upn_in_a_filter() {
+    let sim = Simulator::demo();
+    let p = pipeline(&sim);
+    let req = ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users")
+        .query("$filter", "userPrincipalName eq 'MeganB@contoso.com'");
+    assert!(req.target().contains("%40"), "{}", req.target());
+    let page: Value = p.send_json(req).await.unwrap();
+    assert_eq!(page["value"].as_array().unwrap().len(), 1);
+    assert_eq!(page["value"][0]["displayName"], "Megan Bowen");
+}
