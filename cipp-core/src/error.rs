@@ -188,6 +188,8 @@ pub enum ApiErrorKind {
     Conflict,
     /// The service throttled the request.
     Throttled,
+    /// A request this one depended on (in a `$batch`) failed (424).
+    FailedDependency,
     /// The service failed or is unavailable.
     ServiceUnavailable,
     /// Anything else.
@@ -314,6 +316,7 @@ impl ApiError {
             ApiErrorKind::BadRequest => "fix the request as the message says",
             ApiErrorKind::Conflict => "the object already exists or was changed by someone else; re-read it and retry",
             ApiErrorKind::Throttled => "the service is throttling this tenant; retry after the delay it gave",
+            ApiErrorKind::FailedDependency => "a request this one depended on failed; fix that one first",
             ApiErrorKind::ServiceUnavailable => "the service failed or is unavailable; retry later",
             ApiErrorKind::Other => "see the message and request id",
         }
@@ -372,6 +375,7 @@ fn classify(status: StatusCode, code: &str, inner: Option<&str>, message: &str) 
         404 => ApiErrorKind::NotFound,
         409 | 412 => ApiErrorKind::Conflict,
         429 => ApiErrorKind::Throttled,
+        424 => ApiErrorKind::FailedDependency,
         400 | 405 | 406 | 411 | 413 | 415 | 416 | 422 => ApiErrorKind::BadRequest,
         500..=599 => ApiErrorKind::ServiceUnavailable,
         _ => ApiErrorKind::Other,

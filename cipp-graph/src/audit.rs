@@ -1,0 +1,210 @@
+//! Sign-ins, directory audits, consent grants, service principals and devices.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use cipp_core::{ApiRequest, Audience, Error, TenantId};
+
+use crate::odata::{quote, Query};
+use crate::op::{unit, GraphOp};
+use crate::users::is_guid;
+
+fn odata_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Which sign-ins to list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SignInFilter {
+    /// Only this user (object id).
+    pub user_id: Option<String>,
+    /// Only this user (UPN).
+    pub user_principal_name: Option<String>,
+    /// Not before.
+    pub since: Option<DateTime<Utc>>,
+    /// Not after.
+    pub until: Option<DateTime<Utc>>,
+    /// Only failures (`status/errorCode ne 0`).
+    pub failures_only: bool,
+    /// Page size (≤ 1000).
+    pub top: Option<u32>,
+}
+
+/// Lists sign-ins, newest first (the service's order), filtered by user and time window.
+pub fn sign_ins(tenant: &TenantId, f: &SignInFilter) -> Result<ApiRequest, Error> {
+    if let (Some(a), Some(b)) = (f.since, f.until) {
+        if a > b {
+            return Err(Error::invalid_input("window", "`since` is after `until`"));
+        }
+    }
+    let mut clauses = Vec::new();
+    if let Some(id) = &f.user_id {
+        if !is_guid(id) {
+            return Err(Error::invalid_input(
+                "userId",
+                format!("`{id}` is not an object id"),
+            ));
+        }
+        clauses.push(format!("userId eq {}", quote(id)));
+    }
+    if let Some(upn) = &f.user_principal_name {
+        crate::users::validate_upn(upn)?;
+        clauses.push(format!("userPrincipalName eq {}", quote(upn)));
+    }
+    if let Some(t) = f.since {
+        clauses.push(format!("createdDateTime ge {}", odata_time(t)));
+    }
+    if let Some(t) = f.until {
+        clauses.push(format!("createdDateTime le {}", odata_time(t)));
+    }
+    if f.failures_only {
+        clauses.push("status/errorCode ne 0".into());
+    }
+    let mut r = ApiRequest::get(tenant.clone(), Audience::Graph, "/v1.0/auditLogs/signIns")
+        .operation("list sign-ins");
+    if !clauses.is_empty() {
+        r = r.query("$filter", &clauses.join(" and "));
+    }
+    if let Some(top) = f.top {
+        if top == 0 || top > 1000 {
+            return Err(Error::invalid_input(
+                "$top",
+                format!("must be 1–1000, got {top}"),
+            ));
+        }
+        r = r.query("$top", &top.to_string());
+    }
+    Ok(r)
+}
+
+/// Which directory audit records to list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Activities (`Add user`, `Reset user password`, …), any of them.
+    pub activities: Vec<String>,
+    /// Only records whose target is this object id.
+    pub target_id: Option<String>,
+    /// Only records initiated by this user id.
+    pub initiated_by_user_id: Option<String>,
+    /// Not before.
+    pub since: Option<DateTime<Utc>>,
+    /// Not after.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Lists directory audit records by activity, target and time.
+pub fn directory_audits(tenant: &TenantId, f: &AuditFilter) -> Result<ApiRequest, Error> {
+    let mut clauses = Vec::new();
+    if !f.activities.is_empty() {
+        let any: Vec<String> = f
+            .activities
+            .iter()
+            .map(|a| format!("activityDisplayName eq {}", quote(a)))
+            .collect();
+        clauses.push(if any.len() == 1 {
+            any[0].clone()
+        } else {
+            format!("({})", any.join(" or "))
+        });
+    }
+    if let Some(id) = &f.target_id {
+        if !is_guid(id) {
+            return Err(Error::invalid_input(
+                "targetId",
+                format!("`{id}` is not an object id"),
+            ));
+        }
+        clauses.push(format!("targetResources/any(t:t/id eq {})", quote(id)));
+    }
+    if let Some(id) = &f.initiated_by_user_id {
+        if !is_guid(id) {
+            return Err(Error::invalid_input(
+                "initiatedBy",
+                format!("`{id}` is not an object id"),
+            ));
+        }
+        clauses.push(format!("initiatedBy/user/id eq {}", quote(id)));
+    }
+    if let Some(t) = f.since {
+        clauses.push(format!("activityDateTime ge {}", odata_time(t)));
+    }
+    if let Some(t) = f.until {
+        clauses.push(format!("activityDateTime le {}", odata_time(t)));
+    }
+    let mut r = ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        "/v1.0/auditLogs/directoryAudits",
+    )
+    .operation("list directory audits");
+    if !clauses.is_empty() {
+        r = r.query("$filter", &clauses.join(" and "));
+    }
+    Ok(r)
+}
+
+/// Lists delegated permission grants, optionally of one client service principal.
+pub fn oauth2_grants(tenant: &TenantId, client_id: Option<&str>) -> Result<ApiRequest, Error> {
+    let mut r = ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        "/v1.0/oauth2PermissionGrants",
+    )
+    .operation("list OAuth2 permission grants");
+    if let Some(c) = client_id {
+        if !is_guid(c) {
+            return Err(Error::invalid_input(
+                "clientId",
+                format!("`{c}` is not a service principal object id"),
+            ));
+        }
+        r = r.query("$filter", &format!("clientId eq {}", quote(c)));
+    }
+    Ok(r)
+}
+
+/// Revokes a delegated permission grant.
+pub fn revoke_oauth2_grant(tenant: &TenantId, grant_id: &str) -> Result<GraphOp<()>, Error> {
+    if grant_id.is_empty() || grant_id.contains('/') {
+        return Err(Error::invalid_input("grant", "not a grant id"));
+    }
+    Ok(GraphOp::new(
+        ApiRequest::delete(
+            tenant.clone(),
+            Audience::Graph,
+            format!(
+                "/v1.0/oauth2PermissionGrants/{}",
+                cipp_core::request::encode_component(grant_id)
+            ),
+        )
+        .operation("revoke OAuth2 permission grant"),
+        unit,
+    ))
+}
+
+/// Lists service principals created since `since` (advanced query: eventual consistency).
+pub fn service_principals_since(tenant: &TenantId, since: DateTime<Utc>) -> ApiRequest {
+    Query::new()
+        .filter(format!("createdDateTime ge {}", odata_time(since)))
+        .count()
+        .apply(
+            ApiRequest::get(tenant.clone(), Audience::Graph, "/v1.0/servicePrincipals")
+                .operation("list new service principals"),
+        )
+}
+
+/// Lists a user's Intune managed devices.
+pub fn managed_devices_of(
+    tenant: &TenantId,
+    user_principal_name: &str,
+) -> Result<ApiRequest, Error> {
+    crate::users::validate_upn(user_principal_name)?;
+    Ok(ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        "/v1.0/deviceManagement/managedDevices",
+    )
+    .operation("list managed devices")
+    .query(
+        "$filter",
+        &format!("userPrincipalName eq {}", quote(user_principal_name)),
+    ))
+}

@@ -1,0 +1,203 @@
+//! Authentication methods, Temporary Access Passes and MFA reports as request values.
+
+use cipp_core::{ApiRequest, Audience, Error, TenantId};
+
+use crate::model::{
+    AuthMethod, AuthenticationRequirements, NewTemporaryAccessPass, PerUserMfaState,
+    TemporaryAccessPass, TemporaryAccessPassPolicy,
+};
+use crate::odata::Query;
+use crate::op::{json, unit, GraphOp};
+use crate::users::UserRef;
+
+/// Shortest and longest lifetime Graph accepts for a Temporary Access Pass.
+pub const TAP_LIFETIME_MINUTES: std::ops::RangeInclusive<u32> = 10..=43_200;
+
+/// Lists a user's methods (polymorphic; unknown kinds kept).
+pub fn list(tenant: &TenantId, user: &UserRef) -> ApiRequest {
+    ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        format!("/v1.0{}/authentication/methods", user.path()),
+    )
+    .operation("list authentication methods")
+}
+
+/// Reads the tenant's Temporary Access Pass policy.
+pub fn tap_policy(tenant: &TenantId) -> GraphOp<TemporaryAccessPassPolicy> {
+    GraphOp::new(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass",
+        )
+        .operation("get TAP policy"),
+        json,
+    )
+}
+
+/// Checks a TAP request against Graph's range and, when given, the tenant's policy.
+pub fn validate_tap(
+    request: &NewTemporaryAccessPass,
+    policy: Option<&TemporaryAccessPassPolicy>,
+) -> Result<(), Error> {
+    if let Some(l) = request.lifetime_in_minutes {
+        if !TAP_LIFETIME_MINUTES.contains(&l) {
+            return Err(Error::invalid_input(
+                "lifetimeInMinutes",
+                format!("must be 10–43200 minutes, got {l}"),
+            ));
+        }
+    }
+    if let Some(p) = policy {
+        if p.state
+            .as_deref()
+            .is_some_and(|s| !s.eq_ignore_ascii_case("enabled"))
+        {
+            return Err(Error::invalid_input(
+                "temporaryAccessPass",
+                "the tenant's Temporary Access Pass policy is disabled: enable it under Authentication methods",
+            ));
+        }
+        if let Some(l) = request.lifetime_in_minutes {
+            let min = p.minimum_lifetime_in_minutes.unwrap_or(10);
+            let max = p.maximum_lifetime_in_minutes.unwrap_or(43_200);
+            if l < min || l > max {
+                return Err(Error::invalid_input(
+                    "lifetimeInMinutes",
+                    format!("the tenant's policy allows {min}–{max} minutes, got {l}"),
+                ));
+            }
+        }
+        if p.is_usable_once == Some(true) && request.is_usable_once == Some(false) {
+            return Err(Error::invalid_input(
+                "isUsableOnce",
+                "the tenant's policy only allows one-time passes",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a Temporary Access Pass (one usable pass per user: a new one replaces the old).
+pub fn create_tap(
+    tenant: &TenantId,
+    user: &UserRef,
+    request: &NewTemporaryAccessPass,
+    policy: Option<&TemporaryAccessPassPolicy>,
+) -> Result<GraphOp<TemporaryAccessPass>, Error> {
+    validate_tap(request, policy)?;
+    let mut body = request.clone();
+    if policy.is_some_and(|p| p.is_usable_once == Some(true)) {
+        body.is_usable_once = Some(true);
+    }
+    let r = ApiRequest::post(
+        tenant.clone(),
+        Audience::Graph,
+        format!(
+            "/v1.0{}/authentication/temporaryAccessPassMethods",
+            user.path()
+        ),
+    )
+    .operation("create temporary access pass")
+    .json(&body)?;
+    Ok(GraphOp::new(r, json))
+}
+
+/// Deletes one method. The password method cannot be deleted.
+pub fn delete(
+    tenant: &TenantId,
+    user: &UserRef,
+    method: &AuthMethod,
+) -> Result<GraphOp<()>, Error> {
+    use crate::model::AuthMethodKind;
+    let path = match method.kind() {
+        AuthMethodKind::Password => {
+            return Err(Error::invalid_input(
+                "method",
+                "the password method cannot be removed",
+            ));
+        }
+        AuthMethodKind::QrCodePin => format!("/beta{}/authentication/qrCodePinMethod", user.path()),
+        _ => {
+            let collection = method.collection().ok_or_else(|| {
+                Error::invalid_input(
+                    "method",
+                    format!("unknown method type `{}`", method.odata_type),
+                )
+            })?;
+            format!(
+                "/v1.0{}/authentication/{collection}/{}",
+                user.path(),
+                method.id
+            )
+        }
+    };
+    Ok(GraphOp::new(
+        ApiRequest::delete(tenant.clone(), Audience::Graph, path)
+            .operation("delete authentication method"),
+        unit,
+    ))
+}
+
+/// Reads per-user (legacy) MFA state (beta).
+pub fn per_user_mfa(tenant: &TenantId, user: &UserRef) -> GraphOp<AuthenticationRequirements> {
+    GraphOp::new(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            format!("/beta{}/authentication/requirements", user.path()),
+        )
+        .operation("get per-user MFA"),
+        json,
+    )
+}
+
+/// Sets per-user (legacy) MFA state (beta).
+pub fn set_per_user_mfa(
+    tenant: &TenantId,
+    user: &UserRef,
+    state: PerUserMfaState,
+) -> Result<GraphOp<()>, Error> {
+    if let PerUserMfaState::Unknown(s) = &state {
+        return Err(Error::invalid_input(
+            "perUserMfaState",
+            format!("`{s}` is not disabled, enabled or enforced"),
+        ));
+    }
+    let r = ApiRequest::patch(
+        tenant.clone(),
+        Audience::Graph,
+        format!("/beta{}/authentication/requirements", user.path()),
+    )
+    .operation("set per-user MFA")
+    .json(&AuthenticationRequirements {
+        per_user_mfa_state: state,
+    })?
+    .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// The MFA registration report (the service supports only `$filter` and `$orderby`;
+/// other options are refused before sending).
+pub fn registration_details(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
+    if !query.has_only_filter_and_orderby() {
+        return Err(Error::invalid_input(
+            "query",
+            "userRegistrationDetails supports only $filter and $orderby",
+        ));
+    }
+    let mut r = ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails",
+    )
+    .operation("list MFA registration details");
+    if let Some(f) = query.filter_expr() {
+        r = r.query("$filter", f);
+    }
+    if let Some(o) = query.orderby_expr() {
+        r = r.query("$orderby", o);
+    }
+    Ok(r)
+}

@@ -1,0 +1,197 @@
+//! Group operations as request values.
+
+use cipp_core::request::encode_component;
+use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use serde_json::json;
+
+use crate::model::{Group, NewGroup};
+use crate::odata::Query;
+use crate::op::{json, unit, GraphOp};
+use crate::users::{directory_object_ref, is_guid};
+
+/// Most members Graph accepts in one `members@odata.bind` request.
+pub const BIND_CHUNK: usize = 20;
+
+fn group_path(id: &str) -> Result<String, Error> {
+    if is_guid(id) {
+        Ok(format!(
+            "/v1.0/groups/{}",
+            encode_component(&id.to_ascii_lowercase())
+        ))
+    } else {
+        Err(Error::invalid_input(
+            "group",
+            format!("`{id}` is not a group object id (GUID)"),
+        ))
+    }
+}
+
+fn member_id(id: &str) -> Result<String, Error> {
+    if is_guid(id) {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid_input(
+            "member",
+            format!("`{id}` is not an object id (GUID)"),
+        ))
+    }
+}
+
+/// Lists groups.
+pub fn list(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(
+        ApiRequest::get(tenant.clone(), Audience::Graph, "/v1.0/groups").operation("list groups"),
+    ))
+}
+
+/// Gets a group.
+pub fn get(tenant: &TenantId, id: &str, select: &[&str]) -> Result<GraphOp<Group>, Error> {
+    let mut r =
+        ApiRequest::get(tenant.clone(), Audience::Graph, group_path(id)?).operation("get group");
+    if !select.is_empty() {
+        r = r.query("$select", &select.join(","));
+    }
+    Ok(GraphOp::new(r, json))
+}
+
+/// Creates a group (201 + the group), after checking Graph's rules: display name ≤ 256,
+/// mail nickname ≤ 64 ASCII characters without spaces or `@ () \ [] " ; : . <> ,`,
+/// at most 20 initial members and owners, role-assignable only for security groups.
+pub fn create(tenant: &TenantId, group: &NewGroup) -> Result<GraphOp<Group>, Error> {
+    if group.display_name.trim().is_empty() || group.display_name.chars().count() > 256 {
+        return Err(Error::invalid_input(
+            "displayName",
+            "must be 1–256 characters",
+        ));
+    }
+    let bad = |c: char| !c.is_ascii() || c.is_ascii_control() || " @()\\[]\";:.<>,".contains(c);
+    if group.mail_nickname.is_empty()
+        || group.mail_nickname.len() > 64
+        || group.mail_nickname.chars().any(bad)
+    {
+        return Err(Error::invalid_input(
+            "mailNickname",
+            "must be 1–64 ASCII characters without spaces or @ () \\ [] \" ; : . < > ,",
+        ));
+    }
+    if group.members_bind.len() > BIND_CHUNK || group.owners_bind.len() > BIND_CHUNK {
+        return Err(Error::invalid_input(
+            "members",
+            "at most 20 members and 20 owners at creation; add the rest afterwards",
+        ));
+    }
+    if group.is_assignable_to_role == Some(true) && !group.security_enabled {
+        return Err(Error::invalid_input(
+            "isAssignableToRole",
+            "only security-enabled groups can be role-assignable",
+        ));
+    }
+    if group.membership_rule.is_some()
+        && !group.group_types.iter().any(|t| t == "DynamicMembership")
+    {
+        return Err(Error::invalid_input(
+            "membershipRule",
+            "a rule needs the DynamicMembership group type",
+        ));
+    }
+    let r = ApiRequest::post(tenant.clone(), Audience::Graph, "/v1.0/groups")
+        .operation("create group")
+        .json(group)?;
+    Ok(GraphOp::new(r, json))
+}
+
+/// Adds one member (`members/$ref`; Graph answers 400 if already a member).
+pub fn add_member(
+    tenant: &TenantId,
+    group: &str,
+    member: &str,
+    graph_base: &str,
+) -> Result<GraphOp<()>, Error> {
+    let member = member_id(member)?;
+    let r = ApiRequest::post(
+        tenant.clone(),
+        Audience::Graph,
+        format!("{}/members/$ref", group_path(group)?),
+    )
+    .operation("add group member")
+    .json(&json!({"@odata.id": directory_object_ref(graph_base, &member)}))?;
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Removes one member (`members/{id}/$ref`: the `$ref` matters — without it Graph deletes
+/// the member object itself).
+pub fn remove_member(tenant: &TenantId, group: &str, member: &str) -> Result<GraphOp<()>, Error> {
+    let member = member_id(member)?;
+    let r = ApiRequest::delete(
+        tenant.clone(),
+        Audience::Graph,
+        format!("{}/members/{member}/$ref", group_path(group)?),
+    )
+    .operation("remove group member");
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Adds many members through `members@odata.bind`, one PATCH per 20 (each all-or-nothing).
+pub fn add_members_bulk(
+    tenant: &TenantId,
+    group: &str,
+    members: &[String],
+    graph_base: &str,
+) -> Result<Vec<GraphOp<()>>, Error> {
+    if members.is_empty() {
+        return Err(Error::invalid_input("members", "no members to add"));
+    }
+    let path = group_path(group)?;
+    let ids: Vec<String> = members
+        .iter()
+        .map(|m| member_id(m))
+        .collect::<Result<_, _>>()?;
+    ids.chunks(BIND_CHUNK)
+        .map(|chunk| {
+            let binds: Vec<String> = chunk
+                .iter()
+                .map(|id| directory_object_ref(graph_base, id))
+                .collect();
+            let r = ApiRequest::patch(tenant.clone(), Audience::Graph, path.clone())
+                .operation("add group members")
+                .json(&json!({"members@odata.bind": binds}))?;
+            Ok(GraphOp::new(r, unit))
+        })
+        .collect()
+}
+
+/// Lists direct members.
+pub fn members(tenant: &TenantId, group: &str, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            format!("{}/members", group_path(group)?),
+        )
+        .operation("list group members"),
+    ))
+}
+
+/// Lists owners.
+pub fn owners(tenant: &TenantId, group: &str, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            format!("{}/owners", group_path(group)?),
+        )
+        .operation("list group owners"),
+    ))
+}
+
+/// Deletes a group (Microsoft 365 groups go to the recycle bin; security groups do not).
+pub fn delete(tenant: &TenantId, group: &str) -> Result<GraphOp<()>, Error> {
+    Ok(GraphOp::new(
+        ApiRequest::delete(tenant.clone(), Audience::Graph, group_path(group)?)
+            .operation("delete group"),
+        unit,
+    ))
+}

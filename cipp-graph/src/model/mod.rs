@@ -1,0 +1,20 @@
+//! Typed Graph models. Every resource keeps unknown fields in `extra`, optional fields are
+//! `Option`, enums keep unknown values, and timestamps are read tolerantly.
+
+mod audit;
+mod auth_method;
+mod common;
+mod group;
+mod mail;
+mod tenant;
+mod user;
+
+pub use audit::*;
+pub use auth_method::*;
+pub use common::{
+    parse_timestamp, timestamp, DirectoryObjectId, Extra, Field, GroupId, SkuId, UserId,
+};
+pub use group::*;
+pub use mail::*;
+pub use tenant::*;
+pub use user::*;

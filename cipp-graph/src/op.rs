@@ -1,0 +1,80 @@
+//! Typed request values: a request plus the way to read its answer.
+
+use std::fmt;
+
+use cipp_core::{ApiRequest, ApiResponse, Error, Pipeline};
+use serde::de::DeserializeOwned;
+
+/// Reads a response into `T`.
+pub type Decoder<T> = fn(&ApiResponse) -> Result<T, Error>;
+
+/// One Graph operation as a value: the [`ApiRequest`] to send and how to read its answer.
+///
+/// It can be sent with [`GraphOp::send`], put into a `$batch`
+/// ([`crate::batch::Batch`]), or inspected in a unit test without any HTTP.
+///
+/// ```
+/// use cipp_core::TenantId;
+/// use cipp_graph::users::{self, UserRef};
+/// let t = TenantId::parse("contoso.com")?;
+/// let op = users::get(&t, &UserRef::parse("guest_x.com#EXT#@contoso.onmicrosoft.com")?, &[]);
+/// assert_eq!(op.request().path(), "/v1.0/users/guest_x.com%23EXT%23%40contoso.onmicrosoft.com");
+/// # Ok::<(), cipp_core::Error>(())
+/// ```
+pub struct GraphOp<T> {
+    request: ApiRequest,
+    decode: Decoder<T>,
+}
+
+impl<T> fmt::Debug for GraphOp<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphOp")
+            .field("method", self.request.method())
+            .field("path", &self.request.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> GraphOp<T> {
+    /// An operation from a request and a decoder.
+    pub fn new(request: ApiRequest, decode: Decoder<T>) -> Self {
+        GraphOp { request, decode }
+    }
+
+    /// The request that will be sent.
+    pub fn request(&self) -> &ApiRequest {
+        &self.request
+    }
+
+    /// Takes the request out (for a batch), with the decoder.
+    pub fn into_parts(self) -> (ApiRequest, Decoder<T>) {
+        (self.request, self.decode)
+    }
+
+    /// Changes the request (add a header, mark it idempotent, …).
+    pub fn map_request(mut self, f: impl FnOnce(ApiRequest) -> ApiRequest) -> Self {
+        self.request = f(self.request);
+        self
+    }
+
+    /// Reads a response the way this operation expects.
+    pub fn decode(&self, response: &ApiResponse) -> Result<T, Error> {
+        (self.decode)(response)
+    }
+
+    /// Sends the request through `pipeline` and reads the answer.
+    pub async fn send(self, pipeline: &Pipeline) -> Result<T, Error> {
+        let response = pipeline.send(self.request).await?;
+        (self.decode)(&response)
+    }
+}
+
+/// Decodes the JSON body.
+pub fn json<T: DeserializeOwned>(r: &ApiResponse) -> Result<T, Error> {
+    r.json()
+}
+
+/// Ignores the body (204 No Content and similar).
+pub fn unit(_: &ApiResponse) -> Result<(), Error> {
+    Ok(())
+}

@@ -1,0 +1,543 @@
+//! User operations as request values.
+//!
+//! Each function validates its input and returns a [`GraphOp`] (or, for collections, an
+//! [`ApiRequest`] to stream with [`cipp_core::paging`]). Nothing is sent here.
+
+use cipp_core::request::encode_component;
+use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::model::{AssignedLicense, DirectoryObject, NewUser, SkuId, User, UserId, UserPatch};
+use crate::odata::Query;
+use crate::op::{json, unit, GraphOp};
+
+/// The fixed id of the password authentication method, whose `resetPassword` action resets
+/// a directory-synced user's password through writeback.
+pub const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";
+
+/// A user named by object id or by user principal name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UserRef {
+    /// Object id (a GUID).
+    Id(UserId),
+    /// User principal name (guest `#EXT#` UPNs included).
+    Upn(String),
+}
+
+impl UserRef {
+    /// A GUID becomes an id, anything with `@` a UPN; anything else is refused.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let s = s.trim();
+        if is_guid(s) {
+            Ok(UserRef::Id(UserId(s.to_ascii_lowercase())))
+        } else if let Some((local, domain)) = s.rsplit_once('@') {
+            if local.is_empty() || !domain.contains('.') {
+                return Err(Error::invalid_input(
+                    "user",
+                    format!("`{s}` is not a valid user principal name"),
+                ));
+            }
+            Ok(UserRef::Upn(s.to_owned()))
+        } else {
+            Err(Error::invalid_input(
+                "user",
+                format!("`{s}` is neither an object id nor a user principal name (no `@`)"),
+            ))
+        }
+    }
+
+    /// The path segment: ids as they are, UPNs percent-encoded (`#` → `%23`), and a UPN
+    /// starting with `$` in the `users('…')` form Graph requires.
+    pub fn segment(&self) -> String {
+        match self {
+            UserRef::Id(id) => encode_component(id.as_str()),
+            UserRef::Upn(upn) if upn.starts_with('$') => {
+                format!("('{}')", encode_component(&upn.replace('\'', "''")))
+            }
+            UserRef::Upn(upn) => encode_component(upn),
+        }
+    }
+
+    /// `/users/{segment}` (or `/users('…')`).
+    pub fn path(&self) -> String {
+        let seg = self.segment();
+        if seg.starts_with('(') {
+            format!("/users{seg}")
+        } else {
+            format!("/users/{seg}")
+        }
+    }
+}
+
+impl From<UserId> for UserRef {
+    fn from(id: UserId) -> Self {
+        UserRef::Id(id)
+    }
+}
+
+pub(crate) fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, l)| p.len() == l && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn v1(tenant: &TenantId, method: http::Method, path: String) -> ApiRequest {
+    ApiRequest::new(
+        tenant.clone(),
+        Audience::Graph,
+        method,
+        format!("/v1.0{path}"),
+    )
+}
+
+/// Lists users (page size up to 999).
+pub fn list(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(v1(tenant, http::Method::GET, "/users".into()).operation("list users")))
+}
+
+/// Gets one user, optionally with `$select`.
+pub fn get(tenant: &TenantId, user: &UserRef, select: &[&str]) -> GraphOp<User> {
+    let mut r = v1(tenant, http::Method::GET, user.path()).operation("get user");
+    if !select.is_empty() {
+        r = r.query("$select", &select.join(","));
+    }
+    GraphOp::new(r, json)
+}
+
+/// Validates a user principal name: `local@domain.tld` with Graph's allowed characters.
+pub fn validate_upn(upn: &str) -> Result<(&str, &str), Error> {
+    let (local, domain) = upn
+        .rsplit_once('@')
+        .ok_or_else(|| Error::invalid_input("userPrincipalName", format!("`{upn}` has no `@`")))?;
+    let ok_local = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
+    if !ok_local || local.starts_with('.') || local.ends_with('.') {
+        return Err(Error::invalid_input(
+            "userPrincipalName",
+            format!("`{local}` may only use A-Z a-z 0-9 ' . - _ ! # ^ ~ (no accents, no leading or trailing dot)"),
+        ));
+    }
+    if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        return Err(Error::invalid_input(
+            "userPrincipalName",
+            format!("`{domain}` is not a domain"),
+        ));
+    }
+    Ok((local, domain))
+}
+
+fn validate_usage_location(loc: &str) -> Result<(), Error> {
+    if loc.len() == 2 && loc.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "usageLocation",
+            format!("`{loc}` is not a two-letter country code"),
+        ))
+    }
+}
+
+/// Creates a user (201 + the user).
+pub fn create(tenant: &TenantId, user: &NewUser) -> Result<GraphOp<User>, Error> {
+    validate_upn(&user.user_principal_name)?;
+    if user.display_name.trim().is_empty() {
+        return Err(Error::invalid_input("displayName", "must not be empty"));
+    }
+    if user.mail_nickname.is_empty()
+        || user
+            .mail_nickname
+            .contains(|c: char| c.is_whitespace() || c == '@')
+    {
+        return Err(Error::invalid_input(
+            "mailNickname",
+            "must be non-empty, without spaces or `@`",
+        ));
+    }
+    if let Some(loc) = &user.usage_location {
+        validate_usage_location(loc)?;
+    }
+    let r = v1(tenant, http::Method::POST, "/users".into())
+        .operation("create user")
+        .json(user)?;
+    Ok(GraphOp::new(r, json))
+}
+
+/// Updates a user with a typed patch (204). An empty patch is refused.
+pub fn update(tenant: &TenantId, user: &UserRef, patch: &UserPatch) -> Result<GraphOp<()>, Error> {
+    if patch.is_empty() {
+        return Err(Error::invalid_input("patch", "changes nothing"));
+    }
+    if let crate::model::Field::Set(upn) = &patch.user_principal_name {
+        validate_upn(upn)?;
+    }
+    if let crate::model::Field::Set(loc) = &patch.usage_location {
+        validate_usage_location(loc)?;
+    }
+    let r = v1(tenant, http::Method::PATCH, user.path())
+        .operation("update user")
+        .json(patch)?;
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Deletes a user (soft delete: restorable for 30 days).
+pub fn delete(tenant: &TenantId, user: &UserRef) -> GraphOp<()> {
+    GraphOp::new(
+        v1(tenant, http::Method::DELETE, user.path()).operation("delete user"),
+        unit,
+    )
+}
+
+/// Lists deleted users (the type cast is required).
+pub fn list_deleted(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(
+        v1(
+            tenant,
+            http::Method::GET,
+            "/directory/deletedItems/microsoft.graph.user".into(),
+        )
+        .operation("list deleted users"),
+    ))
+}
+
+fn object_id(field: &str, id: &str) -> Result<String, Error> {
+    if is_guid(id) {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid_input(
+            field,
+            format!("`{id}` is not an object id (GUID)"),
+        ))
+    }
+}
+
+/// Restores a deleted object (user or group) from the recycle bin.
+pub fn restore(tenant: &TenantId, id: &str) -> Result<GraphOp<DirectoryObject>, Error> {
+    let id = object_id("id", id)?;
+    let r = v1(
+        tenant,
+        http::Method::POST,
+        format!("/directory/deletedItems/{id}/restore"),
+    )
+    .operation("restore deleted item")
+    .idempotent(true);
+    Ok(GraphOp::new(r, json))
+}
+
+/// Deletes a deleted object permanently.
+pub fn delete_permanently(tenant: &TenantId, id: &str) -> Result<GraphOp<()>, Error> {
+    let id = object_id("id", id)?;
+    Ok(GraphOp::new(
+        v1(
+            tenant,
+            http::Method::DELETE,
+            format!("/directory/deletedItems/{id}"),
+        )
+        .operation("delete deleted item"),
+        unit,
+    ))
+}
+
+fn bool_value(r: &cipp_core::ApiResponse) -> Result<bool, Error> {
+    #[derive(serde::Deserialize)]
+    struct V {
+        value: bool,
+    }
+    if r.body.is_empty() {
+        return Ok(true);
+    }
+    Ok(r.json::<V>()?.value)
+}
+
+/// Revokes the user's sign-in sessions (refresh tokens); returns Graph's `value`.
+pub fn revoke_sign_in_sessions(tenant: &TenantId, user: &UserRef) -> GraphOp<bool> {
+    let r = v1(
+        tenant,
+        http::Method::POST,
+        format!("{}/revokeSignInSessions", user.path()),
+    )
+    .operation("revoke sign-in sessions")
+    .idempotent(true);
+    GraphOp::new(r, bool_value)
+}
+
+/// Allows or blocks sign-in (`accountEnabled`).
+pub fn set_sign_in_enabled(
+    tenant: &TenantId,
+    user: &UserRef,
+    enabled: bool,
+) -> Result<GraphOp<()>, Error> {
+    let r = v1(tenant, http::Method::PATCH, user.path())
+        .operation(if enabled {
+            "enable sign-in"
+        } else {
+            "block sign-in"
+        })
+        .json(&json!({ "accountEnabled": enabled }))?
+        .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Resets a cloud user's password through `passwordProfile`.
+pub fn reset_password(
+    tenant: &TenantId,
+    user: &UserRef,
+    password: &SecretString,
+    force_change_next_sign_in: bool,
+) -> Result<GraphOp<()>, Error> {
+    use secrecy::ExposeSecret;
+    let body = json!({"passwordProfile": {
+        "forceChangePasswordNextSignIn": force_change_next_sign_in,
+        "password": password.expose_secret(),
+    }});
+    let r = v1(tenant, http::Method::PATCH, user.path())
+        .operation("reset password")
+        .json(&body)?
+        .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Resets a directory-synced user's password through the password method's
+/// `resetPassword` action (password writeback; asynchronous; always forces a change).
+pub fn reset_password_synced(
+    tenant: &TenantId,
+    user: &UserRef,
+    password: &SecretString,
+) -> Result<GraphOp<()>, Error> {
+    use secrecy::ExposeSecret;
+    let r = ApiRequest::post(
+        tenant.clone(),
+        Audience::Graph,
+        format!(
+            "/beta{}/authentication/methods/{PASSWORD_METHOD_ID}/resetPassword",
+            user.path()
+        ),
+    )
+    .operation("reset password (writeback)")
+    .json(&json!({"newPassword": password.expose_secret()}))?;
+    Ok(GraphOp::new(r, unit))
+}
+
+/// The `@odata.id` of a directory object for `$ref` bodies.
+pub fn directory_object_ref(graph_base: &str, id: &str) -> String {
+    format!(
+        "{}/v1.0/directoryObjects/{id}",
+        graph_base.trim_end_matches('/')
+    )
+}
+
+/// Sets the user's manager.
+pub fn set_manager(
+    tenant: &TenantId,
+    user: &UserRef,
+    manager_id: &str,
+    graph_base: &str,
+) -> Result<GraphOp<()>, Error> {
+    let manager_id = object_id("manager", manager_id)?;
+    let r = v1(
+        tenant,
+        http::Method::PUT,
+        format!("{}/manager/$ref", user.path()),
+    )
+    .operation("set manager")
+    .json(&json!({"@odata.id": directory_object_ref(graph_base, &manager_id)}))?;
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Removes the user's manager.
+pub fn remove_manager(tenant: &TenantId, user: &UserRef) -> GraphOp<()> {
+    GraphOp::new(
+        v1(
+            tenant,
+            http::Method::DELETE,
+            format!("{}/manager/$ref", user.path()),
+        )
+        .operation("remove manager"),
+        unit,
+    )
+}
+
+/// Gets the user's manager.
+pub fn get_manager(tenant: &TenantId, user: &UserRef) -> GraphOp<DirectoryObject> {
+    GraphOp::new(
+        v1(
+            tenant,
+            http::Method::GET,
+            format!("{}/manager", user.path()),
+        )
+        .operation("get manager"),
+        json,
+    )
+}
+
+/// Lists the groups, roles and administrative units the user is a direct member of, or
+/// (with `transitive`) a member of through nesting.
+pub fn member_of(
+    tenant: &TenantId,
+    user: &UserRef,
+    transitive: bool,
+    query: &Query,
+) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    let rel = if transitive {
+        "transitiveMemberOf"
+    } else {
+        "memberOf"
+    };
+    Ok(query.apply(
+        v1(tenant, http::Method::GET, format!("{}/{rel}", user.path()))
+            .operation("list memberships"),
+    ))
+}
+
+/// Assigns and removes licences in one call (200 + the user).
+pub fn assign_licenses(
+    tenant: &TenantId,
+    user: &UserRef,
+    add: &[AssignedLicense],
+    remove: &[SkuId],
+) -> Result<GraphOp<User>, Error> {
+    if add.is_empty() && remove.is_empty() {
+        return Err(Error::invalid_input("licenses", "nothing to add or remove"));
+    }
+    for sku in add.iter().map(|l| &l.sku_id).chain(remove) {
+        if !is_guid(sku.as_str()) {
+            return Err(Error::invalid_input(
+                "skuId",
+                format!("`{sku}` is not a SKU id (GUID)"),
+            ));
+        }
+    }
+    let r = v1(
+        tenant,
+        http::Method::POST,
+        format!("{}/assignLicense", user.path()),
+    )
+    .operation("assign licenses")
+    .json(&json!({"addLicenses": add, "removeLicenses": remove}))?
+    .idempotent(true);
+    Ok(GraphOp::new(r, json))
+}
+
+/// Whether an error is Graph refusing a licence for lack of a usage location.
+pub fn is_missing_usage_location(e: &Error) -> bool {
+    e.as_api().is_some_and(|a| {
+        a.status.as_u16() == 400 && a.message.to_ascii_lowercase().contains("usage location")
+    })
+}
+
+/// Sets or clears the "password never expires" policy.
+pub fn set_password_never_expires(
+    tenant: &TenantId,
+    user: &UserRef,
+    never: bool,
+) -> Result<GraphOp<()>, Error> {
+    let policy = if never {
+        "DisablePasswordExpiration"
+    } else {
+        "None"
+    };
+    let r = v1(tenant, http::Method::PATCH, user.path())
+        .operation("set password expiration")
+        .json(&json!({"passwordPolicies": policy}))?
+        .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Clears the on-premises immutable id (for a user no longer synchronised).
+pub fn clear_immutable_id(tenant: &TenantId, user: &UserRef) -> Result<GraphOp<()>, Error> {
+    let r = v1(tenant, http::Method::PATCH, user.path())
+        .operation("clear immutable id")
+        .json(&json!({"onPremisesImmutableId": null}))?
+        .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Reprocesses group-based licence assignment for the user.
+pub fn reprocess_license_assignment(tenant: &TenantId, user: &UserRef) -> GraphOp<User> {
+    GraphOp::new(
+        v1(
+            tenant,
+            http::Method::POST,
+            format!("{}/reprocessLicenseAssignment", user.path()),
+        )
+        .operation("reprocess license assignment")
+        .idempotent(true),
+        json,
+    )
+}
+
+/// Lists the tenant's licences.
+pub fn subscribed_skus(tenant: &TenantId) -> ApiRequest {
+    v1(tenant, http::Method::GET, "/subscribedSkus".into()).operation("list subscribed SKUs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> TenantId {
+        TenantId::parse("contoso.com").unwrap()
+    }
+
+    #[test]
+    fn user_refs() {
+        assert!(matches!(
+            UserRef::parse("48D31887-5FAD-4D73-A9F5-3C356E68A038").unwrap(),
+            UserRef::Id(_)
+        ));
+        assert_eq!(
+            UserRef::parse("a@b.com").unwrap().path(),
+            "/users/a%40b.com"
+        );
+        assert_eq!(
+            UserRef::parse("john_fabrikam.com#EXT#@contoso.onmicrosoft.com")
+                .unwrap()
+                .path(),
+            "/users/john_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com"
+        );
+        assert_eq!(
+            UserRef::parse("$admin@contoso.com").unwrap().path(),
+            "/users('$admin%40contoso.com')"
+        );
+        assert!(UserRef::parse("nobody").is_err());
+        assert!(UserRef::parse("@contoso.com").is_err());
+    }
+
+    #[test]
+    fn upn_validation() {
+        assert!(validate_upn("adele.vance@contoso.com").is_ok());
+        assert!(validate_upn("adele").is_err());
+        assert!(validate_upn("adèle@contoso.com").is_err());
+        assert!(validate_upn("a b@contoso.com").is_err());
+        assert!(validate_upn("a@localhost").is_err());
+    }
+
+    #[test]
+    fn requests_are_values() {
+        let u = UserRef::parse("a@contoso.com").unwrap();
+        let op = set_sign_in_enabled(&t(), &u, false).unwrap();
+        assert_eq!(op.request().method(), &http::Method::PATCH);
+        assert_eq!(op.request().target(), "/v1.0/users/a%40contoso.com");
+        assert_eq!(
+            op.request().body_bytes().as_ref(),
+            br#"{"accountEnabled":false}"#
+        );
+        let op = reset_password_synced(&t(), &u, &SecretString::from("x")).unwrap();
+        assert_eq!(
+            op.request().path(),
+            "/beta/users/a%40contoso.com/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword"
+        );
+        assert!(assign_licenses(&t(), &u, &[], &[]).is_err());
+        assert!(assign_licenses(&t(), &u, &[], &[SkuId("E5".into())]).is_err());
+        assert!(update(&t(), &u, &UserPatch::default()).is_err());
+    }
+}
