@@ -356,11 +356,14 @@ fn classify(status: StatusCode, code: &str, inner: Option<&str>, message: &str) 
     let code_l = code.to_ascii_lowercase();
     let msg_l = message.to_ascii_lowercase();
     let inner_l = inner.unwrap_or("").to_ascii_lowercase();
+    // A licence the *tenant* lacks: said by the code, or by a 402/403 message. A 400 that
+    // mentions licences (for example "License assignment cannot be done for user with
+    // invalid usage location") is a bad request, not a missing licence.
+    let forbidden = matches!(status.as_u16(), 402 | 403);
     if code_l.contains("nonpremium")
         || code_l.contains("license")
         || inner_l.contains("license")
-        || msg_l.contains("license")
-        || msg_l.contains("premium")
+        || (forbidden && (msg_l.contains("license") || msg_l.contains("premium")))
     {
         return ApiErrorKind::MissingLicense;
     }
