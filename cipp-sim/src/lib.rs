@@ -186,9 +186,9 @@ pub struct LoggedRequest {
 }
 
 pub(crate) struct Reply {
-    status: u16,
-    body: Bytes,
-    headers: Vec<(&'static str, String)>,
+    pub(crate) status: u16,
+    pub(crate) body: Bytes,
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -380,8 +380,14 @@ impl Simulator {
 
     /// The demo scenario: see [`scenario::demo`].
     pub fn demo() -> Self {
-        let sim = Simulator::new();
-        scenario::demo(&mut sim.lock_state());
+        Simulator::demo_with_clock(Arc::new(SystemClock))
+    }
+
+    /// The demo scenario with its log timestamps relative to `clock`'s now.
+    pub fn demo_with_clock(clock: Arc<dyn Clock>) -> Self {
+        let now = clock.now();
+        let sim = Simulator::with_clock(clock);
+        scenario::demo_at(&mut sim.lock_state(), now);
         sim
     }
 

@@ -54,123 +54,368 @@ pub fn encode(s: &str) -> String {
     out
 }
 
-/// A parsed `$filter`: a conjunction of simple clauses.
+/// A parsed `$filter` expression.
+///
+/// Supported: `and`, `or`, `not`, parentheses; `eq ne gt ge lt le` against strings
+/// (case-insensitive), numbers, booleans, `null` and unquoted date-times; property paths
+/// (`status/errorCode`); `startswith`, `endswith` and `contains`; and lambdas
+/// `path/any(x:x eq 'v')` / `path/any(t:t/id eq 'v')`. Anything else is refused the way
+/// Graph refuses it.
 #[derive(Debug, PartialEq)]
-pub struct Filter(Vec<Clause>);
+pub struct Filter(Expr);
 
 #[derive(Debug, PartialEq)]
-enum Clause {
-    Eq(String, Value),
-    Ne(String, Value),
-    StartsWith(String, String),
+enum Expr {
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Cmp(Operand, String, Literal),
+    Func(String, Operand, String),
+    Any(String, String, Box<Expr>),
 }
 
-impl Filter {
-    /// Parses the clauses the simulator supports: `prop eq 'x'`, `prop ne 'x'`,
-    /// `prop eq true|false|null`, `startswith(prop,'x')`, joined by `and`.
-    pub fn parse(text: &str) -> Result<Filter, String> {
-        let mut clauses = Vec::new();
-        for part in split_and(text) {
-            let p = part.trim();
-            let lower = p.to_ascii_lowercase();
-            if lower.starts_with("startswith(") && p.ends_with(')') {
-                let inner = &p["startswith(".len()..p.len() - 1];
-                let (prop, lit) = inner
-                    .split_once(',')
-                    .ok_or_else(|| format!("Invalid filter clause: {p}"))?;
-                let lit = parse_literal(lit.trim())?;
-                let Value::String(s) = lit else {
-                    return Err(format!("startswith needs a string: {p}"));
-                };
-                clauses.push(Clause::StartsWith(prop.trim().to_owned(), s));
-                continue;
-            }
-            let words: Vec<&str> = p.splitn(3, ' ').collect();
-            if words.len() == 3 {
-                let lit = parse_literal(words[2].trim())?;
-                match words[1].to_ascii_lowercase().as_str() {
-                    "eq" => {
-                        clauses.push(Clause::Eq(words[0].to_owned(), lit));
-                        continue;
-                    }
-                    "ne" => {
-                        clauses.push(Clause::Ne(words[0].to_owned(), lit));
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            return Err(format!(
-                "Unsupported or invalid query filter clause specified: {p}"
-            ));
-        }
-        Ok(Filter(clauses))
-    }
-
-    /// Whether `item` matches (string comparisons ignore case, as directory queries do).
-    pub fn matches(&self, item: &Value) -> bool {
-        self.0.iter().all(|c| match c {
-            Clause::Eq(prop, v) => values_equal(item.get(prop).unwrap_or(&Value::Null), v),
-            Clause::Ne(prop, v) => !values_equal(item.get(prop).unwrap_or(&Value::Null), v),
-            Clause::StartsWith(prop, s) => item
-                .get(prop)
-                .and_then(Value::as_str)
-                .is_some_and(|x| x.to_lowercase().starts_with(&s.to_lowercase())),
-        })
-    }
+#[derive(Debug, PartialEq, Clone)]
+enum Operand {
+    Path(String),
+    /// A lambda variable, optionally with a sub-path (`t/id`).
+    Var(String, Option<String>),
 }
 
-fn values_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
-        _ => a == b,
-    }
+#[derive(Debug, PartialEq, Clone)]
+enum Literal {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
-fn split_and(text: &str) -> Vec<String> {
-    // Split on " and " outside quotes.
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
+#[derive(Debug, PartialEq, Clone)]
+enum Tok {
+    Word(String),
+    Str(String),
+    Open,
+    Close,
+    Comma,
+    Colon,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
     let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '\'' {
-            in_quote = !in_quote;
+        match c {
+            ' ' | '\t' => i += 1,
+            '(' => {
+                out.push(Tok::Open);
+                i += 1
+            }
+            ')' => {
+                out.push(Tok::Close);
+                i += 1
+            }
+            ',' => {
+                out.push(Tok::Comma);
+                i += 1
+            }
+            ':' if !out.last().is_some_and(|t| matches!(t, Tok::Word(w) if w.chars().next().is_some_and(|c| c.is_ascii_digit()))) => {
+                out.push(Tok::Colon);
+                i += 1
+            }
+            '\'' => {
+                let mut s = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err("Unterminated string literal in filter".into()),
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            s.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(ch) => {
+                            s.push(*ch);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(Tok::Str(s));
+            }
+            _ => {
+                let start = i;
+                let numeric = c.is_ascii_digit() || c == '-';
+                while i < chars.len()
+                    && !matches!(chars[i], ' ' | '(' | ')' | ',' | '\'')
+                    && (numeric || chars[i] != ':')
+                {
+                    i += 1;
+                }
+                if i == start {
+                    return Err(format!("Invalid character `{c}` in filter"));
+                }
+                out.push(Tok::Word(chars[start..i].iter().collect()));
+            }
         }
-        if !in_quote
-            && chars[i..]
-                .iter()
-                .take(5)
-                .collect::<String>()
-                .eq_ignore_ascii_case(" and ")
-        {
-            parts.push(std::mem::take(&mut cur));
-            i += 5;
-            continue;
-        }
-        cur.push(c);
-        i += 1;
     }
-    parts.push(cur);
-    parts
+    Ok(out)
 }
 
-fn parse_literal(s: &str) -> Result<Value, String> {
-    if s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') {
-        return Ok(Value::String(s[1..s.len() - 1].replace("''", "'")));
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+    vars: Vec<String>,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
     }
-    match s.to_ascii_lowercase().as_str() {
-        "true" => Ok(Value::Bool(true)),
-        "false" => Ok(Value::Bool(false)),
-        "null" => Ok(Value::Null),
-        _ => s
-            .parse::<f64>()
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+    fn keyword(&self, k: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(k))
+    }
+    fn expect(&mut self, t: Tok) -> Result<(), String> {
+        match self.next() {
+            Some(x) if x == t => Ok(()),
+            other => Err(format!(
+                "Syntax error in filter: expected {t:?}, found {other:?}"
+            )),
+        }
+    }
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            self.pos += 1;
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut left = self.unary()?;
+        while self.keyword("and") {
+            self.pos += 1;
+            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+    fn unary(&mut self) -> Result<Expr, String> {
+        if self.keyword("not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::Open) {
+            self.pos += 1;
+            let e = self.or()?;
+            self.expect(Tok::Close)?;
+            return Ok(e);
+        }
+        let Some(Tok::Word(word)) = self.next() else {
+            return Err("Syntax error in filter: expected a property or function".into());
+        };
+        let lower = word.to_ascii_lowercase();
+        if matches!(lower.as_str(), "startswith" | "endswith" | "contains")
+            && self.peek() == Some(&Tok::Open)
+        {
+            self.pos += 1;
+            let Some(Tok::Word(prop)) = self.next() else {
+                return Err(format!("Syntax error in filter: {lower} needs a property"));
+            };
+            self.expect(Tok::Comma)?;
+            let Some(Tok::Str(lit)) = self.next() else {
+                return Err(format!("Syntax error in filter: {lower} needs a string"));
+            };
+            self.expect(Tok::Close)?;
+            return Ok(Expr::Func(lower, self.operand(&prop), lit));
+        }
+        if let Some(path) = word
+            .strip_suffix("/any")
+            .or_else(|| word.strip_suffix("/ANY"))
+        {
+            self.expect(Tok::Open)?;
+            let Some(Tok::Word(var)) = self.next() else {
+                return Err("Syntax error in filter: lambda needs a variable".into());
+            };
+            self.expect(Tok::Colon)?;
+            self.vars.push(var.clone());
+            let body = self.or()?;
+            self.vars.pop();
+            self.expect(Tok::Close)?;
+            return Ok(Expr::Any(path.to_owned(), var, Box::new(body)));
+        }
+        let left = self.operand(&word);
+        let Some(Tok::Word(op)) = self.next() else {
+            return Err(format!("Syntax error in filter after `{word}`"));
+        };
+        let op = op.to_ascii_lowercase();
+        if !matches!(op.as_str(), "eq" | "ne" | "gt" | "ge" | "lt" | "le") {
+            return Err(format!("Unsupported or invalid query filter clause specified for property '{word}': operator '{op}'"));
+        }
+        let lit = match self.next() {
+            Some(Tok::Str(s)) => Literal::Str(s),
+            Some(Tok::Word(w)) => literal(&w)?,
+            other => {
+                return Err(format!(
+                    "Syntax error in filter: expected a value, found {other:?}"
+                ))
+            }
+        };
+        Ok(Expr::Cmp(left, op, lit))
+    }
+    fn operand(&self, word: &str) -> Operand {
+        let (head, rest) = match word.split_once('/') {
+            Some((h, r)) => (h, Some(r.to_owned())),
+            None => (word, None),
+        };
+        if self.vars.iter().any(|v| v == head) {
+            Operand::Var(head.to_owned(), rest)
+        } else {
+            Operand::Path(word.to_owned())
+        }
+    }
+}
+
+fn literal(w: &str) -> Result<Literal, String> {
+    match w.to_ascii_lowercase().as_str() {
+        "true" => return Ok(Literal::Bool(true)),
+        "false" => return Ok(Literal::Bool(false)),
+        "null" => return Ok(Literal::Null),
+        _ => {}
+    }
+    if let Ok(n) = w.parse::<f64>() {
+        return Ok(Literal::Num(n));
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(w) {
+        return Ok(Literal::Time(t.with_timezone(&chrono::Utc)));
+    }
+    Err(format!("Invalid literal `{w}` in filter"))
+}
+
+fn lookup<'a>(item: &'a Value, path: &str) -> &'a Value {
+    let mut cur = item;
+    for seg in path.split('/') {
+        cur = match cur {
+            Value::Object(m) => m
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(seg))
+                .map(|(_, v)| v)
+                .unwrap_or(&Value::Null),
+            _ => &Value::Null,
+        };
+    }
+    cur
+}
+
+fn compare(v: &Value, op: &str, lit: &Literal) -> bool {
+    use std::cmp::Ordering;
+    let ord: Option<Ordering> = match (v, lit) {
+        (Value::Null, Literal::Null) => Some(Ordering::Equal),
+        (_, Literal::Null) | (Value::Null, _) => None,
+        (Value::String(s), Literal::Str(l)) => Some(s.to_lowercase().cmp(&l.to_lowercase())),
+        (Value::String(s), Literal::Time(t)) => chrono::DateTime::parse_from_rfc3339(s)
             .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| format!("Invalid literal in filter: {s}")),
+            .map(|d| d.with_timezone(&chrono::Utc).cmp(t)),
+        (Value::Number(n), Literal::Num(l)) => n.as_f64().and_then(|x| x.partial_cmp(l)),
+        (Value::Bool(b), Literal::Bool(l)) => Some(b.cmp(l)),
+        _ => None,
+    };
+    match (op, ord) {
+        ("eq", Some(o)) => o == Ordering::Equal,
+        ("ne", Some(o)) => o != Ordering::Equal,
+        ("ne", None) => !matches!(v, Value::Null) || !matches!(lit, Literal::Null),
+        ("gt", Some(o)) => o == Ordering::Greater,
+        ("ge", Some(o)) => o != Ordering::Less,
+        ("lt", Some(o)) => o == Ordering::Less,
+        ("le", Some(o)) => o != Ordering::Greater,
+        _ => false,
+    }
+}
+
+fn eval(e: &Expr, item: &Value, env: &[(String, &Value)]) -> bool {
+    let resolve = |o: &Operand| -> Value {
+        match o {
+            Operand::Path(p) => lookup(item, p).clone(),
+            Operand::Var(v, sub) => {
+                let base = env
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == v)
+                    .map(|(_, x)| *x)
+                    .unwrap_or(&Value::Null);
+                match sub {
+                    Some(s) => lookup(base, s).clone(),
+                    None => base.clone(),
+                }
+            }
+        }
+    };
+    match e {
+        Expr::And(a, b) => eval(a, item, env) && eval(b, item, env),
+        Expr::Or(a, b) => eval(a, item, env) || eval(b, item, env),
+        Expr::Not(a) => !eval(a, item, env),
+        Expr::Cmp(o, op, lit) => compare(&resolve(o), op, lit),
+        Expr::Func(f, o, lit) => {
+            let v = resolve(o);
+            let Some(s) = v.as_str() else { return false };
+            let (s, l) = (s.to_lowercase(), lit.to_lowercase());
+            match f.as_str() {
+                "startswith" => s.starts_with(&l),
+                "endswith" => s.ends_with(&l),
+                _ => s.contains(&l),
+            }
+        }
+        Expr::Any(path, var, body) => match lookup(item, path) {
+            Value::Array(xs) => xs.iter().any(|x| {
+                let mut env2: Vec<(String, &Value)> = env.to_vec();
+                env2.push((var.clone(), x));
+                eval(body, item, &env2)
+            }),
+            _ => false,
+        },
+    }
+}
+
+impl Filter {
+    /// Parses a filter.
+    pub fn parse(text: &str) -> Result<Filter, String> {
+        let mut p = Parser {
+            toks: tokenize(text)?,
+            pos: 0,
+            vars: Vec::new(),
+        };
+        let e = p.or()?;
+        if p.pos != p.toks.len() {
+            return Err(format!("Syntax error in filter near token {}", p.pos + 1));
+        }
+        Ok(Filter(e))
+    }
+
+    /// Whether the filter uses operators that need `ConsistencyLevel: eventual` on
+    /// directory objects (`endswith`, `ne`, `not`).
+    pub fn is_advanced(&self) -> bool {
+        fn adv(e: &Expr) -> bool {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => adv(a) || adv(b),
+                Expr::Not(_) => true,
+                Expr::Cmp(_, op, _) => op == "ne",
+                Expr::Func(f, _, _) => f == "endswith",
+                Expr::Any(_, _, b) => adv(b),
+            }
+        }
+        adv(&self.0)
+    }
+
+    /// Whether `item` matches.
+    pub fn matches(&self, item: &Value) -> bool {
+        eval(&self.0, item, &[])
     }
 }
 
@@ -193,8 +438,40 @@ mod tests {
         assert!(!Filter::parse("accountEnabled eq false")
             .unwrap()
             .matches(&u));
-        assert!(Filter::parse("displayName eq 'O''Brien and co'").is_ok());
-        assert!(Filter::parse("endswith(mail,'x')").is_err());
+        assert!(Filter::parse("displayName eq 'O''Brien and co'")
+            .unwrap()
+            .matches(&json!({"displayName":"O'Brien and co"})));
+        assert!(Filter::parse("endswith(mail,'x')").unwrap().is_advanced());
+        assert!(Filter::parse("mail gt").is_err());
+        assert!(Filter::parse("substringof('a',mail)").is_err());
+    }
+
+    #[test]
+    fn filters_the_sdk_sends() {
+        let audit = json!({"activityDisplayName":"Reset user password","activityDateTime":"2026-11-21T10:00:00Z",
+            "targetResources":[{"id":"u1","type":"User"}],"initiatedBy":{"user":{"id":"a1"}}});
+        let f = Filter::parse("(activityDisplayName eq 'Reset user password' or activityDisplayName eq 'Add user') and targetResources/any(t:t/id eq 'u1') and activityDateTime ge 2026-11-20T00:00:00Z").unwrap();
+        assert!(f.matches(&audit));
+        assert!(!Filter::parse("activityDateTime ge 2026-11-22T00:00:00Z")
+            .unwrap()
+            .matches(&audit));
+        assert!(Filter::parse("initiatedBy/user/id eq 'a1'")
+            .unwrap()
+            .matches(&audit));
+        let signin =
+            json!({"status":{"errorCode":50126},"createdDateTime":"2026-11-21T10:15:02.6843152Z"});
+        assert!(
+            Filter::parse("status/errorCode ne 0 and createdDateTime le 2026-11-22T00:00:00Z")
+                .unwrap()
+                .matches(&signin)
+        );
+        let g = json!({"groupTypes":["Unified","DynamicMembership"]});
+        assert!(Filter::parse("groupTypes/any(c:c eq 'Unified')")
+            .unwrap()
+            .matches(&g));
+        assert!(!Filter::parse("not groupTypes/any(c:c eq 'Unified')")
+            .unwrap()
+            .matches(&g));
     }
 
     #[test]

@@ -40,10 +40,20 @@ fn customer(
     t
 }
 
+/// [`demo_at`] with the current time.
+pub fn demo(state: &mut SimState) {
+    demo_at(state, chrono::Utc::now());
+}
+
 /// A partner tenant and three customer tenants (Contoso, Fabrikam, Northwind Traders)
 /// with users; the partner app is registered and consented, and a partner refresh token
 /// ([`DEMO_REFRESH_TOKEN`]) is valid for the partner and its GDAP customers.
-pub fn demo(state: &mut SimState) {
+///
+/// Contoso also has licences, groups of every kind (a distribution list and a mail-enabled
+/// security group among them), MFA methods, sign-in and audit logs relative to `now`, and
+/// one compromised account, Megan Bowen: a rule forwarding mail outside, a legacy-auth
+/// sign-in from abroad, an authenticator added yesterday and consent to a mail app.
+pub fn demo_at(state: &mut SimState, now: chrono::DateTime<chrono::Utc>) {
     let mut partner = SimTenant::new(
         &synthetic_guid(DEMO_PARTNER),
         "CIPP Demo Partner",
@@ -96,6 +106,10 @@ pub fn demo(state: &mut SimState) {
             ],
         ),
     ];
+    let mut customers = customers;
+    if let Some(contoso) = customers.first_mut() {
+        seed_contoso(contoso, now);
+    }
     partner.customers = customers.iter().map(|c| c.id.clone()).collect();
     let app = SimApp {
         client_id: DEMO_CLIENT_ID.to_owned(),
@@ -111,4 +125,244 @@ pub fn demo(state: &mut SimState) {
     for c in customers {
         state.tenants.insert(c.id.clone(), c);
     }
+}
+
+/// The compromised demo account.
+pub const DEMO_COMPROMISED_UPN: &str = "meganb@contoso.com";
+/// Microsoft 365 Business Premium.
+pub const SKU_BUSINESS_PREMIUM: &str = "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46";
+/// Exchange Online (Plan 1).
+pub const SKU_EXCHANGE_STANDARD: &str = "4b9405b0-7788-4568-add1-99614e613b69";
+
+fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
+    use serde_json::json;
+    let days = |d: i64| ts(now - chrono::Duration::days(d));
+    let hours = |h: i64| ts(now - chrono::Duration::hours(h));
+    let id_of = |t: &SimTenant, alias: &str| -> String {
+        t.users
+            .iter()
+            .find(|u| u["mailNickname"] == json!(alias))
+            .and_then(|u| u["id"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let enabled = t
+        .users
+        .iter()
+        .filter(|u| u["accountEnabled"] == json!(true))
+        .count() as i64;
+    for u in t.users.iter_mut() {
+        if u["accountEnabled"] == json!(true) {
+            u["assignedLicenses"] = json!([{"skuId": SKU_BUSINESS_PREMIUM, "disabledPlans": []}]);
+        }
+    }
+    t.skus = vec![
+        json!({"id": format!("{}_{SKU_BUSINESS_PREMIUM}", t.id), "skuId": SKU_BUSINESS_PREMIUM, "skuPartNumber": "SPB",
+               "capabilityStatus": "Enabled", "consumedUnits": enabled, "prepaidUnits": {"enabled": 10, "suspended": 0, "warning": 0}, "servicePlans": []}),
+        json!({"id": format!("{}_{SKU_EXCHANGE_STANDARD}", t.id), "skuId": SKU_EXCHANGE_STANDARD, "skuPartNumber": "EXCHANGESTANDARD",
+               "capabilityStatus": "Enabled", "consumedUnits": 0, "prepaidUnits": {"enabled": 5, "suspended": 0, "warning": 0}, "servicePlans": []}),
+    ];
+    let adele = id_of(t, "adelev");
+    let megan = id_of(t, "meganb");
+    let alex = id_of(t, "alexw");
+    let groups = [
+        ("All Staff", "allstaff", json!(["Unified"]), true, false),
+        ("Sales Team", "sales", json!([]), false, true),
+        ("Everyone DL", "everyone", json!([]), true, false),
+        ("Finance Secure", "financesecure", json!([]), true, true),
+        (
+            "Dynamic Sales",
+            "dynsales",
+            json!(["DynamicMembership"]),
+            false,
+            true,
+        ),
+    ];
+    for (name, nick, types, mail, sec) in groups {
+        let mut g = json!({"id": synthetic_guid(&format!("{}-{nick}", t.id)), "displayName": name, "mailNickname": nick,
+            "groupTypes": types, "mailEnabled": mail, "securityEnabled": sec, "createdDateTime": days(300),
+            "visibility": if mail { json!("Public") } else { json!(null) }});
+        if nick == "dynsales" {
+            g["membershipRule"] = json!("(user.department -eq \"Sales\")");
+            g["membershipRuleProcessingState"] = json!("On");
+        }
+        if mail {
+            g["mail"] = json!(format!("{nick}@contoso.com"));
+        }
+        let id = t.add_group(g);
+        t.members.insert(id, vec![adele.clone(), megan.clone()]);
+    }
+    t.auth_methods.insert(adele.clone(), vec![
+        json!({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "id": synthetic_guid("adele-auth"),
+               "displayName": "iPhone 15", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.8.7", "createdDateTime": days(200)}),
+        json!({"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7",
+               "phoneNumber": "+1 4255550101", "phoneType": "mobile", "smsSignInState": "notAllowedByPolicy"}),
+    ]);
+    t.auth_methods.insert(megan.clone(), vec![
+        json!({"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7",
+               "phoneNumber": "+1 4255550102", "phoneType": "mobile", "smsSignInState": "notAllowedByPolicy"}),
+        json!({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "id": synthetic_guid("megan-new-auth"),
+               "displayName": "SM-A546E", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.2403.1234", "createdDateTime": hours(20)}),
+    ]);
+    let signin = |id: &str,
+                  user: &str,
+                  upn: &str,
+                  at: String,
+                  city: &str,
+                  country: &str,
+                  lat: f64,
+                  lon: f64,
+                  client: &str,
+                  app: &str,
+                  ip: &str| {
+        json!({"id": synthetic_guid(id), "createdDateTime": at, "userPrincipalName": upn, "userId": user,
+               "appDisplayName": app, "appId": synthetic_guid(app), "ipAddress": ip, "clientAppUsed": client,
+               "isInteractive": client == "Browser", "conditionalAccessStatus": "notApplied",
+               "status": {"errorCode": 0, "failureReason": "Other.", "additionalDetails": null},
+               "location": {"city": city, "state": city, "countryOrRegion": country, "geoCoordinates": {"latitude": lat, "longitude": lon}},
+               "deviceDetail": {"operatingSystem": "Windows10", "browser": "Edge"}})
+    };
+    t.sign_ins = vec![
+        signin(
+            "s1",
+            &megan,
+            DEMO_COMPROMISED_UPN,
+            days(6),
+            "Seattle",
+            "US",
+            47.61,
+            -122.33,
+            "Browser",
+            "Office 365",
+            "203.0.113.10",
+        ),
+        signin(
+            "s2",
+            &megan,
+            DEMO_COMPROMISED_UPN,
+            days(3),
+            "Seattle",
+            "US",
+            47.61,
+            -122.33,
+            "Browser",
+            "Outlook Web",
+            "203.0.113.10",
+        ),
+        signin(
+            "s3",
+            &megan,
+            DEMO_COMPROMISED_UPN,
+            hours(40),
+            "Lagos",
+            "NG",
+            6.45,
+            3.39,
+            "IMAP4",
+            "Office 365 Exchange Online",
+            "198.51.100.66",
+        ),
+        signin(
+            "s4",
+            &megan,
+            DEMO_COMPROMISED_UPN,
+            hours(39),
+            "Seattle",
+            "US",
+            47.61,
+            -122.33,
+            "Browser",
+            "Outlook Web",
+            "203.0.113.10",
+        ),
+        signin(
+            "s5",
+            &adele,
+            "adelev@contoso.com",
+            days(2),
+            "Redmond",
+            "US",
+            47.67,
+            -122.12,
+            "Browser",
+            "Office 365",
+            "203.0.113.20",
+        ),
+        signin(
+            "s6",
+            &alex,
+            "alexw@contoso.com",
+            days(1),
+            "Redmond",
+            "US",
+            47.67,
+            -122.12,
+            "Mobile Apps and Desktop clients",
+            "Microsoft Teams",
+            "203.0.113.21",
+        ),
+    ];
+    t.inbox_rules.insert(megan.clone(), vec![
+        json!({"id": "AQAAAJ5dZqA=", "displayName": "..", "sequence": 1, "isEnabled": true, "hasError": false, "isReadOnly": false,
+               "conditions": {"bodyOrSubjectContains": ["invoice", "payment", "wire"]},
+               "actions": {"forwardTo": [{"emailAddress": {"name": "collector", "address": "collector@evil-mail.example"}}],
+                           "moveToFolder": "RSS Feeds", "markAsRead": true, "stopProcessingRules": true}}),
+        json!({"id": "AQAAAJ5dZqB=", "displayName": "Newsletters", "sequence": 2, "isEnabled": true, "hasError": false, "isReadOnly": false,
+               "conditions": {"senderContains": ["news@"]}, "actions": {"moveToFolder": "Newsletters"}}),
+    ]);
+    let shady_sp = synthetic_guid("sp-mail-sync-pro");
+    t.service_principals = vec![
+        json!({"id": synthetic_guid("sp-office"), "appId": "00000002-0000-0ff1-ce00-000000000000", "displayName": "Office 365 Exchange Online",
+               "publisherName": "Microsoft Services", "createdDateTime": days(900)}),
+        json!({"id": shady_sp, "appId": synthetic_guid("app-mail-sync-pro"), "displayName": "Mail Sync Pro",
+               "publisherName": "Unverified", "createdDateTime": hours(38)}),
+    ];
+    t.grants = vec![
+        json!({"id": "l5aW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk", "clientId": shady_sp, "consentType": "Principal",
+        "principalId": megan, "resourceId": synthetic_guid("sp-graph"), "scope": "Mail.ReadWrite Mail.Send offline_access User.Read"}),
+    ];
+    let audit = |id: &str, activity: &str, cat: &str, at: String, target: &str, upn: &str| {
+        json!({"id": format!("Directory_{}", synthetic_guid(id)), "category": cat, "correlationId": synthetic_guid(id),
+               "result": "success", "resultReason": "", "activityDisplayName": activity, "activityDateTime": at,
+               "loggedByService": "Core Directory", "operationType": "Add",
+               "initiatedBy": {"user": {"id": target, "displayName": null, "userPrincipalName": upn, "ipAddress": "198.51.100.66"}},
+               "targetResources": [{"id": target, "displayName": null, "type": "User", "userPrincipalName": upn, "modifiedProperties": []}],
+               "additionalDetails": []})
+    };
+    t.directory_audits = vec![
+        audit(
+            "a1",
+            "Consent to application",
+            "ApplicationManagement",
+            hours(38),
+            &megan,
+            DEMO_COMPROMISED_UPN,
+        ),
+        audit(
+            "a2",
+            "User registered security info",
+            "UserManagement",
+            hours(20),
+            &megan,
+            DEMO_COMPROMISED_UPN,
+        ),
+        audit(
+            "a3",
+            "Change user password",
+            "UserManagement",
+            days(10),
+            &adele,
+            "adelev@contoso.com",
+        ),
+    ];
+    t.managed_devices = vec![
+        json!({"id": synthetic_guid("dev-adele"), "deviceName": "ADELE-LAPTOP", "operatingSystem": "Windows", "osVersion": "10.0.22631",
+               "complianceState": "compliant", "userPrincipalName": "adelev@contoso.com", "enrolledDateTime": days(120), "lastSyncDateTime": hours(3)}),
+        json!({"id": synthetic_guid("dev-megan"), "deviceName": "MEGAN-PHONE", "operatingSystem": "iOS", "osVersion": "17.5",
+               "complianceState": "compliant", "userPrincipalName": DEMO_COMPROMISED_UPN, "enrolledDateTime": days(90), "lastSyncDateTime": hours(5)}),
+    ];
 }

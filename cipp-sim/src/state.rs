@@ -21,6 +21,36 @@ pub struct SimTenant {
     pub deleted_users: Vec<Value>,
     /// Customer tenants this (partner) tenant administers through GDAP: tenant GUIDs.
     pub customers: Vec<String>,
+    /// Groups as Graph JSON objects.
+    pub groups: Vec<Value>,
+    /// Group id → member object ids.
+    pub members: BTreeMap<String, Vec<String>>,
+    /// Group id → owner object ids.
+    pub owners: BTreeMap<String, Vec<String>>,
+    /// User id → manager id.
+    pub managers: BTreeMap<String, String>,
+    /// User id → authentication methods (Graph JSON with `@odata.type`).
+    pub auth_methods: BTreeMap<String, Vec<Value>>,
+    /// User id → per-user MFA state.
+    pub per_user_mfa: BTreeMap<String, String>,
+    /// The Temporary Access Pass policy (Graph JSON).
+    pub tap_policy: Value,
+    /// Sign-in log records.
+    pub sign_ins: Vec<Value>,
+    /// Directory audit records.
+    pub directory_audits: Vec<Value>,
+    /// Delegated permission grants.
+    pub grants: Vec<Value>,
+    /// Service principals.
+    pub service_principals: Vec<Value>,
+    /// Intune managed devices.
+    pub managed_devices: Vec<Value>,
+    /// Subscribed SKUs.
+    pub skus: Vec<Value>,
+    /// User id → inbox rules.
+    pub inbox_rules: BTreeMap<String, Vec<Value>>,
+    /// User id → mailbox settings.
+    pub mailbox_settings: BTreeMap<String, Value>,
 }
 
 impl SimTenant {
@@ -31,6 +61,12 @@ impl SimTenant {
             display_name: display_name.to_owned(),
             domains: vec![initial_domain.to_ascii_lowercase()],
             default_domain: initial_domain.to_ascii_lowercase(),
+            tap_policy: json!({
+                "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+                "id": "TemporaryAccessPass", "state": "enabled", "defaultLifetimeInMinutes": 60,
+                "defaultLength": 8, "minimumLifetimeInMinutes": 60, "maximumLifetimeInMinutes": 480,
+                "isUsableOnce": false, "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}]
+            }),
             ..SimTenant::default()
         }
     }
@@ -70,6 +106,55 @@ impl SimTenant {
         }
         self.users.push(user);
         &self.users[self.users.len() - 1]
+    }
+
+    /// The user whose id or UPN is `key`.
+    pub fn user_index(&self, key: &str) -> Option<usize> {
+        self.users.iter().position(|u| {
+            u.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|x| x.eq_ignore_ascii_case(key))
+                || u.get("userPrincipalName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|x| x.eq_ignore_ascii_case(key))
+        })
+    }
+
+    /// Adds a group (a Graph group object; `id` generated when missing) and returns its id.
+    pub fn add_group(&mut self, mut group: Value) -> String {
+        let id = group
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| synthetic_guid(&format!("{}-group-{}", self.id, self.groups.len())));
+        group["id"] = Value::String(id.clone());
+        self.groups.push(group);
+        id
+    }
+
+    /// Records a directory audit event.
+    pub fn audit(
+        &mut self,
+        activity: &str,
+        category: &str,
+        target_id: &str,
+        target_upn: Option<&str>,
+        at: &str,
+    ) {
+        let id = synthetic_guid(&format!(
+            "{}-audit-{}",
+            self.id,
+            self.directory_audits.len()
+        ));
+        self.directory_audits.push(json!({
+            "id": format!("Directory_{id}"), "category": category, "correlationId": id,
+            "result": "success", "resultReason": "", "activityDisplayName": activity,
+            "activityDateTime": at, "loggedByService": "Core Directory", "operationType": "Update",
+            "initiatedBy": {"app": {"appId": null, "displayName": "cipp-sim", "servicePrincipalId": null}},
+            "targetResources": [{"id": target_id, "displayName": null, "type": "User",
+                                 "userPrincipalName": target_upn, "modifiedProperties": []}],
+            "additionalDetails": []
+        }));
     }
 
     /// The Graph `organization` object.

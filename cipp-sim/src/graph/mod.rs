@@ -3,6 +3,9 @@
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+mod batch;
+mod resources;
+
 use crate::odata::{encode, parse_query, percent_decode, Filter};
 use crate::{Reply, Sim};
 
@@ -93,6 +96,12 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
 }
 
 pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
+    if req.method == http::Method::POST && req.segments.len() == 1 && req.segments[0] == "$batch" {
+        return batch::handle(sim, &req);
+    }
+    if let Some(reply) = resources::route(sim, &req) {
+        return reply;
+    }
     if req.method != http::Method::GET {
         return write(sim, &req);
     }
@@ -377,7 +386,7 @@ fn check_upn(
     Ok(())
 }
 
-fn user_matches(u: &Value, key: &str) -> bool {
+pub(crate) fn user_matches(u: &Value, key: &str) -> bool {
     u.get("id")
         .and_then(Value::as_str)
         .is_some_and(|id| id.eq_ignore_ascii_case(key))
@@ -397,7 +406,7 @@ fn find_user<'a>(users: &'a [Value], key: &str) -> Option<&'a Value> {
     })
 }
 
-fn not_found(key: &str) -> Reply {
+pub(crate) fn not_found(key: &str) -> Reply {
     error(
         404,
         "Request_ResourceNotFound",
@@ -405,7 +414,7 @@ fn not_found(key: &str) -> Reply {
     )
 }
 
-fn project(item: &Value, select: Option<&str>, defaults: Option<&[&str]>) -> Value {
+pub(crate) fn project(item: &Value, select: Option<&str>, defaults: Option<&[&str]>) -> Value {
     let Value::Object(m) = item else {
         return item.clone();
     };
@@ -437,7 +446,7 @@ fn project(item: &Value, select: Option<&str>, defaults: Option<&[&str]>) -> Val
     }
 }
 
-fn with_context(mut v: Value, version: &str, entity: &str) -> Value {
+pub(crate) fn with_context(mut v: Value, version: &str, entity: &str) -> Value {
     if let Value::Object(m) = &mut v {
         let mut out = Map::new();
         out.insert(
@@ -478,16 +487,21 @@ fn list(
             "'$skip' is not supported by the service.",
         );
     }
+    let max_top = if entity.starts_with("auditLogs") {
+        1000
+    } else {
+        999
+    };
     let top = match req.q("$top") {
-        None => 100,
+        None => if max_top == 1000 { 1000 } else { 100 },
         Some(t) => match t.parse::<usize>() {
-            Ok(n) if (1..=999).contains(&n) => n,
+            Ok(n) if (1..=max_top).contains(&n) => n,
             _ => {
                 return error(
                     400,
                     "Request_UnsupportedQuery",
                     &format!(
-                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                        "Invalid page size specified: '{t}'. Must be between 1 and {max_top} inclusive."
                     ),
                 )
             }
@@ -495,6 +509,13 @@ fn list(
     };
     let filtered: Vec<Value> = match req.q("$filter") {
         Some(f) => match Filter::parse(f) {
+            Ok(filter) if filter.is_advanced() && !req.eventual() && directory_collection(entity) => {
+                return error(
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Operator 'endsWith', 'ne' or 'not' is an advanced query: send ConsistencyLevel: eventual and $count=true.",
+                )
+            }
             Ok(filter) => items.into_iter().filter(|i| filter.matches(i)).collect(),
             Err(msg) => return error(400, "Request_UnsupportedQuery", &msg),
         },
@@ -540,6 +561,21 @@ fn list(
     }
     body.insert("value".into(), Value::Array(page));
     Reply::json(200, Value::Object(body))
+}
+
+/// Directory collections, where advanced query rules apply (logs and reports do not).
+fn directory_collection(entity: &str) -> bool {
+    let e = entity.to_ascii_lowercase();
+    [
+        "users",
+        "groups",
+        "serviceprincipals",
+        "applications",
+        "devices",
+        "directory/",
+    ]
+    .iter()
+    .any(|p| e.starts_with(p))
 }
 
 /// Parses the query of a Graph request.
