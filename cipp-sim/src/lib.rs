@@ -214,6 +214,13 @@ impl Sim {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A number never handed out before (for unique ids).
+    pub(crate) fn next_n(&self) -> u64 {
+        let mut c = self.counter.lock().unwrap_or_else(|p| p.into_inner());
+        *c += 1;
+        *c
+    }
+
     pub(crate) fn issue_token(&self, tenant: &str, audience: &str) -> String {
         let n = {
             let mut c = self.counter.lock().unwrap_or_else(|p| p.into_inner());

@@ -568,7 +568,7 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 m["@odata.type"]
                     != json!("#microsoft.graph.temporaryAccessPassAuthenticationMethod")
             });
-            let id = synthetic_guid(&format!("tap-{uid}-{now}-{}", methods.len()));
+            let id = synthetic_guid(&format!("tap-{uid}-{now}-{}", sim.next_n()));
             let pass = format!("Sim{}", &synthetic_guid(&id)[..8]);
             let start = b["startDateTime"]
                 .as_str()
