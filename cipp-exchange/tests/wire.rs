@@ -1,0 +1,506 @@
+//! The Exchange admin API over the real HTTP path (wiremock).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use cipp_core::{
+    ApiErrorKind, Credentials, Endpoints, ManualClock, Outcome, Pipeline, ReqwestTransport,
+    RetryPolicy, SecretString, TenantId,
+};
+use cipp_exchange::addresses::AliasChange;
+use cipp_exchange::cmdlet::{Anchor, Cmdlet};
+use cipp_exchange::cmdlets::{self, AutoReply, Forwarding, MailboxType};
+use cipp_exchange::ExoClient;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const TENANT: &str = "8b9c6a5e-1111-4a2b-9c3d-0123456789ab";
+const INVOKE: &str = "/adminapi/beta/8b9c6a5e-1111-4a2b-9c3d-0123456789ab/InvokeCommand";
+const SYSTEM: &str =
+    "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@8b9c6a5e-1111-4a2b-9c3d-0123456789ab";
+
+fn tenant() -> TenantId {
+    TenantId::parse(TENANT).unwrap()
+}
+
+async fn client() -> (MockServer, ExoClient) {
+    let server = MockServer::start().await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap());
+    let p = Pipeline::builder()
+        .transport(Arc::new(ReqwestTransport::new().unwrap()))
+        .endpoints(Endpoints::single_base(&server.uri()))
+        .credentials(Credentials::StaticToken(SecretString::from("exo-token")))
+        .clock(Arc::new(clock))
+        .retry(RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    (server, ExoClient::new(p))
+}
+
+fn cmdlet_body(name: &str, params: Value) -> Value {
+    json!({"CmdletInput": {"CmdletName": name, "Parameters": params}})
+}
+
+fn rows(v: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "@odata.context": "https://outlook.office365.com/adminapi/beta/$metadata#Collection(Exchange.GenericHashTable)",
+        "value": v}))
+}
+
+fn exo_error(status: u16, exception: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"error": {
+        "code": "InternalServerError", "message": "Error executing cmdlet",
+        "details": [{"code": "Context", "target": "", "message": format!("Ex6F9304|{exception}|{message}")}],
+        "innererror": {"message": "Error executing cmdlet", "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                       "internalException": {"message": message, "type": exception}}}}))
+}
+
+#[tokio::test]
+async fn invoke_sends_the_documented_body_and_headers() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(query_param("$select", "Identity,EmailAddresses"))
+        .and(header("authorization", "Bearer exo-token"))
+        .and(header("x-anchormailbox", SYSTEM))
+        .and(header("prefer", "odata.maxpagesize=1000"))
+        .and(header("content-type", "application/json; charset=utf-8"))
+        .and(body_json(cmdlet_body("Get-Mailbox", json!({"ResultSize": "Unlimited", "Filter": "(RecipientTypeDetails -eq 'UserMailbox')"}))))
+        .respond_with(rows(json!([{"Identity": "Adele Vance", "EmailAddresses": ["SMTP:adelev@contoso.com"]}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = cmdlets::list_mailboxes(Some("(RecipientTypeDetails -eq 'UserMailbox')"))
+        .select(["Identity", "EmailAddresses"]);
+    let out = exo.invoke(&tenant(), &c).await.unwrap();
+    assert_eq!(out.value[0]["Identity"], "Adele Vance");
+}
+
+#[tokio::test]
+async fn paging_re_posts_the_same_body_to_the_next_link() {
+    let (server, exo) = client().await;
+    let uri = server.uri();
+    let body = cmdlet_body("Get-Mailbox", json!({"ResultSize": "Unlimited"}));
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(body.clone()))
+        .respond_with(move |req: &Request| {
+            if req.url.query().unwrap_or("").contains("skiptoken") {
+                rows(json!([{"Identity": "Two"}]))
+            } else {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "@odata.nextLink": format!("{uri}{INVOKE}?$skiptoken=1000"),
+                    "value": [{"Identity": "One"}]}))
+            }
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let out = exo
+        .invoke(&tenant(), &cmdlets::list_mailboxes(None))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = out
+        .value
+        .iter()
+        .map(|v| v["Identity"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["One", "Two"]);
+}
+
+#[tokio::test]
+async fn warnings_are_surfaced() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "@adminapi.warnings": ["The command completed successfully but no settings of 'Megan Bowen' have been modified."],
+            "value": null})))
+        .mount(&server)
+        .await;
+    let out = exo
+        .invoke(
+            &tenant(),
+            &cmdlets::set_hidden_from_address_lists("meganb@contoso.com", true).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(out.nothing_modified());
+}
+
+#[tokio::test]
+async fn errors_come_from_details_then_internal_exception() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(exo_error(404, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+            "The operation couldn't be performed because object 'nobody@contoso.com' couldn't be found on 'AM0PR01A001DC01.EURPR01A001.prod.outlook.com'."))
+        .mount(&server)
+        .await;
+    let err = exo
+        .get_mailbox(&tenant(), "nobody@contoso.com")
+        .await
+        .unwrap_err();
+    let api = err.as_api().unwrap();
+    assert_eq!(api.kind, ApiErrorKind::NotFound);
+    assert_eq!(api.operation, "Get-Mailbox");
+    assert!(api
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("'nobody@contoso.com' couldn't be found"));
+    assert!(err.to_string().contains("nobody@contoso.com"), "{err}");
+}
+
+#[tokio::test]
+async fn aliases_rewrite_the_full_list_anchored_on_the_mailbox() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(header("x-anchormailbox", "adelev@contoso.com"))
+        .and(body_json(cmdlet_body("Get-Mailbox", json!({"Identity": "adelev@contoso.com"}))))
+        .respond_with(rows(json!([{"Identity": "Adele Vance", "EmailAddresses": ["SMTP:adelev@contoso.com", "smtp:adele@contoso.onmicrosoft.com", "X500:/o=ExchangeLabs/cn=x"]}])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(cmdlet_body("Set-Mailbox", json!({"Identity": "adelev@contoso.com",
+            "EmailAddresses": ["SMTP:adele.vance@contoso.com", "smtp:adelev@contoso.com", "smtp:adele@contoso.onmicrosoft.com", "X500:/o=ExchangeLabs/cn=x"]}))))
+        .respond_with(rows(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let change = AliasChange {
+        add: vec!["adele.vance@contoso.com".into()],
+        make_primary: Some("adele.vance@contoso.com".into()),
+        ..Default::default()
+    };
+    let o = exo
+        .change_aliases(&tenant(), "adelev@contoso.com", &change)
+        .await
+        .unwrap();
+    assert!(matches!(o, Outcome::Succeeded { .. }));
+    // Adding what is there already changes nothing and sends no Set-Mailbox.
+    let again = AliasChange {
+        add: vec!["ADELEV@contoso.com".into()],
+        ..Default::default()
+    };
+    assert!(matches!(
+        exo.change_aliases(&tenant(), "adelev@contoso.com", &again)
+            .await
+            .unwrap(),
+        Outcome::NoChange { .. }
+    ));
+    // Bad input never leaves.
+    let before = server.received_requests().await.unwrap().len();
+    let bad = AliasChange {
+        add: vec!["not-an-address".into()],
+        ..Default::default()
+    };
+    assert!(exo
+        .change_aliases(&tenant(), "adelev@contoso.com", &bad)
+        .await
+        .is_err());
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn forwarding_bodies() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(rows(json!([])))
+        .mount(&server)
+        .await;
+    let t = tenant();
+    exo.set_forwarding(
+        &t,
+        "meganb@contoso.com",
+        &Forwarding::External {
+            address: "x@fabrikam.com".into(),
+            keep_copy: true,
+        },
+    )
+    .await
+    .unwrap();
+    exo.set_forwarding(
+        &t,
+        "meganb@contoso.com",
+        &Forwarding::Internal {
+            recipient: "alexw@contoso.com".into(),
+            keep_copy: false,
+        },
+    )
+    .await
+    .unwrap();
+    exo.set_forwarding(&t, "meganb@contoso.com", &Forwarding::Disabled)
+        .await
+        .unwrap();
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies[0],
+        cmdlet_body(
+            "Set-Mailbox",
+            json!({"Identity": "meganb@contoso.com", "ForwardingSMTPAddress": "smtp:x@fabrikam.com", "ForwardingAddress": null, "DeliverToMailboxAndForward": true})
+        )
+    );
+    assert_eq!(
+        bodies[1],
+        cmdlet_body(
+            "Set-Mailbox",
+            json!({"Identity": "meganb@contoso.com", "ForwardingAddress": "alexw@contoso.com", "ForwardingSMTPAddress": null, "DeliverToMailboxAndForward": false})
+        )
+    );
+    assert_eq!(
+        bodies[2],
+        cmdlet_body(
+            "Set-Mailbox",
+            json!({"Identity": "meganb@contoso.com", "ForwardingSMTPAddress": null, "ForwardingAddress": null, "DeliverToMailboxAndForward": false})
+        )
+    );
+    assert!(cmdlets::set_forwarding(
+        "m@contoso.com",
+        &Forwarding::External {
+            address: "nope".into(),
+            keep_copy: true
+        }
+    )
+    .is_err());
+}
+
+#[tokio::test]
+async fn converting_a_large_mailbox_to_shared_warns() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(cmdlet_body("Get-MailboxStatistics", json!({"Identity": "meganb@contoso.com"}))))
+        .respond_with(rows(json!([{"DisplayName": "Megan Bowen", "TotalItemSize": "52.3 GB (56,156,954,214 bytes)", "ItemCount": 81234}])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(cmdlet_body(
+            "Set-Mailbox",
+            json!({"Identity": "meganb@contoso.com", "Type": "Shared"}),
+        )))
+        .respond_with(rows(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = exo
+        .convert_mailbox(&tenant(), "meganb@contoso.com", MailboxType::Shared)
+        .await
+        .unwrap();
+    assert_eq!(c.warnings.len(), 1);
+    assert!(c.warnings[0].contains("50 GB"));
+}
+
+#[tokio::test]
+async fn inbox_rules_skip_system_rules_and_are_disabled_one_by_one() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(header("x-anchormailbox", "meganb@contoso.com"))
+        .and(body_json(cmdlet_body("Get-InboxRule", json!({"Mailbox": "meganb@contoso.com", "IncludeHidden": true}))))
+        .respond_with(rows(json!([
+            {"Identity": "meganb@contoso.com\\1", "Name": "Junk E-Mail Rule", "Enabled": true},
+            {"Identity": "meganb@contoso.com\\2", "Name": "Microsoft.Exchange.OOF.KnownSenders.Template", "Enabled": true},
+            {"Identity": "meganb@contoso.com\\3", "Name": "..", "Enabled": true, "ForwardTo": ["collector@evil-mail.example"], "MoveToFolder": "RSS Feeds"},
+            {"Identity": "meganb@contoso.com\\4", "Name": "Old", "Enabled": false}])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(cmdlet_body(
+            "Disable-InboxRule",
+            json!({"Identity": "meganb@contoso.com\\3", "Confirm": false}),
+        )))
+        .respond_with(rows(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let rules = exo
+        .inbox_rules(&tenant(), "meganb@contoso.com")
+        .await
+        .unwrap();
+    assert_eq!(rules.len(), 2);
+    let report = exo
+        .disable_all_inbox_rules(&tenant(), "meganb@contoso.com")
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.overall(), Outcome::Succeeded { .. }),
+        "{report:?}"
+    );
+    assert!(matches!(report.steps[1].outcome, Outcome::NoChange { .. }));
+}
+
+#[tokio::test]
+async fn scheduled_auto_reply_without_dates_runs_a_week_from_now() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(cmdlet_body("Set-MailboxAutoReplyConfiguration", json!({"Identity": "adelev@contoso.com",
+            "AutoReplyState": "Scheduled", "StartTime": "2026-11-27T09:00:00Z", "EndTime": "2026-12-04T09:00:00Z",
+            "InternalMessage": "Away", "ExternalAudience": "None"}))))
+        .respond_with(rows(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    exo.set_auto_reply(
+        &tenant(),
+        "adelev@contoso.com",
+        &AutoReply::Scheduled {
+            start: None,
+            end: None,
+        },
+        Some("Away"),
+        None,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn permission_and_group_cmdlet_shapes() {
+    let send_on_behalf = cmdlets::send_on_behalf("m@contoso.com", "a@contoso.com", true).unwrap();
+    assert_eq!(
+        send_on_behalf.parameters["GrantSendOnBehalfTo"],
+        json!({"@odata.type": "#Exchange.GenericHashTable", "add": ["a@contoso.com"]})
+    );
+    let full = cmdlets::add_full_access("m@contoso.com", "a@contoso.com", false).unwrap();
+    assert_eq!(
+        Value::Object(full.parameters),
+        json!({"Identity": "m@contoso.com", "User": "a@contoso.com", "AccessRights": ["FullAccess"], "AutoMapping": false, "InheritanceType": "All"})
+    );
+    let cal = cmdlets::set_calendar_permission("m@contoso.com", "a@contoso.com", "Editor", false)
+        .unwrap();
+    assert_eq!(cal.parameters["Identity"], "m@contoso.com:\\Calendar");
+    assert!(
+        cmdlets::set_calendar_permission("m@contoso.com", "a@contoso.com", "God", false).is_err()
+    );
+    let dl =
+        cmdlets::add_distribution_group_member("everyone@contoso.com", "a@contoso.com").unwrap();
+    assert_eq!(dl.parameters["BypassSecurityGroupManagerCheck"], true);
+    assert_eq!(dl.anchor, Anchor::System);
+    let search = cmdlets::search_unified_audit_log(
+        Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+        &["New-InboxRule"],
+        &["m@contoso.com"],
+        "sess",
+    )
+    .unwrap();
+    assert_eq!(search.parameters["SessionCommand"], "ReturnLargeSet");
+    assert_eq!(search.parameters["ResultSize"], 5000);
+    assert!(Cmdlet::new("NotACmdlet").to_request(&tenant()).is_err());
+}
+
+#[tokio::test]
+async fn unified_audit_log_pages_of_5000_until_short() {
+    let (server, exo) = client().await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = calls.clone();
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(move |req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            assert_eq!(body["CmdletInput"]["CmdletName"], "Search-UnifiedAuditLog");
+            let n = c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let count = if n == 0 { 5000 } else { 3 };
+            let page: Vec<Value> = (0..count)
+                .map(|i| json!({"RecordType": "ExchangeAdmin", "CreationDate": "2026-11-26T10:00:00Z", "UserIds": "m@contoso.com",
+                                "Operations": "New-InboxRule", "AuditData": "{\"Operation\":\"New-InboxRule\"}", "ResultIndex": i + 1, "ResultCount": 5003}))
+                .collect();
+            rows(json!(page))
+        })
+        .mount(&server)
+        .await;
+    let start = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    let end = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
+    let records = exo
+        .search_unified_audit_log(&tenant(), start, end, &["New-InboxRule"], &[], 100_000)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 5003);
+    assert_eq!(
+        records[0].audit_data_json().unwrap()["Operation"],
+        "New-InboxRule"
+    );
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies[0]["CmdletInput"]["Parameters"]["SessionId"],
+        bodies[1]["CmdletInput"]["Parameters"]["SessionId"],
+        "one session"
+    );
+}
+
+#[tokio::test]
+async fn batch_of_ten_with_one_failing_item() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path("/adminapi/beta/8b9c6a5e-1111-4a2b-9c3d-0123456789ab/$batch"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    assert_eq!(r["method"], "POST");
+                    assert!(r["url"].as_str().unwrap().ends_with("/InvokeCommand"));
+                    assert_eq!(r["headers"]["X-CmdletName"], r["body"]["CmdletInput"]["CmdletName"]);
+                    let id = r["id"].as_str().unwrap();
+                    if id == "3" {
+                        json!({"id": id, "status": 404, "body": {"error": {"code": "NotFound", "message": "Error executing cmdlet",
+                            "details": [{"message": "Ex1|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'ghost@contoso.com' couldn't be found.", "target": ""}]}}})
+                    } else {
+                        json!({"id": id, "status": 200, "body": {"value": [{"Identity": format!("user{id}")}]}})
+                    }
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"responses": responses}))
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let list: Vec<Cmdlet> = (0..12)
+        .map(|i| cmdlets::get_mailbox(&format!("user{i}@contoso.com")).unwrap())
+        .collect();
+    let results = exo.batch(&tenant(), &list).await.unwrap();
+    assert_eq!(results.len(), 12);
+    assert!(results[3].as_ref().unwrap_err().is_not_found());
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 11);
+    assert_eq!(results[5].as_ref().unwrap().value[0]["Identity"], "user5");
+    let sizes: Vec<usize> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["requests"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, [10, 2]);
+}
