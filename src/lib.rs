@@ -1,12 +1,37 @@
 //! **cipp** — manage hundreds of Microsoft 365 customer tenants the way CIPP does, from Rust.
 //!
-//! This facade re-exports the crate family, so `cargo add cipp` is enough:
-//! [`core`] (transport, pipeline, auth, paging, errors, fleets, outcomes),
-//! [`graph`], [`exchange`], [`templates`], [`scheduler`] and the simulator [`sim`].
+//! [`Cipp`] is one client for the whole fleet: `cipp.tenants()` lists it (from GDAP or a
+//! given list), `cipp.tenant(&id)` gives a [`TenantHandle`] with the Graph and Exchange
+//! clients and [`users::UserActions`] — every action of CIPP's user flyout.
+//! [`research::research`] investigates a compromised account and scores what it finds;
+//! [`remediation::remediate`] and [`offboarding::offboard`] run CIPP's steps with one outcome
+//! each. The facade re-exports the crate family: [`core`], [`graph`], [`exchange`],
+//! [`templates`], [`scheduler`] and the simulator [`sim`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp::Error> {
+//! use std::sync::Arc;
+//! let sim = cipp::sim::Simulator::demo();
+//! let cipp = cipp::Cipp::builder()
+//!     .transport(Arc::new(sim.clone()))
+//!     .credentials(sim.demo_credentials())
+//!     .partner_tenant(cipp::sim::scenario::DEMO_PARTNER)?
+//!     .build()?;
+//! let contoso = cipp::TenantId::parse("contoso.onmicrosoft.com")?;
+//! let report = cipp::research::research(&cipp.tenant(&contoso), "meganb@contoso.com", &Default::default()).await?;
+//! assert_eq!(report.verdict, cipp::research::Verdict::LikelyCompromised);
+//! # Ok(()) }
+//! ```
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+
+mod client;
+pub mod offboarding;
+pub mod remediation;
+pub mod research;
+pub mod users;
 
 pub use cipp_core as core;
 pub use cipp_exchange as exchange;
@@ -17,5 +42,6 @@ pub use cipp_templates as templates;
 
 pub use cipp_core::{
     Audience, Cloud, Credentials, Endpoints, Error, Fleet, FleetEvent, Outcome, Pipeline, Report,
-    Result, Tenant, TenantId,
+    Result, SecretString, Tenant, TenantId,
 };
+pub use client::{Cipp, CippBuilder, TenantHandle};

@@ -18,6 +18,12 @@ pub enum Outcome {
         /// What was done.
         message: String,
     },
+    /// The work was done, but something needs the caller's attention (for example a
+    /// sign-in change on a directory-synced user that the next sync will overwrite).
+    Warning {
+        /// What was done and what to watch.
+        message: String,
+    },
     /// Nothing needed doing: the target was already in the desired state.
     NoChange {
         /// Why nothing was needed.
@@ -46,6 +52,13 @@ impl Outcome {
     /// A success.
     pub fn succeeded(message: impl Into<String>) -> Self {
         Outcome::Succeeded {
+            message: message.into(),
+        }
+    }
+
+    /// Done, with a warning.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Outcome::Warning {
             message: message.into(),
         }
     }
@@ -81,7 +94,10 @@ impl Outcome {
 
     /// Whether the work is done (succeeded or nothing was needed).
     pub fn is_ok(&self) -> bool {
-        matches!(self, Outcome::Succeeded { .. } | Outcome::NoChange { .. })
+        matches!(
+            self,
+            Outcome::Succeeded { .. } | Outcome::Warning { .. } | Outcome::NoChange { .. }
+        )
     }
 
     /// Whether the work (or part of it) failed.
@@ -92,7 +108,9 @@ impl Outcome {
     /// A one-line description.
     pub fn message(&self) -> String {
         match self {
-            Outcome::Succeeded { message } | Outcome::NoChange { message } => message.clone(),
+            Outcome::Succeeded { message }
+            | Outcome::Warning { message }
+            | Outcome::NoChange { message } => message.clone(),
             Outcome::Partial { message, .. } => message.clone(),
             Outcome::Failed { error } => error.message.clone(),
             Outcome::Skipped { reason } => reason.clone(),
@@ -219,6 +237,14 @@ impl Report {
                 message: format!("{} of {} steps failed", failures.len(), attempted.len()),
                 failures,
             };
+        }
+        let warnings: Vec<String> = attempted
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Warning { .. }))
+            .map(|s| format!("{}: {}", s.name, s.outcome.message()))
+            .collect();
+        if !warnings.is_empty() {
+            return Outcome::warning(warnings.join("; "));
         }
         let changed = attempted
             .iter()

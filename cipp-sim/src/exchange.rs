@@ -216,6 +216,12 @@ fn allowed(cmdlet: &str) -> Option<&'static [&'static str]> {
         ],
         "get-messagetracev2" => &["SenderAddress", "RecipientAddress", "StartDate", "EndDate"],
         "get-hostedoutboundspamfilterpolicy" => &["Identity"],
+        "remove-calendarevents" => &[
+            "Identity",
+            "QueryWindowInDays",
+            "CancelOrganizedMeetings",
+            "Confirm",
+        ],
         "set-hostedoutboundspamfilterpolicy" => &["Identity", "AutoForwardingMode"],
         _ => return None,
     })
@@ -772,6 +778,10 @@ pub(crate) fn invoke(
                 .cloned()
                 .collect())
         }
+        "remove-calendarevents" => match mailbox_of(t, identity.as_deref().unwrap_or("")) {
+            Ok(_) => ok(Vec::new()),
+            Err(r) => r,
+        },
         "get-hostedoutboundspamfilterpolicy" => ok(vec![t.exchange.outbound_spam.clone().unwrap_or(json!({"Identity": "Default", "AutoForwardingMode": "Automatic", "IsDefault": true}))]),
         "set-hostedoutboundspamfilterpolicy" => {
             let mode = str_param(&params, "AutoForwardingMode").unwrap_or("Automatic");

@@ -168,6 +168,12 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
     ];
     let adele = id_of(t, "adelev");
     let megan = id_of(t, "meganb");
+    let diego = id_of(t, "diegos");
+    t.directory_roles
+        .insert("62e90394-69f5-4237-9190-012177145e10".into(), vec![diego]);
+    for u in t.users.iter_mut() {
+        u["lastPasswordChangeDateTime"] = json!(days(120));
+    }
     let alex = id_of(t, "alexw");
     let groups = [
         ("All Staff", "allstaff", json!(["Unified"]), true, false),

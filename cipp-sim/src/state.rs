@@ -51,6 +51,8 @@ pub struct SimTenant {
     pub inbox_rules: BTreeMap<String, Vec<Value>>,
     /// User id → mailbox settings.
     pub mailbox_settings: BTreeMap<String, Value>,
+    /// Directory role template id → member user ids.
+    pub directory_roles: BTreeMap<String, Vec<String>>,
     /// Exchange Online objects (mailboxes are built from the users on first use).
     pub exchange: crate::exchange::ExoState,
 }

@@ -320,10 +320,17 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                     i += 1;
                 }
             }
-            let items: Vec<Value> = found
+            let mut items: Vec<Value> = found
                 .iter()
                 .filter_map(|g| directory_object(t, g))
                 .collect();
+            for (template, members) in &t.directory_roles {
+                if members.contains(&uid) {
+                    items.push(json!({"@odata.type": "#microsoft.graph.directoryRole",
+                        "id": synthetic_guid(&format!("{}-{template}", t.id)),
+                        "displayName": role_name(template), "roleTemplateId": template}));
+                }
+            }
             drop(state);
             list(req, items, "directoryObjects", None)
         }
@@ -375,6 +382,24 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 200,
                 json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true}),
             )
+        }
+        ("DELETE", [role, "members", member, "$ref"])
+            if role.starts_with("directoryroles(roletemplateid=") =>
+        {
+            let template = role
+                .trim_start_matches("directoryroles(roletemplateid=")
+                .trim_matches(|c| c == '\'' || c == ')')
+                .to_owned();
+            let Some(members) = t.directory_roles.get_mut(&template) else {
+                return Some(not_found(&template));
+            };
+            match members.iter().position(|m| m == member) {
+                Some(p) => {
+                    members.remove(p);
+                    Reply::empty(204)
+                }
+                None => not_found(member),
+            }
         }
         // ---- licences
         ("GET", ["subscribedskus"]) => {
@@ -849,4 +874,15 @@ fn logs_list(req: &GraphRequest<'_>, items: Vec<Value>, entity: &str, max: usize
         }
     }
     list(req, items, entity, None)
+}
+
+fn role_name(template: &str) -> &'static str {
+    match template {
+        "62e90394-69f5-4237-9190-012177145e10" => "Global Administrator",
+        "e8611ab8-c189-46e8-94e1-60213ab1f814" => "Privileged Role Administrator",
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13" => "Privileged Authentication Administrator",
+        "fe930be7-5e62-47db-91af-98c3a49a38b1" => "User Administrator",
+        "29232cdf-9323-42fd-ade2-1d097af3e4de" => "Exchange Administrator",
+        _ => "Directory Role",
+    }
 }

@@ -1,0 +1,302 @@
+//! The `Cipp` client: one client for the whole fleet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cipp_core::{
+    paging, ApiRequest, Audience, Clock, Credentials, Endpoints, Error, Fleet, Pipeline,
+    RetryPolicy, Tenant, TenantId, ThrottleSettings, Transport,
+};
+use cipp_exchange::ExoClient;
+use cipp_graph::GraphClient;
+use futures::TryStreamExt;
+use serde::Deserialize;
+
+use crate::users::UserActions;
+
+/// Where the fleet comes from.
+#[derive(Clone, Debug)]
+enum FleetSource {
+    /// The partner tenant's GDAP customers.
+    Gdap(TenantId),
+    /// A fixed list.
+    List(Vec<Tenant>),
+}
+
+/// Builds a [`Cipp`] client.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp::Error> {
+/// use std::sync::Arc;
+/// let sim = cipp::sim::Simulator::demo();
+/// let cipp = cipp::Cipp::builder()
+///     .transport(Arc::new(sim.clone()))
+///     .credentials(sim.demo_credentials())
+///     .partner_tenant(cipp::sim::scenario::DEMO_PARTNER)?
+///     .build()?;
+/// let tenants = cipp.tenants().await?;
+/// assert_eq!(tenants.len(), 3);
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct CippBuilder {
+    transport: Option<Arc<dyn Transport>>,
+    credentials: Option<Credentials>,
+    endpoints: Option<Endpoints>,
+    retry: Option<RetryPolicy>,
+    throttle: Option<ThrottleSettings>,
+    clock: Option<Arc<dyn Clock>>,
+    concurrency: Option<usize>,
+    fleet: Option<FleetSource>,
+    exclude: Vec<TenantId>,
+}
+
+impl std::fmt::Debug for CippBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CippBuilder")
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CippBuilder {
+    /// The transport (default: reqwest; use `Arc::new(Simulator::demo())` offline).
+    pub fn transport(mut self, t: Arc<dyn Transport>) -> Self {
+        self.transport = Some(t);
+        self
+    }
+    /// Credentials: a partner refresh token, app credentials, or any token provider.
+    pub fn credentials(mut self, c: Credentials) -> Self {
+        self.credentials = Some(c);
+        self
+    }
+    /// Endpoints (default: the global cloud).
+    pub fn endpoints(mut self, e: Endpoints) -> Self {
+        self.endpoints = Some(e);
+        self
+    }
+    /// Retry policy.
+    pub fn retry(mut self, r: RetryPolicy) -> Self {
+        self.retry = Some(r);
+        self
+    }
+    /// Client-side throttle caps.
+    pub fn throttle(mut self, t: ThrottleSettings) -> Self {
+        self.throttle = Some(t);
+        self
+    }
+    /// The clock.
+    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = Some(c);
+        self
+    }
+    /// Tenants worked on at once by fleet operations (default 10).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n.max(1));
+        self
+    }
+    /// The partner tenant: the fleet is its GDAP customers.
+    pub fn partner_tenant(mut self, partner: &str) -> Result<Self, Error> {
+        self.fleet = Some(FleetSource::Gdap(TenantId::parse(partner)?));
+        Ok(self)
+    }
+    /// A fixed fleet instead of GDAP.
+    pub fn tenants(mut self, tenants: Vec<Tenant>) -> Self {
+        self.fleet = Some(FleetSource::List(tenants));
+        self
+    }
+    /// Tenants left out of the fleet.
+    pub fn exclude(mut self, tenants: Vec<TenantId>) -> Self {
+        self.exclude = tenants;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Cipp, Error> {
+        let mut b = Pipeline::builder();
+        if let Some(t) = self.transport {
+            b = b.transport(t);
+        }
+        if let Some(c) = self.credentials {
+            b = b.credentials(c);
+        }
+        if let Some(e) = self.endpoints {
+            b = b.endpoints(e);
+        }
+        if let Some(r) = self.retry {
+            b = b.retry(r);
+        }
+        if let Some(t) = self.throttle {
+            b = b.throttle(t);
+        }
+        if let Some(c) = self.clock {
+            b = b.clock(c);
+        }
+        let pipeline = b.build()?;
+        Ok(Cipp {
+            inner: Arc::new(Inner {
+                graph: GraphClient::new(pipeline.clone()),
+                exchange: ExoClient::new(pipeline.clone()),
+                pipeline,
+                concurrency: self.concurrency.unwrap_or(10),
+                fleet: self.fleet,
+                exclude: self.exclude,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    pipeline: Pipeline,
+    graph: GraphClient,
+    exchange: ExoClient,
+    concurrency: usize,
+    fleet: Option<FleetSource>,
+    exclude: Vec<TenantId>,
+}
+
+/// One client for every tenant of the fleet. Cheap to clone.
+#[derive(Clone)]
+pub struct Cipp {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Cipp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cipp")
+            .field("pipeline", &self.inner.pipeline)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Customer {
+    tenant_id: String,
+    display_name: Option<String>,
+}
+
+impl Cipp {
+    /// Starts building a client.
+    pub fn builder() -> CippBuilder {
+        CippBuilder::default()
+    }
+
+    /// The request pipeline (the escape hatch for anything not modelled).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.inner.pipeline
+    }
+
+    /// The Graph client.
+    pub fn graph(&self) -> &GraphClient {
+        &self.inner.graph
+    }
+
+    /// The Exchange client.
+    pub fn exchange(&self) -> &ExoClient {
+        &self.inner.exchange
+    }
+
+    /// The fleet: the partner's GDAP customers (or the given list), minus exclusions.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, Error> {
+        let all = match &self.inner.fleet {
+            None => {
+                return Err(Error::Config(
+                    "no fleet: set a partner tenant (GDAP) or a tenant list".into(),
+                ))
+            }
+            Some(FleetSource::List(l)) => l.clone(),
+            Some(FleetSource::Gdap(partner)) => {
+                let req = ApiRequest::get(
+                    partner.clone(),
+                    Audience::Graph,
+                    "/v1.0/tenantRelationships/delegatedAdminCustomers",
+                )
+                .operation("list GDAP customers");
+                let customers: Vec<Customer> = paging::items(self.inner.pipeline.clone(), req)
+                    .try_collect()
+                    .await?;
+                let mut out = Vec::new();
+                for c in customers {
+                    let mut t = Tenant::new(TenantId::parse(&c.tenant_id)?);
+                    t.display_name = c.display_name;
+                    out.push(t);
+                }
+                out
+            }
+        };
+        Ok(all
+            .into_iter()
+            .filter(|t| !self.inner.exclude.contains(&t.id))
+            .collect())
+    }
+
+    /// A handle on one tenant.
+    pub fn tenant(&self, id: &TenantId) -> TenantHandle {
+        TenantHandle {
+            cipp: self.clone(),
+            tenant: id.clone(),
+        }
+    }
+
+    /// A fleet runner with the client's concurrency.
+    pub fn fleet(&self) -> Fleet {
+        Fleet::new(self.inner.concurrency)
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.inner.pipeline.clock()
+    }
+
+    /// The configured fleet concurrency.
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
+    /// A clone whose waits for throttling longer than `threshold` fail fast with
+    /// [`Error::Throttled`] (for schedulers).
+    pub fn background(&self, threshold: Duration) -> Cipp {
+        let p = self.inner.pipeline.background(threshold);
+        Cipp {
+            inner: Arc::new(Inner {
+                graph: GraphClient::new(p.clone()),
+                exchange: ExoClient::new(p.clone()),
+                pipeline: p,
+                concurrency: self.inner.concurrency,
+                fleet: self.inner.fleet.clone(),
+                exclude: self.inner.exclude.clone(),
+            }),
+        }
+    }
+}
+
+/// The operations of one tenant.
+#[derive(Clone, Debug)]
+pub struct TenantHandle {
+    cipp: Cipp,
+    tenant: TenantId,
+}
+
+impl TenantHandle {
+    /// The tenant.
+    pub fn id(&self) -> &TenantId {
+        &self.tenant
+    }
+    /// The client.
+    pub fn cipp(&self) -> &Cipp {
+        &self.cipp
+    }
+    /// The Graph client.
+    pub fn graph(&self) -> &GraphClient {
+        self.cipp.graph()
+    }
+    /// The Exchange client.
+    pub fn exchange(&self) -> &ExoClient {
+        self.cipp.exchange()
+    }
+    /// The actions on one user (id or UPN).
+    pub fn user(&self, user: &str) -> Result<UserActions, Error> {
+        UserActions::new(self.clone(), user)
+    }
+}
