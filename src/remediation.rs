@@ -26,6 +26,8 @@ pub struct RemediationOptions {
     pub disable_onedrive_sharing: bool,
     /// 7. Remove mailbox forwarding (beyond CIPP).
     pub remove_forwarding: bool,
+    /// 8. Revoke the user's consents to apps with high-privilege scopes (beyond CIPP).
+    pub revoke_risky_consents: bool,
     /// Report what would be done without doing it.
     pub dry_run: bool,
     /// Whether a privileged administrator may be remediated.
@@ -44,6 +46,7 @@ impl Default for RemediationOptions {
             disable_inbox_rules: true,
             disable_onedrive_sharing: true,
             remove_forwarding: true,
+            revoke_risky_consents: true,
             dry_run: false,
             guard: Guard::RefusePrivileged,
             password_style: PasswordStyle::default(),
@@ -169,5 +172,59 @@ pub async fn remediate(
         };
         report.push("remove forwarding", outcome);
     }
+    if o.revoke_risky_consents {
+        let outcome = if o.dry_run {
+            dry("revoke consents to apps with high-privilege scopes")
+        } else {
+            revoke_risky_consents(handle, user)
+                .await
+                .unwrap_or_else(|e| Outcome::failed(&e))
+        };
+        report.push("revoke risky consents", outcome);
+    }
     Ok(RemediationResult { report, password })
+}
+
+async fn revoke_risky_consents(handle: &TenantHandle, user: &str) -> Result<Outcome, Error> {
+    use cipp_graph::AuditApi;
+    use futures::TryStreamExt;
+    let id = handle
+        .user(user)?
+        .resolve()
+        .await?
+        .id
+        .map(|i| i.0)
+        .unwrap_or_default();
+    let grants: Vec<cipp_graph::model::OAuth2PermissionGrant> = handle
+        .graph()
+        .oauth2_grants(handle.id(), None)
+        .try_collect()
+        .await?;
+    let risky: Vec<_> = grants
+        .into_iter()
+        .filter(|g| g.principal_id.as_deref() == Some(id.as_str()))
+        .filter(|g| {
+            g.scope
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .any(|s| {
+                    crate::research::HIGH_PRIVILEGE_SCOPES
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(s))
+                })
+        })
+        .collect();
+    if risky.is_empty() {
+        return Ok(Outcome::no_change("no consent with high-privilege scopes"));
+    }
+    let mut sub = Report::new();
+    for g in risky {
+        let r = handle.graph().revoke_oauth2_grant(handle.id(), &g.id).await;
+        sub.push(
+            g.scope.unwrap_or_default(),
+            Outcome::from_result(&r, "revoked"),
+        );
+    }
+    Ok(sub.overall())
 }

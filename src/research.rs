@@ -143,6 +143,9 @@ pub struct Indicator {
     pub explanation: String,
     /// The evidence (rule name, sign-in, address…).
     pub evidence: String,
+    /// Whether it is current state (a rule, forwarding, a method, a consent) that
+    /// remediation can undo, rather than history (sign-ins, audit events).
+    pub active: bool,
 }
 
 /// The overall verdict.
@@ -456,6 +459,16 @@ pub async fn research(
     Ok(report)
 }
 
+const ACTIVE_TITLES: &[&str] = &[
+    "Inbox rule sends mail outside the organisation",
+    "Inbox rule deletes mail",
+    "Inbox rule moves mail to a rarely read folder",
+    "Inbox rule created or changed in the window",
+    "Mailbox forwards to an external address",
+    "MFA method added in the window",
+    "Consent to an app with high-privilege scopes",
+];
+
 fn address_domain(a: &str) -> Option<String> {
     // Exchange writes recipients as "\"Name\" [SMTP:x@y]" or plain addresses.
     let a = a
@@ -501,10 +514,11 @@ fn score(r: &mut ResearchReport, domains: &[String], usage_location: Option<&str
                 title: title.into(),
                 explanation: explanation.into(),
                 evidence,
+                active: ACTIVE_TITLES.contains(&title),
             });
         };
     if let Some(rules) = &r.inbox_rules.data {
-        for f in rules {
+        for f in rules.iter().filter(|f| f.rule.enabled != Some(false)) {
             let rule = &f.rule;
             let name = rule.name.clone().unwrap_or_default();
             let targets: Vec<&String> = rule
@@ -683,6 +697,18 @@ fn score(r: &mut ResearchReport, domains: &[String], usage_location: Option<&str
             .filter(|c| c.operations.as_deref() == Some("Add-MailboxPermission"))
         {
             let d = c.audit_data_json().unwrap_or_default();
+            // Only changes made by, or to the mailbox of, the user under research.
+            let me = r.user_principal_name.to_ascii_lowercase();
+            let by_user = c
+                .user_ids
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(&me));
+            let on_mailbox = d["ObjectId"]
+                .as_str()
+                .is_some_and(|o| o.to_ascii_lowercase().contains(&me));
+            if !by_user && !on_mailbox {
+                continue;
+            }
             let param = |n: &str| {
                 d["Parameters"]
                     .as_array()
@@ -729,6 +755,11 @@ fn md(s: &str) -> String {
 }
 
 impl ResearchReport {
+    /// Indicators that are current state (what remediation can undo).
+    pub fn active_indicators(&self) -> impl Iterator<Item = &Indicator> {
+        self.indicators.iter().filter(|i| i.active)
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> Result<String, Error> {
         serde_json::to_string_pretty(self)
@@ -791,14 +822,15 @@ impl ResearchReport {
         if self.indicators.is_empty() {
             s.push_str("No indicators found.\n");
         } else {
-            s.push_str("| Severity | Score | Indicator | Evidence | Why it matters |\n|---|---|---|---|---|\n");
+            s.push_str("| Severity | Score | Indicator | Evidence | Current or history | Why it matters |\n|---|---|---|---|---|---|\n");
             for i in &self.indicators {
                 s.push_str(&format!(
-                    "| {:?} | {} | {} | {} | {} |\n",
+                    "| {:?} | {} | {} | {} | {} | {} |\n",
                     i.severity,
                     i.score,
                     md(&i.title),
                     md(&i.evidence),
+                    if i.active { "current" } else { "history" },
                     md(&i.explanation)
                 ));
             }
