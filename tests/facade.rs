@@ -372,7 +372,7 @@ async fn user_actions_change_state() {
         let c = st.tenant("contoso.com").unwrap();
         assert!(c.members[&dl].contains(&alex_id) && c.members[&sec].contains(&alex_id));
     }
-    let again = alex.add_to_groups(&[dl.clone()]).await.unwrap();
+    let again = alex.add_to_groups(std::slice::from_ref(&dl)).await.unwrap();
     assert!(
         matches!(again.overall(), Outcome::NoChange { .. }),
         "{again:?}"
@@ -497,25 +497,26 @@ async fn offboarding_runs_in_order_and_defers_licences() {
         .as_str()
         .unwrap()
         .to_owned();
-    let st = sim.lock_state();
-    let c = st.tenant("contoso.com").unwrap();
-    for g in &c.groups {
-        let dynamic = g["groupTypes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t == "DynamicMembership");
-        let member = c
-            .members
-            .get(g["id"].as_str().unwrap())
-            .is_some_and(|m| m.contains(&megan_id));
-        assert_eq!(
-            member, dynamic,
-            "{}: removed from every assigned group (Graph and Exchange), dynamic ones left",
-            g["displayName"]
-        );
+    {
+        let st = sim.lock_state();
+        let c = st.tenant("contoso.com").unwrap();
+        for g in &c.groups {
+            let dynamic = g["groupTypes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "DynamicMembership");
+            let member = c
+                .members
+                .get(g["id"].as_str().unwrap())
+                .is_some_and(|m| m.contains(&megan_id));
+            assert_eq!(
+                member, dynamic,
+                "{}: removed from every assigned group (Graph and Exchange), dynamic ones left",
+                g["displayName"]
+            );
+        }
     }
-    drop(st);
     assert!(
         offboard(&h, DEMO_COMPROMISED_UPN, &OffboardingOptions::default())
             .await
