@@ -1,109 +1,38 @@
-//! Quick start: a client on the simulated Microsoft 365 that lists the partner's customer
-//! tenants (GDAP) and streams each tenant's users, printing them as a table.
+//! Quick start: a fleet overview on the simulated Microsoft 365 — the partner's GDAP
+//! customers, each tenant's users streamed page by page, licences and MFA registration —
+//! printed as tables. With credentials in the environment it runs on a real fleet (see
+//! `examples/support/mod.rs` and the README).
 //!
 //! ```sh
 //! cargo run --example quickstart
 //! ```
 
-use std::sync::Arc;
+#[path = "support/mod.rs"]
+mod support;
 
-use cipp::core::{paging, ApiRequest, Audience, Fleet, Pipeline, Tenant, TenantId};
-use cipp::sim::{scenario, Simulator};
+use cipp::graph::odata::Query;
+use cipp::graph::{AuthMethodsApi, UsersApi};
 use futures::{StreamExt, TryStreamExt};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Customer {
-    tenant_id: String,
-    display_name: Option<String>,
+struct TenantRow {
+    name: String,
+    users: Vec<[String; 4]>,
+    enabled: usize,
+    seats: String,
+    mfa: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct User {
-    display_name: Option<String>,
-    user_principal_name: Option<String>,
-    job_title: Option<String>,
-    account_enabled: Option<bool>,
-}
-
-#[tokio::main]
-async fn main() -> Result<(), cipp::Error> {
-    let sim = Simulator::demo();
-    let pipeline = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .build()?;
-
-    // The fleet: the partner's GDAP customers.
-    let partner = TenantId::parse(scenario::DEMO_PARTNER)?;
-    let customers: Vec<Customer> = paging::items(
-        pipeline.clone(),
-        ApiRequest::get(
-            partner,
-            Audience::Graph,
-            "/v1.0/tenantRelationships/delegatedAdminCustomers",
-        ),
-    )
-    .try_collect()
-    .await?;
-    let mut tenants = Vec::new();
-    for c in customers {
-        let mut t = Tenant::new(TenantId::parse(&c.tenant_id)?);
-        t.display_name = c.display_name;
-        tenants.push(t);
-    }
-    println!("{} customer tenants\n", tenants.len());
-
-    // Stream every tenant's users, 4 tenants at a time, in pages of 5.
-    let p = pipeline.clone();
-    let mut results = Fleet::new(4).run(tenants, move |t| {
-        let p = p.clone();
-        async move {
-            let req = ApiRequest::get(t.id.clone(), Audience::Graph, "/v1.0/users")
-                .query(
-                    "$select",
-                    "displayName,userPrincipalName,jobTitle,accountEnabled",
-                )
-                .query("$top", "5");
-            paging::items::<User>(p, req).try_collect::<Vec<_>>().await
-        }
-    });
-    let mut rows = Vec::new();
-    while let Some(r) = results.next().await {
-        match r.result {
-            Ok(users) => {
-                for u in users {
-                    rows.push([
-                        r.tenant.label().to_owned(),
-                        u.display_name.unwrap_or_default(),
-                        u.user_principal_name.unwrap_or_default(),
-                        u.job_title.unwrap_or_default(),
-                        if u.account_enabled.unwrap_or(false) {
-                            "yes"
-                        } else {
-                            "no"
-                        }
-                        .to_owned(),
-                    ]);
-                }
-            }
-            Err(e) => eprintln!("{}: {e}", r.tenant.label()),
-        }
-    }
-    rows.sort();
-    let header = ["TENANT", "DISPLAY NAME", "UPN", "JOB TITLE", "ENABLED"];
+fn table(header: &[&str], rows: &[Vec<String>]) {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
-                .map(|r| r[i].len())
+                .map(|r| r[i].chars().count())
                 .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let line = |cells: &[&str]| {
+    let line = |cells: &[String]| {
         cells
             .iter()
             .zip(&widths)
@@ -111,23 +40,144 @@ async fn main() -> Result<(), cipp::Error> {
             .collect::<Vec<_>>()
             .join("  ")
     };
-    println!("{}", line(&header));
-    for r in &rows {
-        println!(
-            "{}",
-            line(&r.iter().map(String::as_str).collect::<Vec<_>>())
-        );
-    }
-    let log = sim.request_log();
-    let token_requests = log
-        .iter()
-        .filter(|l| l.path.ends_with("/oauth2/v2.0/token"))
-        .count();
     println!(
-        "\n{} users; {} requests to the simulator ({} token requests, one per tenant)",
-        rows.len(),
-        log.len(),
-        token_requests
+        "{}",
+        line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     );
+    for r in rows {
+        println!("{}", line(r));
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), cipp::Error> {
+    let (cipp, sim) = support::client()?;
+    let tenants = cipp.tenants().await?;
+    println!("{} customer tenants\n", tenants.len());
+
+    let c = cipp.clone();
+    let mut results = cipp.fleet().run(tenants, move |t| {
+        let c = c.clone();
+        async move {
+            let g = c.graph();
+            let q = Query::new()
+                .select([
+                    "id",
+                    "displayName",
+                    "userPrincipalName",
+                    "jobTitle",
+                    "accountEnabled",
+                ])
+                .top(5);
+            let users: Vec<_> = g.list_users(&t.id, &q).try_collect().await?;
+            let skus: Vec<_> = g
+                .subscribed_skus(&t.id)
+                .try_collect()
+                .await
+                .unwrap_or_default();
+            let seats = skus
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {}/{}",
+                        s.sku_part_number.clone().unwrap_or_default(),
+                        s.consumed_units.unwrap_or(0),
+                        s.prepaid_units
+                            .as_ref()
+                            .and_then(|p| p.enabled)
+                            .unwrap_or(0)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mfa = match g
+                .registration_details(&t.id, &Query::new())
+                .try_collect::<Vec<_>>()
+                .await
+            {
+                Ok(rows) if !rows.is_empty() => {
+                    let n = rows
+                        .iter()
+                        .filter(|r| r.is_mfa_registered == Some(true))
+                        .count();
+                    format!("{n}/{}", rows.len())
+                }
+                Ok(_) => "-".into(),
+                Err(e) => format!(
+                    "unavailable ({})",
+                    e.as_api().map(|a| a.code.clone()).unwrap_or_default()
+                ),
+            };
+            Ok(TenantRow {
+                name: t.label().to_owned(),
+                enabled: users
+                    .iter()
+                    .filter(|u| u.account_enabled == Some(true))
+                    .count(),
+                users: users
+                    .into_iter()
+                    .map(|u| {
+                        [
+                            u.display_name.unwrap_or_default(),
+                            u.user_principal_name.unwrap_or_default(),
+                            u.job_title.unwrap_or_default(),
+                            if u.account_enabled == Some(true) {
+                                "yes".into()
+                            } else {
+                                "no".into()
+                            },
+                        ]
+                    })
+                    .collect(),
+                seats,
+                mfa,
+            })
+        }
+    });
+    let mut rows = Vec::new();
+    let mut overview = Vec::new();
+    while let Some(r) = results.next().await {
+        match r.result {
+            Ok(t) => {
+                overview.push(vec![
+                    t.name.clone(),
+                    t.users.len().to_string(),
+                    t.enabled.to_string(),
+                    t.mfa.clone(),
+                    t.seats.clone(),
+                ]);
+                for u in t.users {
+                    let [a, b, c, d] = u;
+                    rows.push(vec![t.name.clone(), a, b, c, d]);
+                }
+            }
+            Err(e) => eprintln!("{}: {e}", r.tenant.label()),
+        }
+    }
+    overview.sort();
+    rows.sort();
+    table(
+        &[
+            "TENANT",
+            "USERS",
+            "ENABLED",
+            "MFA REGISTERED",
+            "LICENCES (used/bought)",
+        ],
+        &overview,
+    );
+    println!();
+    table(
+        &["TENANT", "DISPLAY NAME", "UPN", "JOB TITLE", "ENABLED"],
+        &rows,
+    );
+    if let Some(sim) = sim {
+        let log = sim.request_log();
+        let tokens = log
+            .iter()
+            .filter(|l| l.path.ends_with("/oauth2/v2.0/token"))
+            .count();
+        println!("\n{} users; {} requests to the simulator ({tokens} token requests: one per tenant and audience)", rows.len(), log.len());
+    }
     Ok(())
 }

@@ -1,0 +1,91 @@
+//! Shared by the examples: a client on the simulator's demo scenario, or on a real fleet
+//! when credentials are in the environment.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `CIPP_CLIENT_ID`, `CIPP_CLIENT_SECRET` | the partner app (Secure Application Model) |
+//! | `CIPP_REFRESH_TOKEN` | the partner refresh token (fleet = GDAP customers of `CIPP_PARTNER_TENANT`) |
+//! | `CIPP_PARTNER_TENANT` | the partner tenant (GUID or domain) |
+//! | `CIPP_TENANT` | the customer tenant an example works on (app-only when no refresh token) |
+//! | `CIPP_USER` | the user an example works on |
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use cipp::sim::{scenario, Simulator};
+use cipp::{Cipp, Credentials, Error, SecretString, Tenant, TenantId};
+
+/// The client, and the simulator when running offline.
+pub fn client() -> Result<(Cipp, Option<Simulator>), Error> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (var("CIPP_CLIENT_ID"), var("CIPP_CLIENT_SECRET")) {
+        (Some(id), Some(secret)) => {
+            let b = Cipp::builder();
+            let b = match (
+                var("CIPP_REFRESH_TOKEN"),
+                var("CIPP_PARTNER_TENANT"),
+                var("CIPP_TENANT"),
+            ) {
+                (Some(rt), Some(partner), _) => b
+                    .credentials(Credentials::PartnerRefreshToken {
+                        client_id: id,
+                        secret: SecretString::from(secret),
+                        refresh_token: SecretString::from(rt),
+                    })
+                    .partner_tenant(&partner)?,
+                (_, _, Some(tenant)) => b
+                    .credentials(Credentials::ClientSecret {
+                        client_id: id,
+                        secret: SecretString::from(secret),
+                    })
+                    .tenants(vec![Tenant::new(TenantId::parse(&tenant)?)]),
+                _ => {
+                    return Err(Error::Config(
+                        "set CIPP_REFRESH_TOKEN and CIPP_PARTNER_TENANT, or CIPP_TENANT".into(),
+                    ))
+                }
+            };
+            eprintln!("(using the real Microsoft 365 services from the environment's credentials)");
+            Ok((b.build()?, None))
+        }
+        _ => {
+            let sim = Simulator::demo();
+            let cipp = Cipp::builder()
+                .transport(Arc::new(sim.clone()))
+                .credentials(sim.demo_credentials())
+                .partner_tenant(scenario::DEMO_PARTNER)?
+                .build()?;
+            eprintln!("(offline: the simulator's demo scenario; set CIPP_CLIENT_ID/CIPP_CLIENT_SECRET/... for a real fleet)");
+            Ok((cipp, Some(sim)))
+        }
+    }
+}
+
+/// The tenant and user an example works on (`CIPP_TENANT`, `CIPP_USER`, or the demo's).
+pub fn target(default_user: &str) -> Result<(TenantId, String), Error> {
+    let tenant = std::env::var("CIPP_TENANT").unwrap_or_else(|_| "contoso.onmicrosoft.com".into());
+    let user = std::env::var("CIPP_USER").unwrap_or_else(|_| default_user.into());
+    Ok((TenantId::parse(&tenant)?, user))
+}
+
+/// Prints a report, one line per step.
+pub fn print_report(title: &str, report: &cipp::Report) {
+    println!("{title}: {:?}", report.overall());
+    for s in &report.steps {
+        println!("  - {:<34} {}", s.name, outcome_line(&s.outcome));
+    }
+}
+
+/// One line for an outcome.
+pub fn outcome_line(o: &cipp::Outcome) -> String {
+    let kind = match o {
+        cipp::Outcome::Succeeded { .. } => "ok",
+        cipp::Outcome::Warning { .. } => "WARNING",
+        cipp::Outcome::NoChange { .. } => "no change",
+        cipp::Outcome::Partial { .. } => "PARTIAL",
+        cipp::Outcome::Failed { .. } => "FAILED",
+        cipp::Outcome::Skipped { .. } => "skipped",
+        _ => "?",
+    };
+    format!("[{kind}] {}", o.message())
+}
