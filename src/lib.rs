@@ -31,6 +31,7 @@ mod client;
 pub mod offboarding;
 pub mod remediation;
 pub mod research;
+pub mod sharepoint;
 pub mod users;
 
 pub use cipp_core as core;

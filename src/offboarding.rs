@@ -52,6 +52,8 @@ pub struct OffboardingOptions {
     pub forward_to: Option<(String, bool)>,
     /// 11. Remove forwarding.
     pub disable_forwarding: bool,
+    /// 13. Turn off external sharing of the user's OneDrive.
+    pub disable_onedrive_sharing: bool,
     /// 14. Grant these users full access (with automapping or not).
     pub grant_full_access: Vec<(String, bool)>,
     /// 17. Convert to a shared mailbox.
@@ -111,6 +113,7 @@ pub async fn offboard(
         || o.out_of_office.is_some()
         || o.forward_to.is_some()
         || o.disable_forwarding
+        || o.disable_onedrive_sharing
         || !o.grant_full_access.is_empty()
         || o.convert_to_shared
         || o.remove_mfa_methods
@@ -281,6 +284,15 @@ pub async fn offboard(
                 &a.set_forwarding(&Forwarding::Disabled).await,
                 "forwarding removed",
             ),
+        );
+    }
+    if o.disable_onedrive_sharing {
+        let r = a
+            .set_onedrive_sharing(crate::sharepoint::SharingCapability::Disabled)
+            .await;
+        report.push(
+            "disable OneDrive sharing",
+            Outcome::from_result(&r, "OneDrive external sharing disabled"),
         );
     }
     for (who, automap) in &o.grant_full_access {

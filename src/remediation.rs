@@ -22,7 +22,7 @@ pub struct RemediationOptions {
     pub remove_mfa_methods: bool,
     /// 5. Disable every inbox rule (hidden ones included).
     pub disable_inbox_rules: bool,
-    /// 6. Disable OneDrive external sharing (needs SharePoint; reported as skipped here).
+    /// 6. Disable OneDrive external sharing (SharePoint admin CSOM).
     pub disable_onedrive_sharing: bool,
     /// 7. Remove mailbox forwarding (beyond CIPP).
     pub remove_forwarding: bool,
@@ -147,10 +147,18 @@ pub async fn remediate(
         report.push("disable inbox rules", outcome);
     }
     if o.disable_onedrive_sharing {
-        report.push(
-            "disable OneDrive external sharing",
-            Outcome::skipped("needs the SharePoint admin API, which cipp-rs does not drive yet"),
-        );
+        let outcome = if o.dry_run {
+            dry("turn off external sharing of the user's OneDrive")
+        } else {
+            let r = actions
+                .set_onedrive_sharing(crate::sharepoint::SharingCapability::Disabled)
+                .await;
+            match r {
+                Err(e) if e.is_not_found() => Outcome::skipped("the user has no OneDrive"),
+                other => Outcome::from_result(&other, "OneDrive external sharing disabled"),
+            }
+        };
+        report.push("disable OneDrive external sharing", outcome);
     }
     if o.remove_forwarding {
         let outcome = if o.dry_run {

@@ -868,3 +868,175 @@ impl UserActions {
         Ok((u.created_date_time, last))
     }
 }
+
+/// The legacy MFA notification client (`StrongAuthenticationService` connector).
+pub const MFA_CONNECTOR_APP_ID: &str = "981f26a1-7f43-403b-a875-f8b09b8cd720";
+
+/// What the user did with an MFA push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum MfaPushResult {
+    /// The user approved it.
+    Approved,
+    /// The user denied it, or did not answer in time.
+    NotApproved {
+        /// The service's result text.
+        reason: String,
+    },
+}
+
+fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(xml[start..end].trim())
+}
+
+impl UserActions {
+    /// Send MFA push: finds (or creates) the legacy MFA connector's service principal,
+    /// gives it a password valid five minutes, gets a connector token with it, and asks the
+    /// connector to push a sign-in request to the user's authenticator.
+    pub async fn send_mfa_push(&self) -> Result<MfaPushResult, Error> {
+        use cipp_core::ExposeSecret;
+        let upn = self.mailbox()?;
+        let p = self.g().pipeline();
+        #[derive(serde::Deserialize)]
+        struct Sp {
+            id: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            value: Vec<Sp>,
+        }
+        let filter = format!("appId eq '{MFA_CONNECTOR_APP_ID}'");
+        let found: Page = p
+            .send_json(
+                ApiRequest::get(self.t().clone(), Audience::Graph, "/v1.0/servicePrincipals")
+                    .query("$filter", &filter),
+            )
+            .await?;
+        let sp_id = match found.value.into_iter().next() {
+            Some(sp) => sp.id,
+            None => {
+                let r =
+                    ApiRequest::post(self.t().clone(), Audience::Graph, "/v1.0/servicePrincipals")
+                        .operation("create MFA connector service principal")
+                        .json(&serde_json::json!({"appId": MFA_CONNECTOR_APP_ID}))?;
+                p.send_json::<Sp>(r).await?.id
+            }
+        };
+        let end = self.handle.cipp().clock().now() + chrono::Duration::minutes(5);
+        let r = ApiRequest::post(self.t().clone(), Audience::Graph, format!("/v1.0/servicePrincipals/{sp_id}/addPassword"))
+            .operation("add temporary connector password")
+            .json(&serde_json::json!({"passwordCredential": {"displayName": "cipp-rs MFA push", "endDateTime": end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}}))?;
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Secret {
+            secret_text: String,
+        }
+        let secret = SecretString::from(p.send_json::<Secret>(r).await?.secret_text);
+        // v1 client-credentials token for the connector resource, with the temporary secret.
+        let endpoints = p.endpoints();
+        let form = serde_urlencoded::to_string([
+            ("resource", "https://adnotifications.windowsazure.com/StrongAuthenticationService.svc/Connector"),
+            ("client_id", MFA_CONNECTOR_APP_ID),
+            ("client_secret", secret.expose_secret()),
+            ("grant_type", "client_credentials"),
+            ("scope", "openid"),
+        ])
+        .map_err(|e| Error::Config(format!("cannot encode the token request: {e}")))?;
+        let token_req = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(format!(
+                "{}/{}/oauth2/token",
+                endpoints.login.trim_end_matches('/'),
+                self.t()
+            ))
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(bytes::Bytes::from(form))
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let resp = p.transport().send(token_req).await?;
+        if !resp.status().is_success() {
+            return Err(cipp_core::AuthError::from_response(
+                self.t().clone(),
+                resp.status(),
+                resp.body(),
+            )
+            .into());
+        }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            access_token: String,
+        }
+        let token: Token =
+            cipp_core::DecodeError::decode(Some(self.t()), "POST /oauth2/token", resp.body())?;
+        let context = uuid::Uuid::new_v4();
+        let xml = format!(
+            "<BeginTwoWayAuthenticationRequest><Version>1.0</Version><UserPrincipalName>{}</UserPrincipalName><Lcid>en-us</Lcid>\
+<AuthenticationMethodProperties xmlns:a=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\"><a:KeyValueOfstringstring><a:Key>OverrideVoiceOtp</a:Key><a:Value>false</a:Value></a:KeyValueOfstringstring></AuthenticationMethodProperties>\
+<ContextId>{context}</ContextId><SyncCall>true</SyncCall><RequireUserMatch>true</RequireUserMatch><CallerName>radius</CallerName><CallerIP>UNKNOWN:</CallerIP></BeginTwoWayAuthenticationRequest>",
+            upn.replace('&', "&amp;").replace('<', "&lt;")
+        );
+        let mut auth = http::HeaderValue::try_from(format!("Bearer {}", token.access_token))
+            .map_err(|_| Error::Config("the connector token is not a valid header".into()))?;
+        auth.set_sensitive(true);
+        let push = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(format!(
+                "{}/StrongAuthenticationService.svc/Connector/BeginTwoWayAuthentication",
+                endpoints.mfa_connector.trim_end_matches('/')
+            ))
+            .header(http::header::CONTENT_TYPE, "application/xml")
+            .header(http::header::AUTHORIZATION, auth)
+            .body(bytes::Bytes::from(xml))
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let resp = p.transport().send(push).await?;
+        let text = String::from_utf8_lossy(resp.body()).into_owned();
+        if !resp.status().is_success() {
+            return Err(Error::Config(format!(
+                "tenant {}: the MFA connector answered {}: {}",
+                self.t(),
+                resp.status(),
+                text.chars().take(200).collect::<String>()
+            )));
+        }
+        let approved =
+            xml_text(&text, "AuthenticationResult").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Ok(if approved {
+            MfaPushResult::Approved
+        } else {
+            let reason = xml_text(&text, "Message")
+                .filter(|m| !m.is_empty())
+                .or_else(|| xml_text(&text, "Value"))
+                .unwrap_or("not approved")
+                .to_owned();
+            MfaPushResult::NotApproved { reason }
+        })
+    }
+
+    /// Pre-provision OneDrive.
+    pub async fn provision_onedrive(&self) -> Result<(), Error> {
+        crate::sharepoint::request_personal_sites(&self.handle, &[self.mailbox()?.as_str()]).await
+    }
+
+    /// Set OneDrive external sharing.
+    pub async fn set_onedrive_sharing(
+        &self,
+        level: crate::sharepoint::SharingCapability,
+    ) -> Result<(), Error> {
+        crate::sharepoint::set_onedrive_sharing(&self.handle, &self.mailbox()?, level).await
+    }
+
+    /// Add a OneDrive shortcut to a SharePoint library or folder.
+    pub async fn add_onedrive_shortcut(
+        &self,
+        name: &str,
+        target: &crate::sharepoint::SharePointIds,
+    ) -> Result<(), Error> {
+        crate::sharepoint::add_onedrive_shortcut(&self.handle, &self.mailbox()?, name, target).await
+    }
+}

@@ -253,11 +253,12 @@ async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account
     )
     .await
     .unwrap();
-    for s in again
-        .report
-        .steps
-        .iter()
-        .filter(|s| s.name != "revoke sessions")
+    // Revoking sessions and setting OneDrive sharing are re-applied each time (the services do
+    // not say whether anything changed); every other step reports that nothing was needed.
+    for s in
+        again.report.steps.iter().filter(|s| {
+            s.name != "revoke sessions" && s.name != "disable OneDrive external sharing"
+        })
     {
         assert!(
             matches!(
@@ -523,4 +524,64 @@ async fn offboarding_runs_in_order_and_defers_licences() {
             .is_err(),
         "no option → refused"
     );
+}
+
+#[tokio::test]
+async fn mfa_push_and_onedrive_actions() {
+    use cipp::users::MfaPushResult;
+    let (sim, cipp) = setup();
+    let h = cipp.tenant(&contoso());
+    assert_eq!(
+        h.user(DEMO_COMPROMISED_UPN)
+            .unwrap()
+            .send_mfa_push()
+            .await
+            .unwrap(),
+        MfaPushResult::Approved
+    );
+    let grady = h.user("gradya@contoso.com").unwrap();
+    assert!(matches!(
+        grady.send_mfa_push().await.unwrap(),
+        MfaPushResult::NotApproved { .. }
+    ));
+    {
+        let st = sim.lock_state();
+        let c = st.tenant("contoso.com").unwrap();
+        assert_eq!(c.mfa_pushes.len(), 2);
+        assert_eq!(
+            c.service_principals
+                .iter()
+                .filter(|s| s["appId"] == "981f26a1-7f43-403b-a875-f8b09b8cd720")
+                .count(),
+            1,
+            "created once, reused"
+        );
+    }
+    grady.provision_onedrive().await.unwrap();
+    grady
+        .set_onedrive_sharing(cipp::sharepoint::SharingCapability::ExistingExternalUserSharingOnly)
+        .await
+        .unwrap();
+    let target = cipp::sharepoint::SharePointIds {
+        site_id: "site-1".into(),
+        web_id: "web-1".into(),
+        list_id: "list-1".into(),
+        list_item_unique_id: "root".into(),
+        site_url: "https://contoso.sharepoint.com/sites/Sales".into(),
+    };
+    grady
+        .add_onedrive_shortcut("Sales documents", &target)
+        .await
+        .unwrap();
+    let st = sim.lock_state();
+    let c = st.tenant("contoso.com").unwrap();
+    assert!(c
+        .onedrive_provisioned
+        .contains(&"gradya@contoso.com".to_string()));
+    assert_eq!(
+        c.site_sharing["https://contoso-my.sharepoint.com/personal/gradya_contoso_com"],
+        3
+    );
+    let items: Vec<&Value> = c.drive_items.values().flatten().collect();
+    assert_eq!(items[0]["remoteItem"]["sharepointIds"]["listId"], "list-1");
 }

@@ -70,6 +70,11 @@ pub struct Endpoints {
     pub graph_resource: String,
     /// The Exchange resource named in token scopes.
     pub exchange_resource: String,
+    /// The legacy MFA connector (StrongAuthenticationService) used to send an MFA push.
+    pub mfa_connector: String,
+    /// When set, SharePoint admin requests (`https://{tenant}-admin.sharepoint.com/...`)
+    /// are sent here instead (mock servers, proxies); the token scope stays the real host.
+    pub sharepoint_override: Option<String>,
 }
 
 impl Endpoints {
@@ -103,6 +108,8 @@ impl Endpoints {
             exchange: exchange.into(),
             graph_resource: graph.into(),
             exchange_resource: exchange.into(),
+            mfa_connector: "https://strongauthenticationservice.auth.microsoft.com".into(),
+            sharepoint_override: None,
         }
     }
 
@@ -115,6 +122,8 @@ impl Endpoints {
             login: base.into(),
             graph: base.into(),
             exchange: base.into(),
+            mfa_connector: base.into(),
+            sharepoint_override: Some(base.into()),
             ..global
         }
     }

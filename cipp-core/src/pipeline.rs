@@ -285,6 +285,12 @@ impl Pipeline {
         &self.inner.endpoints
     }
 
+    /// The transport, for the few requests that carry their own credentials (a token
+    /// endpoint, the legacy MFA connector). Everything else goes through [`Pipeline::send`].
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.inner.transport
+    }
+
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock

@@ -42,6 +42,7 @@ mod graph;
 pub mod http_server;
 mod odata;
 pub mod scenario;
+mod sharepoint;
 pub mod state;
 mod token;
 
@@ -282,7 +283,9 @@ impl Sim {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         // Token endpoint: /{tenant}/oauth2/v2.0/token
-        if segs.len() == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token" {
+        let v2 = segs.len() == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token";
+        let v1 = segs.len() == 3 && segs[1] == "oauth2" && segs[2] == "token";
+        if v2 || v1 {
             if req.method() != http::Method::POST {
                 return (graph::error(405, "MethodNotAllowed", "Use POST."), None);
             }
@@ -329,6 +332,30 @@ impl Sim {
         }
         if segs.len() == 4 && segs[0] == "adminapi" && (segs[1] == "beta" || segs[1] == "v1.0") {
             return self.route_exchange(req, &path, &segs, auth);
+        }
+        if path.eq_ignore_ascii_case("/_vti_bin/client.svc/ProcessQuery") {
+            let Some(tenant) = self.token_tenant(auth, "sharepoint") else {
+                return (
+                    graph::error(401, "Unauthorized", "Invalid audience for SharePoint."),
+                    None,
+                );
+            };
+            return (
+                sharepoint::process_query(self, &tenant, req.body()),
+                Some(tenant),
+            );
+        }
+        if path.ends_with("/StrongAuthenticationService.svc/Connector/BeginTwoWayAuthentication") {
+            let Some(tenant) = self.token_tenant(auth, "mfa") else {
+                return (
+                    graph::error(401, "Unauthorized", "Invalid token for the MFA connector."),
+                    None,
+                );
+            };
+            return (
+                sharepoint::mfa_push(self, &tenant, req.body()),
+                Some(tenant),
+            );
         }
         (
             graph::error(

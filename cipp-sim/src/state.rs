@@ -53,6 +53,14 @@ pub struct SimTenant {
     pub mailbox_settings: BTreeMap<String, Value>,
     /// Directory role template id → member user ids.
     pub directory_roles: BTreeMap<String, Vec<String>>,
+    /// Users (UPN, lower case) whose OneDrive was requested.
+    pub onedrive_provisioned: Vec<String>,
+    /// Site URL → SharePoint sharing capability (0–3).
+    pub site_sharing: BTreeMap<String, i64>,
+    /// User id → items added to the root of their OneDrive (shortcuts).
+    pub drive_items: BTreeMap<String, Vec<Value>>,
+    /// MFA pushes sent: (UPN, approved).
+    pub mfa_pushes: Vec<(String, bool)>,
     /// Exchange Online objects (mailboxes are built from the users on first use).
     pub exchange: crate::exchange::ExoState,
 }

@@ -33,6 +33,10 @@ fn audience_of(scope: &str) -> Option<&'static str> {
         || s.contains("webmail.apps.mil")
     {
         Some("exchange")
+    } else if s.contains(".sharepoint.com") {
+        Some("sharepoint")
+    } else if s.contains("adnotifications.windowsazure.com") {
+        Some("mfa")
     } else {
         None
     }
@@ -52,7 +56,9 @@ pub(crate) fn handle(sim: &Sim, tenant_name: &str, body: &[u8]) -> Reply {
             &format!("Tenant '{tenant_name}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
         );
     };
-    let Some(scope) = get("scope") else {
+    // v1 endpoint: `resource` names the audience (`scope=openid` comes along).
+    let scope_param = get("resource").or(get("scope"));
+    let Some(scope) = scope_param else {
         return aadsts_error(
             400,
             "invalid_request",

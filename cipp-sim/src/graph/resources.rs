@@ -401,6 +401,119 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 None => not_found(member),
             }
         }
+        // ---- SharePoint / OneDrive (Graph side)
+        ("GET", ["sites", "root"]) => {
+            let prefix = t
+                .initial_domain()
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            Reply::json(
+                200,
+                json!({"id": format!("{prefix}.sharepoint.com,{},{}", synthetic_guid(&format!("{prefix}-site")), synthetic_guid(&format!("{prefix}-web"))),
+                "webUrl": format!("https://{prefix}.sharepoint.com"), "displayName": "Communication site"}),
+            )
+        }
+        ("GET", ["users", u, "drive"]) => {
+            let Some(i) = t.user_index(u) else {
+                return Some(not_found(u));
+            };
+            let prefix = t
+                .initial_domain()
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            let upn = t.users[i]["userPrincipalName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let url = crate::sharepoint::onedrive_url(&prefix, &upn);
+            Reply::json(
+                200,
+                json!({"id": synthetic_guid(&url), "driveType": "business", "webUrl": format!("{url}/Documents")}),
+            )
+        }
+        ("POST", ["users", u, "drive", "root", "children"]) => {
+            let Some(uid) = user_id(t, u) else {
+                return Some(not_found(u));
+            };
+            let b = match body(req) {
+                Ok(b) => b,
+                Err(r) => return Some(r),
+            };
+            if b["name"].as_str().is_none_or(str::is_empty) {
+                return Some(error(
+                    400,
+                    "invalidRequest",
+                    "The name of the item is required.",
+                ));
+            }
+            let mut item = b.clone();
+            item["id"] = json!(synthetic_guid(&format!("item-{uid}-{}", sim.next_n())));
+            t.drive_items.entry(uid).or_default().push(item.clone());
+            Reply::json(201, item)
+        }
+        ("POST", ["serviceprincipals"]) => {
+            let b = match body(req) {
+                Ok(b) => b,
+                Err(r) => return Some(r),
+            };
+            let Some(app_id) = b["appId"].as_str().map(str::to_owned) else {
+                return Some(error(400, "Request_BadRequest", "appId is required."));
+            };
+            if t.service_principals
+                .iter()
+                .any(|sp| sp["appId"] == json!(app_id))
+            {
+                return Some(error(
+                    409,
+                    "Request_MultipleObjectsWithSameKeyValue",
+                    "The service principal already exists.",
+                ));
+            }
+            let sp = json!({"id": synthetic_guid(&format!("{}-sp-{app_id}", t.id)), "appId": app_id,
+                "displayName": if app_id == "981f26a1-7f43-403b-a875-f8b09b8cd720" { "Azure Multi-Factor Auth Client" } else { "Application" },
+                "createdDateTime": now});
+            t.service_principals.push(sp.clone());
+            Reply::json(201, sp)
+        }
+        ("POST", ["serviceprincipals", id, "addpassword"]) => {
+            let Some(sp) = t
+                .service_principals
+                .iter()
+                .find(|sp| {
+                    sp["id"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(id))
+                })
+                .cloned()
+            else {
+                return Some(not_found(id));
+            };
+            let secret = format!(
+                "sim~{}",
+                synthetic_guid(&format!("secret-{id}-{}", sim.next_n()))
+            );
+            let app_id = sp["appId"].as_str().unwrap_or_default().to_owned();
+            let tenant_id = t.id.clone();
+            drop(state);
+            let mut st = sim.lock_state();
+            st.apps.insert(
+                app_id.clone(),
+                crate::state::SimApp {
+                    client_id: app_id,
+                    secret: secret.clone(),
+                    home_tenant: tenant_id,
+                    consented: vec![],
+                },
+            );
+            return Some(Reply::json(
+                200,
+                json!({"keyId": synthetic_guid(&secret), "secretText": secret, "displayName": "temporary"}),
+            ));
+        }
         // ---- licences
         ("GET", ["subscribedskus"]) => {
             let items = t.skus.clone();
