@@ -104,7 +104,7 @@ impl Error {
 
     /// Whether the service said the object does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::Api(e) if e.status == StatusCode::NOT_FOUND)
+        matches!(self, Error::Api(e) if e.status == StatusCode::NOT_FOUND || e.kind == ApiErrorKind::NotFound)
     }
 
     /// The service's `request-id` (Graph) or trace id (token endpoint).
