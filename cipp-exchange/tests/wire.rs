@@ -504,3 +504,50 @@ async fn batch_of_ten_with_one_failing_item() {
         .collect();
     assert_eq!(sizes, [10, 2]);
 }
+
+#[tokio::test]
+async fn throttled_batch_items_are_resent_after_their_retry_after() {
+    let (server, exo) = client().await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = calls.clone();
+    Mock::given(method("POST"))
+        .and(path("/adminapi/beta/8b9c6a5e-1111-4a2b-9c3d-0123456789ab/$batch"))
+        .respond_with(move |req: &Request| {
+            let n = c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let id = r["id"].as_str().unwrap();
+                    if n == 0 && id == "1" {
+                        json!({"id": id, "status": 429, "headers": {"Retry-After": "0.02"}, "body": {"error": {"message": "throttled"}}})
+                    } else {
+                        json!({"id": id, "status": 200, "body": {"value": [{"Identity": id}]}})
+                    }
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"responses": responses}))
+        })
+        .mount(&server)
+        .await;
+    let list: Vec<Cmdlet> = (0..3)
+        .map(|i| cmdlets::get_mailbox(&format!("u{i}@contoso.com")).unwrap())
+        .collect();
+    let results = exo.batch(&tenant(), &list).await.unwrap();
+    assert!(results.iter().all(|r| r.is_ok()));
+    let sizes: Vec<usize> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["requests"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, [3, 1], "only the throttled item is re-sent");
+}
