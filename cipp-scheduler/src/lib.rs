@@ -1,5 +1,78 @@
 //! A durable, multi-tenant task scheduler for cipp-rs.
 //!
-//! It is being filled by the scheduler issue; today it only re-exports the core.
+//! Tasks ([`task::NewTask`]) name a registered [`command::Command`], a target (one tenant,
+//! a group, all tenants minus exclusions) and a [`recurrence::Schedule`] (once, every N
+//! minutes/hours/days, or a cron rule in an IANA time zone, with a catch-up policy). The
+//! [`engine::Engine`] claims due tasks from a [`store::Store`] (in memory or SQLite), fans out
+//! over the tenants with bounded concurrency, stores per-tenant results, derives an honest
+//! state (never "completed" when a tenant failed), computes the next run without drift and
+//! sends [`notify::Event`]s. The engine knows nothing of Microsoft 365: the `cipp` facade
+//! registers the built-in commands.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp_scheduler::SchedulerError> {
+//! use std::sync::Arc;
+//! use async_trait::async_trait;
+//! use cipp_core::ManualClock;
+//! use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
+//! use cipp_scheduler::engine::{Engine, StaticTenants};
+//! use cipp_scheduler::recurrence::{Recurrence, Schedule};
+//! use cipp_scheduler::store::MemoryStore;
+//! use cipp_scheduler::task::{NewTask, Target, TaskState};
+//!
+//! struct Hello;
+//! #[async_trait]
+//! impl Command for Hello {
+//!     fn validate(&self, _: &serde_json::Value) -> Result<(), String> { Ok(()) }
+//!     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+//!         Ok(CommandOutput::Done(serde_json::json!({"hello": ctx.tenant})))
+//!     }
+//! }
+//! let clock = ManualClock::new("2026-01-01T09:00:00Z".parse().unwrap());
+//! let mut registry = Registry::new();
+//! registry.register("hello", Arc::new(Hello));
+//! let tenants = StaticTenants { all: vec!["a.com".into(), "b.com".into()], ..Default::default() };
+//! let engine = Engine::new(Arc::new(MemoryStore::new()), registry, Arc::new(tenants), Arc::new(clock.clone()));
+//! let task = engine.add(NewTask {
+//!     name: "greet".into(), command: "hello".into(), parameters: serde_json::json!({}),
+//!     target: Target::AllTenants { exclude_tenants: vec![], exclude_groups: vec![] },
+//!     schedule: Schedule::new(clock.now(), Recurrence::parse("1d")?),
+//!     post_execution: Default::default(), reference: None, hidden: false, unique_name: false,
+//! }).await?;
+//! let runs = engine.tick().await?;
+//! assert_eq!(runs[0].results.len(), 2);
+//! assert_eq!(engine.next_runs(&task.id, 2).await?.len(), 2);
+//! # use cipp_core::Clock;
+//! # Ok(()) }
+//! ```
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod command;
+pub mod engine;
+pub mod notify;
+pub mod recurrence;
+pub mod store;
+pub mod task;
 
 pub use cipp_core;
+
+/// Scheduler errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchedulerError {
+    /// A task, schedule or parameter was refused.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// No such task.
+    #[error("no task {0}")]
+    NotFound(String),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(String),
+    /// A notification could not be delivered.
+    #[error("notification: {0}")]
+    Notify(String),
+}

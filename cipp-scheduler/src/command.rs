@@ -1,0 +1,104 @@
+//! Commands: what tasks run, registered by name.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::SchedulerError;
+
+/// What a command gets for one tenant.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    /// The task.
+    pub task_id: String,
+    /// The run (use it as an idempotency key: a retried run keeps its id).
+    pub run_id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The task's parameters.
+    pub parameters: Value,
+    /// The task's reference.
+    pub reference: Option<String>,
+}
+
+/// How a command failed for one tenant.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// It failed; the message says why and what to do.
+    Failed(String),
+    /// The service throttled it; retry this tenant after the delay.
+    Throttled {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+}
+
+/// What a command returns for one tenant.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum CommandOutput {
+    /// Work done, with data for the results.
+    Done(Value),
+    /// Nothing needed doing.
+    NoChange(String),
+}
+
+/// A command tasks can run.
+#[async_trait]
+pub trait Command: Send + Sync + 'static {
+    /// Checks parameters when a task is added (not when it runs).
+    fn validate(&self, parameters: &Value) -> Result<(), String>;
+    /// Runs for one tenant.
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError>;
+}
+
+/// Commands by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    commands: BTreeMap<String, Arc<dyn Command>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.commands.keys()).finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Registers a command under `name` (names are case-insensitive).
+    pub fn register(&mut self, name: &str, command: Arc<dyn Command>) -> &mut Self {
+        self.commands.insert(name.to_ascii_lowercase(), command);
+        self
+    }
+
+    /// The command called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Command>> {
+        self.commands.get(&name.to_ascii_lowercase())
+    }
+
+    /// The registered names.
+    pub fn names(&self) -> Vec<&str> {
+        self.commands.keys().map(String::as_str).collect()
+    }
+
+    /// Refuses an unknown command or bad parameters.
+    pub fn validate(&self, name: &str, parameters: &Value) -> Result<(), SchedulerError> {
+        let c = self.get(name).ok_or_else(|| {
+            SchedulerError::Invalid(format!(
+                "unknown command `{name}` (registered: {})",
+                self.names().join(", ")
+            ))
+        })?;
+        c.validate(parameters)
+            .map_err(|e| SchedulerError::Invalid(format!("parameters of `{name}`: {e}")))
+    }
+}
