@@ -468,9 +468,17 @@ impl Engine {
                 Some(_) => Duration::from_millis(0),
                 None => Duration::from_secs(3600),
             };
+            let other_workers = self.store.changes();
+            let remote = async {
+                match &other_workers {
+                    Some(n) => n.notified().await,
+                    None => futures::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::time::sleep(wait.min(Duration::from_secs(3600))) => {}
                 _ = self.wake.notified() => {}
+                _ = remote => {}
                 _ = shutdown.changed() => {}
             }
         }

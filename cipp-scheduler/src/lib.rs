@@ -53,6 +53,8 @@
 pub mod command;
 pub mod engine;
 pub mod notify;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod recurrence;
 pub mod store;
 pub mod task;

@@ -47,6 +47,11 @@ pub trait Store: Send + Sync + 'static {
     async fn results(&self, task_id: &str) -> Result<Vec<TenantResult>, SchedulerError>;
     /// The earliest due time of any planned task.
     async fn earliest_due(&self) -> Result<Option<DateTime<Utc>>, SchedulerError>;
+    /// Notified when another worker changes the tasks (PostgreSQL `LISTEN`), if the store
+    /// can tell.
+    fn changes(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 fn claimable(t: &Task, now: DateTime<Utc>) -> bool {
