@@ -28,6 +28,7 @@
 )]
 
 mod client;
+pub mod commands;
 pub mod offboarding;
 pub mod remediation;
 pub mod research;

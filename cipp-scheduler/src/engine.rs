@@ -269,7 +269,13 @@ impl Engine {
         let scheduled = task.next_run.unwrap_or(now);
         let schedule = task.spec.schedule.clone();
         let (runs, next) = if manual {
-            (1, task.next_run)
+            // Running a one-off task now uses it up; a recurring task keeps its schedule.
+            let next = if schedule.recurrence == crate::recurrence::Recurrence::Once {
+                None
+            } else {
+                task.next_run
+            };
+            (1, next)
         } else {
             let adv = schedule.advance(scheduled, now)?;
             (schedule.catch_up.runs_now(adv.missed), adv.next)

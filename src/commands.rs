@@ -1,0 +1,475 @@
+//! The built-in scheduler commands: every user action and workflow of the facade, so each
+//! scheduled use CIPP has works here, plus a tenant resolver over the fleet.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cipp_core::{Error, Outcome, Report, TenantId};
+use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
+use cipp_scheduler::engine::TenantResolver;
+use cipp_scheduler::task::Target;
+use cipp_scheduler::SchedulerError;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::client::Cipp;
+use crate::offboarding::{LicenseRemoval, OffboardingOptions};
+use crate::users::{Guard, LicenseChange};
+
+fn to_command_error(e: Error) -> CommandError {
+    match e {
+        Error::Throttled { retry_after, .. } => CommandError::Throttled { retry_after },
+        other => CommandError::Failed(other.to_string()),
+    }
+}
+
+/// A report becomes output when it is done, and a failure when any step failed — a task
+/// never reports success for a tenant where something failed.
+fn report_output(r: Report, extra: Value) -> Result<CommandOutput, CommandError> {
+    match r.overall() {
+        Outcome::Failed { error } => Err(CommandError::Failed(error.message)),
+        Outcome::Partial { message, failures } => Err(CommandError::Failed(format!(
+            "{message}: {}",
+            failures.join("; ")
+        ))),
+        Outcome::NoChange { message } => Ok(CommandOutput::NoChange(message)),
+        Outcome::Skipped { reason } => Ok(CommandOutput::NoChange(reason)),
+        _ => Ok(CommandOutput::Done(json!({"report": r, "extra": extra}))),
+    }
+}
+
+fn outcome_output(o: Outcome) -> Result<CommandOutput, CommandError> {
+    let mut r = Report::new();
+    r.push("action", o);
+    report_output(r, Value::Null)
+}
+
+type Runner<P> = Arc<
+    dyn Fn(
+            Cipp,
+            TenantId,
+            P,
+        ) -> futures::future::BoxFuture<'static, Result<CommandOutput, CommandError>>
+        + Send
+        + Sync,
+>;
+
+/// A command with typed parameters `P`, checked when the task is added.
+struct Typed<P> {
+    cipp: Cipp,
+    run: Runner<P>,
+}
+
+#[async_trait]
+impl<P: DeserializeOwned + Send + Sync + 'static> Command for Typed<P> {
+    fn validate(&self, parameters: &Value) -> Result<(), String> {
+        serde_json::from_value::<P>(parameters.clone())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+        let p: P = serde_json::from_value(ctx.parameters)
+            .map_err(|e| CommandError::Failed(format!("bad parameters: {e}")))?;
+        let tenant =
+            TenantId::parse(&ctx.tenant).map_err(|e| CommandError::Failed(e.to_string()))?;
+        (self.run)(self.cipp.clone(), tenant, p).await
+    }
+}
+
+fn typed<P, F, Fut>(cipp: &Cipp, f: F) -> Arc<dyn Command>
+where
+    P: DeserializeOwned + Send + Sync + 'static,
+    F: Fn(Cipp, TenantId, P) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<CommandOutput, CommandError>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(Typed::<P> {
+        cipp: cipp.clone(),
+        run: Arc::new(move |c, t, p| {
+            let f = f.clone();
+            Box::pin(async move { f(c, t, p).await })
+        }),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UserGroups {
+    user: String,
+    groups: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UserOnly {
+    user: String,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SignIn {
+    user: String,
+    enabled: bool,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResetPassword {
+    user: String,
+    #[serde(default = "yes")]
+    must_change: bool,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OutOfOffice {
+    user: String,
+    enabled: bool,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Remediate {
+    user: String,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Research {
+    user: String,
+    #[serde(default)]
+    window_days: Option<i64>,
+}
+
+/// Offboarding options as task parameters (CIPP's switch names, camelCase).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Offboard {
+    user: String,
+    #[serde(default)]
+    revoke_sessions: bool,
+    #[serde(default)]
+    reset_password: bool,
+    #[serde(default)]
+    disable_sign_in: bool,
+    #[serde(default)]
+    hide_from_gal: bool,
+    #[serde(default)]
+    remove_groups: bool,
+    #[serde(default)]
+    remove_rules: bool,
+    #[serde(default)]
+    remove_mobile_devices: bool,
+    #[serde(default)]
+    remove_calendar_invites: bool,
+    #[serde(default)]
+    out_of_office: Option<String>,
+    #[serde(default)]
+    forward_to: Option<String>,
+    #[serde(default)]
+    keep_copy: bool,
+    #[serde(default)]
+    disable_forwarding: bool,
+    #[serde(default)]
+    disable_onedrive_sharing: bool,
+    #[serde(default)]
+    convert_to_shared: bool,
+    #[serde(default)]
+    remove_mfa_methods: bool,
+    #[serde(default)]
+    remove_licenses: bool,
+    #[serde(default)]
+    clear_immutable_id: bool,
+    #[serde(default)]
+    delete_user: bool,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+fn guard(allow: bool) -> Guard {
+    if allow {
+        Guard::AllowPrivileged
+    } else {
+        Guard::RefusePrivileged
+    }
+}
+
+/// Registers the built-in commands (`user.*` actions and workflows, `tenant.*` reports)
+/// into `registry`.
+pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
+    register_tenant_reports(registry, cipp);
+    registry.register(
+        "user.add_to_groups",
+        typed(cipp, |c, t, p: UserGroups| async move {
+            let r = c
+                .tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .add_to_groups(&p.groups)
+                .await
+                .map_err(to_command_error)?;
+            report_output(r, Value::Null)
+        }),
+    );
+    registry.register(
+        "user.remove_from_groups",
+        typed(cipp, |c, t, p: UserGroups| async move {
+            let r = c
+                .tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .remove_from_groups(&p.groups)
+                .await
+                .map_err(to_command_error)?;
+            report_output(r, Value::Null)
+        }),
+    );
+    registry.register(
+        "user.set_sign_in",
+        typed(cipp, |c, t, p: SignIn| async move {
+            let o = c
+                .tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .set_sign_in(p.enabled, guard(p.allow_privileged))
+                .await
+                .map_err(to_command_error)?;
+            outcome_output(o)
+        }),
+    );
+    registry.register(
+        "user.revoke_sessions",
+        typed(cipp, |c, t, p: UserOnly| async move {
+            c.tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .revoke_sessions()
+                .await
+                .map_err(to_command_error)?;
+            Ok(CommandOutput::Done(json!({"revoked": p.user})))
+        }),
+    );
+    registry.register(
+        "user.reset_password",
+        typed(cipp, |c, t, p: ResetPassword| async move {
+            let r = c
+                .tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .reset_password(
+                    None,
+                    &Default::default(),
+                    p.must_change,
+                    guard(p.allow_privileged),
+                )
+                .await
+                .map_err(to_command_error)?;
+            // The password itself is never stored in task results.
+            report_output(r.report, json!({"passwordSet": true}))
+        }),
+    );
+    registry.register(
+        "user.rerequire_mfa",
+        typed(cipp, |c, t, p: UserOnly| async move {
+            let r = c
+                .tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .rerequire_mfa(guard(p.allow_privileged))
+                .await
+                .map_err(to_command_error)?;
+            report_output(r, Value::Null)
+        }),
+    );
+    registry.register(
+        "user.set_out_of_office",
+        typed(cipp, |c, t, p: OutOfOffice| async move {
+            let state = if p.enabled {
+                cipp_exchange::cmdlets::AutoReply::Enabled
+            } else {
+                cipp_exchange::cmdlets::AutoReply::Disabled
+            };
+            let m = p.message.as_deref();
+            c.tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .set_out_of_office(&state, m, m)
+                .await
+                .map_err(to_command_error)?;
+            Ok(CommandOutput::Done(json!({"outOfOffice": p.enabled})))
+        }),
+    );
+    registry.register(
+        "user.remove_licenses",
+        typed(cipp, |c, t, p: UserOnly| async move {
+            let change = LicenseChange {
+                remove_all: true,
+                ..Default::default()
+            };
+            let o = c
+                .tenant(&t)
+                .user(&p.user)
+                .map_err(to_command_error)?
+                .manage_licenses(&change, "US")
+                .await
+                .map_err(to_command_error)?;
+            outcome_output(o)
+        }),
+    );
+    registry.register(
+        "user.research_compromised_account",
+        typed(cipp, |c, t, p: Research| async move {
+            let opts = crate::research::ResearchOptions {
+                window: chrono::Duration::days(p.window_days.unwrap_or(7).clamp(1, 90)),
+                ..Default::default()
+            };
+            let r = crate::research::research(&c.tenant(&t), &p.user, &opts)
+                .await
+                .map_err(to_command_error)?;
+            Ok(CommandOutput::Done(
+                json!({"verdict": r.verdict, "score": r.score, "indicators": r.indicators}),
+            ))
+        }),
+    );
+    registry.register(
+        "user.remediate_compromised_account",
+        typed(cipp, |c, t, p: Remediate| async move {
+            let opts = crate::remediation::RemediationOptions {
+                dry_run: p.dry_run,
+                guard: guard(p.allow_privileged),
+                ..Default::default()
+            };
+            let r = crate::remediation::remediate(&c.tenant(&t), &p.user, &opts)
+                .await
+                .map_err(to_command_error)?;
+            report_output(r.report, Value::Null)
+        }),
+    );
+    registry.register(
+        "user.offboard",
+        typed(cipp, |c, t, p: Offboard| async move {
+            let options = OffboardingOptions {
+                revoke_sessions: p.revoke_sessions,
+                reset_password: p.reset_password,
+                disable_sign_in: p.disable_sign_in,
+                hide_from_gal: p.hide_from_gal,
+                remove_groups: p.remove_groups,
+                remove_rules: p.remove_rules,
+                remove_mobile_devices: p.remove_mobile_devices,
+                remove_calendar_invites: p.remove_calendar_invites,
+                out_of_office: p.out_of_office,
+                forward_to: p.forward_to.map(|f| (f, p.keep_copy)),
+                disable_forwarding: p.disable_forwarding,
+                disable_onedrive_sharing: p.disable_onedrive_sharing,
+                grant_full_access: Vec::new(),
+                convert_to_shared: p.convert_to_shared,
+                remove_mfa_methods: p.remove_mfa_methods,
+                licenses: if p.remove_licenses {
+                    LicenseRemoval::Deferred
+                } else {
+                    LicenseRemoval::Keep
+                },
+                clear_immutable_id: p.clear_immutable_id,
+                delete_user: p.delete_user,
+                guard: guard(p.allow_privileged),
+            };
+            let r = crate::offboarding::offboard(&c.tenant(&t), &p.user, &options)
+                .await
+                .map_err(to_command_error)?;
+            let follow_ups = serde_json::to_value(&r.follow_ups).unwrap_or(Value::Null);
+            report_output(r.report, json!({"followUps": follow_ups}))
+        }),
+    );
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NoParams {}
+
+/// Registers the tenant-wide report commands (`tenant.*`).
+fn register_tenant_reports(registry: &mut Registry, cipp: &Cipp) {
+    registry.register(
+        "tenant.mfa_registration",
+        typed(cipp, |c, t, _p: NoParams| async move {
+            use cipp_graph::AuthMethodsApi;
+            use futures::TryStreamExt;
+            let rows: Vec<cipp_graph::model::UserRegistrationDetails> = c
+                .graph()
+                .registration_details(&t, &cipp_graph::odata::Query::new())
+                .try_collect()
+                .await
+                .map_err(to_command_error)?;
+            let without: Vec<String> = rows
+                .iter()
+                .filter(|r| r.is_mfa_registered != Some(true))
+                .filter_map(|r| r.user_principal_name.clone())
+                .collect();
+            Ok(CommandOutput::Done(json!({"users": rows.len(), "withoutMfa": without.len(), "usersWithoutMfa": without})))
+        }),
+    );
+}
+
+/// Resolves targets over the client's fleet, with named tenant groups.
+pub struct FleetResolver {
+    cipp: Cipp,
+    groups: BTreeMap<String, Vec<String>>,
+}
+
+impl FleetResolver {
+    /// A resolver over `cipp.tenants()` and the given groups (name → tenant ids).
+    pub fn new(cipp: Cipp, groups: BTreeMap<String, Vec<String>>) -> Self {
+        FleetResolver { cipp, groups }
+    }
+}
+
+#[async_trait]
+impl TenantResolver for FleetResolver {
+    async fn resolve(&self, target: &Target) -> Result<Vec<String>, SchedulerError> {
+        match target {
+            Target::Tenant { id } => Ok(vec![id.clone()]),
+            Target::Group { name } => self
+                .groups
+                .get(name)
+                .cloned()
+                .ok_or_else(|| SchedulerError::Invalid(format!("no tenant group `{name}`"))),
+            Target::AllTenants {
+                exclude_tenants,
+                exclude_groups,
+            } => {
+                let excluded: Vec<&String> = exclude_groups
+                    .iter()
+                    .filter_map(|g| self.groups.get(g))
+                    .flatten()
+                    .chain(exclude_tenants.iter())
+                    .collect();
+                let all = self.cipp.tenants().await.map_err(|e| {
+                    SchedulerError::Invalid(format!("cannot list the tenants: {e}"))
+                })?;
+                Ok(all
+                    .into_iter()
+                    .map(|t| t.id.to_string())
+                    .filter(|id| !excluded.iter().any(|x| x.eq_ignore_ascii_case(id)))
+                    .collect())
+            }
+            _ => Err(SchedulerError::Invalid("unsupported target".into())),
+        }
+    }
+}

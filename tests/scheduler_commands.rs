@@ -1,0 +1,243 @@
+//! The built-in commands run by the scheduler engine on the simulator.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cipp::commands::{register_builtin, FleetResolver};
+use cipp::core::{Clock, ManualClock};
+use cipp::scheduler::command::Registry;
+use cipp::scheduler::engine::Engine;
+use cipp::scheduler::recurrence::{Recurrence, Schedule};
+use cipp::scheduler::store::MemoryStore;
+use cipp::scheduler::task::{NewTask, Target, TaskState, TenantOutcome};
+use cipp::sim::{scenario, FaultKind, FaultRule, FaultTrigger, Simulator};
+use cipp::Cipp;
+use serde_json::{json, Value};
+
+struct Rig {
+    sim: Simulator,
+    cipp: Cipp,
+    engine: Engine,
+    clock: ManualClock,
+}
+
+fn rig() -> Rig {
+    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
+    let cipp = Cipp::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .clock(Arc::new(clock.clone()))
+        .partner_tenant(scenario::DEMO_PARTNER)
+        .unwrap()
+        .build()
+        .unwrap()
+        // Commands fail fast on long throttling so the engine can retry that tenant later.
+        .background(Duration::from_secs(1));
+    let mut reg = Registry::new();
+    register_builtin(&mut reg, &cipp);
+    let engine = Engine::new(
+        Arc::new(MemoryStore::new()),
+        reg,
+        Arc::new(FleetResolver::new(cipp.clone(), Default::default())),
+        Arc::new(clock.clone()),
+    );
+    Rig {
+        sim,
+        cipp,
+        engine,
+        clock,
+    }
+}
+
+fn task(
+    command: &str,
+    parameters: Value,
+    target: Target,
+    now: chrono::DateTime<chrono::Utc>,
+) -> NewTask {
+    NewTask {
+        name: command.into(),
+        command: command.into(),
+        parameters,
+        target,
+        schedule: Schedule::new(now, Recurrence::Once),
+        post_execution: Default::default(),
+        reference: Some("T-1".into()),
+        hidden: false,
+        unique_name: false,
+    }
+}
+
+fn contoso_id(sim: &Simulator) -> String {
+    sim.lock_state().tenant("contoso.com").unwrap().id.clone()
+}
+
+#[tokio::test]
+async fn parameters_are_checked_when_the_task_is_added() {
+    let r = rig();
+    let now = r.clock.now();
+    let err = r
+        .engine
+        .add(task(
+            "user.set_sign_in",
+            json!({"user": "a@contoso.com"}),
+            Target::Tenant {
+                id: contoso_id(&r.sim),
+            },
+            now,
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("enabled"), "{err}");
+    let err = r
+        .engine
+        .add(task(
+            "user.revoke_sessions",
+            json!({"user": "a@contoso.com", "typo": 1}),
+            Target::Tenant {
+                id: contoso_id(&r.sim),
+            },
+            now,
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("typo"), "{err}");
+}
+
+#[tokio::test]
+async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
+    let r = rig();
+    let now = r.clock.now();
+    let (sales, alex) = {
+        let st = r.sim.lock_state();
+        let c = st.tenant("contoso.com").unwrap();
+        let g = c
+            .groups
+            .iter()
+            .find(|g| g["displayName"] == "Sales Team")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let u = c
+            .users
+            .iter()
+            .find(|u| u["userPrincipalName"] == "alexw@contoso.com")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (g, u)
+    };
+    r.engine
+        .add(task(
+            "user.add_to_groups",
+            json!({"user": "alexw@contoso.com", "groups": [sales]}),
+            Target::Tenant {
+                id: contoso_id(&r.sim),
+            },
+            now,
+        ))
+        .await
+        .unwrap();
+    r.engine
+        .add(task(
+            "user.offboard",
+            json!({"user": "isaiahl@contoso.com", "disableSignIn": true, "hideFromGal": true}),
+            Target::Tenant {
+                id: contoso_id(&r.sim),
+            },
+            now,
+        ))
+        .await
+        .unwrap();
+    let runs = r.engine.tick().await.unwrap();
+    assert!(
+        runs.iter().all(|s| s.state == TaskState::Completed),
+        "{runs:?}"
+    );
+    let st = r.sim.lock_state();
+    let c = st.tenant("contoso.com").unwrap();
+    assert!(c.members[&sales].contains(&alex));
+    let isaiah = c
+        .users
+        .iter()
+        .find(|u| u["userPrincipalName"] == "isaiahl@contoso.com")
+        .unwrap();
+    assert_eq!(isaiah["accountEnabled"], false);
+}
+
+#[tokio::test]
+async fn a_fleet_task_reports_the_tenants_where_it_failed() {
+    let r = rig();
+    // The user exists only in Contoso: the other tenants fail, honestly.
+    r.engine
+        .add(task(
+            "user.revoke_sessions",
+            json!({"user": "adelev@contoso.com"}),
+            Target::AllTenants {
+                exclude_tenants: vec![],
+                exclude_groups: vec![],
+            },
+            r.clock.now(),
+        ))
+        .await
+        .unwrap();
+    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    assert_eq!(run.state, TaskState::CompletedWithErrors);
+    assert_eq!(run.results.iter().filter(|x| x.outcome.is_ok()).count(), 1);
+    let failed = run.results.iter().find(|x| !x.outcome.is_ok()).unwrap();
+    match &failed.outcome {
+        TenantOutcome::Failed { error } => assert!(
+            error.contains("Request_ResourceNotFound") || error.contains("does not exist"),
+            "{error}"
+        ),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(failed.reference.as_deref(), Some("T-1"));
+    let _ = &r.cipp;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_tenant_is_retried_later_while_the_others_finish() {
+    let r = rig();
+    let fabrikam = r
+        .sim
+        .lock_state()
+        .tenant("fabrikam.com")
+        .unwrap()
+        .id
+        .clone();
+    r.sim.add_fault(
+        FaultRule::new(
+            FaultKind::Throttle {
+                retry_after: "30".into(),
+            },
+            FaultTrigger::Nth(1),
+        )
+        .on_path("/v1.0/reports/")
+        .for_tenant(&fabrikam),
+    );
+    r.engine
+        .add(task(
+            "tenant.mfa_registration",
+            json!({}),
+            Target::AllTenants {
+                exclude_tenants: vec![],
+                exclude_groups: vec![],
+            },
+            r.clock.now(),
+        ))
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    assert_eq!(run.state, TaskState::Completed, "{:?}", run.results);
+    assert!(start.elapsed() >= Duration::from_secs(30));
+    let last = run.results.last().unwrap();
+    assert_eq!(
+        last.tenant, fabrikam,
+        "the throttled tenant finished last; the others did not wait for it"
+    );
+}
