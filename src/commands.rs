@@ -473,3 +473,61 @@ impl TenantResolver for FleetResolver {
         }
     }
 }
+
+/// Sends scheduler e-mail through Graph `sendMail` as a mailbox of the partner tenant.
+pub struct GraphMailSender {
+    cipp: Cipp,
+    tenant: TenantId,
+    from: String,
+}
+
+impl std::fmt::Debug for GraphMailSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphMailSender")
+            .field("tenant", &self.tenant)
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphMailSender {
+    /// Sends as `from` (a mailbox UPN) in `tenant` (usually the partner tenant).
+    pub fn new(cipp: Cipp, tenant: TenantId, from: &str) -> Result<Self, Error> {
+        cipp_graph::users::validate_upn(from)?;
+        Ok(GraphMailSender {
+            cipp,
+            tenant,
+            from: from.to_owned(),
+        })
+    }
+}
+
+#[async_trait]
+impl cipp_scheduler::notify::EmailSender for GraphMailSender {
+    async fn send(&self, to: &[String], subject: &str, html: &str) -> Result<(), SchedulerError> {
+        let recipients: Vec<Value> = to
+            .iter()
+            .map(|a| json!({"emailAddress": {"address": a}}))
+            .collect();
+        let body = json!({
+            "message": {"subject": subject, "body": {"contentType": "HTML", "content": html}, "toRecipients": recipients},
+            "saveToSentItems": false
+        });
+        let from = cipp_graph::users::UserRef::parse(&self.from)
+            .map_err(|e| SchedulerError::Invalid(e.to_string()))?;
+        let req = cipp_core::ApiRequest::post(
+            self.tenant.clone(),
+            cipp_core::Audience::Graph,
+            format!("/v1.0{}/sendMail", from.path()),
+        )
+        .operation("send mail")
+        .json(&body)
+        .map_err(|e| SchedulerError::Invalid(e.to_string()))?;
+        self.cipp
+            .pipeline()
+            .send(req)
+            .await
+            .map(drop)
+            .map_err(|e| SchedulerError::Notify(e.to_string()))
+    }
+}

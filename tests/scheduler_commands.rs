@@ -241,3 +241,51 @@ async fn a_throttled_tenant_is_retried_later_while_the_others_finish() {
         "the throttled tenant finished last; the others did not wait for it"
     );
 }
+
+#[tokio::test]
+async fn failure_notifications_are_emailed_from_the_partner_tenant() {
+    use cipp::commands::GraphMailSender;
+    use cipp::scheduler::notify::EmailNotifier;
+    use cipp::scheduler::task::PostExecution;
+    let r = rig();
+    let partner = cipp::TenantId::parse(scenario::DEMO_PARTNER).unwrap();
+    let sender = GraphMailSender::new(r.cipp.clone(), partner, "pat@msp.example").unwrap();
+    let mut reg = Registry::new();
+    register_builtin(&mut reg, &r.cipp);
+    let engine = Engine::new(
+        Arc::new(MemoryStore::new()),
+        reg,
+        Arc::new(FleetResolver::new(r.cipp.clone(), Default::default())),
+        Arc::new(r.clock.clone()),
+    )
+    .with_notifier(Arc::new(
+        EmailNotifier::new(Arc::new(sender), vec!["noc@msp.example".into()]).unwrap(),
+    ));
+    let mut t = task(
+        "user.revoke_sessions",
+        json!({"user": "adelev@contoso.com"}),
+        Target::AllTenants {
+            exclude_tenants: vec![],
+            exclude_groups: vec![],
+        },
+        r.clock.now(),
+    );
+    t.post_execution = PostExecution {
+        email: true,
+        ..Default::default()
+    };
+    engine.add(t).await.unwrap();
+    engine.tick().await.unwrap();
+    let st = r.sim.lock_state();
+    let sent = &st.tenant(scenario::DEMO_PARTNER).unwrap().sent_mail;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "pat@msp.example");
+    assert_eq!(
+        sent[0].1["toRecipients"][0]["emailAddress"]["address"],
+        "noc@msp.example"
+    );
+    assert!(sent[0].1["subject"]
+        .as_str()
+        .unwrap()
+        .contains("Completed with errors"));
+}

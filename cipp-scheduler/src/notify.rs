@@ -211,3 +211,256 @@ impl Notifier for WebhookNotifier {
         )))
     }
 }
+
+/// Sends e-mail (the facade provides one over Graph `sendMail`).
+#[async_trait]
+pub trait EmailSender: Send + Sync + 'static {
+    /// Sends one HTML message.
+    async fn send(&self, to: &[String], subject: &str, html: &str) -> Result<(), SchedulerError>;
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Renders an event as a small self-contained HTML page.
+pub fn event_html(e: &Event) -> String {
+    let rows: String = e.payload["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| {
+                    format!(
+                        "<tr><td>{}</td><td>{}</td></tr>",
+                        html_escape(r["tenant"].as_str().unwrap_or("")),
+                        html_escape(r["outcome"]["status"].as_str().unwrap_or(""))
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "<html><body><h2>{}</h2><p>{} result(s){}</p><table border=\"1\" cellpadding=\"4\"><tr><th>Tenant</th><th>Outcome</th></tr>{rows}</table><p><small>fingerprint {}</small></p></body></html>",
+        html_escape(&e.title),
+        e.count,
+        e.reference.as_deref().map(|r| format!(" · reference {}", html_escape(r))).unwrap_or_default(),
+        e.fingerprint
+    )
+}
+
+/// E-mails events to fixed recipients through an [`EmailSender`].
+pub struct EmailNotifier {
+    sender: Arc<dyn EmailSender>,
+    to: Vec<String>,
+}
+
+impl std::fmt::Debug for EmailNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailNotifier")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmailNotifier {
+    /// E-mail to `to` (at least one address).
+    pub fn new(sender: Arc<dyn EmailSender>, to: Vec<String>) -> Result<Self, SchedulerError> {
+        if to.is_empty() || to.iter().any(|a| !a.contains('@')) {
+            return Err(SchedulerError::Invalid(
+                "give at least one e-mail address".into(),
+            ));
+        }
+        Ok(EmailNotifier { sender, to })
+    }
+}
+
+#[async_trait]
+impl Notifier for EmailNotifier {
+    fn name(&self) -> &str {
+        "email"
+    }
+    async fn notify(&self, event: &Event) -> Result<(), SchedulerError> {
+        self.sender
+            .send(&self.to, &event.title, &event_html(event))
+            .await
+    }
+}
+
+/// How events become PSA tickets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TicketStrategy {
+    /// One ticket per event.
+    Consolidated,
+    /// One ticket per affected item (tenant result), as CIPP's "split" option does.
+    Split,
+}
+
+/// Creates HaloPSA tickets (OAuth client credentials at `{base}/auth/token`, tickets at
+/// `{base}/api/Tickets`).
+pub struct HaloPsaNotifier {
+    transport: Arc<dyn Transport>,
+    base: String,
+    client_id: String,
+    secret: cipp_core::SecretString,
+    ticket_type_id: i64,
+    /// Halo client id per tenant; events for unmapped tenants use `default_client_id`.
+    client_map: std::collections::BTreeMap<String, i64>,
+    default_client_id: i64,
+    strategy: TicketStrategy,
+}
+
+impl std::fmt::Debug for HaloPsaNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaloPsaNotifier")
+            .field("base", &self.base)
+            .field("client_id", &self.client_id)
+            .field("secret", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl HaloPsaNotifier {
+    /// A HaloPSA instance at `base` (for example `https://msp.halopsa.com`).
+    pub fn new(
+        transport: Arc<dyn Transport>,
+        base: &str,
+        client_id: &str,
+        secret: cipp_core::SecretString,
+        ticket_type_id: i64,
+        default_client_id: i64,
+        strategy: TicketStrategy,
+    ) -> Result<Self, SchedulerError> {
+        if !base.starts_with("https://") && !base.starts_with("http://") {
+            return Err(SchedulerError::Invalid(format!(
+                "`{base}` is not an http(s) URL"
+            )));
+        }
+        Ok(HaloPsaNotifier {
+            transport,
+            base: base.trim_end_matches('/').to_owned(),
+            client_id: client_id.to_owned(),
+            secret,
+            ticket_type_id,
+            client_map: Default::default(),
+            default_client_id,
+            strategy,
+        })
+    }
+
+    /// Maps a tenant to a Halo client id.
+    pub fn map_tenant(mut self, tenant: &str, halo_client_id: i64) -> Self {
+        self.client_map
+            .insert(tenant.to_ascii_lowercase(), halo_client_id);
+        self
+    }
+
+    async fn token(&self) -> Result<String, SchedulerError> {
+        use cipp_core::ExposeSecret;
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope=all",
+            cipp_core::request::encode_component(&self.client_id),
+            cipp_core::request::encode_component(self.secret.expose_secret())
+        );
+        let req = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(format!("{}/auth/token", self.base))
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(Bytes::from(form))
+            .map_err(|e| SchedulerError::Invalid(e.to_string()))?;
+        let r = self
+            .transport
+            .send(req)
+            .await
+            .map_err(|e| SchedulerError::Notify(format!("HaloPSA token: {e}")))?;
+        if !r.status().is_success() {
+            return Err(SchedulerError::Notify(format!(
+                "HaloPSA refused the credentials ({})",
+                r.status()
+            )));
+        }
+        let v: Value = serde_json::from_slice(r.body())
+            .map_err(|e| SchedulerError::Notify(format!("HaloPSA token answer: {e}")))?;
+        v["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                SchedulerError::Notify("HaloPSA answered without an access_token".into())
+            })
+    }
+
+    fn ticket(&self, summary: &str, html: &str, tenant: &str) -> Value {
+        serde_json::json!({
+            "summary": summary,
+            "details_html": html,
+            "client_id": self.client_map.get(&tenant.to_ascii_lowercase()).copied().unwrap_or(self.default_client_id),
+            "tickettype_id": self.ticket_type_id,
+        })
+    }
+}
+
+#[async_trait]
+impl Notifier for HaloPsaNotifier {
+    fn name(&self) -> &str {
+        "halopsa"
+    }
+    async fn notify(&self, event: &Event) -> Result<(), SchedulerError> {
+        let tickets: Vec<Value> = match self.strategy {
+            TicketStrategy::Consolidated => vec![self.ticket(
+                &event.title,
+                &event_html(event),
+                event.tenants.first().map_or("", String::as_str),
+            )],
+            TicketStrategy::Split => event.payload["results"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    let tenant = r["tenant"].as_str().unwrap_or("");
+                    let summary = format!("{} — {tenant}", event.title);
+                    let html = format!(
+                        "<pre>{}</pre>",
+                        html_escape(&serde_json::to_string_pretty(r).unwrap_or_default())
+                    );
+                    self.ticket(&summary, &html, tenant)
+                })
+                .collect(),
+        };
+        if tickets.is_empty() {
+            return Ok(());
+        }
+        let token = self.token().await?;
+        let req = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(format!("{}/api/Tickets", self.base))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Bytes::from(
+                serde_json::to_vec(&tickets).map_err(|e| SchedulerError::Notify(e.to_string()))?,
+            ))
+            .map_err(|e| SchedulerError::Invalid(e.to_string()))?;
+        let r = self
+            .transport
+            .send(req)
+            .await
+            .map_err(|e| SchedulerError::Notify(format!("HaloPSA tickets: {e}")))?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(SchedulerError::Notify(format!(
+                "HaloPSA refused the tickets ({}): {}",
+                r.status(),
+                String::from_utf8_lossy(r.body())
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            )))
+        }
+    }
+}

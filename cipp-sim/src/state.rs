@@ -59,6 +59,8 @@ pub struct SimTenant {
     pub site_sharing: BTreeMap<String, i64>,
     /// User id → items added to the root of their OneDrive (shortcuts).
     pub drive_items: BTreeMap<String, Vec<Value>>,
+    /// Messages sent with `sendMail`: (sender, message JSON).
+    pub sent_mail: Vec<(String, Value)>,
     /// MFA pushes sent: (UPN, approved).
     pub mfa_pushes: Vec<(String, bool)>,
     /// Exchange Online objects (mailboxes are built from the users on first use).

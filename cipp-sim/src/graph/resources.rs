@@ -514,6 +514,31 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 json!({"keyId": synthetic_guid(&secret), "secretText": secret, "displayName": "temporary"}),
             ));
         }
+        ("POST", ["users", u, "sendmail"]) => {
+            let Some(i) = t.user_index(u) else {
+                return Some(not_found(u));
+            };
+            let b = match body(req) {
+                Ok(b) => b,
+                Err(r) => return Some(r),
+            };
+            if b["message"]["toRecipients"]
+                .as_array()
+                .is_none_or(|a| a.is_empty())
+            {
+                return Some(error(
+                    400,
+                    "ErrorInvalidRecipients",
+                    "At least one recipient is not valid.",
+                ));
+            }
+            let from = t.users[i]["userPrincipalName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            t.sent_mail.push((from, b["message"].clone()));
+            Reply::empty(202)
+        }
         // ---- licences
         ("GET", ["subscribedskus"]) => {
             let items = t.skus.clone();
