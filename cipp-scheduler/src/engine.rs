@@ -1,7 +1,7 @@
 //! The engine: accepts tasks, claims what is due, fans out over tenants, records honest
 //! results, schedules the next run and notifies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use crate::command::{CommandError, CommandOutput, Registry, RunContext};
 use crate::notify::{fingerprint, Event, Notifier, SCHEMA_VERSION};
-use crate::store::Store;
+use crate::store::{Store, WorkItem};
 use crate::task::{Lease, NewTask, Target, Task, TaskState, TenantOutcome, TenantResult};
 use crate::SchedulerError;
 
@@ -81,6 +81,10 @@ pub struct EngineSettings {
     /// The longest throttle wait honoured within a run; longer ones are recorded as
     /// `Throttled` with the retry time.
     pub max_throttle_wait: Duration,
+    /// Tasks with at least this many tenants are split into per-tenant work items that
+    /// every worker can claim, when the store shares fan-out (PostgreSQL); smaller ones,
+    /// and every task on a single-machine store, run on the worker that claimed them.
+    pub share_fan_out_from: usize,
 }
 
 impl Default for EngineSettings {
@@ -92,6 +96,7 @@ impl Default for EngineSettings {
             max_result_bytes: 64 * 1024,
             throttle_retries: 3,
             max_throttle_wait: Duration::from_secs(300),
+            share_fan_out_from: 2,
         }
     }
 }
@@ -142,6 +147,75 @@ fn truncate(v: Value, max: usize) -> (Value, bool) {
         json!({"truncated": true, "originalBytes": text.len(), "preview": &text[..cut]}),
         true,
     )
+}
+
+/// A run's state from its per-tenant outcomes: never success when a tenant failed or
+/// nothing was done.
+fn run_state(results: &[TenantResult]) -> TaskState {
+    let ok = results.iter().filter(|r| r.outcome.is_ok()).count();
+    if results.is_empty() || ok == 0 {
+        TaskState::Failed
+    } else if ok == results.len() {
+        TaskState::Completed
+    } else {
+        TaskState::CompletedWithErrors
+    }
+}
+
+/// A recurring task keeps its last outcome visible while it waits for the next run.
+fn waiting_state(s: TaskState) -> TaskState {
+    match s {
+        TaskState::Completed => TaskState::Planned,
+        TaskState::Failed => TaskState::FailedRecurring,
+        s => s,
+    }
+}
+
+/// What one attempt at a tenant came to.
+enum Attempt {
+    Done(TenantOutcome),
+    /// Throttled: hand the work item back until the delay has passed.
+    Requeue(Duration),
+}
+
+/// Runs a command for one tenant. With `wait`, a throttled tenant is retried here after
+/// the delay (only this tenant waits); without, the caller re-queues it. `prior` counts
+/// throttled attempts made before this call.
+async fn execute(
+    command: Arc<dyn crate::command::Command>,
+    ctx: RunContext,
+    settings: &EngineSettings,
+    clock: &Arc<dyn Clock>,
+    wait: bool,
+    prior: u32,
+) -> Attempt {
+    let mut attempt = prior;
+    loop {
+        match command.run(ctx.clone()).await {
+            Ok(CommandOutput::Done(v)) => {
+                let (output, truncated) = truncate(v, settings.max_result_bytes);
+                return Attempt::Done(TenantOutcome::Succeeded { output, truncated });
+            }
+            Ok(CommandOutput::NoChange(m)) => {
+                return Attempt::Done(TenantOutcome::NoChange { message: m })
+            }
+            Err(CommandError::Failed(e)) => {
+                return Attempt::Done(TenantOutcome::Failed { error: e })
+            }
+            Err(CommandError::Throttled { retry_after }) => {
+                attempt += 1;
+                if attempt > settings.throttle_retries || retry_after > settings.max_throttle_wait {
+                    let retry_at =
+                        clock.now() + chrono::Duration::from_std(retry_after).unwrap_or_default();
+                    return Attempt::Done(TenantOutcome::Throttled { retry_at });
+                }
+                if !wait {
+                    return Attempt::Requeue(retry_after);
+                }
+                tokio::time::sleep(retry_after).await;
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -242,6 +316,9 @@ impl Engine {
         for task in due {
             out.extend(self.run_claimed(task, now, false).await?);
         }
+        if self.store.shares_fan_out() {
+            out.extend(self.work_items().await?);
+        }
         Ok(out)
     }
 
@@ -281,8 +358,17 @@ impl Engine {
             (schedule.catch_up.runs_now(adv.missed), adv.next)
         };
         let mut summaries = Vec::new();
+        let mut shared = false;
         for _ in 0..runs {
-            summaries.push(self.run_once(&mut task, now).await?);
+            match self.run_once(&mut task, now, !manual, next).await? {
+                Some(summary) => summaries.push(summary),
+                None => shared = true,
+            }
+        }
+        if shared {
+            // The enqueue stored the task (next run, lease released); whoever closes the
+            // last work item sets its state.
+            return Ok(summaries);
         }
         task.next_run = next;
         task.lease = None;
@@ -290,21 +376,20 @@ impl Engine {
             task.state = TaskState::Planned;
         } else if next.is_some() {
             // Recurring: keep the outcome visible while waiting for the next run.
-            task.state = match task.state {
-                TaskState::Completed => TaskState::Planned,
-                TaskState::Failed => TaskState::FailedRecurring,
-                s => s,
-            };
+            task.state = waiting_state(task.state);
         }
         self.store.update(&task).await?;
         Ok(summaries)
     }
 
+    /// One run. Returns `None` when the run was split into work items for all workers.
     async fn run_once(
         &self,
         task: &mut Task,
         now: DateTime<Utc>,
-    ) -> Result<RunSummary, SchedulerError> {
+        share: bool,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<Option<RunSummary>, SchedulerError> {
         let run_id = uuid::Uuid::new_v4().to_string();
         task.state = TaskState::Running;
         task.attempts += 1;
@@ -333,20 +418,28 @@ impl Engine {
                     results: vec![r],
                 };
                 self.notify(task, &summary).await;
-                return Ok(summary);
+                return Ok(Some(summary));
             }
         };
+        if share
+            && self.store.shares_fan_out()
+            && tenants.len() >= self.settings.share_fan_out_from.max(1)
+        {
+            task.next_run = next;
+            task.lease = None;
+            self.store.enqueue_run(task, &run_id, &tenants, now).await?;
+            return Ok(None);
+        }
         let Some(command) = self.registry.get(&task.spec.command).cloned() else {
             return Err(SchedulerError::Invalid(format!(
                 "command `{}` is no longer registered",
                 task.spec.command
             )));
         };
-        let settings = self.settings.clone();
-        let clock = self.clock.clone();
+        let settings = &self.settings;
+        let clock = &self.clock;
         let results: Vec<TenantResult> = futures::stream::iter(tenants)
             .map(|tenant| {
-                let command = command.clone();
                 let ctx = RunContext {
                     task_id: task.id.clone(),
                     run_id: run_id.clone(),
@@ -354,43 +447,24 @@ impl Engine {
                     parameters: task.spec.parameters.clone(),
                     reference: task.spec.reference.clone(),
                 };
-                let settings = settings.clone();
-                let clock = clock.clone();
+                let command = command.clone();
                 async move {
-                    let mut attempt = 0;
-                    let outcome = loop {
-                        match command.run(ctx.clone()).await {
-                            Ok(CommandOutput::Done(v)) => {
-                                let (output, truncated) = truncate(v, settings.max_result_bytes);
-                                break TenantOutcome::Succeeded { output, truncated };
-                            }
-                            Ok(CommandOutput::NoChange(m)) => {
-                                break TenantOutcome::NoChange { message: m }
-                            }
-                            Err(CommandError::Failed(e)) => {
-                                break TenantOutcome::Failed { error: e }
-                            }
-                            Err(CommandError::Throttled { retry_after }) => {
-                                attempt += 1;
-                                if attempt > settings.throttle_retries
-                                    || retry_after > settings.max_throttle_wait
-                                {
-                                    let retry_at = clock.now()
-                                        + chrono::Duration::from_std(retry_after)
-                                            .unwrap_or_default();
-                                    break TenantOutcome::Throttled { retry_at };
-                                }
-                                // Only this tenant waits; the others carry on.
-                                tokio::time::sleep(retry_after).await;
-                            }
-                        }
+                    let reference = ctx.reference.clone();
+                    let run_id = ctx.run_id.clone();
+                    let outcome = match execute(command, ctx, settings, clock, true, 0).await {
+                        Attempt::Done(o) => o,
+                        // Unreachable with `wait`; recorded honestly all the same.
+                        Attempt::Requeue(d) => TenantOutcome::Throttled {
+                            retry_at: clock.now()
+                                + chrono::Duration::from_std(d).unwrap_or_default(),
+                        },
                     };
                     TenantResult {
-                        run_id: ctx.run_id,
+                        run_id,
                         tenant,
                         finished_at: clock.now(),
                         outcome,
-                        reference: ctx.reference,
+                        reference,
                     }
                 }
             })
@@ -398,16 +472,7 @@ impl Engine {
             .collect()
             .await;
         self.store.save_results(&task.id, &results).await?;
-        let ok = results.iter().filter(|r| r.outcome.is_ok()).count();
-        task.state = if results.is_empty() {
-            TaskState::Failed
-        } else if ok == results.len() {
-            TaskState::Completed
-        } else if ok == 0 {
-            TaskState::Failed
-        } else {
-            TaskState::CompletedWithErrors
-        };
+        task.state = run_state(&results);
         let summary = RunSummary {
             task_id: task.id.clone(),
             run_id,
@@ -415,6 +480,127 @@ impl Engine {
             results,
         };
         self.notify(task, &summary).await;
+        Ok(Some(summary))
+    }
+
+    /// Claims and runs open work items of any run (this worker's or another's) until none
+    /// is due; finalises each run whose last item this worker closed.
+    async fn work_items(&self) -> Result<Vec<RunSummary>, SchedulerError> {
+        let mut finished = Vec::new();
+        let mut tasks: HashMap<String, Option<Task>> = HashMap::new();
+        loop {
+            let now = self.clock.now();
+            let items = self
+                .store
+                .claim_items(now, &self.lease(now), self.settings.concurrency.max(1))
+                .await?;
+            if items.is_empty() {
+                return Ok(finished);
+            }
+            for item in &items {
+                if !tasks.contains_key(&item.task_id) {
+                    let t = self.store.get(&item.task_id).await?;
+                    tasks.insert(item.task_id.clone(), t);
+                }
+            }
+            let done: Vec<(WorkItem, Attempt)> = futures::stream::iter(items)
+                .map(|item| {
+                    let task = tasks.get(&item.task_id).cloned().flatten();
+                    self.execute_item(item, task)
+                })
+                .buffer_unordered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
+            let mut finished_items = Vec::new();
+            for (item, attempt) in done {
+                match attempt {
+                    Attempt::Requeue(delay) => {
+                        let at = self.clock.now()
+                            + chrono::Duration::from_std(delay).unwrap_or_default();
+                        self.store.release_item(&item, at).await?;
+                    }
+                    Attempt::Done(outcome) => {
+                        let reference = tasks
+                            .get(&item.task_id)
+                            .and_then(|t| t.as_ref())
+                            .and_then(|t| t.spec.reference.clone());
+                        let result = TenantResult {
+                            run_id: item.run_id.clone(),
+                            tenant: item.tenant.clone(),
+                            finished_at: self.clock.now(),
+                            outcome,
+                            reference,
+                        };
+                        finished_items.push((item, result));
+                    }
+                }
+            }
+            for run_id in self.store.finish_items(&finished_items).await? {
+                let task_id = finished_items
+                    .iter()
+                    .find(|(i, _)| i.run_id == run_id)
+                    .map(|(i, _)| i.task_id.clone())
+                    .unwrap_or_default();
+                finished.push(self.finalize(&task_id, &run_id).await?);
+            }
+        }
+    }
+
+    async fn execute_item(&self, item: WorkItem, task: Option<Task>) -> (WorkItem, Attempt) {
+        let Some(task) = task else {
+            let outcome = TenantOutcome::Failed {
+                error: "the task was deleted while it ran".into(),
+            };
+            return (item, Attempt::Done(outcome));
+        };
+        let Some(command) = self.registry.get(&task.spec.command).cloned() else {
+            let outcome = TenantOutcome::Failed {
+                error: format!(
+                    "command `{}` is not registered on worker {}",
+                    task.spec.command, self.settings.worker
+                ),
+            };
+            return (item, Attempt::Done(outcome));
+        };
+        let ctx = RunContext {
+            task_id: task.id.clone(),
+            run_id: item.run_id.clone(),
+            tenant: item.tenant.clone(),
+            parameters: task.spec.parameters.clone(),
+            reference: task.spec.reference.clone(),
+        };
+        let attempt = execute(
+            command,
+            ctx,
+            &self.settings,
+            &self.clock,
+            false,
+            item.attempts,
+        )
+        .await;
+        (item, attempt)
+    }
+
+    /// Sets the task's state from one shared run's results and notifies.
+    async fn finalize(&self, task_id: &str, run_id: &str) -> Result<RunSummary, SchedulerError> {
+        let results = self.store.run_results(task_id, run_id).await?;
+        let state = run_state(&results);
+        let summary = RunSummary {
+            task_id: task_id.to_owned(),
+            run_id: run_id.to_owned(),
+            state,
+            results,
+        };
+        if let Some(mut task) = self.store.get(task_id).await? {
+            task.state = if task.next_run.is_some() {
+                waiting_state(state)
+            } else {
+                state
+            };
+            self.store.update(&task).await?;
+            task.state = state;
+            self.notify(&task, &summary).await;
+        }
         Ok(summary)
     }
 

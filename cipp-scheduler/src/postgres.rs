@@ -2,6 +2,10 @@
 //! a lease with `FOR UPDATE SKIP LOCKED`, so a task runs on one worker at a time and a
 //! task whose worker died is taken again once its lease expires. Adding a task sends
 //! `NOTIFY cipp_tasks`, which wakes the other workers' runners.
+//!
+//! A task over many tenants is split into per-tenant work items (`runs` and `work_items`
+//! tables) that every worker claims, so one 5,000-tenant task spreads across all workers;
+//! see [`Store::shares_fan_out`].
 
 use std::sync::Arc;
 
@@ -11,11 +15,13 @@ use futures::StreamExt;
 use tokio::sync::{Mutex, Notify};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 
-use crate::store::Store;
+use crate::store::{Store, WorkItem};
 use crate::task::{Lease, Task, TaskState, TenantResult};
 use crate::SchedulerError;
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS tasks (
+const MIGRATIONS: &[&str] = &[
+    // 1: tasks and results.
+    "CREATE TABLE IF NOT EXISTS tasks (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         unique_name BOOLEAN NOT NULL,
@@ -31,10 +37,39 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS tasks (
         task_id TEXT NOT NULL,
         data JSONB NOT NULL
     );
-    CREATE INDEX IF NOT EXISTS results_task ON results (task_id);"];
+    CREATE INDEX IF NOT EXISTS results_task ON results (task_id);",
+    // 2: per-tenant work items, so several workers share one large fan-out.
+    "CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        remaining INT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS work_items (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        tenant TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        open BOOLEAN NOT NULL DEFAULT true,
+        attempts INT NOT NULL DEFAULT 0,
+        not_before TIMESTAMPTZ NOT NULL,
+        lease_until TIMESTAMPTZ,
+        worker TEXT,
+        PRIMARY KEY (run_id, tenant)
+    );
+    CREATE INDEX IF NOT EXISTS work_items_open ON work_items (not_before) WHERE open;
+    CREATE INDEX IF NOT EXISTS results_run ON results ((data->>'runId'));",
+];
 
 fn pg(e: tokio_postgres::Error) -> SchedulerError {
-    SchedulerError::Store(format!("postgres: {e}"))
+    // The server's message and SQLSTATE code, which `Display` of a database error omits.
+    match e.as_db_error() {
+        Some(db) => SchedulerError::Store(format!(
+            "postgres: {} (SQLSTATE {})",
+            db.message(),
+            db.code().code()
+        )),
+        None => SchedulerError::Store(format!("postgres: {e}")),
+    }
 }
 
 fn json_err(e: serde_json::Error) -> SchedulerError {
@@ -220,6 +255,9 @@ impl Store for PgStore {
         c.execute("DELETE FROM results WHERE task_id = $1", &[&id])
             .await
             .map_err(pg)?;
+        c.execute("DELETE FROM runs WHERE task_id = $1", &[&id])
+            .await
+            .map_err(pg)?;
         Ok(())
     }
     async fn claim_due(
@@ -308,12 +346,189 @@ impl Store for PgStore {
     async fn earliest_due(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
         let c = self.client.lock().await;
         let row = c
-            .query_one("SELECT min(next_run) FROM tasks WHERE state IN ('\"planned\"', '\"failedRecurring\"', '\"completedWithErrors\"')", &[])
+            .query_one(
+                "SELECT LEAST(
+                   (SELECT min(next_run) FROM tasks WHERE state IN
+                      ('\"planned\"', '\"failedRecurring\"', '\"completedWithErrors\"')),
+                   (SELECT min(GREATEST(not_before, COALESCE(lease_until, not_before)))
+                      FROM work_items WHERE open))",
+                &[],
+            )
             .await
             .map_err(pg)?;
         Ok(row.get::<_, Option<DateTime<Utc>>>(0))
     }
     fn changes(&self) -> Option<Arc<Notify>> {
         Some(self.changes.clone())
+    }
+    fn shares_fan_out(&self) -> bool {
+        true
+    }
+    async fn enqueue_run(
+        &self,
+        task: &Task,
+        run_id: &str,
+        tenants: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let mut c = self.client.lock().await;
+        let tx = c.transaction().await.map_err(pg)?;
+        tx.execute(
+            "INSERT INTO runs (run_id, task_id, started_at, remaining) VALUES ($1, $2, $3, 0)",
+            &[&run_id, &task.id, &now],
+        )
+        .await
+        .map_err(pg)?;
+        // One statement for every tenant: an array parameter unnested server-side.
+        let tenants: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        let added = tx
+            .execute(
+                "INSERT INTO work_items (run_id, tenant, task_id, not_before)
+                 SELECT $1, t, $2, $3 FROM unnest($4::text[]) AS t ON CONFLICT DO NOTHING",
+                &[&run_id, &task.id, &now, &tenants],
+            )
+            .await
+            .map_err(pg)?;
+        tx.execute(
+            "UPDATE runs SET remaining = $2 WHERE run_id = $1",
+            &[&run_id, &i32::try_from(added).unwrap_or(i32::MAX)],
+        )
+        .await
+        .map_err(pg)?;
+        write(&tx, task).await?;
+        tx.batch_execute("NOTIFY cipp_tasks").await.map_err(pg)?;
+        tx.commit().await.map_err(pg)
+    }
+    async fn claim_items(
+        &self,
+        now: DateTime<Utc>,
+        lease: &Lease,
+        max: usize,
+    ) -> Result<Vec<WorkItem>, SchedulerError> {
+        let c = self.client.lock().await;
+        let max = i64::try_from(max.max(1)).unwrap_or(i64::MAX);
+        let rows = c
+            .query(
+                "UPDATE work_items SET lease_until = $2, worker = $3
+                 WHERE (run_id, tenant) IN (
+                   SELECT run_id, tenant FROM work_items
+                   WHERE open AND not_before <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+                   ORDER BY not_before, run_id, tenant
+                   LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 RETURNING task_id, run_id, tenant, attempts",
+                &[&now, &lease.until, &lease.worker, &max],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                WorkItem::new(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    u32::try_from(r.get::<_, i32>(3)).unwrap_or(0),
+                )
+            })
+            .collect())
+    }
+    async fn release_item(
+        &self,
+        item: &WorkItem,
+        not_before: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let c = self.client.lock().await;
+        c.execute(
+            "UPDATE work_items SET lease_until = NULL, worker = NULL, not_before = $3,
+               attempts = attempts + 1
+             WHERE run_id = $1 AND tenant = $2 AND open",
+            &[&item.run_id, &item.tenant, &not_before],
+        )
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+    async fn finish_items(
+        &self,
+        done: &[(WorkItem, TenantResult)],
+    ) -> Result<Vec<String>, SchedulerError> {
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        let run_ids: Vec<&str> = done.iter().map(|(i, _)| i.run_id.as_str()).collect();
+        let tenants: Vec<&str> = done.iter().map(|(i, _)| i.tenant.as_str()).collect();
+        let mut c = self.client.lock().await;
+        let tx = c.transaction().await.map_err(pg)?;
+        let closed: std::collections::HashSet<(String, String)> = tx
+            .query(
+                "UPDATE work_items w SET open = false, lease_until = NULL
+                 FROM unnest($1::text[], $2::text[]) AS d(run_id, tenant)
+                 WHERE w.run_id = d.run_id AND w.tenant = d.tenant AND w.open
+                 RETURNING w.run_id, w.tenant",
+                &[&run_ids, &tenants],
+            )
+            .await
+            .map_err(pg)?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut task_ids = Vec::new();
+        let mut data = Vec::new();
+        for (item, result) in done {
+            // Closed by another worker after this worker's lease expired: its result stands.
+            if closed.contains(&(item.run_id.clone(), item.tenant.clone())) {
+                task_ids.push(item.task_id.as_str());
+                data.push(serde_json::to_value(result).map_err(json_err)?);
+            }
+        }
+        if !data.is_empty() {
+            tx.execute(
+                "INSERT INTO results (task_id, data)
+                 SELECT t, d FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS r(t, d, n)
+                 ORDER BY n",
+                &[&task_ids, &data],
+            )
+            .await
+            .map_err(pg)?;
+        }
+        // Count down each run's open items. The row lock is taken last and held only
+        // until commit; updates of one run serialise, so exactly one finisher sees zero.
+        let mut per_run: std::collections::BTreeMap<&str, i32> = Default::default();
+        for (run, _) in &closed {
+            *per_run.entry(run.as_str()).or_default() += 1;
+        }
+        let mut finished = Vec::new();
+        // One run at a time, in one order, so two finishers never deadlock.
+        for (run, n) in per_run {
+            let row = tx
+                .query_opt(
+                    "UPDATE runs SET remaining = remaining - $2 WHERE run_id = $1
+                     RETURNING remaining",
+                    &[&run, &n],
+                )
+                .await
+                .map_err(pg)?;
+            if row.is_some_and(|r| r.get::<_, i32>(0) == 0) {
+                finished.push(run.to_owned());
+            }
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(finished)
+    }
+    async fn run_results(
+        &self,
+        task_id: &str,
+        run_id: &str,
+    ) -> Result<Vec<TenantResult>, SchedulerError> {
+        let c = self.client.lock().await;
+        c.query(
+            "SELECT data FROM results WHERE task_id = $1 AND data->>'runId' = $2 ORDER BY seq",
+            &[&task_id, &run_id],
+        )
+        .await
+        .map_err(pg)?
+        .into_iter()
+        .map(|r| serde_json::from_value(r.get::<_, serde_json::Value>(0)).map_err(json_err))
+        .collect()
     }
 }

@@ -52,6 +52,101 @@ pub trait Store: Send + Sync + 'static {
     fn changes(&self) -> Option<Arc<tokio::sync::Notify>> {
         None
     }
+
+    /// Whether the per-tenant runs of one task can be shared by several workers
+    /// ([`Store::enqueue_run`] and the item methods below). Stores that answer `false`
+    /// (memory, SQLite: one machine) have the engine run every tenant itself.
+    fn shares_fan_out(&self) -> bool {
+        false
+    }
+    /// Records one run of `task` as claimable work items, one per tenant, and stores the
+    /// task as given (state, next run, lease released) in the same transaction, so no
+    /// worker can finish the run before the task says it started.
+    async fn enqueue_run(
+        &self,
+        task: &Task,
+        run_id: &str,
+        tenants: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let _ = (task, run_id, tenants, now);
+        Err(SchedulerError::Store(
+            "this store does not share fan-out between workers".into(),
+        ))
+    }
+    /// Claims up to `max` open work items of any run that are due (not held by a live
+    /// lease, not waiting for a throttling delay).
+    async fn claim_items(
+        &self,
+        now: DateTime<Utc>,
+        lease: &Lease,
+        max: usize,
+    ) -> Result<Vec<WorkItem>, SchedulerError> {
+        let _ = (now, lease, max);
+        Ok(Vec::new())
+    }
+    /// Hands an item back to be retried at `not_before` (a throttled tenant), counting the
+    /// attempt.
+    async fn release_item(
+        &self,
+        item: &WorkItem,
+        not_before: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let _ = (item, not_before);
+        Ok(())
+    }
+    /// Stores finished items' results and closes the items, in one transaction. Returns
+    /// the runs this call closed the last open item of: each run is reported to exactly
+    /// one caller, which then finalises it. An item already closed by another worker (whose
+    /// lease had expired) keeps the first result.
+    async fn finish_items(
+        &self,
+        done: &[(WorkItem, TenantResult)],
+    ) -> Result<Vec<String>, SchedulerError> {
+        let _ = done;
+        Err(SchedulerError::Store(
+            "this store does not share fan-out between workers".into(),
+        ))
+    }
+    /// The results of one run.
+    async fn run_results(
+        &self,
+        task_id: &str,
+        run_id: &str,
+    ) -> Result<Vec<TenantResult>, SchedulerError> {
+        Ok(self
+            .results(task_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.run_id == run_id)
+            .collect())
+    }
+}
+
+/// One tenant's share of a run, claimable by any worker of a store that shares fan-out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkItem {
+    /// The task.
+    pub task_id: String,
+    /// The run (the idempotency key passed to the command).
+    pub run_id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// Throttled attempts so far.
+    pub attempts: u32,
+}
+
+impl WorkItem {
+    /// An item (for store implementations).
+    pub fn new(task_id: String, run_id: String, tenant: String, attempts: u32) -> Self {
+        WorkItem {
+            task_id,
+            run_id,
+            tenant,
+            attempts,
+        }
+    }
 }
 
 fn claimable(t: &Task, now: DateTime<Utc>) -> bool {

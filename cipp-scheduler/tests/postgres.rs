@@ -218,3 +218,226 @@ async fn results_and_unique_names_survive_reconnects() {
     assert!(w.add(dup).await.is_err());
     drop_schema(&schema).await;
 }
+
+/// Records which worker ran which tenant; optionally holds its runs until another worker
+/// has done enough, or throttles a tenant once.
+struct Probe {
+    worker: &'static str,
+    log: Arc<Mutex<Vec<(String, String)>>>,
+    done: tokio::sync::watch::Sender<usize>,
+    hold_until_other_did: Option<(tokio::sync::watch::Receiver<usize>, usize)>,
+    started: Arc<tokio::sync::Notify>,
+    hang: bool,
+    throttle_once: Option<String>,
+}
+
+#[async_trait]
+impl Command for Probe {
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
+    }
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+        self.started.notify_one();
+        if self.hang {
+            futures::future::pending::<()>().await;
+        }
+        if let Some((rx, n)) = &self.hold_until_other_did {
+            let mut rx = rx.clone();
+            let need = *n;
+            // A generous bound that only trips when the fan-out is not shared at all.
+            tokio::time::timeout(
+                std::time::Duration::from_secs(60),
+                rx.wait_for(|done| *done >= need),
+            )
+            .await
+            .expect("the other worker never got a share of the fan-out")
+            .unwrap();
+        }
+        if self.throttle_once.as_deref() == Some(ctx.tenant.as_str()) {
+            let seen = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(_, t)| *t == ctx.tenant);
+            if !seen {
+                self.log
+                    .lock()
+                    .unwrap()
+                    .push(("throttled".into(), ctx.tenant.clone()));
+                return Err(CommandError::Throttled {
+                    retry_after: std::time::Duration::from_secs(30),
+                });
+            }
+        }
+        self.log
+            .lock()
+            .unwrap()
+            .push((self.worker.into(), ctx.tenant.clone()));
+        self.done.send_modify(|n| *n += 1);
+        Ok(CommandOutput::Done(json!({"tenant": ctx.tenant})))
+    }
+}
+
+fn probe(worker: &'static str, log: &Arc<Mutex<Vec<(String, String)>>>) -> Probe {
+    Probe {
+        worker,
+        log: log.clone(),
+        done: tokio::sync::watch::channel(0).0,
+        hold_until_other_did: None,
+        started: Arc::new(tokio::sync::Notify::new()),
+        hang: false,
+        throttle_once: None,
+    }
+}
+
+fn tenants(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("t{i}.onmicrosoft.com")).collect()
+}
+
+async fn probe_engine(schema: &str, probe: Probe, clock: &ManualClock, n: usize) -> Engine {
+    let store = Arc::new(PgStore::connect(&config(), schema).await.unwrap());
+    let worker = probe.worker.to_owned();
+    let mut reg = Registry::new();
+    reg.register("probe", Arc::new(probe));
+    let all = StaticTenants {
+        all: tenants(n),
+        ..Default::default()
+    };
+    Engine::new(store, reg, Arc::new(all), Arc::new(clock.clone())).with_settings(
+        cipp_scheduler::engine::EngineSettings {
+            worker,
+            ..Default::default()
+        },
+    )
+}
+
+fn fleet_task(at: DateTime<Utc>) -> NewTask {
+    NewTask {
+        name: "fleet".into(),
+        command: "probe".into(),
+        parameters: json!({}),
+        target: Target::AllTenants {
+            exclude_tenants: vec![],
+            exclude_groups: vec![],
+        },
+        schedule: Schedule::new(at, Recurrence::Once),
+        post_execution: Default::default(),
+        reference: Some("T-42".into()),
+        hidden: false,
+        unique_name: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_task_over_200_tenants_is_shared_by_two_workers() {
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    // Worker A claims the task, then holds its first items until B has run 50 tenants, so
+    // both workers demonstrably share the fan-out whatever the timing.
+    let b = probe("B", &log);
+    let b_done = b.done.subscribe();
+    let mut a = probe("A", &log);
+    a.hold_until_other_did = Some((b_done, 50));
+    let a_started = a.started.clone();
+    let wa = Arc::new(probe_engine(&schema, a, &clock, 200).await);
+    let wb = probe_engine(&schema, b, &clock, 200).await;
+    let task = wa.add(fleet_task(clock.now())).await.unwrap();
+    let ha = {
+        let wa = wa.clone();
+        tokio::spawn(async move { wa.tick().await.unwrap() })
+    };
+    a_started.notified().await;
+    let from_b = wb.tick().await.unwrap();
+    let from_a = ha.await.unwrap();
+
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 200, "every tenant ran once: {log:?}");
+    let distinct: std::collections::BTreeSet<_> = log.iter().map(|(_, t)| t.clone()).collect();
+    assert_eq!(distinct.len(), 200);
+    let by_a = log.iter().filter(|(w, _)| w == "A").count();
+    let by_b = log.iter().filter(|(w, _)| w == "B").count();
+    assert!(by_a >= 10 && by_b >= 50, "A ran {by_a}, B ran {by_b}");
+    // Exactly one worker closed the run and reported it.
+    let summaries: Vec<_> = from_a.iter().chain(from_b.iter()).collect();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].results.len(), 200);
+    assert_eq!(summaries[0].state, TaskState::Completed);
+    assert!(summaries[0]
+        .results
+        .iter()
+        .all(|r| r.reference.as_deref() == Some("T-42")));
+    let stored = wb.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::Completed);
+    assert_eq!(stored.next_run, None);
+    assert_eq!(wb.store().results(&task.id).await.unwrap().len(), 200);
+    drop_schema(&schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_workers_tenants_are_finished_by_another_after_the_lease() {
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut a = probe("A", &log);
+    a.hang = true;
+    let a_started = a.started.clone();
+    let wa = Arc::new(probe_engine(&schema, a, &clock, 50).await);
+    let wb = probe_engine(&schema, probe("B", &log), &clock, 50).await;
+    let task = wa.add(fleet_task(clock.now())).await.unwrap();
+    let ha = {
+        let wa = wa.clone();
+        tokio::spawn(async move { wa.tick().await })
+    };
+    a_started.notified().await;
+    // Worker A dies holding its first ten tenants.
+    ha.abort();
+    let _ = ha.await;
+    assert!(
+        wb.tick().await.unwrap().is_empty(),
+        "the run cannot close while A's lease holds"
+    );
+    assert_eq!(log.lock().unwrap().len(), 40);
+    clock.advance(std::time::Duration::from_secs(16 * 60));
+    let runs = wb.tick().await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results.len(), 50);
+    assert_eq!(runs[0].state, TaskState::Completed);
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 50);
+    assert!(log.iter().all(|(w, _)| w == "B"));
+    let stored = wb.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::Completed);
+    drop_schema(&schema).await;
+}
+
+#[tokio::test]
+async fn a_throttled_tenant_of_a_shared_run_waits_without_holding_the_others() {
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut a = probe("A", &log);
+    a.throttle_once = Some("t3.onmicrosoft.com".into());
+    let w = probe_engine(&schema, a, &clock, 20).await;
+    let task = w.add(fleet_task(clock.now())).await.unwrap();
+    assert!(w.tick().await.unwrap().is_empty(), "t3 is still waiting");
+    assert_eq!(log.lock().unwrap().len(), 20, "19 done and one throttled");
+    let stored = w.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::Running);
+    // The runner would sleep until the throttled tenant's retry time, not longer.
+    let due = w.store().earliest_due().await.unwrap().unwrap();
+    assert_eq!(due, clock.now() + chrono::Duration::seconds(30));
+    clock.advance(std::time::Duration::from_secs(29));
+    assert!(w.tick().await.unwrap().is_empty());
+    clock.advance(std::time::Duration::from_secs(1));
+    let runs = w.tick().await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results.len(), 20);
+    assert_eq!(runs[0].state, TaskState::Completed);
+    assert_eq!(
+        w.store().get(&task.id).await.unwrap().unwrap().state,
+        TaskState::Completed
+    );
+    drop_schema(&schema).await;
+}
