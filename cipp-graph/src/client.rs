@@ -8,6 +8,10 @@ use futures::{StreamExt, TryStreamExt};
 use secrecy::SecretString;
 
 use crate::audit::{AuditFilter, SignInFilter};
+use crate::gdap::{CustomerTenant, NewRelationship, RelationshipPatch};
+use crate::model::{
+    AccessAssignment, DelegatedAdminRelationship, RelationshipOperation, RelationshipRequest,
+};
 use crate::model::{
     AssignedLicense, AuthMethod, AuthMethodKind, AutomaticRepliesSetting, DirectoryAudit,
     DirectoryObject, Domain, Field, Group, ManagedDevice, MessageRule, NewGroup,
@@ -17,7 +21,7 @@ use crate::model::{
 use crate::odata::Query;
 use crate::password::{generate, PasswordStyle};
 use crate::users::UserRef;
-use crate::{audit, auth_methods, directory, groups, mail, users};
+use crate::{audit, auth_methods, directory, gdap, groups, mail, users};
 
 /// Sends Graph operations for any tenant through one [`Pipeline`]. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -870,5 +874,187 @@ impl MailApi for GraphClient {
         mail::set_automatic_replies(tenant, user, setting)?
             .send(&self.pipeline)
             .await
+    }
+}
+
+/// GDAP, in the partner tenant (see [`crate::gdap`] for the rules checked before sending).
+#[async_trait]
+pub trait GdapApi: Send + Sync {
+    /// Streams relationships.
+    fn list_relationships(
+        &self,
+        partner: &TenantId,
+        query: &Query,
+    ) -> BoxStream<'static, Result<DelegatedAdminRelationship, Error>>;
+    /// One relationship, with its ETag.
+    async fn get_relationship(
+        &self,
+        partner: &TenantId,
+        id: &str,
+    ) -> Result<DelegatedAdminRelationship, Error>;
+    /// Creates a relationship.
+    async fn create_relationship(
+        &self,
+        partner: &TenantId,
+        new: &NewRelationship,
+    ) -> Result<DelegatedAdminRelationship, Error>;
+    /// Updates a relationship read moments ago (`If-Match`).
+    async fn update_relationship(
+        &self,
+        partner: &TenantId,
+        current: &DelegatedAdminRelationship,
+        patch: &RelationshipPatch,
+    ) -> Result<DelegatedAdminRelationship, Error>;
+    /// Locks a created relationship for the customer's approval.
+    async fn lock_for_approval(
+        &self,
+        partner: &TenantId,
+        id: &str,
+    ) -> Result<RelationshipRequest, Error>;
+    /// Asks to terminate a relationship.
+    async fn terminate_relationship(
+        &self,
+        partner: &TenantId,
+        id: &str,
+    ) -> Result<RelationshipRequest, Error>;
+    /// Streams a relationship's access assignments.
+    fn list_access_assignments(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+    ) -> BoxStream<'static, Result<AccessAssignment, Error>>;
+    /// Grants relationship roles to a partner security group.
+    async fn create_access_assignment(
+        &self,
+        partner: &TenantId,
+        relationship: &DelegatedAdminRelationship,
+        group_id: &str,
+        roles: &[String],
+    ) -> Result<AccessAssignment, Error>;
+    /// Changes an assignment's roles (`If-Match`).
+    async fn update_access_assignment(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+        current: &AccessAssignment,
+        roles: &[String],
+    ) -> Result<AccessAssignment, Error>;
+    /// Deletes an assignment (`If-Match`).
+    async fn delete_access_assignment(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+        current: &AccessAssignment,
+    ) -> Result<(), Error>;
+    /// Streams a relationship's long-running operations.
+    fn list_relationship_operations(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+    ) -> BoxStream<'static, Result<RelationshipOperation, Error>>;
+    /// The customer tenants of the partner's active relationships (CIPP's tenant list).
+    async fn customer_tenants(&self, partner: &TenantId) -> Result<Vec<CustomerTenant>, Error> {
+        let active: Vec<DelegatedAdminRelationship> = self
+            .list_relationships(partner, &gdap::active_query())
+            .try_collect()
+            .await?;
+        Ok(gdap::customers(&active))
+    }
+}
+
+#[async_trait]
+impl GdapApi for GraphClient {
+    fn list_relationships(
+        &self,
+        partner: &TenantId,
+        query: &Query,
+    ) -> BoxStream<'static, Result<DelegatedAdminRelationship, Error>> {
+        self.stream(gdap::list(partner, query))
+    }
+    async fn get_relationship(
+        &self,
+        partner: &TenantId,
+        id: &str,
+    ) -> Result<DelegatedAdminRelationship, Error> {
+        gdap::get(partner, id)?.send(&self.pipeline).await
+    }
+    async fn create_relationship(
+        &self,
+        partner: &TenantId,
+        new: &NewRelationship,
+    ) -> Result<DelegatedAdminRelationship, Error> {
+        gdap::create(partner, new)?.send(&self.pipeline).await
+    }
+    async fn update_relationship(
+        &self,
+        partner: &TenantId,
+        current: &DelegatedAdminRelationship,
+        patch: &RelationshipPatch,
+    ) -> Result<DelegatedAdminRelationship, Error> {
+        gdap::update(partner, current, patch)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn lock_for_approval(
+        &self,
+        partner: &TenantId,
+        id: &str,
+    ) -> Result<RelationshipRequest, Error> {
+        gdap::lock_for_approval(partner, id)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn terminate_relationship(
+        &self,
+        partner: &TenantId,
+        id: &str,
+    ) -> Result<RelationshipRequest, Error> {
+        gdap::terminate(partner, id)?.send(&self.pipeline).await
+    }
+    fn list_access_assignments(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+    ) -> BoxStream<'static, Result<AccessAssignment, Error>> {
+        self.stream(gdap::list_assignments(partner, relationship))
+    }
+    async fn create_access_assignment(
+        &self,
+        partner: &TenantId,
+        relationship: &DelegatedAdminRelationship,
+        group_id: &str,
+        roles: &[String],
+    ) -> Result<AccessAssignment, Error> {
+        gdap::create_assignment(partner, relationship, group_id, roles)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn update_access_assignment(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+        current: &AccessAssignment,
+        roles: &[String],
+    ) -> Result<AccessAssignment, Error> {
+        gdap::update_assignment(partner, relationship, current, roles)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn delete_access_assignment(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+        current: &AccessAssignment,
+    ) -> Result<(), Error> {
+        gdap::delete_assignment(partner, relationship, current)?
+            .send(&self.pipeline)
+            .await
+    }
+    fn list_relationship_operations(
+        &self,
+        partner: &TenantId,
+        relationship: &str,
+    ) -> BoxStream<'static, Result<RelationshipOperation, Error>> {
+        self.stream(gdap::list_operations(partner, relationship))
     }
 }

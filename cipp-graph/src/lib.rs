@@ -35,6 +35,7 @@ pub mod auth_methods;
 pub mod batch;
 mod client;
 pub mod directory;
+pub mod gdap;
 pub mod groups;
 pub mod mail;
 pub mod model;
@@ -45,7 +46,7 @@ pub mod users;
 
 pub use cipp_core;
 pub use client::{
-    AuditApi, AuthMethodsApi, DirectoryApi, GraphClient, GroupsApi, MailApi, PasswordReset,
-    UsersApi,
+    AuditApi, AuthMethodsApi, DirectoryApi, GdapApi, GraphClient, GroupsApi, MailApi,
+    PasswordReset, UsersApi,
 };
 pub use op::GraphOp;

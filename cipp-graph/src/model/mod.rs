@@ -4,6 +4,7 @@
 mod audit;
 mod auth_method;
 mod common;
+mod gdap;
 mod group;
 mod mail;
 mod tenant;
@@ -14,6 +15,7 @@ pub use auth_method::*;
 pub use common::{
     parse_timestamp, timestamp, DirectoryObjectId, Extra, Field, GroupId, SkuId, UserId,
 };
+pub use gdap::*;
 pub use group::*;
 pub use mail::*;
 pub use tenant::*;
