@@ -533,6 +533,24 @@ impl Simulator {
         *self.inner.latency.lock().unwrap_or_else(|p| p.into_inner()) = latency;
     }
 
+    /// Plays the customer's Global Administrator approving a GDAP relationship that the
+    /// partner locked for approval: it becomes `active`, names `customer`, starts its
+    /// duration, and the customer joins the partner's customer list.
+    pub fn approve_relationship(
+        &self,
+        partner: &str,
+        relationship_id: &str,
+        customer: &str,
+    ) -> Result<(), String> {
+        graph::gdap::approve(
+            &self.inner,
+            partner,
+            relationship_id,
+            customer,
+            self.inner.clock.now(),
+        )
+    }
+
     /// Adds a fault injection rule (rules are checked in order; the first that fires wins).
     pub fn add_fault(&self, rule: FaultRule) {
         self.inner

@@ -111,6 +111,28 @@ pub fn demo_at(state: &mut SimState, now: chrono::DateTime<chrono::Utc>) {
         seed_contoso(contoso, now);
     }
     partner.customers = customers.iter().map(|c| c.id.clone()).collect();
+    // One active GDAP relationship per customer with CIPP's default roles, auto-extending.
+    let ts =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let activated = now - chrono::Duration::days(100);
+    for c in &customers {
+        let id = format!("{}-{}", c.id, synthetic_guid(&format!("gdap{}", c.id)));
+        partner.gdap_relationships.push(serde_json::json!({
+            "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
+            "@odata.etag": format!("W/\"JyI{}Iic=\"", &c.id[..8]),
+            "id": id,
+            "displayName": format!("CIPP_{}", c.default_domain.split('.').next().unwrap_or("customer")),
+            "duration": "P730D",
+            "customer": {"tenantId": c.id, "displayName": c.display_name},
+            "accessDetails": {"unifiedRoles": CIPP_DEFAULT_ROLE_IDS.iter().map(|r| serde_json::json!({"roleDefinitionId": r})).collect::<Vec<_>>()},
+            "status": "active",
+            "autoExtendDuration": "P180D",
+            "createdDateTime": ts(activated - chrono::Duration::days(1)),
+            "lastModifiedDateTime": ts(activated),
+            "activatedDateTime": ts(activated),
+            "endDateTime": ts(activated + chrono::Duration::days(730)),
+        }));
+    }
     let app = SimApp {
         client_id: DEMO_CLIENT_ID.to_owned(),
         secret: DEMO_CLIENT_SECRET.to_owned(),
@@ -126,6 +148,25 @@ pub fn demo_at(state: &mut SimState, now: chrono::DateTime<chrono::Utc>) {
         state.tenants.insert(c.id.clone(), c);
     }
 }
+
+/// CIPP's 15 default GDAP role template ids.
+const CIPP_DEFAULT_ROLE_IDS: [&str; 15] = [
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    "fe930be7-5e62-47db-91af-98c3a49a38b1",
+    "3a2c62db-5318-420d-8d74-23affee5d9d5",
+    "29232cdf-9323-42fd-ade2-1d097af3e4de",
+    "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    "892c5842-a9a6-463a-8041-72aa08ca3cf6",
+    "7698a772-787b-4ac8-901f-60d6b08affd2",
+    "69091246-20e8-4a56-aa4d-066075b2a7a8",
+    "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+    "0526716b-113d-4c15-b2c8-68e3c22b9f80",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+    "b0f54661-2d74-4c50-afa3-1ec803f12efe",
+    "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+    "8329153b-31d0-4727-b945-745eb3bc5f31",
+];
 
 /// The compromised demo account.
 pub const DEMO_COMPROMISED_UPN: &str = "meganb@contoso.com";

@@ -65,6 +65,12 @@ pub struct SimTenant {
     pub mfa_pushes: Vec<(String, bool)>,
     /// Exchange Online objects (mailboxes are built from the users on first use).
     pub exchange: crate::exchange::ExoState,
+    /// GDAP relationships this tenant holds as a partner (Graph JSON with `@odata.etag`).
+    pub gdap_relationships: Vec<Value>,
+    /// Relationship id → its access assignments.
+    pub gdap_assignments: BTreeMap<String, Vec<Value>>,
+    /// Relationship id → its long-running operations.
+    pub gdap_operations: BTreeMap<String, Vec<Value>>,
 }
 
 impl SimTenant {

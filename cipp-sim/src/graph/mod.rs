@@ -4,6 +4,7 @@ use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
 mod batch;
+pub(crate) mod gdap;
 mod resources;
 
 use crate::odata::{encode, parse_query, percent_decode, Filter};
@@ -55,7 +56,7 @@ pub(crate) struct GraphRequest<'a> {
 }
 
 impl GraphRequest<'_> {
-    fn q(&self, name: &str) -> Option<&str> {
+    pub(crate) fn q(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .find(|(k, _)| {
@@ -98,6 +99,9 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
 pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
     if req.method == http::Method::POST && req.segments.len() == 1 && req.segments[0] == "$batch" {
         return batch::handle(sim, &req);
+    }
+    if let Some(reply) = gdap::route(sim, &req) {
+        return reply;
     }
     if let Some(reply) = resources::route(sim, &req) {
         return reply;

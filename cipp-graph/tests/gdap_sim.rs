@@ -1,0 +1,204 @@
+//! The whole GDAP flow on the simulator: partner groups → relationship → lock → the
+//! customer approves → access assignments (pending, then active) → the customer joins the
+//! tenant list; ETags change on every write and a stale one is refused.
+
+use std::sync::Arc;
+
+use cipp_core::{ApiErrorKind, ManualClock, Pipeline, TenantId};
+use cipp_graph::gdap::{self, roles, AutoExtend, NewRelationship, RelationshipPatch};
+use cipp_graph::model::{AssignmentStatus, NewGroup, RelationshipStatus};
+use cipp_graph::{GdapApi, GraphClient, GroupsApi};
+use cipp_sim::scenario::DEMO_PARTNER;
+use cipp_sim::{SimTenant, Simulator};
+use futures::TryStreamExt;
+
+const ADATUM: &str = "6d1f4c2a-0000-4000-8000-00000000ada7";
+
+fn setup() -> (Simulator, GraphClient) {
+    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let sim = Simulator::demo_with_clock(Arc::new(clock));
+    sim.add_tenant(SimTenant::new(ADATUM, "Adatum", "adatum.onmicrosoft.com"));
+    let pipeline = Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .build()
+        .unwrap();
+    (sim, GraphClient::new(pipeline))
+}
+
+#[tokio::test]
+async fn the_whole_gdap_flow() {
+    let (sim, graph) = setup();
+    let partner = TenantId::parse(DEMO_PARTNER).unwrap();
+    let chosen = ["Exchange Administrator", "User Administrator"];
+    let mut groups = Vec::new();
+    for role in chosen {
+        let g = graph
+            .create_group(
+                &partner,
+                &NewGroup::security(
+                    &roles::group_name(role, None),
+                    &roles::group_mail_nickname(role, None),
+                ),
+            )
+            .await
+            .unwrap();
+        groups.push((role, g.id.unwrap().0));
+    }
+    let role_ids: Vec<String> = chosen
+        .iter()
+        .map(|r| roles::role_id(r).unwrap().to_owned())
+        .collect();
+    let rel = graph
+        .create_relationship(
+            &partner,
+            &NewRelationship {
+                display_name: "CIPP_adatum".into(),
+                duration: "P730D".into(),
+                roles: role_ids.clone(),
+                customer: None,
+                auto_extend: AutoExtend::SixMonths,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rel.status, Some(RelationshipStatus::Created));
+    // Not active yet: the SDK refuses to assign access.
+    assert!(graph
+        .create_access_assignment(&partner, &rel, &groups[0].1, &role_ids[..1])
+        .await
+        .is_err());
+    // A rename while created bumps the ETag; the old one is then stale (412).
+    let renamed = graph
+        .update_relationship(
+            &partner,
+            &rel,
+            &RelationshipPatch {
+                display_name: Some("CIPP_adatum_2y".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(renamed.etag, rel.etag);
+    let stale = graph
+        .update_relationship(
+            &partner,
+            &rel,
+            &RelationshipPatch {
+                duration: Some("P365D".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    let api = stale.as_api().unwrap();
+    assert_eq!(
+        (api.status.as_u16(), api.kind),
+        (412, ApiErrorKind::Conflict)
+    );
+
+    graph.lock_for_approval(&partner, &rel.id).await.unwrap();
+    let pending = graph.get_relationship(&partner, &rel.id).await.unwrap();
+    assert_eq!(pending.status, Some(RelationshipStatus::ApprovalPending));
+    assert!(gdap::invite_url(&rel.id).ends_with(&rel.id));
+    assert!(graph
+        .customer_tenants(&partner)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.tenant_id != ADATUM));
+
+    sim.approve_relationship(DEMO_PARTNER, &rel.id, ADATUM)
+        .unwrap();
+    let active = graph.get_relationship(&partner, &rel.id).await.unwrap();
+    assert!(active.is_active());
+    assert_eq!(
+        active.end_date_time.unwrap() - active.activated_date_time.unwrap(),
+        chrono::Duration::days(730)
+    );
+    for (i, (_, group)) in groups.iter().enumerate() {
+        let a = graph
+            .create_access_assignment(&partner, &active, group, &role_ids[i..=i])
+            .await
+            .unwrap();
+        assert_eq!(a.status, Some(AssignmentStatus::Pending));
+    }
+    let assignments: Vec<_> = graph
+        .list_access_assignments(&partner, &rel.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(assignments.len(), 2);
+    let now: Vec<_> = graph
+        .list_access_assignments(&partner, &rel.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(now
+        .iter()
+        .all(|a| a.status == Some(AssignmentStatus::Active)));
+    // Widen the first assignment to both roles: an operation is recorded.
+    graph
+        .update_access_assignment(&partner, &rel.id, &now[0], &role_ids)
+        .await
+        .unwrap();
+    let ops: Vec<_> = graph
+        .list_relationship_operations(&partner, &rel.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0].data_json().unwrap()["id"], now[0].id.as_str());
+    // The stale ETag of the first assignment no longer deletes it.
+    assert!(graph
+        .delete_access_assignment(&partner, &rel.id, &now[0])
+        .await
+        .is_err());
+    graph
+        .delete_access_assignment(&partner, &rel.id, &now[1])
+        .await
+        .unwrap();
+
+    let customers = graph.customer_tenants(&partner).await.unwrap();
+    let adatum = customers.iter().find(|c| c.tenant_id == ADATUM).unwrap();
+    assert_eq!(adatum.display_name.as_deref(), Some("Adatum"));
+    assert!(adatum.auto_extends);
+
+    graph
+        .terminate_relationship(&partner, &rel.id)
+        .await
+        .unwrap();
+    let gone = graph.get_relationship(&partner, &rel.id).await.unwrap();
+    assert_eq!(gone.status, Some(RelationshipStatus::Terminated));
+    assert!(graph
+        .customer_tenants(&partner)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.tenant_id != ADATUM));
+}
+
+#[tokio::test]
+async fn the_demo_partner_lists_its_customers_from_active_relationships() {
+    let (_sim, graph) = setup();
+    let partner = TenantId::parse(DEMO_PARTNER).unwrap();
+    let customers = graph.customer_tenants(&partner).await.unwrap();
+    let names: Vec<_> = customers
+        .iter()
+        .filter_map(|c| c.display_name.as_deref())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(customers
+        .iter()
+        .all(|c| c.auto_extends && !c.only_microsoft_led));
+    let rels: Vec<_> = graph
+        .list_relationships(&partner, &cipp_graph::odata::Query::new())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(rels.iter().all(
+        |r| r.access_details.as_ref().unwrap().unified_roles.len() == 15
+            && !r.includes_global_admin()
+    ));
+}
