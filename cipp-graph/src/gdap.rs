@@ -39,6 +39,7 @@ use crate::op::{json, unit, GraphOp};
 use crate::users::is_guid;
 
 pub mod roles;
+pub mod workflow;
 
 const BASE: &str = "/v1.0/tenantRelationships/delegatedAdminRelationships";
 

@@ -202,3 +202,118 @@ async fn the_demo_partner_lists_its_customers_from_active_relationships() {
             && !r.includes_global_admin()
     ));
 }
+
+#[tokio::test]
+async fn the_role_mapping_workflow_is_idempotent_and_reported() {
+    use cipp_core::Outcome;
+    use cipp_graph::gdap::workflow;
+    let (sim, graph) = setup();
+    let partner = TenantId::parse(DEMO_PARTNER).unwrap();
+    let ids: Vec<String> = [
+        "Exchange Administrator",
+        "User Administrator",
+        "Global Reader",
+    ]
+    .iter()
+    .map(|r| roles::role_id(r).unwrap().to_owned())
+    .collect();
+    let (mappings, report) = workflow::ensure_role_groups(&graph, &partner, &ids, None)
+        .await
+        .unwrap();
+    assert_eq!(mappings.len(), 3);
+    assert!(matches!(report.overall(), Outcome::Succeeded { .. }));
+    let (again, report) = workflow::ensure_role_groups(&graph, &partner, &ids, None)
+        .await
+        .unwrap();
+    assert_eq!(again, mappings, "the same groups are found by name");
+    assert!(matches!(report.overall(), Outcome::NoChange { .. }));
+    assert!(workflow::check_mappable("AdminAgents").is_err());
+
+    let invite = workflow::invite(&graph, &partner, "CIPP_adatum", &mappings)
+        .await
+        .unwrap();
+    assert!(invite.url.ends_with(&invite.relationship.id));
+    let early =
+        workflow::apply_mappings(&graph, &partner, &invite.relationship.id, &mappings, false)
+            .await
+            .unwrap();
+    assert!(matches!(early.report.overall(), Outcome::Skipped { .. }));
+
+    sim.approve_relationship(DEMO_PARTNER, &invite.relationship.id, ADATUM)
+        .unwrap();
+    let applied =
+        workflow::apply_mappings(&graph, &partner, &invite.relationship.id, &mappings, false)
+            .await
+            .unwrap();
+    assert!(
+        matches!(applied.report.overall(), Outcome::Succeeded { .. }),
+        "{:?}",
+        applied.report
+    );
+    assert_eq!(applied.pending.len(), 3, "new assignments start pending");
+    let settled =
+        workflow::apply_mappings(&graph, &partner, &invite.relationship.id, &mappings, false)
+            .await
+            .unwrap();
+    assert!(matches!(settled.report.overall(), Outcome::NoChange { .. }));
+    assert!(settled.pending.is_empty());
+
+    // Reset to two of the three groups: the third assignment is removed.
+    let reset = workflow::apply_mappings(
+        &graph,
+        &partner,
+        &invite.relationship.id,
+        &mappings[..2],
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reset.report.steps.len(), 3);
+    assert!(matches!(
+        reset.report.steps[2].outcome,
+        Outcome::Succeeded { .. }
+    ));
+    let left: Vec<_> = graph
+        .list_access_assignments(&partner, &invite.relationship.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 2);
+
+    // A Global Administrator relationship: cannot auto-extend until GA is removed.
+    let ga = graph
+        .create_relationship(
+            &partner,
+            &NewRelationship {
+                display_name: "Legacy_GA".into(),
+                duration: "P730D".into(),
+                roles: vec![roles::GLOBAL_ADMINISTRATOR.into(), ids[0].clone()],
+                customer: None,
+                auto_extend: AutoExtend::Off,
+            },
+        )
+        .await
+        .unwrap();
+    graph.lock_for_approval(&partner, &ga.id).await.unwrap();
+    sim.approve_relationship(DEMO_PARTNER, &ga.id, ADATUM)
+        .unwrap();
+    let extend = workflow::enable_auto_extend(&graph, &partner)
+        .await
+        .unwrap();
+    let step = extend.steps.iter().find(|s| s.name == "Legacy_GA").unwrap();
+    assert!(matches!(step.outcome, Outcome::Skipped { .. }));
+    let removed = workflow::remove_global_admin(&graph, &partner)
+        .await
+        .unwrap();
+    assert!(
+        matches!(removed.overall(), Outcome::Succeeded { .. }),
+        "{removed:?}"
+    );
+    let extend = workflow::enable_auto_extend(&graph, &partner)
+        .await
+        .unwrap();
+    let step = extend.steps.iter().find(|s| s.name == "Legacy_GA").unwrap();
+    assert!(matches!(step.outcome, Outcome::Succeeded { .. }));
+    let now = graph.get_relationship(&partner, &ga.id).await.unwrap();
+    assert!(now.auto_extends() && !now.includes_global_admin());
+}

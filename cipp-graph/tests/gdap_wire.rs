@@ -553,3 +553,60 @@ fn roles_and_group_names() {
     assert_eq!(gdap::duration_days("P"), None);
     assert_eq!(gdap::duration_days("P5X"), None);
 }
+
+#[tokio::test]
+async fn role_groups_are_found_by_name_or_created_as_security_groups() {
+    use cipp_graph::gdap::workflow;
+    let (server, graph) = client().await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/groups"))
+        .and(query_param(
+            "$filter",
+            "displayName eq 'M365 GDAP Exchange Administrator'",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+            {"id": GROUP, "displayName": "M365 GDAP Exchange Administrator"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/groups"))
+        .and(query_param(
+            "$filter",
+            "displayName eq 'M365 GDAP User Administrator'",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/groups"))
+        .and(body_json(json!({
+            "displayName": "M365 GDAP User Administrator",
+            "mailNickname": "M365GDAPUserAdministrator",
+            "mailEnabled": false,
+            "securityEnabled": true,
+            "groupTypes": []
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": "11111111-1111-4111-8111-111111111111",
+            "displayName": "M365 GDAP User Administrator",
+            "mailEnabled": false, "securityEnabled": true, "groupTypes": []
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ids = vec![
+        "29232cdf-9323-42fd-ade2-1d097af3e4de".to_owned(),
+        "fe930be7-5e62-47db-91af-98c3a49a38b1".to_owned(),
+    ];
+    let (mappings, report) = workflow::ensure_role_groups(&graph, &partner(), &ids, None)
+        .await
+        .unwrap();
+    assert_eq!(report.steps.len(), 2, "{report:?}");
+    assert_eq!(mappings.len(), 2, "{report:?}");
+    assert_eq!(mappings[0].group_id, GROUP);
+    assert_eq!(mappings[1].group_id, "11111111-1111-4111-8111-111111111111");
+    assert_eq!(report.steps.len(), 2);
+}

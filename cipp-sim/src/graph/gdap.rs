@@ -203,13 +203,12 @@ fn settle(t: &mut SimTenant, rel: &str) -> Vec<Value> {
         .gdap_assignments
         .entry(rel.to_ascii_lowercase())
         .or_default();
-    let out = list.clone();
     for a in list.iter_mut() {
         if a["status"] == "pending" {
             a["status"] = json!("active");
         }
     }
-    out
+    list.clone()
 }
 
 fn create(sim: &Sim, t: &mut SimTenant, req: &GraphRequest<'_>, now: &str) -> Reply {
