@@ -18,10 +18,14 @@ use crate::model::{
     NewTemporaryAccessPass, NewUser, OAuth2PermissionGrant, Organization, ServicePrincipal, SignIn,
     SkuId, SubscribedSku, TemporaryAccessPass, User, UserPatch, UserRegistrationDetails,
 };
+use crate::model::{
+    AuthenticationStrengthPolicy, ConditionalAccessPolicy, NamedLocation, PolicyState,
+    SecurityDefaultsPolicy,
+};
 use crate::odata::Query;
 use crate::password::{generate, PasswordStyle};
 use crate::users::UserRef;
-use crate::{audit, auth_methods, directory, gdap, groups, mail, users};
+use crate::{audit, auth_methods, conditional_access as ca, directory, gdap, groups, mail, users};
 
 /// Sends Graph operations for any tenant through one [`Pipeline`]. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -1056,5 +1060,162 @@ impl GdapApi for GraphClient {
         relationship: &str,
     ) -> BoxStream<'static, Result<RelationshipOperation, Error>> {
         self.stream(gdap::list_operations(partner, relationship))
+    }
+}
+
+/// Conditional Access (see [`crate::conditional_access`]).
+#[async_trait]
+pub trait ConditionalAccessApi: Send + Sync {
+    /// Streams policies.
+    fn list_ca_policies(
+        &self,
+        tenant: &TenantId,
+        query: &Query,
+    ) -> BoxStream<'static, Result<ConditionalAccessPolicy, Error>>;
+    /// One policy.
+    async fn get_ca_policy(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<ConditionalAccessPolicy, Error>;
+    /// Creates a policy.
+    async fn create_ca_policy(
+        &self,
+        tenant: &TenantId,
+        policy: &ConditionalAccessPolicy,
+    ) -> Result<ConditionalAccessPolicy, Error>;
+    /// Replaces a policy's settings.
+    async fn update_ca_policy(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        policy: &ConditionalAccessPolicy,
+    ) -> Result<(), Error>;
+    /// Changes a policy's state.
+    async fn set_ca_policy_state(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        state: &PolicyState,
+    ) -> Result<(), Error>;
+    /// Deletes a policy.
+    async fn delete_ca_policy(&self, tenant: &TenantId, id: &str) -> Result<(), Error>;
+    /// Streams named locations.
+    fn list_named_locations(
+        &self,
+        tenant: &TenantId,
+        query: &Query,
+    ) -> BoxStream<'static, Result<NamedLocation, Error>>;
+    /// Creates a named location.
+    async fn create_named_location(
+        &self,
+        tenant: &TenantId,
+        location: &NamedLocation,
+    ) -> Result<NamedLocation, Error>;
+    /// Updates a named location.
+    async fn update_named_location(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        location: &NamedLocation,
+    ) -> Result<(), Error>;
+    /// Streams authentication strength policies.
+    fn list_authentication_strengths(
+        &self,
+        tenant: &TenantId,
+    ) -> BoxStream<'static, Result<AuthenticationStrengthPolicy, Error>>;
+    /// The security-defaults policy.
+    async fn security_defaults(&self, tenant: &TenantId) -> Result<SecurityDefaultsPolicy, Error>;
+    /// Turns security defaults off.
+    async fn disable_security_defaults(&self, tenant: &TenantId) -> Result<(), Error>;
+}
+
+#[async_trait]
+impl ConditionalAccessApi for GraphClient {
+    fn list_ca_policies(
+        &self,
+        tenant: &TenantId,
+        query: &Query,
+    ) -> BoxStream<'static, Result<ConditionalAccessPolicy, Error>> {
+        self.stream(ca::list_policies(tenant, query))
+    }
+    async fn get_ca_policy(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<ConditionalAccessPolicy, Error> {
+        ca::get_policy(tenant, id)?.send(&self.pipeline).await
+    }
+    async fn create_ca_policy(
+        &self,
+        tenant: &TenantId,
+        policy: &ConditionalAccessPolicy,
+    ) -> Result<ConditionalAccessPolicy, Error> {
+        ca::create_policy(tenant, policy)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn update_ca_policy(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        policy: &ConditionalAccessPolicy,
+    ) -> Result<(), Error> {
+        ca::update_policy(tenant, id, policy)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn set_ca_policy_state(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        state: &PolicyState,
+    ) -> Result<(), Error> {
+        ca::set_policy_state(tenant, id, state)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn delete_ca_policy(&self, tenant: &TenantId, id: &str) -> Result<(), Error> {
+        ca::delete_policy(tenant, id)?.send(&self.pipeline).await
+    }
+    fn list_named_locations(
+        &self,
+        tenant: &TenantId,
+        query: &Query,
+    ) -> BoxStream<'static, Result<NamedLocation, Error>> {
+        self.stream(ca::list_named_locations(tenant, query))
+    }
+    async fn create_named_location(
+        &self,
+        tenant: &TenantId,
+        location: &NamedLocation,
+    ) -> Result<NamedLocation, Error> {
+        ca::create_named_location(tenant, location)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn update_named_location(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        location: &NamedLocation,
+    ) -> Result<(), Error> {
+        ca::update_named_location(tenant, id, location)?
+            .send(&self.pipeline)
+            .await
+    }
+    fn list_authentication_strengths(
+        &self,
+        tenant: &TenantId,
+    ) -> BoxStream<'static, Result<AuthenticationStrengthPolicy, Error>> {
+        self.stream(Ok(ca::list_authentication_strengths(tenant)))
+    }
+    async fn security_defaults(&self, tenant: &TenantId) -> Result<SecurityDefaultsPolicy, Error> {
+        ca::get_security_defaults(tenant).send(&self.pipeline).await
+    }
+    async fn disable_security_defaults(&self, tenant: &TenantId) -> Result<(), Error> {
+        ca::disable_security_defaults(tenant)?
+            .send(&self.pipeline)
+            .await
     }
 }

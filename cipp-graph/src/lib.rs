@@ -34,6 +34,7 @@ pub mod audit;
 pub mod auth_methods;
 pub mod batch;
 mod client;
+pub mod conditional_access;
 pub mod directory;
 pub mod gdap;
 pub mod groups;
@@ -46,7 +47,7 @@ pub mod users;
 
 pub use cipp_core;
 pub use client::{
-    AuditApi, AuthMethodsApi, DirectoryApi, GdapApi, GraphClient, GroupsApi, MailApi,
-    PasswordReset, UsersApi,
+    AuditApi, AuthMethodsApi, ConditionalAccessApi, DirectoryApi, GdapApi, GraphClient, GroupsApi,
+    MailApi, PasswordReset, UsersApi,
 };
 pub use op::GraphOp;

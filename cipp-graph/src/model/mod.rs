@@ -4,6 +4,7 @@
 mod audit;
 mod auth_method;
 mod common;
+mod conditional_access;
 mod gdap;
 mod group;
 mod mail;
@@ -15,6 +16,7 @@ pub use auth_method::*;
 pub use common::{
     parse_timestamp, timestamp, DirectoryObjectId, Extra, Field, GroupId, SkuId, UserId,
 };
+pub use conditional_access::*;
 pub use gdap::*;
 pub use group::*;
 pub use mail::*;

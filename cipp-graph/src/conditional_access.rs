@@ -1,0 +1,315 @@
+//! Conditional Access as request values: policies (list, get, create, update, delete),
+//! named locations (list, create, update), authentication strengths, and the
+//! security-defaults policy (read, disable). Graph allows one Conditional Access request
+//! per second per tenant and sends no `Retry-After`; the pipeline's governor paces them.
+//!
+//! ```
+//! use cipp_core::TenantId;
+//! use cipp_graph::conditional_access as ca;
+//! use cipp_graph::model::NamedLocation;
+//!
+//! let t = TenantId::parse("contoso.onmicrosoft.com")?;
+//! let office = NamedLocation::ip("Head office", true, &["203.0.113.0/24"]);
+//! assert_eq!(ca::create_named_location(&t, &office)?.request().path(),
+//!            "/v1.0/identity/conditionalAccess/namedLocations");
+//! assert!(ca::create_named_location(&t, &NamedLocation::ip("Bad", true, &["203.0.113.0/40"])).is_err());
+//! # Ok::<(), cipp_core::Error>(())
+//! ```
+
+use std::net::IpAddr;
+
+use cipp_core::request::encode_component;
+use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use serde_json::{json, Value};
+
+use crate::model::{
+    ConditionalAccessPolicy, NamedLocation, NamedLocationKind, SecurityDefaultsPolicy,
+};
+use crate::odata::Query;
+use crate::op::{json, unit, GraphOp};
+use crate::users::is_guid;
+
+const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
+const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
+const STRENGTHS: &str = "/v1.0/policies/authenticationStrengthPolicies";
+const SECURITY_DEFAULTS: &str = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy";
+
+fn id_path(base: &str, what: &str, id: &str) -> Result<String, Error> {
+    if is_guid(id) {
+        Ok(format!(
+            "{base}/{}",
+            encode_component(&id.to_ascii_lowercase())
+        ))
+    } else {
+        Err(Error::invalid_input(
+            what,
+            format!("`{id}` is not a {what} id (GUID)"),
+        ))
+    }
+}
+
+/// The policy as a request body: read-only fields (`id`, timestamps, `@odata.*`,
+/// `templateId`) removed.
+fn policy_body(p: &ConditionalAccessPolicy) -> Result<Value, Error> {
+    if p.display_name.trim().is_empty() {
+        return Err(Error::invalid_input("displayName", "a policy needs a name"));
+    }
+    if p.state.is_none() {
+        return Err(Error::invalid_input(
+            "state",
+            "set enabled, disabled or report-only (enabledForReportingButNotEnforced)",
+        ));
+    }
+    if p.conditions.as_ref().is_none_or(|c| !c.is_object()) {
+        return Err(Error::invalid_input(
+            "conditions",
+            "a policy needs conditions (at least users and applications)",
+        ));
+    }
+    if p.grant_controls.is_none() && p.session_controls.is_none() {
+        return Err(Error::invalid_input(
+            "grantControls",
+            "a policy needs grant controls or session controls",
+        ));
+    }
+    let mut v = serde_json::to_value(p)
+        .map_err(|e| Error::invalid_input("policy", format!("cannot serialise: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|k, _| {
+            !k.starts_with("@odata.")
+                && !matches!(
+                    k.as_str(),
+                    "id" | "createdDateTime" | "modifiedDateTime" | "templateId"
+                )
+        });
+    }
+    Ok(v)
+}
+
+/// Lists policies, paged.
+pub fn list_policies(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(
+        ApiRequest::get(tenant.clone(), Audience::Graph, POLICIES)
+            .operation("list conditional access policies"),
+    ))
+}
+
+/// Gets a policy.
+pub fn get_policy(tenant: &TenantId, id: &str) -> Result<GraphOp<ConditionalAccessPolicy>, Error> {
+    Ok(GraphOp::new(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            id_path(POLICIES, "policy", id)?,
+        )
+        .operation("get conditional access policy"),
+        json,
+    ))
+}
+
+/// Creates a policy (201 + the policy). Read-only fields of a captured policy are
+/// dropped; name, state, conditions and controls are required.
+pub fn create_policy(
+    tenant: &TenantId,
+    policy: &ConditionalAccessPolicy,
+) -> Result<GraphOp<ConditionalAccessPolicy>, Error> {
+    let body = policy_body(policy)?;
+    Ok(GraphOp::new(
+        ApiRequest::post(tenant.clone(), Audience::Graph, POLICIES)
+            .operation("create conditional access policy")
+            .json(&body)?,
+        json,
+    ))
+}
+
+/// Replaces a policy's settings (PATCH with the whole policy; 204).
+pub fn update_policy(
+    tenant: &TenantId,
+    id: &str,
+    policy: &ConditionalAccessPolicy,
+) -> Result<GraphOp<()>, Error> {
+    let path = id_path(POLICIES, "policy", id)?;
+    let body = policy_body(policy)?;
+    Ok(GraphOp::new(
+        ApiRequest::patch(tenant.clone(), Audience::Graph, path)
+            .operation("update conditional access policy")
+            .json(&body)?,
+        unit,
+    ))
+}
+
+/// Changes only a policy's state (PATCH `{"state": …}`; 204).
+pub fn set_policy_state(
+    tenant: &TenantId,
+    id: &str,
+    state: &crate::model::PolicyState,
+) -> Result<GraphOp<()>, Error> {
+    Ok(GraphOp::new(
+        ApiRequest::patch(
+            tenant.clone(),
+            Audience::Graph,
+            id_path(POLICIES, "policy", id)?,
+        )
+        .operation("set conditional access policy state")
+        .json(&json!({"state": state.as_str()}))?,
+        unit,
+    ))
+}
+
+/// Deletes a policy (204).
+pub fn delete_policy(tenant: &TenantId, id: &str) -> Result<GraphOp<()>, Error> {
+    Ok(GraphOp::new(
+        ApiRequest::delete(
+            tenant.clone(),
+            Audience::Graph,
+            id_path(POLICIES, "policy", id)?,
+        )
+        .operation("delete conditional access policy"),
+        unit,
+    ))
+}
+
+/// Lists named locations, paged.
+pub fn list_named_locations(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(
+        ApiRequest::get(tenant.clone(), Audience::Graph, LOCATIONS)
+            .operation("list named locations"),
+    ))
+}
+
+fn check_cidr(c: &str) -> bool {
+    let Some((addr, prefix)) = c.split_once('/') else {
+        return false;
+    };
+    let Ok(prefix) = prefix.parse::<u8>() else {
+        return false;
+    };
+    match addr.parse::<IpAddr>() {
+        Ok(IpAddr::V4(_)) => prefix <= 32,
+        Ok(IpAddr::V6(_)) => prefix <= 128,
+        Err(_) => false,
+    }
+}
+
+fn location_body(l: &NamedLocation) -> Result<Value, Error> {
+    if l.display_name.trim().is_empty() {
+        return Err(Error::invalid_input(
+            "displayName",
+            "a location needs a name",
+        ));
+    }
+    match l.kind() {
+        NamedLocationKind::Ip => {
+            let ranges = l.ip_ranges.as_deref().unwrap_or_default();
+            if ranges.is_empty() {
+                return Err(Error::invalid_input(
+                    "ipRanges",
+                    "at least one IP range is needed",
+                ));
+            }
+            for r in ranges {
+                let c = r["cidrAddress"].as_str().unwrap_or("");
+                if !check_cidr(c) {
+                    return Err(Error::invalid_input(
+                        "ipRanges",
+                        format!("`{c}` is not an IPv4 or IPv6 range in CIDR notation"),
+                    ));
+                }
+            }
+        }
+        NamedLocationKind::Country => {
+            let codes = l.countries_and_regions.as_deref().unwrap_or_default();
+            if codes.is_empty() {
+                return Err(Error::invalid_input(
+                    "countriesAndRegions",
+                    "at least one country is needed",
+                ));
+            }
+            if let Some(bad) = codes
+                .iter()
+                .find(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic()))
+            {
+                return Err(Error::invalid_input(
+                    "countriesAndRegions",
+                    format!("`{bad}` is not an ISO 3166 two-letter country code"),
+                ));
+            }
+        }
+        NamedLocationKind::Unknown(t) => {
+            return Err(Error::invalid_input(
+                "@odata.type",
+                format!("`{t}` is not an IP or country named location"),
+            ))
+        }
+    }
+    let mut v = serde_json::to_value(l)
+        .map_err(|e| Error::invalid_input("location", format!("cannot serialise: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|k, _| {
+            !matches!(
+                k.as_str(),
+                "id" | "createdDateTime" | "modifiedDateTime" | "@odata.context"
+            )
+        });
+    }
+    Ok(v)
+}
+
+/// Creates a named location (201 + the location), after checking the ranges (CIDR) or
+/// country codes.
+pub fn create_named_location(
+    tenant: &TenantId,
+    location: &NamedLocation,
+) -> Result<GraphOp<NamedLocation>, Error> {
+    let body = location_body(location)?;
+    Ok(GraphOp::new(
+        ApiRequest::post(tenant.clone(), Audience::Graph, LOCATIONS)
+            .operation("create named location")
+            .json(&body)?,
+        json,
+    ))
+}
+
+/// Updates a named location (PATCH; 204). The `@odata.type` must stay the same.
+pub fn update_named_location(
+    tenant: &TenantId,
+    id: &str,
+    location: &NamedLocation,
+) -> Result<GraphOp<()>, Error> {
+    let path = id_path(LOCATIONS, "named location", id)?;
+    let body = location_body(location)?;
+    Ok(GraphOp::new(
+        ApiRequest::patch(tenant.clone(), Audience::Graph, path)
+            .operation("update named location")
+            .json(&body)?,
+        unit,
+    ))
+}
+
+/// Lists authentication strength policies, paged.
+pub fn list_authentication_strengths(tenant: &TenantId) -> ApiRequest {
+    ApiRequest::get(tenant.clone(), Audience::Graph, STRENGTHS)
+        .operation("list authentication strengths")
+}
+
+/// Reads the security-defaults policy.
+pub fn get_security_defaults(tenant: &TenantId) -> GraphOp<SecurityDefaultsPolicy> {
+    GraphOp::new(
+        ApiRequest::get(tenant.clone(), Audience::Graph, SECURITY_DEFAULTS)
+            .operation("get security defaults"),
+        json,
+    )
+}
+
+/// Turns security defaults off (PATCH `{"isEnabled": false}`; 204) — needed before
+/// Conditional Access policies can be enforced.
+pub fn disable_security_defaults(tenant: &TenantId) -> Result<GraphOp<()>, Error> {
+    Ok(GraphOp::new(
+        ApiRequest::patch(tenant.clone(), Audience::Graph, SECURITY_DEFAULTS)
+            .operation("disable security defaults")
+            .json(&json!({"isEnabled": false}))?,
+        unit,
+    ))
+}
