@@ -533,6 +533,14 @@ impl Simulator {
         *self.inner.latency.lock().unwrap_or_else(|p| p.into_inner()) = latency;
     }
 
+    /// Switches Graph's Conditional Access throttling on or off for a tenant: when on, a
+    /// second request within one second gets 429 without `Retry-After`.
+    pub fn set_ca_throttling(&self, tenant: &str, on: bool) {
+        if let Some(t) = self.inner.lock_state().tenant_mut(tenant) {
+            t.ca_throttling = on;
+        }
+    }
+
     /// Plays the customer's Global Administrator approving a GDAP relationship that the
     /// partner locked for approval: it becomes `active`, names `customer`, starts its
     /// duration, and the customer joins the partner's customer list.

@@ -71,6 +71,17 @@ pub struct SimTenant {
     pub gdap_assignments: BTreeMap<String, Vec<Value>>,
     /// Relationship id → its long-running operations.
     pub gdap_operations: BTreeMap<String, Vec<Value>>,
+    /// Conditional Access policies.
+    pub ca_policies: Vec<Value>,
+    /// Named locations.
+    pub named_locations: Vec<Value>,
+    /// Whether security defaults are off (they are on in a new tenant).
+    pub security_defaults_disabled: bool,
+    /// When switched on, Conditional Access answers 429 without `Retry-After` to a second
+    /// request within one second for this tenant, as Graph does.
+    pub ca_throttling: bool,
+    /// When the last Conditional Access request for this tenant was served.
+    pub ca_last_request: Option<tokio::time::Instant>,
 }
 
 impl SimTenant {

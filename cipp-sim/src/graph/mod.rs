@@ -4,6 +4,7 @@ use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
 mod batch;
+mod conditional_access;
 pub(crate) mod gdap;
 mod resources;
 
@@ -101,6 +102,9 @@ pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
         return batch::handle(sim, &req);
     }
     if let Some(reply) = gdap::route(sim, &req) {
+        return reply;
+    }
+    if let Some(reply) = conditional_access::route(sim, &req) {
         return reply;
     }
     if let Some(reply) = resources::route(sim, &req) {
