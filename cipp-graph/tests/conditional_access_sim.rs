@@ -78,7 +78,7 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
     let refs = copy.referenced_ids();
     let conditions = copy.conditions.as_mut().unwrap();
     conditions["locations"]["excludeLocations"] = json!([there.id]);
-    assert_eq!(refs, [office.id.clone()]);
+    assert_eq!(refs, std::slice::from_ref(&office.id));
     let deployed = graph.create_ca_policy(&fabrikam, &copy).await.unwrap();
     assert_ne!(deployed.id, captured[0].id);
     graph
