@@ -78,6 +78,11 @@ impl ApiRequest {
         Self::new(tenant, audience, Method::PATCH, target)
     }
 
+    /// A `PUT`.
+    pub fn put(tenant: TenantId, audience: Audience, target: impl Into<String>) -> Self {
+        Self::new(tenant, audience, Method::PUT, target)
+    }
+
     /// A `DELETE`.
     pub fn delete(tenant: TenantId, audience: Audience, target: impl Into<String>) -> Self {
         Self::new(tenant, audience, Method::DELETE, target)

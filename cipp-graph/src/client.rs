@@ -9,9 +9,11 @@ use secrecy::SecretString;
 
 use crate::audit::{AuditFilter, SignInFilter};
 use crate::gdap::{CustomerTenant, NewRelationship, RelationshipPatch};
+use crate::intune::IntuneKind;
 use crate::model::{
     AccessAssignment, DelegatedAdminRelationship, RelationshipOperation, RelationshipRequest,
 };
+use crate::model::{ApplePushCertificate, DepOnboardingSetting, IntunePolicy, VppToken};
 use crate::model::{
     AssignedLicense, AuthMethod, AuthMethodKind, AutomaticRepliesSetting, DirectoryAudit,
     DirectoryObject, Domain, Field, Group, ManagedDevice, MessageRule, NewGroup,
@@ -25,7 +27,9 @@ use crate::model::{
 use crate::odata::Query;
 use crate::password::{generate, PasswordStyle};
 use crate::users::UserRef;
-use crate::{audit, auth_methods, conditional_access as ca, directory, gdap, groups, mail, users};
+use crate::{
+    audit, auth_methods, conditional_access as ca, directory, gdap, groups, intune, mail, users,
+};
 
 /// Sends Graph operations for any tenant through one [`Pipeline`]. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -1217,5 +1221,173 @@ impl ConditionalAccessApi for GraphClient {
         ca::disable_security_defaults(tenant)?
             .send(&self.pipeline)
             .await
+    }
+}
+
+/// Intune (see [`crate::intune`]).
+#[async_trait]
+pub trait IntuneApi: Send + Sync {
+    /// Streams a kind's policies.
+    fn list_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        query: &Query,
+    ) -> BoxStream<'static, Result<IntunePolicy, Error>>;
+    /// One policy.
+    async fn get_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+    ) -> Result<IntunePolicy, Error>;
+    /// Creates a policy (read-only fields of a captured one are dropped).
+    async fn create_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        policy: &IntunePolicy,
+    ) -> Result<IntunePolicy, Error>;
+    /// Updates a policy (PATCH; PUT for the settings catalog).
+    async fn update_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+        policy: &IntunePolicy,
+    ) -> Result<(), Error>;
+    /// Deletes a policy.
+    async fn delete_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+    ) -> Result<(), Error>;
+    /// Streams a policy's assignments (raw JSON).
+    fn list_intune_assignments(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+    ) -> BoxStream<'static, Result<serde_json::Value, Error>>;
+    /// Assigns a policy: replaces its assignments with `targets`, or with `append` adds
+    /// them to the current ones.
+    async fn assign_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+        targets: &[intune::AssignTarget],
+        filter: Option<(&str, intune::FilterMode)>,
+        append: bool,
+    ) -> Result<(), Error>;
+    /// The Apple push notification certificate.
+    async fn apple_push_certificate(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<ApplePushCertificate, Error>;
+    /// VPP tokens.
+    fn list_vpp_tokens(&self, tenant: &TenantId) -> BoxStream<'static, Result<VppToken, Error>>;
+    /// DEP onboarding settings.
+    fn list_dep_onboarding(
+        &self,
+        tenant: &TenantId,
+    ) -> BoxStream<'static, Result<DepOnboardingSetting, Error>>;
+}
+
+#[async_trait]
+impl IntuneApi for GraphClient {
+    fn list_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        query: &Query,
+    ) -> BoxStream<'static, Result<IntunePolicy, Error>> {
+        self.stream(intune::list(tenant, kind, query))
+    }
+    async fn get_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+    ) -> Result<IntunePolicy, Error> {
+        intune::get(tenant, kind, id)?.send(&self.pipeline).await
+    }
+    async fn create_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        policy: &IntunePolicy,
+    ) -> Result<IntunePolicy, Error> {
+        intune::create(tenant, kind, policy)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn update_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+        policy: &IntunePolicy,
+    ) -> Result<(), Error> {
+        intune::update(tenant, kind, id, policy)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn delete_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+    ) -> Result<(), Error> {
+        intune::delete(tenant, kind, id)?.send(&self.pipeline).await
+    }
+    fn list_intune_assignments(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+    ) -> BoxStream<'static, Result<serde_json::Value, Error>> {
+        self.stream(intune::list_assignments(tenant, kind, id))
+    }
+    async fn assign_intune(
+        &self,
+        tenant: &TenantId,
+        kind: IntuneKind,
+        id: &str,
+        targets: &[intune::AssignTarget],
+        filter: Option<(&str, intune::FilterMode)>,
+        append: bool,
+    ) -> Result<(), Error> {
+        // Validate before reading anything.
+        intune::assignments_body(kind, targets, filter, &[])?;
+        let existing: Vec<serde_json::Value> = if append {
+            self.list_intune_assignments(tenant, kind, id)
+                .try_collect()
+                .await?
+        } else {
+            Vec::new()
+        };
+        let body = intune::assignments_body(kind, targets, filter, &existing)?;
+        intune::assign(tenant, kind, id, &body)?
+            .send(&self.pipeline)
+            .await
+    }
+    async fn apple_push_certificate(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<ApplePushCertificate, Error> {
+        intune::apple_push_certificate(tenant)
+            .send(&self.pipeline)
+            .await
+    }
+    fn list_vpp_tokens(&self, tenant: &TenantId) -> BoxStream<'static, Result<VppToken, Error>> {
+        self.stream(Ok(intune::list_vpp_tokens(tenant)))
+    }
+    fn list_dep_onboarding(
+        &self,
+        tenant: &TenantId,
+    ) -> BoxStream<'static, Result<DepOnboardingSetting, Error>> {
+        self.stream(Ok(intune::list_dep_onboarding(tenant)))
     }
 }

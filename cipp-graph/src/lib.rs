@@ -38,6 +38,7 @@ pub mod conditional_access;
 pub mod directory;
 pub mod gdap;
 pub mod groups;
+pub mod intune;
 pub mod mail;
 pub mod model;
 pub mod odata;
@@ -48,6 +49,6 @@ pub mod users;
 pub use cipp_core;
 pub use client::{
     AuditApi, AuthMethodsApi, ConditionalAccessApi, DirectoryApi, GdapApi, GraphClient, GroupsApi,
-    MailApi, PasswordReset, UsersApi,
+    IntuneApi, MailApi, PasswordReset, UsersApi,
 };
 pub use op::GraphOp;

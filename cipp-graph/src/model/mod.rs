@@ -7,6 +7,7 @@ mod common;
 mod conditional_access;
 mod gdap;
 mod group;
+mod intune;
 mod mail;
 mod tenant;
 mod user;
@@ -19,6 +20,7 @@ pub use common::{
 pub use conditional_access::*;
 pub use gdap::*;
 pub use group::*;
+pub use intune::*;
 pub use mail::*;
 pub use tenant::*;
 pub use user::*;

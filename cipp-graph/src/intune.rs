@@ -1,0 +1,532 @@
+//! Intune as request values: device configurations, settings-catalog policies (beta),
+//! compliance policies (with scheduled actions), administrative templates (beta, with
+//! definition values), app protection and app configuration policies, Windows feature
+//! update profiles (beta) and assignment filters (beta) — list, get, create, update
+//! (PATCH; PUT for the settings catalog), delete and assign — plus the Apple push
+//! certificate, VPP tokens and DEP settings with their expiry dates.
+//!
+//! ```
+//! use cipp_core::TenantId;
+//! use cipp_graph::intune::{self, AssignTarget, FilterMode, IntuneKind};
+//!
+//! let t = TenantId::parse("contoso.onmicrosoft.com")?;
+//! let body = intune::assignments_body(
+//!     IntuneKind::CompliancePolicy,
+//!     &[AssignTarget::AllUsers, AssignTarget::ExcludeGroup("0be2b0e8-8f6a-4b38-9e5c-3c9e6b1a2f11".into())],
+//!     Some(("7b0b0e8a-0000-4000-8000-000000000001", FilterMode::Include)),
+//!     &[],
+//! )?;
+//! assert_eq!(body["assignments"].as_array().unwrap().len(), 2);
+//! let op = intune::assign(&t, IntuneKind::CompliancePolicy, "0be2b0e8-8f6a-4b38-9e5c-3c9e6b1a2f11", &body)?;
+//! assert!(op.request().path().ends_with("/assign"));
+//! # Ok::<(), cipp_core::Error>(())
+//! ```
+
+use cipp_core::request::encode_component;
+use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use serde_json::{json, Value};
+
+use crate::model::{singleton, ApplePushCertificate, IntunePolicy};
+use crate::odata::Query;
+use crate::op::{json, unit, GraphOp};
+use crate::users::is_guid;
+
+/// The kinds of Intune policy this module handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IntuneKind {
+    /// `deviceManagement/deviceConfigurations` (v1.0, polymorphic).
+    DeviceConfiguration,
+    /// `deviceManagement/configurationPolicies` (beta settings catalog; updated with PUT).
+    SettingsCatalog,
+    /// `deviceManagement/deviceCompliancePolicies` (v1.0, polymorphic, scheduled actions).
+    CompliancePolicy,
+    /// `deviceManagement/groupPolicyConfigurations` (beta administrative templates).
+    AdministrativeTemplate,
+    /// `deviceAppManagement/iosManagedAppProtections` (v1.0).
+    IosAppProtection,
+    /// `deviceAppManagement/androidManagedAppProtections` (v1.0).
+    AndroidAppProtection,
+    /// `deviceAppManagement/mobileAppConfigurations` (v1.0, managed devices).
+    AppConfiguration,
+    /// `deviceManagement/windowsFeatureUpdateProfiles` (beta).
+    WindowsFeatureUpdate,
+    /// `deviceManagement/assignmentFilters` (beta; not assignable).
+    AssignmentFilter,
+}
+
+impl IntuneKind {
+    /// Every kind.
+    pub const ALL: [IntuneKind; 9] = [
+        IntuneKind::DeviceConfiguration,
+        IntuneKind::SettingsCatalog,
+        IntuneKind::CompliancePolicy,
+        IntuneKind::AdministrativeTemplate,
+        IntuneKind::IosAppProtection,
+        IntuneKind::AndroidAppProtection,
+        IntuneKind::AppConfiguration,
+        IntuneKind::WindowsFeatureUpdate,
+        IntuneKind::AssignmentFilter,
+    ];
+
+    /// The collection path, with its API version.
+    pub fn path(self) -> &'static str {
+        match self {
+            IntuneKind::DeviceConfiguration => "/v1.0/deviceManagement/deviceConfigurations",
+            IntuneKind::SettingsCatalog => "/beta/deviceManagement/configurationPolicies",
+            IntuneKind::CompliancePolicy => "/v1.0/deviceManagement/deviceCompliancePolicies",
+            IntuneKind::AdministrativeTemplate => {
+                "/beta/deviceManagement/groupPolicyConfigurations"
+            }
+            IntuneKind::IosAppProtection => "/v1.0/deviceAppManagement/iosManagedAppProtections",
+            IntuneKind::AndroidAppProtection => {
+                "/v1.0/deviceAppManagement/androidManagedAppProtections"
+            }
+            IntuneKind::AppConfiguration => "/v1.0/deviceAppManagement/mobileAppConfigurations",
+            IntuneKind::WindowsFeatureUpdate => {
+                "/beta/deviceManagement/windowsFeatureUpdateProfiles"
+            }
+            IntuneKind::AssignmentFilter => "/beta/deviceManagement/assignmentFilters",
+        }
+    }
+
+    /// Whether objects of this kind need an `@odata.type` naming their concrete type.
+    pub fn polymorphic(self) -> bool {
+        matches!(
+            self,
+            IntuneKind::DeviceConfiguration
+                | IntuneKind::CompliancePolicy
+                | IntuneKind::AppConfiguration
+        )
+    }
+
+    /// The `@odata.type` of one assignment of this kind (`None`: not assignable).
+    pub fn assignment_type(self) -> Option<&'static str> {
+        Some(match self {
+            IntuneKind::DeviceConfiguration => "#microsoft.graph.deviceConfigurationAssignment",
+            IntuneKind::SettingsCatalog => {
+                "#microsoft.graph.deviceManagementConfigurationPolicyAssignment"
+            }
+            IntuneKind::CompliancePolicy => "#microsoft.graph.deviceCompliancePolicyAssignment",
+            IntuneKind::AdministrativeTemplate => {
+                "#microsoft.graph.groupPolicyConfigurationAssignment"
+            }
+            IntuneKind::IosAppProtection | IntuneKind::AndroidAppProtection => {
+                "#microsoft.graph.targetedManagedAppPolicyAssignment"
+            }
+            IntuneKind::AppConfiguration => {
+                "#microsoft.graph.managedDeviceMobileAppConfigurationAssignment"
+            }
+            IntuneKind::WindowsFeatureUpdate => {
+                "#microsoft.graph.windowsFeatureUpdateProfileAssignment"
+            }
+            IntuneKind::AssignmentFilter => return None,
+        })
+    }
+
+    fn uses_name(self) -> bool {
+        matches!(self, IntuneKind::SettingsCatalog)
+    }
+}
+
+fn item_path(kind: IntuneKind, id: &str) -> Result<String, Error> {
+    // GUIDs, and the `{guid}_{suffix}` ids some Intune objects carry.
+    let ok = !id.is_empty()
+        && id.len() <= 100
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(format!("{}/{}", kind.path(), encode_component(id)))
+    } else {
+        Err(Error::invalid_input(
+            "policy",
+            format!("`{id}` is not an Intune object id"),
+        ))
+    }
+}
+
+/// Lists a kind's objects, paged. (For the settings catalog, add
+/// `$expand=settings` through [`Query::expand`] to read the settings too.)
+pub fn list(tenant: &TenantId, kind: IntuneKind, query: &Query) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(
+        ApiRequest::get(tenant.clone(), Audience::Graph, kind.path())
+            .operation("list intune policies"),
+    ))
+}
+
+/// Gets one object.
+pub fn get(tenant: &TenantId, kind: IntuneKind, id: &str) -> Result<GraphOp<IntunePolicy>, Error> {
+    Ok(GraphOp::new(
+        ApiRequest::get(tenant.clone(), Audience::Graph, item_path(kind, id)?)
+            .operation("get intune policy"),
+        json,
+    ))
+}
+
+/// Lists a settings-catalog policy's settings, paged.
+pub fn list_settings(tenant: &TenantId, id: &str) -> Result<ApiRequest, Error> {
+    Ok(ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        format!("{}/settings", item_path(IntuneKind::SettingsCatalog, id)?),
+    )
+    .operation("list settings catalog settings"))
+}
+
+/// Lists an administrative template's definition values with their definitions and
+/// presentation values, paged.
+pub fn list_definition_values(tenant: &TenantId, id: &str) -> Result<ApiRequest, Error> {
+    Ok(ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        format!(
+            "{}/definitionValues",
+            item_path(IntuneKind::AdministrativeTemplate, id)?
+        ),
+    )
+    .query(
+        "$expand",
+        "definition,presentationValues($expand=presentation)",
+    )
+    .operation("list administrative template values"))
+}
+
+/// Adds a definition value to an administrative template (`enabled`,
+/// `definition@odata.bind`, `presentationValues` as captured).
+pub fn add_definition_value(
+    tenant: &TenantId,
+    id: &str,
+    value: &Value,
+) -> Result<GraphOp<Value>, Error> {
+    if value.get("definition@odata.bind").is_none() {
+        return Err(Error::invalid_input(
+            "definitionValue",
+            "needs `definition@odata.bind` naming the group policy definition",
+        ));
+    }
+    Ok(GraphOp::new(
+        ApiRequest::post(
+            tenant.clone(),
+            Audience::Graph,
+            format!(
+                "{}/definitionValues",
+                item_path(IntuneKind::AdministrativeTemplate, id)?
+            ),
+        )
+        .operation("add administrative template value")
+        .json(value)?,
+        json,
+    ))
+}
+
+/// Read-only fields dropped when a captured object is written back.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "version",
+    "settingCount",
+    "isAssigned",
+    "supportsScopeTags",
+    "creationSource",
+    "deployedAppCount",
+    "assignments",
+    "deviceStatuses",
+    "userStatuses",
+    "deviceStatusOverview",
+    "userStatusOverview",
+    "deviceSettingStateSummaries",
+];
+
+/// The object as a request body, checked and with read-only fields removed. A compliance
+/// policy without scheduled actions gets Intune's default (mark non-compliant at once).
+pub fn body(kind: IntuneKind, policy: &IntunePolicy) -> Result<Value, Error> {
+    if policy.title().trim().is_empty() {
+        let field = if kind.uses_name() {
+            "name"
+        } else {
+            "displayName"
+        };
+        return Err(Error::invalid_input(field, "the policy needs a name"));
+    }
+    if kind.polymorphic()
+        && policy
+            .odata_type
+            .as_deref()
+            .is_none_or(|t| !t.starts_with("#microsoft.graph."))
+    {
+        return Err(Error::invalid_input(
+            "@odata.type",
+            "this kind of policy needs its concrete @odata.type (for example #microsoft.graph.windows10CompliancePolicy)",
+        ));
+    }
+    let mut v = serde_json::to_value(policy)
+        .map_err(|e| Error::invalid_input("policy", format!("cannot serialise: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|k, _| {
+            // Read annotations go; `@odata.type` and `…@odata.bind` references stay.
+            let odata_annotation = (k.starts_with("@odata.") && k != "@odata.type")
+                || k.ends_with("@odata.context")
+                || k.ends_with("@odata.navigationLink")
+                || k.ends_with("@odata.associationLink");
+            !(READ_ONLY.contains(&k.as_str()) || odata_annotation)
+        });
+        if kind == IntuneKind::CompliancePolicy && !o.contains_key("scheduledActionsForRule") {
+            o.insert(
+                "scheduledActionsForRule".into(),
+                json!([{"ruleName": "PasswordRequired", "scheduledActionConfigurations": [
+                    {"actionType": "block", "gracePeriodHours": 0, "notificationTemplateId": "", "notificationMessageCCList": []}
+                ]}]),
+            );
+        }
+    }
+    Ok(v)
+}
+
+/// Creates an object (201 + the object).
+pub fn create(
+    tenant: &TenantId,
+    kind: IntuneKind,
+    policy: &IntunePolicy,
+) -> Result<GraphOp<IntunePolicy>, Error> {
+    let b = body(kind, policy)?;
+    Ok(GraphOp::new(
+        ApiRequest::post(tenant.clone(), Audience::Graph, kind.path())
+            .operation("create intune policy")
+            .json(&b)?,
+        json,
+    ))
+}
+
+/// Updates an object: PATCH (204), or PUT with the whole policy and its settings for the
+/// settings catalog.
+pub fn update(
+    tenant: &TenantId,
+    kind: IntuneKind,
+    id: &str,
+    policy: &IntunePolicy,
+) -> Result<GraphOp<()>, Error> {
+    let path = item_path(kind, id)?;
+    let mut b = body(kind, policy)?;
+    let request = if kind == IntuneKind::SettingsCatalog {
+        if b.get("settings").is_none_or(|s| !s.is_array()) {
+            return Err(Error::invalid_input(
+                "settings",
+                "a settings catalog policy is replaced whole: include its settings",
+            ));
+        }
+        ApiRequest::put(tenant.clone(), Audience::Graph, path)
+    } else {
+        if let Some(o) = b.as_object_mut() {
+            // PATCH on a polymorphic type still names it; other kinds send only values.
+            if !kind.polymorphic() {
+                o.remove("@odata.type");
+            }
+        }
+        ApiRequest::patch(tenant.clone(), Audience::Graph, path)
+    };
+    Ok(GraphOp::new(
+        request.operation("update intune policy").json(&b)?,
+        unit,
+    ))
+}
+
+/// Deletes an object (204).
+pub fn delete(tenant: &TenantId, kind: IntuneKind, id: &str) -> Result<GraphOp<()>, Error> {
+    Ok(GraphOp::new(
+        ApiRequest::delete(tenant.clone(), Audience::Graph, item_path(kind, id)?)
+            .operation("delete intune policy"),
+        unit,
+    ))
+}
+
+/// Who a policy is assigned to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AssignTarget {
+    /// A group, by object id.
+    Group(String),
+    /// All licensed users.
+    AllUsers,
+    /// All devices.
+    AllDevices,
+    /// Excluded group, by object id.
+    ExcludeGroup(String),
+}
+
+/// How an assignment filter applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FilterMode {
+    /// Only matching devices.
+    Include,
+    /// All but matching devices.
+    Exclude,
+}
+
+/// The body of an `assign` action. Assign replaces the whole set: to append, pass the
+/// current assignments (from [`list_assignments`]) as `existing`; duplicates of a
+/// target are not added twice. A filter applies to the include targets.
+pub fn assignments_body(
+    kind: IntuneKind,
+    targets: &[AssignTarget],
+    filter: Option<(&str, FilterMode)>,
+    existing: &[Value],
+) -> Result<Value, Error> {
+    let Some(assignment_type) = kind.assignment_type() else {
+        return Err(Error::invalid_input(
+            "kind",
+            "assignment filters cannot be assigned",
+        ));
+    };
+    if targets.is_empty() && existing.is_empty() {
+        return Err(Error::invalid_input("targets", "nothing to assign"));
+    }
+    if let Some((id, _)) = filter {
+        if !is_guid(id) {
+            return Err(Error::invalid_input(
+                "filter",
+                format!("`{id}` is not an assignment filter id"),
+            ));
+        }
+    }
+    let mut out: Vec<Value> = existing
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            if let Some(o) = a.as_object_mut() {
+                o.remove("id");
+                o.remove("source");
+                o.remove("sourceId");
+                o.insert("@odata.type".into(), json!(assignment_type));
+            }
+            a
+        })
+        .collect();
+    for t in targets {
+        let mut target = match t {
+            AssignTarget::Group(g) | AssignTarget::ExcludeGroup(g) => {
+                if !is_guid(g) {
+                    return Err(Error::invalid_input(
+                        "group",
+                        format!("`{g}` is not a group object id (GUID)"),
+                    ));
+                }
+                let ty = if matches!(t, AssignTarget::Group(_)) {
+                    "#microsoft.graph.groupAssignmentTarget"
+                } else {
+                    "#microsoft.graph.exclusionGroupAssignmentTarget"
+                };
+                json!({"@odata.type": ty, "groupId": g.to_ascii_lowercase()})
+            }
+            AssignTarget::AllUsers => {
+                json!({"@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"})
+            }
+            AssignTarget::AllDevices => {
+                json!({"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"})
+            }
+        };
+        if let (Some((id, mode)), false) = (filter, matches!(t, AssignTarget::ExcludeGroup(_))) {
+            target["deviceAndAppManagementAssignmentFilterId"] = json!(id.to_ascii_lowercase());
+            target["deviceAndAppManagementAssignmentFilterType"] = json!(match mode {
+                FilterMode::Include => "include",
+                FilterMode::Exclude => "exclude",
+            });
+        }
+        let same = |a: &Value| {
+            a["target"]["@odata.type"] == target["@odata.type"]
+                && a["target"]["groupId"] == target["groupId"]
+        };
+        if let Some(i) = out.iter().position(same) {
+            out[i] = json!({"@odata.type": assignment_type, "target": target});
+        } else {
+            out.push(json!({"@odata.type": assignment_type, "target": target}));
+        }
+    }
+    Ok(json!({ "assignments": out }))
+}
+
+/// Assigns an object (`POST …/{id}/assign` with a body from [`assignments_body`]).
+pub fn assign(
+    tenant: &TenantId,
+    kind: IntuneKind,
+    id: &str,
+    body: &Value,
+) -> Result<GraphOp<()>, Error> {
+    if kind.assignment_type().is_none() {
+        return Err(Error::invalid_input(
+            "kind",
+            "assignment filters cannot be assigned",
+        ));
+    }
+    Ok(GraphOp::new(
+        ApiRequest::post(
+            tenant.clone(),
+            Audience::Graph,
+            format!("{}/assign", item_path(kind, id)?),
+        )
+        .operation("assign intune policy")
+        .json(body)?,
+        unit,
+    ))
+}
+
+/// Lists an object's assignments, paged.
+pub fn list_assignments(
+    tenant: &TenantId,
+    kind: IntuneKind,
+    id: &str,
+) -> Result<ApiRequest, Error> {
+    Ok(ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        format!("{}/assignments", item_path(kind, id)?),
+    )
+    .operation("list intune assignments"))
+}
+
+fn apns_decode(r: &cipp_core::ApiResponse) -> Result<ApplePushCertificate, Error> {
+    let v: Value = json(r)?;
+    singleton(v).map_err(|e| {
+        Error::invalid_input(
+            "applePushNotificationCertificate",
+            format!("unexpected shape: {e}"),
+        )
+    })
+}
+
+/// The Apple push notification certificate (the singleton may come wrapped in `value`;
+/// 404 when none is configured).
+pub fn apple_push_certificate(tenant: &TenantId) -> GraphOp<ApplePushCertificate> {
+    GraphOp::new(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            "/v1.0/deviceManagement/applePushNotificationCertificate",
+        )
+        .operation("get apple push certificate"),
+        apns_decode,
+    )
+}
+
+/// Lists VPP tokens (note: `deviceAppManagement`), paged.
+pub fn list_vpp_tokens(tenant: &TenantId) -> ApiRequest {
+    ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        "/v1.0/deviceAppManagement/vppTokens",
+    )
+    .operation("list vpp tokens")
+}
+
+/// Lists DEP onboarding settings (beta), paged.
+pub fn list_dep_onboarding(tenant: &TenantId) -> ApiRequest {
+    ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        "/beta/deviceManagement/depOnboardingSettings",
+    )
+    .operation("list dep onboarding settings")
+}
