@@ -109,6 +109,31 @@ pub fn demo_at(state: &mut SimState, now: chrono::DateTime<chrono::Utc>) {
     let mut customers = customers;
     if let Some(contoso) = customers.first_mut() {
         seed_contoso(contoso, now);
+        // Apple tokens that an expiry alert should catch.
+        let ts =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        contoso.intune.insert(
+            "devicemanagement/applepushnotificationcertificate".into(),
+            vec![serde_json::json!({
+                "@odata.type": "#microsoft.graph.applePushNotificationCertificate",
+                "id": synthetic_guid("apns-contoso"),
+                "appleIdentifier": "mdm@contoso.com",
+                "topicIdentifier": "com.apple.mgmt.External.contoso",
+                "expirationDateTime": ts(now + chrono::Duration::days(20)),
+                "certificateUploadStatus": "uploaded"
+            })],
+        );
+        contoso.intune.insert(
+            "deviceappmanagement/vpptokens".into(),
+            vec![serde_json::json!({
+                "@odata.type": "#microsoft.graph.vppToken",
+                "id": synthetic_guid("vpp-contoso"),
+                "organizationName": "Contoso",
+                "appleId": "vpp@contoso.com",
+                "expirationDateTime": ts(now + chrono::Duration::days(200)),
+                "state": "valid"
+            })],
+        );
     }
     partner.customers = customers.iter().map(|c| c.id.clone()).collect();
     // One active GDAP relationship per customer with CIPP's default roles, auto-extending.

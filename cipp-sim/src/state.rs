@@ -80,6 +80,10 @@ pub struct SimTenant {
     /// When switched on, Conditional Access answers 429 without `Retry-After` to a second
     /// request within one second for this tenant, as Graph does.
     pub ca_throttling: bool,
+    /// Intune objects by collection (`deviceManagement/deviceConfigurations`…).
+    pub intune: BTreeMap<String, Vec<Value>>,
+    /// Intune object id → its assignments.
+    pub intune_assignments: BTreeMap<String, Vec<Value>>,
     /// When the last Conditional Access request for this tenant was served.
     pub ca_last_request: Option<tokio::time::Instant>,
 }

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 mod batch;
 mod conditional_access;
 pub(crate) mod gdap;
+mod intune;
 mod resources;
 
 use crate::odata::{encode, parse_query, percent_decode, Filter};
@@ -105,6 +106,9 @@ pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
         return reply;
     }
     if let Some(reply) = conditional_access::route(sim, &req) {
+        return reply;
+    }
+    if let Some(reply) = intune::route(sim, &req) {
         return reply;
     }
     if let Some(reply) = resources::route(sim, &req) {
