@@ -27,6 +27,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod access;
 mod client;
 pub mod commands;
 pub mod offboarding;

@@ -228,9 +228,13 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
     }
     t.skus = vec![
         json!({"id": format!("{}_{SKU_BUSINESS_PREMIUM}", t.id), "skuId": SKU_BUSINESS_PREMIUM, "skuPartNumber": "SPB",
-               "capabilityStatus": "Enabled", "consumedUnits": enabled, "prepaidUnits": {"enabled": 10, "suspended": 0, "warning": 0}, "servicePlans": []}),
+               "capabilityStatus": "Enabled", "consumedUnits": enabled, "prepaidUnits": {"enabled": 10, "suspended": 0, "warning": 0}, "servicePlans": [
+                   {"servicePlanId": "c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "servicePlanName": "INTUNE_A", "provisioningStatus": "Success", "appliesTo": "User"},
+                   {"servicePlanId": "41781fb2-bc02-4b7c-bd55-b576c07bb09d", "servicePlanName": "AAD_PREMIUM", "provisioningStatus": "Success", "appliesTo": "User"},
+                   {"servicePlanId": "9aaf7827-d63c-4b61-89c3-182f06f82e5c", "servicePlanName": "EXCHANGE_S_STANDARD", "provisioningStatus": "Success", "appliesTo": "User"}]}),
         json!({"id": format!("{}_{SKU_EXCHANGE_STANDARD}", t.id), "skuId": SKU_EXCHANGE_STANDARD, "skuPartNumber": "EXCHANGESTANDARD",
-               "capabilityStatus": "Enabled", "consumedUnits": 0, "prepaidUnits": {"enabled": 5, "suspended": 0, "warning": 0}, "servicePlans": []}),
+               "capabilityStatus": "Enabled", "consumedUnits": 0, "prepaidUnits": {"enabled": 5, "suspended": 0, "warning": 0}, "servicePlans": [
+                   {"servicePlanId": "9aaf7827-d63c-4b61-89c3-182f06f82e5c", "servicePlanName": "EXCHANGE_S_STANDARD", "provisioningStatus": "Success", "appliesTo": "User"}]}),
     ];
     let adele = id_of(t, "adelev");
     let megan = id_of(t, "meganb");
