@@ -1,5 +1,7 @@
 //! Typed Microsoft Graph operations for cipp-rs: users, groups, authentication methods,
-//! deleted items, audit and sign-in logs, reports, domains, inbox rules and `$batch`.
+//! deleted items, audit and sign-in logs, reports, domains, inbox rules and `$batch`; and
+//! the management side: GDAP ([`gdap`], with CIPP's role-mapping workflow), Conditional
+//! Access ([`conditional_access`]) and Intune ([`intune`]).
 //!
 //! Every operation is built as a value first — a [`GraphOp`] (a request plus its decoder)
 //! or, for collections, an [`ApiRequest`](cipp_core::ApiRequest) to stream — in the modules
