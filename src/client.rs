@@ -19,6 +19,8 @@ use crate::users::UserActions;
 enum FleetSource {
     /// The partner tenant's GDAP customers.
     Gdap(TenantId),
+    /// The customers of the partner's active GDAP relationships, as CIPP lists tenants.
+    GdapRelationships(TenantId),
     /// A fixed list.
     List(Vec<Tenant>),
 }
@@ -98,6 +100,14 @@ impl CippBuilder {
     /// The partner tenant: the fleet is its GDAP customers.
     pub fn partner_tenant(mut self, partner: &str) -> Result<Self, Error> {
         self.fleet = Some(FleetSource::Gdap(TenantId::parse(partner)?));
+        Ok(self)
+    }
+    /// The partner tenant, with the fleet taken from its **active GDAP relationships** (as
+    /// CIPP does) rather than from `delegatedAdminCustomers`: customers whose relationships
+    /// all expired or were terminated drop out. Default domains are read from each
+    /// tenant's organization (left empty where that read fails).
+    pub fn partner_tenant_relationships(mut self, partner: &str) -> Result<Self, Error> {
+        self.fleet = Some(FleetSource::GdapRelationships(TenantId::parse(partner)?));
         Ok(self)
     }
     /// A fixed fleet instead of GDAP.
@@ -223,6 +233,26 @@ impl Cipp {
                     out.push(t);
                 }
                 out
+            }
+            Some(FleetSource::GdapRelationships(partner)) => {
+                use cipp_graph::{DirectoryApi, GdapApi};
+                use futures::StreamExt;
+                let customers = self.inner.graph.customer_tenants(partner).await?;
+                let graph = &self.inner.graph;
+                futures::stream::iter(customers)
+                    .map(|c| async move {
+                        let id = TenantId::parse(&c.tenant_id)?;
+                        let mut t = Tenant::new(id.clone());
+                        t.display_name = c.display_name;
+                        if let Ok(org) = graph.organization(&id).await {
+                            t.default_domain = org.default_domain().map(str::to_owned);
+                            t.initial_domain = org.initial_domain().map(str::to_owned);
+                        }
+                        Ok::<_, Error>(t)
+                    })
+                    .buffered(self.inner.concurrency.max(1))
+                    .try_collect()
+                    .await?
             }
         };
         Ok(all

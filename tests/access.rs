@@ -113,3 +113,51 @@ async fn access_health_says_why_operations_would_fail() {
     );
     assert!(a.problems.iter().any(|p| p.starts_with("no Graph token")));
 }
+
+#[tokio::test]
+async fn the_fleet_can_come_from_active_relationships() {
+    use cipp::graph::GdapApi;
+    use futures::TryStreamExt;
+    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
+    let cipp = Cipp::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .clock(Arc::new(clock))
+        .partner_tenant_relationships(DEMO_PARTNER)
+        .unwrap()
+        .build()
+        .unwrap();
+    let fleet = cipp.tenants().await.unwrap();
+    assert_eq!(fleet.len(), 3);
+    let contoso = fleet
+        .iter()
+        .find(|t| t.display_name.as_deref() == Some("Contoso Ltd"))
+        .unwrap();
+    assert_eq!(contoso.default_domain.as_deref(), Some("contoso.com"));
+    assert_eq!(
+        contoso.initial_domain.as_deref(),
+        Some("contoso.onmicrosoft.com")
+    );
+    // Terminating Fabrikam's relationship takes it out of the fleet.
+    let partner = TenantId::parse(DEMO_PARTNER).unwrap();
+    let rels: Vec<_> = cipp
+        .graph()
+        .list_relationships(&partner, &cipp::graph::odata::Query::new())
+        .try_collect()
+        .await
+        .unwrap();
+    let fabrikam = rels
+        .iter()
+        .find(|r| r.customer.as_ref().unwrap().display_name.as_deref() == Some("Fabrikam Inc"))
+        .unwrap();
+    cipp.graph()
+        .terminate_relationship(&partner, &fabrikam.id)
+        .await
+        .unwrap();
+    let fleet = cipp.tenants().await.unwrap();
+    assert_eq!(fleet.len(), 2);
+    assert!(fleet
+        .iter()
+        .all(|t| t.display_name.as_deref() != Some("Fabrikam Inc")));
+}
