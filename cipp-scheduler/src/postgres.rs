@@ -60,6 +60,25 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS results_run ON results ((data->>'runId'));",
 ];
 
+/// Derives a task's state from one run's results (never success when a tenant failed or
+/// nothing ran; a recurring task waits as planned or failed-recurring), as the engine does.
+const SET_STATE_FROM_RUN: &str = "
+    WITH r AS (
+        SELECT count(*) AS n,
+               count(*) FILTER (WHERE data->'outcome'->>'status' IN ('succeeded', 'noChange')) AS ok
+        FROM results WHERE task_id = $1 AND data->>'runId' = $2),
+    s AS (
+        SELECT CASE WHEN r.n = 0 OR r.ok = 0 THEN 'failed'
+                    WHEN r.ok = r.n THEN 'completed'
+                    ELSE 'completedWithErrors' END AS st FROM r),
+    x AS (
+        SELECT CASE WHEN t.next_run IS NOT NULL AND s.st = 'completed' THEN 'planned'
+                    WHEN t.next_run IS NOT NULL AND s.st = 'failed' THEN 'failedRecurring'
+                    ELSE s.st END AS st
+        FROM s, tasks t WHERE t.id = $1)
+    UPDATE tasks SET state = to_jsonb(x.st)::text, data = jsonb_set(data, '{state}', to_jsonb(x.st))
+    FROM x WHERE tasks.id = $1";
+
 fn pg(e: tokio_postgres::Error) -> SchedulerError {
     // The server's message and SQLSTATE code, which `Display` of a database error omits.
     match e.as_db_error() {
@@ -509,6 +528,14 @@ impl Store for PgStore {
                 .await
                 .map_err(pg)?;
             if row.is_some_and(|r| r.get::<_, i32>(0) == 0) {
+                // The task's state comes from the run's results in this same transaction,
+                // so it is right even if this worker dies before it finalises the run
+                // (only the notification would be lost).
+                if let Some((item, _)) = done.iter().find(|(i, _)| i.run_id == run) {
+                    tx.execute(SET_STATE_FROM_RUN, &[&item.task_id, &run])
+                        .await
+                        .map_err(pg)?;
+                }
                 finished.push(run.to_owned());
             }
         }

@@ -441,3 +441,69 @@ async fn a_throttled_tenant_of_a_shared_run_waits_without_holding_the_others() {
     );
     drop_schema(&schema).await;
 }
+
+#[tokio::test]
+async fn closing_the_last_item_sets_the_task_state_in_the_same_transaction() {
+    use cipp_scheduler::task::{TenantOutcome, TenantResult};
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let store = PgStore::connect(&config(), &schema).await.unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let w = probe_engine(&schema, probe("A", &log), &clock, 2).await;
+    let mut task = w.add(fleet_task(clock.now())).await.unwrap();
+    task.state = TaskState::Running;
+    task.next_run = None;
+    let tenants = vec!["a.com".to_owned(), "b.com".to_owned()];
+    store
+        .enqueue_run(&task, "run-1", &tenants, clock.now())
+        .await
+        .unwrap();
+    let lease = Lease {
+        worker: "w".into(),
+        until: clock.now() + chrono::Duration::minutes(15),
+    };
+    let items = store.claim_items(clock.now(), &lease, 10).await.unwrap();
+    assert_eq!(items.len(), 2);
+    let result = |i: &cipp_scheduler::store::WorkItem, ok: bool| TenantResult {
+        run_id: i.run_id.clone(),
+        tenant: i.tenant.clone(),
+        finished_at: clock.now(),
+        outcome: if ok {
+            TenantOutcome::NoChange {
+                message: "fine".into(),
+            }
+        } else {
+            TenantOutcome::Failed {
+                error: "denied".into(),
+            }
+        },
+        reference: None,
+    };
+    let first = store
+        .finish_items(&[(items[0].clone(), result(&items[0], true))])
+        .await
+        .unwrap();
+    assert!(first.is_empty(), "one item still open");
+    assert_eq!(
+        store.get(&task.id).await.unwrap().unwrap().state,
+        TaskState::Running
+    );
+    // The worker closing the last item "dies" before finalising: the state is right anyway.
+    let last = store
+        .finish_items(&[(items[1].clone(), result(&items[1], false))])
+        .await
+        .unwrap();
+    assert_eq!(last, ["run-1".to_owned()]);
+    assert_eq!(
+        store.get(&task.id).await.unwrap().unwrap().state,
+        TaskState::CompletedWithErrors
+    );
+    // Closing an item twice keeps the first result and reports nothing.
+    let again = store
+        .finish_items(&[(items[1].clone(), result(&items[1], true))])
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    assert_eq!(store.run_results(&task.id, "run-1").await.unwrap().len(), 2);
+    drop_schema(&schema).await;
+}
