@@ -222,8 +222,13 @@ pub async fn access_health(cipp: &Cipp, partner: &TenantId) -> Result<Vec<Tenant
                 if granted.contains_key(roles::GLOBAL_ADMINISTRATOR) {
                     problems.push("a relationship includes Global Administrator: it cannot auto-extend; remove the role".to_owned());
                 }
-                for r in roles.iter().filter(|r| !r.mapped) {
-                    problems.push(format!("{} is granted but not mapped to a partner group: no technician can use it", r.name));
+                let unmapped: Vec<&str> = roles.iter().filter(|r| !r.mapped).map(|r| r.name.as_str()).collect();
+                if !unmapped.is_empty() {
+                    problems.push(format!(
+                        "{} granted role(s) not mapped to a partner group, so no technician can use them: {}",
+                        unmapped.len(),
+                        unmapped.join(", ")
+                    ));
                 }
                 if !missing_default_roles.is_empty() {
                     problems.push(format!("missing CIPP default roles: {}", missing_default_roles.join(", ")));
