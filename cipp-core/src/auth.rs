@@ -21,9 +21,12 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use tracing::Instrument;
+
 use crate::clock::Clock;
 use crate::cloud::{Audience, Endpoints};
-use crate::error::{AuthError, Error};
+use crate::error::{AuthError, Error, TransportErrorKind};
+use crate::pipeline::RetryPolicy;
 use crate::tenant::TenantId;
 use crate::transport::Transport;
 
@@ -126,12 +129,20 @@ impl TokenProvider for StaticToken {
     }
 }
 
+/// The longest token lifetime believed: an `expires_in` above it (or an absurd one such as
+/// `99999999999999`) is read as this.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// What the token providers need to reach the token endpoint.
+///
+/// Token requests are safe to resend, so a 429, a 5xx or a broken connection is retried
+/// with the [`RetryPolicy`] (default: the pipeline's).
 #[derive(Clone)]
 pub struct TokenEndpoint {
     transport: Arc<dyn Transport>,
     endpoints: Endpoints,
     clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for TokenEndpoint {
@@ -149,7 +160,42 @@ impl TokenEndpoint {
             transport,
             endpoints,
             clock,
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// The same endpoint with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// A v1 (`/oauth2/token`) client-credentials token for `resource`, with an app's
+    /// client id and secret — the legacy connectors (the MFA push connector) take only
+    /// these. Sent, retried and redacted like every other token request.
+    pub async fn client_credentials_v1(
+        &self,
+        tenant: &TenantId,
+        client_id: &str,
+        secret: &SecretString,
+        resource: &str,
+    ) -> Result<AccessToken, Error> {
+        let url = format!(
+            "{}/{}/oauth2/token",
+            self.endpoints.login.trim_end_matches('/'),
+            tenant
+        );
+        let form = [
+            ("resource", resource),
+            ("client_id", client_id),
+            ("client_secret", secret.expose_secret()),
+            ("grant_type", "client_credentials"),
+            ("scope", "openid"),
+        ];
+        Ok(self
+            .request_at(tenant, &url, "POST /oauth2/token", &form)
+            .await?
+            .access)
     }
 
     async fn request(
@@ -157,48 +203,118 @@ impl TokenEndpoint {
         tenant: &TenantId,
         form: &[(&str, &str)],
     ) -> Result<TokenResponse, Error> {
-        let body = serde_urlencoded::to_string(form)
-            .map_err(|e| Error::Config(format!("cannot encode the token request: {e}")))?;
         let url = self.endpoints.token_url(tenant);
-        let request = http::Request::builder()
-            .method(http::Method::POST)
-            .uri(&url)
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .header(http::header::USER_AGENT, crate::USER_AGENT)
-            .body(Bytes::from(body))
-            .map_err(|e| Error::Config(format!("invalid token URL for tenant {tenant}: {e}")))?;
-        let span =
-            tracing::debug_span!("token_request", tenant = %tenant, status = tracing::field::Empty);
-        let _enter = span.enter();
-        let started = self.clock.now();
-        let response = self.transport.send(request).await?;
-        span.record("status", response.status().as_u16());
-        if !response.status().is_success() {
-            return Err(AuthError::from_response(
-                tenant.clone(),
-                response.status(),
-                response.body(),
-            )
-            .into());
-        }
-        let raw: RawTokenResponse = crate::error::DecodeError::decode(
-            Some(tenant),
-            "POST /oauth2/v2.0/token",
-            response.body(),
-        )?;
-        let expires_in = raw.expires_in.seconds().unwrap_or(3599);
-        Ok(TokenResponse {
-            access: AccessToken::new(
-                raw.access_token,
-                started + chrono::Duration::seconds(expires_in as i64),
-            ),
-            refresh_token: raw.refresh_token.map(SecretString::from),
-        })
+        self.request_at(tenant, &url, "POST /oauth2/v2.0/token", form)
+            .await
     }
+
+    async fn request_at(
+        &self,
+        tenant: &TenantId,
+        url: &str,
+        operation: &str,
+        form: &[(&str, &str)],
+    ) -> Result<TokenResponse, Error> {
+        let body = Bytes::from(
+            serde_urlencoded::to_string(form)
+                .map_err(|e| Error::Config(format!("cannot encode the token request: {e}")))?,
+        );
+        let span = tracing::debug_span!("token_request", tenant = %tenant, status = tracing::field::Empty, attempts = tracing::field::Empty);
+        self.send_with_retries(tenant, url, operation, body)
+            .instrument(span)
+            .await
+    }
+
+    async fn send_with_retries(
+        &self,
+        tenant: &TenantId,
+        url: &str,
+        operation: &str,
+        body: Bytes,
+    ) -> Result<TokenResponse, Error> {
+        let mut backoff = self.retry.backoff();
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let request = http::Request::builder()
+                .method(http::Method::POST)
+                .uri(url)
+                .header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .header(http::header::ACCEPT, "application/json")
+                .header(http::header::USER_AGENT, crate::USER_AGENT)
+                .body(body.clone())
+                .map_err(|_| {
+                    Error::Config(format!(
+                        "invalid token URL for tenant {tenant}: check the login endpoint"
+                    ))
+                })?;
+            let started = self.clock.now();
+            let span = tracing::Span::current();
+            span.record("attempts", attempt);
+            let (error, retry_after) = match self.transport.send(request).await {
+                Err(mut e) => {
+                    e.tenant = Some(tenant.clone());
+                    e.operation = Some(operation.to_owned());
+                    let retry = e.kind != TransportErrorKind::InvalidRequest;
+                    if !retry {
+                        return Err(e.into());
+                    }
+                    (Error::from(e), None)
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    span.record("status", status.as_u16());
+                    if status.is_success() {
+                        return decode_token(tenant, operation, response.body(), started);
+                    }
+                    let error: Error =
+                        AuthError::from_response(tenant.clone(), status, response.body()).into();
+                    if !matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
+                        return Err(error);
+                    }
+                    let now: std::time::SystemTime = self.clock.now().into();
+                    let retry_after = response
+                        .headers()
+                        .get(http::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| crate::pipeline::parse_retry_after(v, now));
+                    (error, retry_after)
+                }
+            };
+            let Some(backoff_delay) = backoff.next() else {
+                return Err(error);
+            };
+            let delay = retry_after.map_or(backoff_delay, |ra| ra.max(backoff_delay));
+            if waited.saturating_add(delay) > self.retry.max_total_wait {
+                return Err(error);
+            }
+            tracing::debug!(error = %error, delay_ms = delay.as_millis() as u64, "token request failed, retrying");
+            waited = waited.saturating_add(delay);
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+fn decode_token(
+    tenant: &TenantId,
+    operation: &str,
+    body: &[u8],
+    started: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    let raw: RawTokenResponse = crate::error::DecodeError::decode(Some(tenant), operation, body)?;
+    let lifetime = raw.expires_in.lifetime();
+    let expires_at = chrono::Duration::from_std(lifetime)
+        .ok()
+        .and_then(|d| started.checked_add_signed(d))
+        .unwrap_or(started);
+    Ok(TokenResponse {
+        access: AccessToken::new(raw.access_token, expires_at),
+        refresh_token: raw.refresh_token.map(SecretString::from),
+    })
 }
 
 struct TokenResponse {
@@ -220,19 +336,44 @@ struct RawTokenResponse {
 #[serde(untagged)]
 enum ExpiresIn {
     Number(u64),
+    Float(f64),
     Text(String),
     #[default]
     Missing,
 }
 
 impl ExpiresIn {
-    fn seconds(&self) -> Option<u64> {
-        match self {
-            ExpiresIn::Number(n) => Some(*n),
-            ExpiresIn::Text(s) => s.trim().parse().ok(),
+    /// The token's lifetime: a missing or unreadable value is the usual hour, a negative
+    /// one zero, and anything above [`MAX_TOKEN_LIFETIME`] is clamped to it.
+    fn lifetime(&self) -> Duration {
+        let secs = match self {
+            ExpiresIn::Number(n) => Some(*n as f64),
+            ExpiresIn::Float(f) => Some(*f),
+            ExpiresIn::Text(s) => s.trim().parse::<f64>().ok(),
             ExpiresIn::Missing => None,
+        };
+        match secs {
+            Some(s) if s.is_finite() => Duration::try_from_secs_f64(s.max(0.0))
+                .unwrap_or(MAX_TOKEN_LIFETIME)
+                .min(MAX_TOKEN_LIFETIME),
+            Some(s) if s == f64::INFINITY => MAX_TOKEN_LIFETIME,
+            _ => Duration::from_secs(3599),
         }
     }
+}
+
+/// The lifetime a token endpoint's `expires_in` value gives (for tests of odd values):
+/// never panics; clamps to [`MAX_TOKEN_LIFETIME`].
+#[doc(hidden)]
+pub fn expires_in_lifetime(json_value: &str) -> Result<Duration, String> {
+    #[derive(Deserialize)]
+    struct W {
+        #[serde(default)]
+        expires_in: ExpiresIn,
+    }
+    let w: W = serde_json::from_str(&format!("{{\"expires_in\":{json_value}}}"))
+        .map_err(|e| e.to_string())?;
+    Ok(w.expires_in.lifetime())
 }
 
 /// App-only tokens from an app registration's client secret, in each tenant
@@ -360,6 +501,11 @@ impl TokenProvider for PartnerRefreshToken {
 struct Slot {
     current: Mutex<Option<AccessToken>>,
     refresh: tokio::sync::Mutex<()>,
+    /// Counts finished provider requests, so a caller that waited on the lock can tell
+    /// that a request completed meanwhile.
+    generation: AtomicU64,
+    /// The last provider failure and when it happened.
+    failure: Mutex<Option<(Error, DateTime<Utc>)>>,
 }
 
 /// Caches tokens per (provider, tenant, audience), refreshes them `skew` before they
@@ -371,6 +517,7 @@ pub struct TokenCache {
     provider: Arc<dyn TokenProvider>,
     clock: Arc<dyn Clock>,
     skew: chrono::Duration,
+    failure_ttl: chrono::Duration,
     slots: Mutex<HashMap<TenantId, HashMap<Audience, Arc<Slot>>>>,
     requests: AtomicU64,
 }
@@ -391,9 +538,25 @@ impl TokenCache {
             provider,
             clock,
             skew: chrono::Duration::from_std(skew).unwrap_or(chrono::Duration::MAX),
+            failure_ttl: chrono::Duration::zero(),
             slots: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// Remembers a failed token request for `ttl`: callers for the same tenant and
+    /// audience get the same error meanwhile, without a request of their own. Callers
+    /// already waiting on a request always share its failure.
+    pub fn with_failure_ttl(mut self, ttl: Duration) -> Self {
+        self.failure_ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        self
+    }
+
+    fn recent_failure(&self, slot: &Slot) -> Option<Error> {
+        let failure = slot.failure.lock().unwrap_or_else(|p| p.into_inner());
+        let (error, at) = failure.as_ref()?;
+        let until = at.checked_add_signed(self.failure_ttl)?;
+        (self.clock.now() < until).then(|| error.clone())
     }
 
     /// How many tokens were requested from the provider so far.
@@ -455,15 +618,41 @@ impl TokenCache {
         if let Some(t) = self.usable(&slot, rejected) {
             return Ok(t);
         }
-        // Single flight: one caller refreshes, the others wait and then reuse its token.
+        if let Some(e) = self.recent_failure(&slot) {
+            return Err(e);
+        }
+        let seen = slot.generation.load(Ordering::Acquire);
+        // Single flight: one caller refreshes, the others wait and then reuse its token —
+        // or share its failure.
         let _refreshing = slot.refresh.lock().await;
         if let Some(t) = self.usable(&slot, rejected) {
             return Ok(t);
         }
+        if slot.generation.load(Ordering::Acquire) != seen {
+            let failure = slot.failure.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((e, _)) = failure.as_ref() {
+                return Err(e.clone());
+            }
+        }
+        if let Some(e) = self.recent_failure(&slot) {
+            return Err(e);
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let token = self.provider.token(tenant, audience).await?;
-        *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
-        Ok(token)
+        let result = self.provider.token(tenant, audience).await;
+        let mut failure = slot.failure.lock().unwrap_or_else(|p| p.into_inner());
+        let out = match result {
+            Ok(token) => {
+                *failure = None;
+                *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+                Ok(token)
+            }
+            Err(e) => {
+                *failure = Some((e.clone(), self.clock.now()));
+                Err(e)
+            }
+        };
+        slot.generation.fetch_add(1, Ordering::Release);
+        out
     }
 }
 

@@ -17,7 +17,10 @@ use crate::tenant::TenantId;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in cipp-rs.
-#[derive(Debug, thiserror::Error)]
+///
+/// Errors are `Clone`, so one failure can be shared (by the callers waiting on one token
+/// request, or by a report that keeps the original).
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The service answered with an error status.
@@ -126,6 +129,18 @@ impl Error {
         }
     }
 
+    /// Whether a write may have been carried out although this error was returned: the
+    /// service failed mid-way (500, 502, 504) or the connection broke after sending, and
+    /// the request was not resent because resending could repeat it. Read the object back
+    /// (or the Exchange state) before trying again.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Error::Api(e) => e.outcome_unknown(),
+            Error::Transport(e) => e.sent == RequestSent::Maybe,
+            _ => false,
+        }
+    }
+
     /// The service error as structured data, when this is one.
     pub fn as_api(&self) -> Option<&ApiError> {
         match self {
@@ -227,6 +242,10 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// The classification of the error.
     pub kind: ApiErrorKind,
+    /// `Some(RequestSent::Maybe)` when this was a write that is not safe to resend and the
+    /// service failed in a way that leaves open whether it acted (500, 502, 504): the
+    /// request was not resent, and the caller must check the state before trying again.
+    pub sent: Option<RequestSent>,
 }
 
 impl ApiError {
@@ -281,11 +300,7 @@ impl ApiError {
                     inner,
                 )
             }
-            None => {
-                let text = String::from_utf8_lossy(body);
-                let text: String = text.chars().take(300).collect();
-                (String::new(), text, None)
-            }
+            None => (String::new(), crate::redact::body_excerpt(body), None),
         };
         let mut inner_code = None;
         let mut request_id = None;
@@ -319,17 +334,26 @@ impl ApiError {
             tenant,
             operation: operation.into(),
             status,
-            code,
-            message,
+            code: crate::redact::cap(&code, 200),
+            message: crate::redact::clean_text(&message),
             inner_code,
             request_id: request_id.or_else(|| header("request-id")),
             client_request_id: client_request_id.or_else(|| header("client-request-id")),
             date: date.or_else(|| header("date")),
             diagnostic: header("x-ms-ags-diagnostic"),
             retry_after,
-            detail,
+            detail: detail.map(|d| crate::redact::clean_text(&d)),
             kind,
+            sent: None,
         }
+    }
+
+    /// Whether the service may have acted on the request although it answered with an
+    /// error: a write answered 500, 502 or 504 (a gateway or the service failed
+    /// mid-way). Such a write is not resent; read the object back (or the Exchange state)
+    /// before trying it again.
+    pub fn outcome_unknown(&self) -> bool {
+        self.sent == Some(RequestSent::Maybe)
     }
 
     /// Whether retrying the same request later may succeed.
@@ -382,7 +406,14 @@ impl fmt::Display for ApiError {
                 write!(f, " ({d})")?;
             }
         }
-        write!(f, ". What to do: {}", self.advice())?;
+        if self.outcome_unknown() {
+            write!(
+                f,
+                ". The service may have acted on this write before failing, so it was not resent. What to do: read the object back (or the Exchange state) to see whether the change happened before trying again"
+            )?;
+        } else {
+            write!(f, ". What to do: {}", self.advice())?;
+        }
         if let Some(r) = &self.request_id {
             write!(f, " (request-id {r}")?;
             if let Some(d) = &self.date {
@@ -548,13 +579,13 @@ impl AuthError {
                         codes.push(c);
                     }
                 }
-                let error = b.error.unwrap_or_default();
+                let error = crate::redact::cap(&b.error.unwrap_or_default(), 200);
                 let kind = classify_aadsts(&codes, &error);
                 AuthError {
                     tenant,
                     error,
                     codes,
-                    description,
+                    description: crate::redact::clean_text(&description),
                     trace_id: b.trace_id,
                     correlation_id: b.correlation_id,
                     status: Some(status),
@@ -565,7 +596,7 @@ impl AuthError {
                 tenant,
                 error: String::new(),
                 codes: Vec::new(),
-                description: String::from_utf8_lossy(body).chars().take(200).collect(),
+                description: crate::redact::body_excerpt(body),
                 trace_id: None,
                 correlation_id: None,
                 status: Some(status),
@@ -696,7 +727,7 @@ impl DecodeError {
                         tenant: tenant.cloned(),
                         operation: operation(),
                         path: e.path().to_string(),
-                        message: e.inner().to_string(),
+                        message: crate::redact::clean_text(&e.inner().to_string()),
                     }),
                     Ok(v) => Ok(v),
                 }
@@ -717,7 +748,7 @@ impl DecodeError {
             tenant: tenant.cloned(),
             operation: operation.to_owned(),
             path: e.path().to_string(),
-            message: e.inner().to_string(),
+            message: crate::redact::clean_text(&e.inner().to_string()),
         })
     }
 }
@@ -763,8 +794,7 @@ pub enum TransportErrorKind {
 }
 
 /// A failure to exchange a request with the service.
-#[derive(Debug, thiserror::Error)]
-#[error("transport {kind:?} error ({sent:?} sent): {message}")]
+#[derive(Clone, Debug, thiserror::Error)]
 pub struct TransportError {
     /// What failed.
     pub kind: TransportErrorKind,
@@ -772,8 +802,41 @@ pub struct TransportError {
     pub sent: RequestSent,
     /// A description without URL query strings or secrets.
     pub message: String,
+    /// The tenant, when the failure happened for one (set by the pipeline).
+    pub tenant: Option<TenantId>,
+    /// The operation that failed (set by the pipeline).
+    pub operation: Option<String>,
+    /// Whether the pipeline left the request unsent again because resending it could
+    /// repeat a write (set by the pipeline).
+    pub not_resent: bool,
     #[source]
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = &self.tenant {
+            write!(f, "tenant {t}: ")?;
+        }
+        if let Some(o) = &self.operation {
+            write!(f, "{o}: ")?;
+        }
+        let kind = match self.kind {
+            TransportErrorKind::Connect => "connection failure",
+            TransportErrorKind::Timeout => "timeout",
+            TransportErrorKind::Io => "I/O failure",
+            TransportErrorKind::InvalidRequest => "invalid request",
+        };
+        write!(f, "{kind}: {}", self.message)?;
+        match self.sent {
+            RequestSent::No => write!(f, " (the request was not sent)"),
+            RequestSent::Maybe if self.not_resent => write!(
+                f,
+                ". The request may have reached the service, and resending it could repeat a write, so it was not resent. What to do: read the object back (or the Exchange state) to see whether the change happened before trying again"
+            ),
+            RequestSent::Maybe => write!(f, " (the request may have reached the service)"),
+        }
+    }
 }
 
 impl TransportError {
@@ -782,14 +845,17 @@ impl TransportError {
         TransportError {
             kind,
             sent,
-            message: message.into(),
+            message: crate::redact::clean_text(&message.into()),
+            tenant: None,
+            operation: None,
+            not_resent: false,
             source: None,
         }
     }
 
     /// Attaches the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(std::sync::Arc::new(source));
         self
     }
 }

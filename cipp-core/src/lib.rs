@@ -41,6 +41,7 @@ pub mod fleet;
 pub mod outcome;
 pub mod paging;
 pub mod pipeline;
+pub mod redact;
 pub mod request;
 pub mod tenant;
 #[cfg(any(test, feature = "test-util"))]

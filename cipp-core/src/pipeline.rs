@@ -60,7 +60,7 @@ impl RetryPolicy {
         }
     }
 
-    fn backoff(&self) -> impl Iterator<Item = Duration> {
+    pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> {
         let b = backon::ExponentialBuilder::default()
             .with_min_delay(self.base_delay)
             .with_max_delay(self.max_delay)
@@ -71,7 +71,17 @@ impl RetryPolicy {
     }
 }
 
-/// Parses `Retry-After`: whole seconds, decimal seconds (`2.128`) or an HTTP date.
+/// The longest `Retry-After` honoured: longer values (and absurd ones such as `1e19`) are
+/// read as this. The retry budget ([`RetryPolicy::max_total_wait`]) and the per-call
+/// deadline still decide whether the pipeline waits that long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// The default per-call deadline: one call, its retries and their waits included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Parses `Retry-After`: whole seconds, decimal seconds (`2.128`) or an HTTP date. Values
+/// above [`MAX_RETRY_AFTER`] are clamped to it; negative, non-finite and unreadable values
+/// give `None`.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -85,12 +95,20 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Duration::try_from_secs_f64(secs).ok();
+            return Some(
+                Duration::try_from_secs_f64(secs)
+                    .unwrap_or(MAX_RETRY_AFTER)
+                    .min(MAX_RETRY_AFTER),
+            );
         }
         return None;
     }
     let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 /// Credentials the pipeline turns into a token provider.
@@ -148,6 +166,9 @@ pub struct PipelineBuilder {
     throttle: Option<ThrottleSettings>,
     clock: Option<Arc<dyn Clock>>,
     token_skew: Option<Duration>,
+    token_failure_ttl: Option<Duration>,
+    deadline: Option<Duration>,
+    log_personal_data: bool,
 }
 
 impl fmt::Debug for dyn Transport {
@@ -193,6 +214,29 @@ impl PipelineBuilder {
         self
     }
 
+    /// How long a failed token request is remembered (default 10 s): callers asking for
+    /// the same tenant and audience meanwhile get the same error at once instead of
+    /// sending the token endpoint a request each (a dead refresh token and a burst of
+    /// 1,000 calls make one token request). `Duration::ZERO` remembers a failure only for
+    /// the callers that were already waiting on it.
+    pub fn token_failure_ttl(mut self, ttl: Duration) -> Self {
+        self.token_failure_ttl = Some(ttl);
+        self
+    }
+    /// The most time one call may take, its retries and their waits included (default
+    /// [`DEFAULT_DEADLINE`]); [`ApiRequest::deadline`] overrides it for one request.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+    /// Whether the `cipp.request` span logs request paths as they are. By default
+    /// (`false`) object ids and user principal names in paths are replaced by `{id}` and
+    /// `{upn}`, so logs hold no personal data.
+    pub fn log_personal_data(mut self, yes: bool) -> Self {
+        self.log_personal_data = yes;
+        self
+    }
+
     /// Builds the pipeline.
     pub fn build(self) -> Result<Pipeline, Error> {
         let transport: Arc<dyn Transport> = match self.transport {
@@ -207,18 +251,20 @@ impl PipelineBuilder {
                     .into(),
             )
         })?;
-        let endpoint = TokenEndpoint::new(transport.clone(), endpoints.clone(), clock.clone());
+        let retry = self.retry.unwrap_or_default();
+        let endpoint = TokenEndpoint::new(transport.clone(), endpoints.clone(), clock.clone())
+            .with_retry(retry.clone());
         let provider: Arc<dyn TokenProvider> = match credentials {
             Credentials::StaticToken(t) => Arc::new(StaticToken::new(t)),
-            Credentials::ClientSecret { client_id, secret } => {
-                Arc::new(ClientSecretCredential::new(endpoint, client_id, secret))
-            }
+            Credentials::ClientSecret { client_id, secret } => Arc::new(
+                ClientSecretCredential::new(endpoint.clone(), client_id, secret),
+            ),
             Credentials::PartnerRefreshToken {
                 client_id,
                 secret,
                 refresh_token,
             } => Arc::new(PartnerRefreshToken::new(
-                endpoint,
+                endpoint.clone(),
                 client_id,
                 secret,
                 refresh_token,
@@ -229,15 +275,19 @@ impl PipelineBuilder {
             provider,
             clock.clone(),
             self.token_skew.unwrap_or(Duration::from_secs(300)),
-        );
+        )
+        .with_failure_ttl(self.token_failure_ttl.unwrap_or(Duration::from_secs(10)));
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 transport,
                 tokens,
+                token_endpoint: endpoint,
                 endpoints,
-                retry: self.retry.unwrap_or_default(),
+                retry,
                 clock,
                 throttle: ThrottleGovernor::new(self.throttle.unwrap_or_default()),
+                deadline: self.deadline.unwrap_or(DEFAULT_DEADLINE),
+                log_personal_data: self.log_personal_data,
             }),
             background: None,
         })
@@ -247,10 +297,13 @@ impl PipelineBuilder {
 struct Inner {
     transport: Arc<dyn Transport>,
     tokens: TokenCache,
+    token_endpoint: TokenEndpoint,
     endpoints: Endpoints,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     throttle: ThrottleGovernor,
+    deadline: Duration,
+    log_personal_data: bool,
 }
 
 /// Sends [`ApiRequest`]s with authentication, request ids, retries and throttle isolation.
@@ -289,6 +342,18 @@ impl Pipeline {
     /// endpoint, the legacy MFA connector). Everything else goes through [`Pipeline::send`].
     pub fn transport(&self) -> &Arc<dyn Transport> {
         &self.inner.transport
+    }
+
+    /// The token endpoint (with the pipeline's transport, cloud, clock and retry policy),
+    /// for the few tokens that are not the partner's: a connector token obtained with a
+    /// temporary app secret, say.
+    pub fn token_endpoint(&self) -> &TokenEndpoint {
+        &self.inner.token_endpoint
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
     }
 
     /// The clock.
@@ -353,16 +418,47 @@ impl Pipeline {
 
     /// Sends a request and returns a successful (2xx/3xx) response, retrying as the policy
     /// allows. Any other status becomes [`Error::Api`].
+    ///
+    /// A write that is not idempotent (see [`ApiRequest::idempotent`]) is resent only when
+    /// the service said it did not act on it: 429, and 503 with `Retry-After`. After a
+    /// 500, 502 or 504, or a timeout after sending, it is not resent and the error says
+    /// so ([`Error::outcome_unknown`]). The whole call, retries included, is bounded by
+    /// the deadline ([`PipelineBuilder::deadline`], [`ApiRequest::deadline`]).
     pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        let path = if self.inner.log_personal_data {
+            std::borrow::Cow::Borrowed(request.path())
+        } else {
+            std::borrow::Cow::Owned(crate::redact::redact_path(request.path()))
+        };
         let span = tracing::info_span!(
             "cipp.request",
             tenant = %request.tenant(),
             method = %request.method(),
-            path = %request.path(),
+            path = %path,
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
         );
-        self.send_inner(request).instrument(span).await
+        let deadline = request.deadline_override().unwrap_or(self.inner.deadline);
+        let tenant = request.tenant().clone();
+        let operation = request.operation_name();
+        let idempotent = request.is_idempotent();
+        match tokio::time::timeout(deadline, self.send_inner(request).instrument(span)).await {
+            Ok(result) => result,
+            Err(_) => {
+                let mut e = crate::error::TransportError::new(
+                    crate::error::TransportErrorKind::Timeout,
+                    RequestSent::Maybe,
+                    format!(
+                        "no answer within the call's deadline of {} s (retries included)",
+                        deadline.as_secs_f64()
+                    ),
+                );
+                e.tenant = Some(tenant);
+                e.operation = Some(operation);
+                e.not_resent = !idempotent;
+                Err(Error::Transport(e))
+            }
+        }
     }
 
     async fn send_inner(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
@@ -384,7 +480,13 @@ impl Pipeline {
             let _admission = self
                 .inner
                 .throttle
-                .admit(&tenant, workload, partition.as_deref(), self.background)
+                .admit(
+                    &tenant,
+                    workload,
+                    partition.as_deref(),
+                    self.background,
+                    policy.max_total_wait.saturating_sub(waited),
+                )
                 .await?;
             let token = match stale_token.take() {
                 Some(rejected) => {
@@ -411,13 +513,16 @@ impl Pipeline {
             let current = tracing::Span::current();
             current.record("attempts", attempt);
             let delay = match result {
-                Err(e) => {
+                Err(mut e) => {
+                    e.tenant = Some(tenant.clone());
+                    e.operation = Some(request.operation_name());
                     let may_retry = e.sent == RequestSent::No || request.is_idempotent();
                     if !may_retry {
+                        e.not_resent = true;
                         return Err(Error::Transport(e));
                     }
                     match backoff.next() {
-                        Some(d) if waited + d <= policy.max_total_wait => {
+                        Some(d) if waited.saturating_add(d) <= policy.max_total_wait => {
                             tracing::debug!(error = %e, "transport failure, retrying");
                             d
                         }
@@ -452,8 +557,19 @@ impl Pipeline {
                         attempt -= 1;
                         continue;
                     }
-                    let retryable = matches!(status.as_u16(), 429 | 503 | 504)
+                    let retry_after = retry_after_of(&response, self.inner.clock.as_ref());
+                    // Did the service say it did not act? 429 always; 503 when it carries
+                    // Retry-After (Microsoft's throttling answer); a 404 for an object not
+                    // yet replicated. Anything else from 5xx leaves the outcome open.
+                    let not_acted = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some())
                         || (status == StatusCode::NOT_FOUND && request.retries_not_found());
+                    let idempotent = request.is_idempotent();
+                    let retryable =
+                        not_acted || (idempotent && matches!(status.as_u16(), 503 | 504));
+                    let outcome_unknown = !idempotent
+                        && !not_acted
+                        && matches!(status.as_u16(), 500 | 502 | 503 | 504);
                     let error = || {
                         let mut e = ApiError::from_response(
                             tenant.clone(),
@@ -462,7 +578,10 @@ impl Pipeline {
                             response.headers(),
                             response.body(),
                         );
-                        e.retry_after = retry_after_of(&response, self.inner.clock.as_ref());
+                        e.retry_after = retry_after;
+                        if outcome_unknown {
+                            e.sent = Some(RequestSent::Maybe);
+                        }
                         if status == StatusCode::NOT_FOUND && request.retries_not_found() {
                             e.kind = crate::error::ApiErrorKind::NotYetReplicated;
                         }
@@ -475,7 +594,6 @@ impl Pipeline {
                     if !retryable {
                         return Err(error());
                     }
-                    let retry_after = retry_after_of(&response, self.inner.clock.as_ref());
                     let Some(backoff_delay) = backoff.next() else {
                         return Err(error());
                     };
@@ -497,7 +615,7 @@ impl Pipeline {
                             });
                         }
                     }
-                    if waited + d > policy.max_total_wait {
+                    if waited.saturating_add(d) > policy.max_total_wait {
                         return Err(error());
                     }
                     tracing::debug!(
@@ -508,7 +626,7 @@ impl Pipeline {
                     d
                 }
             };
-            waited += delay;
+            waited = waited.saturating_add(delay);
             tokio::time::sleep(delay).await;
         }
     }

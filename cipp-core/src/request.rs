@@ -38,6 +38,7 @@ pub struct ApiRequest {
     idempotent: bool,
     retry_not_found: bool,
     operation: Option<Cow<'static, str>>,
+    deadline: Option<std::time::Duration>,
 }
 
 impl ApiRequest {
@@ -60,6 +61,7 @@ impl ApiRequest {
             idempotent,
             retry_not_found: false,
             operation: None,
+            deadline: None,
         }
     }
 
@@ -124,8 +126,12 @@ impl ApiRequest {
     }
 
     /// Declares whether sending the request twice is harmless. By default `GET`, `PUT`,
-    /// `DELETE` and `HEAD` are, `POST` and `PATCH` are not. Only idempotent requests are
-    /// retried after a failure whose outcome is unknown (a timeout after sending).
+    /// `DELETE` and `HEAD` are, `POST` and `PATCH` are not; a PATCH that sets fixed values
+    /// (`accountEnabled: false`) is idempotent by construction and may say so.
+    ///
+    /// A request that is not idempotent is resent only when the service said it did not
+    /// act on it (429, 503 with `Retry-After`); after a 500/502/504 or a timeout after
+    /// sending it is not resent, and the error says the outcome is unknown.
     pub fn idempotent(mut self, yes: bool) -> Self {
         self.idempotent = yes;
         self
@@ -136,6 +142,17 @@ impl ApiRequest {
     pub fn retry_not_found(mut self, yes: bool) -> Self {
         self.retry_not_found = yes;
         self
+    }
+
+    /// Bounds this call, retries and waits included (overrides the pipeline's deadline).
+    pub fn deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The deadline set with [`ApiRequest::deadline`], if any.
+    pub fn deadline_override(&self) -> Option<std::time::Duration> {
+        self.deadline
     }
 
     /// Names the logical operation for tracing (defaults to method and path).

@@ -250,20 +250,28 @@ impl ThrottleGovernor {
         let entry = state
             .entry((tenant.clone(), workload, partition.map(str::to_owned)))
             .or_default();
-        let until = Instant::now() + delay;
+        let delay = delay.min(crate::pipeline::MAX_RETRY_AFTER);
+        let now = Instant::now();
+        // A delay that does not fit in an Instant blocks for the longest honoured wait.
+        let until = now
+            .checked_add(delay)
+            .or_else(|| now.checked_add(crate::pipeline::MAX_RETRY_AFTER))
+            .unwrap_or(now);
         if entry.blocked_until.is_none_or(|b| b < until) {
             entry.blocked_until = Some(until);
         }
     }
 
-    /// Waits until a request for the key may start. With `background` set, a wait longer
-    /// than that threshold returns [`Error::Throttled`] instead.
+    /// Waits until a request for the key may start. A wait longer than `max_wait` (the
+    /// caller's remaining retry budget), or than the `background` threshold when set,
+    /// returns [`Error::Throttled`] instead of sleeping.
     pub async fn admit(
         &self,
         tenant: &TenantId,
         workload: Workload,
         partition: Option<&str>,
         background: Option<Duration>,
+        max_wait: Duration,
     ) -> Result<Admission, Error> {
         let limit = self.limit(workload);
         if limit == WorkloadLimit::default()
@@ -293,8 +301,9 @@ impl ThrottleGovernor {
                     }
                 }
             };
-            if let Some(threshold) = background {
-                if wait > threshold {
+            let limit = background.map_or(max_wait, |t| t.min(max_wait));
+            {
+                if wait > limit {
                     return Err(Error::Throttled {
                         tenant: tenant.clone(),
                         workload: workload.name().to_owned(),
@@ -363,13 +372,25 @@ mod tests {
             Duration::from_secs(5),
         );
         let start = Instant::now();
-        g.admit(&t("b.com"), Workload::GraphIdentity, None, None)
-            .await
-            .unwrap();
+        g.admit(
+            &t("b.com"),
+            Workload::GraphIdentity,
+            None,
+            None,
+            Duration::MAX,
+        )
+        .await
+        .unwrap();
         assert_eq!(start.elapsed(), Duration::ZERO);
-        g.admit(&t("a.com"), Workload::GraphReports, None, None)
-            .await
-            .unwrap();
+        g.admit(
+            &t("a.com"),
+            Workload::GraphReports,
+            None,
+            None,
+            Duration::MAX,
+        )
+        .await
+        .unwrap();
         assert_eq!(start.elapsed(), Duration::ZERO);
         let err = g
             .admit(
@@ -377,16 +398,71 @@ mod tests {
                 Workload::GraphIdentity,
                 None,
                 Some(Duration::from_secs(1)),
+                Duration::MAX,
             )
             .await
             .unwrap_err();
         assert!(
             matches!(err, Error::Throttled { retry_after, .. } if retry_after == Duration::from_secs(5))
         );
-        g.admit(&t("a.com"), Workload::GraphIdentity, None, None)
-            .await
-            .unwrap();
+        g.admit(
+            &t("a.com"),
+            Workload::GraphIdentity,
+            None,
+            None,
+            Duration::MAX,
+        )
+        .await
+        .unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_obeys_the_callers_budget_and_absurd_delays_do_not_panic() {
+        let g = ThrottleGovernor::new(ThrottleSettings::none());
+        // Retry-After: 1e19 used to overflow Instant.
+        g.record_throttle(
+            &t("a.com"),
+            Workload::GraphIdentity,
+            None,
+            Duration::from_secs_f64(1e19),
+        );
+        g.record_throttle(&t("b.com"), Workload::GraphIdentity, None, Duration::MAX);
+        g.record_throttle(
+            &t("c.com"),
+            Workload::GraphIdentity,
+            None,
+            Duration::from_secs(3600),
+        );
+        let start = Instant::now();
+        // A caller with 180 s of budget left gets Throttled at once instead of an hour's sleep.
+        let err = g
+            .admit(
+                &t("c.com"),
+                Workload::GraphIdentity,
+                None,
+                None,
+                Duration::from_secs(180),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Throttled { retry_after, .. } if retry_after == Duration::from_secs(3600))
+        );
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        let err = g
+            .admit(
+                &t("a.com"),
+                Workload::GraphIdentity,
+                None,
+                None,
+                Duration::from_secs(1),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Throttled { retry_after, .. } if retry_after <= crate::pipeline::MAX_RETRY_AFTER)
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -394,9 +470,15 @@ mod tests {
         let g = ThrottleGovernor::new(ThrottleSettings::documented());
         let start = Instant::now();
         for _ in 0..3 {
-            g.admit(&t("a.com"), Workload::GraphConditionalAccess, None, None)
-                .await
-                .unwrap();
+            g.admit(
+                &t("a.com"),
+                Workload::GraphConditionalAccess,
+                None,
+                None,
+                Duration::MAX,
+            )
+            .await
+            .unwrap();
         }
         assert_eq!(start.elapsed(), Duration::from_secs(2));
     }
@@ -407,23 +489,47 @@ mod tests {
         let mut held = Vec::new();
         for _ in 0..4 {
             held.push(
-                g.admit(&t("a.com"), Workload::Exchange, Some("m@a.com"), None)
-                    .await
-                    .unwrap(),
+                g.admit(
+                    &t("a.com"),
+                    Workload::Exchange,
+                    Some("m@a.com"),
+                    None,
+                    Duration::MAX,
+                )
+                .await
+                .unwrap(),
             );
         }
         let fifth = tokio::time::timeout(
             Duration::from_secs(1),
-            g.admit(&t("a.com"), Workload::Exchange, Some("m@a.com"), None),
+            g.admit(
+                &t("a.com"),
+                Workload::Exchange,
+                Some("m@a.com"),
+                None,
+                Duration::MAX,
+            ),
         )
         .await;
         assert!(fifth.is_err(), "a fifth request was admitted");
-        g.admit(&t("a.com"), Workload::Exchange, Some("other@a.com"), None)
-            .await
-            .unwrap();
+        g.admit(
+            &t("a.com"),
+            Workload::Exchange,
+            Some("other@a.com"),
+            None,
+            Duration::MAX,
+        )
+        .await
+        .unwrap();
         held.pop();
-        g.admit(&t("a.com"), Workload::Exchange, Some("m@a.com"), None)
-            .await
-            .unwrap();
+        g.admit(
+            &t("a.com"),
+            Workload::Exchange,
+            Some("m@a.com"),
+            None,
+            Duration::MAX,
+        )
+        .await
+        .unwrap();
     }
 }
