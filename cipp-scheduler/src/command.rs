@@ -32,9 +32,30 @@ pub enum CommandError {
     Failed(String),
     /// The service throttled it; retry this tenant after the delay.
     Throttled {
-        /// How long to wait.
+        /// How long to wait (the engine clamps it to [`MAX_RETRY_AFTER`]).
         retry_after: Duration,
     },
+}
+
+/// The longest throttling delay the engine honours: 24 hours. A command's `retry_after`
+/// comes from a service's answer, so a larger one (or an absurd one) is clamped to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3_600);
+
+/// A command's throttling delay clamped to [`MAX_RETRY_AFTER`].
+pub fn clamp_retry_after(retry_after: Duration) -> Duration {
+    retry_after.min(MAX_RETRY_AFTER)
+}
+
+/// When to retry after a throttling delay: `now` + the delay clamped to
+/// [`MAX_RETRY_AFTER`] (never an overflow, whatever `now` and the delay are).
+pub fn retry_at(
+    now: chrono::DateTime<chrono::Utc>,
+    retry_after: Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    let delay = chrono::TimeDelta::from_std(clamp_retry_after(retry_after))
+        .unwrap_or(chrono::TimeDelta::zero());
+    now.checked_add_signed(delay)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
 }
 
 /// What a command returns for one tenant.

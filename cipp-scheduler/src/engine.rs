@@ -8,13 +8,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cipp_core::Clock;
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::command::{CommandError, CommandOutput, Registry, RunContext};
+use crate::command::{
+    clamp_retry_after, retry_at, CommandError, CommandOutput, Registry, RunContext,
+};
 use crate::notify::{fingerprint, Event, Notifier, SCHEMA_VERSION};
-use crate::store::{Store, WorkItem};
+use crate::store::{Store, WorkItem, WorkQueue};
 use crate::task::{Lease, NewTask, Target, Task, TaskState, TenantOutcome, TenantResult};
 use crate::SchedulerError;
 
@@ -70,20 +73,28 @@ impl TenantResolver for StaticTenants {
 pub struct EngineSettings {
     /// This worker's name (leases).
     pub worker: String,
-    /// How long a claim holds before another worker may take the task.
+    /// How long a claim holds before another worker may take the task. The engine renews
+    /// the lease of everything it runs every third of this (a heartbeat), so only a worker
+    /// that died or stalled for longer than the lease loses its work.
     pub lease: Duration,
-    /// Tenants run at once per task.
+    /// Tasks this worker runs at once. A tick claims at most the free slots, so no task
+    /// waits in this worker's queue while its lease runs out.
+    pub task_slots: usize,
+    /// Tenants run at once per task, and shared work items run at once per worker (a
+    /// worker claims at most that many items).
     pub concurrency: usize,
     /// Largest stored output per tenant (bytes of JSON); larger ones are truncated.
     pub max_result_bytes: usize,
     /// Retries of a throttled tenant within one run.
     pub throttle_retries: u32,
     /// The longest throttle wait honoured within a run; longer ones are recorded as
-    /// `Throttled` with the retry time.
+    /// `Throttled` with the retry time. A command's delay is clamped to
+    /// [`crate::command::MAX_RETRY_AFTER`] first.
     pub max_throttle_wait: Duration,
     /// Tasks with at least this many tenants are split into per-tenant work items that
-    /// every worker can claim, when the store shares fan-out (PostgreSQL); smaller ones,
-    /// and every task on a single-machine store, run on the worker that claimed them.
+    /// every worker can claim, when the store has a [`crate::store::WorkQueue`]
+    /// (PostgreSQL); smaller ones, and every task on a single-machine store, run on the
+    /// worker that claimed them.
     pub share_fan_out_from: usize,
 }
 
@@ -92,6 +103,7 @@ impl Default for EngineSettings {
         EngineSettings {
             worker: format!("worker-{}", uuid::Uuid::new_v4()),
             lease: Duration::from_secs(15 * 60),
+            task_slots: 4,
             concurrency: 10,
             max_result_bytes: 64 * 1024,
             throttle_retries: 3,
@@ -123,6 +135,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
     wake: Arc<Notify>,
+    task_slots: Arc<Semaphore>,
+    item_slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -149,25 +163,39 @@ fn truncate(v: Value, max: usize) -> (Value, bool) {
     )
 }
 
-/// A run's state from its per-tenant outcomes: never success when a tenant failed or
-/// nothing was done.
-fn run_state(results: &[TenantResult]) -> TaskState {
-    let ok = results.iter().filter(|r| r.outcome.is_ok()).count();
-    if results.is_empty() || ok == 0 {
-        TaskState::Failed
-    } else if ok == results.len() {
-        TaskState::Completed
-    } else {
-        TaskState::CompletedWithErrors
-    }
+/// `now + d`, saturating at the end of time instead of overflowing.
+fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// A recurring task keeps its last outcome visible while it waits for the next run.
-fn waiting_state(s: TaskState) -> TaskState {
-    match s {
-        TaskState::Completed => TaskState::Planned,
-        TaskState::Failed => TaskState::FailedRecurring,
-        s => s,
+/// Takes every free slot of `slots` at this moment.
+fn free_slots(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
+    let mut permits = Vec::new();
+    while let Ok(p) = slots.clone().try_acquire_owned() {
+        permits.push(p);
+    }
+    permits
+}
+
+/// What [`Engine::run_once`] did.
+enum Outcome {
+    /// Ran here; the results are in the summary, not yet stored.
+    Ran(RunSummary),
+    /// Split into work items for every worker.
+    Shared,
+}
+
+/// After the last run of a claim: the next due time, the lease released, and the state a
+/// recurring task waits in.
+fn end_claim(task: &mut Task, next: Option<DateTime<Utc>>) {
+    task.next_run = next;
+    task.lease = None;
+    task.current_run = None;
+    if next.is_some() {
+        task.state = TaskState::after_run(task.state, true);
     }
 }
 
@@ -176,11 +204,14 @@ enum Attempt {
     Done(TenantOutcome),
     /// Throttled: hand the work item back until the delay has passed.
     Requeue(Duration),
+    /// The item's lease was taken over: nothing is written for it.
+    Lost,
 }
 
 /// Runs a command for one tenant. With `wait`, a throttled tenant is retried here after
 /// the delay (only this tenant waits); without, the caller re-queues it. `prior` counts
-/// throttled attempts made before this call.
+/// throttled attempts made before this call. A delay is clamped to
+/// [`crate::command::MAX_RETRY_AFTER`].
 async fn execute(
     command: Arc<dyn crate::command::Command>,
     ctx: RunContext,
@@ -203,11 +234,12 @@ async fn execute(
                 return Attempt::Done(TenantOutcome::Failed { error: e })
             }
             Err(CommandError::Throttled { retry_after }) => {
-                attempt += 1;
+                let retry_after = clamp_retry_after(retry_after);
+                attempt = attempt.saturating_add(1);
                 if attempt > settings.throttle_retries || retry_after > settings.max_throttle_wait {
-                    let retry_at =
-                        clock.now() + chrono::Duration::from_std(retry_after).unwrap_or_default();
-                    return Attempt::Done(TenantOutcome::Throttled { retry_at });
+                    return Attempt::Done(TenantOutcome::Throttled {
+                        retry_at: retry_at(clock.now(), retry_after),
+                    });
                 }
                 if !wait {
                     return Attempt::Requeue(retry_after);
@@ -226,19 +258,24 @@ impl Engine {
         resolver: Arc<dyn TenantResolver>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let settings = EngineSettings::default();
         Engine {
             store,
             registry,
             resolver,
             notifiers: Vec::new(),
             clock,
-            settings: EngineSettings::default(),
+            task_slots: Arc::new(Semaphore::new(settings.task_slots.max(1))),
+            item_slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            settings,
             wake: Arc::new(Notify::new()),
         }
     }
 
     /// Sets the settings.
     pub fn with_settings(mut self, s: EngineSettings) -> Self {
+        self.task_slots = Arc::new(Semaphore::new(s.task_slots.max(1)));
+        self.item_slots = Arc::new(Semaphore::new(s.concurrency.max(1)));
         self.settings = s;
         self
     }
@@ -252,6 +289,11 @@ impl Engine {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
     }
 
     /// Accepts a task: an unknown command, bad parameters or a bad schedule are refused now,
@@ -276,13 +318,15 @@ impl Engine {
             last_run: None,
             next_run: Some(next),
             lease: None,
+            current_run: None,
         };
         self.store.insert(&task).await?;
         self.wake.notify_one();
         Ok(task)
     }
 
-    /// The next `n` run times of a task.
+    /// The next `n` run times of a task (at most
+    /// [`crate::recurrence::MAX_NEXT_RUNS`]).
     pub async fn next_runs(
         &self,
         id: &str,
@@ -296,28 +340,88 @@ impl Engine {
         let Some(from) = t.next_run else {
             return Ok(Vec::new());
         };
-        t.spec.schedule.next_runs(from, n)
+        Ok(t.spec.schedule.next_runs(from, n)?)
+    }
+
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        after(now, self.settings.lease)
     }
 
     fn lease(&self, now: DateTime<Utc>) -> Lease {
-        Lease {
-            worker: self.settings.worker.clone(),
-            until: now
-                + chrono::Duration::from_std(self.settings.lease)
-                    .unwrap_or(chrono::Duration::minutes(15)),
+        Lease::new(self.settings.worker.clone(), self.lease_until(now))
+    }
+
+    /// How often running work renews its lease: a third of the lease (at least 10 ms).
+    fn heartbeat_every(&self) -> Duration {
+        (self.settings.lease / 3).max(Duration::from_millis(10))
+    }
+
+    /// Renews a lease with `renew` every [`Engine::heartbeat_every`] until it is lost
+    /// (then returns the error). Other store errors are logged and retried at the next beat:
+    /// the lease may still be held.
+    async fn heartbeat<F, Fut>(&self, what: &str, renew: F) -> SchedulerError
+    where
+        F: Fn(DateTime<Utc>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), SchedulerError>>,
+    {
+        let every = self.heartbeat_every();
+        loop {
+            tokio::time::sleep(every).await;
+            match renew(self.lease_until(self.clock.now())).await {
+                Ok(()) => {}
+                Err(e @ SchedulerError::LeaseLost { .. }) => return e,
+                Err(e) => tracing::warn!(what, error = %e, "lease renewal failed; retrying"),
+            }
         }
     }
 
-    /// Claims and runs every due task; returns what each run did.
+    /// Claims due tasks — at most as many as this worker has free slots
+    /// ([`EngineSettings::task_slots`]), claiming again as slots free up — and runs them,
+    /// then runs shared work items; returns what each run did. A run whose lease was taken
+    /// over by another worker is stopped and left out (see
+    /// [`SchedulerError::LeaseLost`]).
     pub async fn tick(&self) -> Result<Vec<RunSummary>, SchedulerError> {
-        let now = self.clock.now();
-        let due = self.store.claim_due(now, &self.lease(now)).await?;
         let mut out = Vec::new();
-        for task in due {
-            out.extend(self.run_claimed(task, now, false).await?);
+        let mut first_err: Option<SchedulerError> = None;
+        let mut running = FuturesUnordered::new();
+        loop {
+            if first_err.is_none() {
+                let permits = free_slots(&self.task_slots);
+                if !permits.is_empty() {
+                    let now = self.clock.now();
+                    match self
+                        .store
+                        .claim_due(now, &self.lease(now), permits.len())
+                        .await
+                    {
+                        Ok(claimed) => {
+                            for (task, permit) in claimed.into_iter().zip(permits) {
+                                running.push(async move {
+                                    let _slot = permit;
+                                    self.run_guarded(task, now, false).await
+                                });
+                            }
+                        }
+                        Err(e) => first_err = Some(e),
+                    }
+                }
+            }
+            match running.next().await {
+                None => break,
+                Some(Ok(runs)) => out.extend(runs),
+                Some(Err(SchedulerError::LeaseLost { what })) => {
+                    tracing::warn!(%what, worker = %self.settings.worker, "lease lost; run stopped");
+                }
+                Some(Err(e)) => {
+                    first_err.get_or_insert(e);
+                }
+            }
         }
-        if self.store.shares_fan_out() {
-            out.extend(self.work_items().await?);
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        if let Some(queue) = self.store.work_queue() {
+            out.extend(self.work_items(queue).await?);
         }
         Ok(out)
     }
@@ -330,16 +434,42 @@ impl Engine {
             .claim(id, now, &self.lease(now))
             .await?
             .ok_or_else(|| {
-                SchedulerError::Invalid(format!("task {id} is missing or running elsewhere"))
+                SchedulerError::Invalid(format!(
+                    "task {id} is missing or running on another worker; try again when that run ends"
+                ))
             })?;
-        let mut runs = self.run_claimed(task, now, true).await?;
+        let mut runs = self.run_guarded(task, now, true).await?;
         runs.pop()
             .ok_or_else(|| SchedulerError::Store("the run produced no summary".into()))
+    }
+
+    /// Runs a claimed task while a heartbeat renews its lease; stops the run (dropping it
+    /// where it is) when the lease is lost.
+    async fn run_guarded(
+        &self,
+        task: Task,
+        now: DateTime<Utc>,
+        manual: bool,
+    ) -> Result<Vec<RunSummary>, SchedulerError> {
+        let Some(token) = task.lease.as_ref().map(|l| l.token.clone()) else {
+            return Err(SchedulerError::Store(format!(
+                "task {} was claimed without a lease",
+                task.id
+            )));
+        };
+        let id = task.id.clone();
+        let work = self.run_claimed(task, &token, now, manual);
+        let beat = self.heartbeat(&id, |until| self.store.renew(&id, &token, until));
+        tokio::select! {
+            r = work => r,
+            lost = beat => Err(lost),
+        }
     }
 
     async fn run_claimed(
         &self,
         mut task: Task,
+        token: &str,
         now: DateTime<Utc>,
         manual: bool,
     ) -> Result<Vec<RunSummary>, SchedulerError> {
@@ -354,15 +484,50 @@ impl Engine {
             };
             (1, next)
         } else {
-            let adv = schedule.advance(scheduled, now)?;
-            (schedule.catch_up.runs_now(adv.missed), adv.next)
+            match schedule.advance(scheduled, now) {
+                Ok(adv) => (schedule.catch_up.runs_now(adv.missed), adv.next),
+                Err(e) => {
+                    // A stored schedule that can no longer be computed: stop the task
+                    // rather than claim it forever.
+                    tracing::warn!(task = %task.id, error = %e, "schedule cannot advance; task stopped");
+                    task.state = TaskState::Failed;
+                    task.next_run = None;
+                    task.lease = None;
+                    task.current_run = None;
+                    self.store.update(&task, token, &[]).await?;
+                    return Err(e.into());
+                }
+            }
+        };
+        // A run interrupted by a dead worker is resumed, whatever the catch-up policy says.
+        let runs = if task.current_run.is_some() {
+            runs.max(1)
+        } else {
+            runs
         };
         let mut summaries = Vec::new();
         let mut shared = false;
-        for _ in 0..runs {
-            match self.run_once(&mut task, now, !manual, next).await? {
-                Some(summary) => summaries.push(summary),
-                None => shared = true,
+        for i in 0..runs {
+            let last = i + 1 == runs;
+            match self.run_once(&mut task, token, now, !manual, next).await? {
+                Outcome::Shared => shared = true,
+                Outcome::Ran(summary) => {
+                    task.current_run = None;
+                    if last {
+                        end_claim(&mut task, next);
+                    } else {
+                        // More runs follow under this claim: stay running (and so
+                        // claimable again should this worker die).
+                        task.state = TaskState::Running;
+                    }
+                    // The results and the task's state in one fenced write.
+                    self.store.update(&task, token, &summary.results).await?;
+                    self.notify(&task, &summary).await;
+                    summaries.push(summary);
+                    if last {
+                        return Ok(summaries);
+                    }
+                }
             }
         }
         if shared {
@@ -370,31 +535,36 @@ impl Engine {
             // last work item sets its state.
             return Ok(summaries);
         }
+        // No run (skipped catch-up).
         task.next_run = next;
         task.lease = None;
-        if runs == 0 {
-            task.state = TaskState::Planned;
-        } else if next.is_some() {
-            // Recurring: keep the outcome visible while waiting for the next run.
-            task.state = waiting_state(task.state);
-        }
-        self.store.update(&task).await?;
+        task.current_run = None;
+        task.state = TaskState::Planned;
+        self.store.update(&task, token, &[]).await?;
         Ok(summaries)
     }
 
-    /// One run. Returns `None` when the run was split into work items for all workers.
+    /// One run. Returns [`Outcome::Shared`] when the run was split into work items for all
+    /// workers; otherwise the run's summary, its results not yet stored (the caller writes
+    /// them with the task). The run id is stored before any command runs, and a task taken
+    /// over from a dead worker resumes its run id.
     async fn run_once(
         &self,
         task: &mut Task,
+        token: &str,
         now: DateTime<Utc>,
         share: bool,
         next: Option<DateTime<Utc>>,
-    ) -> Result<Option<RunSummary>, SchedulerError> {
-        let run_id = uuid::Uuid::new_v4().to_string();
+    ) -> Result<Outcome, SchedulerError> {
+        let run_id = task
+            .current_run
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        task.current_run = Some(run_id.clone());
         task.state = TaskState::Running;
-        task.attempts += 1;
+        task.attempts = task.attempts.saturating_add(1);
         task.last_run = Some(now);
-        self.store.update(task).await?;
+        self.store.update(task, token, &[]).await?;
         let tenants = match self.resolver.resolve(&task.spec.target).await {
             Ok(t) => t,
             Err(e) => {
@@ -407,32 +577,28 @@ impl Engine {
                     },
                     reference: task.spec.reference.clone(),
                 };
-                self.store
-                    .save_results(&task.id, std::slice::from_ref(&r))
-                    .await?;
                 task.state = TaskState::Failed;
-                let summary = RunSummary {
+                return Ok(Outcome::Ran(RunSummary {
                     task_id: task.id.clone(),
                     run_id,
                     state: task.state,
                     results: vec![r],
-                };
-                self.notify(task, &summary).await;
-                return Ok(Some(summary));
+                }));
             }
         };
-        if share
-            && self.store.shares_fan_out()
-            && tenants.len() >= self.settings.share_fan_out_from.max(1)
-        {
-            task.next_run = next;
-            task.lease = None;
-            self.store.enqueue_run(task, &run_id, &tenants, now).await?;
-            return Ok(None);
+        if let Some(queue) = self.store.work_queue() {
+            if share && tenants.len() >= self.settings.share_fan_out_from.max(1) {
+                task.next_run = next;
+                task.lease = None;
+                queue
+                    .enqueue_run(task, token, &run_id, &tenants, now)
+                    .await?;
+                return Ok(Outcome::Shared);
+            }
         }
         let Some(command) = self.registry.get(&task.spec.command).cloned() else {
             return Err(SchedulerError::Invalid(format!(
-                "command `{}` is no longer registered",
+                "command `{}` is no longer registered; register it or delete the task",
                 task.spec.command
             )));
         };
@@ -455,8 +621,10 @@ impl Engine {
                         Attempt::Done(o) => o,
                         // Unreachable with `wait`; recorded honestly all the same.
                         Attempt::Requeue(d) => TenantOutcome::Throttled {
-                            retry_at: clock.now()
-                                + chrono::Duration::from_std(d).unwrap_or_default(),
+                            retry_at: retry_at(clock.now(), d),
+                        },
+                        Attempt::Lost => TenantOutcome::Failed {
+                            error: "the run was taken over by another worker".into(),
                         },
                     };
                     TenantResult {
@@ -471,28 +639,29 @@ impl Engine {
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
-        self.store.save_results(&task.id, &results).await?;
-        task.state = run_state(&results);
-        let summary = RunSummary {
+        task.state = TaskState::from_results(&results);
+        Ok(Outcome::Ran(RunSummary {
             task_id: task.id.clone(),
             run_id,
             state: task.state,
             results,
-        };
-        self.notify(task, &summary).await;
-        Ok(Some(summary))
+        }))
     }
 
     /// Claims and runs open work items of any run (this worker's or another's) until none
-    /// is due; finalises each run whose last item this worker closed.
-    async fn work_items(&self) -> Result<Vec<RunSummary>, SchedulerError> {
+    /// is due — at most as many at once as [`EngineSettings::concurrency`] — and finalises
+    /// each run whose last item this worker closed.
+    async fn work_items(&self, queue: &dyn WorkQueue) -> Result<Vec<RunSummary>, SchedulerError> {
         let mut finished = Vec::new();
         let mut tasks: HashMap<String, Option<Task>> = HashMap::new();
         loop {
+            let permits = free_slots(&self.item_slots);
+            if permits.is_empty() {
+                return Ok(finished);
+            }
             let now = self.clock.now();
-            let items = self
-                .store
-                .claim_items(now, &self.lease(now), self.settings.concurrency.max(1))
+            let items = queue
+                .claim_items(now, &self.lease(now), permits.len())
                 .await?;
             if items.is_empty() {
                 return Ok(finished);
@@ -503,21 +672,28 @@ impl Engine {
                     tasks.insert(item.task_id.clone(), t);
                 }
             }
-            let done: Vec<(WorkItem, Attempt)> = futures::stream::iter(items)
-                .map(|item| {
-                    let task = tasks.get(&item.task_id).cloned().flatten();
-                    self.execute_item(item, task)
-                })
-                .buffer_unordered(self.settings.concurrency.max(1))
-                .collect()
-                .await;
+            let done: Vec<(WorkItem, Attempt)> =
+                futures::stream::iter(items.into_iter().zip(permits))
+                    .map(|(item, permit)| {
+                        let task = tasks.get(&item.task_id).cloned().flatten();
+                        async move {
+                            let _slot = permit;
+                            self.run_item_guarded(queue, item, task).await
+                        }
+                    })
+                    .buffer_unordered(self.settings.concurrency.max(1))
+                    .collect()
+                    .await;
             let mut finished_items = Vec::new();
             for (item, attempt) in done {
                 match attempt {
+                    Attempt::Lost => {}
                     Attempt::Requeue(delay) => {
-                        let at = self.clock.now()
-                            + chrono::Duration::from_std(delay).unwrap_or_default();
-                        self.store.release_item(&item, at).await?;
+                        let at = retry_at(self.clock.now(), delay);
+                        match queue.release_item(&item, at).await {
+                            Ok(()) | Err(SchedulerError::LeaseLost { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
                     }
                     Attempt::Done(outcome) => {
                         let reference = tasks
@@ -535,32 +711,52 @@ impl Engine {
                     }
                 }
             }
-            for run_id in self.store.finish_items(&finished_items).await? {
-                let task_id = finished_items
+            let report = queue.finish_items(&finished_items).await?;
+            for item in &report.lost {
+                tracing::warn!(run = %item.run_id, tenant = %item.tenant, "work item taken over by another worker; result dropped");
+            }
+            for run_id in report.runs {
+                let Some(task_id) = finished_items
                     .iter()
                     .find(|(i, _)| i.run_id == run_id)
                     .map(|(i, _)| i.task_id.clone())
-                    .unwrap_or_default();
-                finished.push(self.finalize(&task_id, &run_id).await?);
+                else {
+                    continue;
+                };
+                finished.push(self.finalize(queue, &task_id, &run_id).await?);
             }
         }
     }
 
-    async fn execute_item(&self, item: WorkItem, task: Option<Task>) -> (WorkItem, Attempt) {
+    /// Runs one work item while a heartbeat renews its lease.
+    async fn run_item_guarded(
+        &self,
+        queue: &dyn WorkQueue,
+        item: WorkItem,
+        task: Option<Task>,
+    ) -> (WorkItem, Attempt) {
+        let work = self.execute_item(&item, task);
+        let beat = self.heartbeat(&item.tenant, |until| queue.renew_item(&item, until));
+        let attempt = tokio::select! {
+            a = work => a,
+            _lost = beat => Attempt::Lost,
+        };
+        (item, attempt)
+    }
+
+    async fn execute_item(&self, item: &WorkItem, task: Option<Task>) -> Attempt {
         let Some(task) = task else {
-            let outcome = TenantOutcome::Failed {
+            return Attempt::Done(TenantOutcome::Failed {
                 error: "the task was deleted while it ran".into(),
-            };
-            return (item, Attempt::Done(outcome));
+            });
         };
         let Some(command) = self.registry.get(&task.spec.command).cloned() else {
-            let outcome = TenantOutcome::Failed {
+            return Attempt::Done(TenantOutcome::Failed {
                 error: format!(
                     "command `{}` is not registered on worker {}",
                     task.spec.command, self.settings.worker
                 ),
-            };
-            return (item, Attempt::Done(outcome));
+            });
         };
         let ctx = RunContext {
             task_id: task.id.clone(),
@@ -569,7 +765,7 @@ impl Engine {
             parameters: task.spec.parameters.clone(),
             reference: task.spec.reference.clone(),
         };
-        let attempt = execute(
+        execute(
             command,
             ctx,
             &self.settings,
@@ -577,14 +773,19 @@ impl Engine {
             false,
             item.attempts,
         )
-        .await;
-        (item, attempt)
+        .await
     }
 
-    /// Sets the task's state from one shared run's results and notifies.
-    async fn finalize(&self, task_id: &str, run_id: &str) -> Result<RunSummary, SchedulerError> {
-        let results = self.store.run_results(task_id, run_id).await?;
-        let state = run_state(&results);
+    /// Reports one shared run (the store already set the task's state when the last item
+    /// closed) and notifies.
+    async fn finalize(
+        &self,
+        queue: &dyn WorkQueue,
+        task_id: &str,
+        run_id: &str,
+    ) -> Result<RunSummary, SchedulerError> {
+        let results = queue.run_results(task_id, run_id).await?;
+        let state = TaskState::from_results(&results);
         let summary = RunSummary {
             task_id: task_id.to_owned(),
             run_id: run_id.to_owned(),
@@ -592,12 +793,6 @@ impl Engine {
             results,
         };
         if let Some(mut task) = self.store.get(task_id).await? {
-            task.state = if task.next_run.is_some() {
-                waiting_state(state)
-            } else {
-                state
-            };
-            self.store.update(&task).await?;
             task.state = state;
             self.notify(&task, &summary).await;
         }

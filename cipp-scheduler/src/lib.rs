@@ -3,7 +3,7 @@
 //! Tasks ([`task::NewTask`]) name a registered [`command::Command`], a target (one tenant,
 //! a group, all tenants minus exclusions) and a [`recurrence::Schedule`] (once, every N
 //! minutes/hours/days, or a cron rule in an IANA time zone, with a catch-up policy). The
-//! [`engine::Engine`] claims due tasks from a [`store::Store`] (in memory or SQLite), fans out
+//! [`engine::Engine`] claims due tasks from a [`store::Store`] (in memory, SQLite or PostgreSQL), fans out
 //! over the tenants with bounded concurrency, stores per-tenant results, derives an honest
 //! state (never "completed" when a tenant failed), computes the next run without drift and
 //! sends [`notify::Event`]s. The engine knows nothing of Microsoft 365: the `cipp` facade
@@ -68,12 +68,27 @@ pub enum SchedulerError {
     /// A task, schedule or parameter was refused.
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A recurrence, cron expression, time zone or time computation was refused.
+    #[error("schedule: {0}")]
+    Schedule(#[from] recurrence::ScheduleError),
     /// No such task.
     #[error("no task {0}")]
     NotFound(String),
     /// The store failed.
     #[error("store: {0}")]
     Store(String),
+    /// This worker no longer holds the lease on a task or work item: it expired and another
+    /// worker claimed it (or the task was deleted). Nothing was written; the worker stops
+    /// that work and leaves it to the new holder.
+    #[error(
+        "lease lost on {what}: it expired and another worker took it over (or the task was \
+         deleted); nothing was written — raise `EngineSettings::lease` if commands are slow \
+         and this happens often"
+    )]
+    LeaseLost {
+        /// The task id, or `run/tenant` of a work item.
+        what: String,
+    },
     /// A notification could not be delivered.
     #[error("notification: {0}")]
     Notify(String),

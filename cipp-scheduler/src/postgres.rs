@@ -1,23 +1,34 @@
-//! The PostgreSQL store (feature `postgres`): several workers on one database. Claims take
-//! a lease with `FOR UPDATE SKIP LOCKED`, so a task runs on one worker at a time and a
-//! task whose worker died is taken again once its lease expires. Adding a task sends
+//! The PostgreSQL store (feature `postgres`): several workers on one database.
+//!
+//! Claims take a lease with `FOR UPDATE SKIP LOCKED`, at most as many tasks as the worker
+//! asks for (its free slots), so a task runs on one worker at a time and a task whose
+//! worker died is taken again once its lease expires. Every write of a claimed task or work
+//! item is fenced by the claim's lease token ([`crate::store::rules`]). Adding a task sends
 //! `NOTIFY cipp_tasks`, which wakes the other workers' runners.
 //!
 //! A task over many tenants is split into per-tenant work items (`runs` and `work_items`
 //! tables) that every worker claims, so one 5,000-tenant task spreads across all workers;
-//! see [`Store::shares_fan_out`].
+//! see [`WorkQueue`].
+//!
+//! Each `PgStore` keeps a small pool of connections (no pooling crate: N connections,
+//! checked out per operation and returned, a broken one replaced at the next checkout) and
+//! one more connection that `LISTEN`s, reconnecting when it drops.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use tokio::sync::{Mutex, Notify};
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls};
 
-use crate::store::{Store, WorkItem};
-use crate::task::{Lease, Task, TaskState, TenantResult};
+use crate::store::{rules, FinishedItems, Store, WorkItem, WorkQueue};
+use crate::task::{Lease, Task, TenantResult};
 use crate::SchedulerError;
+
+/// The default number of pooled connections per [`PgStore`].
+pub const DEFAULT_POOL_SIZE: usize = 4;
 
 const MIGRATIONS: &[&str] = &[
     // 1: tasks and results.
@@ -58,26 +69,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS work_items_open ON work_items (not_before) WHERE open;
     CREATE INDEX IF NOT EXISTS results_run ON results ((data->>'runId'));",
+    // 3: when each task becomes claimable (`rules::claimable_at`, filled in for existing
+    // rows right after), and lease tokens fencing work items.
+    "ALTER TABLE tasks ADD COLUMN IF NOT EXISTS claimable_at TIMESTAMPTZ;
+    CREATE INDEX IF NOT EXISTS tasks_claimable ON tasks (claimable_at);
+    ALTER TABLE work_items ADD COLUMN IF NOT EXISTS lease_token TEXT;",
 ];
-
-/// Derives a task's state from one run's results (never success when a tenant failed or
-/// nothing ran; a recurring task waits as planned or failed-recurring), as the engine does.
-const SET_STATE_FROM_RUN: &str = "
-    WITH r AS (
-        SELECT count(*) AS n,
-               count(*) FILTER (WHERE data->'outcome'->>'status' IN ('succeeded', 'noChange')) AS ok
-        FROM results WHERE task_id = $1 AND data->>'runId' = $2),
-    s AS (
-        SELECT CASE WHEN r.n = 0 OR r.ok = 0 THEN 'failed'
-                    WHEN r.ok = r.n THEN 'completed'
-                    ELSE 'completedWithErrors' END AS st FROM r),
-    x AS (
-        SELECT CASE WHEN t.next_run IS NOT NULL AND s.st = 'completed' THEN 'planned'
-                    WHEN t.next_run IS NOT NULL AND s.st = 'failed' THEN 'failedRecurring'
-                    ELSE s.st END AS st
-        FROM s, tasks t WHERE t.id = $1)
-    UPDATE tasks SET state = to_jsonb(x.st)::text, data = jsonb_set(data, '{state}', to_jsonb(x.st))
-    FROM x WHERE tasks.id = $1";
 
 fn pg(e: tokio_postgres::Error) -> SchedulerError {
     // The server's message and SQLSTATE code, which `Display` of a database error omits.
@@ -95,105 +92,276 @@ fn json_err(e: serde_json::Error) -> SchedulerError {
     SchedulerError::Store(format!("stored data is not valid: {e}"))
 }
 
-/// Tasks in PostgreSQL.
-pub struct PgStore {
-    client: Mutex<Client>,
-    changes: Arc<Notify>,
+/// A minimal connection pool: at most `size` connections, each checked out by one
+/// operation at a time and returned when it ends; a connection found closed at checkout is
+/// dropped and a new one opened.
+struct Pool {
+    config: Config,
+    schema: String,
+    idle: Mutex<Vec<Client>>,
+    slots: Semaphore,
+    size: usize,
 }
 
-impl std::fmt::Debug for PgStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgStore").finish_non_exhaustive()
+/// A checked-out connection; goes back to the pool when dropped (unless it broke).
+struct Conn<'a> {
+    client: Option<Client>,
+    pool: &'a Pool,
+    _slot: SemaphorePermit<'a>,
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        // Always `Some` until drop.
+        self.client.as_ref().unwrap_or_else(|| unreachable!())
     }
 }
 
-fn claimable(t: &Task, now: DateTime<Utc>) -> bool {
-    let expired = t.lease.as_ref().is_some_and(|l| l.until <= now);
-    let free = t.lease.is_none() || expired;
-    free && (t.state.is_planned()
-        || (expired && matches!(t.state, TaskState::Pending | TaskState::Running)))
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().unwrap_or_else(|| unreachable!())
+    }
 }
 
-impl PgStore {
-    /// Connects (for example `host=127.0.0.1 user=postgres dbname=test`), uses `schema`
-    /// (created when missing) and applies pending migrations.
-    pub async fn connect(config: &str, schema: &str) -> Result<Self, SchedulerError> {
-        if schema.is_empty()
-            || !schema
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(SchedulerError::Invalid(format!(
-                "`{schema}` is not a schema name (letters, digits, _)"
-            )));
-        }
-        let (client, mut connection) = tokio_postgres::connect(config, NoTls).await.map_err(pg)?;
-        let changes = Arc::new(Notify::new());
-        let wake = changes.clone();
-        tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(m) = messages.next().await {
-                match m {
-                    Ok(AsyncMessage::Notification(_)) => wake.notify_waiters(),
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "postgres connection ended");
-                        break;
-                    }
-                }
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            if !c.is_closed() {
+                self.pool
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(c);
             }
-        });
-        client
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}; LISTEN cipp_tasks;"))
-            .await
-            .map_err(pg)?;
-        client
-            .batch_execute("CREATE TABLE IF NOT EXISTS cipp_schema_version (version INT NOT NULL)")
-            .await
-            .map_err(pg)?;
-        // Serialise migrations across workers with an advisory lock.
-        client
-            .batch_execute("SELECT pg_advisory_lock(72741)")
-            .await
-            .map_err(pg)?;
-        let version: i32 = client
-            .query_opt("SELECT version FROM cipp_schema_version", &[])
-            .await
-            .map_err(pg)?
-            .map_or(0, |r| r.get(0));
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            client.batch_execute(m).await.map_err(pg)?;
-            client
-                .batch_execute("DELETE FROM cipp_schema_version")
-                .await
-                .map_err(pg)?;
-            client
-                .execute(
-                    "INSERT INTO cipp_schema_version (version) VALUES ($1)",
-                    &[&((i + 1) as i32)],
-                )
-                .await
-                .map_err(pg)?;
         }
-        client
-            .batch_execute("SELECT pg_advisory_unlock(72741)")
+    }
+}
+
+fn check_schema(schema: &str) -> Result<(), SchedulerError> {
+    if schema.is_empty()
+        || schema.len() > 63
+        || !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(SchedulerError::Invalid(format!(
+            "`{schema}` is not a schema name (1 to 63 letters, digits or _)"
+        )));
+    }
+    Ok(())
+}
+
+async fn open(config: &Config) -> Result<Client, SchedulerError> {
+    let (client, connection) = config.connect(NoTls).await.map_err(pg)?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "postgres connection ended");
+        }
+    });
+    Ok(client)
+}
+
+impl Pool {
+    async fn get(&self) -> Result<Conn<'_>, SchedulerError> {
+        let slot = self
+            .slots
+            .acquire()
             .await
-            .map_err(pg)?;
-        Ok(PgStore {
-            client: Mutex::new(client),
-            changes,
+            .map_err(|_| SchedulerError::Store("the connection pool is closed".into()))?;
+        let reused = loop {
+            let next = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match next {
+                Some(c) if c.is_closed() => continue,
+                other => break other,
+            }
+        };
+        let client = match reused {
+            Some(c) => c,
+            None => {
+                let c = open(&self.config).await?;
+                c.batch_execute(&format!("SET search_path TO {}", self.schema))
+                    .await
+                    .map_err(pg)?;
+                c
+            }
+        };
+        Ok(Conn {
+            client: Some(client),
+            pool: self,
+            _slot: slot,
         })
     }
 }
 
-async fn write(c: &impl tokio_postgres::GenericClient, t: &Task) -> Result<(), SchedulerError> {
+/// Listens for `NOTIFY cipp_tasks` and wakes `wake`'s waiters; reconnects when the
+/// connection drops.
+async fn listen(config: Config, wake: Arc<Notify>) {
+    loop {
+        match open_listener(&config, wake.clone()).await {
+            Ok(()) => tracing::warn!("postgres LISTEN connection ended; reconnecting"),
+            Err(e) => tracing::warn!(error = %e, "postgres LISTEN failed; retrying"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+async fn open_listener(config: &Config, wake: Arc<Notify>) -> Result<(), SchedulerError> {
+    let (client, mut connection) = config.connect(NoTls).await.map_err(pg)?;
+    let driver = tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(m) = messages.next().await {
+            match m {
+                Ok(AsyncMessage::Notification(_)) => wake.notify_waiters(),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "postgres LISTEN connection failed");
+                    break;
+                }
+            }
+        }
+    });
+    client
+        .batch_execute("LISTEN cipp_tasks")
+        .await
+        .map_err(pg)?;
+    // The client stays open while the driver reads notifications.
+    let _ = driver.await;
+    drop(client);
+    Ok(())
+}
+
+/// Tasks in PostgreSQL.
+pub struct PgStore {
+    pool: Pool,
+    changes: Arc<Notify>,
+    listener: tokio::task::AbortHandle,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("schema", &self.pool.schema)
+            .field("pool_size", &self.pool.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl PgStore {
+    /// Connects (for example `host=127.0.0.1 user=postgres dbname=test`) with
+    /// [`DEFAULT_POOL_SIZE`] connections, uses `schema` (created when missing) and applies
+    /// pending migrations.
+    pub async fn connect(config: &str, schema: &str) -> Result<Self, SchedulerError> {
+        Self::connect_with_pool_size(config, schema, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Like [`PgStore::connect`], with at most `pool_size` connections (at least 1) for
+    /// queries, plus one that listens for other workers' changes.
+    pub async fn connect_with_pool_size(
+        config: &str,
+        schema: &str,
+        pool_size: usize,
+    ) -> Result<Self, SchedulerError> {
+        check_schema(schema)?;
+        let config: Config = config.parse().map_err(|e| {
+            SchedulerError::Invalid(format!(
+                "the PostgreSQL connection string is not valid ({e}); write it as \
+                 `host=127.0.0.1 user=postgres dbname=cipp`"
+            ))
+        })?;
+        migrate(&config, schema).await?;
+        let size = pool_size.max(1);
+        let changes = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(config.clone(), changes.clone())).abort_handle();
+        let store = PgStore {
+            pool: Pool {
+                config,
+                schema: schema.to_owned(),
+                idle: Mutex::new(Vec::with_capacity(size)),
+                slots: Semaphore::new(size),
+                size,
+            },
+            changes,
+            listener,
+        };
+        // Fail now, not at the first operation, when the server refuses connections.
+        drop(store.pool.get().await?);
+        Ok(store)
+    }
+
+    /// The most connections this store opens for queries.
+    pub fn pool_size(&self) -> usize {
+        self.pool.size
+    }
+}
+
+/// Creates the schema and applies pending migrations, on a connection of its own,
+/// serialised across workers with an advisory lock (released when that connection closes,
+/// even after an error).
+async fn migrate(config: &Config, schema: &str) -> Result<(), SchedulerError> {
+    let mut client = open(config).await?;
+    client
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock(72741);
+             CREATE SCHEMA IF NOT EXISTS {schema};
+             SET search_path TO {schema};
+             CREATE TABLE IF NOT EXISTS cipp_schema_version (version INT NOT NULL);"
+        ))
+        .await
+        .map_err(pg)?;
+    let version: i32 = client
+        .query_opt("SELECT version FROM cipp_schema_version", &[])
+        .await
+        .map_err(pg)?
+        .map_or(0, |r| r.get(0));
+    let version = usize::try_from(version).unwrap_or(0);
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.batch_execute(m).await.map_err(pg)?;
+        if i == 2 {
+            // Fill `claimable_at` in Rust, the one place the rule lives.
+            let rows = tx
+                .query("SELECT data FROM tasks FOR UPDATE", &[])
+                .await
+                .map_err(pg)?;
+            for t in tasks(rows)? {
+                write(&tx, &t).await?;
+            }
+        }
+        tx.batch_execute("DELETE FROM cipp_schema_version")
+            .await
+            .map_err(pg)?;
+        let v = i32::try_from(i + 1).unwrap_or(i32::MAX);
+        tx.execute(
+            "INSERT INTO cipp_schema_version (version) VALUES ($1)",
+            &[&v],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+    }
+    client
+        .batch_execute("SELECT pg_advisory_unlock(72741)")
+        .await
+        .map_err(pg)?;
+    Ok(())
+}
+
+async fn write(c: &impl GenericClient, t: &Task) -> Result<(), SchedulerError> {
     let data = serde_json::to_value(t).map_err(json_err)?;
     let state = serde_json::to_string(&t.state).map_err(json_err)?;
     c.execute(
-        "INSERT INTO tasks (id, name, unique_name, hidden, state, next_run, lease_until, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO tasks (id, name, unique_name, hidden, state, next_run, lease_until, data,
+           claimable_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (id) DO UPDATE SET name = $2, unique_name = $3, hidden = $4, state = $5,
-           next_run = $6, lease_until = $7, data = $8",
+           next_run = $6, lease_until = $7, data = $8, claimable_at = $9",
         &[
             &t.id,
             &t.spec.name,
@@ -203,6 +371,7 @@ async fn write(c: &impl tokio_postgres::GenericClient, t: &Task) -> Result<(), S
             &t.next_run,
             &t.lease.as_ref().map(|l| l.until),
             &data,
+            &rules::claimable_at(t),
         ],
     )
     .await
@@ -216,36 +385,78 @@ fn tasks(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Task>, SchedulerError> {
         .collect()
 }
 
+fn results(rows: Vec<tokio_postgres::Row>) -> Result<Vec<TenantResult>, SchedulerError> {
+    rows.into_iter()
+        .map(|r| serde_json::from_value(r.get::<_, serde_json::Value>(0)).map_err(json_err))
+        .collect()
+}
+
+/// The task, locked until the transaction ends.
+async fn locked_task(c: &impl GenericClient, id: &str) -> Result<Option<Task>, SchedulerError> {
+    Ok(tasks(
+        c.query("SELECT data FROM tasks WHERE id = $1 FOR UPDATE", &[&id])
+            .await
+            .map_err(pg)?,
+    )?
+    .pop())
+}
+
+async fn insert_results(
+    c: &impl GenericClient,
+    task_ids: &[&str],
+    results: &[&TenantResult],
+) -> Result<(), SchedulerError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let data = results
+        .iter()
+        .map(|r| serde_json::to_value(r).map_err(json_err))
+        .collect::<Result<Vec<_>, _>>()?;
+    c.execute(
+        "INSERT INTO results (task_id, data)
+         SELECT t, d FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS r(t, d, n)
+         ORDER BY n",
+        &[&task_ids, &data],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+fn item_lost(item: &WorkItem) -> SchedulerError {
+    SchedulerError::LeaseLost {
+        what: format!("work item {}/{}", item.run_id, item.tenant),
+    }
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn insert(&self, task: &Task) -> Result<(), SchedulerError> {
-        let mut c = self.client.lock().await;
+        let mut c = self.pool.get().await?;
         let tx = c.transaction().await.map_err(pg)?;
         if task.spec.unique_name {
             tx.batch_execute("LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE")
                 .await
                 .map_err(pg)?;
-            let n: i64 = tx
-                .query_one(
-                    "SELECT COUNT(*) FROM tasks WHERE lower(name) = lower($1)",
+            let names: Vec<String> = tx
+                .query(
+                    "SELECT name FROM tasks WHERE lower(name) = lower($1)",
                     &[&task.spec.name],
                 )
                 .await
                 .map_err(pg)?
-                .get(0);
-            if n > 0 {
-                return Err(SchedulerError::Invalid(format!(
-                    "a task named `{}` already exists",
-                    task.spec.name
-                )));
-            }
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect();
+            rules::check_unique(task, names.iter().map(String::as_str))?;
         }
         write(&tx, task).await?;
         tx.batch_execute("NOTIFY cipp_tasks").await.map_err(pg)?;
         tx.commit().await.map_err(pg)
     }
     async fn get(&self, id: &str) -> Result<Option<Task>, SchedulerError> {
-        let c = self.client.lock().await;
+        let c = self.pool.get().await?;
         Ok(tasks(
             c.query("SELECT data FROM tasks WHERE id = $1", &[&id])
                 .await
@@ -254,7 +465,7 @@ impl Store for PgStore {
         .pop())
     }
     async fn list(&self, include_hidden: bool) -> Result<Vec<Task>, SchedulerError> {
-        let c = self.client.lock().await;
+        let c = self.pool.get().await?;
         let sql = if include_hidden {
             "SELECT data FROM tasks ORDER BY id"
         } else {
@@ -262,42 +473,43 @@ impl Store for PgStore {
         };
         tasks(c.query(sql, &[]).await.map_err(pg)?)
     }
-    async fn update(&self, task: &Task) -> Result<(), SchedulerError> {
-        let c = self.client.lock().await;
-        write(&*c, task).await
-    }
     async fn delete(&self, id: &str) -> Result<(), SchedulerError> {
-        let c = self.client.lock().await;
-        c.execute("DELETE FROM tasks WHERE id = $1", &[&id])
-            .await
-            .map_err(pg)?;
-        c.execute("DELETE FROM results WHERE task_id = $1", &[&id])
-            .await
-            .map_err(pg)?;
-        c.execute("DELETE FROM runs WHERE task_id = $1", &[&id])
-            .await
-            .map_err(pg)?;
-        Ok(())
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        for sql in [
+            "DELETE FROM tasks WHERE id = $1",
+            "DELETE FROM results WHERE task_id = $1",
+            "DELETE FROM runs WHERE task_id = $1",
+        ] {
+            tx.execute(sql, &[&id]).await.map_err(pg)?;
+        }
+        tx.commit().await.map_err(pg)
     }
     async fn claim_due(
         &self,
         now: DateTime<Utc>,
         lease: &Lease,
+        max: usize,
     ) -> Result<Vec<Task>, SchedulerError> {
-        let mut c = self.client.lock().await;
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let mut c = self.pool.get().await?;
         let tx = c.transaction().await.map_err(pg)?;
-        let rows = tx
-            .query(
-                "SELECT data FROM tasks WHERE next_run IS NOT NULL AND next_run <= $1
-                 AND (lease_until IS NULL OR lease_until <= $1) FOR UPDATE SKIP LOCKED",
-                &[&now],
+        let candidates = tasks(
+            tx.query(
+                "SELECT data FROM tasks WHERE claimable_at <= $1
+                 ORDER BY claimable_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                &[&now, &limit],
             )
             .await
-            .map_err(pg)?;
+            .map_err(pg)?,
+        )?;
         let mut out = Vec::new();
-        for mut t in tasks(rows)?.into_iter().filter(|t| claimable(t, now)) {
-            t.lease = Some(lease.clone());
-            t.state = TaskState::Pending;
+        for t in rules::pick_due(&candidates, now, max) {
+            let mut t = t.clone();
+            rules::claim(&mut t, lease);
             write(&tx, &t).await?;
             out.push(t);
         }
@@ -310,7 +522,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         lease: &Lease,
     ) -> Result<Option<Task>, SchedulerError> {
-        let mut c = self.client.lock().await;
+        let mut c = self.pool.get().await?;
         let tx = c.transaction().await.map_err(pg)?;
         let Some(mut t) = tasks(
             tx.query(
@@ -323,52 +535,58 @@ impl Store for PgStore {
         .pop() else {
             return Ok(None);
         };
-        if t.lease.as_ref().is_some_and(|l| l.until > now) {
+        if !rules::is_free(&t, now) {
             return Ok(None);
         }
-        t.lease = Some(lease.clone());
-        t.state = TaskState::Pending;
+        rules::claim(&mut t, lease);
         write(&tx, &t).await?;
         tx.commit().await.map_err(pg)?;
         Ok(Some(t))
     }
-    async fn save_results(
+    async fn renew(
         &self,
-        task_id: &str,
+        id: &str,
+        token: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let t = rules::renew(locked_task(&tx, id).await?.as_ref(), id, token, until)?;
+        write(&tx, &t).await?;
+        tx.commit().await.map_err(pg)
+    }
+    async fn update(
+        &self,
+        task: &Task,
+        token: &str,
         results: &[TenantResult],
     ) -> Result<(), SchedulerError> {
-        let mut c = self.client.lock().await;
+        let mut c = self.pool.get().await?;
         let tx = c.transaction().await.map_err(pg)?;
-        for r in results {
-            let v = serde_json::to_value(r).map_err(json_err)?;
-            tx.execute(
-                "INSERT INTO results (task_id, data) VALUES ($1, $2)",
-                &[&task_id, &v],
-            )
-            .await
-            .map_err(pg)?;
-        }
+        let t = rules::fenced_write(locked_task(&tx, &task.id).await?.as_ref(), task, token)?;
+        write(&tx, &t).await?;
+        let ids = vec![task.id.as_str(); results.len()];
+        let rs: Vec<&TenantResult> = results.iter().collect();
+        insert_results(&tx, &ids, &rs).await?;
         tx.commit().await.map_err(pg)
     }
     async fn results(&self, task_id: &str) -> Result<Vec<TenantResult>, SchedulerError> {
-        let c = self.client.lock().await;
-        c.query(
-            "SELECT data FROM results WHERE task_id = $1 ORDER BY seq",
-            &[&task_id],
+        let c = self.pool.get().await?;
+        results(
+            c.query(
+                "SELECT data FROM results WHERE task_id = $1 ORDER BY seq",
+                &[&task_id],
+            )
+            .await
+            .map_err(pg)?,
         )
-        .await
-        .map_err(pg)?
-        .into_iter()
-        .map(|r| serde_json::from_value(r.get::<_, serde_json::Value>(0)).map_err(json_err))
-        .collect()
     }
     async fn earliest_due(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
-        let c = self.client.lock().await;
+        let c = self.pool.get().await?;
         let row = c
             .query_one(
                 "SELECT LEAST(
-                   (SELECT min(next_run) FROM tasks WHERE state IN
-                      ('\"planned\"', '\"failedRecurring\"', '\"completedWithErrors\"')),
+                   (SELECT min(claimable_at) FROM tasks),
                    (SELECT min(GREATEST(not_before, COALESCE(lease_until, not_before)))
                       FROM work_items WHERE open))",
                 &[],
@@ -380,41 +598,50 @@ impl Store for PgStore {
     fn changes(&self) -> Option<Arc<Notify>> {
         Some(self.changes.clone())
     }
-    fn shares_fan_out(&self) -> bool {
-        true
+    fn work_queue(&self) -> Option<&dyn WorkQueue> {
+        Some(self)
     }
+}
+
+#[async_trait]
+impl WorkQueue for PgStore {
     async fn enqueue_run(
         &self,
         task: &Task,
+        token: &str,
         run_id: &str,
         tenants: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), SchedulerError> {
-        let mut c = self.client.lock().await;
+        let mut c = self.pool.get().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        let t = rules::fenced_write(locked_task(&tx, &task.id).await?.as_ref(), task, token)?;
         tx.execute(
-            "INSERT INTO runs (run_id, task_id, started_at, remaining) VALUES ($1, $2, $3, 0)",
+            "INSERT INTO runs (run_id, task_id, started_at, remaining) VALUES ($1, $2, $3, 0)
+             ON CONFLICT (run_id) DO NOTHING",
             &[&run_id, &task.id, &now],
         )
         .await
         .map_err(pg)?;
-        // One statement for every tenant: an array parameter unnested server-side.
+        // One statement for every tenant: an array parameter unnested server-side. A
+        // resumed run (same id) adds only the tenants it lacks.
         let tenants: Vec<&str> = tenants.iter().map(String::as_str).collect();
-        let added = tx
-            .execute(
-                "INSERT INTO work_items (run_id, tenant, task_id, not_before)
-                 SELECT $1, t, $2, $3 FROM unnest($4::text[]) AS t ON CONFLICT DO NOTHING",
-                &[&run_id, &task.id, &now, &tenants],
-            )
-            .await
-            .map_err(pg)?;
         tx.execute(
-            "UPDATE runs SET remaining = $2 WHERE run_id = $1",
-            &[&run_id, &i32::try_from(added).unwrap_or(i32::MAX)],
+            "INSERT INTO work_items (run_id, tenant, task_id, not_before)
+             SELECT $1, t, $2, $3 FROM unnest($4::text[]) AS t ON CONFLICT DO NOTHING",
+            &[&run_id, &task.id, &now, &tenants],
         )
         .await
         .map_err(pg)?;
-        write(&tx, task).await?;
+        tx.execute(
+            "UPDATE runs SET remaining =
+               (SELECT count(*) FROM work_items WHERE run_id = $1 AND open)
+             WHERE run_id = $1",
+            &[&run_id],
+        )
+        .await
+        .map_err(pg)?;
+        write(&tx, &t).await?;
         tx.batch_execute("NOTIFY cipp_tasks").await.map_err(pg)?;
         tx.commit().await.map_err(pg)
     }
@@ -424,18 +651,22 @@ impl Store for PgStore {
         lease: &Lease,
         max: usize,
     ) -> Result<Vec<WorkItem>, SchedulerError> {
-        let c = self.client.lock().await;
-        let max = i64::try_from(max.max(1)).unwrap_or(i64::MAX);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let c = self.pool.get().await?;
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let token = rules::new_token();
         let rows = c
             .query(
-                "UPDATE work_items SET lease_until = $2, worker = $3
+                "UPDATE work_items SET lease_until = $2, worker = $3, lease_token = $5
                  WHERE (run_id, tenant) IN (
                    SELECT run_id, tenant FROM work_items
                    WHERE open AND not_before <= $1 AND (lease_until IS NULL OR lease_until <= $1)
                    ORDER BY not_before, run_id, tenant
                    LIMIT $4 FOR UPDATE SKIP LOCKED)
                  RETURNING task_id, run_id, tenant, attempts",
-                &[&now, &lease.until, &lease.worker, &max],
+                &[&now, &lease.until, &lease.worker, &limit, &token],
             )
             .await
             .map_err(pg)?;
@@ -447,44 +678,71 @@ impl Store for PgStore {
                     r.get(1),
                     r.get(2),
                     u32::try_from(r.get::<_, i32>(3)).unwrap_or(0),
+                    token.clone(),
                 )
             })
             .collect())
+    }
+    async fn renew_item(
+        &self,
+        item: &WorkItem,
+        until: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let c = self.pool.get().await?;
+        let n = c
+            .execute(
+                "UPDATE work_items SET lease_until = GREATEST(lease_until, $4)
+                 WHERE run_id = $1 AND tenant = $2 AND open AND lease_token = $3",
+                &[&item.run_id, &item.tenant, &item.lease_token, &until],
+            )
+            .await
+            .map_err(pg)?;
+        if n == 0 {
+            return Err(item_lost(item));
+        }
+        Ok(())
     }
     async fn release_item(
         &self,
         item: &WorkItem,
         not_before: DateTime<Utc>,
     ) -> Result<(), SchedulerError> {
-        let c = self.client.lock().await;
-        c.execute(
-            "UPDATE work_items SET lease_until = NULL, worker = NULL, not_before = $3,
-               attempts = attempts + 1
-             WHERE run_id = $1 AND tenant = $2 AND open",
-            &[&item.run_id, &item.tenant, &not_before],
-        )
-        .await
-        .map_err(pg)?;
+        let c = self.pool.get().await?;
+        let n = c
+            .execute(
+                "UPDATE work_items SET lease_until = NULL, worker = NULL, lease_token = NULL,
+                   not_before = $3, attempts = attempts + 1
+                 WHERE run_id = $1 AND tenant = $2 AND open AND lease_token = $4",
+                &[&item.run_id, &item.tenant, &not_before, &item.lease_token],
+            )
+            .await
+            .map_err(pg)?;
+        if n == 0 {
+            return Err(item_lost(item));
+        }
         Ok(())
     }
     async fn finish_items(
         &self,
         done: &[(WorkItem, TenantResult)],
-    ) -> Result<Vec<String>, SchedulerError> {
+    ) -> Result<FinishedItems, SchedulerError> {
         if done.is_empty() {
-            return Ok(Vec::new());
+            return Ok(FinishedItems::default());
         }
         let run_ids: Vec<&str> = done.iter().map(|(i, _)| i.run_id.as_str()).collect();
         let tenants: Vec<&str> = done.iter().map(|(i, _)| i.tenant.as_str()).collect();
-        let mut c = self.client.lock().await;
+        let tokens: Vec<&str> = done.iter().map(|(i, _)| i.lease_token.as_str()).collect();
+        let mut c = self.pool.get().await?;
         let tx = c.transaction().await.map_err(pg)?;
-        let closed: std::collections::HashSet<(String, String)> = tx
+        // Close the items this worker still holds (fenced by their tokens).
+        let closed: HashSet<(String, String)> = tx
             .query(
                 "UPDATE work_items w SET open = false, lease_until = NULL
-                 FROM unnest($1::text[], $2::text[]) AS d(run_id, tenant)
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS d(run_id, tenant, token)
                  WHERE w.run_id = d.run_id AND w.tenant = d.tenant AND w.open
+                   AND w.lease_token = d.token
                  RETURNING w.run_id, w.tenant",
-                &[&run_ids, &tenants],
+                &[&run_ids, &tenants, &tokens],
             )
             .await
             .map_err(pg)?
@@ -492,70 +750,79 @@ impl Store for PgStore {
             .map(|r| (r.get(0), r.get(1)))
             .collect();
         let mut task_ids = Vec::new();
-        let mut data = Vec::new();
+        let mut kept = Vec::new();
+        let mut lost = Vec::new();
         for (item, result) in done {
-            // Closed by another worker after this worker's lease expired: its result stands.
             if closed.contains(&(item.run_id.clone(), item.tenant.clone())) {
                 task_ids.push(item.task_id.as_str());
-                data.push(serde_json::to_value(result).map_err(json_err)?);
+                kept.push(result);
+            } else {
+                lost.push(item.clone());
             }
         }
-        if !data.is_empty() {
-            tx.execute(
-                "INSERT INTO results (task_id, data)
-                 SELECT t, d FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS r(t, d, n)
-                 ORDER BY n",
-                &[&task_ids, &data],
-            )
-            .await
-            .map_err(pg)?;
-        }
-        // Count down each run's open items. The row lock is taken last and held only
-        // until commit; updates of one run serialise, so exactly one finisher sees zero.
-        let mut per_run: std::collections::BTreeMap<&str, i32> = Default::default();
+        insert_results(&tx, &task_ids, &kept).await?;
+        // Count down each run's open items, one run at a time in one order so two
+        // finishers never deadlock; the row update serialises finishers of a run, so
+        // exactly one sees zero.
+        let mut per_run: BTreeMap<&str, i32> = BTreeMap::new();
         for (run, _) in &closed {
             *per_run.entry(run.as_str()).or_default() += 1;
         }
-        let mut finished = Vec::new();
-        // One run at a time, in one order, so two finishers never deadlock.
+        let mut finished: Vec<(String, String)> = Vec::new();
         for (run, n) in per_run {
             let row = tx
                 .query_opt(
                     "UPDATE runs SET remaining = remaining - $2 WHERE run_id = $1
-                     RETURNING remaining",
+                     RETURNING remaining, task_id",
                     &[&run, &n],
                 )
                 .await
                 .map_err(pg)?;
-            if row.is_some_and(|r| r.get::<_, i32>(0) == 0) {
-                // The task's state comes from the run's results in this same transaction,
-                // so it is right even if this worker dies before it finalises the run
-                // (only the notification would be lost).
-                if let Some((item, _)) = done.iter().find(|(i, _)| i.run_id == run) {
-                    tx.execute(SET_STATE_FROM_RUN, &[&item.task_id, &run])
-                        .await
-                        .map_err(pg)?;
+            if let Some(r) = row {
+                if r.get::<_, i32>(0) == 0 {
+                    finished.push((r.get(1), run.to_owned()));
                 }
-                finished.push(run.to_owned());
             }
         }
+        // Then the tasks (after every run row, in task order): their state from the run's
+        // results, in Rust, in this same transaction — right even if this worker dies
+        // before it finalises the run (only the notification would be lost).
+        finished.sort();
+        for (task_id, run) in &finished {
+            let Some(mut task) = locked_task(&tx, task_id).await? else {
+                continue;
+            };
+            let run_results = results(
+                tx.query(
+                    "SELECT data FROM results WHERE task_id = $1 AND data->>'runId' = $2
+                     ORDER BY seq",
+                    &[task_id, run],
+                )
+                .await
+                .map_err(pg)?,
+            )?;
+            rules::close_shared_run(&mut task, run, &run_results);
+            write(&tx, &task).await?;
+        }
         tx.commit().await.map_err(pg)?;
-        Ok(finished)
+        Ok(FinishedItems::new(
+            finished.into_iter().map(|(_, r)| r).collect(),
+            lost,
+        ))
     }
     async fn run_results(
         &self,
         task_id: &str,
         run_id: &str,
     ) -> Result<Vec<TenantResult>, SchedulerError> {
-        let c = self.client.lock().await;
-        c.query(
-            "SELECT data FROM results WHERE task_id = $1 AND data->>'runId' = $2 ORDER BY seq",
-            &[&task_id, &run_id],
+        let c = self.pool.get().await?;
+        results(
+            c.query(
+                "SELECT data FROM results WHERE task_id = $1 AND data->>'runId' = $2 ORDER BY seq",
+                &[&task_id, &run_id],
+            )
+            .await
+            .map_err(pg)?,
         )
-        .await
-        .map_err(pg)?
-        .into_iter()
-        .map(|r| serde_json::from_value(r.get::<_, serde_json::Value>(0)).map_err(json_err))
-        .collect()
     }
 }

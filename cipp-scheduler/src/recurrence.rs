@@ -4,12 +4,175 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use serde::{Deserialize, Serialize};
 
-use crate::SchedulerError;
+/// The shortest interval between two runs: one minute (intervals and cron rules alike).
+pub const MIN_INTERVAL_SECONDS: i64 = 60;
+/// The longest interval a recurrence may have: 3,650 days (about ten years). Longer ones are
+/// refused when parsed (use a cron rule with a month and day for yearly runs).
+pub const MAX_INTERVAL_DAYS: i64 = 3_650;
+/// [`MAX_INTERVAL_DAYS`] in seconds.
+pub const MAX_INTERVAL_SECONDS: i64 = MAX_INTERVAL_DAYS * 86_400;
+/// The most missed runs [`CatchUp::RunEach`] replays at once, whatever its `max`.
+pub const MAX_CATCH_UP_RUNS: u32 = 100;
+/// The most run times [`Schedule::next_runs`] lists.
+pub const MAX_NEXT_RUNS: usize = 1_000;
+/// How many missed cron occurrences [`Schedule::advance`] counts one by one before it jumps
+/// straight to the first future occurrence.
+const MAX_COUNTED_MISSES: u32 = 10_000;
+
+/// Why a recurrence, cron rule, time zone or time computation was refused. Each message
+/// says what to write instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScheduleError {
+    /// Not a recurrence string at all.
+    #[error(
+        "`{input}` is not a recurrence: use 0 (once), 15m, 4h, 7d, a number of days, or a \
+         five-field cron expression such as `0 9 * * MON`"
+    )]
+    NotARecurrence {
+        /// What was given.
+        input: String,
+    },
+    /// A number with a unit other than m, h or d.
+    #[error("`{input}`: the unit must be m (minutes), h (hours) or d (days), as in 15m, 4h, 7d")]
+    UnknownUnit {
+        /// What was given.
+        input: String,
+    },
+    /// An interval shorter than one minute.
+    #[error("`{input}` is shorter than one minute, the shortest recurrence")]
+    TooShort {
+        /// What was given.
+        input: String,
+    },
+    /// An interval longer than [`MAX_INTERVAL_DAYS`].
+    #[error(
+        "`{input}` is longer than {max_days} days, the longest interval; use a cron rule \
+         (for example `0 9 1 1 *` for every first of January) for rarer runs"
+    )]
+    TooLong {
+        /// What was given.
+        input: String,
+        /// The limit in days.
+        max_days: i64,
+    },
+    /// The cron parser refused the expression.
+    #[error("`{input}` is not a valid cron expression ({reason}); write five fields: minute hour day-of-month month day-of-week")]
+    BadCron {
+        /// What was given.
+        input: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// A cron rule that would run more often than once a minute.
+    #[error(
+        "`{input}` would run more often than once a minute ({reason}); the shortest \
+         recurrence is one minute: leave out the seconds field or give it one value, such as 0"
+    )]
+    TooFrequent {
+        /// What was given.
+        input: String,
+        /// Why.
+        reason: String,
+    },
+    /// A cron rule with no occurrence after the first run (such as 30 February).
+    #[error("`{input}` never runs after {after}; check the day and month fields")]
+    NeverFires {
+        /// What was given.
+        input: String,
+        /// From when it was searched.
+        after: DateTime<Utc>,
+    },
+    /// Not an IANA time zone name.
+    #[error(
+        "`{name}` is not an IANA time zone (for example Europe/Brussels, America/New_York or UTC)"
+    )]
+    UnknownTimeZone {
+        /// What was given.
+        name: String,
+    },
+    /// A date computation left the range of representable dates.
+    #[error("{what} is outside the range of dates the scheduler can compute")]
+    OutOfRange {
+        /// What was computed.
+        what: String,
+    },
+    /// A catch-up policy replaying more runs than [`MAX_CATCH_UP_RUNS`].
+    #[error("a catch-up of {max} runs is more than the maximum of {limit}")]
+    CatchUpTooLarge {
+        /// What was asked for.
+        max: u32,
+        /// The limit.
+        limit: u32,
+    },
+}
+
+fn out_of_range(what: impl Into<String>) -> ScheduleError {
+    ScheduleError::OutOfRange { what: what.into() }
+}
+
+/// `t + seconds`, or an error instead of an overflow.
+fn add_seconds(t: DateTime<Utc>, seconds: i64) -> Result<DateTime<Utc>, ScheduleError> {
+    TimeDelta::try_seconds(seconds)
+        .and_then(|d| t.checked_add_signed(d))
+        .ok_or_else(|| out_of_range(format!("{t} + {seconds} s")))
+}
+
+/// The interval of a stored [`Recurrence::Every`], checked against the bounds (stored or
+/// deserialised data may not have gone through [`Recurrence::parse`]).
+fn checked_interval(seconds: i64) -> Result<i64, ScheduleError> {
+    let input = format!("{seconds} s");
+    if seconds < MIN_INTERVAL_SECONDS {
+        Err(ScheduleError::TooShort { input })
+    } else if seconds > MAX_INTERVAL_SECONDS {
+        Err(ScheduleError::TooLong {
+            input,
+            max_days: MAX_INTERVAL_DAYS,
+        })
+    } else {
+        Ok(seconds)
+    }
+}
+
+/// Parses a cron rule and refuses one that fires more often than once a minute.
+fn parse_cron(expression: &str) -> Result<Cron, ScheduleError> {
+    let input = expression.to_owned();
+    if expression.contains('@') {
+        return Err(ScheduleError::BadCron {
+            input,
+            reason: "nicknames such as @hourly are not supported".into(),
+        });
+    }
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    if fields.len() >= 6 {
+        // Six or seven fields: the first is seconds. Only one fixed second is allowed.
+        let seconds = fields[0];
+        let fixed = !seconds.is_empty()
+            && seconds.len() <= 2
+            && seconds.bytes().all(|b| b.is_ascii_digit())
+            && seconds.parse::<u8>().is_ok_and(|s| s <= 59);
+        if !fixed {
+            return Err(ScheduleError::TooFrequent {
+                input,
+                reason: format!("the seconds field `{seconds}` is not one fixed value"),
+            });
+        }
+    }
+    Cron::from_str(expression).map_err(|e| ScheduleError::BadCron {
+        input,
+        reason: e.to_string(),
+    })
+}
+
+fn parse_tz(name: &str) -> Result<Tz, ScheduleError> {
+    name.parse::<Tz>()
+        .map_err(|_| ScheduleError::UnknownTimeZone { name: name.into() })
+}
 
 /// How often a task repeats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,11 +183,12 @@ pub enum Recurrence {
     Once,
     /// Every N seconds (from CIPP's `15m`, `4h`, `7d`, or a bare number of days).
     Every {
-        /// The interval in seconds (at least 60).
+        /// The interval in seconds (from [`MIN_INTERVAL_SECONDS`] to
+        /// [`MAX_INTERVAL_SECONDS`]).
         seconds: i64,
     },
-    /// A cron expression (5 or 6 fields; `L`, `W`, `#` supported), evaluated in the task's
-    /// time zone.
+    /// A cron expression (5 fields, or 6 with one fixed second; `L`, `W`, `#` supported),
+    /// evaluated in the task's time zone. It may not run more often than once a minute.
     Cron {
         /// The expression, for example `0 9 1 * *` (first of the month at 09:00).
         expression: String,
@@ -33,7 +197,9 @@ pub enum Recurrence {
 
 impl Recurrence {
     /// Parses CIPP's recurrence strings: `0` (or empty) = once, `15m`, `4h`, `7d`, a bare
-    /// number = days; anything with spaces is a cron expression.
+    /// number = days; anything with spaces is a cron expression. Intervals run from one
+    /// minute to [`MAX_INTERVAL_DAYS`] days; a cron rule with a seconds field must give it one
+    /// fixed value (no rule runs more often than once a minute).
     ///
     /// ```
     /// use cipp_scheduler::recurrence::Recurrence;
@@ -42,49 +208,49 @@ impl Recurrence {
     /// assert_eq!(Recurrence::parse("7")?, Recurrence::Every { seconds: 7 * 86_400 });
     /// assert!(matches!(Recurrence::parse("0 9 1 * *")?, Recurrence::Cron { .. }));
     /// assert!(Recurrence::parse("5x").is_err());
-    /// # Ok::<(), cipp_scheduler::SchedulerError>(())
+    /// assert!(Recurrence::parse("100000000d").is_err());
+    /// assert!(Recurrence::parse("* * * * * *").is_err());
+    /// # Ok::<(), cipp_scheduler::recurrence::ScheduleError>(())
     /// ```
-    pub fn parse(text: &str) -> Result<Self, SchedulerError> {
+    pub fn parse(text: &str) -> Result<Self, ScheduleError> {
         let t = text.trim();
         if t.is_empty() || t == "0" {
             return Ok(Recurrence::Once);
         }
-        if t.contains(' ') {
-            Cron::from_str(t).map_err(|e| {
-                SchedulerError::Invalid(format!("`{t}` is not a valid cron expression: {e}"))
-            })?;
+        if t.contains(char::is_whitespace) {
+            parse_cron(t)?;
             return Ok(Recurrence::Cron {
                 expression: t.to_owned(),
             });
         }
+        let input = t.to_owned();
         let (num, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
             Some((i, _)) => (&t[..i], &t[i..]),
             None => (t, "d"),
         };
-        let n: i64 = num.parse().map_err(|_| {
-            SchedulerError::Invalid(format!(
-                "`{t}` is not a recurrence (use 0, 15m, 4h, 7d or a cron expression)"
-            ))
-        })?;
-        let unit_seconds = match unit.to_ascii_lowercase().as_str() {
+        if num.is_empty() {
+            return Err(ScheduleError::NotARecurrence { input });
+        }
+        let unit_seconds: i64 = match unit.to_ascii_lowercase().as_str() {
             "m" => 60,
             "h" => 3_600,
             "d" => 86_400,
-            _ => {
-                return Err(SchedulerError::Invalid(format!(
-                    "`{t}`: the unit must be m, h or d"
-                )))
-            }
+            _ => return Err(ScheduleError::UnknownUnit { input }),
         };
+        // Digits only: a number too large for i64 is simply too long.
+        let too_long = || ScheduleError::TooLong {
+            input: input.clone(),
+            max_days: MAX_INTERVAL_DAYS,
+        };
+        let n: i64 = num.parse().map_err(|_| too_long())?;
         if n == 0 {
             return Ok(Recurrence::Once);
         }
-        if n < 0 || n.checked_mul(unit_seconds).is_none() {
-            return Err(SchedulerError::Invalid(format!("`{t}` is out of range")));
+        let seconds = n.checked_mul(unit_seconds).ok_or_else(too_long)?;
+        if seconds > MAX_INTERVAL_SECONDS {
+            return Err(too_long());
         }
-        Ok(Recurrence::Every {
-            seconds: n * unit_seconds,
-        })
+        Ok(Recurrence::Every { seconds })
     }
 }
 
@@ -158,57 +324,84 @@ impl Schedule {
         self
     }
 
-    /// Checks the schedule before a task is accepted.
-    pub fn validate(&self) -> Result<(), SchedulerError> {
-        self.tz()?;
+    /// Checks the schedule before a task is accepted: a known IANA time zone, an interval
+    /// within bounds, a cron rule that runs no more than once a minute and runs at all after
+    /// the first run, and a bounded catch-up policy.
+    pub fn validate(&self) -> Result<(), ScheduleError> {
+        let tz = self.tz()?;
         match &self.recurrence {
-            Recurrence::Every { seconds } if *seconds < 60 => Err(SchedulerError::Invalid(
-                "a recurrence must be at least one minute".into(),
-            )),
-            Recurrence::Cron { expression } => Cron::from_str(expression)
-                .map(drop)
-                .map_err(|e| SchedulerError::Invalid(format!("`{expression}`: {e}"))),
-            _ => Ok(()),
+            Recurrence::Once => {}
+            Recurrence::Every { seconds } => {
+                checked_interval(*seconds)?;
+            }
+            Recurrence::Cron { expression } => {
+                let cron = parse_cron(expression)?;
+                // Two consecutive runs must be at least a minute apart (checked on the first
+                // few runs after the first run).
+                let mut prev: Option<DateTime<Utc>> = None;
+                let mut t = self.first_run;
+                for i in 0..4 {
+                    let next = match cron_next(&cron, expression, tz, t, i == 0) {
+                        Ok(n) => n,
+                        Err(_) if i > 0 => break,
+                        Err(_) => {
+                            return Err(ScheduleError::NeverFires {
+                                input: expression.clone(),
+                                after: self.first_run,
+                            })
+                        }
+                    };
+                    if let Some(p) = prev {
+                        if (next - p).num_seconds() < MIN_INTERVAL_SECONDS {
+                            return Err(ScheduleError::TooFrequent {
+                                input: expression.clone(),
+                                reason: format!("it runs at {p} and again at {next}"),
+                            });
+                        }
+                    }
+                    prev = Some(next);
+                    t = next;
+                }
+            }
         }
+        if let CatchUp::RunEach { max } = self.catch_up {
+            if max > MAX_CATCH_UP_RUNS {
+                return Err(ScheduleError::CatchUpTooLarge {
+                    max,
+                    limit: MAX_CATCH_UP_RUNS,
+                });
+            }
+        }
+        Ok(())
     }
 
-    fn tz(&self) -> Result<Tz, SchedulerError> {
-        self.time_zone.parse::<Tz>().map_err(|_| {
-            SchedulerError::Invalid(format!("`{}` is not an IANA time zone", self.time_zone))
-        })
+    fn tz(&self) -> Result<Tz, ScheduleError> {
+        parse_tz(&self.time_zone)
     }
 
     /// The occurrence strictly after `t` by the rule alone (no catch-up logic).
     pub fn occurrence_after(
         &self,
         t: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, SchedulerError> {
+    ) -> Result<Option<DateTime<Utc>>, ScheduleError> {
         match &self.recurrence {
             Recurrence::Once => Ok(None),
-            Recurrence::Every { seconds } => Ok(Some(t + Duration::seconds(*seconds))),
+            Recurrence::Every { seconds } => add_seconds(t, checked_interval(*seconds)?).map(Some),
             Recurrence::Cron { expression } => {
-                let tz = self.tz()?;
-                let cron = Cron::from_str(expression)
-                    .map_err(|e| SchedulerError::Invalid(format!("`{expression}`: {e}")))?;
-                let local = t.with_timezone(&tz);
-                cron.find_next_occurrence(&local, false)
-                    .map(|n| Some(n.with_timezone(&Utc)))
-                    .map_err(|e| {
-                        SchedulerError::Invalid(format!(
-                            "`{expression}` has no next occurrence: {e}"
-                        ))
-                    })
+                let cron = parse_cron(expression)?;
+                cron_next(&cron, expression, self.tz()?, t, false).map(Some)
             }
         }
     }
 
     /// The first due time: `first_run` itself for intervals and one-offs, the first cron
     /// occurrence at or after it for cron rules.
-    pub fn first_due(&self) -> Result<DateTime<Utc>, SchedulerError> {
+    pub fn first_due(&self) -> Result<DateTime<Utc>, ScheduleError> {
         match &self.recurrence {
-            Recurrence::Cron { .. } => Ok(self
-                .occurrence_after(self.first_run - Duration::seconds(1))?
-                .unwrap_or(self.first_run)),
+            Recurrence::Cron { expression } => {
+                let cron = parse_cron(expression)?;
+                cron_next(&cron, expression, self.tz()?, self.first_run, true)
+            }
             _ => Ok(self.first_run),
         }
     }
@@ -219,12 +412,13 @@ impl Schedule {
     /// Intervals do not drift: the next run is `scheduled + interval`. When that is already
     /// in the past (the engine was stopped), missed runs are skipped, coalesced into one, or
     /// replayed up to a bound, and the schedule re-anchors to the first future occurrence —
-    /// never a storm of catch-up runs.
+    /// never a storm of catch-up runs. Any instants are accepted: a computation that would
+    /// leave the range of dates is an [`ScheduleError::OutOfRange`], never a panic.
     pub fn advance(
         &self,
         scheduled: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<Advance, SchedulerError> {
+    ) -> Result<Advance, ScheduleError> {
         let mut next = match self.occurrence_after(scheduled)? {
             None => {
                 return Ok(Advance {
@@ -235,23 +429,36 @@ impl Schedule {
             Some(n) => n,
         };
         let mut missed = 0u32;
-        // Walk forward over missed occurrences without iterating forever on tiny intervals.
+        if next > now {
+            return Ok(Advance {
+                missed,
+                next: Some(next),
+            });
+        }
         if let Recurrence::Every { seconds } = self.recurrence {
-            if next <= now {
-                let behind = (now - next).num_seconds() / seconds + 1;
-                missed = behind.min(u32::MAX as i64) as u32;
-                next += Duration::seconds(seconds * behind);
-            }
+            // Jump over the missed slots at once, staying on the grid.
+            let seconds = checked_interval(seconds)?;
+            let behind = (now - next).num_seconds() / seconds + 1;
+            missed = u32::try_from(behind).unwrap_or(u32::MAX);
+            let jump = seconds
+                .checked_mul(behind)
+                .ok_or_else(|| out_of_range(format!("{behind} intervals of {seconds} s")))?;
+            next = add_seconds(next, jump)?;
         } else {
+            // Count missed cron occurrences one by one, up to a bound, then jump.
             while next <= now {
                 missed = missed.saturating_add(1);
+                if missed >= MAX_COUNTED_MISSES {
+                    next = match self.occurrence_after(now)? {
+                        Some(n) => n,
+                        None => break,
+                    };
+                    break;
+                }
                 next = match self.occurrence_after(next)? {
                     Some(n) => n,
                     None => break,
                 };
-                if missed > 10_000 {
-                    break;
-                }
             }
         }
         Ok(Advance {
@@ -260,29 +467,78 @@ impl Schedule {
         })
     }
 
-    /// The next `n` due times from `from` (the first due time when the task has not run).
+    /// The next due times from `from` (the first due time when the task has not run), at
+    /// most `n` and at most [`MAX_NEXT_RUNS`].
     pub fn next_runs(
         &self,
         from: DateTime<Utc>,
         n: usize,
-    ) -> Result<Vec<DateTime<Utc>>, SchedulerError> {
+    ) -> Result<Vec<DateTime<Utc>>, ScheduleError> {
+        let n = n.min(MAX_NEXT_RUNS);
         let mut out = Vec::with_capacity(n);
-        let mut t = self.first_due()?;
-        while t < from {
-            match self.occurrence_after(t)? {
-                Some(x) => t = x,
-                None => return Ok(out),
-            }
+        if n == 0 {
+            return Ok(out);
         }
+        let first = self.first_due()?;
+        // The first occurrence on the schedule's grid at or after `from`.
+        let mut t = if from <= first {
+            first
+        } else {
+            match &self.recurrence {
+                Recurrence::Once => return Ok(out),
+                Recurrence::Every { seconds } => {
+                    let seconds = checked_interval(*seconds)?;
+                    let gap = (from - first).num_seconds();
+                    let steps = gap / seconds + i64::from(gap % seconds != 0);
+                    let jump = seconds
+                        .checked_mul(steps)
+                        .ok_or_else(|| out_of_range(format!("{steps} intervals of {seconds} s")))?;
+                    let mut t = add_seconds(first, jump)?;
+                    // Sub-second remainders: make sure t is not before `from`.
+                    if t < from {
+                        t = add_seconds(t, seconds)?;
+                    }
+                    t
+                }
+                Recurrence::Cron { expression } => {
+                    let cron = parse_cron(expression)?;
+                    cron_next(&cron, expression, self.tz()?, from, true)?
+                }
+            }
+        };
         while out.len() < n {
             out.push(t);
-            match self.occurrence_after(t)? {
-                Some(x) => t = x,
-                None => break,
+            match self.occurrence_after(t) {
+                Ok(Some(x)) => t = x,
+                Ok(None) => break,
+                // The end of the representable range (or of the cron rule): stop listing.
+                Err(ScheduleError::OutOfRange { .. } | ScheduleError::NeverFires { .. })
+                    if !out.is_empty() =>
+                {
+                    break
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
     }
+}
+
+/// The next occurrence of a cron rule after (or at, with `inclusive`) `t`, in `tz`.
+fn cron_next(
+    cron: &Cron,
+    expression: &str,
+    tz: Tz,
+    t: DateTime<Utc>,
+    inclusive: bool,
+) -> Result<DateTime<Utc>, ScheduleError> {
+    let local = t.with_timezone(&tz);
+    cron.find_next_occurrence(&local, inclusive)
+        .map(|n| n.with_timezone(&Utc))
+        .map_err(|_| ScheduleError::NeverFires {
+            input: expression.to_owned(),
+            after: t,
+        })
 }
 
 /// The result of [`Schedule::advance`].
@@ -297,12 +553,13 @@ pub struct Advance {
 impl CatchUp {
     /// How many times to run now for a run due at `scheduled` when `missed` later
     /// occurrences were also missed: `Skip` runs only if nothing was missed (a slightly
-    /// late run still runs), `RunOnce` runs once, `RunEach` replays up to `max` extra runs.
+    /// late run still runs), `RunOnce` runs once, `RunEach` replays up to `max` extra runs
+    /// (never more than [`MAX_CATCH_UP_RUNS`]).
     pub fn runs_now(self, missed: u32) -> u32 {
         match self {
             CatchUp::Skip => u32::from(missed == 0),
             CatchUp::RunOnce => 1,
-            CatchUp::RunEach { max } => 1 + missed.min(max),
+            CatchUp::RunEach { max } => 1u32.saturating_add(missed.min(max).min(MAX_CATCH_UP_RUNS)),
         }
     }
 }
@@ -310,6 +567,7 @@ impl CatchUp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -74,6 +74,31 @@ impl TaskState {
             TaskState::Planned | TaskState::FailedRecurring | TaskState::CompletedWithErrors
         )
     }
+
+    /// A run's state from its per-tenant results: never success when a tenant failed or
+    /// nothing was done. The one place a run's outcome becomes a state (every store and the
+    /// engine use it).
+    pub fn from_results(results: &[TenantResult]) -> TaskState {
+        let ok = results.iter().filter(|r| r.outcome.is_ok()).count();
+        if results.is_empty() || ok == 0 {
+            TaskState::Failed
+        } else if ok == results.len() {
+            TaskState::Completed
+        } else {
+            TaskState::CompletedWithErrors
+        }
+    }
+
+    /// The state a task keeps after a run with this outcome: a recurring task (`recurring`)
+    /// waits as planned (or failed-recurring) and shows its last outcome; a one-off task
+    /// keeps the run's state.
+    pub fn after_run(run: TaskState, recurring: bool) -> TaskState {
+        match (run, recurring) {
+            (TaskState::Completed, true) => TaskState::Planned,
+            (TaskState::Failed, true) => TaskState::FailedRecurring,
+            (s, _) => s,
+        }
+    }
 }
 
 /// How one tenant's part of a run ended.
@@ -202,9 +227,18 @@ pub struct Task {
     /// Who holds it and until when (several workers).
     #[serde(default)]
     pub lease: Option<Lease>,
+    /// The run in progress, stored when it starts: a worker that takes the task over after
+    /// the previous holder died resumes this run with the same id (the commands'
+    /// idempotency key). `None` between runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_run: Option<String>,
 }
 
-/// A claim on a task by one worker, until it expires.
+/// A claim on a task (or work item) by one worker, until it expires.
+///
+/// The store gives every claim a fresh `token`; each later write of the claimed row must
+/// present it (fencing), so a worker whose lease expired and was taken over gets
+/// [`crate::SchedulerError::LeaseLost`] instead of overwriting the new holder's state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
@@ -212,4 +246,18 @@ pub struct Lease {
     pub worker: String,
     /// Until when.
     pub until: DateTime<Utc>,
+    /// The claim's fencing token (empty in a request; set by the store when it claims).
+    #[serde(default)]
+    pub token: String,
+}
+
+impl Lease {
+    /// A lease request for `worker` until `until` (the store sets the token).
+    pub fn new(worker: impl Into<String>, until: DateTime<Utc>) -> Self {
+        Lease {
+            worker: worker.into(),
+            until,
+            token: String::new(),
+        }
+    }
 }

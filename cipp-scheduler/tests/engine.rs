@@ -427,25 +427,19 @@ async fn sqlite_keeps_everything_across_reopen_and_retakes_an_interrupted_run() 
     assert_eq!(store.results(&id).await.unwrap().len(), 3);
     // A worker claims it at the next due time and dies.
     let due = t.next_run.unwrap();
-    let dead = Lease {
-        worker: "dead".into(),
-        until: due + chrono::Duration::minutes(15),
-    };
-    assert_eq!(store.claim_due(due, &dead).await.unwrap().len(), 1);
-    let alive = Lease {
-        worker: "alive".into(),
-        until: due + chrono::Duration::minutes(30),
-    };
+    let dead = Lease::new("dead", due + chrono::Duration::minutes(15));
+    assert_eq!(store.claim_due(due, &dead, 10).await.unwrap().len(), 1);
+    let alive = Lease::new("alive", due + chrono::Duration::minutes(30));
     assert!(
         store
-            .claim_due(due + chrono::Duration::minutes(1), &alive)
+            .claim_due(due + chrono::Duration::minutes(1), &alive, 10)
             .await
             .unwrap()
             .is_empty(),
         "held by the lease"
     );
     let retaken = store
-        .claim_due(due + chrono::Duration::minutes(16), &alive)
+        .claim_due(due + chrono::Duration::minutes(16), &alive, 10)
         .await
         .unwrap();
     assert_eq!(retaken.len(), 1, "taken again once the lease expired");

@@ -13,7 +13,7 @@ use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, Ru
 use cipp_scheduler::engine::{Engine, StaticTenants};
 use cipp_scheduler::postgres::PgStore;
 use cipp_scheduler::recurrence::{Recurrence, Schedule};
-use cipp_scheduler::store::Store;
+use cipp_scheduler::store::{Store, WorkQueue};
 use cipp_scheduler::task::{Lease, NewTask, Target, TaskState};
 use serde_json::{json, Value};
 
@@ -177,11 +177,15 @@ async fn a_dead_workers_task_is_taken_again_after_its_lease() {
     let t = w1.add(one_off(0, clock.now())).await.unwrap();
     // Worker 1 claims it and dies before running it.
     let store = PgStore::connect(&config(), &schema).await.unwrap();
-    let lease = Lease {
-        worker: "w1".into(),
-        until: clock.now() + chrono::Duration::minutes(15),
-    };
-    assert_eq!(store.claim_due(clock.now(), &lease).await.unwrap().len(), 1);
+    let lease = Lease::new("w1", clock.now() + chrono::Duration::minutes(15));
+    assert_eq!(
+        store
+            .claim_due(clock.now(), &lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let w2 = engine(&schema, &counter, &clock, "w2").await;
     assert!(
         w2.tick().await.unwrap().is_empty(),
@@ -450,18 +454,22 @@ async fn closing_the_last_item_sets_the_task_state_in_the_same_transaction() {
     let store = PgStore::connect(&config(), &schema).await.unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let w = probe_engine(&schema, probe("A", &log), &clock, 2).await;
-    let mut task = w.add(fleet_task(clock.now())).await.unwrap();
+    let task = w.add(fleet_task(clock.now())).await.unwrap();
+    let lease = Lease::new("w", clock.now() + chrono::Duration::minutes(15));
+    let mut task = store
+        .claim(&task.id, clock.now(), &lease)
+        .await
+        .unwrap()
+        .unwrap();
+    let token = task.lease.take().unwrap().token;
     task.state = TaskState::Running;
     task.next_run = None;
+    task.current_run = Some("run-1".into());
     let tenants = vec!["a.com".to_owned(), "b.com".to_owned()];
     store
-        .enqueue_run(&task, "run-1", &tenants, clock.now())
+        .enqueue_run(&task, &token, "run-1", &tenants, clock.now())
         .await
         .unwrap();
-    let lease = Lease {
-        worker: "w".into(),
-        until: clock.now() + chrono::Duration::minutes(15),
-    };
     let items = store.claim_items(clock.now(), &lease, 10).await.unwrap();
     assert_eq!(items.len(), 2);
     let result = |i: &cipp_scheduler::store::WorkItem, ok: bool| TenantResult {
@@ -483,7 +491,7 @@ async fn closing_the_last_item_sets_the_task_state_in_the_same_transaction() {
         .finish_items(&[(items[0].clone(), result(&items[0], true))])
         .await
         .unwrap();
-    assert!(first.is_empty(), "one item still open");
+    assert!(first.runs.is_empty(), "one item still open");
     assert_eq!(
         store.get(&task.id).await.unwrap().unwrap().state,
         TaskState::Running
@@ -493,17 +501,17 @@ async fn closing_the_last_item_sets_the_task_state_in_the_same_transaction() {
         .finish_items(&[(items[1].clone(), result(&items[1], false))])
         .await
         .unwrap();
-    assert_eq!(last, ["run-1".to_owned()]);
-    assert_eq!(
-        store.get(&task.id).await.unwrap().unwrap().state,
-        TaskState::CompletedWithErrors
-    );
+    assert_eq!(last.runs, ["run-1".to_owned()]);
+    let stored = store.get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::CompletedWithErrors);
+    assert_eq!(stored.current_run, None, "the run is over");
     // Closing an item twice keeps the first result and reports nothing.
     let again = store
         .finish_items(&[(items[1].clone(), result(&items[1], true))])
         .await
         .unwrap();
-    assert!(again.is_empty());
+    assert!(again.runs.is_empty());
+    assert_eq!(again.lost.len(), 1, "not written: the item was closed");
     assert_eq!(store.run_results(&task.id, "run-1").await.unwrap().len(), 2);
     drop_schema(&schema).await;
 }
