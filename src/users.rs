@@ -419,7 +419,8 @@ impl UserActions {
             format!("/beta{}/authentication/signInPreferences", self.user.path()),
         )
         .operation("set default MFA method")
-        .json(&serde_json::json!({"userPreferredMethodForSecondaryAuthentication": method}))?;
+        .json(&serde_json::json!({"userPreferredMethodForSecondaryAuthentication": method}))?
+        .idempotent(true);
         self.g().pipeline().send(r).await.map(drop)
     }
 
@@ -489,7 +490,8 @@ impl UserActions {
             format!("/v1.0{}", self.user.path()),
         )
         .operation("require password change")
-        .json(&serde_json::json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}}))?;
+        .json(&serde_json::json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}}))?
+        .idempotent(true);
         self.g().pipeline().send(r).await.map(drop)
     }
 
@@ -553,7 +555,8 @@ impl UserActions {
             format!("/beta{}/onPremisesSyncBehavior", self.user.path()),
         )
         .operation("set source of authority")
-        .json(&serde_json::json!({"isCloudManaged": cloud_managed}))?;
+        .json(&serde_json::json!({"isCloudManaged": cloud_managed}))?
+        .idempotent(true);
         self.g().pipeline().send(r).await.map(drop)
     }
 

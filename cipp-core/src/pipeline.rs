@@ -111,6 +111,51 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     )
 }
 
+/// What to do with an error answer to one request, or to one `$batch` item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resend {
+    /// Send it again after a delay: the service said it did not act on it (429, 503 with
+    /// `Retry-After`, a 404 for an object not replicated yet), or the request is safe to
+    /// repeat (503, 504 for an idempotent request).
+    Retry,
+    /// Do not resend: the request is a write that is unsafe to repeat and the service
+    /// failed in a way that leaves open whether it acted (500, 502, 503 without
+    /// `Retry-After`, 504). The error must say the outcome is unknown.
+    OutcomeUnknown,
+    /// A final answer: report it as it is.
+    Final,
+}
+
+/// The one rule for resending after an error status, used by the pipeline and by both
+/// `$batch` engines: a non-idempotent request is resent only when the service said it did
+/// not act on it.
+///
+/// ```
+/// use cipp_core::pipeline::{resend_decision, Resend};
+/// assert_eq!(resend_decision(429, false, false, false), Resend::Retry);
+/// assert_eq!(resend_decision(503, true, false, false), Resend::Retry);
+/// assert_eq!(resend_decision(504, false, false, false), Resend::OutcomeUnknown);
+/// assert_eq!(resend_decision(504, false, true, false), Resend::Retry);
+/// assert_eq!(resend_decision(400, false, false, false), Resend::Final);
+/// ```
+pub fn resend_decision(
+    status: u16,
+    has_retry_after: bool,
+    idempotent: bool,
+    retry_not_found: bool,
+) -> Resend {
+    let not_acted =
+        status == 429 || (status == 503 && has_retry_after) || (status == 404 && retry_not_found);
+    if not_acted || (idempotent && matches!(status, 503 | 504)) {
+        Resend::Retry
+    } else if !idempotent && matches!(status, 500 | 502 | 503 | 504) {
+        Resend::OutcomeUnknown
+    } else {
+        Resend::Final
+    }
+}
+
 /// Credentials the pipeline turns into a token provider.
 #[non_exhaustive]
 pub enum Credentials {
@@ -558,18 +603,14 @@ impl Pipeline {
                         continue;
                     }
                     let retry_after = retry_after_of(&response, self.inner.clock.as_ref());
-                    // Did the service say it did not act? 429 always; 503 when it carries
-                    // Retry-After (Microsoft's throttling answer); a 404 for an object not
-                    // yet replicated. Anything else from 5xx leaves the outcome open.
-                    let not_acted = status == StatusCode::TOO_MANY_REQUESTS
-                        || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some())
-                        || (status == StatusCode::NOT_FOUND && request.retries_not_found());
-                    let idempotent = request.is_idempotent();
-                    let retryable =
-                        not_acted || (idempotent && matches!(status.as_u16(), 503 | 504));
-                    let outcome_unknown = !idempotent
-                        && !not_acted
-                        && matches!(status.as_u16(), 500 | 502 | 503 | 504);
+                    let decision = resend_decision(
+                        status.as_u16(),
+                        retry_after.is_some(),
+                        request.is_idempotent(),
+                        request.retries_not_found(),
+                    );
+                    let retryable = decision == Resend::Retry;
+                    let outcome_unknown = decision == Resend::OutcomeUnknown;
                     let error = || {
                         let mut e = ApiError::from_response(
                             tenant.clone(),

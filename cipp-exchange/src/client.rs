@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use cipp_core::pipeline::{resend_decision, Resend};
 use cipp_core::{
     paging, ApiError, ApiRequest, Audience, Error, Outcome, Pipeline, Report, TenantId,
 };
@@ -394,34 +395,44 @@ impl ExoClient {
         let mut results: BTreeMap<usize, Result<CmdletOutput<Value>, Error>> = BTreeMap::new();
         let mut pending: Vec<usize> = (0..cmdlets.len()).collect();
         let mut round = 0;
+        let mut waited = Duration::ZERO;
+        let budget = self.pipeline.retry_policy().max_total_wait;
         while !pending.is_empty() {
             let mut retry = Vec::new();
             let mut wait = Duration::ZERO;
+            let mut last_answers = BTreeMap::new();
             for chunk in pending.chunks(MAX_EXO_BATCH) {
                 let answers = self.post_batch(tenant, &base, cmdlets, chunk).await?;
                 for &i in chunk {
                     let answer = answers.get(&i.to_string());
-                    match answer {
-                        Some((status, headers, body))
-                            if matches!(*status, 429 | 503 | 504) && round < 3 =>
-                        {
-                            let ra = headers
-                                .get("retry-after")
-                                .and_then(|v| {
-                                    cipp_core::parse_retry_after(v, std::time::SystemTime::now())
-                                })
-                                .unwrap_or(Duration::from_secs(1));
-                            wait = wait.max(ra);
-                            let _ = body;
+                    let now: std::time::SystemTime = self.pipeline.clock().now().into();
+                    let decision = answer.map(|(status, headers, _)| {
+                        let ra = headers
+                            .get("retry-after")
+                            .and_then(|v| cipp_core::parse_retry_after(v, now));
+                        (
+                            resend_decision(*status, ra.is_some(), cmdlets[i].is_read(), false),
+                            ra,
+                        )
+                    });
+                    match (answer, decision) {
+                        (Some(a), Some((Resend::Retry, ra))) if round < 3 => {
+                            wait = wait.max(ra.unwrap_or(Duration::from_secs(1 << round)));
+                            last_answers.insert(i, a.clone());
                             retry.push(i);
                         }
-                        Some((status, headers, body)) => {
-                            let r = self
+                        (Some((status, headers, body)), decision) => {
+                            let mut r = self
                                 .item_result(tenant, &cmdlets[i], *status, headers, body)
                                 .await;
+                            if let (Err(Error::Api(e)), Some((Resend::OutcomeUnknown, _))) =
+                                (&mut r, decision)
+                            {
+                                e.sent = Some(cipp_core::RequestSent::Maybe);
+                            }
                             results.insert(i, r);
                         }
-                        None => {
+                        (None, _) => {
                             results.insert(
                                 i,
                                 Err(Error::Config(format!(
@@ -433,7 +444,20 @@ impl ExoClient {
                 }
             }
             if !retry.is_empty() {
+                if waited.saturating_add(wait) > budget {
+                    // Out of retry budget: each throttled item gets its own answer.
+                    for i in retry {
+                        if let Some((status, headers, body)) = last_answers.get(&i) {
+                            let r = self
+                                .item_result(tenant, &cmdlets[i], *status, headers, body)
+                                .await;
+                            results.insert(i, r);
+                        }
+                    }
+                    break;
+                }
                 tokio::time::sleep(wait).await;
+                waited = waited.saturating_add(wait);
             }
             pending = retry;
             round += 1;

@@ -551,3 +551,95 @@ async fn throttled_batch_items_are_resent_after_their_retry_after() {
         .collect();
     assert_eq!(sizes, [3, 1], "only the throttled item is re-sent");
 }
+
+/// A write cmdlet (`Set-Mailbox`) answered 504 is sent once: the error says its outcome is
+/// unknown and how to check. A read cmdlet answered 504 is retried.
+#[tokio::test]
+async fn a_write_cmdlet_answered_504_is_not_resent() {
+    let (server, exo) = client().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(ResponseTemplate::new(504).set_body_string("Gateway Timeout"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&server)
+        .await;
+    let set = cmdlets::set_hidden_from_address_lists("adele@contoso.com", true).unwrap();
+    let err = exo.invoke(&tenant(), &set).await.unwrap_err();
+    assert!(err.outcome_unknown(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("Set-Mailbox") && text.contains("not resent"),
+        "{text}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    // A read is safe to repeat.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(ResponseTemplate::new(504))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"value": [{"Identity": "adele"}]})),
+        )
+        .mount(&server)
+        .await;
+    exo.invoke(
+        &tenant(),
+        &cmdlets::get_mailbox("adele@contoso.com").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// In an Exchange `$batch`, a write item answered 504 is not resent (outcome unknown); a
+/// write item answered 429 is.
+#[tokio::test]
+async fn batch_write_items_follow_the_resend_rule() {
+    let (server, exo) = client().await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = calls.clone();
+    Mock::given(method("POST"))
+        .and(path("/adminapi/beta/8b9c6a5e-1111-4a2b-9c3d-0123456789ab/$batch"))
+        .respond_with(move |req: &Request| {
+            let n = c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let id = r["id"].as_str().unwrap();
+                    match (n, id) {
+                        (0, "0") => json!({"id": id, "status": 504, "body": {"error": {"code": "GatewayTimeout", "message": "timeout"}}}),
+                        (0, "1") => json!({"id": id, "status": 429, "headers": {"Retry-After": "0.01"}, "body": {"error": {"message": "throttled"}}}),
+                        _ => json!({"id": id, "status": 200, "body": {"value": []}}),
+                    }
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"responses": responses}))
+        })
+        .mount(&server)
+        .await;
+    let list = vec![
+        cmdlets::set_hidden_from_address_lists("a@contoso.com", true).unwrap(),
+        cmdlets::set_hidden_from_address_lists("b@contoso.com", true).unwrap(),
+    ];
+    let results = exo.batch(&tenant(), &list).await.unwrap();
+    assert!(results[0].as_ref().unwrap_err().outcome_unknown());
+    assert!(results[1].is_ok());
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2);
+    let second: Value = serde_json::from_slice(&reqs[1].body).unwrap();
+    assert_eq!(second["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(second["requests"][0]["id"], "1");
+}

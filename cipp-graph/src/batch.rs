@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bytes::Bytes;
+use cipp_core::pipeline::{resend_decision, Resend};
 use cipp_core::{paging, ApiError, ApiRequest, ApiResponse, Audience, Error, Pipeline, TenantId};
 use futures::TryStreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -317,15 +318,20 @@ async fn send_chunk(
                 continue;
             };
             let response = to_response(tenant, &item.request, answer);
-            if matches!(answer.status, 429 | 503 | 504) && round < options.max_retry_rounds {
-                let ra = answer
-                    .headers
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-                    .and_then(|(_, v)| {
-                        cipp_core::parse_retry_after(v, std::time::SystemTime::now())
-                    })
-                    .unwrap_or(Duration::from_secs(1 << round.min(5)));
+            let now: std::time::SystemTime = pipeline.clock().now().into();
+            let retry_after = answer
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                .and_then(|(_, v)| cipp_core::parse_retry_after(v, now));
+            let decision = resend_decision(
+                answer.status,
+                retry_after.is_some(),
+                item.request.is_idempotent(),
+                item.request.retries_not_found(),
+            );
+            if decision == Resend::Retry && round < options.max_retry_rounds {
+                let ra = retry_after.unwrap_or(Duration::from_secs(1 << round.min(5)));
                 longest = longest.max(ra);
                 retry.push(item);
                 continue;
@@ -337,14 +343,20 @@ async fn send_chunk(
                     Ok(response)
                 }
             } else {
-                Err(item_error(tenant, &item.request, &response))
+                let mut e = item_error(tenant, &item.request, &response);
+                if decision == Resend::OutcomeUnknown {
+                    if let Error::Api(api) = &mut e {
+                        api.sent = Some(cipp_core::RequestSent::Maybe);
+                    }
+                }
+                Err(e)
             };
             done.insert(item.id.clone(), result);
         }
         if retry.is_empty() {
             return Ok(done);
         }
-        if waited + longest > options.max_total_wait {
+        if waited.saturating_add(longest) > options.max_total_wait {
             for item in retry {
                 let answer = answers.iter().find(|a| a.id.eq_ignore_ascii_case(&item.id));
                 let err = match answer {
@@ -362,7 +374,7 @@ async fn send_chunk(
         // Items that depended on a throttled item are re-sent with it; the others stay done.
         tracing::debug!(tenant = %tenant, items = retry.len(), wait_ms = longest.as_millis() as u64, "re-sending throttled batch items");
         tokio::time::sleep(longest).await;
-        waited += longest;
+        waited = waited.saturating_add(longest);
         round += 1;
         let retry_ids: Vec<String> = retry.iter().map(|i| i.id.to_ascii_lowercase()).collect();
         pending = retry
@@ -429,9 +441,8 @@ async fn post_batch(
         }
         requests.push(entry);
     }
-    let all_reads = items
-        .iter()
-        .all(|i| i.request.method() == http::Method::GET);
+    // The envelope may be resent after an ambiguous failure only when every item may.
+    let all_reads = items.iter().all(|i| i.request.is_idempotent());
     let request = ApiRequest::post(
         tenant.clone(),
         Audience::Graph,

@@ -134,7 +134,8 @@ pub fn update_policy(
     Ok(GraphOp::new(
         ApiRequest::patch(tenant.clone(), Audience::Graph, path)
             .operation("update conditional access policy")
-            .json(&body)?,
+            .json(&body)?
+            .idempotent(true),
         unit,
     ))
 }
@@ -152,7 +153,8 @@ pub fn set_policy_state(
             id_path(POLICIES, "policy", id)?,
         )
         .operation("set conditional access policy state")
-        .json(&json!({"state": state.as_str()}))?,
+        .json(&json!({"state": state.as_str()}))?
+        .idempotent(true),
         unit,
     ))
 }
@@ -283,7 +285,8 @@ pub fn update_named_location(
     Ok(GraphOp::new(
         ApiRequest::patch(tenant.clone(), Audience::Graph, path)
             .operation("update named location")
-            .json(&body)?,
+            .json(&body)?
+            .idempotent(true),
         unit,
     ))
 }
@@ -309,7 +312,8 @@ pub fn disable_security_defaults(tenant: &TenantId) -> Result<GraphOp<()>, Error
     Ok(GraphOp::new(
         ApiRequest::patch(tenant.clone(), Audience::Graph, SECURITY_DEFAULTS)
             .operation("disable security defaults")
-            .json(&json!({"isEnabled": false}))?,
+            .json(&json!({"isEnabled": false}))?
+            .idempotent(true),
         unit,
     ))
 }

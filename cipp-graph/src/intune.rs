@@ -328,7 +328,11 @@ pub fn update(
         ApiRequest::patch(tenant.clone(), Audience::Graph, path)
     };
     Ok(GraphOp::new(
-        request.operation("update intune policy").json(&b)?,
+        // A PATCH (or PUT) of the whole desired state: repeating it changes nothing.
+        request
+            .operation("update intune policy")
+            .json(&b)?
+            .idempotent(true),
         unit,
     ))
 }

@@ -183,7 +183,9 @@ pub fn update(tenant: &TenantId, user: &UserRef, patch: &UserPatch) -> Result<Gr
     }
     let r = v1(tenant, http::Method::PATCH, user.path())
         .operation("update user")
-        .json(patch)?;
+        .json(patch)?
+        // Every field is set to a fixed value: repeating the PATCH changes nothing.
+        .idempotent(true);
     Ok(GraphOp::new(r, unit))
 }
 

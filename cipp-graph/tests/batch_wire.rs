@@ -244,3 +244,76 @@ async fn a_malformed_batch_answer_is_an_error() {
         .unwrap_err();
     assert!(matches!(err, cipp_core::Error::Decode(_)), "{err:?}");
 }
+
+/// A batch item that is a write (POST, non-idempotent) answered 504 is not resent and its
+/// error says the outcome is unknown; a GET item answered 504 and a write answered 429
+/// are resent; a 503 write without Retry-After is not.
+#[tokio::test]
+async fn batch_items_follow_the_resend_rule_per_item() {
+    let (server, graph) = client().await;
+    let round = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r2 = round.clone();
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(move |req: &Request| {
+            let n = r2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let id = r["id"].as_str().unwrap();
+                    let status = match (n, id) {
+                        (0, "1") => 504, // POST: not resent
+                        (0, "2") => 504, // GET: resent
+                        (0, "3") => 429, // POST: resent
+                        (0, "4") => 503, // POST without Retry-After: not resent
+                        _ => 201,
+                    };
+                    let headers = if status == 429 { json!({"Retry-After": "0.01"}) } else { json!({}) };
+                    json!({"id": id, "status": status, "headers": headers,
+                           "body": if status >= 400 { json!({"error": {"code": "UnknownError", "message": "gateway"}}) } else { json!({"id": id}) }})
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+        })
+        .mount(&server)
+        .await;
+    let t = tenant();
+    let post = |name: &str| {
+        cipp_core::ApiRequest::post(t.clone(), cipp_core::Audience::Graph, "/v1.0/users")
+            .json(&json!({"displayName": name}))
+            .unwrap()
+    };
+    let mut b = Batch::new(t.clone());
+    b.add(post("one")).unwrap();
+    b.add(cipp_core::ApiRequest::get(
+        t.clone(),
+        cipp_core::Audience::Graph,
+        format!("/v1.0/users/{}", uid(2)),
+    ))
+    .unwrap();
+    b.add(post("three")).unwrap();
+    b.add(post("four")).unwrap();
+    let results = b
+        .send(graph.pipeline(), &BatchOptions::default())
+        .await
+        .unwrap();
+    let e1 = results["1"].as_ref().unwrap_err();
+    assert!(e1.outcome_unknown(), "{e1}");
+    assert!(e1.to_string().contains("not resent"), "{e1}");
+    assert!(results["2"].is_ok());
+    assert!(results["3"].is_ok());
+    assert!(results["4"].as_ref().unwrap_err().outcome_unknown());
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2);
+    let second: Value = serde_json::from_slice(&reqs[1].body).unwrap();
+    let ids: Vec<&str> = second["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["2", "3"]);
+}
