@@ -62,6 +62,9 @@ pub const RARELY_READ_FOLDERS: &[&str] = &[
     "Sync Issues",
 ];
 
+/// The longest research window, in days (the unified audit log keeps at most 180 days).
+pub const MAX_WINDOW_DAYS: i64 = 180;
+
 /// Options of a research run.
 #[derive(Clone, Debug)]
 pub struct ResearchOptions {
@@ -232,7 +235,17 @@ pub async fn research(
     let graph = handle.graph();
     let exo = handle.exchange();
     let now = handle.cipp().clock().now();
-    let start = now - options.window;
+    if options.window <= Duration::zero() || options.window > Duration::days(MAX_WINDOW_DAYS) {
+        return Err(Error::invalid_input(
+            "window",
+            format!(
+                "the research window must be between 1 second and {MAX_WINDOW_DAYS} days (the unified audit log keeps at most 180 days)"
+            ),
+        ));
+    }
+    let start = now.checked_sub_signed(options.window).ok_or_else(|| {
+        Error::invalid_input("window", "the research window reaches before the year 0")
+    })?;
     let uref = UserRef::parse(user)?;
     // The one dependency: the user's id and UPN.
     let u = cipp_graph::users::get(
@@ -299,7 +312,8 @@ pub async fn research(
             .sign_ins(
                 &t,
                 &SignInFilter {
-                    top: Some(options.tenant_sign_ins as u32),
+                    // Graph pages sign-ins at most 1,000 at a time.
+                    top: Some(options.tenant_sign_ins.clamp(1, 1000) as u32),
                     ..Default::default()
                 },
             )

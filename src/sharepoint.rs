@@ -68,16 +68,17 @@ pub async fn admin_url(handle: &TenantHandle) -> Result<String, Error> {
         .as_deref()
         .and_then(|id| id.split(',').next())
         .unwrap_or("");
-    let name = host
-        .strip_suffix(".sharepoint.com")
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
+    handle
+        .graph()
+        .pipeline()
+        .endpoints()
+        .sharepoint_admin_url(host)
+        .map_err(|e| {
             Error::Config(format!(
-                "tenant {}: cannot read the SharePoint host from the root site id `{host}`",
+                "tenant {}: cannot use the SharePoint host of the root site: {e}",
                 handle.id()
             ))
-        })?;
-    Ok(format!("https://{name}-admin.sharepoint.com"))
+        })
 }
 
 /// Sends a CSOM request and checks `ErrorInfo`.
@@ -118,8 +119,8 @@ async fn process_query(handle: &TenantHandle, xml: String) -> Result<Vec<Value>,
 fn csom_error(tenant: &TenantId, info: &Value) -> Error {
     let message = info["ErrorMessage"]
         .as_str()
-        .unwrap_or("SharePoint refused the request")
-        .to_owned();
+        .unwrap_or("SharePoint refused the request");
+    let message = cipp_core::redact::clean_text(message);
     let kind_name = info["ErrorTypeName"].as_str().map(str::to_owned);
     let kind = if kind_name
         .as_deref()
@@ -148,6 +149,7 @@ fn csom_error(tenant: &TenantId, info: &Value) -> Error {
         retry_after: None,
         detail: None,
         kind,
+        sent: None,
     }))
 }
 

@@ -900,7 +900,6 @@ impl UserActions {
     /// gives it a password valid five minutes, gets a connector token with it, and asks the
     /// connector to push a sign-in request to the user's authenticator.
     pub async fn send_mfa_push(&self) -> Result<MfaPushResult, Error> {
-        use cipp_core::ExposeSecret;
         let upn = self.mailbox()?;
         let p = self.g().pipeline();
         #[derive(serde::Deserialize)]
@@ -939,44 +938,18 @@ impl UserActions {
             secret_text: String,
         }
         let secret = SecretString::from(p.send_json::<Secret>(r).await?.secret_text);
-        // v1 client-credentials token for the connector resource, with the temporary secret.
+        // v1 client-credentials token for the connector resource, with the temporary
+        // secret: through core auth (retried, redacted, traced like every token request).
         let endpoints = p.endpoints();
-        let form = serde_urlencoded::to_string([
-            ("resource", "https://adnotifications.windowsazure.com/StrongAuthenticationService.svc/Connector"),
-            ("client_id", MFA_CONNECTOR_APP_ID),
-            ("client_secret", secret.expose_secret()),
-            ("grant_type", "client_credentials"),
-            ("scope", "openid"),
-        ])
-        .map_err(|e| Error::Config(format!("cannot encode the token request: {e}")))?;
-        let token_req = http::Request::builder()
-            .method(http::Method::POST)
-            .uri(format!(
-                "{}/{}/oauth2/token",
-                endpoints.login.trim_end_matches('/'),
-                self.t()
-            ))
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
+        let token = p
+            .token_endpoint()
+            .client_credentials_v1(
+                self.t(),
+                MFA_CONNECTOR_APP_ID,
+                &secret,
+                "https://adnotifications.windowsazure.com/StrongAuthenticationService.svc/Connector",
             )
-            .body(bytes::Bytes::from(form))
-            .map_err(|e| Error::Config(e.to_string()))?;
-        let resp = p.transport().send(token_req).await?;
-        if !resp.status().is_success() {
-            return Err(cipp_core::AuthError::from_response(
-                self.t().clone(),
-                resp.status(),
-                resp.body(),
-            )
-            .into());
-        }
-        #[derive(serde::Deserialize)]
-        struct Token {
-            access_token: String,
-        }
-        let token: Token =
-            cipp_core::DecodeError::decode(Some(self.t()), "POST /oauth2/token", resp.body())?;
+            .await?;
         let context = uuid::Uuid::new_v4();
         let xml = format!(
             "<BeginTwoWayAuthenticationRequest><Version>1.0</Version><UserPrincipalName>{}</UserPrincipalName><Lcid>en-us</Lcid>\
@@ -984,9 +957,7 @@ impl UserActions {
 <ContextId>{context}</ContextId><SyncCall>true</SyncCall><RequireUserMatch>true</RequireUserMatch><CallerName>radius</CallerName><CallerIP>UNKNOWN:</CallerIP></BeginTwoWayAuthenticationRequest>",
             upn.replace('&', "&amp;").replace('<', "&lt;")
         );
-        let mut auth = http::HeaderValue::try_from(format!("Bearer {}", token.access_token))
-            .map_err(|_| Error::Config("the connector token is not a valid header".into()))?;
-        auth.set_sensitive(true);
+        let auth = token.authorization_header().clone();
         let push = http::Request::builder()
             .method(http::Method::POST)
             .uri(format!(
@@ -997,16 +968,23 @@ impl UserActions {
             .header(http::header::AUTHORIZATION, auth)
             .body(bytes::Bytes::from(xml))
             .map_err(|e| Error::Config(e.to_string()))?;
-        let resp = p.transport().send(push).await?;
-        let text = String::from_utf8_lossy(resp.body()).into_owned();
+        let resp = p.transport().send(push).await.map_err(|mut e| {
+            e.tenant = Some(self.t().clone());
+            e.operation = Some("MFA push (BeginTwoWayAuthentication)".into());
+            e.not_resent = true;
+            Error::Transport(e)
+        })?;
         if !resp.status().is_success() {
-            return Err(Error::Config(format!(
-                "tenant {}: the MFA connector answered {}: {}",
-                self.t(),
+            return Err(cipp_core::ApiError::from_response(
+                self.t().clone(),
+                "MFA push (BeginTwoWayAuthentication)",
                 resp.status(),
-                text.chars().take(200).collect::<String>()
-            )));
+                resp.headers(),
+                resp.body(),
+            )
+            .into());
         }
+        let text = String::from_utf8_lossy(resp.body()).into_owned();
         let approved =
             xml_text(&text, "AuthenticationResult").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(if approved {

@@ -585,3 +585,49 @@ async fn mfa_push_and_onedrive_actions() {
     let items: Vec<&Value> = c.drive_items.values().flatten().collect();
     assert_eq!(items[0]["remoteItem"]["sharepointIds"]["listId"], "list-1");
 }
+
+/// Absurd research options are refused before anything is sent, instead of panicking in
+/// date arithmetic (`window = Duration::MAX` used to overflow).
+#[tokio::test]
+async fn absurd_research_options_are_refused_without_a_panic() {
+    let (sim, cipp) = setup();
+    let before = sim.request_log().len();
+    for window in [
+        chrono::Duration::MAX,
+        chrono::Duration::MIN,
+        chrono::Duration::zero(),
+        chrono::Duration::days(181),
+    ] {
+        let err = research(
+            &cipp.tenant(&contoso()),
+            DEMO_COMPROMISED_UPN,
+            &ResearchOptions {
+                window,
+                ..ResearchOptions::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, cipp::core::Error::InvalidInput { ref field, .. } if field == "window"),
+            "{err}"
+        );
+    }
+    assert_eq!(sim.request_log().len(), before, "a request was sent");
+    // A huge sign-in count is clamped to what Graph pages, not truncated to garbage.
+    let r = research(
+        &cipp.tenant(&contoso()),
+        DEMO_COMPROMISED_UPN,
+        &ResearchOptions {
+            tenant_sign_ins: usize::MAX,
+            ..ResearchOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.tenant_sign_ins.data.is_some(),
+        "{:?}",
+        r.tenant_sign_ins.error
+    );
+}

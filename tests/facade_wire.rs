@@ -237,3 +237,77 @@ async fn mfa_push_sends_the_connector_xml_with_its_own_token() {
         }
     );
 }
+
+/// A root site id naming a host outside the cloud's SharePoint suffix is refused before
+/// any token or request goes to it.
+#[tokio::test]
+async fn a_made_up_sharepoint_host_gets_no_token() {
+    let (server, cipp, t) = setup().await;
+    for id in [
+        "evil.example/x.sharepoint.com,2C712604-1370-44E7-A1F5-426573FDA80A,2D2244C3",
+        "contoso.sharepoint.com.evil.example,2C712604,2D2244C3",
+        "a.b.sharepoint.com,2C712604,2D2244C3",
+        "contoso.sharepoint.us,2C712604,2D2244C3",
+    ] {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/sites/root"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": id })))
+            .mount(&server)
+            .await;
+        let err = cipp::sharepoint::admin_url(&cipp.tenant(&t))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not a SharePoint host"), "{err}");
+        let u = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
+        u.provision_onedrive().await.unwrap_err();
+        let posts = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .count();
+        assert_eq!(posts, 0, "{id}: a request was sent after the host check");
+    }
+}
+
+/// The MFA push's own token request goes through core auth: a token endpoint that echoes
+/// the form does not put the temporary connector secret into the error.
+#[tokio::test]
+async fn mfa_push_token_errors_do_not_echo_the_connector_secret() {
+    let (server, cipp, t) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/servicePrincipals"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{"id": "sp-1"}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/servicePrincipals/sp-1/addPassword"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"secretText": "Tmp~Connector.Secret", "keyId": "k"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/contoso.onmicrosoft.com/oauth2/token"))
+        .respond_with(|req: &wiremock::Request| {
+            ResponseTemplate::new(400).set_body_string(format!(
+                "Blocked by policy. Request: {}",
+                String::from_utf8_lossy(&req.body)
+            ))
+        })
+        .mount(&server)
+        .await;
+    let err = cipp
+        .tenant(&t)
+        .user("adelev@contoso.com")
+        .unwrap()
+        .send_mfa_push()
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("Tmp~Connector.Secret"), "{text}");
+    assert!(text.contains("[REDACTED]"), "{text}");
+}

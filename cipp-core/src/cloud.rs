@@ -75,31 +75,44 @@ pub struct Endpoints {
     /// When set, SharePoint admin requests (`https://{tenant}-admin.sharepoint.com/...`)
     /// are sent here instead (mock servers, proxies); the token scope stays the real host.
     pub sharepoint_override: Option<String>,
+    /// The DNS suffix of the cloud's SharePoint hosts (`sharepoint.com`, `sharepoint.us`,
+    /// `sharepoint-mil.us`, `sharepoint.cn`): a SharePoint host read from a service's
+    /// answer is accepted, and sent a token, only when it is `{name}.{suffix}`.
+    #[serde(default = "default_sharepoint_suffix")]
+    pub sharepoint_suffix: String,
+}
+
+fn default_sharepoint_suffix() -> String {
+    "sharepoint.com".into()
 }
 
 impl Endpoints {
     /// The endpoints of a national cloud.
     pub fn for_cloud(cloud: Cloud) -> Self {
-        let (login, graph, exchange) = match cloud {
+        let (login, graph, exchange, sharepoint) = match cloud {
             Cloud::Global => (
                 "https://login.microsoftonline.com",
                 "https://graph.microsoft.com",
                 "https://outlook.office365.com",
+                "sharepoint.com",
             ),
             Cloud::UsGovHigh => (
                 "https://login.microsoftonline.us",
                 "https://graph.microsoft.us",
                 "https://outlook.office365.us",
+                "sharepoint.us",
             ),
             Cloud::UsGovDod => (
                 "https://login.microsoftonline.us",
                 "https://dod-graph.microsoft.us",
                 "https://webmail.apps.mil",
+                "sharepoint-mil.us",
             ),
             Cloud::China => (
                 "https://login.chinacloudapi.cn",
                 "https://microsoftgraph.chinacloudapi.cn",
                 "https://partner.outlook.cn",
+                "sharepoint.cn",
             ),
         };
         Endpoints {
@@ -110,6 +123,7 @@ impl Endpoints {
             exchange_resource: exchange.into(),
             mfa_connector: "https://strongauthenticationservice.auth.microsoft.com".into(),
             sharepoint_override: None,
+            sharepoint_suffix: sharepoint.into(),
         }
     }
 
@@ -126,6 +140,42 @@ impl Endpoints {
             sharepoint_override: Some(base.into()),
             ..global
         }
+    }
+
+    /// The SharePoint admin URL for a tenant's SharePoint host (`contoso.sharepoint.com` →
+    /// `https://contoso-admin.sharepoint.com`), refusing any host that is not one label
+    /// under this cloud's SharePoint suffix — a token is never sent to a host a service's
+    /// answer made up.
+    ///
+    /// ```
+    /// use cipp_core::{Cloud, Endpoints};
+    /// let e = Endpoints::for_cloud(Cloud::Global);
+    /// assert_eq!(e.sharepoint_admin_url("contoso.sharepoint.com").unwrap(), "https://contoso-admin.sharepoint.com");
+    /// assert!(e.sharepoint_admin_url("evil.example/x.sharepoint.com").is_err());
+    /// assert!(e.sharepoint_admin_url("contoso.sharepoint.us").is_err());
+    /// ```
+    pub fn sharepoint_admin_url(&self, host: &str) -> Result<String, crate::Error> {
+        let host = host.to_ascii_lowercase();
+        let label = host
+            .strip_suffix(self.sharepoint_suffix.as_str())
+            .and_then(|h| h.strip_suffix('.'))
+            .filter(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+            .ok_or_else(|| {
+                crate::Error::invalid_input(
+                    "sharepoint host",
+                    format!(
+                        "`{}` is not a SharePoint host of this cloud (`{{name}}.{}`); no token was sent to it",
+                        crate::redact::echo(&host),
+                        self.sharepoint_suffix
+                    ),
+                )
+            })?;
+        Ok(format!("https://{label}-admin.{}", self.sharepoint_suffix))
     }
 
     /// Where requests for `audience` are sent (`None` for [`Audience::Other`], whose
