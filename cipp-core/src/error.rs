@@ -68,11 +68,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// An [`Error::InvalidInput`].
+    /// An [`Error::InvalidInput`]. Input echoed in the message between backticks is
+    /// shortened to [`crate::redact::MAX_ECHO_CHARS`] characters, and the whole message
+    /// to [`crate::redact::MAX_ERROR_TEXT`] bytes, so a megabyte of bad input does not
+    /// become a megabyte of error.
     pub fn invalid_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::InvalidInput {
-            field: field.into(),
-            message: message.into(),
+            field: crate::redact::echo(&field.into()),
+            message: elide_middle(shorten_quoted(message.into()), 512),
         }
     }
 
@@ -156,6 +159,48 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// Keeps the start and the end (where the advice is) of a message longer than `max` bytes.
+fn elide_middle(message: String, max: usize) -> String {
+    if message.len() <= max {
+        return message;
+    }
+    let mut head = max / 2;
+    while !message.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = message.len() - (max / 2 - 32);
+    while !message.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{} … [{} bytes elided] … {}",
+        &message[..head],
+        tail - head,
+        &message[tail..]
+    )
+}
+
+/// Shortens every backtick-quoted part of `message` longer than the echo limit.
+fn shorten_quoted(message: String) -> String {
+    if message.len() <= crate::redact::MAX_ECHO_CHARS {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut rest = message.as_str();
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else {
+            break;
+        };
+        out.push_str(&rest[..=open]);
+        out.push_str(&crate::redact::echo(&after[..close]));
+        out.push('`');
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl From<ApiError> for Error {

@@ -25,10 +25,23 @@ pub enum UserRef {
     Upn(String),
 }
 
+/// The longest user reference accepted (Graph allows 113 characters in a UPN; guest UPNs
+/// with `#EXT#` run longer, so the bound is generous).
+pub const MAX_USER_REF_LEN: usize = 1024;
+
 impl UserRef {
     /// A GUID becomes an id, anything with `@` a UPN; anything else is refused.
     pub fn parse(s: &str) -> Result<Self, Error> {
         let s = s.trim();
+        if s.len() > MAX_USER_REF_LEN {
+            return Err(Error::invalid_input(
+                "user",
+                format!(
+                    "`{s}` is {} bytes long; a user principal name has at most {MAX_USER_REF_LEN}",
+                    s.len()
+                ),
+            ));
+        }
         if is_guid(s) {
             Ok(UserRef::Id(UserId(s.to_ascii_lowercase())))
         } else if let Some((local, domain)) = s.rsplit_once('@') {

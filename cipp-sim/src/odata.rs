@@ -169,7 +169,13 @@ struct Parser {
     toks: Vec<Tok>,
     pos: usize,
     vars: Vec<String>,
+    depth: usize,
 }
+
+/// The most tokens a filter may hold (Graph refuses long filters too).
+const MAX_FILTER_TOKENS: usize = 1000;
+/// The deepest nesting of parentheses, `not` and lambdas.
+const MAX_FILTER_DEPTH: usize = 32;
 
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
@@ -208,6 +214,15 @@ impl Parser {
         Ok(left)
     }
     fn unary(&mut self) -> Result<Expr, String> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_DEPTH {
+            return Err("Syntax error in filter: the expression nests too deeply".into());
+        }
+        let e = self.unary_inner();
+        self.depth -= 1;
+        e
+    }
+    fn unary_inner(&mut self) -> Result<Expr, String> {
         if self.keyword("not") {
             self.pos += 1;
             return Ok(Expr::Not(Box::new(self.unary()?)));
@@ -386,10 +401,18 @@ fn eval(e: &Expr, item: &Value, env: &[(String, &Value)]) -> bool {
 impl Filter {
     /// Parses a filter.
     pub fn parse(text: &str) -> Result<Filter, String> {
+        let toks = tokenize(text)?;
+        if toks.len() > MAX_FILTER_TOKENS {
+            return Err(format!(
+                "The filter holds {} tokens; at most {MAX_FILTER_TOKENS} are supported",
+                toks.len()
+            ));
+        }
         let mut p = Parser {
-            toks: tokenize(text)?,
+            toks,
             pos: 0,
             vars: Vec::new(),
+            depth: 0,
         };
         let e = p.or()?;
         if p.pos != p.toks.len() {
@@ -472,6 +495,34 @@ mod tests {
         assert!(!Filter::parse("not groupTypes/any(c:c eq 'Unified')")
             .unwrap()
             .matches(&g));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn filters_parse_or_refuse_without_panicking(
+            text in proptest::prop_oneof![
+                "\\PC{0,120}",
+                "[a-zA-Z/]{1,12} (eq|ne|gt|ge|lt|le) ('[^']{0,10}'|[0-9]{1,5}|true|null)( (and|or) [a-z]{1,5} eq 'x'){0,5}",
+                "(\\(|not |startswith\\(|[a-z]{1,4}/any\\([a-z]:){0,40}[a-z]{1,4} eq 'x'(\\)){0,40}",
+            ],
+        ) {
+            if let Ok(f) = Filter::parse(&text) {
+                let _ = f.matches(&json!({"a": 1, "b": "x", "c": [1, 2]}));
+                let _ = f.is_advanced();
+            }
+            let _ = parse_query(Some(&text));
+            let _ = percent_decode(&text);
+        }
+    }
+
+    #[test]
+    fn absurd_filters_are_refused() {
+        let deep = format!("{}a eq 'x'{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(Filter::parse(&deep).is_err());
+        let nots = format!("{}a eq 'x'", "not ".repeat(100_000));
+        assert!(Filter::parse(&nots).is_err());
+        let long = vec!["a eq 'x'"; 10_000].join(" and ");
+        assert!(Filter::parse(&long).is_err());
     }
 
     #[test]
