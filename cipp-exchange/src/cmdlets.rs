@@ -213,7 +213,14 @@ pub fn set_auto_reply(
         AutoReply::Disabled => c.param("AutoReplyState", "Disabled"),
         AutoReply::Scheduled { start, end } => {
             let s = start.unwrap_or(now);
-            let e = end.unwrap_or(s + chrono::Duration::days(7));
+            let e = match end {
+                Some(e) => *e,
+                None => s
+                    .checked_add_signed(chrono::Duration::days(7))
+                    .ok_or_else(|| {
+                        Error::invalid_input("StartTime", "the start is too far in the future")
+                    })?,
+            };
             if e <= s {
                 return Err(Error::invalid_input(
                     "EndTime",

@@ -22,3 +22,32 @@ proptest! {
         prop_assert_eq!(parse_size(&json!(bytes)), Some(bytes));
     }
 }
+
+proptest! {
+    /// Scheduled automatic replies with any start and end: a cmdlet or a typed error,
+    /// never a panic in date arithmetic (a start at the end of time used to overflow).
+    #[test]
+    fn scheduled_auto_replies_never_panic(start in any::<i64>(), end in proptest::option::of(any::<i64>())) {
+        use chrono::{DateTime, Utc};
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(s.clamp(-8_000_000_000_000, 8_000_000_000_000), 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let state = cipp_exchange::cmdlets::AutoReply::Scheduled { start: Some(at(start)), end: end.map(at) };
+        let _ = cipp_exchange::cmdlets::set_auto_reply("a@contoso.com", &state, Some("away"), None, Utc::now());
+    }
+}
+
+#[test]
+fn an_auto_reply_starting_at_the_end_of_time_is_refused() {
+    use chrono::{DateTime, Utc};
+    let state = cipp_exchange::cmdlets::AutoReply::Scheduled {
+        start: Some(DateTime::<Utc>::MAX_UTC),
+        end: None,
+    };
+    assert!(cipp_exchange::cmdlets::set_auto_reply(
+        "a@contoso.com",
+        &state,
+        None,
+        None,
+        Utc::now()
+    )
+    .is_err());
+}
