@@ -23,13 +23,13 @@ pub(crate) fn days(d: &str) -> Option<i64> {
         }
         let v: i64 = n.parse().ok()?;
         n.clear();
-        total += v * match c {
+        total = total.checked_add(v.checked_mul(match c {
             'Y' => 365,
             'M' => 30,
             'W' => 7,
             'D' => 1,
             _ => return None,
-        };
+        })?)?;
     }
     (n.is_empty() && !rest.is_empty()).then_some(total)
 }
@@ -542,11 +542,30 @@ pub(crate) fn approve(
     rel["status"] = json!("active");
     rel["customer"] = json!({"tenantId": customer_id, "displayName": customer_name});
     rel["activatedDateTime"] = json!(ts(now));
-    rel["endDateTime"] = json!(ts(now + Duration::days(d)));
+    let end = Duration::try_days(d)
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now);
+    rel["endDateTime"] = json!(ts(end));
     rel["lastModifiedDateTime"] = json!(ts(now));
     rel["@odata.etag"] = json!(tag);
     if !t.customers.iter().any(|c| c == &customer_id) {
         t.customers.push(customer_id);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::days;
+
+    #[test]
+    fn durations_read_without_overflow() {
+        assert_eq!(days("P730D"), Some(730));
+        assert_eq!(days("P2Y"), Some(730));
+        assert_eq!(days("P1Y2M3W4D"), Some(365 + 60 + 21 + 4));
+        assert_eq!(days("P99999999999999999Y"), None);
+        assert_eq!(days("P9223372036854775807D1D"), None);
+        assert_eq!(days("P"), None);
+        assert_eq!(days("730D"), None);
+    }
 }
