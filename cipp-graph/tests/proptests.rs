@@ -73,3 +73,13 @@ proptest! {
         let _ = parse_timestamp(&v);
     }
 }
+
+proptest! {
+    #[test]
+    fn gdap_durations_parse_or_refuse(v in prop_oneof!["\\PC{0,30}", "P([0-9]{1,12}[YMWD]){0,4}"]) {
+        if let Some(d) = cipp_graph::gdap::duration_days(&v) {
+            prop_assert!(v.starts_with('P') || v.starts_with('p'));
+            let _ = d;
+        }
+    }
+}
