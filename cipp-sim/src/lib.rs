@@ -75,7 +75,7 @@ impl std::fmt::Debug for Simulator {
 
 pub(crate) struct Sim {
     state: Mutex<SimState>,
-    tokens: Mutex<BTreeMap<String, (String, String)>>,
+    tokens: Mutex<BTreeMap<String, IssuedToken>>,
     faults: Mutex<Vec<FaultRule>>,
     latency: Mutex<Duration>,
     log: Mutex<Vec<LoggedRequest>>,
@@ -187,6 +187,14 @@ pub struct LoggedRequest {
     pub status: u16,
 }
 
+/// What the simulator remembers about an access token it issued.
+#[derive(Clone, Debug)]
+pub(crate) struct IssuedToken {
+    tenant: String,
+    audience: String,
+    client_id: String,
+}
+
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: Bytes,
@@ -223,7 +231,7 @@ impl Sim {
         *c
     }
 
-    pub(crate) fn issue_token(&self, tenant: &str, audience: &str) -> String {
+    pub(crate) fn issue_token(&self, tenant: &str, audience: &str, client_id: &str) -> String {
         let n = {
             let mut c = self.counter.lock().unwrap_or_else(|p| p.into_inner());
             *c += 1;
@@ -236,15 +244,28 @@ impl Sim {
         self.tokens
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(token.clone(), (tenant.to_owned(), audience.to_owned()));
+            .insert(
+                token.clone(),
+                IssuedToken {
+                    tenant: tenant.to_owned(),
+                    audience: audience.to_owned(),
+                    client_id: client_id.to_owned(),
+                },
+            );
         token
     }
 
-    fn token_tenant(&self, auth: Option<&str>, audience: &str) -> Option<String> {
+    fn token_for(&self, auth: Option<&str>, audience: &str) -> Option<IssuedToken> {
         let token = auth?.strip_prefix("Bearer ")?;
         let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        let (tenant, aud) = tokens.get(token)?;
-        (aud == audience).then(|| tenant.clone())
+        tokens
+            .get(token)
+            .filter(|t| t.audience == audience)
+            .cloned()
+    }
+
+    fn token_tenant(&self, auth: Option<&str>, audience: &str) -> Option<String> {
+        self.token_for(auth, audience).map(|t| t.tenant)
     }
 
     fn fault_for(&self, path: &str, tenant: Option<&str>) -> Option<FaultKind> {
@@ -295,7 +316,7 @@ impl Sim {
             return (reply, tid);
         }
         if let Some(version) = segs.first().filter(|v| **v == "v1.0" || **v == "beta") {
-            let Some(tenant) = self.token_tenant(auth, "graph") else {
+            let Some(issued) = self.token_for(auth, "graph") else {
                 return (
                     graph::error(
                         401,
@@ -305,6 +326,7 @@ impl Sim {
                     None,
                 );
             };
+            let tenant = issued.tenant.clone();
             if let Some(fault) = self.fault_for(&path, Some(&tenant)) {
                 return (fault_reply(&fault), Some(tenant));
             }
@@ -322,6 +344,8 @@ impl Sim {
                 headers: req.headers(),
                 origin,
                 raw_path: path.clone(),
+                caller: state::app_initiator(&issued.client_id),
+                cast: None,
                 body: req.body(),
                 now: self
                     .clock

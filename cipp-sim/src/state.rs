@@ -19,6 +19,8 @@ pub struct SimTenant {
     pub users: Vec<Value>,
     /// Soft-deleted users as Graph JSON objects with `deletedDateTime`.
     pub deleted_users: Vec<Value>,
+    /// Soft-deleted Microsoft 365 groups (security groups are deleted permanently).
+    pub deleted_groups: Vec<Value>,
     /// Customer tenants this (partner) tenant administers through GDAP: tenant GUIDs.
     pub customers: Vec<String>,
     /// Groups as Graph JSON objects.
@@ -86,6 +88,8 @@ pub struct SimTenant {
     pub intune_assignments: BTreeMap<String, Vec<Value>>,
     /// When the last Conditional Access request for this tenant was served.
     pub ca_last_request: Option<tokio::time::Instant>,
+    /// Numbers handed out for generated ids (never reused).
+    seq: u64,
 }
 
 impl SimTenant {
@@ -135,12 +139,19 @@ impl SimTenant {
     pub fn add_user(&mut self, mut user: Value) -> &Value {
         if let Value::Object(m) = &mut user {
             if !m.contains_key("id") {
-                let id = synthetic_guid(&format!("{}-user-{}", self.id, self.users.len()));
+                let n = self.next_seq();
+                let id = synthetic_guid(&format!("{}-user-{n}", self.id));
                 m.insert("id".into(), Value::String(id));
             }
         }
         self.users.push(user);
         &self.users[self.users.len() - 1]
+    }
+
+    /// A number never handed out before in this tenant (for generated ids).
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
     }
 
     /// The user whose id or UPN is `key`.
@@ -157,17 +168,19 @@ impl SimTenant {
 
     /// Adds a group (a Graph group object; `id` generated when missing) and returns its id.
     pub fn add_group(&mut self, mut group: Value) -> String {
-        let id = group
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| synthetic_guid(&format!("{}-group-{}", self.id, self.groups.len())));
+        let id = match group.get("id").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => {
+                let n = self.next_seq();
+                synthetic_guid(&format!("{}-group-{n}", self.id))
+            }
+        };
         group["id"] = Value::String(id.clone());
         self.groups.push(group);
         id
     }
 
-    /// Records a directory audit event.
+    /// Records a directory audit event initiated by the simulator itself, on one user.
     pub fn audit(
         &mut self,
         activity: &str,
@@ -176,20 +189,54 @@ impl SimTenant {
         target_upn: Option<&str>,
         at: &str,
     ) {
-        let id = synthetic_guid(&format!(
-            "{}-audit-{}",
-            self.id,
-            self.directory_audits.len()
-        ));
+        let target = json!({"id": target_id, "displayName": null, "type": "User",
+            "userPrincipalName": target_upn, "modifiedProperties": []});
+        self.record_audit(AuditEvent {
+            activity,
+            category,
+            operation: "Update",
+            initiated_by: app_initiator("cipp-sim"),
+            targets: vec![target],
+            at,
+        });
+    }
+
+    /// Records a directory audit event the way Entra ID writes it.
+    pub fn record_audit(&mut self, event: AuditEvent<'_>) {
+        let n = self.next_seq();
+        let id = synthetic_guid(&format!("{}-audit-{n}", self.id));
         self.directory_audits.push(json!({
-            "id": format!("Directory_{id}"), "category": category, "correlationId": id,
-            "result": "success", "resultReason": "", "activityDisplayName": activity,
-            "activityDateTime": at, "loggedByService": "Core Directory", "operationType": "Update",
-            "initiatedBy": {"app": {"appId": null, "displayName": "cipp-sim", "servicePrincipalId": null}},
-            "targetResources": [{"id": target_id, "displayName": null, "type": "User",
-                                 "userPrincipalName": target_upn, "modifiedProperties": []}],
-            "additionalDetails": []
+            "id": format!("Directory_{id}"), "category": event.category, "correlationId": id,
+            "result": "success", "resultReason": "", "activityDisplayName": event.activity,
+            "activityDateTime": event.at, "loggedByService": "Core Directory",
+            "operationType": event.operation, "initiatedBy": event.initiated_by,
+            "targetResources": event.targets, "additionalDetails": []
         }));
+    }
+
+    /// A user as an audit record's target resource.
+    pub fn user_target(&self, user_id: &str, modified: Vec<Value>) -> Value {
+        let upn = self.user_index(user_id).and_then(|i| {
+            self.users[i]["userPrincipalName"]
+                .as_str()
+                .map(str::to_owned)
+        });
+        json!({"id": user_id, "displayName": null, "type": "User", "userPrincipalName": upn,
+               "modifiedProperties": modified})
+    }
+
+    /// A group as an audit record's target resource.
+    pub fn group_target(&self, group_id: &str) -> Value {
+        let name = self
+            .groups
+            .iter()
+            .find(|g| g["id"].as_str() == Some(group_id))
+            .map(|g| g["displayName"].clone())
+            .unwrap_or(Value::Null);
+        json!({"id": group_id, "displayName": name, "type": "Group", "modifiedProperties": [
+            {"displayName": "Group.ObjectID", "oldValue": null, "newValue": format!("\"{group_id}\"")},
+            {"displayName": "Group.DisplayName", "oldValue": null, "newValue": format!("\"{}\"", name.as_str().unwrap_or_default())}
+        ]})
     }
 
     /// The Graph `organization` object.
@@ -233,6 +280,58 @@ impl SimTenant {
             })
             .collect()
     }
+}
+
+/// One directory audit event (see [`SimTenant::record_audit`]).
+#[derive(Clone, Debug)]
+pub struct AuditEvent<'a> {
+    /// `activityDisplayName` (`Reset user password`, `Add member to group`…).
+    pub activity: &'a str,
+    /// `category` (`UserManagement`, `GroupManagement`, `RoleManagement`…).
+    pub category: &'a str,
+    /// `operationType` (`Add`, `Update`, `Delete`, `Assign`, `Unassign`…).
+    pub operation: &'a str,
+    /// `initiatedBy` (see [`app_initiator`]).
+    pub initiated_by: Value,
+    /// `targetResources`.
+    pub targets: Vec<Value>,
+    /// `activityDateTime`.
+    pub at: &'a str,
+}
+
+/// The `initiatedBy` of a change made by application `app_id`.
+pub fn app_initiator(app_id: &str) -> Value {
+    json!({"app": {"appId": app_id, "displayName": null,
+        "servicePrincipalId": synthetic_guid(&format!("sp-{app_id}")), "servicePrincipalName": null}})
+}
+
+/// `modifiedProperties` entries for the properties `changes` sets on `before`, as Entra
+/// ID writes them (PascalCase names, JSON arrays in strings, and the summary entry).
+pub fn modified_properties(before: &Value, changes: &Map<String, Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    for (k, v) in changes {
+        if k.starts_with('@') || k.contains('@') || k == "passwordProfile" {
+            continue;
+        }
+        let mut name: Vec<char> = k.chars().collect();
+        if let Some(c) = name.first_mut() {
+            *c = c.to_ascii_uppercase();
+        }
+        let name: String = name.into_iter().collect();
+        let old = before.get(k).filter(|o| !o.is_null());
+        out.push(json!({"displayName": name,
+            "oldValue": old.map_or("[]".to_owned(), |o| format!("[{o}]")),
+            "newValue": if v.is_null() { "[]".to_owned() } else { format!("[{v}]") }}));
+        names.push(name);
+    }
+    if !names.is_empty() {
+        out.push(
+            json!({"displayName": "Included Updated Properties", "oldValue": null,
+            "newValue": format!("\"{}\"", names.join(", "))}),
+        );
+    }
+    out
 }
 
 /// A registered application (client) the token endpoint knows.

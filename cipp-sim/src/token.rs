@@ -139,7 +139,7 @@ pub(crate) fn handle(sim: &Sim, tenant_name: &str, body: &[u8]) -> Reply {
             );
         }
     }
-    let token = sim.issue_token(&tenant.id, audience);
+    let token = sim.issue_token(&tenant.id, audience, client_id);
     let mut body: Value = json!({
         "token_type": "Bearer",
         "expires_in": 3599,

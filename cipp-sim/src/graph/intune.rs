@@ -52,8 +52,16 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
     };
     if key == "devicemanagement/applepushnotificationcertificate" && m == "GET" {
         return Some(match t.intune.get(&key).and_then(|v| v.first()) {
-            // Served wrapped in "value", as the documented sample is.
-            Some(c) => Reply::json(200, json!({"value": c})),
+            // A singleton is the top-level object (the documented sample's `value` wrapper
+            // is a documentation artefact: Microsoft's SDKs read it as an empty entity).
+            Some(c) => Reply::json(
+                200,
+                super::with_context(
+                    c.clone(),
+                    req.version,
+                    "deviceManagement/applePushNotificationCertificate/$entity",
+                ),
+            ),
             None => error(
                 404,
                 "ResourceNotFound",

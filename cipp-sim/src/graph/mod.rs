@@ -53,6 +53,11 @@ pub(crate) struct GraphRequest<'a> {
     pub headers: &'a HeaderMap,
     pub origin: String,
     pub raw_path: String,
+    /// `initiatedBy` for the audit records of this request's writes.
+    pub caller: Value,
+    /// An OData type cast ending the path (`…/memberOf/microsoft.graph.group`), as
+    /// `#microsoft.graph.group`: collections answer only items of that type.
+    pub cast: Option<String>,
     pub body: &'a [u8],
     pub now: String,
 }
@@ -98,7 +103,21 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
     out
 }
 
-pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
+pub(crate) fn handle(sim: &Sim, mut req: GraphRequest<'_>) -> Reply {
+    // A type cast on a relationship (`users/{id}/memberOf/graph.group`): route the
+    // relationship and keep only items of that type. `directory/deletedItems/graph.user`
+    // is a collection of its own (the cast is required there).
+    let n = req.segments.len();
+    if n >= 3
+        && req.segments[n - 1]
+            .to_ascii_lowercase()
+            .starts_with("microsoft.graph.")
+        && !req.segments[n - 2].eq_ignore_ascii_case("deleteditems")
+    {
+        if let Some(cast) = req.segments.pop() {
+            req.cast = Some(format!("#{cast}"));
+        }
+    }
     if req.method == http::Method::POST && req.segments.len() == 1 && req.segments[0] == "$batch" {
         return batch::handle(sim, &req);
     }
@@ -193,6 +212,26 @@ pub(crate) fn handle(sim: &Sim, req: GraphRequest<'_>) -> Reply {
                 Some(USER_DEFAULT_PROPS),
             )
         }
+        (["directory", "deleteditems", "microsoft.graph.group"], true) => {
+            let items = tenant.deleted_groups.clone();
+            drop(state);
+            list(
+                &req,
+                items,
+                "directory/deletedItems/microsoft.graph.group",
+                None,
+            )
+        }
+        (["directory", "deleteditems", _], true) => {
+            let key = &req.segments[2];
+            match deleted_object(tenant, key) {
+                Some(obj) => Reply::json(
+                    200,
+                    with_context(obj, req.version, "directory/deletedItems/$entity"),
+                ),
+                None => not_found(key),
+            }
+        }
         _ => error(
             400,
             "BadRequest",
@@ -274,17 +313,23 @@ fn write(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
             }
             user.remove("passwordProfile");
             user.remove("@odata.type");
-            let id = crate::state::synthetic_guid(&format!(
-                "{}-{upn}-{}",
-                tenant.id,
-                tenant.users.len()
-            ));
+            // Graph never hands out an object id twice.
+            let id = crate::state::synthetic_guid(&format!("{}-{upn}-{}", tenant.id, sim.next_n()));
             user.insert("id".into(), Value::String(id));
             user.insert("createdDateTime".into(), Value::String(req.now.clone()));
             user.entry("userType").or_insert(json!("Member"));
             user.entry("businessPhones").or_insert(json!([]));
             let created = Value::Object(user);
             tenant.users.push(created.clone());
+            let target = tenant.user_target(&id_of(&created), Vec::new());
+            audit(
+                tenant,
+                req,
+                "Add user",
+                "UserManagement",
+                "Add",
+                vec![target],
+            );
             Reply::json(201, with_context(created, req.version, "users/$entity"))
         }
         ("PATCH", ["users", _]) => {
@@ -311,6 +356,13 @@ fn write(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
                     return r;
                 }
             }
+            let before = tenant.users[index].clone();
+            let uid = id_of(&before);
+            let modified = crate::state::modified_properties(&before, &changes);
+            let password = changes
+                .get("passwordProfile")
+                .and_then(|p| p.get("password"))
+                .is_some_and(|p| !p.is_null());
             if let Value::Object(user) = &mut tenant.users[index] {
                 for (k, v) in changes {
                     if k == "passwordProfile" || k.starts_with("@odata.") {
@@ -319,6 +371,28 @@ fn write(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
                     user.insert(k, v);
                 }
             }
+            if password {
+                let target = tenant.user_target(&uid, Vec::new());
+                audit(
+                    tenant,
+                    req,
+                    "Reset user password",
+                    "UserManagement",
+                    "Update",
+                    vec![target],
+                );
+            }
+            if !modified.is_empty() {
+                let target = tenant.user_target(&uid, modified);
+                audit(
+                    tenant,
+                    req,
+                    "Update user",
+                    "UserManagement",
+                    "Update",
+                    vec![target],
+                );
+            }
             Reply::empty(204)
         }
         ("DELETE", ["users", _]) => {
@@ -326,13 +400,45 @@ fn write(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
             let Some(index) = tenant.users.iter().position(|u| user_matches(u, &key)) else {
                 return not_found(&key);
             };
+            let target = tenant.user_target(&id_of(&tenant.users[index]), Vec::new());
             let mut user = tenant.users.remove(index);
             user["deletedDateTime"] = Value::String(req.now.clone());
             tenant.deleted_users.push(user);
+            audit(
+                tenant,
+                req,
+                "Delete user",
+                "UserManagement",
+                "Delete",
+                vec![target],
+            );
             Reply::empty(204)
         }
         ("POST", ["directory", "deleteditems", _, "restore"]) => {
             let key = req.segments[2].clone();
+            if let Some(index) = tenant
+                .deleted_groups
+                .iter()
+                .position(|g| id_matches(g, &key))
+            {
+                let mut group = tenant.deleted_groups.remove(index);
+                if let Value::Object(m) = &mut group {
+                    m.remove("deletedDateTime");
+                }
+                tenant.groups.push(group.clone());
+                let target = tenant.group_target(&id_of(&group));
+                audit(
+                    tenant,
+                    req,
+                    "Restore group",
+                    "GroupManagement",
+                    "Restore",
+                    vec![target],
+                );
+                let mut out = with_context(group, req.version, "directoryObjects/$entity");
+                out["@odata.type"] = json!("#microsoft.graph.group");
+                return Reply::json(200, out);
+            }
             let Some(index) = tenant
                 .deleted_users
                 .iter()
@@ -340,14 +446,78 @@ fn write(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
             else {
                 return not_found(&key);
             };
+            let upn = tenant.deleted_users[index]["userPrincipalName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if tenant.user_index(&upn).is_some() {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    "Another object with the same value for property userPrincipalName already exists.",
+                );
+            }
             let mut user = tenant.deleted_users.remove(index);
             if let Value::Object(m) = &mut user {
                 m.remove("deletedDateTime");
             }
             tenant.users.push(user.clone());
+            let target = tenant.user_target(&id_of(&user), Vec::new());
+            audit(
+                tenant,
+                req,
+                "Restore user",
+                "UserManagement",
+                "Restore",
+                vec![target],
+            );
             let mut out = with_context(user, req.version, "directoryObjects/$entity");
             out["@odata.type"] = json!("#microsoft.graph.user");
             Reply::json(200, out)
+        }
+        ("DELETE", ["directory", "deleteditems", _]) => {
+            let key = req.segments[2].clone();
+            if let Some(i) = tenant
+                .deleted_users
+                .iter()
+                .position(|u| user_matches(u, &key))
+            {
+                let gone = tenant.deleted_users.remove(i);
+                let target = json!({"id": id_of(&gone), "displayName": null, "type": "User",
+                    "userPrincipalName": gone["userPrincipalName"], "modifiedProperties": []});
+                audit(
+                    tenant,
+                    req,
+                    "Hard Delete user",
+                    "UserManagement",
+                    "Delete",
+                    vec![target],
+                );
+                return Reply::empty(204);
+            }
+            match tenant
+                .deleted_groups
+                .iter()
+                .position(|g| id_matches(g, &key))
+            {
+                Some(i) => {
+                    let gone = tenant.deleted_groups.remove(i);
+                    let gid = id_of(&gone);
+                    tenant.members.remove(&gid);
+                    tenant.owners.remove(&gid);
+                    let target = json!({"id": gid, "displayName": gone["displayName"], "type": "Group", "modifiedProperties": []});
+                    audit(
+                        tenant,
+                        req,
+                        "Hard Delete group",
+                        "GroupManagement",
+                        "Delete",
+                        vec![target],
+                    );
+                    Reply::empty(204)
+                }
+                None => not_found(&key),
+            }
         }
         _ => error(
             405,
@@ -396,6 +566,53 @@ fn check_upn(
         ));
     }
     Ok(())
+}
+
+pub(crate) fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Records a directory audit event for a write made by this request's caller.
+pub(crate) fn audit(
+    t: &mut crate::state::SimTenant,
+    req: &GraphRequest<'_>,
+    activity: &str,
+    category: &str,
+    operation: &str,
+    targets: Vec<Value>,
+) {
+    t.record_audit(crate::state::AuditEvent {
+        activity,
+        category,
+        operation,
+        initiated_by: req.caller.clone(),
+        targets,
+        at: &req.now,
+    });
+}
+
+fn id_matches(v: &Value, key: &str) -> bool {
+    v.get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| id.eq_ignore_ascii_case(key))
+}
+
+/// A soft-deleted user or group, typed as `directory/deletedItems/{id}` answers.
+fn deleted_object(tenant: &crate::state::SimTenant, key: &str) -> Option<Value> {
+    if let Some(u) = tenant.deleted_users.iter().find(|u| user_matches(u, key)) {
+        let mut u = u.clone();
+        u["@odata.type"] = json!("#microsoft.graph.user");
+        return Some(u);
+    }
+    tenant
+        .deleted_groups
+        .iter()
+        .find(|g| id_matches(g, key))
+        .map(|g| {
+            let mut g = g.clone();
+            g["@odata.type"] = json!("#microsoft.graph.group");
+            g
+        })
 }
 
 pub(crate) fn user_matches(u: &Value, key: &str) -> bool {
@@ -518,6 +735,17 @@ fn list(
                 )
             }
         },
+    };
+    let items: Vec<Value> = match &req.cast {
+        Some(cast) => items
+            .into_iter()
+            .filter(|i| {
+                i["@odata.type"]
+                    .as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(cast))
+            })
+            .collect(),
+        None => items,
     };
     let filtered: Vec<Value> = match req.q("$filter") {
         Some(f) => match Filter::parse(f) {

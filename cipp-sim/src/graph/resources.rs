@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{error, list, not_found, with_context, GraphRequest};
+use super::{audit, error, list, not_found, with_context, GraphRequest};
 use crate::state::{synthetic_guid, SimTenant};
 use crate::{Reply, Sim};
 
@@ -160,6 +160,8 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
             t.members.insert(id.clone(), binds);
             t.owners.insert(id.clone(), owners);
             let created = t.groups[t.groups.len() - 1].clone();
+            let target = t.group_target(&id);
+            audit(t, req, "Add group", "GroupManagement", "Add", vec![target]);
             Reply::json(201, with_context(created, req.version, "groups/$entity"))
         }
         ("GET", ["groups", id]) => match group_index(t, id) {
@@ -175,11 +177,29 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
         },
         ("DELETE", ["groups", id]) => match group_index(t, id) {
             Some(i) => {
-                let gid = t.groups.remove(i)["id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                t.members.remove(&gid);
+                let gid = t.groups[i]["id"].as_str().unwrap_or_default().to_owned();
+                let target = t.group_target(&gid);
+                let mut group = t.groups.remove(i);
+                let unified = group["groupTypes"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "Unified"));
+                if unified {
+                    // Microsoft 365 groups wait 30 days in deleted items, members and all.
+                    group["deletedDateTime"] = json!(now);
+                    t.deleted_groups.push(group);
+                } else {
+                    // Security groups are deleted permanently.
+                    t.members.remove(&gid);
+                    t.owners.remove(&gid);
+                }
+                audit(
+                    t,
+                    req,
+                    "Delete group",
+                    "GroupManagement",
+                    "Delete",
+                    vec![target],
+                );
                 Reply::empty(204)
             }
             None => not_found(id),
@@ -214,7 +234,21 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                         return Some(error(400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."));
                     }
                 }
-                t.members.entry(gid.clone()).or_default().extend(ids);
+                t.members
+                    .entry(gid.clone())
+                    .or_default()
+                    .extend(ids.clone());
+                for member in &ids {
+                    let targets = vec![t.user_target(member, Vec::new()), t.group_target(&gid)];
+                    audit(
+                        t,
+                        req,
+                        "Add member to group",
+                        "GroupManagement",
+                        "Assign",
+                        targets,
+                    );
+                }
             }
             if let (Value::Object(g), Value::Object(changes)) = (&mut t.groups[i], b) {
                 for (k, v) in changes {
@@ -252,15 +286,15 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 return Some(error(400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."));
             }
             list.push(member.clone());
-            let upn = t
-                .user_index(&member)
-                .and_then(|u| t.users[u]["userPrincipalName"].as_str().map(str::to_owned));
-            t.audit(
+            let gid = t.groups[i]["id"].as_str().unwrap_or_default().to_owned();
+            let targets = vec![t.user_target(&member, Vec::new()), t.group_target(&gid)];
+            audit(
+                t,
+                req,
                 "Add member to group",
                 "GroupManagement",
-                &member,
-                upn.as_deref(),
-                &now,
+                "Assign",
+                targets,
             );
             Reply::empty(204)
         }
@@ -272,10 +306,19 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 return Some(error(400, "Request_BadRequest", why));
             }
             let gid = t.groups[i]["id"].as_str().unwrap_or_default().to_owned();
-            let list = t.members.entry(gid).or_default();
+            let list = t.members.entry(gid.clone()).or_default();
             match list.iter().position(|x| x == member) {
                 Some(p) => {
-                    list.remove(p);
+                    let removed = list.remove(p);
+                    let targets = vec![t.user_target(&removed, Vec::new()), t.group_target(&gid)];
+                    audit(
+                        t,
+                        req,
+                        "Remove member from group",
+                        "GroupManagement",
+                        "Unassign",
+                        targets,
+                    );
                     Reply::empty(204)
                 }
                 None => not_found(member),
@@ -395,7 +438,19 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
             };
             match members.iter().position(|m| m == member) {
                 Some(p) => {
-                    members.remove(p);
+                    let removed = members.remove(p);
+                    let mut target = t.user_target(&removed, Vec::new());
+                    target["modifiedProperties"] = json!([
+                        {"displayName": "Role.TemplateId", "oldValue": format!("\"{template}\""), "newValue": null},
+                        {"displayName": "Role.DisplayName", "oldValue": format!("\"{}\"", role_name(&template)), "newValue": null}]);
+                    audit(
+                        t,
+                        req,
+                        "Remove member from role",
+                        "RoleManagement",
+                        "Unassign",
+                        vec![target],
+                    );
                     Reply::empty(204)
                 }
                 None => not_found(member),
@@ -630,7 +685,21 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                         json!((s["consumedUnits"].as_i64().unwrap_or(0) - 1).max(0));
                 }
             }
+            let before = t.users[i].clone();
+            let mut change = serde_json::Map::new();
+            change.insert("assignedLicenses".into(), Value::Array(assigned.clone()));
+            let modified = crate::state::modified_properties(&before, &change);
             t.users[i]["assignedLicenses"] = Value::Array(assigned);
+            let uid = t.users[i]["id"].as_str().unwrap_or_default().to_owned();
+            let target = t.user_target(&uid, modified);
+            audit(
+                t,
+                req,
+                "Change user license",
+                "UserManagement",
+                "Update",
+                vec![target],
+            );
             Reply::json(
                 200,
                 with_context(t.users[i].clone(), req.version, "users/$entity"),
@@ -672,13 +741,14 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 return Some(error(400, "badRequest", "Password writeback is only for users synchronised from on-premises; reset cloud users through passwordProfile."));
             }
             let uid = t.users[i]["id"].as_str().unwrap_or_default().to_owned();
-            let upn = t.users[i]["userPrincipalName"].as_str().map(str::to_owned);
-            t.audit(
+            let target = t.user_target(&uid, Vec::new());
+            audit(
+                t,
+                req,
                 "Reset user password",
                 "UserManagement",
-                &uid,
-                upn.as_deref(),
-                &now,
+                "Update",
+                vec![target],
             );
             let mut r = Reply::empty(202);
             r.headers.push((
@@ -741,17 +811,14 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
                 "createdDateTime": now, "startDateTime": start, "lifetimeInMinutes": lifetime, "isUsableOnce": once,
                 "isUsable": true, "methodUsabilityReason": "EnabledByPolicy"});
             methods.push(stored.clone());
-            let upn = t
-                .users
-                .iter()
-                .find(|x| x["id"] == json!(uid))
-                .and_then(|x| x["userPrincipalName"].as_str().map(str::to_owned));
-            t.audit(
+            let target = t.user_target(&uid, Vec::new());
+            audit(
+                t,
+                req,
                 "Admin registered security info",
                 "UserManagement",
-                &uid,
-                upn.as_deref(),
-                &now,
+                "Add",
+                vec![target],
             );
             let mut out = stored;
             out["temporaryAccessPass"] = json!(pass);
@@ -774,17 +841,14 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
             }) {
                 Some(p) => {
                     methods.remove(p);
-                    let upn = t
-                        .users
-                        .iter()
-                        .find(|x| x["id"] == json!(uid))
-                        .and_then(|x| x["userPrincipalName"].as_str().map(str::to_owned));
-                    t.audit(
+                    let target = t.user_target(&uid, Vec::new());
+                    audit(
+                        t,
+                        req,
                         "Admin deleted security info",
                         "UserManagement",
-                        &uid,
-                        upn.as_deref(),
-                        &now,
+                        "Delete",
+                        vec![target],
                     );
                     Reply::empty(204)
                 }
@@ -899,7 +963,17 @@ pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
             .position(|g| g["id"].as_str() == Some(req.segments[1].as_str()))
         {
             Some(p) => {
-                t.grants.remove(p);
+                let grant = t.grants.remove(p);
+                let target = json!({"id": grant["clientId"], "displayName": null, "type": "ServicePrincipal",
+                    "modifiedProperties": [{"displayName": "DelegatedPermissionGrant.Scope", "oldValue": format!("\"{}\"", grant["scope"].as_str().unwrap_or_default()), "newValue": null}]});
+                audit(
+                    t,
+                    req,
+                    "Remove delegated permission grant",
+                    "ApplicationManagement",
+                    "Unassign",
+                    vec![target],
+                );
                 Reply::empty(204)
             }
             None => not_found(id),
