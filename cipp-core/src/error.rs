@@ -65,6 +65,18 @@ pub enum Error {
     /// The client is not configured correctly.
     #[error("configuration: {0}")]
     Config(String),
+    /// The service answered in a way that breaks its documented contract: a `$batch`
+    /// without an answer for an item, an object without its id, an empty list where one
+    /// item is documented. Retrying rarely helps; report it with the operation.
+    #[error("{}{operation}: unexpected answer: {message}. What to do: the service broke its documented contract; retry later, and report it if it persists", tenant.as_ref().map(|t| format!("tenant {t}: ")).unwrap_or_default())]
+    Protocol {
+        /// The tenant, when known.
+        tenant: Option<TenantId>,
+        /// The operation whose answer was unexpected.
+        operation: String,
+        /// What was unexpected.
+        message: String,
+    },
 }
 
 impl Error {
@@ -76,6 +88,19 @@ impl Error {
         Error::InvalidInput {
             field: crate::redact::echo(&field.into()),
             message: elide_middle(shorten_quoted(message.into()), 512),
+        }
+    }
+
+    /// An [`Error::Protocol`]: the service's answer broke its contract.
+    pub fn protocol(
+        tenant: Option<TenantId>,
+        operation: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Protocol {
+            tenant,
+            operation: operation.into(),
+            message: crate::redact::clean_text(&message.into()),
         }
     }
 
@@ -128,6 +153,7 @@ impl Error {
             Error::Api(e) => Some(&e.tenant),
             Error::Auth(e) => Some(&e.tenant),
             Error::Throttled { tenant, .. } | Error::Paging { tenant, .. } => Some(tenant),
+            Error::Protocol { tenant, .. } => tenant.as_ref(),
             _ => None,
         }
     }

@@ -533,14 +533,15 @@ impl Pipeline {
                     policy.max_total_wait.saturating_sub(waited),
                 )
                 .await?;
-            let token = match stale_token.take() {
-                Some(rejected) => {
+            let token = match (request.own_token(), stale_token.take()) {
+                (Some(own), _) => own.clone(),
+                (None, Some(rejected)) => {
                     self.inner
                         .tokens
                         .refresh_rejected(&tenant, request.audience(), &rejected)
                         .await?
                 }
-                None => self.inner.tokens.token(&tenant, request.audience()).await?,
+                (None, None) => self.inner.tokens.token(&tenant, request.audience()).await?,
             };
             let http_request = build_http(&request, &uri, &token, &client_request_id, attempt)?;
             let attempt_span = tracing::debug_span!(
@@ -596,7 +597,10 @@ impl Pipeline {
                             body,
                         });
                     }
-                    if status == StatusCode::UNAUTHORIZED && !refreshed {
+                    if status == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && request.own_token().is_none()
+                    {
                         refreshed = true;
                         stale_token = Some(token);
                         attempt -= 1;

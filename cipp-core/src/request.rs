@@ -39,6 +39,7 @@ pub struct ApiRequest {
     retry_not_found: bool,
     operation: Option<Cow<'static, str>>,
     deadline: Option<std::time::Duration>,
+    bearer: Option<crate::auth::AccessToken>,
 }
 
 impl ApiRequest {
@@ -62,6 +63,7 @@ impl ApiRequest {
             retry_not_found: false,
             operation: None,
             deadline: None,
+            bearer: None,
         }
     }
 
@@ -142,6 +144,19 @@ impl ApiRequest {
     pub fn retry_not_found(mut self, yes: bool) -> Self {
         self.retry_not_found = yes;
         self
+    }
+
+    /// Sends the request with this token instead of one from the pipeline's credentials
+    /// (a legacy connector's token obtained with its own secret). A 401 is then final:
+    /// the pipeline cannot renew a token it did not issue.
+    pub fn bearer(mut self, token: crate::auth::AccessToken) -> Self {
+        self.bearer = Some(token);
+        self
+    }
+
+    /// The token set with [`ApiRequest::bearer`], if any.
+    pub fn own_token(&self) -> Option<&crate::auth::AccessToken> {
+        self.bearer.as_ref()
     }
 
     /// Bounds this call, retries and waits included (overrides the pipeline's deadline).

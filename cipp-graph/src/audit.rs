@@ -208,3 +208,48 @@ pub fn managed_devices_of(
         &format!("userPrincipalName eq {}", quote(user_principal_name)),
     ))
 }
+
+/// Audit and security reads in one tenant (`graph.tenant(&t).audit()`).
+#[derive(Clone, Debug)]
+pub struct Audit(pub(crate) crate::TenantGraph);
+
+impl Audit {
+    /// Sign-ins, newest first.
+    pub fn sign_ins(&self, filter: &SignInFilter) -> crate::List<crate::model::SignIn> {
+        self.0.list_of(sign_ins(self.0.id(), filter))
+    }
+    /// Directory audit records.
+    pub fn directory_audits(
+        &self,
+        filter: &AuditFilter,
+    ) -> crate::List<crate::model::DirectoryAudit> {
+        self.0.list_of(directory_audits(self.0.id(), filter))
+    }
+    /// Delegated permission grants (consents), optionally of one client service principal.
+    pub fn oauth2_grants(
+        &self,
+        client_id: Option<&str>,
+    ) -> crate::List<crate::model::OAuth2PermissionGrant> {
+        self.0.list_of(oauth2_grants(self.0.id(), client_id))
+    }
+    /// Revokes a delegated permission grant.
+    pub fn revoke_oauth2_grant(&self, grant_id: &str) -> crate::Call<()> {
+        self.0.call(revoke_oauth2_grant(self.0.id(), grant_id))
+    }
+    /// Service principals created since `since`.
+    pub fn service_principals_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> crate::List<crate::model::ServicePrincipal> {
+        self.0
+            .list_of(Ok(service_principals_since(self.0.id(), since)))
+    }
+    /// Intune-managed devices of a user.
+    pub fn managed_devices_of(
+        &self,
+        user_principal_name: &str,
+    ) -> crate::List<crate::model::ManagedDevice> {
+        self.0
+            .list_of(managed_devices_of(self.0.id(), user_principal_name))
+    }
+}

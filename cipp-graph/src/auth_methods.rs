@@ -4,7 +4,7 @@ use cipp_core::{ApiRequest, Audience, Error, TenantId};
 
 use crate::model::{
     AuthMethod, AuthenticationRequirements, NewTemporaryAccessPass, PerUserMfaState,
-    TemporaryAccessPass, TemporaryAccessPassPolicy,
+    TemporaryAccessPass, TemporaryAccessPassPolicy, UserRegistrationDetails,
 };
 use crate::odata::Query;
 use crate::op::{json, unit, GraphOp};
@@ -200,4 +200,90 @@ pub fn registration_details(tenant: &TenantId, query: &Query) -> Result<ApiReque
         r = r.query("$orderby", o);
     }
     Ok(r)
+}
+
+/// Authentication-method operations in one tenant (`graph.tenant(&t).auth_methods()`).
+#[derive(Clone, Debug)]
+pub struct AuthMethods(pub(crate) crate::TenantGraph);
+
+impl AuthMethods {
+    /// A user's registered methods.
+    pub fn list(&self, user: &UserRef) -> crate::List<AuthMethod> {
+        self.0.list_of(Ok(list(self.0.id(), user)))
+    }
+    /// The tenant's Temporary Access Pass policy.
+    pub fn temporary_access_pass_policy(&self) -> crate::Call<TemporaryAccessPassPolicy> {
+        self.0.call(Ok(tap_policy(self.0.id())))
+    }
+    /// Deletes one method.
+    pub fn delete(&self, user: &UserRef, method: &AuthMethod) -> crate::Call<()> {
+        self.0.call(delete(self.0.id(), user, method))
+    }
+    /// Per-user MFA state (legacy).
+    pub fn per_user_mfa(&self, user: &UserRef) -> crate::Call<AuthenticationRequirements> {
+        self.0.call(Ok(per_user_mfa(self.0.id(), user)))
+    }
+    /// Sets per-user MFA (disabled, enabled, enforced).
+    pub fn set_per_user_mfa(&self, user: &UserRef, state: PerUserMfaState) -> crate::Call<()> {
+        self.0.call(set_per_user_mfa(self.0.id(), user, state))
+    }
+    /// The MFA registration report (`userRegistrationDetails`).
+    pub fn registration_details(&self) -> crate::List<UserRegistrationDetails> {
+        self.0.list(registration_details)
+    }
+
+    /// Creates a Temporary Access Pass; with `check_policy`, checks the request against
+    /// the tenant's TAP policy first (one more read) so a refusal names the policy's
+    /// limits.
+    pub async fn create_temporary_access_pass(
+        &self,
+        user: &UserRef,
+        request: &NewTemporaryAccessPass,
+        check_policy: bool,
+    ) -> Result<TemporaryAccessPass, Error> {
+        validate_tap(request, None)?;
+        let policy = if check_policy {
+            Some(self.temporary_access_pass_policy().await?)
+        } else {
+            None
+        };
+        self.0
+            .call(create_tap(self.0.id(), user, request, policy.as_ref()))
+            .await
+    }
+
+    /// Removes every method but the password ("re-require MFA registration"), one
+    /// outcome per method.
+    pub async fn remove_all_but_password(
+        &self,
+        user: &UserRef,
+    ) -> Result<cipp_core::Report, Error> {
+        use cipp_core::Outcome;
+        let methods = self.list(user).await?;
+        let mut report = cipp_core::Report::new();
+        for m in methods {
+            let name = format!(
+                "{} {}",
+                m.odata_type.trim_start_matches("#microsoft.graph."),
+                m.id
+            );
+            if m.kind() == crate::model::AuthMethodKind::Password {
+                report.push(name, Outcome::skipped("the password is kept"));
+                continue;
+            }
+            let r = self.delete(user, &m).await;
+            report.push(name, Outcome::from_result(&r, "removed"));
+        }
+        if report
+            .steps
+            .iter()
+            .all(|s| matches!(s.outcome, Outcome::Skipped { .. }))
+        {
+            report.push(
+                "methods",
+                Outcome::no_change("no method besides the password was registered"),
+            );
+        }
+        Ok(report)
+    }
 }

@@ -7,6 +7,8 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use secrecy::SecretString;
 
+use crate::users::PasswordReset;
+
 use crate::audit::{AuditFilter, SignInFilter};
 use crate::gdap::{CustomerTenant, NewRelationship, RelationshipPatch};
 use crate::intune::IntuneKind;
@@ -49,6 +51,11 @@ impl GraphClient {
         &self.pipeline
     }
 
+    /// Graph scoped to `tenant`: `graph.tenant(&t).users().list()`.
+    pub fn tenant(&self, tenant: &TenantId) -> crate::TenantGraph {
+        crate::TenantGraph::new(self.pipeline.clone(), tenant.clone())
+    }
+
     fn base(&self) -> &str {
         &self.pipeline.endpoints().graph
     }
@@ -65,18 +72,6 @@ impl GraphClient {
             Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
         }
     }
-}
-
-/// The result of a password reset.
-#[derive(Debug)]
-pub struct PasswordReset {
-    /// The new password (show it once; never log it).
-    pub password: SecretString,
-    /// Whether the user must change it at next sign-in.
-    pub must_change: bool,
-    /// Whether it went through password writeback (directory-synced user): asynchronous,
-    /// and always forces a change.
-    pub via_writeback: bool,
 }
 
 /// User operations.

@@ -317,3 +317,65 @@ pub fn disable_security_defaults(tenant: &TenantId) -> Result<GraphOp<()>, Error
         unit,
     ))
 }
+
+/// Conditional Access in one tenant (`graph.tenant(&t).conditional_access()`).
+#[derive(Clone, Debug)]
+pub struct ConditionalAccess(pub(crate) crate::TenantGraph);
+
+impl ConditionalAccess {
+    /// Policies.
+    pub fn policies(&self) -> crate::List<ConditionalAccessPolicy> {
+        self.0.list(list_policies)
+    }
+    /// One policy.
+    pub fn policy(&self, id: &str) -> crate::Call<ConditionalAccessPolicy> {
+        self.0.call(get_policy(self.0.id(), id))
+    }
+    /// Creates a policy (read-only fields are left out).
+    pub fn create_policy(
+        &self,
+        policy: &ConditionalAccessPolicy,
+    ) -> crate::Call<ConditionalAccessPolicy> {
+        self.0.call(create_policy(self.0.id(), policy))
+    }
+    /// Replaces a policy's settings.
+    pub fn update_policy(&self, id: &str, policy: &ConditionalAccessPolicy) -> crate::Call<()> {
+        self.0.call(update_policy(self.0.id(), id, policy))
+    }
+    /// Changes only a policy's state.
+    pub fn set_policy_state(&self, id: &str, state: &crate::model::PolicyState) -> crate::Call<()> {
+        self.0.call(set_policy_state(self.0.id(), id, state))
+    }
+    /// Deletes a policy.
+    pub fn delete_policy(&self, id: &str) -> crate::Call<()> {
+        self.0.call(delete_policy(self.0.id(), id))
+    }
+    /// Named locations.
+    pub fn named_locations(&self) -> crate::List<NamedLocation> {
+        self.0.list(list_named_locations)
+    }
+    /// Creates a named location.
+    pub fn create_named_location(&self, location: &NamedLocation) -> crate::Call<NamedLocation> {
+        self.0.call(create_named_location(self.0.id(), location))
+    }
+    /// Replaces a named location's settings.
+    pub fn update_named_location(&self, id: &str, location: &NamedLocation) -> crate::Call<()> {
+        self.0
+            .call(update_named_location(self.0.id(), id, location))
+    }
+    /// Authentication strength policies.
+    pub fn authentication_strengths(
+        &self,
+    ) -> crate::List<crate::model::AuthenticationStrengthPolicy> {
+        self.0
+            .list_of(Ok(list_authentication_strengths(self.0.id())))
+    }
+    /// The security defaults policy.
+    pub fn security_defaults(&self) -> crate::Call<crate::model::SecurityDefaultsPolicy> {
+        self.0.call(Ok(get_security_defaults(self.0.id())))
+    }
+    /// Turns security defaults off.
+    pub fn disable_security_defaults(&self) -> crate::Call<()> {
+        self.0.call(disable_security_defaults(self.0.id()))
+    }
+}

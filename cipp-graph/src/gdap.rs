@@ -32,7 +32,7 @@ use serde_json::json;
 
 use crate::model::{
     AccessAssignment, AccessDetails, DelegatedAdminRelationship, RelationshipCustomer,
-    RelationshipRequest, RelationshipStatus,
+    RelationshipOperation, RelationshipRequest, RelationshipStatus,
 };
 use crate::odata::Query;
 use crate::op::{json, unit, GraphOp};
@@ -583,4 +583,117 @@ pub fn customers(relationships: &[DelegatedAdminRelationship]) -> Vec<CustomerTe
     }
     out.sort_by_key(|t| t.display_name.as_deref().unwrap_or("").to_lowercase());
     out
+}
+
+/// A customer of the partner (`tenantRelationships/delegatedAdminCustomers`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DelegatedAdminCustomer {
+    /// The customer's tenant id.
+    pub tenant_id: String,
+    /// The customer's name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Properties this version does not model.
+    #[serde(flatten)]
+    pub extra: crate::model::Extra,
+}
+
+/// Lists the partner's customers with a GDAP relationship (`delegatedAdminCustomers`).
+pub fn list_customers(tenant: &TenantId) -> ApiRequest {
+    ApiRequest::get(
+        tenant.clone(),
+        Audience::Graph,
+        "/v1.0/tenantRelationships/delegatedAdminCustomers",
+    )
+    .operation("list GDAP customers")
+}
+
+/// GDAP operations, called on the partner tenant (`graph.tenant(&partner).gdap()`).
+#[derive(Clone, Debug)]
+pub struct Gdap(pub(crate) crate::TenantGraph);
+
+impl Gdap {
+    /// Relationships (`delegatedAdminRelationships`).
+    pub fn relationships(&self) -> crate::List<DelegatedAdminRelationship> {
+        self.0.list(list)
+    }
+    /// One relationship.
+    pub fn relationship(&self, id: &str) -> crate::Call<DelegatedAdminRelationship> {
+        self.0.call(get(self.0.id(), id))
+    }
+    /// Creates a relationship (status `created`).
+    pub fn create_relationship(
+        &self,
+        new: &NewRelationship,
+    ) -> crate::Call<DelegatedAdminRelationship> {
+        self.0.call(create(self.0.id(), new))
+    }
+    /// Changes a relationship (with its ETag).
+    pub fn update_relationship(
+        &self,
+        current: &DelegatedAdminRelationship,
+        patch: &RelationshipPatch,
+    ) -> crate::Call<DelegatedAdminRelationship> {
+        self.0.call(update(self.0.id(), current, patch))
+    }
+    /// Locks a relationship for customer approval.
+    pub fn lock_for_approval(&self, id: &str) -> crate::Call<RelationshipRequest> {
+        self.0.call(lock_for_approval(self.0.id(), id))
+    }
+    /// Terminates a relationship.
+    pub fn terminate(&self, id: &str) -> crate::Call<RelationshipRequest> {
+        self.0.call(terminate(self.0.id(), id))
+    }
+    /// A relationship's access assignments.
+    pub fn access_assignments(&self, relationship: &str) -> crate::List<AccessAssignment> {
+        self.0.list_of(list_assignments(self.0.id(), relationship))
+    }
+    /// Maps a security group to roles of a relationship.
+    pub fn create_access_assignment(
+        &self,
+        relationship: &DelegatedAdminRelationship,
+        group: &crate::model::GroupId,
+        roles: &[String],
+    ) -> crate::Call<AccessAssignment> {
+        self.0.call(create_assignment(
+            self.0.id(),
+            relationship,
+            group.as_str(),
+            roles,
+        ))
+    }
+    /// Changes an access assignment's roles (with its ETag).
+    pub fn update_access_assignment(
+        &self,
+        relationship: &str,
+        current: &AccessAssignment,
+        roles: &[String],
+    ) -> crate::Call<AccessAssignment> {
+        self.0
+            .call(update_assignment(self.0.id(), relationship, current, roles))
+    }
+    /// Deletes an access assignment (with its ETag).
+    pub fn delete_access_assignment(
+        &self,
+        relationship: &str,
+        current: &AccessAssignment,
+    ) -> crate::Call<()> {
+        self.0
+            .call(delete_assignment(self.0.id(), relationship, current))
+    }
+    /// A relationship's long-running operations.
+    pub fn operations(&self, relationship: &str) -> crate::List<RelationshipOperation> {
+        self.0.list_of(list_operations(self.0.id(), relationship))
+    }
+    /// The partner's GDAP customers (`delegatedAdminCustomers`).
+    pub fn delegated_customers(&self) -> crate::List<DelegatedAdminCustomer> {
+        self.0.list_of(Ok(list_customers(self.0.id())))
+    }
+    /// The customers of the active relationships, one entry per customer tenant.
+    pub async fn customers(&self) -> Result<Vec<CustomerTenant>, Error> {
+        let active = self.relationships().query(active_query()).await?;
+        Ok(customers(&active))
+    }
 }

@@ -195,3 +195,129 @@ pub fn delete(tenant: &TenantId, group: &str) -> Result<GraphOp<()>, Error> {
         unit,
     ))
 }
+
+/// Group operations in one tenant (`graph.tenant(&t).groups()`).
+#[derive(Clone, Debug)]
+pub struct Groups(pub(crate) crate::TenantGraph);
+
+impl Groups {
+    /// Lists groups.
+    pub fn list(&self) -> crate::List<Group> {
+        self.0.list(list)
+    }
+    /// Gets a group.
+    pub fn get(&self, group: &crate::model::GroupId) -> crate::Call<Group> {
+        self.0.call(get(self.0.id(), group.as_str(), &[]))
+    }
+    /// Creates a group.
+    pub fn create(&self, group: &NewGroup) -> crate::Call<Group> {
+        self.0.call(create(self.0.id(), group))
+    }
+    /// Deletes a group (into the recycle bin for Microsoft 365 groups).
+    pub fn delete(&self, group: &crate::model::GroupId) -> crate::Call<()> {
+        self.0.call(delete(self.0.id(), group.as_str()))
+    }
+    /// Direct members.
+    pub fn members(
+        &self,
+        group: &crate::model::GroupId,
+    ) -> crate::List<crate::model::DirectoryObject> {
+        let group = group.clone();
+        self.0.list(move |t, q| members(t, group.as_str(), q))
+    }
+    /// Owners.
+    pub fn owners(
+        &self,
+        group: &crate::model::GroupId,
+    ) -> crate::List<crate::model::DirectoryObject> {
+        let group = group.clone();
+        self.0.list(move |t, q| owners(t, group.as_str(), q))
+    }
+
+    /// Reads a group and refuses one whose membership Graph cannot change: distribution
+    /// lists and mail-enabled security groups (Exchange manages them), dynamic and
+    /// directory-synced groups — naming the reason.
+    pub async fn graph_managed(&self, group: &crate::model::GroupId) -> Result<Group, Error> {
+        let g = self
+            .0
+            .call(get(
+                self.0.id(),
+                group.as_str(),
+                &[
+                    "id",
+                    "displayName",
+                    "groupTypes",
+                    "mailEnabled",
+                    "securityEnabled",
+                    "onPremisesSyncEnabled",
+                ],
+            ))
+            .await?;
+        if !g.membership_managed_by_graph() {
+            let name = g
+                .display_name
+                .clone()
+                .unwrap_or_else(|| group.as_str().to_owned());
+            let why = if g.is_dynamic() {
+                "its membership is dynamic (rule-based)".to_owned()
+            } else if g.on_premises_sync_enabled == Some(true) {
+                "it is synchronised from on-premises AD; change it there".to_owned()
+            } else {
+                format!(
+                    "it is a {:?} group whose membership Exchange manages; use the Exchange client",
+                    g.kind()
+                )
+            };
+            return Err(Error::invalid_input(
+                "group",
+                format!("cannot change members of `{name}` through Graph: {why}"),
+            ));
+        }
+        Ok(g)
+    }
+
+    /// Adds a member, after [`Groups::graph_managed`] accepted the group.
+    pub async fn add_member(
+        &self,
+        group: &crate::model::GroupId,
+        member: &crate::model::DirectoryObjectId,
+    ) -> Result<(), Error> {
+        let op = add_member(self.0.id(), group.as_str(), member.as_str(), self.0.base())?;
+        self.graph_managed(group).await?;
+        self.0.call(Ok(op)).await
+    }
+
+    /// Removes a member, after [`Groups::graph_managed`] accepted the group.
+    pub async fn remove_member(
+        &self,
+        group: &crate::model::GroupId,
+        member: &crate::model::DirectoryObjectId,
+    ) -> Result<(), Error> {
+        let op = remove_member(self.0.id(), group.as_str(), member.as_str())?;
+        self.graph_managed(group).await?;
+        self.0.call(Ok(op)).await
+    }
+
+    /// Adds many members, [`BIND_CHUNK`] per request; one outcome per chunk.
+    pub async fn add_members_bulk(
+        &self,
+        group: &crate::model::GroupId,
+        members: &[String],
+    ) -> Result<cipp_core::Report, Error> {
+        let ops = add_members_bulk(self.0.id(), group.as_str(), members, self.0.base())?;
+        self.graph_managed(group).await?;
+        let mut report = cipp_core::Report::new();
+        for (i, (op, chunk)) in ops.into_iter().zip(members.chunks(BIND_CHUNK)).enumerate() {
+            let r = self.0.call(Ok(op)).await;
+            report.push(
+                format!(
+                    "members {}–{}",
+                    i * BIND_CHUNK + 1,
+                    i * BIND_CHUNK + chunk.len()
+                ),
+                cipp_core::Outcome::from_result(&r, format!("added {} members", chunk.len())),
+            );
+        }
+        Ok(report)
+    }
+}

@@ -534,3 +534,78 @@ pub fn list_dep_onboarding(tenant: &TenantId) -> ApiRequest {
     )
     .operation("list dep onboarding settings")
 }
+
+/// Intune in one tenant (`graph.tenant(&t).intune()`).
+#[derive(Clone, Debug)]
+pub struct Intune(pub(crate) crate::TenantGraph);
+
+impl Intune {
+    /// Policies of one kind.
+    pub fn list(&self, kind: IntuneKind) -> crate::List<IntunePolicy> {
+        self.0.list(move |t, q| list(t, kind, q))
+    }
+    /// One policy.
+    pub fn get(&self, kind: IntuneKind, id: &str) -> crate::Call<IntunePolicy> {
+        self.0.call(get(self.0.id(), kind, id))
+    }
+    /// Creates a policy.
+    pub fn create(&self, kind: IntuneKind, policy: &IntunePolicy) -> crate::Call<IntunePolicy> {
+        self.0.call(create(self.0.id(), kind, policy))
+    }
+    /// Replaces a policy's settings (PUT for the settings catalog, PATCH otherwise).
+    pub fn update(&self, kind: IntuneKind, id: &str, policy: &IntunePolicy) -> crate::Call<()> {
+        self.0.call(update(self.0.id(), kind, id, policy))
+    }
+    /// Deletes a policy.
+    pub fn delete(&self, kind: IntuneKind, id: &str) -> crate::Call<()> {
+        self.0.call(delete(self.0.id(), kind, id))
+    }
+    /// A settings-catalog policy's settings.
+    pub fn settings(&self, id: &str) -> crate::List<Value> {
+        self.0.list_of(list_settings(self.0.id(), id))
+    }
+    /// An administrative template's definition values.
+    pub fn definition_values(&self, id: &str) -> crate::List<Value> {
+        self.0.list_of(list_definition_values(self.0.id(), id))
+    }
+    /// Adds a definition value to an administrative template.
+    pub fn add_definition_value(&self, id: &str, value: &Value) -> crate::Call<Value> {
+        self.0.call(add_definition_value(self.0.id(), id, value))
+    }
+    /// A policy's assignments.
+    pub fn assignments(&self, kind: IntuneKind, id: &str) -> crate::List<Value> {
+        self.0.list_of(list_assignments(self.0.id(), kind, id))
+    }
+    /// Assigns a policy to groups (with an optional filter), replacing its assignments or,
+    /// with `append`, adding to them.
+    pub async fn assign(
+        &self,
+        kind: IntuneKind,
+        id: &str,
+        targets: &[AssignTarget],
+        filter: Option<(&str, FilterMode)>,
+        append: bool,
+    ) -> Result<(), Error> {
+        // Validate before reading anything.
+        assignments_body(kind, targets, filter, &[])?;
+        let existing = if append {
+            self.assignments(kind, id).await?
+        } else {
+            Vec::new()
+        };
+        let body = assignments_body(kind, targets, filter, &existing)?;
+        self.0.call(assign(self.0.id(), kind, id, &body)).await
+    }
+    /// The Apple push notification certificate.
+    pub fn apple_push_certificate(&self) -> crate::Call<ApplePushCertificate> {
+        self.0.call(Ok(apple_push_certificate(self.0.id())))
+    }
+    /// Apple VPP tokens.
+    pub fn vpp_tokens(&self) -> crate::List<crate::model::VppToken> {
+        self.0.list_of(Ok(list_vpp_tokens(self.0.id())))
+    }
+    /// Apple DEP (Automated Device Enrollment) tokens.
+    pub fn dep_onboarding(&self) -> crate::List<crate::model::DepOnboardingSetting> {
+        self.0.list_of(Ok(list_dep_onboarding(self.0.id())))
+    }
+}

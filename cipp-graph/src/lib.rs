@@ -32,9 +32,11 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod applications;
 pub mod audit;
 pub mod auth_methods;
 pub mod batch;
+pub mod call;
 mod client;
 pub mod conditional_access;
 pub mod directory;
@@ -42,15 +44,21 @@ pub mod gdap;
 pub mod groups;
 pub mod intune;
 pub mod mail;
+pub mod mfa_push;
 pub mod model;
 pub mod odata;
 pub mod op;
 pub mod password;
+pub mod sharepoint;
+mod tenant;
 pub mod users;
 
+pub use call::{Call, Items, List};
 pub use cipp_core;
 pub use client::{
     AuditApi, AuthMethodsApi, ConditionalAccessApi, DirectoryApi, GdapApi, GraphClient, GroupsApi,
-    IntuneApi, MailApi, PasswordReset, UsersApi,
+    IntuneApi, MailApi, UsersApi,
 };
 pub use op::GraphOp;
+pub use tenant::TenantGraph;
+pub use users::PasswordReset;

@@ -99,3 +99,105 @@ pub fn set_automatic_replies(
     .idempotent(true);
     Ok(GraphOp::new(r, unit))
 }
+
+/// An HTML message to send with [`send_mail`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MailMessage {
+    /// Recipients' addresses.
+    pub to: Vec<String>,
+    /// The subject.
+    pub subject: String,
+    /// The body, as HTML.
+    pub html: String,
+    /// Whether to keep a copy in the sender's Sent Items.
+    pub save_to_sent_items: bool,
+}
+
+/// Sends a message as `from` (`POST /users/{id}/sendMail`; 202). Not idempotent: a
+/// failure after sending is reported, never resent.
+pub fn send_mail(
+    tenant: &TenantId,
+    from: &UserRef,
+    message: &MailMessage,
+) -> Result<GraphOp<()>, Error> {
+    if message.to.is_empty() {
+        return Err(Error::invalid_input(
+            "to",
+            "a message needs at least one recipient",
+        ));
+    }
+    for a in &message.to {
+        crate::users::validate_upn(a)
+            .map_err(|_| Error::invalid_input("to", format!("`{a}` is not an e-mail address")))?;
+    }
+    let recipients: Vec<serde_json::Value> = message
+        .to
+        .iter()
+        .map(|a| json!({"emailAddress": {"address": a}}))
+        .collect();
+    let body = json!({
+        "message": {
+            "subject": message.subject,
+            "body": {"contentType": "HTML", "content": message.html},
+            "toRecipients": recipients
+        },
+        "saveToSentItems": message.save_to_sent_items
+    });
+    let r = ApiRequest::post(
+        tenant.clone(),
+        Audience::Graph,
+        format!("/v1.0{}/sendMail", from.path()),
+    )
+    .operation("send mail")
+    .json(&body)?;
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Mail operations in one tenant (`graph.tenant(&t).mail()`).
+#[derive(Clone, Debug)]
+pub struct Mail(pub(crate) crate::TenantGraph);
+
+impl Mail {
+    /// A user's inbox rules.
+    pub fn inbox_rules(&self, user: &UserRef) -> crate::List<MessageRule> {
+        self.0.list_of(Ok(inbox_rules(self.0.id(), user)))
+    }
+    /// Enables or disables one inbox rule.
+    pub fn set_inbox_rule_enabled(
+        &self,
+        user: &UserRef,
+        rule_id: &str,
+        enabled: bool,
+    ) -> crate::Call<MessageRule> {
+        self.0
+            .call(set_inbox_rule_enabled(self.0.id(), user, rule_id, enabled))
+    }
+    /// Deletes one inbox rule.
+    pub fn delete_inbox_rule(&self, user: &UserRef, rule_id: &str) -> crate::Call<()> {
+        self.0.call(delete_inbox_rule(self.0.id(), user, rule_id))
+    }
+    /// A user's mailbox settings.
+    pub fn mailbox_settings(&self, user: &UserRef) -> crate::Call<MailboxSettings> {
+        self.0.call(Ok(mailbox_settings(self.0.id(), user)))
+    }
+    /// A user's automatic replies (from the mailbox settings).
+    pub async fn automatic_replies(
+        &self,
+        user: &UserRef,
+    ) -> Result<Option<AutomaticRepliesSetting>, Error> {
+        Ok(self.mailbox_settings(user).await?.automatic_replies_setting)
+    }
+    /// Sets a user's automatic replies.
+    pub fn set_automatic_replies(
+        &self,
+        user: &UserRef,
+        setting: &AutomaticRepliesSetting,
+    ) -> crate::Call<()> {
+        self.0
+            .call(set_automatic_replies(self.0.id(), user, setting))
+    }
+    /// Sends a message as `from`.
+    pub fn send_mail(&self, from: &UserRef, message: &MailMessage) -> crate::Call<()> {
+        self.0.call(send_mail(self.0.id(), from, message))
+    }
+}

@@ -556,3 +556,323 @@ mod tests {
         assert!(update(&t(), &u, &UserPatch::default()).is_err());
     }
 }
+
+/// Sets the default (preferred) MFA method for sign-in (beta `signInPreferences`):
+/// `push`, `oath`, `voiceMobile`, `voiceAlternateMobile`, `voiceOffice`, `sms`.
+pub fn set_default_mfa_method(
+    tenant: &TenantId,
+    user: &UserRef,
+    method: &str,
+) -> Result<GraphOp<()>, Error> {
+    const METHODS: [&str; 6] = [
+        "push",
+        "oath",
+        "voiceMobile",
+        "voiceAlternateMobile",
+        "voiceOffice",
+        "sms",
+    ];
+    if !METHODS.contains(&method) {
+        return Err(Error::invalid_input(
+            "method",
+            format!("must be one of {}", METHODS.join(", ")),
+        ));
+    }
+    let r = ApiRequest::patch(
+        tenant.clone(),
+        Audience::Graph,
+        format!("/beta{}/authentication/signInPreferences", user.path()),
+    )
+    .operation("set default MFA method")
+    .json(&json!({"userPreferredMethodForSecondaryAuthentication": method}))?
+    .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Requires a password change at the next sign-in.
+pub fn require_password_change(tenant: &TenantId, user: &UserRef) -> Result<GraphOp<()>, Error> {
+    let r = v1(tenant, http::Method::PATCH, user.path())
+        .operation("require password change")
+        .json(&json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}}))?
+        .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// Sets the source of authority of a synced or previously synced user: cloud-managed or
+/// not (beta `onPremisesSyncBehavior`).
+pub fn set_cloud_managed(
+    tenant: &TenantId,
+    user: &UserRef,
+    cloud_managed: bool,
+) -> Result<GraphOp<()>, Error> {
+    let r = ApiRequest::patch(
+        tenant.clone(),
+        Audience::Graph,
+        format!("/beta{}/onPremisesSyncBehavior", user.path()),
+    )
+    .operation("set source of authority")
+    .json(&json!({"isCloudManaged": cloud_managed}))?
+    .idempotent(true);
+    Ok(GraphOp::new(r, unit))
+}
+
+/// A user's OneDrive (`GET /users/{id}/drive`).
+pub fn drive(tenant: &TenantId, user: &UserRef) -> GraphOp<crate::model::Drive> {
+    GraphOp::new(
+        v1(tenant, http::Method::GET, format!("{}/drive", user.path())).operation("get drive"),
+        json,
+    )
+}
+
+/// Adds a shortcut to a SharePoint library or folder to the user's OneDrive (beta).
+pub fn add_drive_shortcut(
+    tenant: &TenantId,
+    user: &UserRef,
+    name: &str,
+    target: &crate::model::SharePointIds,
+) -> Result<GraphOp<()>, Error> {
+    if name.trim().is_empty() || target.site_id.is_empty() || target.list_id.is_empty() {
+        return Err(Error::invalid_input(
+            "shortcut",
+            "a name, a site id and a list id are required",
+        ));
+    }
+    let body = json!({
+        "name": name,
+        "remoteItem": {"sharepointIds": target},
+        "@microsoft.graph.conflictBehavior": "rename"
+    });
+    let r = ApiRequest::post(
+        tenant.clone(),
+        Audience::Graph,
+        format!("/beta{}/drive/root/children", user.path()),
+    )
+    .operation("add OneDrive shortcut")
+    .json(&body)?;
+    Ok(GraphOp::new(r, unit))
+}
+
+/// The result of a password reset.
+#[derive(Debug)]
+pub struct PasswordReset {
+    /// The new password (show it once; never log it).
+    pub password: SecretString,
+    /// Whether the user must change it at next sign-in.
+    pub must_change: bool,
+    /// Whether it went through password writeback (directory-synced user): asynchronous,
+    /// and always forces a change.
+    pub via_writeback: bool,
+}
+
+/// User operations in one tenant (`graph.tenant(&t).users()`).
+#[derive(Clone, Debug)]
+pub struct Users(pub(crate) crate::TenantGraph);
+
+impl Users {
+    /// Lists users (`GET /users`).
+    pub fn list(&self) -> crate::List<User> {
+        self.0.list(list)
+    }
+    /// Gets a user by id or UPN.
+    pub fn get(&self, user: &UserRef) -> crate::Call<User> {
+        self.0.call(Ok(get(self.0.id(), user, &[])))
+    }
+    /// Creates a user.
+    pub fn create(&self, user: &NewUser) -> crate::Call<User> {
+        self.0.call(create(self.0.id(), user))
+    }
+    /// Applies a typed patch.
+    pub fn update(&self, user: &UserRef, patch: &UserPatch) -> crate::Call<()> {
+        self.0.call(update(self.0.id(), user, patch))
+    }
+    /// Deletes a user (into the recycle bin for 30 days).
+    pub fn delete(&self, user: &UserRef) -> crate::Call<()> {
+        self.0.call(Ok(delete(self.0.id(), user)))
+    }
+    /// Lists deleted users (the recycle bin).
+    pub fn list_deleted(&self) -> crate::List<User> {
+        self.0.list(list_deleted)
+    }
+    /// Restores a deleted user (or group) from the recycle bin.
+    pub fn restore(&self, id: &crate::model::DirectoryObjectId) -> crate::Call<DirectoryObject> {
+        self.0.call(restore(self.0.id(), id.as_str()))
+    }
+    /// Deletes a deleted object for good.
+    pub fn delete_permanently(&self, id: &crate::model::DirectoryObjectId) -> crate::Call<()> {
+        self.0.call(delete_permanently(self.0.id(), id.as_str()))
+    }
+    /// Revokes every sign-in session (refresh tokens and session cookies).
+    pub fn revoke_sessions(&self, user: &UserRef) -> crate::Call<bool> {
+        self.0.call(Ok(revoke_sign_in_sessions(self.0.id(), user)))
+    }
+    /// Allows or blocks sign-in (`accountEnabled`).
+    pub fn set_sign_in(&self, user: &UserRef, enabled: bool) -> crate::Call<()> {
+        self.0.call(set_sign_in_enabled(self.0.id(), user, enabled))
+    }
+    /// Requires a password change at the next sign-in.
+    pub fn require_password_change(&self, user: &UserRef) -> crate::Call<()> {
+        self.0.call(require_password_change(self.0.id(), user))
+    }
+    /// Sets or clears "password never expires".
+    pub fn set_password_never_expires(&self, user: &UserRef, never: bool) -> crate::Call<()> {
+        self.0
+            .call(set_password_never_expires(self.0.id(), user, never))
+    }
+    /// Clears `onPremisesImmutableId` (only for a user no longer synced).
+    pub fn clear_immutable_id(&self, user: &UserRef) -> crate::Call<()> {
+        self.0.call(clear_immutable_id(self.0.id(), user))
+    }
+    /// Sets the source of authority (cloud-managed or not).
+    pub fn set_cloud_managed(&self, user: &UserRef, cloud_managed: bool) -> crate::Call<()> {
+        self.0
+            .call(set_cloud_managed(self.0.id(), user, cloud_managed))
+    }
+    /// Sets the default MFA method for sign-in.
+    pub fn set_default_mfa_method(&self, user: &UserRef, method: &str) -> crate::Call<()> {
+        self.0
+            .call(set_default_mfa_method(self.0.id(), user, method))
+    }
+    /// Sets the manager.
+    pub fn set_manager(
+        &self,
+        user: &UserRef,
+        manager: &crate::model::DirectoryObjectId,
+    ) -> crate::Call<()> {
+        self.0.call(set_manager(
+            self.0.id(),
+            user,
+            manager.as_str(),
+            self.0.base(),
+        ))
+    }
+    /// Removes the manager.
+    pub fn remove_manager(&self, user: &UserRef) -> crate::Call<()> {
+        self.0.call(Ok(remove_manager(self.0.id(), user)))
+    }
+    /// The manager.
+    pub fn manager(&self, user: &UserRef) -> crate::Call<DirectoryObject> {
+        self.0.call(Ok(get_manager(self.0.id(), user)))
+    }
+    /// The groups, directory roles and administrative units the user is in: directly, or
+    /// through nesting (`transitive`).
+    pub fn member_of(&self, user: &UserRef, transitive: bool) -> crate::List<DirectoryObject> {
+        let user = user.clone();
+        self.0.list(move |t, q| member_of(t, &user, transitive, q))
+    }
+    /// Re-evaluates group-based licences.
+    pub fn reprocess_licenses(&self, user: &UserRef) -> crate::Call<User> {
+        self.0
+            .call(Ok(reprocess_license_assignment(self.0.id(), user)))
+    }
+    /// The user's OneDrive.
+    pub fn drive(&self, user: &UserRef) -> crate::Call<crate::model::Drive> {
+        self.0.call(Ok(drive(self.0.id(), user)))
+    }
+    /// Adds a OneDrive shortcut to a SharePoint library or folder.
+    pub fn add_drive_shortcut(
+        &self,
+        user: &UserRef,
+        name: &str,
+        target: &crate::model::SharePointIds,
+    ) -> crate::Call<()> {
+        self.0
+            .call(add_drive_shortcut(self.0.id(), user, name, target))
+    }
+
+    /// Resets the password: cloud users through `passwordProfile`, directory-synced users
+    /// through writeback (which always forces a change). The password is generated in
+    /// `style` unless given.
+    pub async fn reset_password(
+        &self,
+        user: &UserRef,
+        password: Option<SecretString>,
+        style: &crate::password::PasswordStyle,
+        must_change: bool,
+    ) -> Result<PasswordReset, Error> {
+        let password = match password {
+            Some(p) => p,
+            None => crate::password::generate(style)?,
+        };
+        let tenant = self.0.id();
+        let current = self
+            .get(user)
+            .select(["id", "onPremisesSyncEnabled"])
+            .await?;
+        if current.is_synced() {
+            self.0
+                .call(reset_password_synced(tenant, user, &password))
+                .await?;
+            Ok(PasswordReset {
+                password,
+                must_change: true,
+                via_writeback: true,
+            })
+        } else {
+            self.0
+                .call(reset_password(tenant, user, &password, must_change))
+                .await?;
+            Ok(PasswordReset {
+                password,
+                must_change,
+                via_writeback: false,
+            })
+        }
+    }
+
+    /// Changes the UPN (or only its domain) after checking that the domain is verified.
+    pub async fn change_upn(&self, user: &UserRef, new_upn: &str) -> Result<(), Error> {
+        let (_, domain) = validate_upn(new_upn)?;
+        let domains = self.0.directory().domains().await?;
+        let verified = domains
+            .iter()
+            .any(|d| d.id.eq_ignore_ascii_case(domain) && d.is_verified != Some(false));
+        if !verified {
+            let known: Vec<&str> = domains.iter().map(|d| d.id.as_str()).collect();
+            return Err(Error::invalid_input(
+                "userPrincipalName",
+                format!(
+                    "`{domain}` is not a verified domain of tenant {} (verified: {})",
+                    self.0.id(),
+                    known.join(", ")
+                ),
+            ));
+        }
+        let patch = UserPatch {
+            user_principal_name: crate::model::Field::Set(new_upn.to_owned()),
+            ..UserPatch::default()
+        };
+        self.update(user, &patch).await
+    }
+
+    /// Adds and removes licences in one call; when Graph refuses for a missing usage
+    /// location and `default_usage_location` is given, sets it and tries once more.
+    pub async fn assign_licenses(
+        &self,
+        user: &UserRef,
+        add: &[AssignedLicense],
+        remove: &[SkuId],
+        default_usage_location: Option<&str>,
+    ) -> Result<User, Error> {
+        let tenant = self.0.id();
+        match self
+            .0
+            .call(assign_licenses(tenant, user, add, remove))
+            .await
+        {
+            Err(e) if is_missing_usage_location(&e) => {
+                let Some(loc) = default_usage_location else {
+                    return Err(e);
+                };
+                let patch = UserPatch {
+                    usage_location: crate::model::Field::Set(loc.to_owned()),
+                    ..UserPatch::default()
+                };
+                self.update(user, &patch).await?;
+                self.0
+                    .call(assign_licenses(tenant, user, add, remove))
+                    .await
+            }
+            other => other,
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod gdap;
 mod group;
 mod intune;
 mod mail;
+mod sharepoint;
 mod tenant;
 mod user;
 
@@ -22,5 +23,6 @@ pub use gdap::*;
 pub use group::*;
 pub use intune::*;
 pub use mail::*;
+pub use sharepoint::*;
 pub use tenant::*;
 pub use user::*;

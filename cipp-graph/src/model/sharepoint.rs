@@ -1,0 +1,72 @@
+//! SharePoint and OneDrive: sites, drives, and the ids a OneDrive shortcut points at.
+
+use serde::{Deserialize, Serialize};
+
+use super::common::Extra;
+
+/// A site (`GET /sites/root`); its `id` is `{hostname},{site collection id},{web id}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Site {
+    /// `{hostname},{site collection id},{web id}`.
+    pub id: Option<String>,
+    /// The site's display name.
+    pub display_name: Option<String>,
+    /// The site's URL.
+    pub web_url: Option<String>,
+    /// Properties this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Site {
+    /// The SharePoint host name, the first part of the id (`contoso.sharepoint.com`).
+    pub fn hostname(&self) -> Option<&str> {
+        self.id
+            .as_deref()
+            .and_then(|id| id.split(',').next())
+            .filter(|h| !h.is_empty())
+    }
+}
+
+/// A drive (`GET /users/{id}/drive`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drive {
+    /// The drive id.
+    pub id: Option<String>,
+    /// `personal` for OneDrive, `business` for OneDrive for Business, `documentLibrary`.
+    pub drive_type: Option<String>,
+    /// The drive's URL (`https://contoso-my.sharepoint.com/personal/…/Documents`).
+    pub web_url: Option<String>,
+    /// Properties this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Drive {
+    /// The URL of the OneDrive site (the drive URL without its `/Documents` library).
+    pub fn site_url(&self) -> Option<String> {
+        self.web_url.as_deref().map(|u| {
+            u.trim_end_matches("/Documents")
+                .trim_end_matches("/documents")
+                .to_owned()
+        })
+    }
+}
+
+/// Identifies a SharePoint library or folder, for a OneDrive shortcut.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharePointIds {
+    /// Site id.
+    pub site_id: String,
+    /// Web id.
+    pub web_id: String,
+    /// List (library) id.
+    pub list_id: String,
+    /// The folder's unique id, or `root`.
+    pub list_item_unique_id: String,
+    /// The site URL.
+    pub site_url: String,
+}

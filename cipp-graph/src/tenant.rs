@@ -1,0 +1,119 @@
+//! [`TenantGraph`]: Graph scoped to one tenant, with one handler per area.
+
+use cipp_core::{ApiRequest, Error, Pipeline, TenantId};
+use serde::de::DeserializeOwned;
+
+use crate::call::{Call, List};
+use crate::odata::Query;
+use crate::op::GraphOp;
+
+/// Microsoft Graph for one tenant: `graph.tenant(&t).users().list()`. Cheap to clone;
+/// every handler and call made from it shares the client's pipeline (token cache,
+/// throttle state).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp_core::Error> {
+/// # let sim = cipp_sim::Simulator::demo();
+/// # let graph = cipp_graph::GraphClient::new(cipp_core::Pipeline::builder().transport(std::sync::Arc::new(sim.clone())).credentials(sim.demo_credentials()).build()?);
+/// let contoso = graph.tenant(&cipp_core::TenantId::parse("contoso.onmicrosoft.com")?);
+/// let groups = contoso.groups().list().select(["id", "displayName"]).await?;
+/// let domains = contoso.directory().domains().await?;
+/// assert!(!groups.is_empty() && !domains.is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct TenantGraph {
+    pipeline: Pipeline,
+    tenant: TenantId,
+}
+
+impl TenantGraph {
+    /// Graph for `tenant` through `pipeline`.
+    pub fn new(pipeline: Pipeline, tenant: TenantId) -> Self {
+        TenantGraph { pipeline, tenant }
+    }
+
+    /// The tenant.
+    pub fn id(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// The pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The Graph base URL (for `@odata.bind` references).
+    pub(crate) fn base(&self) -> &str {
+        &self.pipeline.endpoints().graph
+    }
+
+    /// Users: list, get, create, update, delete, restore, sessions, passwords, licences, …
+    pub fn users(&self) -> crate::users::Users {
+        crate::users::Users(self.clone())
+    }
+    /// Groups and their members.
+    pub fn groups(&self) -> crate::groups::Groups {
+        crate::groups::Groups(self.clone())
+    }
+    /// Authentication methods, Temporary Access Passes, per-user MFA, registration report.
+    pub fn auth_methods(&self) -> crate::auth_methods::AuthMethods {
+        crate::auth_methods::AuthMethods(self.clone())
+    }
+    /// Sign-in and directory audit logs, consent grants, new service principals, devices.
+    pub fn audit(&self) -> crate::audit::Audit {
+        crate::audit::Audit(self.clone())
+    }
+    /// The organisation, domains, licences (SKUs) and directory roles.
+    pub fn directory(&self) -> crate::directory::Directory {
+        crate::directory::Directory(self.clone())
+    }
+    /// Inbox rules, mailbox settings and mail.
+    pub fn mail(&self) -> crate::mail::Mail {
+        crate::mail::Mail(self.clone())
+    }
+    /// GDAP relationships and access assignments (call it on the partner tenant).
+    pub fn gdap(&self) -> crate::gdap::Gdap {
+        crate::gdap::Gdap(self.clone())
+    }
+    /// Conditional Access policies, named locations, authentication strengths, security
+    /// defaults.
+    pub fn conditional_access(&self) -> crate::conditional_access::ConditionalAccess {
+        crate::conditional_access::ConditionalAccess(self.clone())
+    }
+    /// Intune policies of every kind, their assignments, and the Apple tokens.
+    pub fn intune(&self) -> crate::intune::Intune {
+        crate::intune::Intune(self.clone())
+    }
+    /// Service principals and their credentials.
+    pub fn applications(&self) -> crate::applications::Applications {
+        crate::applications::Applications(self.clone())
+    }
+    /// SharePoint and OneDrive: the admin URL, CSOM tenant administration, drives.
+    pub fn sharepoint(&self) -> crate::sharepoint::SharePoint {
+        crate::sharepoint::SharePoint(self.clone())
+    }
+
+    /// A call of `op` in this tenant.
+    pub(crate) fn call<T: Send + 'static>(&self, op: Result<GraphOp<T>, Error>) -> Call<T> {
+        Call::new(&self.pipeline, op)
+    }
+
+    /// A listing whose first request `build` makes from the tenant and the OData
+    /// arguments.
+    pub(crate) fn list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        build: impl FnOnce(&TenantId, &Query) -> Result<ApiRequest, Error> + Send + 'static,
+    ) -> List<T> {
+        let tenant = self.tenant.clone();
+        List::new(&self.pipeline, move |q| build(&tenant, q))
+    }
+
+    /// A listing of a fixed request, OData arguments appended.
+    pub(crate) fn list_of<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: Result<ApiRequest, Error>,
+    ) -> List<T> {
+        List::of_request(&self.pipeline, request)
+    }
+}
