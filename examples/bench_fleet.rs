@@ -12,13 +12,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cipp::graph::odata::Query;
-use cipp::graph::UsersApi;
 use cipp::research::{research, ResearchOptions};
 use cipp::sim::state::{synthetic_guid, user_json};
 use cipp::sim::{scenario, SimApp, SimTenant, Simulator};
 use cipp::{Cipp, Credentials, SecretString, Tenant, TenantId};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 const LATENCY: Duration = Duration::from_millis(50);
 
@@ -105,12 +103,7 @@ async fn main() -> Result<(), cipp::Error> {
         .fleet()
         .run(tenants, move |t| {
             let c = c.clone();
-            async move {
-                c.graph()
-                    .list_users(&t.id, &Query::new().select(["id"]))
-                    .try_collect::<Vec<_>>()
-                    .await
-            }
+            async move { c.graph().tenant(&t.id).users().list().select(["id"]).await }
         })
         .filter(|r| futures::future::ready(r.result.is_ok()))
         .count()

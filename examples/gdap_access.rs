@@ -13,9 +13,7 @@ mod support;
 
 use cipp::access::{access_health, Check};
 use cipp::graph::gdap::{roles, workflow};
-use cipp::graph::GdapApi;
 use cipp::TenantId;
-use futures::TryStreamExt;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), cipp::Error> {
@@ -29,16 +27,19 @@ async fn main() -> Result<(), cipp::Error> {
             .unwrap_or_default()
             .to_owned();
         let (mappings, report) =
-            workflow::ensure_role_groups(cipp.graph(), &partner, &[exo], None).await?;
+            workflow::ensure_role_groups(&cipp.graph().tenant(&partner), &[exo], None).await?;
         support::print_report("partner groups", &report);
-        let first: Vec<_> = cipp
+        let first = cipp
             .graph()
-            .list_relationships(&partner, &cipp::graph::gdap::active_query())
-            .try_collect()
+            .tenant(&partner)
+            .gdap()
+            .relationships()
+            .query(cipp::graph::gdap::active_query())
             .await?;
         if let Some(rel) = first.first() {
             let applied =
-                workflow::apply_mappings(cipp.graph(), &partner, &rel.id, &mappings, false).await?;
+                workflow::apply_mappings(&cipp.graph().tenant(&partner), &rel.id, &mappings, false)
+                    .await?;
             support::print_report(
                 &format!(
                     "mappings on {}",

@@ -11,8 +11,7 @@
 mod support;
 
 use cipp::graph::odata::Query;
-use cipp::graph::{AuthMethodsApi, UsersApi};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 struct TenantRow {
     name: String,
@@ -59,7 +58,7 @@ async fn main() -> Result<(), cipp::Error> {
     let mut results = cipp.fleet().run(tenants, move |t| {
         let c = c.clone();
         async move {
-            let g = c.graph();
+            let g = c.graph().tenant(&t.id);
             let q = Query::new()
                 .select([
                     "id",
@@ -69,12 +68,8 @@ async fn main() -> Result<(), cipp::Error> {
                     "accountEnabled",
                 ])
                 .top(5);
-            let users: Vec<_> = g.list_users(&t.id, &q).try_collect().await?;
-            let skus: Vec<_> = g
-                .subscribed_skus(&t.id)
-                .try_collect()
-                .await
-                .unwrap_or_default();
+            let users = g.users().list().query(q).await?;
+            let skus = g.directory().subscribed_skus().await.unwrap_or_default();
             let seats = skus
                 .iter()
                 .map(|s| {
@@ -90,11 +85,7 @@ async fn main() -> Result<(), cipp::Error> {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mfa = match g
-                .registration_details(&t.id, &Query::new())
-                .try_collect::<Vec<_>>()
-                .await
-            {
+            let mfa = match g.auth_methods().registration_details().await {
                 Ok(rows) if !rows.is_empty() => {
                     let n = rows
                         .iter()

@@ -35,10 +35,13 @@ async fn main() -> Result<(), cipp::Error> {
         return Ok(());
     }
     let tap = u
-        .create_tap(&NewTemporaryAccessPass {
-            lifetime_in_minutes: Some(60),
-            ..Default::default()
-        })
+        .create_temporary_access_pass(
+            &NewTemporaryAccessPass {
+                lifetime_in_minutes: Some(60),
+                ..Default::default()
+            },
+            Guard::RefusePrivileged,
+        )
         .await?;
     println!(
         "temporary access pass created (valid {} min)",

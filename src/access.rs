@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use cipp_core::{Audience, Error, TenantId};
 use cipp_graph::gdap::{self, roles};
 use cipp_graph::model::{AssignmentStatus, DelegatedAdminRelationship};
-use cipp_graph::{GdapApi, UsersApi};
+
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
@@ -136,18 +136,14 @@ async fn token_check(cipp: &Cipp, tenant: &TenantId, audience: Audience) -> Chec
 /// Relationships and assignments are read in the partner tenant; tokens and licences in
 /// each customer tenant, concurrently (bounded by the client's concurrency).
 pub async fn access_health(cipp: &Cipp, partner: &TenantId) -> Result<Vec<TenantAccess>, Error> {
-    let graph = cipp.graph();
-    let active: Vec<DelegatedAdminRelationship> = graph
-        .list_relationships(partner, &gdap::active_query())
-        .try_collect()
-        .await?;
+    let gdap_api = cipp.graph().tenant(partner).gdap();
+    let gdap_api = &gdap_api;
+    let active: Vec<DelegatedAdminRelationship> =
+        gdap_api.relationships().query(gdap::active_query()).await?;
     // Roles mapped per relationship: from its active assignments.
     let mapped: BTreeMap<String, Vec<String>> = futures::stream::iter(active.iter())
         .map(|r| async move {
-            let assignments: Vec<_> = graph
-                .list_access_assignments(partner, &r.id)
-                .try_collect()
-                .await?;
+            let assignments = gdap_api.access_assignments(&r.id).await?;
             let roles: Vec<String> = assignments
                 .iter()
                 .filter(|a| a.status == Some(AssignmentStatus::Active))
@@ -197,7 +193,7 @@ pub async fn access_health(cipp: &Cipp, partner: &TenantId) -> Result<Vec<Tenant
                             token_check(cipp, t, Audience::Exchange)
                         );
                         let licences = if g.is_ok() {
-                            match cipp.graph().subscribed_skus(t).try_collect::<Vec<_>>().await {
+                            match cipp.graph().tenant(t).directory().subscribed_skus().await {
                                 Ok(skus) => Licences {
                                     intune: Some(has_plan(&skus, &["INTUNE_A", "INTUNE_EDU", "INTUNE_SMBIZ"])),
                                     entra_p1: Some(has_plan(&skus, &["AAD_PREMIUM", "AAD_PREMIUM_P2"])),

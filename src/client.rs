@@ -4,13 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cipp_core::{
-    paging, ApiRequest, Audience, Clock, Credentials, Endpoints, Error, Fleet, Pipeline,
-    RetryPolicy, Tenant, TenantId, ThrottleSettings, Transport,
+    Clock, Credentials, Endpoints, Error, Fleet, Pipeline, RetryPolicy, Tenant, TenantId,
+    TenantResult, ThrottleSettings, Transport,
 };
-use cipp_exchange::ExoClient;
-use cipp_graph::GraphClient;
+use cipp_exchange::{ExoClient, TenantExchange};
+use cipp_graph::{GraphClient, TenantGraph};
 use futures::TryStreamExt;
-use serde::Deserialize;
 
 use crate::users::UserActions;
 
@@ -179,13 +178,6 @@ impl std::fmt::Debug for Cipp {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Customer {
-    tenant_id: String,
-    display_name: Option<String>,
-}
-
 impl Cipp {
     /// Starts building a client.
     pub fn builder() -> CippBuilder {
@@ -217,14 +209,12 @@ impl Cipp {
             }
             Some(FleetSource::List(l)) => l.clone(),
             Some(FleetSource::Gdap(partner)) => {
-                let req = ApiRequest::get(
-                    partner.clone(),
-                    Audience::Graph,
-                    "/v1.0/tenantRelationships/delegatedAdminCustomers",
-                )
-                .operation("list GDAP customers");
-                let customers: Vec<Customer> = paging::items(self.inner.pipeline.clone(), req)
-                    .try_collect()
+                let customers = self
+                    .inner
+                    .graph
+                    .tenant(partner)
+                    .gdap()
+                    .delegated_customers()
                     .await?;
                 let mut out = Vec::new();
                 for c in customers {
@@ -235,16 +225,15 @@ impl Cipp {
                 out
             }
             Some(FleetSource::GdapRelationships(partner)) => {
-                use cipp_graph::{DirectoryApi, GdapApi};
                 use futures::StreamExt;
-                let customers = self.inner.graph.customer_tenants(partner).await?;
+                let customers = self.inner.graph.tenant(partner).gdap().customers().await?;
                 let graph = &self.inner.graph;
                 futures::stream::iter(customers)
                     .map(|c| async move {
                         let id = TenantId::parse(&c.tenant_id)?;
                         let mut t = Tenant::new(id.clone());
                         t.display_name = c.display_name;
-                        if let Ok(org) = graph.organization(&id).await {
+                        if let Ok(org) = graph.tenant(&id).directory().organization().await {
                             t.default_domain = org.default_domain().map(str::to_owned);
                             t.initial_domain = org.initial_domain().map(str::to_owned);
                         }
@@ -264,6 +253,8 @@ impl Cipp {
     /// A handle on one tenant.
     pub fn tenant(&self, id: &TenantId) -> TenantHandle {
         TenantHandle {
+            graph: self.inner.graph.tenant(id),
+            exchange: self.inner.exchange.tenant(id),
             cipp: self.clone(),
             tenant: id.clone(),
         }
@@ -272,6 +263,51 @@ impl Cipp {
     /// A fleet runner with the client's concurrency.
     pub fn fleet(&self) -> Fleet {
         Fleet::new(self.inner.concurrency)
+    }
+
+    /// Runs `op` on every tenant's handle, at most the client's concurrency at a time; one
+    /// [`TenantResult`] per tenant, as each finishes. A failing tenant never stops the
+    /// others.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp::Error> {
+    /// # let sim = cipp::sim::Simulator::demo();
+    /// # let cipp = cipp::Cipp::builder().transport(std::sync::Arc::new(sim.clone())).credentials(sim.demo_credentials()).partner_tenant(cipp::sim::scenario::DEMO_PARTNER)?.build()?;
+    /// let tenants = cipp.tenants().await?;
+    /// let results = cipp
+    ///     .for_each_tenant(tenants, |t| async move { t.graph().users().list().select(["id"]).await })
+    ///     .collect()
+    ///     .await;
+    /// for r in &results {
+    ///     println!("{}: {:?}", r.tenant.label(), r.result.as_ref().map(Vec::len));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn for_each_tenant<T, F, Fut>(&self, tenants: Vec<Tenant>, op: F) -> FleetRun<T>
+    where
+        T: Send + 'static,
+        F: Fn(TenantHandle) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        self.for_each_tenant_with(self.fleet(), tenants, op)
+    }
+
+    /// Like [`Cipp::for_each_tenant`] with a fleet runner of your own (another
+    /// concurrency, a progress callback: `cipp.fleet().on_progress(|e| …)`).
+    pub fn for_each_tenant_with<T, F, Fut>(
+        &self,
+        fleet: Fleet,
+        tenants: Vec<Tenant>,
+        op: F,
+    ) -> FleetRun<T>
+    where
+        T: Send + 'static,
+        F: Fn(TenantHandle) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        use futures::StreamExt;
+        let cipp = self.clone();
+        FleetRun(fleet.run(tenants, move |t| op(cipp.tenant(&t.id))).boxed())
     }
 
     /// The clock.
@@ -301,11 +337,50 @@ impl Cipp {
     }
 }
 
+/// The results of [`Cipp::for_each_tenant`], one per tenant as each finishes; read them
+/// with [`FleetRun::next`] or [`FleetRun::collect`] (no `futures` import needed), or use it
+/// as a `Stream`.
+#[must_use = "streams do nothing unless polled"]
+pub struct FleetRun<T>(futures::stream::BoxStream<'static, TenantResult<T>>);
+
+impl<T> std::fmt::Debug for FleetRun<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FleetRun")
+    }
+}
+
+impl<T: Send + 'static> FleetRun<T> {
+    /// The next tenant's result, or `None` when every tenant is done.
+    pub async fn next(&mut self) -> Option<TenantResult<T>> {
+        use futures::StreamExt;
+        self.0.next().await
+    }
+
+    /// Every tenant's result.
+    pub async fn collect(self) -> Vec<TenantResult<T>> {
+        use futures::StreamExt;
+        self.0.collect().await
+    }
+}
+
+impl<T> futures::Stream for FleetRun<T> {
+    type Item = TenantResult<T>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.as_mut().poll_next(cx)
+    }
+}
+
 /// The operations of one tenant.
 #[derive(Clone, Debug)]
 pub struct TenantHandle {
     cipp: Cipp,
     tenant: TenantId,
+    graph: TenantGraph,
+    exchange: TenantExchange,
 }
 
 impl TenantHandle {
@@ -317,13 +392,13 @@ impl TenantHandle {
     pub fn cipp(&self) -> &Cipp {
         &self.cipp
     }
-    /// The Graph client.
-    pub fn graph(&self) -> &GraphClient {
-        self.cipp.graph()
+    /// Microsoft Graph for this tenant: `handle.graph().users().list()`.
+    pub fn graph(&self) -> &TenantGraph {
+        &self.graph
     }
-    /// The Exchange client.
-    pub fn exchange(&self) -> &ExoClient {
-        self.cipp.exchange()
+    /// The Exchange admin API for this tenant: `handle.exchange().get_mailbox(upn)`.
+    pub fn exchange(&self) -> &TenantExchange {
+        &self.exchange
     }
     /// The actions on one user (id or UPN).
     pub fn user(&self, user: &str) -> Result<UserActions, Error> {

@@ -409,12 +409,11 @@ fn register_tenant_reports(registry: &mut Registry, cipp: &Cipp) {
     registry.register(
         "tenant.mfa_registration",
         typed(cipp, |c, t, _p: NoParams| async move {
-            use cipp_graph::AuthMethodsApi;
-            use futures::TryStreamExt;
             let rows: Vec<cipp_graph::model::UserRegistrationDetails> = c
                 .graph()
-                .registration_details(&t, &cipp_graph::odata::Query::new())
-                .try_collect()
+                .tenant(&t)
+                .auth_methods()
+                .registration_details()
                 .await
                 .map_err(to_command_error)?;
             let without: Vec<String> = rows
@@ -505,29 +504,20 @@ impl GraphMailSender {
 #[async_trait]
 impl cipp_scheduler::notify::EmailSender for GraphMailSender {
     async fn send(&self, to: &[String], subject: &str, html: &str) -> Result<(), SchedulerError> {
-        let recipients: Vec<Value> = to
-            .iter()
-            .map(|a| json!({"emailAddress": {"address": a}}))
-            .collect();
-        let body = json!({
-            "message": {"subject": subject, "body": {"contentType": "HTML", "content": html}, "toRecipients": recipients},
-            "saveToSentItems": false
-        });
         let from = cipp_graph::users::UserRef::parse(&self.from)
             .map_err(|e| SchedulerError::Invalid(e.to_string()))?;
-        let req = cipp_core::ApiRequest::post(
-            self.tenant.clone(),
-            cipp_core::Audience::Graph,
-            format!("/v1.0{}/sendMail", from.path()),
-        )
-        .operation("send mail")
-        .json(&body)
-        .map_err(|e| SchedulerError::Invalid(e.to_string()))?;
+        let message = cipp_graph::mail::MailMessage {
+            to: to.to_vec(),
+            subject: subject.to_owned(),
+            html: html.to_owned(),
+            save_to_sent_items: false,
+        };
         self.cipp
-            .pipeline()
-            .send(req)
+            .graph()
+            .tenant(&self.tenant)
+            .mail()
+            .send_mail(&from, &message)
             .await
-            .map(drop)
             .map_err(|e| SchedulerError::Notify(e.to_string()))
     }
 }

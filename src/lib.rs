@@ -40,6 +40,7 @@ pub use cipp_core as core;
 pub use cipp_exchange as exchange;
 pub use cipp_graph as graph;
 pub use cipp_scheduler as scheduler;
+#[cfg(feature = "sim")]
 pub use cipp_sim as sim;
 pub use cipp_templates as templates;
 
@@ -47,4 +48,4 @@ pub use cipp_core::{
     Audience, Cloud, Credentials, Endpoints, Error, Fleet, FleetEvent, Outcome, Pipeline, Report,
     Result, SecretString, Tenant, TenantId,
 };
-pub use client::{Cipp, CippBuilder, TenantHandle};
+pub use client::{Cipp, CippBuilder, FleetRun, TenantHandle};

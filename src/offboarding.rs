@@ -5,8 +5,6 @@ use cipp_core::{Error, Outcome, Report, TenantId};
 use cipp_exchange::cmdlets::{self, AutoReply, Forwarding, MailboxType};
 use cipp_graph::model::DirectoryObject;
 use cipp_graph::password::PasswordStyle;
-use cipp_graph::UsersApi;
-use futures::TryStreamExt;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -178,11 +176,8 @@ pub async fn offboard(
         );
     }
     if o.remove_groups {
-        let groups: Result<Vec<DirectoryObject>, Error> = handle
-            .graph()
-            .member_of(t, a.user_ref(), false)
-            .try_collect()
-            .await;
+        let groups: Result<Vec<DirectoryObject>, Error> =
+            handle.graph().users().member_of(a.user_ref(), false).await;
         let outcome = match groups {
             Ok(gs) => {
                 let ids: Vec<String> = gs
@@ -204,14 +199,14 @@ pub async fn offboard(
         report.push("remove from groups", outcome);
     }
     if o.remove_rules {
-        let outcome = match exo.inbox_rules(t, user).await {
+        let outcome = match exo.inbox_rules(user).await {
             Ok(rules) if rules.is_empty() => Outcome::no_change("no inbox rules"),
             Ok(rules) => {
                 let mut sub = Report::new();
                 for r in rules {
                     let name = r.name.clone().unwrap_or_default();
                     let res = match &r.identity {
-                        Some(id) => exo.remove_inbox_rule(t, user, id).await,
+                        Some(id) => exo.remove_inbox_rule(user, id).await,
                         None => Err(Error::invalid_input("rule", "no identity")),
                     };
                     sub.push(name, Outcome::from_result(&res, "removed"));
@@ -223,14 +218,14 @@ pub async fn offboard(
         report.push("remove inbox rules", outcome);
     }
     if o.remove_mobile_devices {
-        let outcome = match exo.mobile_devices(t, user).await {
+        let outcome = match exo.mobile_devices(user).await {
             Ok(ds) if ds.is_empty() => Outcome::no_change("no mobile devices"),
             Ok(ds) => {
                 let mut sub = Report::new();
                 for d in ds {
                     let id = d.identity.clone().unwrap_or_default();
                     let res = match cmdlets::remove_mobile_device(user, &id) {
-                        Ok(c) => exo.invoke(t, &c).await.map(drop),
+                        Ok(c) => exo.invoke(&c).await.map(drop),
                         Err(e) => Err(e),
                     };
                     sub.push(
@@ -253,7 +248,7 @@ pub async fn offboard(
             .anchor(cipp_exchange::cmdlet::Anchor::Mailbox(user.to_owned()));
         report.push(
             "cancel organised meetings",
-            Outcome::from_result(&exo.invoke(t, &c).await, "future meetings cancelled"),
+            Outcome::from_result(&exo.invoke(&c).await, "future meetings cancelled"),
         );
     }
     if let Some(text) = &o.out_of_office {
@@ -357,7 +352,7 @@ pub async fn offboard(
         report.push(
             "delete user",
             Outcome::from_result(
-                &handle.graph().delete_user(t, a.user_ref()).await,
+                &handle.graph().users().delete(a.user_ref()).await,
                 "deleted",
             ),
         );

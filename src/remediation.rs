@@ -165,7 +165,7 @@ pub async fn remediate(
             dry("remove mailbox forwarding")
         } else {
             let upn = user.to_owned();
-            match handle.exchange().get_mailbox(handle.id(), &upn).await {
+            match handle.exchange().get_mailbox(&upn).await {
                 Ok(mb)
                     if mb.forwarding_smtp_address.is_none() && mb.forwarding_address.is_none() =>
                 {
@@ -194,8 +194,6 @@ pub async fn remediate(
 }
 
 async fn revoke_risky_consents(handle: &TenantHandle, user: &str) -> Result<Outcome, Error> {
-    use cipp_graph::AuditApi;
-    use futures::TryStreamExt;
     let id = handle
         .user(user)?
         .resolve()
@@ -203,11 +201,7 @@ async fn revoke_risky_consents(handle: &TenantHandle, user: &str) -> Result<Outc
         .id
         .map(|i| i.0)
         .unwrap_or_default();
-    let grants: Vec<cipp_graph::model::OAuth2PermissionGrant> = handle
-        .graph()
-        .oauth2_grants(handle.id(), None)
-        .try_collect()
-        .await?;
+    let grants = handle.graph().audit().oauth2_grants(None).await?;
     let risky: Vec<_> = grants
         .into_iter()
         .filter(|g| g.principal_id.as_deref() == Some(id.as_str()))
@@ -228,7 +222,7 @@ async fn revoke_risky_consents(handle: &TenantHandle, user: &str) -> Result<Outc
     }
     let mut sub = Report::new();
     for g in risky {
-        let r = handle.graph().revoke_oauth2_grant(handle.id(), &g.id).await;
+        let r = handle.graph().audit().revoke_oauth2_grant(&g.id).await;
         sub.push(
             g.scope.unwrap_or_default(),
             Outcome::from_result(&r, "revoked"),

@@ -13,7 +13,7 @@ use cipp_graph::model::{
 };
 use cipp_graph::odata::Query;
 use cipp_graph::users::UserRef;
-use cipp_graph::{AuditApi, AuthMethodsApi, DirectoryApi, UsersApi};
+
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
@@ -248,13 +248,11 @@ pub async fn research(
     })?;
     let uref = UserRef::parse(user)?;
     // The one dependency: the user's id and UPN.
-    let u = cipp_graph::users::get(
-        &t,
-        &uref,
-        &["id", "userPrincipalName", "usageLocation", "displayName"],
-    )
-    .send(graph.pipeline())
-    .await?;
+    let u = graph
+        .users()
+        .get(&uref)
+        .select(["id", "userPrincipalName", "usageLocation", "displayName"])
+        .await?;
     let uid = u.id.clone().map(|i| i.0).unwrap_or_default();
     let upn = u
         .user_principal_name
@@ -263,12 +261,11 @@ pub async fn research(
     let id_ref = UserRef::Id(cipp_graph::model::UserId(uid.clone()));
 
     let audit_enabled = async {
-        exo.admin_audit_log_config(&t)
+        exo.admin_audit_log_config()
             .await
             .map(|c| c.unified_audit_log_ingestion_enabled.unwrap_or(false))
     };
     let perm_changes = exo.search_unified_audit_log(
-        &t,
         start,
         now,
         &[
@@ -282,7 +279,6 @@ pub async fn research(
     );
     let user_ids = [upn.as_str()];
     let rule_changes = exo.search_unified_audit_log(
-        &t,
         start,
         now,
         &[
@@ -294,34 +290,32 @@ pub async fn research(
         &user_ids,
         options.max_audit_records,
     );
-    let rules = exo.inbox_rules(&t, &upn);
-    let mailbox = exo.get_mailbox(&t, &upn);
-    let sent = exo.message_trace(&t, &upn, start, now);
+    let rules = exo.inbox_rules(&upn);
+    let mailbox = exo.get_mailbox(&upn);
+    let sent = exo.message_trace(&upn, start, now);
     let user_sign_ins = graph
-        .sign_ins(
-            &t,
-            &SignInFilter {
-                user_id: Some(uid.clone()),
-                since: Some(start),
-                ..Default::default()
-            },
-        )
-        .try_collect::<Vec<_>>();
+        .audit()
+        .sign_ins(&SignInFilter {
+            user_id: Some(uid.clone()),
+            since: Some(start),
+            ..Default::default()
+        })
+        .collect();
     let tenant_sign_ins = async {
         graph
-            .sign_ins(
-                &t,
-                &SignInFilter {
-                    // Graph pages sign-ins at most 1,000 at a time.
-                    top: Some(options.tenant_sign_ins.clamp(1, 1000) as u32),
-                    ..Default::default()
-                },
-            )
+            .audit()
+            .sign_ins(&SignInFilter {
+                // Graph pages sign-ins at most 1,000 at a time.
+                top: Some(options.tenant_sign_ins.clamp(1, 1000) as u32),
+                ..Default::default()
+            })
+            .stream()
+            .into_inner()
             .take(options.tenant_sign_ins)
             .try_collect::<Vec<_>>()
             .await
     };
-    let devices = exo.mobile_devices(&t, &upn);
+    let devices = exo.mobile_devices(&upn);
     let users_q = Query::new()
         .select([
             "id",
@@ -331,14 +325,12 @@ pub async fn research(
             "lastPasswordChangeDateTime",
         ])
         .top(999);
-    let all_users = graph.list_users(&t, &users_q).try_collect::<Vec<_>>();
-    let methods = graph.list_methods(&t, &id_ref);
-    let sps = graph
-        .service_principals_since(&t, start)
-        .try_collect::<Vec<_>>();
-    let grants = graph.oauth2_grants(&t, None).try_collect::<Vec<_>>();
-    let intune = graph.managed_devices_of(&t, &upn).try_collect::<Vec<_>>();
-    let domains = graph.domains(&t);
+    let all_users = graph.users().list().query(users_q).collect();
+    let methods = graph.auth_methods().list(&id_ref).collect();
+    let sps = graph.audit().service_principals_since(start).collect();
+    let grants = graph.audit().oauth2_grants(None).collect();
+    let intune = graph.audit().managed_devices_of(&upn).collect();
+    let domains = graph.directory().domains().collect();
 
     let (
         (audit_enabled, perm_changes, rule_changes, rules, mailbox),
@@ -421,10 +413,7 @@ pub async fn research(
                 .collect();
             (Ok(new), Ok(pw))
         }
-        Err(e) => {
-            let again = Error::Config(e.to_string());
-            (Err(e), Err(again))
-        }
+        Err(e) => (Err(e.clone()), Err(e)),
     };
     let methods = methods.map(|ms| {
         ms.into_iter()

@@ -46,31 +46,36 @@ async fn access_health_says_why_operations_would_fail() {
         }));
     }
     // Map Contoso's Exchange Administrator role to a partner group.
-    let contoso_rel = cipp.graph().pipeline().clone();
-    drop(contoso_rel);
     let exo = cipp::graph::gdap::roles::role_id("Exchange Administrator")
         .unwrap()
         .to_owned();
-    let (mappings, _) =
-        workflow::ensure_role_groups(cipp.graph(), &partner, std::slice::from_ref(&exo), None)
-            .await
-            .unwrap();
-    let rels: Vec<_> = {
-        use cipp::graph::GdapApi;
-        use futures::TryStreamExt;
-        cipp.graph()
-            .list_relationships(&partner, &cipp::graph::gdap::active_query())
-            .try_collect()
-            .await
-            .unwrap()
-    };
+    let (mappings, _) = workflow::ensure_role_groups(
+        &cipp.graph().tenant(&partner),
+        std::slice::from_ref(&exo),
+        None,
+    )
+    .await
+    .unwrap();
+    let rels = cipp
+        .graph()
+        .tenant(&partner)
+        .gdap()
+        .relationships()
+        .query(cipp::graph::gdap::active_query())
+        .await
+        .unwrap();
     let contoso = rels
         .iter()
         .find(|r| r.customer.as_ref().unwrap().display_name.as_deref() == Some("Contoso Ltd"))
         .unwrap();
-    workflow::apply_mappings(cipp.graph(), &partner, &contoso.id, &mappings, false)
-        .await
-        .unwrap();
+    workflow::apply_mappings(
+        &cipp.graph().tenant(&partner),
+        &contoso.id,
+        &mappings,
+        false,
+    )
+    .await
+    .unwrap();
 
     let report = access_health(&cipp, &partner).await.unwrap();
     assert_eq!(report.len(), 4);
@@ -115,8 +120,6 @@ async fn access_health_says_why_operations_would_fail() {
 
 #[tokio::test]
 async fn the_fleet_can_come_from_active_relationships() {
-    use cipp::graph::GdapApi;
-    use futures::TryStreamExt;
     let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
     let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
     let cipp = Cipp::builder()
@@ -140,10 +143,11 @@ async fn the_fleet_can_come_from_active_relationships() {
     );
     // Terminating Fabrikam's relationship takes it out of the fleet.
     let partner = TenantId::parse(DEMO_PARTNER).unwrap();
-    let rels: Vec<_> = cipp
+    let rels = cipp
         .graph()
-        .list_relationships(&partner, &cipp::graph::odata::Query::new())
-        .try_collect()
+        .tenant(&partner)
+        .gdap()
+        .relationships()
         .await
         .unwrap();
     let fabrikam = rels
@@ -151,7 +155,9 @@ async fn the_fleet_can_come_from_active_relationships() {
         .find(|r| r.customer.as_ref().unwrap().display_name.as_deref() == Some("Fabrikam Inc"))
         .unwrap();
     cipp.graph()
-        .terminate_relationship(&partner, &fabrikam.id)
+        .tenant(&partner)
+        .gdap()
+        .terminate(&fabrikam.id)
         .await
         .unwrap();
     let fleet = cipp.tenants().await.unwrap();

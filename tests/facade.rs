@@ -395,10 +395,13 @@ async fn user_actions_change_state() {
     assert!(matches!(o, Outcome::Warning { .. }), "{o:?}");
     // TAP, per-user MFA, aliases, password policy.
     let tap = alex
-        .create_tap(&NewTemporaryAccessPass {
-            lifetime_in_minutes: Some(60),
-            ..Default::default()
-        })
+        .create_temporary_access_pass(
+            &NewTemporaryAccessPass {
+                lifetime_in_minutes: Some(60),
+                ..Default::default()
+            },
+            Guard::RefusePrivileged,
+        )
         .await
         .unwrap();
     assert!(tap.temporary_access_pass.is_some());

@@ -187,14 +187,16 @@ async fn mfa_push_sends_the_connector_xml_with_its_own_token() {
         ))
         .respond_with(
             ResponseTemplate::new(201).set_body_json(
-                json!({"id": "sp-1", "appId": "981f26a1-7f43-403b-a875-f8b09b8cd720"}),
+                json!({"id": "5a1d5b8e-0c3a-4a57-9d4e-7f1b2c3d4e5f", "appId": "981f26a1-7f43-403b-a875-f8b09b8cd720"}),
             ),
         )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path("/v1.0/servicePrincipals/sp-1/addPassword"))
+        .and(path(
+            "/v1.0/servicePrincipals/5a1d5b8e-0c3a-4a57-9d4e-7f1b2c3d4e5f/addPassword",
+        ))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"secretText": "tmp-secret", "keyId": "k"})),
@@ -255,7 +257,11 @@ async fn a_made_up_sharepoint_host_gets_no_token() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": id })))
             .mount(&server)
             .await;
-        let err = cipp::sharepoint::admin_url(&cipp.tenant(&t))
+        let err = cipp
+            .tenant(&t)
+            .graph()
+            .sharepoint()
+            .admin_url()
             .await
             .unwrap_err();
         assert!(err.to_string().contains("not a SharePoint host"), "{err}");
@@ -279,11 +285,16 @@ async fn mfa_push_token_errors_do_not_echo_the_connector_secret() {
     let (server, cipp, t) = setup().await;
     Mock::given(method("GET"))
         .and(path("/v1.0/servicePrincipals"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{"id": "sp-1"}]})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value": [{"id": "5a1d5b8e-0c3a-4a57-9d4e-7f1b2c3d4e5f"}]})),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path("/v1.0/servicePrincipals/sp-1/addPassword"))
+        .and(path(
+            "/v1.0/servicePrincipals/5a1d5b8e-0c3a-4a57-9d4e-7f1b2c3d4e5f/addPassword",
+        ))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"secretText": "Tmp~Connector.Secret", "keyId": "k"})),

@@ -26,7 +26,7 @@ use tracing::Instrument;
 use crate::clock::Clock;
 use crate::cloud::{Audience, Endpoints};
 use crate::error::{AuthError, Error, TransportErrorKind};
-use crate::pipeline::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::tenant::TenantId;
 use crate::transport::Transport;
 
@@ -245,7 +245,7 @@ impl TokenEndpoint {
                     "application/x-www-form-urlencoded",
                 )
                 .header(http::header::ACCEPT, "application/json")
-                .header(http::header::USER_AGENT, crate::USER_AGENT)
+                .header(http::header::USER_AGENT, crate::transport::USER_AGENT)
                 .body(body.clone())
                 .map_err(|_| {
                     Error::Config(format!(
@@ -281,7 +281,7 @@ impl TokenEndpoint {
                         .headers()
                         .get(http::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| crate::pipeline::parse_retry_after(v, now));
+                        .and_then(|v| crate::retry::parse_retry_after(v, now));
                     (error, retry_after)
                 }
             };

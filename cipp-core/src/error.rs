@@ -308,8 +308,8 @@ pub struct ApiError {
     /// `Retry-After`, when the service sent one.
     pub retry_after: Option<Duration>,
     /// The more specific explanation some services add: the first `error.details[].message`
-    /// or `error.innererror.internalException.message` (the Exchange admin API puts the
-    /// cmdlet's real error there), without Exchange's `ExXXXXXX|ExceptionType|` prefix.
+    /// (a service crate may refine it: the Exchange admin API's reader puts the cmdlet's
+    /// real error here).
     pub detail: Option<String>,
     /// The classification of the error.
     pub kind: ApiErrorKind,
@@ -337,41 +337,23 @@ impl ApiError {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let mut detail: Option<String> = None;
-        let mut exception_type: Option<String> = None;
-        let (code, message, inner) = match parsed.and_then(|p| p.error) {
+        let (code, message, inner, detail) = match parsed.and_then(|p| p.error) {
             Some(b) => {
-                let from_details = b
+                // OData's `details`: the first message that says more than `message`.
+                let detail = b
                     .details
                     .iter()
                     .flatten()
                     .find_map(|d| d.message.clone().filter(|m| !m.is_empty()));
-                let exception = b
-                    .inner_error
-                    .as_ref()
-                    .and_then(|i| i.internal_exception.as_ref());
-                let from_exception = exception.and_then(|e| e.message.clone());
-                if let Some(raw) = from_details.or(from_exception) {
-                    // Exchange: "Ex6F9304|Microsoft.Exchange…NotFoundException|The operation…"
-                    let parts: Vec<&str> = raw.splitn(3, '|').collect();
-                    if parts.len() == 3 && parts[0].starts_with("Ex") {
-                        exception_type = Some(parts[1].to_owned());
-                        detail = Some(parts[2].to_owned());
-                    } else {
-                        detail = Some(raw);
-                    }
-                }
-                if exception_type.is_none() {
-                    exception_type = exception.and_then(|e| e.kind.clone());
-                }
                 let inner = b.inner_error.map(|i| *i);
                 (
                     b.code.unwrap_or_default(),
                     b.message.unwrap_or_default(),
                     inner,
+                    detail,
                 )
             }
-            None => (String::new(), crate::redact::body_excerpt(body), None),
+            None => (String::new(), crate::redact::body_excerpt(body), None, None),
         };
         let mut inner_code = None;
         let mut request_id = None;
@@ -387,20 +369,14 @@ impl ApiError {
             date = date.or_else(|| i.date.clone());
             cursor = i.inner_error.as_deref();
         }
+        // Seconds only: an HTTP date needs the caller's clock, and the pipeline (and the
+        // `$batch` engines) replace this with the value read on their injected clock.
         let retry_after = headers
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::pipeline::parse_retry_after(v, std::time::SystemTime::now()));
-        if inner_code.is_none() {
-            inner_code = exception_type;
-        }
-        let mut kind = classify(status, &code, inner_code.as_deref(), &message);
-        if inner_code
-            .as_deref()
-            .is_some_and(|c| c.ends_with("NotFoundException"))
-        {
-            kind = ApiErrorKind::NotFound;
-        }
+            .filter(|v| v.trim().parse::<f64>().is_ok())
+            .and_then(|v| crate::retry::parse_retry_after(v, std::time::UNIX_EPOCH));
+        let kind = classify(status, &code, inner_code.as_deref(), &message);
         ApiError {
             tenant,
             operation: operation.into(),
@@ -552,17 +528,8 @@ struct ErrorDetail {
 }
 
 #[derive(Deserialize)]
-struct InternalException {
-    message: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct InnerError {
     code: Option<String>,
-    #[serde(rename = "internalException", default)]
-    internal_exception: Option<InternalException>,
     #[serde(rename = "request-id", alias = "requestId")]
     request_id: Option<String>,
     #[serde(rename = "client-request-id", alias = "clientRequestId")]
@@ -1018,39 +985,6 @@ mod tests {
         );
         assert_eq!(e.kind, ApiErrorKind::MissingLicense);
         assert!(e.to_string().contains("P1/P2"));
-    }
-
-    #[test]
-    fn exchange_errors_prefer_details_and_name_the_exception() {
-        let body = br#"{"error":{"code":"InternalServerError","message":"Error executing cmdlet","details":[{"code":"Context","target":"","message":"Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'nobody@contoso.com' couldn't be found on 'AM0PR01A001DC01.EURPR01A001.prod.outlook.com'."}],"innererror":{"message":"Error executing cmdlet","type":"Microsoft.Exchange.Admin.OData.Core.ODataServiceException","internalException":{"message":"The operation couldn't be performed because object 'nobody@contoso.com' couldn't be found.","type":"Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"}}}}"#;
-        let e = ApiError::from_response(
-            t(),
-            "Set-Mailbox",
-            StatusCode::BAD_REQUEST,
-            &HeaderMap::new(),
-            body,
-        );
-        assert!(e.detail.as_deref().unwrap().starts_with(
-            "The operation couldn't be performed because object 'nobody@contoso.com'"
-        ));
-        assert_eq!(
-            e.inner_code.as_deref(),
-            Some("Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException")
-        );
-        assert_eq!(e.kind, ApiErrorKind::NotFound);
-        assert!(e.to_string().contains("nobody@contoso.com"));
-        let only_inner = br#"{"error":{"code":"x","message":"Error executing cmdlet","innererror":{"internalException":{"message":"A parameter cannot be found that matches parameter name 'Bogus'.","type":"System.Management.Automation.ParameterBindingException"}}}}"#;
-        let e = ApiError::from_response(
-            t(),
-            "Set-Mailbox",
-            StatusCode::BAD_REQUEST,
-            &HeaderMap::new(),
-            only_inner,
-        );
-        assert_eq!(
-            e.detail.as_deref(),
-            Some("A parameter cannot be found that matches parameter name 'Bogus'.")
-        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub mod paging;
 pub mod pipeline;
 pub mod redact;
 pub mod request;
+pub mod retry;
 pub mod tenant;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
@@ -60,7 +61,7 @@ pub use fleet::{Fleet, FleetCounts, FleetEvent, TenantResult};
 pub use outcome::{ErrorSummary, Outcome, Report, Step};
 pub use paging::Page;
 pub use pipeline::{
-    parse_retry_after, Credentials, Pipeline, PipelineBuilder, RetryPolicy, USER_AGENT,
+    parse_retry_after, Credentials, Interceptor, Pipeline, PipelineBuilder, RetryPolicy, USER_AGENT,
 };
 pub use request::{ApiRequest, ApiResponse};
 pub use tenant::{Tenant, TenantId};

@@ -165,7 +165,11 @@ impl std::future::Future for AbortOnDrop {
     ) -> std::task::Poll<Self::Output> {
         std::pin::Pin::new(&mut self.0).poll(cx).map(|r| match r {
             Ok(r) => r,
-            Err(e) => Err(Error::Config(format!("the page fetch task failed: {e}"))),
+            Err(e) => Err(Error::protocol(
+                None,
+                "fetch next page",
+                format!("the page fetch task failed: {e}"),
+            )),
         })
     }
 }

@@ -40,7 +40,13 @@ pub struct ApiRequest {
     operation: Option<Cow<'static, str>>,
     deadline: Option<std::time::Duration>,
     bearer: Option<crate::auth::AccessToken>,
+    workload: Option<(crate::throttle::Workload, Option<String>)>,
+    error_reader: Option<ErrorReader>,
 }
+
+/// Refines an [`ApiError`](crate::ApiError) from the raw error body, for services whose
+/// errors carry more than Graph's shape (the Exchange admin API's exception types).
+pub type ErrorReader = fn(&mut crate::ApiError, &[u8]);
 
 impl ApiRequest {
     /// A request for `target`: a path and query relative to the audience's base URL
@@ -64,6 +70,8 @@ impl ApiRequest {
             operation: None,
             deadline: None,
             bearer: None,
+            workload: None,
+            error_reader: None,
         }
     }
 
@@ -152,6 +160,50 @@ impl ApiRequest {
     pub fn bearer(mut self, token: crate::auth::AccessToken) -> Self {
         self.bearer = Some(token);
         self
+    }
+
+    /// Declares the throttling family the request belongs to (and, for per-mailbox limits,
+    /// the mailbox): the service crates declare it for their operations; undeclared
+    /// requests are throttled by audience.
+    pub fn workload(
+        mut self,
+        workload: crate::throttle::Workload,
+        partition: Option<String>,
+    ) -> Self {
+        self.workload = Some((workload, partition));
+        self
+    }
+
+    /// The declared workload, if any.
+    pub fn declared_workload(&self) -> Option<&(crate::throttle::Workload, Option<String>)> {
+        self.workload.as_ref()
+    }
+
+    /// Declares how to refine this request's error answers (see [`ErrorReader`]).
+    pub fn error_reader(mut self, reader: ErrorReader) -> Self {
+        self.error_reader = Some(reader);
+        self
+    }
+
+    /// Builds the error for an error answer to this request: Graph's shape, refined by the
+    /// request's [`ErrorReader`] when it declares one.
+    pub fn read_error(
+        &self,
+        status: http::StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> crate::ApiError {
+        let mut e = crate::ApiError::from_response(
+            self.tenant.clone(),
+            self.operation_name(),
+            status,
+            headers,
+            body,
+        );
+        if let Some(read) = self.error_reader {
+            read(&mut e, body);
+        }
+        e
     }
 
     /// The token set with [`ApiRequest::bearer`], if any.

@@ -278,3 +278,143 @@ impl TokenProvider for FakeTokenProvider {
         "fake"
     }
 }
+
+/// An operation-level mock: answers requests by their operation name (`get user`,
+/// `create conditional access policy`, `Set-Mailbox`, … — the name errors show, and
+/// [`ApiRequest::operation_name`](crate::ApiRequest::operation_name) gives) instead of by
+/// URL, and records the operations called. Plug it in with
+/// [`PipelineBuilder::intercept`](crate::PipelineBuilder::intercept); answers still go
+/// through retries, error mapping and the operation's own decoder.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp_core::Error> {
+/// use std::sync::Arc;
+/// use cipp_core::test_util::{FakeTokenProvider, OperationMock};
+/// use cipp_core::{ApiRequest, Audience, Credentials, Pipeline, TenantId};
+/// let mock = Arc::new(OperationMock::new());
+/// mock.then_output("get user", &serde_json::json!({"id": "u1", "displayName": "Adele"}));
+/// let pipeline = Pipeline::builder()
+///     .intercept(mock.clone())
+///     .credentials(Credentials::Provider(Arc::new(FakeTokenProvider::new())))
+///     .build()?;
+/// let t = TenantId::parse("contoso.com")?;
+/// let req = ApiRequest::get(t, Audience::Graph, "/v1.0/users/u1").operation("get user");
+/// let user: serde_json::Value = pipeline.send_json(req).await?;
+/// assert_eq!(user["displayName"], "Adele");
+/// assert_eq!(mock.calls(), ["get user"]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+pub struct OperationMock {
+    answers: Mutex<HashMap<String, VecDeque<MockResponse>>>,
+    calls: Mutex<Vec<crate::ApiRequest>>,
+    passthrough: bool,
+}
+
+impl OperationMock {
+    /// A mock that answers unscripted operations with a Graph-shaped 404 naming them.
+    pub fn new() -> Self {
+        OperationMock::default()
+    }
+
+    /// A mock that sends unscripted operations on to the transport.
+    pub fn passthrough() -> Self {
+        OperationMock {
+            passthrough: true,
+            ..OperationMock::default()
+        }
+    }
+
+    /// Queues `response` for `operation` (the last one repeats).
+    pub fn on(&self, operation: &str, response: MockResponse) -> &Self {
+        self.answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation.to_owned())
+            .or_default()
+            .push_back(response);
+        self
+    }
+
+    /// Answers `operation` with `output` as JSON (200).
+    pub fn then_output<T: serde::Serialize>(&self, operation: &str, output: &T) -> &Self {
+        let value = serde_json::to_value(output).unwrap_or(serde_json::Value::Null);
+        self.on(operation, MockResponse::json(200, &value))
+    }
+
+    /// Answers `operation` with a Graph-shaped error.
+    pub fn then_error(&self, operation: &str, status: u16, code: &str, message: &str) -> &Self {
+        self.on(
+            operation,
+            MockResponse::json(
+                status,
+                &serde_json::json!({"error": {"code": code, "message": message}}),
+            ),
+        )
+    }
+
+    /// The operations called so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(crate::ApiRequest::operation_name)
+            .collect()
+    }
+
+    /// The requests of the operations called so far (to assert bodies and targets).
+    pub fn requests(&self) -> Vec<crate::ApiRequest> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl crate::pipeline::Interceptor for OperationMock {
+    fn intercept(
+        &self,
+        request: &crate::ApiRequest,
+    ) -> Option<Result<HttpResponse, TransportError>> {
+        let name = request.operation_name();
+        let scripted = {
+            let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+            answers.get_mut(&name).and_then(|q| {
+                if q.len() > 1 {
+                    q.pop_front()
+                } else {
+                    q.front().cloned()
+                }
+            })
+        };
+        if scripted.is_none() && self.passthrough {
+            return None;
+        }
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.clone());
+        let response = scripted.unwrap_or_else(|| {
+            MockResponse::json(
+                404,
+                &serde_json::json!({"error": {
+                    "code": "MockOperationNotFound",
+                    "message": format!("OperationMock: no answer scripted for operation `{name}`"),
+                }}),
+            )
+        });
+        Some(match response {
+            MockResponse::Http {
+                status,
+                headers,
+                body,
+            } => {
+                let mut r = http::Response::new(body);
+                *r.status_mut() = status;
+                *r.headers_mut() = headers;
+                Ok(r)
+            }
+            MockResponse::Fail { kind, sent } => {
+                Err(TransportError::new(kind, sent, "scripted failure"))
+            }
+        })
+    }
+}

@@ -55,8 +55,14 @@ impl Workload {
         }
     }
 
-    /// The workload (and, for per-mailbox limits, the mailbox) a request belongs to.
+    /// The workload (and, for per-mailbox limits, the mailbox) a request belongs to: the
+    /// one its operation declared ([`ApiRequest::workload`]); otherwise by audience —
+    /// Exchange per anchor mailbox, Graph as [`Workload::GraphOther`], anything else as
+    /// [`Workload::Other`]. Core knows no service's URL layout: the service crates declare.
     pub fn of(request: &ApiRequest) -> (Workload, Option<String>) {
+        if let Some((w, p)) = request.declared_workload() {
+            return (*w, p.clone());
+        }
         match request.audience() {
             Audience::Exchange => {
                 let anchor = request
@@ -66,74 +72,10 @@ impl Workload {
                     .map(str::to_ascii_lowercase);
                 (Workload::Exchange, anchor)
             }
-            Audience::Graph => {
-                let mut segs = request.path().split('/').filter(|s| !s.is_empty());
-                let mut b1 = [0u8; 32];
-                let mut first = lower(segs.next().unwrap_or(""), &mut b1);
-                if first == "v1.0" || first == "beta" {
-                    first = lower(segs.next().unwrap_or(""), &mut b1);
-                }
-                let second = segs.next();
-                let mut b3 = [0u8; 32];
-                let third = lower(segs.next().unwrap_or(""), &mut b3);
-                let w = match first {
-                    "auditlogs" | "reports" => Workload::GraphReports,
-                    "identity" | "identityprotection" => Workload::GraphConditionalAccess,
-                    "devicemanagement" | "deviceappmanagement" => Workload::GraphIntune,
-                    "users" | "me"
-                        if matches!(
-                            third,
-                            "messages"
-                                | "mailfolders"
-                                | "mailboxsettings"
-                                | "events"
-                                | "calendar"
-                                | "contacts"
-                        ) =>
-                    {
-                        Workload::GraphOutlook
-                    }
-                    "users"
-                    | "groups"
-                    | "directory"
-                    | "directoryobjects"
-                    | "devices"
-                    | "serviceprincipals"
-                    | "applications"
-                    | "domains"
-                    | "organization"
-                    | "subscribedskus"
-                    | "rolemanagement"
-                    | "directoryroles"
-                    | "policies"
-                    | "oauth2permissiongrants"
-                    | "invitations"
-                    | "contacts"
-                    | "me" => Workload::GraphIdentity,
-                    _ => Workload::GraphOther,
-                };
-                let partition = match w {
-                    Workload::GraphOutlook => second.map(str::to_ascii_lowercase),
-                    _ => None,
-                };
-                (w, partition)
-            }
+            Audience::Graph => (Workload::GraphOther, None),
             Audience::Other(_) => (Workload::Other, None),
         }
     }
-}
-
-/// Lower-cases a short path segment into `buf` without allocating (longer ones are not
-/// names we classify, so they become "").
-fn lower<'a>(segment: &str, buf: &'a mut [u8; 32]) -> &'a str {
-    let bytes = segment.as_bytes();
-    if bytes.len() > buf.len() {
-        return "";
-    }
-    for (d, s) in buf.iter_mut().zip(bytes) {
-        *d = s.to_ascii_lowercase();
-    }
-    std::str::from_utf8(&buf[..bytes.len()]).unwrap_or("")
 }
 
 /// A client-side cap for one workload.
@@ -250,12 +192,12 @@ impl ThrottleGovernor {
         let entry = state
             .entry((tenant.clone(), workload, partition.map(str::to_owned)))
             .or_default();
-        let delay = delay.min(crate::pipeline::MAX_RETRY_AFTER);
+        let delay = delay.min(crate::retry::MAX_RETRY_AFTER);
         let now = Instant::now();
         // A delay that does not fit in an Instant blocks for the longest honoured wait.
         let until = now
             .checked_add(delay)
-            .or_else(|| now.checked_add(crate::pipeline::MAX_RETRY_AFTER))
+            .or_else(|| now.checked_add(crate::retry::MAX_RETRY_AFTER))
             .unwrap_or(now);
         if entry.blocked_until.is_none_or(|b| b < until) {
             entry.blocked_until = Some(until);
@@ -342,24 +284,19 @@ mod tests {
     }
 
     #[test]
-    fn workloads_from_paths() {
-        let g = |p: &str| Workload::of(&ApiRequest::get(t("a.com"), Audience::Graph, p)).0;
-        assert_eq!(g("/v1.0/users"), Workload::GraphIdentity);
-        assert_eq!(g("/v1.0/auditLogs/signIns?$top=1"), Workload::GraphReports);
-        assert_eq!(
-            g("/v1.0/identity/conditionalAccess/policies"),
-            Workload::GraphConditionalAccess
+    fn declared_workloads_win_and_undeclared_go_by_audience() {
+        let r = ApiRequest::get(t("a.com"), Audience::Graph, "/v1.0/users");
+        assert_eq!(Workload::of(&r), (Workload::GraphOther, None));
+        let r = r.workload(Workload::GraphIdentity, None);
+        assert_eq!(Workload::of(&r).0, Workload::GraphIdentity);
+        let x = ApiRequest::post(t("a.com"), Audience::Exchange, "/adminapi/x").header(
+            http::HeaderName::from_static("x-anchormailbox"),
+            http::HeaderValue::from_static("UPN:M@a.com"),
         );
         assert_eq!(
-            g("/beta/deviceManagement/configurationPolicies"),
-            Workload::GraphIntune
+            Workload::of(&x),
+            (Workload::Exchange, Some("upn:m@a.com".into()))
         );
-        let (w, p) = Workload::of(&ApiRequest::get(
-            t("a.com"),
-            Audience::Graph,
-            "/v1.0/users/U1/mailFolders/inbox/messageRules",
-        ));
-        assert_eq!((w, p.as_deref()), (Workload::GraphOutlook, Some("u1")));
     }
 
     #[tokio::test(start_paused = true)]
@@ -461,7 +398,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, Error::Throttled { retry_after, .. } if retry_after <= crate::pipeline::MAX_RETRY_AFTER)
+            matches!(err, Error::Throttled { retry_after, .. } if retry_after <= crate::retry::MAX_RETRY_AFTER)
         );
     }
 

@@ -11,6 +11,9 @@ use bytes::Bytes;
 
 use crate::error::{RequestSent, TransportError, TransportErrorKind};
 
+/// The `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!("cipp-rs/", env!("CARGO_PKG_VERSION"));
+
 /// A fully buffered HTTP request.
 pub type HttpRequest = http::Request<Bytes>;
 /// A fully buffered HTTP response.

@@ -99,14 +99,60 @@ impl ExoClient {
         Ok(out)
     }
 
+    /// The Exchange admin API for `tenant`.
+    pub fn tenant(&self, tenant: &TenantId) -> TenantExchange {
+        TenantExchange {
+            client: self.clone(),
+            tenant: tenant.clone(),
+        }
+    }
+}
+
+/// The Exchange admin API for one tenant: `exo.tenant(&t).get_mailbox("adele@contoso.com")`.
+/// Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct TenantExchange {
+    client: ExoClient,
+    tenant: TenantId,
+}
+
+impl TenantExchange {
+    /// The tenant.
+    pub fn id(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// Runs any cmdlet and returns its rows as JSON (the escape hatch beside the typed
+    /// operations).
+    pub async fn invoke(&self, cmdlet: &Cmdlet) -> Result<CmdletOutput<Value>, Error> {
+        self.client.invoke(&self.tenant, cmdlet).await
+    }
+
+    /// Runs a cmdlet and decodes its rows.
+    pub async fn invoke_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        cmdlet: &Cmdlet,
+    ) -> Result<CmdletOutput<T>, Error> {
+        self.client.invoke_as(&self.tenant, cmdlet).await
+    }
+
+    /// Runs many cmdlets through Exchange `$batch` (10 per request); one result per
+    /// cmdlet, in order.
+    pub async fn batch(
+        &self,
+        cmdlets: &[Cmdlet],
+    ) -> Result<Vec<Result<CmdletOutput<Value>, Error>>, Error> {
+        self.client.batch(&self.tenant, cmdlets).await
+    }
+
     /// Gets one mailbox.
-    pub async fn get_mailbox(&self, tenant: &TenantId, identity: &str) -> Result<Mailbox, Error> {
+    pub async fn get_mailbox(&self, identity: &str) -> Result<Mailbox, Error> {
         let mut out = self
-            .invoke_as::<Mailbox>(tenant, &cmdlets::get_mailbox(identity)?)
+            .invoke_as::<Mailbox>(&cmdlets::get_mailbox(identity)?)
             .await?;
         out.value.pop().ok_or_else(|| {
             Error::from(ApiError::from_response(
-                tenant.clone(),
+                self.tenant.clone(),
                 "Get-Mailbox",
                 http::StatusCode::NOT_FOUND,
                 &http::HeaderMap::new(),
@@ -119,7 +165,6 @@ impl ExoClient {
     /// `NoChange` when the list is already as asked.
     pub async fn change_aliases(
         &self,
-        tenant: &TenantId,
         identity: &str,
         change: &AliasChange,
     ) -> Result<Outcome, Error> {
@@ -132,12 +177,12 @@ impl ExoClient {
                 ..change.clone()
             },
         )?;
-        let mailbox = self.get_mailbox(tenant, identity).await?;
+        let mailbox = self.get_mailbox(identity).await?;
         let (list, changed) = rewrite(&mailbox.email_addresses, change)?;
         if !changed {
             return Ok(Outcome::no_change("the addresses were already as asked"));
         }
-        self.invoke(tenant, &cmdlets::set_email_addresses(identity, &list)?)
+        self.invoke(&cmdlets::set_email_addresses(identity, &list)?)
             .await?;
         Ok(Outcome::succeeded(format!(
             "addresses now: {}",
@@ -148,11 +193,10 @@ impl ExoClient {
     /// Sets or removes forwarding.
     pub async fn set_forwarding(
         &self,
-        tenant: &TenantId,
         identity: &str,
         forwarding: &Forwarding,
     ) -> Result<(), Error> {
-        self.invoke(tenant, &cmdlets::set_forwarding(identity, forwarding)?)
+        self.invoke(&cmdlets::set_forwarding(identity, forwarding)?)
             .await
             .map(drop)
     }
@@ -160,32 +204,25 @@ impl ExoClient {
     /// Hides or shows the mailbox in the address book.
     pub async fn set_hidden_from_address_lists(
         &self,
-        tenant: &TenantId,
         identity: &str,
         hidden: bool,
     ) -> Result<(), Error> {
-        self.invoke(
-            tenant,
-            &cmdlets::set_hidden_from_address_lists(identity, hidden)?,
-        )
-        .await
-        .map(drop)
+        self.invoke(&cmdlets::set_hidden_from_address_lists(identity, hidden)?)
+            .await
+            .map(drop)
     }
 
     /// Converts the mailbox; converting to shared first reads its size and warns above
     /// 49 GiB (an unlicensed shared mailbox holds 50 GB).
     pub async fn convert_mailbox(
         &self,
-        tenant: &TenantId,
         identity: &str,
         to: MailboxType,
     ) -> Result<Conversion, Error> {
         let convert = cmdlets::convert_mailbox(identity, to)?;
         let mut warnings = Vec::new();
         if to == MailboxType::Shared {
-            let stats = self
-                .invoke(tenant, &cmdlets::mailbox_statistics(identity)?)
-                .await?;
+            let stats = self.invoke(&cmdlets::mailbox_statistics(identity)?).await?;
             let size = stats
                 .value
                 .first()
@@ -198,30 +235,21 @@ impl ExoClient {
                 ));
             }
         }
-        self.invoke(tenant, &convert).await?;
+        self.invoke(&convert).await?;
         Ok(Conversion { warnings })
     }
 
     /// Enables the archive (optionally auto-expanding).
-    pub async fn enable_archive(
-        &self,
-        tenant: &TenantId,
-        identity: &str,
-        auto_expanding: bool,
-    ) -> Result<(), Error> {
-        self.invoke(tenant, &cmdlets::enable_archive(identity, auto_expanding)?)
+    pub async fn enable_archive(&self, identity: &str, auto_expanding: bool) -> Result<(), Error> {
+        self.invoke(&cmdlets::enable_archive(identity, auto_expanding)?)
             .await
             .map(drop)
     }
 
     /// Every inbox rule, hidden ones included, except the system rules.
-    pub async fn inbox_rules(
-        &self,
-        tenant: &TenantId,
-        mailbox: &str,
-    ) -> Result<Vec<InboxRule>, Error> {
+    pub async fn inbox_rules(&self, mailbox: &str) -> Result<Vec<InboxRule>, Error> {
         let out = self
-            .invoke_as::<InboxRule>(tenant, &cmdlets::get_inbox_rules(mailbox)?)
+            .invoke_as::<InboxRule>(&cmdlets::get_inbox_rules(mailbox)?)
             .await?;
         Ok(out.value.into_iter().filter(|r| !r.is_system()).collect())
     }
@@ -229,38 +257,25 @@ impl ExoClient {
     /// Disables one rule.
     pub async fn disable_inbox_rule(
         &self,
-        tenant: &TenantId,
         mailbox: &str,
         rule_identity: &str,
     ) -> Result<(), Error> {
-        self.invoke(
-            tenant,
-            &cmdlets::disable_inbox_rule(mailbox, rule_identity)?,
-        )
-        .await
-        .map(drop)
+        self.invoke(&cmdlets::disable_inbox_rule(mailbox, rule_identity)?)
+            .await
+            .map(drop)
     }
 
     /// Removes one rule.
-    pub async fn remove_inbox_rule(
-        &self,
-        tenant: &TenantId,
-        mailbox: &str,
-        rule_identity: &str,
-    ) -> Result<(), Error> {
-        self.invoke(tenant, &cmdlets::remove_inbox_rule(mailbox, rule_identity)?)
+    pub async fn remove_inbox_rule(&self, mailbox: &str, rule_identity: &str) -> Result<(), Error> {
+        self.invoke(&cmdlets::remove_inbox_rule(mailbox, rule_identity)?)
             .await
             .map(drop)
     }
 
     /// Disables every enabled non-system rule, one outcome per rule (failures on the
     /// `Delegate Rule -n` system rules are reported as skipped, as CIPP ignores them).
-    pub async fn disable_all_inbox_rules(
-        &self,
-        tenant: &TenantId,
-        mailbox: &str,
-    ) -> Result<Report, Error> {
-        let rules = self.inbox_rules(tenant, mailbox).await?;
+    pub async fn disable_all_inbox_rules(&self, mailbox: &str) -> Result<Report, Error> {
+        let rules = self.inbox_rules(mailbox).await?;
         let mut report = Report::new();
         for r in rules {
             let name = r.name.clone().unwrap_or_else(|| "(unnamed rule)".into());
@@ -272,7 +287,7 @@ impl ExoClient {
                 report.push(name, Outcome::no_change("already disabled"));
                 continue;
             }
-            let result = self.disable_inbox_rule(tenant, mailbox, &id).await;
+            let result = self.disable_inbox_rule(mailbox, &id).await;
             let outcome = match &result {
                 Err(_) if name.starts_with("Delegate Rule") => {
                     Outcome::skipped("system delegate rule left alone")
@@ -294,41 +309,35 @@ impl ExoClient {
     /// pipeline's clock).
     pub async fn set_auto_reply(
         &self,
-        tenant: &TenantId,
         identity: &str,
         state: &AutoReply,
         internal_message: Option<&str>,
         external_message: Option<&str>,
     ) -> Result<(), Error> {
-        let now = self.pipeline.clock().now();
+        let now = self.client.pipeline.clock().now();
         let c = cmdlets::set_auto_reply(identity, state, internal_message, external_message, now)?;
-        self.invoke(tenant, &c).await.map(drop)
+        self.invoke(&c).await.map(drop)
     }
 
     /// Mobile devices of a mailbox.
-    pub async fn mobile_devices(
-        &self,
-        tenant: &TenantId,
-        mailbox: &str,
-    ) -> Result<Vec<MobileDevice>, Error> {
+    pub async fn mobile_devices(&self, mailbox: &str) -> Result<Vec<MobileDevice>, Error> {
         Ok(self
-            .invoke_as(tenant, &cmdlets::get_mobile_devices(mailbox)?)
+            .invoke_as(&cmdlets::get_mobile_devices(mailbox)?)
             .await?
             .value)
     }
 
     /// The admin audit log configuration.
-    pub async fn admin_audit_log_config(
-        &self,
-        tenant: &TenantId,
-    ) -> Result<AdminAuditLogConfig, Error> {
+    pub async fn admin_audit_log_config(&self) -> Result<AdminAuditLogConfig, Error> {
         let mut out = self
-            .invoke_as::<AdminAuditLogConfig>(tenant, &cmdlets::get_admin_audit_log_config())
+            .invoke_as::<AdminAuditLogConfig>(&cmdlets::get_admin_audit_log_config())
             .await?;
         out.value.pop().ok_or_else(|| {
-            Error::Config(format!(
-                "tenant {tenant}: Get-AdminAuditLogConfig returned nothing"
-            ))
+            Error::protocol(
+                Some(self.tenant.clone()),
+                "Get-AdminAuditLogConfig",
+                "the cmdlet returned no configuration",
+            )
         })
     }
 
@@ -336,7 +345,6 @@ impl ExoClient {
     /// page comes back short. `max_records` bounds the work.
     pub async fn search_unified_audit_log(
         &self,
-        tenant: &TenantId,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         operations: &[&str],
@@ -347,10 +355,7 @@ impl ExoClient {
         let cmdlet = cmdlets::search_unified_audit_log(start, end, operations, user_ids, &session)?;
         let mut all = Vec::new();
         loop {
-            let page = self
-                .invoke_as::<UnifiedAuditRecord>(tenant, &cmdlet)
-                .await?
-                .value;
+            let page = self.invoke_as::<UnifiedAuditRecord>(&cmdlet).await?.value;
             let n = page.len();
             all.extend(page);
             if n < 5000 || all.len() >= max_records {
@@ -364,17 +369,18 @@ impl ExoClient {
     /// Message trace of a sender in a window.
     pub async fn message_trace(
         &self,
-        tenant: &TenantId,
         sender: &str,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<MessageTrace>, Error> {
         Ok(self
-            .invoke_as(tenant, &cmdlets::message_trace(sender, start, end)?)
+            .invoke_as(&cmdlets::message_trace(sender, start, end)?)
             .await?
             .value)
     }
+}
 
+impl ExoClient {
     /// Runs many cmdlets through Exchange `$batch` (10 per request), following next links
     /// and re-sending throttled items after their `Retry-After`; one result per cmdlet, in
     /// order.
@@ -435,9 +441,11 @@ impl ExoClient {
                         (None, _) => {
                             results.insert(
                                 i,
-                                Err(Error::Config(format!(
-                                    "tenant {tenant}: the batch answer has no item {i}"
-                                ))),
+                                Err(Error::protocol(
+                                    Some(tenant.clone()),
+                                    "Exchange $batch",
+                                    format!("the batch answer has no item {i}"),
+                                )),
                             );
                         }
                     }
@@ -550,14 +558,16 @@ impl ExoClient {
                     h.insert(k, v);
                 }
             }
-            return Err(ApiError::from_response(
+            let raw = body.to_string();
+            let mut e = ApiError::from_response(
                 tenant.clone(),
                 cmdlet.name.clone(),
                 http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST),
                 &h,
-                body.to_string().as_bytes(),
-            )
-            .into());
+                raw.as_bytes(),
+            );
+            crate::errors::read_exchange_error(&mut e, raw.as_bytes());
+            return Err(e.into());
         }
         let mut out = CmdletOutput {
             value: body["value"].as_array().cloned().unwrap_or_default(),

@@ -123,7 +123,12 @@ impl Cmdlet {
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json; charset=utf-8"),
             )
-            .idempotent(self.is_read());
+            .idempotent(self.is_read())
+            .error_reader(crate::errors::read_exchange_error)
+            .workload(
+                cipp_core::Workload::Exchange,
+                Some(self.anchor_value(tenant).to_ascii_lowercase()),
+            );
         Ok(r)
     }
 }

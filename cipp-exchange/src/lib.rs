@@ -5,7 +5,8 @@
 //! conversions, archives, inbox rules, automatic replies, permissions, distribution groups,
 //! mobile devices, transport rules, audit configuration, the unified audit log, message
 //! traces and the outbound spam policy. [`ExoClient`] sends them (paging by re-POSTing the
-//! body to the next link, `@adminapi.warnings` surfaced) one by one or in `$batch`es of 10.
+//! body to the next link, `@adminapi.warnings` surfaced) one by one or in `$batch`es of 10;
+//! `exo.tenant(&t)` gives a [`TenantExchange`] with the typed operations of one tenant.
 //! Microsoft does not document this endpoint; it behaves as CIPP uses it.
 //!
 //! ```
@@ -17,7 +18,7 @@
 //! let sim = cipp_sim::Simulator::demo();
 //! let exo = ExoClient::new(Pipeline::builder().transport(Arc::new(sim.clone())).credentials(sim.demo_credentials()).build()?);
 //! let contoso = TenantId::parse("contoso.onmicrosoft.com")?;
-//! let rules = exo.inbox_rules(&contoso, "meganb@contoso.com").await?;
+//! let rules = exo.tenant(&contoso).inbox_rules("meganb@contoso.com").await?;
 //! assert!(rules.iter().any(|r| r.forward_to.is_some()));
 //! # Ok(()) }
 //! ```
@@ -30,9 +31,11 @@ pub mod addresses;
 mod client;
 pub mod cmdlet;
 pub mod cmdlets;
+pub mod errors;
 pub mod model;
 
 pub use cipp_core;
 pub use client::{
-    parse_size, CmdletOutput, Conversion, ExoClient, MAX_EXO_BATCH, SHARED_MAILBOX_WARN_BYTES,
+    parse_size, CmdletOutput, Conversion, ExoClient, TenantExchange, MAX_EXO_BATCH,
+    SHARED_MAILBOX_WARN_BYTES,
 };

@@ -37,12 +37,17 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
         ..Default::default()
     };
     assert!(matches!(
-        exo.change_aliases(&t, "adelev@contoso.com", &add)
+        exo.tenant(&t)
+            .change_aliases("adelev@contoso.com", &add)
             .await
             .unwrap(),
         Outcome::Succeeded { .. }
     ));
-    let mb = exo.get_mailbox(&t, "adelev@contoso.com").await.unwrap();
+    let mb = exo
+        .tenant(&t)
+        .get_mailbox("adelev@contoso.com")
+        .await
+        .unwrap();
     assert!(mb
         .email_addresses
         .contains(&"smtp:adele.vance@contoso.com".to_string()));
@@ -50,11 +55,13 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
         make_primary: Some("adele.vance@contoso.com".into()),
         ..Default::default()
     };
-    exo.change_aliases(&t, "adelev@contoso.com", &primary)
+    exo.tenant(&t)
+        .change_aliases("adelev@contoso.com", &primary)
         .await
         .unwrap();
     let mb = exo
-        .get_mailbox(&t, "adele.vance@contoso.com")
+        .tenant(&t)
+        .get_mailbox("adele.vance@contoso.com")
         .await
         .unwrap();
     assert_eq!(
@@ -68,24 +75,34 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
 async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let rules = exo.inbox_rules(&t, DEMO_COMPROMISED_UPN).await.unwrap();
+    let rules = exo
+        .tenant(&t)
+        .inbox_rules(DEMO_COMPROMISED_UPN)
+        .await
+        .unwrap();
     assert!(
         rules.iter().any(|r| r.name.as_deref() == Some(".")),
         "the hidden rule is listed"
     );
     assert!(!rules.iter().any(|r| r.is_system()));
     let report = exo
-        .disable_all_inbox_rules(&t, DEMO_COMPROMISED_UPN)
+        .tenant(&t)
+        .disable_all_inbox_rules(DEMO_COMPROMISED_UPN)
         .await
         .unwrap();
     assert!(
         matches!(report.overall(), Outcome::Succeeded { .. }),
         "{report:?}"
     );
-    let rules = exo.inbox_rules(&t, DEMO_COMPROMISED_UPN).await.unwrap();
+    let rules = exo
+        .tenant(&t)
+        .inbox_rules(DEMO_COMPROMISED_UPN)
+        .await
+        .unwrap();
     assert!(rules.iter().all(|r| r.enabled == Some(false)));
     let again = exo
-        .disable_all_inbox_rules(&t, DEMO_COMPROMISED_UPN)
+        .tenant(&t)
+        .disable_all_inbox_rules(DEMO_COMPROMISED_UPN)
         .await
         .unwrap();
     assert!(matches!(again.overall(), Outcome::NoChange { .. }));
@@ -95,15 +112,24 @@ async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
 async fn a_forwarding_removed_is_gone() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let mb = exo.get_mailbox(&t, DEMO_COMPROMISED_UPN).await.unwrap();
+    let mb = exo
+        .tenant(&t)
+        .get_mailbox(DEMO_COMPROMISED_UPN)
+        .await
+        .unwrap();
     assert_eq!(
         mb.forwarding_smtp_address.as_deref(),
         Some("smtp:collector@evil-mail.example")
     );
-    exo.set_forwarding(&t, DEMO_COMPROMISED_UPN, &Forwarding::Disabled)
+    exo.tenant(&t)
+        .set_forwarding(DEMO_COMPROMISED_UPN, &Forwarding::Disabled)
         .await
         .unwrap();
-    let mb = exo.get_mailbox(&t, DEMO_COMPROMISED_UPN).await.unwrap();
+    let mb = exo
+        .tenant(&t)
+        .get_mailbox(DEMO_COMPROMISED_UPN)
+        .await
+        .unwrap();
     assert_eq!(mb.forwarding_smtp_address, None);
     assert_eq!(mb.deliver_to_mailbox_and_forward, Some(false));
     // Doing it again changes nothing, and Exchange says so.
@@ -121,7 +147,11 @@ async fn a_forwarding_removed_is_gone() {
 async fn unknown_identities_and_cmdlets_get_exchange_errors() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let err = exo.get_mailbox(&t, "ghost@contoso.com").await.unwrap_err();
+    let err = exo
+        .tenant(&t)
+        .get_mailbox("ghost@contoso.com")
+        .await
+        .unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::NotFound);
     assert!(err.to_string().contains("ghost@contoso.com"));
     let err = exo
@@ -235,7 +265,11 @@ async fn permissions_devices_audit_and_traces() {
         .await
         .unwrap();
     assert_eq!(cal.value.len(), 2);
-    let devices = exo.mobile_devices(&t, DEMO_COMPROMISED_UPN).await.unwrap();
+    let devices = exo
+        .tenant(&t)
+        .mobile_devices(DEMO_COMPROMISED_UPN)
+        .await
+        .unwrap();
     assert_eq!(devices.len(), 2);
     let id = devices[1].identity.clone().unwrap();
     exo.invoke(
@@ -245,7 +279,8 @@ async fn permissions_devices_audit_and_traces() {
     .await
     .unwrap();
     assert_eq!(
-        exo.mobile_devices(&t, DEMO_COMPROMISED_UPN)
+        exo.tenant(&t)
+            .mobile_devices(DEMO_COMPROMISED_UPN)
             .await
             .unwrap()
             .len(),
@@ -253,7 +288,8 @@ async fn permissions_devices_audit_and_traces() {
     );
 
     assert_eq!(
-        exo.admin_audit_log_config(&t)
+        exo.tenant(&t)
+            .admin_audit_log_config()
             .await
             .unwrap()
             .unified_audit_log_ingestion_enabled,
@@ -261,8 +297,8 @@ async fn permissions_devices_audit_and_traces() {
     );
     let now = clock.now();
     let records = exo
+        .tenant(&t)
         .search_unified_audit_log(
-            &t,
             now - Duration::days(7),
             now,
             &["New-InboxRule", "Set-InboxRule"],
@@ -277,7 +313,8 @@ async fn permissions_devices_audit_and_traces() {
         ".."
     );
     let traces = exo
-        .message_trace(&t, DEMO_COMPROMISED_UPN, now - Duration::days(7), now)
+        .tenant(&t)
+        .message_trace(DEMO_COMPROMISED_UPN, now - Duration::days(7), now)
         .await
         .unwrap();
     assert_eq!(traces.len(), 5);

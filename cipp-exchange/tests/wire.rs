@@ -144,7 +144,8 @@ async fn errors_come_from_details_then_internal_exception() {
         .mount(&server)
         .await;
     let err = exo
-        .get_mailbox(&tenant(), "nobody@contoso.com")
+        .tenant(&tenant())
+        .get_mailbox("nobody@contoso.com")
         .await
         .unwrap_err();
     let api = err.as_api().unwrap();
@@ -182,7 +183,8 @@ async fn aliases_rewrite_the_full_list_anchored_on_the_mailbox() {
         ..Default::default()
     };
     let o = exo
-        .change_aliases(&tenant(), "adelev@contoso.com", &change)
+        .tenant(&tenant())
+        .change_aliases("adelev@contoso.com", &change)
         .await
         .unwrap();
     assert!(matches!(o, Outcome::Succeeded { .. }));
@@ -192,7 +194,8 @@ async fn aliases_rewrite_the_full_list_anchored_on_the_mailbox() {
         ..Default::default()
     };
     assert!(matches!(
-        exo.change_aliases(&tenant(), "adelev@contoso.com", &again)
+        exo.tenant(&tenant())
+            .change_aliases("adelev@contoso.com", &again)
             .await
             .unwrap(),
         Outcome::NoChange { .. }
@@ -204,7 +207,8 @@ async fn aliases_rewrite_the_full_list_anchored_on_the_mailbox() {
         ..Default::default()
     };
     assert!(exo
-        .change_aliases(&tenant(), "adelev@contoso.com", &bad)
+        .tenant(&tenant())
+        .change_aliases("adelev@contoso.com", &bad)
         .await
         .is_err());
     assert_eq!(server.received_requests().await.unwrap().len(), before);
@@ -219,27 +223,28 @@ async fn forwarding_bodies() {
         .mount(&server)
         .await;
     let t = tenant();
-    exo.set_forwarding(
-        &t,
-        "meganb@contoso.com",
-        &Forwarding::External {
-            address: "x@fabrikam.com".into(),
-            keep_copy: true,
-        },
-    )
-    .await
-    .unwrap();
-    exo.set_forwarding(
-        &t,
-        "meganb@contoso.com",
-        &Forwarding::Internal {
-            recipient: "alexw@contoso.com".into(),
-            keep_copy: false,
-        },
-    )
-    .await
-    .unwrap();
-    exo.set_forwarding(&t, "meganb@contoso.com", &Forwarding::Disabled)
+    exo.tenant(&t)
+        .set_forwarding(
+            "meganb@contoso.com",
+            &Forwarding::External {
+                address: "x@fabrikam.com".into(),
+                keep_copy: true,
+            },
+        )
+        .await
+        .unwrap();
+    exo.tenant(&t)
+        .set_forwarding(
+            "meganb@contoso.com",
+            &Forwarding::Internal {
+                recipient: "alexw@contoso.com".into(),
+                keep_copy: false,
+            },
+        )
+        .await
+        .unwrap();
+    exo.tenant(&t)
+        .set_forwarding("meganb@contoso.com", &Forwarding::Disabled)
         .await
         .unwrap();
     let bodies: Vec<Value> = server
@@ -300,7 +305,8 @@ async fn converting_a_large_mailbox_to_shared_warns() {
         .mount(&server)
         .await;
     let c = exo
-        .convert_mailbox(&tenant(), "meganb@contoso.com", MailboxType::Shared)
+        .tenant(&tenant())
+        .convert_mailbox("meganb@contoso.com", MailboxType::Shared)
         .await
         .unwrap();
     assert_eq!(c.warnings.len(), 1);
@@ -332,12 +338,14 @@ async fn inbox_rules_skip_system_rules_and_are_disabled_one_by_one() {
         .mount(&server)
         .await;
     let rules = exo
-        .inbox_rules(&tenant(), "meganb@contoso.com")
+        .tenant(&tenant())
+        .inbox_rules("meganb@contoso.com")
         .await
         .unwrap();
     assert_eq!(rules.len(), 2);
     let report = exo
-        .disable_all_inbox_rules(&tenant(), "meganb@contoso.com")
+        .tenant(&tenant())
+        .disable_all_inbox_rules("meganb@contoso.com")
         .await
         .unwrap();
     assert!(
@@ -359,18 +367,18 @@ async fn scheduled_auto_reply_without_dates_runs_a_week_from_now() {
         .expect(1)
         .mount(&server)
         .await;
-    exo.set_auto_reply(
-        &tenant(),
-        "adelev@contoso.com",
-        &AutoReply::Scheduled {
-            start: None,
-            end: None,
-        },
-        Some("Away"),
-        None,
-    )
-    .await
-    .unwrap();
+    exo.tenant(&tenant())
+        .set_auto_reply(
+            "adelev@contoso.com",
+            &AutoReply::Scheduled {
+                start: None,
+                end: None,
+            },
+            Some("Away"),
+            None,
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -431,7 +439,8 @@ async fn unified_audit_log_pages_of_5000_until_short() {
     let start = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
     let end = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
     let records = exo
-        .search_unified_audit_log(&tenant(), start, end, &["New-InboxRule"], &[], 100_000)
+        .tenant(&tenant())
+        .search_unified_audit_log(start, end, &["New-InboxRule"], &[], 100_000)
         .await
         .unwrap();
     assert_eq!(records.len(), 5003);

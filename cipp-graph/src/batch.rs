@@ -185,9 +185,11 @@ pub async fn run<T>(
         .map(|(id, decode)| match results.remove(&id) {
             Some(Ok(r)) => decode(&r),
             Some(Err(e)) => Err(e),
-            None => Err(Error::Config(format!(
-                "the batch returned no answer for item {id}"
-            ))),
+            None => Err(Error::protocol(
+                Some(tenant.clone()),
+                "$batch",
+                format!("the batch returned no answer for item {id}"),
+            )),
         })
         .collect())
 }
@@ -310,10 +312,11 @@ async fn send_chunk(
             let Some(answer) = answers.iter().find(|a| a.id.eq_ignore_ascii_case(&item.id)) else {
                 done.insert(
                     item.id.clone(),
-                    Err(Error::Config(format!(
-                        "tenant {tenant}: the batch answer has no response for item {}",
-                        item.id
-                    ))),
+                    Err(Error::protocol(
+                        Some(tenant.clone()),
+                        "$batch",
+                        format!("the batch answer has no response for item {}", item.id),
+                    )),
                 );
                 continue;
             };
@@ -365,7 +368,11 @@ async fn send_chunk(
                         &item.request,
                         &to_response(tenant, &item.request, a),
                     ),
-                    None => Error::Config("missing batch answer".into()),
+                    None => Error::protocol(
+                        Some(tenant.clone()),
+                        "$batch",
+                        format!("the batch answer has no response for item {}", item.id),
+                    ),
                 };
                 done.insert(item.id.clone(), Err(err));
             }

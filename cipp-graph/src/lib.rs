@@ -1,29 +1,35 @@
 //! Typed Microsoft Graph operations for cipp-rs: users, groups, authentication methods,
-//! deleted items, audit and sign-in logs, reports, domains, inbox rules and `$batch`; and
-//! the management side: GDAP ([`gdap`], with CIPP's role-mapping workflow), Conditional
-//! Access ([`conditional_access`]) and Intune ([`intune`]).
+//! deleted items, audit and sign-in logs, reports, domains, inbox rules, service
+//! principals, SharePoint/OneDrive and `$batch`; and the management side: GDAP ([`gdap`],
+//! with CIPP's role-mapping workflow), Conditional Access ([`conditional_access`]) and
+//! Intune ([`intune`]).
 //!
-//! Every operation is built as a value first — a [`GraphOp`] (a request plus its decoder)
-//! or, for collections, an [`ApiRequest`](cipp_core::ApiRequest) to stream — in the modules
-//! [`users`], [`groups`], [`auth_methods`], [`audit`], [`directory`] and [`mail`]. Values
-//! can be sent, put into a [`batch::Batch`], or inspected in a unit test. [`GraphClient`]
-//! sends them and implements the small service traits ([`UsersApi`], [`GroupsApi`],
-//! [`AuthMethodsApi`], [`AuditApi`], [`DirectoryApi`], [`MailApi`]) that upper layers and
-//! integrators can mock.
+//! [`GraphClient::tenant`] scopes the client to one tenant; its handlers hold every
+//! operation, once: `graph.tenant(&t).users().get(&u)`, `.groups().members(&g)`,
+//! `.conditional_access().policies()`, … A single operation is a [`Call`] — await it to
+//! send it, or take its request value with [`Call::op`] for a [`batch::Batch`] or a unit
+//! test. A collection is a [`List`] with optional OData arguments (`.select`, `.filter`,
+//! `.top`, …) that collects when awaited or streams with [`List::stream`]. Invalid input is
+//! refused before anything is sent. Integrators mock at the transport
+//! (`cipp_core::test_util::MockTransport`) or by operation name
+//! (`cipp_core::test_util::OperationMock`).
+//!
+//! The request values themselves are built by the free functions of each area module
+//! ([`users::get`], [`groups::add_member`], …), which validate input and declare the
+//! operation's throttling [`workload`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp_core::Error> {
 //! use std::sync::Arc;
 //! use cipp_core::{Pipeline, TenantId};
-//! use cipp_graph::{GraphClient, UsersApi, odata::Query, users::UserRef};
-//! use futures::TryStreamExt;
+//! use cipp_graph::{users::UserRef, GraphClient};
 //!
 //! let sim = cipp_sim::Simulator::demo();
 //! let graph = GraphClient::new(Pipeline::builder().transport(Arc::new(sim.clone())).credentials(sim.demo_credentials()).build()?);
-//! let contoso = TenantId::parse("contoso.onmicrosoft.com")?;
-//! let users: Vec<_> = graph.list_users(&contoso, &Query::new().select(["id", "displayName"])).try_collect().await?;
+//! let contoso = graph.tenant(&TenantId::parse("contoso.onmicrosoft.com")?);
+//! let users = contoso.users().list().select(["id", "displayName"]).await?;
 //! assert!(!users.is_empty());
-//! let adele = graph.get_user(&contoso, &UserRef::parse("adelev@contoso.com")?).await?;
+//! let adele = contoso.users().get(&UserRef::parse("adelev@contoso.com")?).await?;
 //! assert_eq!(adele.display_name.as_deref(), Some("Adele Vance"));
 //! # Ok(()) }
 //! ```
@@ -52,13 +58,11 @@ pub mod password;
 pub mod sharepoint;
 mod tenant;
 pub mod users;
+pub mod workload;
 
 pub use call::{Call, Items, List};
 pub use cipp_core;
-pub use client::{
-    AuditApi, AuthMethodsApi, ConditionalAccessApi, DirectoryApi, GdapApi, GraphClient, GroupsApi,
-    IntuneApi, MailApi, UsersApi,
-};
+pub use client::GraphClient;
 pub use op::GraphOp;
 pub use tenant::TenantGraph;
 pub use users::PasswordReset;

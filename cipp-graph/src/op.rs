@@ -38,7 +38,10 @@ impl<T> fmt::Debug for GraphOp<T> {
 impl<T> GraphOp<T> {
     /// An operation from a request and a decoder.
     pub fn new(request: ApiRequest, decode: Decoder<T>) -> Self {
-        GraphOp { request, decode }
+        GraphOp {
+            request: crate::workload::declare(request),
+            decode,
+        }
     }
 
     /// The request that will be sent.

@@ -106,7 +106,9 @@ impl TenantGraph {
         build: impl FnOnce(&TenantId, &Query) -> Result<ApiRequest, Error> + Send + 'static,
     ) -> List<T> {
         let tenant = self.tenant.clone();
-        List::new(&self.pipeline, move |q| build(&tenant, q))
+        List::new(&self.pipeline, move |q| {
+            build(&tenant, q).map(crate::workload::declare)
+        })
     }
 
     /// A listing of a fixed request, OData arguments appended.
@@ -114,6 +116,6 @@ impl TenantGraph {
         &self,
         request: Result<ApiRequest, Error>,
     ) -> List<T> {
-        List::of_request(&self.pipeline, request)
+        List::of_request(&self.pipeline, request.map(crate::workload::declare))
     }
 }

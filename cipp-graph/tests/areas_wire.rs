@@ -5,15 +5,14 @@ mod common;
 use chrono::{TimeZone, Utc};
 use cipp_core::Outcome;
 use cipp_graph::audit::{AuditFilter, SignInFilter};
+use cipp_graph::auth_methods;
 use cipp_graph::model::{
     AuthMethodKind, AutomaticRepliesSetting, AutomaticRepliesStatus, DateTimeTimeZone,
     ExternalAudience, NewGroup, NewTemporaryAccessPass, PerUserMfaState,
 };
 use cipp_graph::odata::Query;
 use cipp_graph::users::UserRef;
-use cipp_graph::{auth_methods, AuditApi, AuthMethodsApi, DirectoryApi, GroupsApi, MailApi};
 use common::*;
-use futures::TryStreamExt;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path, query_param};
@@ -42,7 +41,9 @@ async fn create_security_m365_and_dynamic_groups() {
         .mount(&server)
         .await;
     let g = graph
-        .create_group(&tenant(), &NewGroup::microsoft365("Sales", "sales"))
+        .tenant(&tenant())
+        .groups()
+        .create(&NewGroup::microsoft365("Sales", "sales"))
         .await
         .unwrap();
     assert_eq!(
@@ -54,10 +55,9 @@ async fn create_security_m365_and_dynamic_groups() {
         json!({"displayName": "Sales", "mailNickname": "sales", "mailEnabled": true, "securityEnabled": false, "groupTypes": ["Unified"]})
     );
     graph
-        .create_group(
-            &tenant(),
-            &NewGroup::security("Admins", "admins").role_assignable(),
-        )
+        .tenant(&tenant())
+        .groups()
+        .create(&NewGroup::security("Admins", "admins").role_assignable())
         .await
         .unwrap();
     assert_eq!(
@@ -65,8 +65,9 @@ async fn create_security_m365_and_dynamic_groups() {
         true
     );
     graph
-        .create_group(
-            &tenant(),
+        .tenant(&tenant())
+        .groups()
+        .create(
             &NewGroup::security("Sales dyn", "salesdyn").dynamic("(user.department -eq \"Sales\")"),
         )
         .await
@@ -76,14 +77,15 @@ async fn create_security_m365_and_dynamic_groups() {
     assert_eq!(sent["membershipRuleProcessingState"], "On");
     // Invalid ones never leave.
     assert!(graph
-        .create_group(&tenant(), &NewGroup::security("x", "has space"))
+        .tenant(&tenant())
+        .groups()
+        .create(&NewGroup::security("x", "has space"))
         .await
         .is_err());
     assert!(graph
-        .create_group(
-            &tenant(),
-            &NewGroup::microsoft365("x", "x").role_assignable()
-        )
+        .tenant(&tenant())
+        .groups()
+        .create(&NewGroup::microsoft365("x", "x").role_assignable())
         .await
         .is_err());
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -112,8 +114,24 @@ async fn add_and_remove_members_with_ref() {
         .expect(1)
         .mount(&server)
         .await;
-    graph.add_member(&tenant(), G, U).await.unwrap();
-    graph.remove_member(&tenant(), G, U).await.unwrap();
+    graph
+        .tenant(&tenant())
+        .groups()
+        .add_member(
+            &cipp_graph::model::GroupId::from(G),
+            &cipp_graph::model::DirectoryObjectId::from(U),
+        )
+        .await
+        .unwrap();
+    graph
+        .tenant(&tenant())
+        .groups()
+        .remove_member(
+            &cipp_graph::model::GroupId::from(G),
+            &cipp_graph::model::DirectoryObjectId::from(U),
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -128,7 +146,15 @@ async fn adding_an_existing_member_is_an_error() {
         .respond_with(graph_error(400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."))
         .mount(&server)
         .await;
-    let err = graph.add_member(&tenant(), G, U).await.unwrap_err();
+    let err = graph
+        .tenant(&tenant())
+        .groups()
+        .add_member(
+            &cipp_graph::model::GroupId::from(G),
+            &cipp_graph::model::DirectoryObjectId::from(U),
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("already exist"), "{err}");
 }
 
@@ -145,7 +171,15 @@ async fn distribution_lists_and_dynamic_groups_are_refused_before_writing() {
             .respond_with(group_json(types, mail, sec))
             .mount(&server)
             .await;
-        let err = graph.add_member(&tenant(), G, U).await.unwrap_err();
+        let err = graph
+            .tenant(&tenant())
+            .groups()
+            .add_member(
+                &cipp_graph::model::GroupId::from(G),
+                &cipp_graph::model::DirectoryObjectId::from(U),
+            )
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains(why), "{err}");
         let writes = server
             .received_requests()
@@ -176,7 +210,9 @@ async fn bulk_add_in_chunks_of_twenty() {
         .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
         .collect();
     let report = graph
-        .add_members_bulk(&tenant(), G, &members)
+        .tenant(&tenant())
+        .groups()
+        .add_members_bulk(&cipp_graph::model::GroupId::from(G), &members)
         .await
         .unwrap();
     assert_eq!(report.steps.len(), 3);
@@ -225,8 +261,10 @@ async fn members_owners_list_and_delete() {
         .await;
     assert_eq!(
         graph
-            .members(&tenant(), G)
-            .try_collect::<Vec<_>>()
+            .tenant(&tenant())
+            .groups()
+            .members(&cipp_graph::model::GroupId::from(G))
+            .collect()
             .await
             .unwrap()
             .len(),
@@ -234,23 +272,30 @@ async fn members_owners_list_and_delete() {
     );
     assert_eq!(
         graph
-            .owners(&tenant(), G)
-            .try_collect::<Vec<_>>()
+            .tenant(&tenant())
+            .groups()
+            .owners(&cipp_graph::model::GroupId::from(G))
+            .collect()
             .await
             .unwrap()
             .len(),
         1
     );
     let gs: Vec<_> = graph
-        .list_groups(
-            &tenant(),
-            &Query::new().filter("groupTypes/any(c:c eq 'Unified')"),
-        )
-        .try_collect()
+        .tenant(&tenant())
+        .groups()
+        .list()
+        .query(Query::new().filter("groupTypes/any(c:c eq 'Unified')"))
+        .collect()
         .await
         .unwrap();
     assert_eq!(gs[0].kind(), cipp_graph::model::GroupKind::Microsoft365);
-    graph.delete_group(&tenant(), G).await.unwrap();
+    graph
+        .tenant(&tenant())
+        .groups()
+        .delete(&cipp_graph::model::GroupId::from(G))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -290,14 +335,24 @@ async fn methods_are_polymorphic_and_unknown_kinds_kept() {
         .mount(&server)
         .await;
     let u = UserRef::parse(U).unwrap();
-    let methods = graph.list_methods(&tenant(), &u).await.unwrap();
+    let methods = graph
+        .tenant(&tenant())
+        .auth_methods()
+        .list(&u)
+        .await
+        .unwrap();
     assert_eq!(methods[0].kind(), AuthMethodKind::Password);
     assert_eq!(
         methods[3].kind(),
         AuthMethodKind::Unknown("hardwareOathAuthenticationMethod".into())
     );
     assert_eq!(methods[1].extra["phoneNumber"], "+1 2065555555");
-    let report = graph.remove_all_but_password(&tenant(), &u).await.unwrap();
+    let report = graph
+        .tenant(&tenant())
+        .auth_methods()
+        .remove_all_but_password(&u)
+        .await
+        .unwrap();
     assert_eq!(report.steps.len(), 4);
     assert!(matches!(report.steps[0].outcome, Outcome::Skipped { .. }));
     assert!(report.steps[1].outcome.is_ok() && report.steps[3].outcome.is_ok());
@@ -335,7 +390,12 @@ async fn temporary_access_pass_checked_against_the_policy() {
         lifetime_in_minutes: Some(60),
         ..Default::default()
     };
-    let tap = graph.create_tap(&tenant(), &u, &req, true).await.unwrap();
+    let tap = graph
+        .tenant(&tenant())
+        .auth_methods()
+        .create_temporary_access_pass(&u, &req, true)
+        .await
+        .unwrap();
     assert_eq!(
         tap.temporary_access_pass.as_ref().unwrap().expose_secret(),
         "TAPRocks!"
@@ -355,7 +415,12 @@ async fn temporary_access_pass_checked_against_the_policy() {
             ..Default::default()
         },
     ] {
-        assert!(graph.create_tap(&tenant(), &u, &bad, true).await.is_err());
+        assert!(graph
+            .tenant(&tenant())
+            .auth_methods()
+            .create_temporary_access_pass(&u, &bad, true)
+            .await
+            .is_err());
     }
     // Outside Graph's own range: refused with nothing sent.
     let before = server.received_requests().await.unwrap().len();
@@ -364,7 +429,12 @@ async fn temporary_access_pass_checked_against_the_policy() {
             lifetime_in_minutes: Some(minutes),
             ..Default::default()
         };
-        assert!(graph.create_tap(&tenant(), &u, &r, true).await.is_err());
+        assert!(graph
+            .tenant(&tenant())
+            .auth_methods()
+            .create_temporary_access_pass(&u, &r, true)
+            .await
+            .is_err());
     }
     assert_eq!(server.received_requests().await.unwrap().len(), before);
     let posts = server
@@ -415,8 +485,11 @@ async fn per_user_mfa_and_registration_report() {
         .await
         .unwrap();
     let rows: Vec<_> = graph
-        .registration_details(&tenant(), &Query::new().filter("isMfaRegistered eq false"))
-        .try_collect()
+        .tenant(&tenant())
+        .auth_methods()
+        .registration_details()
+        .query(Query::new().filter("isMfaRegistered eq false"))
+        .collect()
         .await
         .unwrap();
     assert_eq!(rows[0].is_mfa_registered, Some(false));
@@ -452,16 +525,15 @@ async fn sign_ins_and_audits_filtered_by_window() {
         .mount(&server)
         .await;
     let s: Vec<_> = graph
-        .sign_ins(
-            &tenant(),
-            &SignInFilter {
-                user_id: Some(U.into()),
-                since: Some(since),
-                top: Some(100),
-                ..Default::default()
-            },
-        )
-        .try_collect()
+        .tenant(&tenant())
+        .audit()
+        .sign_ins(&SignInFilter {
+            user_id: Some(U.into()),
+            since: Some(since),
+            top: Some(100),
+            ..Default::default()
+        })
+        .collect()
         .await
         .unwrap();
     assert_eq!(s[0].client_app_used.as_deref(), Some("IMAP4"));
@@ -470,19 +542,18 @@ async fn sign_ins_and_audits_filtered_by_window() {
         Some("NG")
     );
     let a: Vec<_> = graph
-        .directory_audits(
-            &tenant(),
-            &AuditFilter {
-                activities: vec![
-                    "Reset user password".into(),
-                    "User registered security info".into(),
-                ],
-                target_id: Some(U.into()),
-                since: Some(since),
-                ..Default::default()
-            },
-        )
-        .try_collect()
+        .tenant(&tenant())
+        .audit()
+        .directory_audits(&AuditFilter {
+            activities: vec![
+                "Reset user password".into(),
+                "User registered security info".into(),
+            ],
+            target_id: Some(U.into()),
+            since: Some(since),
+            ..Default::default()
+        })
+        .collect()
         .await
         .unwrap();
     assert_eq!(a[0].target_resources[0].kind.as_deref(), Some("User"));
@@ -501,8 +572,10 @@ async fn sign_ins_without_premium_licence_say_so() {
         .mount(&server)
         .await;
     let err = graph
-        .sign_ins(&tenant(), &SignInFilter::default())
-        .try_collect::<Vec<_>>()
+        .tenant(&tenant())
+        .audit()
+        .sign_ins(&SignInFilter::default())
+        .collect()
         .await
         .unwrap_err();
     assert_eq!(
@@ -553,8 +626,10 @@ async fn grants_service_principals_and_devices() {
         .mount(&server)
         .await;
     let grants: Vec<_> = graph
-        .oauth2_grants(&tenant(), Some(sp))
-        .try_collect()
+        .tenant(&tenant())
+        .audit()
+        .oauth2_grants(Some(sp))
+        .collect()
         .await
         .unwrap();
     assert!(grants[0]
@@ -563,19 +638,25 @@ async fn grants_service_principals_and_devices() {
         .unwrap()
         .contains("Mail.ReadWrite"));
     graph
-        .revoke_oauth2_grant(&tenant(), &grants[0].id)
+        .tenant(&tenant())
+        .audit()
+        .revoke_oauth2_grant(&grants[0].id)
         .await
         .unwrap();
     let since = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
     let sps: Vec<_> = graph
-        .service_principals_since(&tenant(), since)
-        .try_collect()
+        .tenant(&tenant())
+        .audit()
+        .service_principals_since(since)
+        .collect()
         .await
         .unwrap();
     assert_eq!(sps[0].display_name.as_deref(), Some("Shady Mail App"));
     let devices: Vec<_> = graph
-        .managed_devices_of(&tenant(), "adelev@contoso.com")
-        .try_collect()
+        .tenant(&tenant())
+        .audit()
+        .managed_devices_of("adelev@contoso.com")
+        .collect()
         .await
         .unwrap();
     assert_eq!(devices[0].device_name.as_deref(), Some("ADELE-PC"));
@@ -600,10 +681,18 @@ async fn organization_and_domains() {
         ))
         .mount(&server)
         .await;
-    let org = graph.organization(&tenant()).await.unwrap();
+    let org = graph
+        .tenant(&tenant())
+        .directory()
+        .organization()
+        .await
+        .unwrap();
     assert_eq!(org.default_domain(), Some("contoso.com"));
     assert_eq!(org.initial_domain(), Some("contoso.onmicrosoft.com"));
-    assert_eq!(graph.domains(&tenant()).await.unwrap()[0].id, "contoso.com");
+    assert_eq!(
+        graph.tenant(&tenant()).directory().domains().await.unwrap()[0].id,
+        "contoso.com"
+    );
 }
 
 #[tokio::test]
@@ -653,7 +742,12 @@ async fn inbox_rules_and_automatic_replies() {
         .expect(1)
         .mount(&server)
         .await;
-    let rules = graph.inbox_rules(&tenant(), &u).await.unwrap();
+    let rules = graph
+        .tenant(&tenant())
+        .mail()
+        .inbox_rules(&u)
+        .await
+        .unwrap();
     assert_eq!(
         rules[0].actions.as_ref().unwrap().forward_to[0]
             .email_address
@@ -662,16 +756,22 @@ async fn inbox_rules_and_automatic_replies() {
         Some("attacker@evil.example")
     );
     let r = graph
-        .set_inbox_rule_enabled(&tenant(), &u, &rules[0].id, false)
+        .tenant(&tenant())
+        .mail()
+        .set_inbox_rule_enabled(&u, &rules[0].id, false)
         .await
         .unwrap();
     assert_eq!(r.is_enabled, Some(false));
     graph
-        .delete_inbox_rule(&tenant(), &u, &rules[0].id)
+        .tenant(&tenant())
+        .mail()
+        .delete_inbox_rule(&u, &rules[0].id)
         .await
         .unwrap();
     let ar = graph
-        .automatic_replies(&tenant(), &u)
+        .tenant(&tenant())
+        .mail()
+        .automatic_replies(&u)
         .await
         .unwrap()
         .unwrap();
@@ -690,7 +790,9 @@ async fn inbox_rules_and_automatic_replies() {
         external_reply_message: None,
     };
     graph
-        .set_automatic_replies(&tenant(), &u, &setting)
+        .tenant(&tenant())
+        .mail()
+        .set_automatic_replies(&u, &setting)
         .await
         .unwrap();
     let bad = AutomaticRepliesSetting {
@@ -702,7 +804,9 @@ async fn inbox_rules_and_automatic_replies() {
         ..setting
     };
     assert!(graph
-        .set_automatic_replies(&tenant(), &u, &bad)
+        .tenant(&tenant())
+        .mail()
+        .set_automatic_replies(&u, &bad)
         .await
         .is_err());
 }

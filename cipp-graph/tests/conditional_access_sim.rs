@@ -6,9 +6,8 @@ use std::sync::Arc;
 use cipp_core::{ManualClock, Pipeline, TenantId};
 use cipp_graph::model::{ConditionalAccessPolicy, NamedLocation, PolicyState};
 use cipp_graph::odata::Query;
-use cipp_graph::{ConditionalAccessApi, GraphClient};
+use cipp_graph::GraphClient;
 use cipp_sim::Simulator;
-use futures::TryStreamExt;
 use serde_json::json;
 
 fn setup() -> (Simulator, GraphClient) {
@@ -31,12 +30,16 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
     let (_sim, graph) = setup();
     let contoso = t("contoso.onmicrosoft.com");
     let fabrikam = t("fabrikam.onmicrosoft.com");
-    graph.disable_security_defaults(&contoso).await.unwrap();
+    graph
+        .tenant(&contoso)
+        .conditional_access()
+        .disable_security_defaults()
+        .await
+        .unwrap();
     let office = graph
-        .create_named_location(
-            &contoso,
-            &NamedLocation::ip("Office", true, &["203.0.113.0/24"]),
-        )
+        .tenant(&contoso)
+        .conditional_access()
+        .create_named_location(&NamedLocation::ip("Office", true, &["203.0.113.0/24"]))
         .await
         .unwrap();
     let policy: ConditionalAccessPolicy = serde_json::from_value(json!({
@@ -51,10 +54,18 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
         "grantControls": {"operator": "OR", "builtInControls": ["block"]}
     }))
     .unwrap();
-    graph.create_ca_policy(&contoso, &policy).await.unwrap();
+    graph
+        .tenant(&contoso)
+        .conditional_access()
+        .create_policy(&policy)
+        .await
+        .unwrap();
     let captured: Vec<_> = graph
-        .list_ca_policies(&contoso, &Query::new())
-        .try_collect()
+        .tenant(&contoso)
+        .conditional_access()
+        .policies()
+        .query(Query::new())
+        .collect()
         .await
         .unwrap();
     assert_eq!(captured.len(), 1);
@@ -62,37 +73,78 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
 
     // Fabrikam: security defaults still on and the location does not exist there.
     let mut copy = captured[0].clone();
-    let err = graph.create_ca_policy(&fabrikam, &copy).await.unwrap_err();
+    let err = graph
+        .tenant(&fabrikam)
+        .conditional_access()
+        .create_policy(&copy)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("Security Defaults"), "{err}");
-    assert!(graph.security_defaults(&fabrikam).await.unwrap().is_enabled);
-    graph.disable_security_defaults(&fabrikam).await.unwrap();
-    let err = graph.create_ca_policy(&fabrikam, &copy).await.unwrap_err();
+    assert!(
+        graph
+            .tenant(&fabrikam)
+            .conditional_access()
+            .security_defaults()
+            .await
+            .unwrap()
+            .is_enabled
+    );
+    graph
+        .tenant(&fabrikam)
+        .conditional_access()
+        .disable_security_defaults()
+        .await
+        .unwrap();
+    let err = graph
+        .tenant(&fabrikam)
+        .conditional_access()
+        .create_policy(&copy)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("location"), "{err}");
     let there = graph
-        .create_named_location(
-            &fabrikam,
-            &NamedLocation::ip("Office", true, &["203.0.113.0/24"]),
-        )
+        .tenant(&fabrikam)
+        .conditional_access()
+        .create_named_location(&NamedLocation::ip("Office", true, &["203.0.113.0/24"]))
         .await
         .unwrap();
     let refs = copy.referenced_ids();
     let conditions = copy.conditions.as_mut().unwrap();
     conditions["locations"]["excludeLocations"] = json!([there.id]);
     assert_eq!(refs, std::slice::from_ref(&office.id));
-    let deployed = graph.create_ca_policy(&fabrikam, &copy).await.unwrap();
-    assert_ne!(deployed.id, captured[0].id);
-    graph
-        .set_ca_policy_state(&fabrikam, &deployed.id, &PolicyState::ReportOnly)
+    let deployed = graph
+        .tenant(&fabrikam)
+        .conditional_access()
+        .create_policy(&copy)
         .await
         .unwrap();
-    let read = graph.get_ca_policy(&fabrikam, &deployed.id).await.unwrap();
+    assert_ne!(deployed.id, captured[0].id);
+    graph
+        .tenant(&fabrikam)
+        .conditional_access()
+        .set_policy_state(&deployed.id, &PolicyState::ReportOnly)
+        .await
+        .unwrap();
+    let read = graph
+        .tenant(&fabrikam)
+        .conditional_access()
+        .policy(&deployed.id)
+        .await
+        .unwrap();
     assert_eq!(read.state, Some(PolicyState::ReportOnly));
     assert_eq!(read.built_in_controls(), ["block"]);
     graph
-        .delete_ca_policy(&fabrikam, &deployed.id)
+        .tenant(&fabrikam)
+        .conditional_access()
+        .delete_policy(&deployed.id)
         .await
         .unwrap();
-    assert!(graph.get_ca_policy(&fabrikam, &deployed.id).await.is_err());
+    assert!(graph
+        .tenant(&fabrikam)
+        .conditional_access()
+        .policy(&deployed.id)
+        .await
+        .is_err());
 }
 
 #[tokio::test(start_paused = true)]
@@ -102,8 +154,11 @@ async fn throttling_without_retry_after_is_avoided_by_pacing() {
     sim.set_ca_throttling("contoso.onmicrosoft.com", true);
     for _ in 0..5 {
         let p: Vec<_> = graph
-            .list_named_locations(&contoso, &Query::new())
-            .try_collect()
+            .tenant(&contoso)
+            .conditional_access()
+            .named_locations()
+            .query(Query::new())
+            .collect()
             .await
             .unwrap();
         assert!(p.is_empty());

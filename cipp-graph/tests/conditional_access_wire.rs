@@ -5,9 +5,7 @@ mod common;
 use cipp_core::ApiErrorKind;
 use cipp_graph::model::{ConditionalAccessPolicy, NamedLocation, NamedLocationKind, PolicyState};
 use cipp_graph::odata::Query;
-use cipp_graph::ConditionalAccessApi;
 use common::*;
-use futures::TryStreamExt;
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -52,8 +50,11 @@ async fn policies_list_read_the_documented_shape() {
         .await;
     let t = tenant();
     let all: Vec<_> = graph
-        .list_ca_policies(&t, &Query::new().filter("state eq 'enabled'"))
-        .try_collect()
+        .tenant(&t)
+        .conditional_access()
+        .policies()
+        .query(Query::new().filter("state eq 'enabled'"))
+        .collect()
         .await
         .unwrap();
     let p = &all[0];
@@ -80,7 +81,12 @@ async fn a_captured_policy_is_created_without_read_only_fields() {
         .expect(1)
         .mount(&server)
         .await;
-    let created = graph.create_ca_policy(&tenant(), &captured).await.unwrap();
+    let created = graph
+        .tenant(&tenant())
+        .conditional_access()
+        .create_policy(&captured)
+        .await
+        .unwrap();
     assert_eq!(created.id, P);
     Mock::given(method("PATCH"))
         .and(path(format!(
@@ -92,18 +98,32 @@ async fn a_captured_policy_is_created_without_read_only_fields() {
         .mount(&server)
         .await;
     graph
-        .update_ca_policy(&tenant(), P, &captured)
+        .tenant(&tenant())
+        .conditional_access()
+        .update_policy(P, &captured)
         .await
         .unwrap();
     // Refused before sending: no name, no state, no conditions, no controls, bad id.
     let mut bad = captured.clone();
     bad.state = None;
-    assert!(graph.create_ca_policy(&tenant(), &bad).await.is_err());
+    assert!(graph
+        .tenant(&tenant())
+        .conditional_access()
+        .create_policy(&bad)
+        .await
+        .is_err());
     let mut bad = captured.clone();
     bad.grant_controls = None;
-    assert!(graph.create_ca_policy(&tenant(), &bad).await.is_err());
     assert!(graph
-        .update_ca_policy(&tenant(), "policy-1", &captured)
+        .tenant(&tenant())
+        .conditional_access()
+        .create_policy(&bad)
+        .await
+        .is_err());
+    assert!(graph
+        .tenant(&tenant())
+        .conditional_access()
+        .update_policy("policy-1", &captured)
         .await
         .is_err());
 }
@@ -132,10 +152,17 @@ async fn state_change_delete_and_errors() {
         .mount(&server)
         .await;
     graph
-        .set_ca_policy_state(&tenant(), P, &PolicyState::Disabled)
+        .tenant(&tenant())
+        .conditional_access()
+        .set_policy_state(P, &PolicyState::Disabled)
         .await
         .unwrap();
-    let err = graph.delete_ca_policy(&tenant(), P).await.unwrap_err();
+    let err = graph
+        .tenant(&tenant())
+        .conditional_access()
+        .delete_policy(P)
+        .await
+        .unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::MissingPermission);
 }
 
@@ -155,8 +182,11 @@ async fn named_locations_ip_and_country() {
         .mount(&server)
         .await;
     let locs: Vec<_> = graph
-        .list_named_locations(&tenant(), &Query::new())
-        .try_collect()
+        .tenant(&tenant())
+        .conditional_access()
+        .named_locations()
+        .query(Query::new())
+        .collect()
         .await
         .unwrap();
     assert_eq!(locs[0].kind(), NamedLocationKind::Ip);
@@ -184,7 +214,9 @@ async fn named_locations_ip_and_country() {
     let hq = NamedLocation::ip("HQ", true, &["203.0.113.0/24", "2001:db8::/32"]);
     assert_eq!(
         graph
-            .create_named_location(&tenant(), &hq)
+            .tenant(&tenant())
+            .conditional_access()
+            .create_named_location(&hq)
             .await
             .unwrap()
             .id,
@@ -206,7 +238,9 @@ async fn named_locations_ip_and_country() {
         .await;
     let blocked = NamedLocation::countries("Blocked", &["ru", "kp", "ir"], true);
     graph
-        .update_named_location(&tenant(), G, &blocked)
+        .tenant(&tenant())
+        .conditional_access()
+        .update_named_location(G, &blocked)
         .await
         .unwrap();
     for bad in [
@@ -216,7 +250,12 @@ async fn named_locations_ip_and_country() {
         NamedLocation::countries("x", &["USA"], false),
         NamedLocation::countries("", &["US"], false),
     ] {
-        assert!(graph.create_named_location(&tenant(), &bad).await.is_err());
+        assert!(graph
+            .tenant(&tenant())
+            .conditional_access()
+            .create_named_location(&bad)
+            .await
+            .is_err());
     }
 }
 
@@ -253,12 +292,27 @@ async fn strengths_and_security_defaults() {
         .mount(&server)
         .await;
     let s: Vec<_> = graph
-        .list_authentication_strengths(&tenant())
-        .try_collect()
+        .tenant(&tenant())
+        .conditional_access()
+        .authentication_strengths()
+        .collect()
         .await
         .unwrap();
     assert_eq!(s[0].allowed_combinations.len(), 3);
     assert_eq!(s[0].policy_type.as_deref(), Some("builtIn"));
-    assert!(graph.security_defaults(&tenant()).await.unwrap().is_enabled);
-    graph.disable_security_defaults(&tenant()).await.unwrap();
+    assert!(
+        graph
+            .tenant(&tenant())
+            .conditional_access()
+            .security_defaults()
+            .await
+            .unwrap()
+            .is_enabled
+    );
+    graph
+        .tenant(&tenant())
+        .conditional_access()
+        .disable_security_defaults()
+        .await
+        .unwrap();
 }

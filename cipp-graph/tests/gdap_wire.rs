@@ -10,9 +10,7 @@ use cipp_graph::model::{
     RelationshipCustomer, RelationshipStatus,
 };
 use cipp_graph::odata::Query;
-use cipp_graph::GdapApi;
 use common::*;
-use futures::TryStreamExt;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -99,7 +97,9 @@ async fn create_sends_the_documented_body_and_reads_201() {
         .mount(&server)
         .await;
     let r = graph
-        .create_relationship(&partner(), &new_relationship())
+        .tenant(&partner())
+        .gdap()
+        .create_relationship(&new_relationship())
         .await
         .unwrap();
     assert_eq!(r.status, Some(RelationshipStatus::Created));
@@ -143,7 +143,12 @@ async fn create_refuses_what_microsoft_would_refuse_before_sending() {
         },
     ];
     for case in cases {
-        let err = graph.create_relationship(&p, &case).await.unwrap_err();
+        let err = graph
+            .tenant(&p)
+            .gdap()
+            .create_relationship(&case)
+            .await
+            .unwrap_err();
         assert!(err.to_string().len() > 10, "{err}");
     }
     // Global Administrator without auto-extend is allowed.
@@ -183,8 +188,11 @@ async fn list_pages_filters_and_keeps_unknown_statuses_and_reseller_fields() {
         .mount(&server)
         .await;
     let all: Vec<_> = graph
-        .list_relationships(&partner(), &gdap::active_query().top(300))
-        .try_collect()
+        .tenant(&partner())
+        .gdap()
+        .relationships()
+        .query(gdap::active_query().top(300))
+        .collect()
         .await
         .unwrap();
     assert_eq!(all.len(), 2);
@@ -195,8 +203,11 @@ async fn list_pages_filters_and_keeps_unknown_statuses_and_reseller_fields() {
     );
     // $top above 300 is refused before sending.
     let err = graph
-        .list_relationships(&partner(), &Query::new().top(301))
-        .try_collect::<Vec<_>>()
+        .tenant(&partner())
+        .gdap()
+        .relationships()
+        .query(Query::new().top(301))
+        .collect()
         .await
         .unwrap_err();
     assert!(err.to_string().contains("300"), "{err}");
@@ -226,7 +237,9 @@ async fn update_sends_if_match_and_only_the_changes_and_reads_412() {
         ..Default::default()
     };
     graph
-        .update_relationship(&partner(), &current, &patch)
+        .tenant(&partner())
+        .gdap()
+        .update_relationship(&current, &patch)
         .await
         .unwrap();
 
@@ -243,7 +256,9 @@ async fn update_sends_if_match_and_only_the_changes_and_reads_412() {
         .mount(&server2)
         .await;
     let err = graph2
-        .update_relationship(&partner(), &current, &patch)
+        .tenant(&partner())
+        .gdap()
+        .update_relationship(&current, &patch)
         .await
         .unwrap_err();
     let api = err.as_api().unwrap();
@@ -263,13 +278,17 @@ async fn update_follows_the_status_rules() {
         ..Default::default()
     };
     assert!(graph
-        .update_relationship(&p, &pending, &rename)
+        .tenant(&p)
+        .gdap()
+        .update_relationship(&pending, &rename)
         .await
         .is_err());
     let active = read(relationship("active", &[exo, roles::GLOBAL_ADMINISTRATOR]));
     // Active: no rename, no role additions, no auto-extend while GA is present.
     assert!(graph
-        .update_relationship(&p, &active, &rename)
+        .tenant(&p)
+        .gdap()
+        .update_relationship(&active, &rename)
         .await
         .is_err());
     let add = RelationshipPatch {
@@ -280,17 +299,26 @@ async fn update_follows_the_status_rules() {
         ])),
         ..Default::default()
     };
-    assert!(graph.update_relationship(&p, &active, &add).await.is_err());
+    assert!(graph
+        .tenant(&p)
+        .gdap()
+        .update_relationship(&active, &add)
+        .await
+        .is_err());
     let extend = RelationshipPatch {
         auto_extend_duration: Some("P180D".into()),
         ..Default::default()
     };
     assert!(graph
-        .update_relationship(&p, &active, &extend)
+        .tenant(&p)
+        .gdap()
+        .update_relationship(&active, &extend)
         .await
         .is_err());
     assert!(graph
-        .update_relationship(&p, &active, &RelationshipPatch::default())
+        .tenant(&p)
+        .gdap()
+        .update_relationship(&active, &RelationshipPatch::default())
         .await
         .is_err());
     let mut no_etag = active.clone();
@@ -300,7 +328,9 @@ async fn update_follows_the_status_rules() {
         ..Default::default()
     };
     assert!(graph
-        .update_relationship(&p, &no_etag, &drop_ga)
+        .tenant(&p)
+        .gdap()
+        .update_relationship(&no_etag, &drop_ga)
         .await
         .is_err());
     nothing_sent(&server).await;
@@ -318,8 +348,9 @@ async fn update_follows_the_status_rules() {
         .mount(&server)
         .await;
     let fixed = graph
+        .tenant(&p)
+        .gdap()
         .update_relationship(
-            &p,
             &active,
             &RelationshipPatch {
                 auto_extend_duration: Some("P180D".into()),
@@ -350,17 +381,29 @@ async fn lock_for_approval_and_terminate_post_requests() {
             .mount(&server)
             .await;
     }
-    let lock = graph.lock_for_approval(&partner(), REL).await.unwrap();
+    let lock = graph
+        .tenant(&partner())
+        .gdap()
+        .lock_for_approval(REL)
+        .await
+        .unwrap();
     assert_eq!(lock.action, "lockForApproval");
     assert_eq!(lock.status, "created");
-    let t = graph.terminate_relationship(&partner(), REL).await.unwrap();
+    let t = graph
+        .tenant(&partner())
+        .gdap()
+        .terminate(REL)
+        .await
+        .unwrap();
     assert_eq!(t.action, "terminate");
     assert_eq!(
         gdap::invite_url(REL),
         format!("https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/{REL}")
     );
     assert!(graph
-        .lock_for_approval(&partner(), "../users")
+        .tenant(&partner())
+        .gdap()
+        .lock_for_approval("../users")
         .await
         .is_err());
 }
@@ -385,21 +428,30 @@ async fn access_assignments_create_update_delete_with_if_match() {
     let created = read(relationship("approvalPending", &[&exo]));
     // Not active yet; a role the relationship lacks; a group that is not a GUID.
     assert!(graph
-        .create_access_assignment(&p, &created, GROUP, std::slice::from_ref(&exo))
+        .tenant(&p)
+        .gdap()
+        .create_access_assignment(
+            &created,
+            &cipp_graph::model::GroupId::from(GROUP),
+            std::slice::from_ref(&exo)
+        )
         .await
         .is_err());
     let active = read(relationship("active", &[&exo]));
     let reader = roles::GLOBAL_READER_ID.to_owned();
     let err = graph
-        .create_access_assignment(&p, &active, GROUP, &[reader])
+        .tenant(&p)
+        .gdap()
+        .create_access_assignment(&active, &cipp_graph::model::GroupId::from(GROUP), &[reader])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Global Reader"), "{err}");
     assert!(graph
+        .tenant(&p)
+        .gdap()
         .create_access_assignment(
-            &p,
             &active,
-            "M365 GDAP Exchange",
+            &cipp_graph::model::GroupId::from("M365 GDAP Exchange"),
             std::slice::from_ref(&exo)
         )
         .await
@@ -417,7 +469,13 @@ async fn access_assignments_create_update_delete_with_if_match() {
         .mount(&server)
         .await;
     let a = graph
-        .create_access_assignment(&p, &active, GROUP, std::slice::from_ref(&exo))
+        .tenant(&p)
+        .gdap()
+        .create_access_assignment(
+            &active,
+            &cipp_graph::model::GroupId::from(GROUP),
+            std::slice::from_ref(&exo),
+        )
         .await
         .unwrap();
     assert_eq!(a.status, Some(AssignmentStatus::Pending));
@@ -442,17 +500,26 @@ async fn access_assignments_create_update_delete_with_if_match() {
         .mount(&server)
         .await;
     let updated = graph
-        .update_access_assignment(&p, REL, &a, &[exo.clone(), roles::GLOBAL_READER_ID.into()])
+        .tenant(&p)
+        .gdap()
+        .update_access_assignment(REL, &a, &[exo.clone(), roles::GLOBAL_READER_ID.into()])
         .await
         .unwrap();
     assert_eq!(updated.status, Some(AssignmentStatus::Active));
-    graph.delete_access_assignment(&p, REL, &a).await.unwrap();
+    graph
+        .tenant(&p)
+        .gdap()
+        .delete_access_assignment(REL, &a)
+        .await
+        .unwrap();
     let no_etag = AccessAssignment {
         etag: None,
         ..a.clone()
     };
     assert!(graph
-        .delete_access_assignment(&p, REL, &no_etag)
+        .tenant(&p)
+        .gdap()
+        .delete_access_assignment(REL, &no_etag)
         .await
         .is_err());
 }
@@ -482,14 +549,18 @@ async fn assignments_and_operations_list_with_the_data_string_parsed() {
         .mount(&server)
         .await;
     let a: Vec<_> = graph
-        .list_access_assignments(&partner(), REL)
-        .try_collect()
+        .tenant(&partner())
+        .gdap()
+        .access_assignments(REL)
+        .collect()
         .await
         .unwrap();
     assert_eq!(a.len(), 1);
     let ops: Vec<_> = graph
-        .list_relationship_operations(&partner(), REL)
-        .try_collect()
+        .tenant(&partner())
+        .gdap()
+        .operations(REL)
+        .collect()
         .await
         .unwrap();
     assert_eq!(ops[0].status, "succeeded");
@@ -520,7 +591,7 @@ async fn customer_tenants_come_from_active_relationships_merged_per_customer() {
         .expect(1)
         .mount(&server)
         .await;
-    let customers = graph.customer_tenants(&partner()).await.unwrap();
+    let customers = graph.tenant(&partner()).gdap().customers().await.unwrap();
     assert_eq!(customers.len(), 2);
     assert_eq!(customers[0].display_name.as_deref(), Some("Adatum"));
     assert!(customers[0].only_microsoft_led);
@@ -601,7 +672,7 @@ async fn role_groups_are_found_by_name_or_created_as_security_groups() {
         "29232cdf-9323-42fd-ade2-1d097af3e4de".to_owned(),
         "fe930be7-5e62-47db-91af-98c3a49a38b1".to_owned(),
     ];
-    let (mappings, report) = workflow::ensure_role_groups(&graph, &partner(), &ids, None)
+    let (mappings, report) = workflow::ensure_role_groups(&graph.tenant(&partner()), &ids, None)
         .await
         .unwrap();
     assert_eq!(report.steps.len(), 2, "{report:?}");

@@ -7,9 +7,8 @@ use cipp_core::{ManualClock, Pipeline, TenantId};
 use cipp_graph::intune::{AssignTarget, FilterMode, IntuneKind};
 use cipp_graph::model::{IntunePolicy, NewGroup};
 use cipp_graph::odata::Query;
-use cipp_graph::{GraphClient, GroupsApi, IntuneApi};
+use cipp_graph::GraphClient;
 use cipp_sim::Simulator;
-use futures::TryStreamExt;
 use serde_json::json;
 
 fn setup() -> GraphClient {
@@ -36,46 +35,52 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
     }))
     .unwrap();
     graph
-        .create_intune(&contoso, IntuneKind::CompliancePolicy, &policy)
+        .tenant(&contoso)
+        .intune()
+        .create(IntuneKind::CompliancePolicy, &policy)
         .await
         .unwrap();
     let captured: Vec<_> = graph
-        .list_intune(&contoso, IntuneKind::CompliancePolicy, &Query::new())
-        .try_collect()
+        .tenant(&contoso)
+        .intune()
+        .list(IntuneKind::CompliancePolicy)
+        .query(Query::new())
+        .collect()
         .await
         .unwrap();
     assert_eq!(captured.len(), 1);
     assert!(captured[0].created_date_time.is_some());
     // Deploy the captured copy (with its id and timestamps) to Fabrikam.
     let created = graph
-        .create_intune(&fabrikam, IntuneKind::CompliancePolicy, &captured[0])
+        .tenant(&fabrikam)
+        .intune()
+        .create(IntuneKind::CompliancePolicy, &captured[0])
         .await
         .unwrap();
     assert_ne!(created.id, captured[0].id);
     assert_eq!(created.extra["bitLockerEnabled"], true);
     let devices = graph
-        .create_group(
-            &fabrikam,
-            &NewGroup::security("Intune devices", "intunedevices"),
-        )
+        .tenant(&fabrikam)
+        .groups()
+        .create(&NewGroup::security("Intune devices", "intunedevices"))
         .await
         .unwrap()
         .id
         .unwrap()
         .0;
     let pilots = graph
-        .create_group(
-            &fabrikam,
-            &NewGroup::security("Pilot exclusions", "pilotexcl"),
-        )
+        .tenant(&fabrikam)
+        .groups()
+        .create(&NewGroup::security("Pilot exclusions", "pilotexcl"))
         .await
         .unwrap()
         .id
         .unwrap()
         .0;
     graph
-        .assign_intune(
-            &fabrikam,
+        .tenant(&fabrikam)
+        .intune()
+        .assign(
             IntuneKind::CompliancePolicy,
             &created.id,
             &[AssignTarget::Group(devices.clone())],
@@ -85,8 +90,9 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
         .await
         .unwrap();
     graph
-        .assign_intune(
-            &fabrikam,
+        .tenant(&fabrikam)
+        .intune()
+        .assign(
             IntuneKind::CompliancePolicy,
             &created.id,
             &[AssignTarget::ExcludeGroup(pilots), AssignTarget::AllDevices],
@@ -96,8 +102,10 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
         .await
         .unwrap();
     let assigned: Vec<_> = graph
-        .list_intune_assignments(&fabrikam, IntuneKind::CompliancePolicy, &created.id)
-        .try_collect()
+        .tenant(&fabrikam)
+        .intune()
+        .assignments(IntuneKind::CompliancePolicy, &created.id)
+        .collect()
         .await
         .unwrap();
     assert_eq!(
@@ -114,26 +122,29 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
         ..Default::default()
     };
     graph
-        .update_intune(
-            &fabrikam,
-            IntuneKind::CompliancePolicy,
-            &created.id,
-            &rename,
-        )
+        .tenant(&fabrikam)
+        .intune()
+        .update(IntuneKind::CompliancePolicy, &created.id, &rename)
         .await
         .unwrap();
     let read = graph
-        .get_intune(&fabrikam, IntuneKind::CompliancePolicy, &created.id)
+        .tenant(&fabrikam)
+        .intune()
+        .get(IntuneKind::CompliancePolicy, &created.id)
         .await
         .unwrap();
     assert_eq!(read.title(), "Windows baseline v2");
     assert_eq!(read.extra["bitLockerEnabled"], true);
     graph
-        .delete_intune(&fabrikam, IntuneKind::CompliancePolicy, &created.id)
+        .tenant(&fabrikam)
+        .intune()
+        .delete(IntuneKind::CompliancePolicy, &created.id)
         .await
         .unwrap();
     assert!(graph
-        .get_intune(&fabrikam, IntuneKind::CompliancePolicy, &created.id)
+        .tenant(&fabrikam)
+        .intune()
+        .get(IntuneKind::CompliancePolicy, &created.id)
         .await
         .is_err());
 }
@@ -142,17 +153,33 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
 async fn apple_token_expiry_is_readable() {
     let graph = setup();
     let contoso = TenantId::parse("contoso.onmicrosoft.com").unwrap();
-    let apns = graph.apple_push_certificate(&contoso).await.unwrap();
+    let apns = graph
+        .tenant(&contoso)
+        .intune()
+        .apple_push_certificate()
+        .await
+        .unwrap();
     let days = (apns.expiration_date_time.unwrap()
         - "2026-11-27T09:00:00Z"
             .parse::<chrono::DateTime<chrono::Utc>>()
             .unwrap())
     .num_days();
     assert_eq!(days, 20);
-    let vpp: Vec<_> = graph.list_vpp_tokens(&contoso).try_collect().await.unwrap();
+    let vpp: Vec<_> = graph
+        .tenant(&contoso)
+        .intune()
+        .vpp_tokens()
+        .collect()
+        .await
+        .unwrap();
     assert_eq!(vpp.len(), 1);
     // Fabrikam has no APNs certificate: 404, read as not found.
     let fabrikam = TenantId::parse("fabrikam.onmicrosoft.com").unwrap();
-    let err = graph.apple_push_certificate(&fabrikam).await.unwrap_err();
+    let err = graph
+        .tenant(&fabrikam)
+        .intune()
+        .apple_push_certificate()
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }

@@ -5,7 +5,6 @@ mod common;
 use cipp_graph::intune::{self, AssignTarget, FilterMode, IntuneKind};
 use cipp_graph::model::IntunePolicy;
 use cipp_graph::odata::Query;
-use cipp_graph::IntuneApi;
 use common::*;
 use futures::TryStreamExt;
 use serde_json::json;
@@ -50,8 +49,11 @@ async fn list_and_get_keep_the_concrete_type_and_settings() {
         .await;
     let t = tenant();
     let c: Vec<_> = graph
-        .list_intune(&t, IntuneKind::CompliancePolicy, &Query::new())
-        .try_collect()
+        .tenant(&t)
+        .intune()
+        .list(IntuneKind::CompliancePolicy)
+        .query(Query::new())
+        .collect()
         .await
         .unwrap();
     assert_eq!(
@@ -61,12 +63,11 @@ async fn list_and_get_keep_the_concrete_type_and_settings() {
     assert_eq!(c[0].title(), "Windows baseline");
     assert_eq!(c[0].extra["osMinimumVersion"], "10.0.19045");
     let s: Vec<_> = graph
-        .list_intune(
-            &t,
-            IntuneKind::SettingsCatalog,
-            &Query::new().expand("settings"),
-        )
-        .try_collect()
+        .tenant(&t)
+        .intune()
+        .list(IntuneKind::SettingsCatalog)
+        .query(Query::new().expand("settings"))
+        .collect()
         .await
         .unwrap();
     assert_eq!(s[0].title(), "Edge baseline");
@@ -95,7 +96,9 @@ async fn a_captured_compliance_policy_is_created_with_scheduled_actions_and_with
         .await;
     let captured: IntunePolicy = serde_json::from_value(compliance()).unwrap();
     let created = graph
-        .create_intune(&tenant(), IntuneKind::CompliancePolicy, &captured)
+        .tenant(&tenant())
+        .intune()
+        .create(IntuneKind::CompliancePolicy, &captured)
         .await
         .unwrap();
     assert_eq!(created.id, ID);
@@ -103,13 +106,17 @@ async fn a_captured_compliance_policy_is_created_with_scheduled_actions_and_with
     let mut untyped = captured.clone();
     untyped.odata_type = None;
     assert!(graph
-        .create_intune(&tenant(), IntuneKind::CompliancePolicy, &untyped)
+        .tenant(&tenant())
+        .intune()
+        .create(IntuneKind::CompliancePolicy, &untyped)
         .await
         .is_err());
     let mut nameless = captured.clone();
     nameless.display_name = None;
     assert!(graph
-        .create_intune(&tenant(), IntuneKind::DeviceConfiguration, &nameless)
+        .tenant(&tenant())
+        .intune()
+        .create(IntuneKind::DeviceConfiguration, &nameless)
         .await
         .is_err());
 }
@@ -135,13 +142,17 @@ async fn the_settings_catalog_is_replaced_with_put_others_patched() {
         .mount(&server)
         .await;
     graph
-        .update_intune(&tenant(), IntuneKind::SettingsCatalog, ID, &policy)
+        .tenant(&tenant())
+        .intune()
+        .update(IntuneKind::SettingsCatalog, ID, &policy)
         .await
         .unwrap();
     let mut no_settings = policy.clone();
     no_settings.extra.remove("settings");
     assert!(graph
-        .update_intune(&tenant(), IntuneKind::SettingsCatalog, ID, &no_settings)
+        .tenant(&tenant())
+        .intune()
+        .update(IntuneKind::SettingsCatalog, ID, &no_settings)
         .await
         .is_err());
     Mock::given(method("PATCH"))
@@ -157,7 +168,9 @@ async fn the_settings_catalog_is_replaced_with_put_others_patched() {
         ..Default::default()
     };
     graph
-        .update_intune(&tenant(), IntuneKind::DeviceConfiguration, ID, &p)
+        .tenant(&tenant())
+        .intune()
+        .update(IntuneKind::DeviceConfiguration, ID, &p)
         .await
         .unwrap();
     Mock::given(method("DELETE"))
@@ -169,7 +182,9 @@ async fn the_settings_catalog_is_replaced_with_put_others_patched() {
         .mount(&server)
         .await;
     graph
-        .delete_intune(&tenant(), IntuneKind::AdministrativeTemplate, ID)
+        .tenant(&tenant())
+        .intune()
+        .delete(IntuneKind::AdministrativeTemplate, ID)
         .await
         .unwrap();
 }
@@ -194,8 +209,9 @@ async fn assign_replaces_or_appends_with_filters_and_exclusions() {
         .mount(&server)
         .await;
     graph
-        .assign_intune(
-            &tenant(),
+        .tenant(&tenant())
+        .intune()
+        .assign(
             IntuneKind::DeviceConfiguration,
             ID,
             &[
@@ -232,8 +248,9 @@ async fn assign_replaces_or_appends_with_filters_and_exclusions() {
         .mount(&server)
         .await;
     graph
-        .assign_intune(
-            &tenant(),
+        .tenant(&tenant())
+        .intune()
+        .assign(
             IntuneKind::SettingsCatalog,
             ID,
             &[AssignTarget::AllUsers],
@@ -244,8 +261,9 @@ async fn assign_replaces_or_appends_with_filters_and_exclusions() {
         .unwrap();
     // Refused before sending.
     assert!(graph
-        .assign_intune(
-            &tenant(),
+        .tenant(&tenant())
+        .intune()
+        .assign(
             IntuneKind::AssignmentFilter,
             ID,
             &[AssignTarget::AllUsers],
@@ -255,8 +273,9 @@ async fn assign_replaces_or_appends_with_filters_and_exclusions() {
         .await
         .is_err());
     assert!(graph
-        .assign_intune(
-            &tenant(),
+        .tenant(&tenant())
+        .intune()
+        .assign(
             IntuneKind::DeviceConfiguration,
             ID,
             &[AssignTarget::Group("sales".into())],
@@ -347,15 +366,32 @@ async fn apple_certificates_and_tokens_with_expiry() {
         .mount(&server)
         .await;
     let t = tenant();
-    let apns = graph.apple_push_certificate(&t).await.unwrap();
+    let apns = graph
+        .tenant(&t)
+        .intune()
+        .apple_push_certificate()
+        .await
+        .unwrap();
     assert_eq!(
         apns.expiration_date_time.unwrap().to_rfc3339(),
         "2027-01-01T08:03:18.595820400+00:00"
     );
-    let vpp: Vec<_> = graph.list_vpp_tokens(&t).try_collect().await.unwrap();
+    let vpp: Vec<_> = graph
+        .tenant(&t)
+        .intune()
+        .vpp_tokens()
+        .collect()
+        .await
+        .unwrap();
     assert_eq!(vpp[0].state.as_deref(), Some("valid"));
     assert!(vpp[0].expiration_date_time.is_some());
-    let dep: Vec<_> = graph.list_dep_onboarding(&t).try_collect().await.unwrap();
+    let dep: Vec<_> = graph
+        .tenant(&t)
+        .intune()
+        .dep_onboarding()
+        .collect()
+        .await
+        .unwrap();
     assert!(dep[0].token_expiration_date_time.is_some());
     // The same singleton at the top level reads too.
     let top: cipp_graph::model::ApplePushCertificate = cipp_graph::model::singleton(json!({

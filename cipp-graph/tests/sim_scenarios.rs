@@ -13,10 +13,9 @@ use cipp_graph::model::{
 };
 use cipp_graph::odata::Query;
 use cipp_graph::users::{self, UserRef};
-use cipp_graph::{AuditApi, AuthMethodsApi, GraphClient, GroupsApi, MailApi, UsersApi};
+use cipp_graph::GraphClient;
 use cipp_sim::scenario::{DEMO_COMPROMISED_UPN, SKU_EXCHANGE_STANDARD};
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, Simulator};
-use futures::TryStreamExt;
 use secrecy::SecretString;
 
 fn setup() -> (Simulator, GraphClient, ManualClock) {
@@ -58,36 +57,51 @@ async fn user_lifecycle_created_listed_deleted_restored() {
     let (_sim, graph, _) = setup();
     let t = contoso();
     let created = graph
-        .create_user(&t, &new_user("newhire@contoso.com", Some("GB")))
+        .tenant(&t)
+        .users()
+        .create(&new_user("newhire@contoso.com", Some("GB")))
         .await
         .unwrap();
     let id = created.id.clone().unwrap();
     let listed: Vec<_> = graph
-        .list_users(
-            &t,
-            &Query::new().filter("userPrincipalName eq 'newhire@contoso.com'"),
-        )
-        .try_collect()
+        .tenant(&t)
+        .users()
+        .list()
+        .query(Query::new().filter("userPrincipalName eq 'newhire@contoso.com'"))
+        .collect()
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
     graph
-        .delete_user(&t, &UserRef::Id(id.clone()))
+        .tenant(&t)
+        .users()
+        .delete(&UserRef::Id(id.clone()))
         .await
         .unwrap();
     let deleted: Vec<_> = graph
-        .list_deleted_users(&t, &Query::new())
-        .try_collect()
+        .tenant(&t)
+        .users()
+        .list_deleted()
+        .query(Query::new())
+        .collect()
         .await
         .unwrap();
     assert!(deleted.iter().any(|u| u.id.as_ref() == Some(&id)));
-    graph.restore_deleted(&t, id.as_str()).await.unwrap();
-    assert!(graph.get_user(&t, &UserRef::Id(id)).await.is_ok());
+    graph
+        .tenant(&t)
+        .users()
+        .restore(&cipp_graph::model::DirectoryObjectId::from(id.as_str()))
+        .await
+        .unwrap();
+    assert!(graph.tenant(&t).users().get(&UserRef::Id(id)).await.is_ok());
     // The other tenants are untouched.
     let fabrikam = TenantId::parse("fabrikam.onmicrosoft.com").unwrap();
     let f: Vec<_> = graph
-        .list_users(&fabrikam, &Query::new())
-        .try_collect()
+        .tenant(&fabrikam)
+        .users()
+        .list()
+        .query(Query::new())
+        .collect()
         .await
         .unwrap();
     assert!(f
@@ -101,19 +115,22 @@ async fn change_upn_only_to_a_verified_domain() {
     let t = contoso();
     let u = UserRef::parse("adelev@contoso.com").unwrap();
     graph
-        .change_upn(&t, &u, "adele.vance@contoso.onmicrosoft.com")
+        .tenant(&t)
+        .users()
+        .change_upn(&u, "adele.vance@contoso.onmicrosoft.com")
         .await
         .unwrap();
     assert!(graph
-        .get_user(
-            &t,
-            &UserRef::parse("adele.vance@contoso.onmicrosoft.com").unwrap()
-        )
+        .tenant(&t)
+        .users()
+        .get(&UserRef::parse("adele.vance@contoso.onmicrosoft.com").unwrap())
         .await
         .is_ok());
     let moved = UserRef::parse("adele.vance@contoso.onmicrosoft.com").unwrap();
     assert!(graph
-        .change_upn(&t, &moved, "adele@fabrikam.com")
+        .tenant(&t)
+        .users()
+        .change_upn(&moved, "adele@fabrikam.com")
         .await
         .is_err());
 }
@@ -123,40 +140,84 @@ async fn memberships_change_and_graph_refuses_what_graph_refuses() {
     let (_sim, graph, _) = setup();
     let t = contoso();
     let group = graph
-        .create_group(&t, &NewGroup::security("Project X", "projectx"))
+        .tenant(&t)
+        .groups()
+        .create(&NewGroup::security("Project X", "projectx"))
         .await
         .unwrap();
     let gid = group.id.unwrap().0;
     let alex = graph
-        .get_user(&t, &UserRef::parse("alexw@contoso.com").unwrap())
+        .tenant(&t)
+        .users()
+        .get(&UserRef::parse("alexw@contoso.com").unwrap())
         .await
         .unwrap()
         .id
         .unwrap();
-    graph.add_member(&t, &gid, alex.as_str()).await.unwrap();
-    let err = graph.add_member(&t, &gid, alex.as_str()).await.unwrap_err();
+    graph
+        .tenant(&t)
+        .groups()
+        .add_member(
+            &cipp_graph::model::GroupId::from(&*gid),
+            &cipp_graph::model::DirectoryObjectId::from(alex.as_str()),
+        )
+        .await
+        .unwrap();
+    let err = graph
+        .tenant(&t)
+        .groups()
+        .add_member(
+            &cipp_graph::model::GroupId::from(&*gid),
+            &cipp_graph::model::DirectoryObjectId::from(alex.as_str()),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(
         err.status().unwrap().as_u16(),
         400,
         "adding an existing member is a 400, as in Graph"
     );
     let of: Vec<_> = graph
-        .member_of(&t, &UserRef::Id(alex.clone()), false)
-        .try_collect()
+        .tenant(&t)
+        .users()
+        .member_of(&UserRef::Id(alex.clone()), false)
+        .collect()
         .await
         .unwrap();
     assert!(of.iter().any(|g| g.id.as_deref() == Some(gid.as_str())));
-    graph.remove_member(&t, &gid, alex.as_str()).await.unwrap();
-    let members: Vec<_> = graph.members(&t, &gid).try_collect().await.unwrap();
+    graph
+        .tenant(&t)
+        .groups()
+        .remove_member(
+            &cipp_graph::model::GroupId::from(&*gid),
+            &cipp_graph::model::DirectoryObjectId::from(alex.as_str()),
+        )
+        .await
+        .unwrap();
+    let members: Vec<_> = graph
+        .tenant(&t)
+        .groups()
+        .members(&cipp_graph::model::GroupId::from(&*gid))
+        .collect()
+        .await
+        .unwrap();
     assert!(members.is_empty());
     // The distribution list is Exchange's.
     let dls: Vec<_> = graph
-        .list_groups(&t, &Query::new().filter("displayName eq 'Everyone DL'"))
-        .try_collect()
+        .tenant(&t)
+        .groups()
+        .list()
+        .query(Query::new().filter("displayName eq 'Everyone DL'"))
+        .collect()
         .await
         .unwrap();
     let err = graph
-        .add_member(&t, dls[0].id.as_ref().unwrap().as_str(), alex.as_str())
+        .tenant(&t)
+        .groups()
+        .add_member(
+            &cipp_graph::model::GroupId::from(dls[0].id.as_ref().unwrap().as_str()),
+            &cipp_graph::model::DirectoryObjectId::from(alex.as_str()),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Exchange"), "{err}");
@@ -184,17 +245,28 @@ async fn bulk_membership_through_binds() {
             .collect()
     };
     let g = graph
-        .create_group(&t, &NewGroup::microsoft365("Bulk", "bulk"))
+        .tenant(&t)
+        .groups()
+        .create(&NewGroup::microsoft365("Bulk", "bulk"))
         .await
         .unwrap();
     let report = graph
-        .add_members_bulk(&t, g.id.as_ref().unwrap().as_str(), &ids)
+        .tenant(&t)
+        .groups()
+        .add_members_bulk(
+            &cipp_graph::model::GroupId::from(g.id.as_ref().unwrap().as_str()),
+            &ids,
+        )
         .await
         .unwrap();
     assert!(matches!(report.overall(), Outcome::Succeeded { .. }));
     let members: Vec<_> = graph
-        .members(&t, g.id.as_ref().unwrap().as_str())
-        .try_collect()
+        .tenant(&t)
+        .groups()
+        .members(&cipp_graph::model::GroupId::from(
+            g.id.as_ref().unwrap().as_str(),
+        ))
+        .collect()
         .await
         .unwrap();
     assert_eq!(members.len(), 25);
@@ -209,10 +281,20 @@ async fn one_usable_tap_per_user_and_the_policy_is_enforced() {
         lifetime_in_minutes: Some(60),
         ..Default::default()
     };
-    let first = graph.create_tap(&t, &u, &req, true).await.unwrap();
-    let second = graph.create_tap(&t, &u, &req, true).await.unwrap();
+    let first = graph
+        .tenant(&t)
+        .auth_methods()
+        .create_temporary_access_pass(&u, &req, true)
+        .await
+        .unwrap();
+    let second = graph
+        .tenant(&t)
+        .auth_methods()
+        .create_temporary_access_pass(&u, &req, true)
+        .await
+        .unwrap();
     assert_ne!(first.id, second.id);
-    let methods = graph.list_methods(&t, &u).await.unwrap();
+    let methods = graph.tenant(&t).auth_methods().list(&u).await.unwrap();
     let taps = methods
         .iter()
         .filter(|m| m.odata_type.contains("temporaryAccessPass"))
@@ -223,9 +305,19 @@ async fn one_usable_tap_per_user_and_the_policy_is_enforced() {
         lifetime_in_minutes: Some(600),
         ..Default::default()
     };
-    assert!(graph.create_tap(&t, &u, &long, true).await.is_err());
+    assert!(graph
+        .tenant(&t)
+        .auth_methods()
+        .create_temporary_access_pass(&u, &long, true)
+        .await
+        .is_err());
     // Without the client-side policy check, the simulator refuses it the same way.
-    let err = graph.create_tap(&t, &u, &long, false).await.unwrap_err();
+    let err = graph
+        .tenant(&t)
+        .auth_methods()
+        .create_temporary_access_pass(&u, &long, false)
+        .await
+        .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 400);
 }
 
@@ -234,15 +326,25 @@ async fn re_require_mfa_registration_keeps_only_the_password() {
     let (_sim, graph, _) = setup();
     let t = contoso();
     let u = UserRef::parse(DEMO_COMPROMISED_UPN).unwrap();
-    let report = graph.remove_all_but_password(&t, &u).await.unwrap();
+    let report = graph
+        .tenant(&t)
+        .auth_methods()
+        .remove_all_but_password(&u)
+        .await
+        .unwrap();
     assert!(
         matches!(report.overall(), Outcome::Succeeded { .. }),
         "{report:?}"
     );
-    let left = graph.list_methods(&t, &u).await.unwrap();
+    let left = graph.tenant(&t).auth_methods().list(&u).await.unwrap();
     assert_eq!(left.len(), 1);
     assert!(left[0].odata_type.contains("password"));
-    let again = graph.remove_all_but_password(&t, &u).await.unwrap();
+    let again = graph
+        .tenant(&t)
+        .auth_methods()
+        .remove_all_but_password(&u)
+        .await
+        .unwrap();
     assert!(
         matches!(again.overall(), Outcome::NoChange { .. }),
         "{again:?}"
@@ -254,22 +356,23 @@ async fn sign_ins_and_audits_filtered_like_graph() {
     let (_sim, graph, clock) = setup();
     let t = contoso();
     let megan = graph
-        .get_user(&t, &UserRef::parse(DEMO_COMPROMISED_UPN).unwrap())
+        .tenant(&t)
+        .users()
+        .get(&UserRef::parse(DEMO_COMPROMISED_UPN).unwrap())
         .await
         .unwrap()
         .id
         .unwrap();
     let since = clock.now() - chrono::Duration::days(7);
     let all: Vec<_> = graph
-        .sign_ins(
-            &t,
-            &SignInFilter {
-                user_id: Some(megan.0.clone()),
-                since: Some(since),
-                ..Default::default()
-            },
-        )
-        .try_collect()
+        .tenant(&t)
+        .audit()
+        .sign_ins(&SignInFilter {
+            user_id: Some(megan.0.clone()),
+            since: Some(since),
+            ..Default::default()
+        })
+        .collect()
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
@@ -279,15 +382,14 @@ async fn sign_ins_and_audits_filtered_like_graph() {
         "newest first"
     );
     let recent: Vec<_> = graph
-        .sign_ins(
-            &t,
-            &SignInFilter {
-                user_id: Some(megan.0.clone()),
-                since: Some(clock.now() - chrono::Duration::days(2)),
-                ..Default::default()
-            },
-        )
-        .try_collect()
+        .tenant(&t)
+        .audit()
+        .sign_ins(&SignInFilter {
+            user_id: Some(megan.0.clone()),
+            since: Some(clock.now() - chrono::Duration::days(2)),
+            ..Default::default()
+        })
+        .collect()
         .await
         .unwrap();
     assert_eq!(recent.len(), 2);
@@ -296,8 +398,9 @@ async fn sign_ins_and_audits_filtered_like_graph() {
         .any(|s| s.client_app_used.as_deref() == Some("IMAP4")));
     // A TAP creation is audited, and the audit filter finds it.
     graph
-        .create_tap(
-            &t,
+        .tenant(&t)
+        .auth_methods()
+        .create_temporary_access_pass(
             &UserRef::Id(megan.clone()),
             &NewTemporaryAccessPass {
                 lifetime_in_minutes: Some(60),
@@ -308,19 +411,18 @@ async fn sign_ins_and_audits_filtered_like_graph() {
         .await
         .unwrap();
     let audits: Vec<_> = graph
-        .directory_audits(
-            &t,
-            &AuditFilter {
-                activities: vec![
-                    "Admin registered security info".into(),
-                    "User registered security info".into(),
-                ],
-                target_id: Some(megan.0.clone()),
-                since: Some(since),
-                ..Default::default()
-            },
-        )
-        .try_collect()
+        .tenant(&t)
+        .audit()
+        .directory_audits(&AuditFilter {
+            activities: vec![
+                "Admin registered security info".into(),
+                "User registered security info".into(),
+            ],
+            target_id: Some(megan.0.clone()),
+            since: Some(since),
+            ..Default::default()
+        })
+        .collect()
         .await
         .unwrap();
     assert_eq!(audits.len(), 2);
@@ -331,7 +433,9 @@ async fn licences_with_a_missing_usage_location() {
     let (_sim, graph, _) = setup();
     let t = contoso();
     let created = graph
-        .create_user(&t, &new_user("nolocation@contoso.com", None))
+        .tenant(&t)
+        .users()
+        .create(&new_user("nolocation@contoso.com", None))
         .await
         .unwrap();
     let u = UserRef::Id(created.id.unwrap());
@@ -340,15 +444,25 @@ async fn licences_with_a_missing_usage_location() {
         disabled_plans: vec![],
     }];
     assert!(graph
-        .assign_licenses(&t, &u, &add, &[], None)
+        .tenant(&t)
+        .users()
+        .assign_licenses(&u, &add, &[], None)
         .await
         .is_err());
     let user = graph
-        .assign_licenses(&t, &u, &add, &[], Some("US"))
+        .tenant(&t)
+        .users()
+        .assign_licenses(&u, &add, &[], Some("US"))
         .await
         .unwrap();
     assert_eq!(user.usage_location.as_deref(), Some("US"));
-    let skus: Vec<_> = graph.subscribed_skus(&t).try_collect().await.unwrap();
+    let skus: Vec<_> = graph
+        .tenant(&t)
+        .directory()
+        .subscribed_skus()
+        .collect()
+        .await
+        .unwrap();
     let exo = skus
         .iter()
         .find(|s| s.sku_id.as_str() == SKU_EXCHANGE_STANDARD)
@@ -361,7 +475,7 @@ async fn inbox_rules_of_the_compromised_account() {
     let (_sim, graph, _) = setup();
     let t = contoso();
     let u = UserRef::parse(DEMO_COMPROMISED_UPN).unwrap();
-    let rules = graph.inbox_rules(&t, &u).await.unwrap();
+    let rules = graph.tenant(&t).mail().inbox_rules(&u).await.unwrap();
     let bad = rules
         .iter()
         .find(|r| r.display_name.as_deref() == Some(".."))
@@ -374,10 +488,12 @@ async fn inbox_rules_of_the_compromised_account() {
         Some("collector@evil-mail.example")
     );
     graph
-        .set_inbox_rule_enabled(&t, &u, &bad.id, false)
+        .tenant(&t)
+        .mail()
+        .set_inbox_rule_enabled(&u, &bad.id, false)
         .await
         .unwrap();
-    let rules = graph.inbox_rules(&t, &u).await.unwrap();
+    let rules = graph.tenant(&t).mail().inbox_rules(&u).await.unwrap();
     assert_eq!(
         rules.iter().find(|r| r.id == bad.id).unwrap().is_enabled,
         Some(false)
@@ -470,7 +586,9 @@ async fn throttling_per_tenant_and_workload_inside_batches_and_out() {
     let fabrikam = TenantId::parse("fabrikam.onmicrosoft.com").unwrap();
     let before = tokio::time::Instant::now();
     graph
-        .get_user(&fabrikam, &UserRef::parse("nestorw@fabrikam.com").unwrap())
+        .tenant(&fabrikam)
+        .users()
+        .get(&UserRef::parse("nestorw@fabrikam.com").unwrap())
         .await
         .unwrap();
     assert_eq!(before.elapsed(), Duration::ZERO);

@@ -8,9 +8,8 @@ use cipp_graph::model::{AssignedLicense, Field, NewUser, PasswordProfile, SkuId,
 use cipp_graph::odata::Query;
 use cipp_graph::password::PasswordStyle;
 use cipp_graph::users::UserRef;
-use cipp_graph::UsersApi;
 use common::*;
-use futures::TryStreamExt;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -40,7 +39,14 @@ async fn list_users_with_advanced_query() {
         .select(["id", "displayName", "mail"])
         .filter("endswith(mail,'@contoso.com')")
         .orderby("displayName");
-    let users: Vec<_> = graph.list_users(&tenant(), &q).try_collect().await.unwrap();
+    let users: Vec<_> = graph
+        .tenant(&tenant())
+        .users()
+        .list()
+        .query(q.clone())
+        .collect()
+        .await
+        .unwrap();
     assert_eq!(users[0].display_name.as_deref(), Some("Adele Vance"));
     assert_eq!(
         users[0].extra["someNewProperty"],
@@ -67,10 +73,9 @@ async fn get_guest_user_escapes_the_upn_and_reads_the_documented_user() {
         .mount(&server)
         .await;
     let u = graph
-        .get_user(
-            &tenant(),
-            &UserRef::parse("john_fabrikam.com#EXT#@contoso.onmicrosoft.com").unwrap(),
-        )
+        .tenant(&tenant())
+        .users()
+        .get(&UserRef::parse("john_fabrikam.com#EXT#@contoso.onmicrosoft.com").unwrap())
         .await
         .unwrap();
     assert!(u.is_guest());
@@ -90,7 +95,9 @@ async fn get_missing_user_is_not_found_with_request_id() {
         .mount(&server)
         .await;
     let err = graph
-        .get_user(&tenant(), &UserRef::parse("nobody@contoso.com").unwrap())
+        .tenant(&tenant())
+        .users()
+        .get(&UserRef::parse("nobody@contoso.com").unwrap())
         .await
         .unwrap_err();
     assert!(err.is_not_found());
@@ -131,7 +138,7 @@ async fn create_user_sends_the_documented_body() {
         department: None,
         extra: Default::default(),
     };
-    let u = graph.create_user(&tenant(), &new).await.unwrap();
+    let u = graph.tenant(&tenant()).users().create(&new).await.unwrap();
     assert_eq!(u.id.unwrap().as_str(), ADELE);
 }
 
@@ -154,22 +161,28 @@ async fn invalid_input_sends_nothing() {
         department: None,
         extra: Default::default(),
     };
-    assert!(graph.create_user(&tenant(), &bad).await.is_err());
+    assert!(graph.tenant(&tenant()).users().create(&bad).await.is_err());
     bad.user_principal_name = "x@contoso.com".into();
     bad.usage_location = Some("GBR".into());
-    assert!(graph.create_user(&tenant(), &bad).await.is_err());
+    assert!(graph.tenant(&tenant()).users().create(&bad).await.is_err());
     assert!(UserRef::parse("no-at-sign").is_err());
     let u = UserRef::parse("x@contoso.com").unwrap();
     assert!(graph
-        .update_user(&tenant(), &u, &UserPatch::default())
+        .tenant(&tenant())
+        .users()
+        .update(&u, &UserPatch::default())
         .await
         .is_err());
     assert!(graph
-        .delete_permanently(&tenant(), "not-a-guid")
+        .tenant(&tenant())
+        .users()
+        .delete_permanently(&cipp_graph::model::DirectoryObjectId::from("not-a-guid"))
         .await
         .is_err());
     assert!(graph
-        .assign_licenses(&tenant(), &u, &[], &[], None)
+        .tenant(&tenant())
+        .users()
+        .assign_licenses(&u, &[], &[], None)
         .await
         .is_err());
     assert!(
@@ -197,7 +210,9 @@ async fn update_sets_and_clears_fields() {
         ..Default::default()
     };
     graph
-        .update_user(&tenant(), &UserRef::parse(ADELE).unwrap(), &patch)
+        .tenant(&tenant())
+        .users()
+        .update(&UserRef::parse(ADELE).unwrap(), &patch)
         .await
         .unwrap();
 }
@@ -235,19 +250,32 @@ async fn delete_restore_and_purge() {
         .expect(1)
         .mount(&server)
         .await;
-    graph.delete_user(&tenant(), &u).await.unwrap();
+    graph.tenant(&tenant()).users().delete(&u).await.unwrap();
     let deleted: Vec<_> = graph
-        .list_deleted_users(&tenant(), &Query::new())
-        .try_collect()
+        .tenant(&tenant())
+        .users()
+        .list_deleted()
+        .query(Query::new())
+        .collect()
         .await
         .unwrap();
     assert!(deleted[0].deleted_date_time.is_some());
-    let restored = graph.restore_deleted(&tenant(), ADELE).await.unwrap();
+    let restored = graph
+        .tenant(&tenant())
+        .users()
+        .restore(&cipp_graph::model::DirectoryObjectId::from(ADELE))
+        .await
+        .unwrap();
     assert_eq!(
         restored.odata_type.as_deref(),
         Some("#microsoft.graph.user")
     );
-    graph.delete_permanently(&tenant(), ADELE).await.unwrap();
+    graph
+        .tenant(&tenant())
+        .users()
+        .delete_permanently(&cipp_graph::model::DirectoryObjectId::from(ADELE))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -267,9 +295,16 @@ async fn revoke_sessions_and_block_sign_in() {
         .expect(1)
         .mount(&server)
         .await;
-    assert!(graph.revoke_sign_in_sessions(&tenant(), &u).await.unwrap());
+    assert!(graph
+        .tenant(&tenant())
+        .users()
+        .revoke_sessions(&u)
+        .await
+        .unwrap());
     graph
-        .set_sign_in_enabled(&tenant(), &u, false)
+        .tenant(&tenant())
+        .users()
+        .set_sign_in(&u, false)
         .await
         .unwrap();
 }
@@ -294,7 +329,9 @@ async fn reset_password_cloud_user_uses_password_profile() {
         .mount(&server)
         .await;
     let r = graph
-        .reset_password(&tenant(), &u, None, &PasswordStyle::default(), false)
+        .tenant(&tenant())
+        .users()
+        .reset_password(&u, None, &PasswordStyle::default(), false)
         .await
         .unwrap();
     assert!(!r.via_writeback);
@@ -334,8 +371,9 @@ async fn reset_password_synced_user_goes_through_writeback() {
         .mount(&server)
         .await;
     let r = graph
+        .tenant(&tenant())
+        .users()
         .reset_password(
-            &tenant(),
             &u,
             Some(SecretString::from("Given-Passw0rd!")),
             &PasswordStyle::default(),
@@ -368,11 +406,18 @@ async fn change_upn_checks_the_domain_first() {
         .mount(&server)
         .await;
     graph
-        .change_upn(&tenant(), &u, "adele.vance@contoso.com")
+        .tenant(&tenant())
+        .users()
+        .change_upn(&u, "adele.vance@contoso.com")
         .await
         .unwrap();
     for bad in ["adele@fabrikam.com", "adele@pending.example"] {
-        let err = graph.change_upn(&tenant(), &u, bad).await.unwrap_err();
+        let err = graph
+            .tenant(&tenant())
+            .users()
+            .change_upn(&u, bad)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("not a verified domain"), "{err}");
     }
 }
@@ -397,8 +442,18 @@ async fn manager_set_and_removed() {
         .expect(1)
         .mount(&server)
         .await;
-    graph.set_manager(&tenant(), &u, mgr).await.unwrap();
-    graph.remove_manager(&tenant(), &u).await.unwrap();
+    graph
+        .tenant(&tenant())
+        .users()
+        .set_manager(&u, &cipp_graph::model::DirectoryObjectId::from(mgr))
+        .await
+        .unwrap();
+    graph
+        .tenant(&tenant())
+        .users()
+        .remove_manager(&u)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -412,8 +467,10 @@ async fn memberships_polymorphic() {
         .mount(&server)
         .await;
     let m: Vec<_> = graph
-        .member_of(&tenant(), &UserRef::parse(ADELE).unwrap(), true)
-        .try_collect()
+        .tenant(&tenant())
+        .users()
+        .member_of(&UserRef::parse(ADELE).unwrap(), true)
+        .collect()
         .await
         .unwrap();
     assert_eq!(
@@ -464,7 +521,9 @@ async fn licences_retry_after_setting_a_usage_location() {
         disabled_plans: vec![],
     }];
     let user = graph
-        .assign_licenses(&tenant(), &u, &add, &[], Some("US"))
+        .tenant(&tenant())
+        .users()
+        .assign_licenses(&u, &add, &[], Some("US"))
         .await
         .unwrap();
     assert_eq!(user.assigned_licenses.unwrap()[0].sku_id.as_str(), sku);
@@ -482,8 +541,9 @@ async fn licence_without_usage_location_fallback_reports_the_error() {
         .mount(&server)
         .await;
     let err = graph
+        .tenant(&tenant())
+        .users()
         .assign_licenses(
-            &tenant(),
             &UserRef::parse(ADELE).unwrap(),
             &[],
             &[SkuId("6fd2c87f-b296-42f0-b197-1e91e994b900".into())],
@@ -507,8 +567,10 @@ async fn subscribed_skus_and_small_patches() {
         .mount(&server)
         .await;
     let skus: Vec<_> = graph
-        .subscribed_skus(&tenant())
-        .try_collect()
+        .tenant(&tenant())
+        .directory()
+        .subscribed_skus()
+        .collect()
         .await
         .unwrap();
     assert_eq!(skus[0].available(), Some(11));
@@ -529,14 +591,23 @@ async fn subscribed_skus_and_small_patches() {
             .await;
         match call {
             0 => g2
-                .set_password_never_expires(&tenant(), &u, true)
+                .tenant(&tenant())
+                .users()
+                .set_password_never_expires(&u, true)
                 .await
                 .unwrap(),
             1 => g2
-                .set_password_never_expires(&tenant(), &u, false)
+                .tenant(&tenant())
+                .users()
+                .set_password_never_expires(&u, false)
                 .await
                 .unwrap(),
-            _ => g2.clear_immutable_id(&tenant(), &u).await.unwrap(),
+            _ => g2
+                .tenant(&tenant())
+                .users()
+                .clear_immutable_id(&u)
+                .await
+                .unwrap(),
         }
     }
     Mock::given(method("POST"))
@@ -548,7 +619,9 @@ async fn subscribed_skus_and_small_patches() {
         .mount(&server)
         .await;
     graph
-        .reprocess_license_assignment(&tenant(), &u)
+        .tenant(&tenant())
+        .users()
+        .reprocess_licenses(&u)
         .await
         .unwrap();
 }

@@ -1,4 +1,5 @@
-//! CIPP's GDAP role-mapping workflow as operations over [`GroupsApi`] and [`GdapApi`]:
+//! CIPP's GDAP role-mapping workflow over the partner tenant's handlers
+//! (`graph.tenant(&partner)`):
 //! create the `M365 GDAP <Role>` groups in the partner tenant (idempotent, found by
 //! name), invite (create and lock a relationship), apply the mappings once the customer
 //! approved (create the missing access assignments, report those still pending),
@@ -6,13 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use cipp_core::{Error, Outcome, Report, TenantId};
-use futures::TryStreamExt;
+use cipp_core::{Error, Outcome, Report};
 
 use super::{invite_url, roles, AutoExtend, NewRelationship, RelationshipPatch};
 use crate::model::{AccessDetails, DelegatedAdminRelationship, NewGroup};
 use crate::odata::Query;
-use crate::{GdapApi, GroupsApi};
+use crate::TenantGraph;
 
 /// Partner groups that may not receive a mapping.
 pub const RESERVED_GROUPS: [&str; 4] =
@@ -38,9 +38,8 @@ fn odata_quote(s: &str) -> String {
 /// Finds or creates the `M365 GDAP <Role>` security group for each role (by template id,
 /// with CIPP's optional name suffix) in the partner tenant. Existing groups are reused,
 /// so running it again changes nothing.
-pub async fn ensure_role_groups<C: GroupsApi + ?Sized>(
-    graph: &C,
-    partner: &TenantId,
+pub async fn ensure_role_groups(
+    partner: &TenantGraph,
     role_ids: &[String],
     suffix: Option<&str>,
 ) -> Result<(Vec<RoleMapping>, Report), Error> {
@@ -54,14 +53,14 @@ pub async fn ensure_role_groups<C: GroupsApi + ?Sized>(
             ));
         };
         let name = roles::group_name(role, suffix);
-        let found: Vec<_> = graph
-            .list_groups(
-                partner,
-                &Query::new()
+        let found = partner
+            .groups()
+            .list()
+            .query(
+                Query::new()
                     .filter(format!("displayName eq '{}'", odata_quote(&name)))
                     .select(["id", "displayName"]),
             )
-            .try_collect()
             .await?;
         let group_id = match found.into_iter().find_map(|g| g.id) {
             Some(g) => {
@@ -73,8 +72,9 @@ pub async fn ensure_role_groups<C: GroupsApi + ?Sized>(
             }
             None => {
                 let nickname = roles::group_mail_nickname(role, suffix);
-                match graph
-                    .create_group(partner, &NewGroup::security(&name, &nickname))
+                match partner
+                    .groups()
+                    .create(&NewGroup::security(&name, &nickname))
                     .await
                 {
                     Ok(g) => {
@@ -124,9 +124,8 @@ pub struct Invite {
 
 /// Creates a two-year relationship with the mappings' roles — auto-extending unless it
 /// includes Global Administrator, as CIPP does — and locks it for approval.
-pub async fn invite<C: GdapApi + ?Sized>(
-    graph: &C,
-    partner: &TenantId,
+pub async fn invite(
+    partner: &TenantGraph,
     display_name: &str,
     mappings: &[RoleMapping],
 ) -> Result<Invite, Error> {
@@ -142,23 +141,21 @@ pub async fn invite<C: GdapApi + ?Sized>(
     let ga = role_ids
         .iter()
         .any(|r| r.eq_ignore_ascii_case(roles::GLOBAL_ADMINISTRATOR));
-    let relationship = graph
-        .create_relationship(
-            partner,
-            &NewRelationship {
-                display_name: display_name.to_owned(),
-                duration: "P730D".into(),
-                roles: role_ids,
-                customer: None,
-                auto_extend: if ga {
-                    AutoExtend::Off
-                } else {
-                    AutoExtend::SixMonths
-                },
+    let relationship = partner
+        .gdap()
+        .create_relationship(&NewRelationship {
+            display_name: display_name.to_owned(),
+            duration: "P730D".into(),
+            roles: role_ids,
+            customer: None,
+            auto_extend: if ga {
+                AutoExtend::Off
+            } else {
+                AutoExtend::SixMonths
             },
-        )
+        })
         .await?;
-    graph.lock_for_approval(partner, &relationship.id).await?;
+    partner.gdap().lock_for_approval(&relationship.id).await?;
     let url = invite_url(&relationship.id);
     Ok(Invite { relationship, url })
 }
@@ -204,14 +201,14 @@ pub struct Applied {
 /// assignments of groups outside the mappings and corrects assignments whose roles
 /// differ, until the relationship matches the mappings exactly. Reports assignments
 /// still pending.
-pub async fn apply_mappings<C: GdapApi + ?Sized>(
-    graph: &C,
-    partner: &TenantId,
+pub async fn apply_mappings(
+    partner: &TenantGraph,
     relationship_id: &str,
     mappings: &[RoleMapping],
     reset: bool,
 ) -> Result<Applied, Error> {
-    let rel = graph.get_relationship(partner, relationship_id).await?;
+    let gdap = partner.gdap();
+    let rel = gdap.relationship(relationship_id).await?;
     let mut report = Report::new();
     let mut pending = Vec::new();
     if !rel.is_active() {
@@ -227,10 +224,7 @@ pub async fn apply_mappings<C: GdapApi + ?Sized>(
         );
         return Ok(Applied { report, pending });
     }
-    let existing: Vec<_> = graph
-        .list_access_assignments(partner, relationship_id)
-        .try_collect()
-        .await?;
+    let existing = gdap.access_assignments(relationship_id).await?;
     let wanted = by_group(mappings);
     let granted = rel.access_details.clone().unwrap_or_default();
     for (group, roles) in &wanted {
@@ -260,8 +254,8 @@ pub async fn apply_mappings<C: GdapApi + ?Sized>(
                 Outcome::no_change("already assigned")
             }
             Some(a) if reset => {
-                match graph
-                    .update_access_assignment(partner, relationship_id, a, roles)
+                match gdap
+                    .update_access_assignment(relationship_id, a, roles)
                     .await
                 {
                     Ok(_) => Outcome::succeeded("roles corrected"),
@@ -269,8 +263,8 @@ pub async fn apply_mappings<C: GdapApi + ?Sized>(
                 }
             }
             Some(_) => Outcome::no_change("assigned with other roles (reset to correct)"),
-            None => match graph
-                .create_access_assignment(partner, &rel, group, roles)
+            None => match gdap
+                .create_access_assignment(&rel, &crate::model::GroupId::from(group.as_str()), roles)
                 .await
             {
                 Ok(a) => {
@@ -290,10 +284,7 @@ pub async fn apply_mappings<C: GdapApi + ?Sized>(
             if wanted.contains_key(&g.to_ascii_lowercase()) {
                 continue;
             }
-            let outcome = match graph
-                .delete_access_assignment(partner, relationship_id, a)
-                .await
-            {
+            let outcome = match gdap.delete_access_assignment(relationship_id, a).await {
                 Ok(()) => Outcome::succeeded("removed (not in the mapping)"),
                 Err(e) => Outcome::failed(&e),
             };
@@ -305,14 +296,9 @@ pub async fn apply_mappings<C: GdapApi + ?Sized>(
 
 /// Turns on auto-extend (`P180D`) for every active relationship that lacks it and does
 /// not include Global Administrator (which cannot auto-extend: reported as skipped).
-pub async fn enable_auto_extend<C: GdapApi + ?Sized>(
-    graph: &C,
-    partner: &TenantId,
-) -> Result<Report, Error> {
-    let active: Vec<_> = graph
-        .list_relationships(partner, &super::active_query())
-        .try_collect()
-        .await?;
+pub async fn enable_auto_extend(partner: &TenantGraph) -> Result<Report, Error> {
+    let gdap = partner.gdap();
+    let active = gdap.relationships().query(super::active_query()).await?;
     let mut report = Report::new();
     for r in active {
         let name = r.display_name.clone().unwrap_or_else(|| r.id.clone());
@@ -325,7 +311,7 @@ pub async fn enable_auto_extend<C: GdapApi + ?Sized>(
                 auto_extend_duration: Some(AutoExtend::SixMonths.as_str().into()),
                 ..Default::default()
             };
-            match graph.update_relationship(partner, &r, &patch).await {
+            match gdap.update_relationship(&r, &patch).await {
                 Ok(_) => Outcome::succeeded("auto-extends by 180 days"),
                 Err(e) => Outcome::failed(&e),
             }
@@ -336,14 +322,9 @@ pub async fn enable_auto_extend<C: GdapApi + ?Sized>(
 }
 
 /// Removes Global Administrator from every active relationship that includes it.
-pub async fn remove_global_admin<C: GdapApi + ?Sized>(
-    graph: &C,
-    partner: &TenantId,
-) -> Result<Report, Error> {
-    let active: Vec<_> = graph
-        .list_relationships(partner, &super::active_query())
-        .try_collect()
-        .await?;
+pub async fn remove_global_admin(partner: &TenantGraph) -> Result<Report, Error> {
+    let gdap = partner.gdap();
+    let active = gdap.relationships().query(super::active_query()).await?;
     let mut report = Report::new();
     for r in active.iter().filter(|r| r.includes_global_admin()) {
         let name = r.display_name.clone().unwrap_or_else(|| r.id.clone());
@@ -358,7 +339,7 @@ pub async fn remove_global_admin<C: GdapApi + ?Sized>(
                 access_details: Some(AccessDetails::of(rest)),
                 ..Default::default()
             };
-            match graph.update_relationship(partner, r, &patch).await {
+            match gdap.update_relationship(r, &patch).await {
                 Ok(_) => Outcome::succeeded("Global Administrator removed"),
                 Err(e) => Outcome::failed(&e),
             }
