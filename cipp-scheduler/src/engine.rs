@@ -2,7 +2,8 @@
 //! results, schedules the next run and notifies.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -204,8 +205,6 @@ enum Attempt {
     Done(TenantOutcome),
     /// Throttled: hand the work item back until the delay has passed.
     Requeue(Duration),
-    /// The item's lease was taken over: nothing is written for it.
-    Lost,
 }
 
 /// Runs a command for one tenant. With `wait`, a throttled tenant is retried here after
@@ -359,7 +358,10 @@ impl Engine {
     /// Renews a lease with `renew` every [`Engine::heartbeat_every`] until it is lost
     /// (then returns the error). Other store errors are logged and retried at the next beat:
     /// the lease may still be held.
-    async fn heartbeat<F, Fut>(&self, what: &str, renew: F) -> SchedulerError
+    ///
+    /// Once the work sets `writing` (its last, fenced write releases the lease), the
+    /// heartbeat stops: that write itself tells whether the lease still held.
+    async fn heartbeat<F, Fut>(&self, what: &str, writing: &AtomicBool, renew: F) -> SchedulerError
     where
         F: Fn(DateTime<Utc>) -> Fut,
         Fut: std::future::Future<Output = Result<(), SchedulerError>>,
@@ -367,8 +369,14 @@ impl Engine {
         let every = self.heartbeat_every();
         loop {
             tokio::time::sleep(every).await;
+            if writing.load(Ordering::SeqCst) {
+                return futures::future::pending().await;
+            }
             match renew(self.lease_until(self.clock.now())).await {
                 Ok(()) => {}
+                Err(_) if writing.load(Ordering::SeqCst) => {
+                    return futures::future::pending().await
+                }
                 Err(e @ SchedulerError::LeaseLost { .. }) => return e,
                 Err(e) => tracing::warn!(what, error = %e, "lease renewal failed; retrying"),
             }
@@ -381,39 +389,68 @@ impl Engine {
     /// over by another worker is stopped and left out (see
     /// [`SchedulerError::LeaseLost`]).
     pub async fn tick(&self) -> Result<Vec<RunSummary>, SchedulerError> {
+        /// One finished step of the tick: a claim, or a run.
+        enum Step {
+            Claimed(
+                Result<Vec<Task>, SchedulerError>,
+                Vec<OwnedSemaphorePermit>,
+                DateTime<Utc>,
+            ),
+            Ran(Result<Vec<RunSummary>, SchedulerError>),
+        }
         let mut out = Vec::new();
         let mut first_err: Option<SchedulerError> = None;
-        let mut running = FuturesUnordered::new();
+        // Claims and runs are polled together: a run may hold a pooled connection that a
+        // claim waits for.
+        let mut steps: FuturesUnordered<
+            std::pin::Pin<Box<dyn std::future::Future<Output = Step> + Send + '_>>,
+        > = FuturesUnordered::new();
+        let mut claiming = false;
+        // Claim again only when slots were freed or the last claim filled every slot.
+        let mut claim_again = true;
         loop {
-            if first_err.is_none() {
+            if !claiming && claim_again && first_err.is_none() {
                 let permits = free_slots(&self.task_slots);
                 if !permits.is_empty() {
-                    let now = self.clock.now();
-                    match self
-                        .store
-                        .claim_due(now, &self.lease(now), permits.len())
-                        .await
-                    {
-                        Ok(claimed) => {
-                            for (task, permit) in claimed.into_iter().zip(permits) {
-                                running.push(async move {
-                                    let _slot = permit;
-                                    self.run_guarded(task, now, false).await
-                                });
-                            }
-                        }
-                        Err(e) => first_err = Some(e),
-                    }
+                    claiming = true;
+                    claim_again = false;
+                    steps.push(Box::pin(async move {
+                        let now = self.clock.now();
+                        let claimed = self
+                            .store
+                            .claim_due(now, &self.lease(now), permits.len())
+                            .await;
+                        Step::Claimed(claimed, permits, now)
+                    }));
                 }
             }
-            match running.next().await {
+            match steps.next().await {
                 None => break,
-                Some(Ok(runs)) => out.extend(runs),
-                Some(Err(SchedulerError::LeaseLost { what })) => {
-                    tracing::warn!(%what, worker = %self.settings.worker, "lease lost; run stopped");
+                Some(Step::Claimed(Ok(claimed), permits, now)) => {
+                    claiming = false;
+                    claim_again = !claimed.is_empty() && claimed.len() == permits.len();
+                    for (task, permit) in claimed.into_iter().zip(permits) {
+                        steps.push(Box::pin(async move {
+                            let _slot = permit;
+                            Step::Ran(self.run_guarded(task, now, false).await)
+                        }));
+                    }
                 }
-                Some(Err(e)) => {
+                Some(Step::Claimed(Err(e), _, _)) => {
+                    claiming = false;
                     first_err.get_or_insert(e);
+                }
+                Some(Step::Ran(result)) => {
+                    claim_again = true;
+                    match result {
+                        Ok(runs) => out.extend(runs),
+                        Err(SchedulerError::LeaseLost { what }) => {
+                            tracing::warn!(%what, worker = %self.settings.worker, "lease lost; run stopped");
+                        }
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                        }
+                    }
                 }
             }
         }
@@ -458,9 +495,11 @@ impl Engine {
             )));
         };
         let id = task.id.clone();
-        let work = self.run_claimed(task, &token, now, manual);
-        let beat = self.heartbeat(&id, |until| self.store.renew(&id, &token, until));
+        let writing = AtomicBool::new(false);
+        let work = self.run_claimed(task, &token, &writing, now, manual);
+        let beat = self.heartbeat(&id, &writing, |until| self.store.renew(&id, &token, until));
         tokio::select! {
+            biased;
             r = work => r,
             lost = beat => Err(lost),
         }
@@ -470,6 +509,7 @@ impl Engine {
         &self,
         mut task: Task,
         token: &str,
+        writing: &AtomicBool,
         now: DateTime<Utc>,
         manual: bool,
     ) -> Result<Vec<RunSummary>, SchedulerError> {
@@ -494,6 +534,7 @@ impl Engine {
                     task.next_run = None;
                     task.lease = None;
                     task.current_run = None;
+                    writing.store(true, Ordering::SeqCst);
                     self.store.update(&task, token, &[]).await?;
                     return Err(e.into());
                 }
@@ -509,12 +550,16 @@ impl Engine {
         let mut shared = false;
         for i in 0..runs {
             let last = i + 1 == runs;
-            match self.run_once(&mut task, token, now, !manual, next).await? {
+            match self
+                .run_once(&mut task, token, writing, now, !manual, next)
+                .await?
+            {
                 Outcome::Shared => shared = true,
                 Outcome::Ran(summary) => {
                     task.current_run = None;
                     if last {
                         end_claim(&mut task, next);
+                        writing.store(true, Ordering::SeqCst);
                     } else {
                         // More runs follow under this claim: stay running (and so
                         // claimable again should this worker die).
@@ -540,6 +585,7 @@ impl Engine {
         task.lease = None;
         task.current_run = None;
         task.state = TaskState::Planned;
+        writing.store(true, Ordering::SeqCst);
         self.store.update(&task, token, &[]).await?;
         Ok(summaries)
     }
@@ -552,6 +598,7 @@ impl Engine {
         &self,
         task: &mut Task,
         token: &str,
+        writing: &AtomicBool,
         now: DateTime<Utc>,
         share: bool,
         next: Option<DateTime<Utc>>,
@@ -590,6 +637,7 @@ impl Engine {
             if share && tenants.len() >= self.settings.share_fan_out_from.max(1) {
                 task.next_run = next;
                 task.lease = None;
+                writing.store(true, Ordering::SeqCst);
                 queue
                     .enqueue_run(task, token, &run_id, &tenants, now)
                     .await?;
@@ -623,9 +671,6 @@ impl Engine {
                         Attempt::Requeue(d) => TenantOutcome::Throttled {
                             retry_at: retry_at(clock.now(), d),
                         },
-                        Attempt::Lost => TenantOutcome::Failed {
-                            error: "the run was taken over by another worker".into(),
-                        },
                     };
                     TenantResult {
                         run_id,
@@ -649,99 +694,142 @@ impl Engine {
     }
 
     /// Claims and runs open work items of any run (this worker's or another's) until none
-    /// is due — at most as many at once as [`EngineSettings::concurrency`] — and finalises
-    /// each run whose last item this worker closed.
+    /// is due — at most as many at once as [`EngineSettings::concurrency`], claiming again
+    /// as slots free up — and finalises each run whose last item this worker closed.
     async fn work_items(&self, queue: &dyn WorkQueue) -> Result<Vec<RunSummary>, SchedulerError> {
-        let mut finished = Vec::new();
-        let mut tasks: HashMap<String, Option<Task>> = HashMap::new();
+        enum Step {
+            Claimed(
+                Result<Vec<WorkItem>, SchedulerError>,
+                Vec<OwnedSemaphorePermit>,
+            ),
+            Ran(Result<Option<RunSummary>, SchedulerError>),
+        }
+        let tasks: Mutex<HashMap<String, Option<Task>>> = Mutex::new(HashMap::new());
+        let tasks = &tasks;
+        let mut out = Vec::new();
+        let mut first_err: Option<SchedulerError> = None;
+        let mut steps: FuturesUnordered<
+            std::pin::Pin<Box<dyn std::future::Future<Output = Step> + Send + '_>>,
+        > = FuturesUnordered::new();
+        let mut claiming = false;
+        let mut claim_again = true;
         loop {
-            let permits = free_slots(&self.item_slots);
-            if permits.is_empty() {
-                return Ok(finished);
-            }
-            let now = self.clock.now();
-            let items = queue
-                .claim_items(now, &self.lease(now), permits.len())
-                .await?;
-            if items.is_empty() {
-                return Ok(finished);
-            }
-            for item in &items {
-                if !tasks.contains_key(&item.task_id) {
-                    let t = self.store.get(&item.task_id).await?;
-                    tasks.insert(item.task_id.clone(), t);
+            if !claiming && claim_again && first_err.is_none() {
+                let permits = free_slots(&self.item_slots);
+                if !permits.is_empty() {
+                    claiming = true;
+                    claim_again = false;
+                    steps.push(Box::pin(async move {
+                        let now = self.clock.now();
+                        let claimed = queue
+                            .claim_items(now, &self.lease(now), permits.len())
+                            .await;
+                        Step::Claimed(claimed, permits)
+                    }));
                 }
             }
-            let done: Vec<(WorkItem, Attempt)> =
-                futures::stream::iter(items.into_iter().zip(permits))
-                    .map(|(item, permit)| {
-                        let task = tasks.get(&item.task_id).cloned().flatten();
-                        async move {
+            match steps.next().await {
+                None => break,
+                Some(Step::Claimed(Ok(items), permits)) => {
+                    claiming = false;
+                    claim_again = !items.is_empty() && items.len() == permits.len();
+                    for (item, permit) in items.into_iter().zip(permits) {
+                        steps.push(Box::pin(async move {
                             let _slot = permit;
-                            self.run_item_guarded(queue, item, task).await
-                        }
-                    })
-                    .buffer_unordered(self.settings.concurrency.max(1))
-                    .collect()
-                    .await;
-            let mut finished_items = Vec::new();
-            for (item, attempt) in done {
-                match attempt {
-                    Attempt::Lost => {}
-                    Attempt::Requeue(delay) => {
-                        let at = retry_at(self.clock.now(), delay);
-                        match queue.release_item(&item, at).await {
-                            Ok(()) | Err(SchedulerError::LeaseLost { .. }) => {}
-                            Err(e) => return Err(e),
-                        }
+                            Step::Ran(self.run_item_guarded(queue, item, tasks).await)
+                        }));
                     }
-                    Attempt::Done(outcome) => {
-                        let reference = tasks
-                            .get(&item.task_id)
-                            .and_then(|t| t.as_ref())
-                            .and_then(|t| t.spec.reference.clone());
-                        let result = TenantResult {
-                            run_id: item.run_id.clone(),
-                            tenant: item.tenant.clone(),
-                            finished_at: self.clock.now(),
-                            outcome,
-                            reference,
-                        };
-                        finished_items.push((item, result));
+                }
+                Some(Step::Claimed(Err(e), _)) => {
+                    claiming = false;
+                    first_err.get_or_insert(e);
+                }
+                Some(Step::Ran(result)) => {
+                    claim_again = true;
+                    match result {
+                        Ok(summary) => out.extend(summary),
+                        Err(SchedulerError::LeaseLost { what }) => {
+                            tracing::warn!(%what, worker = %self.settings.worker, "work item taken over; result dropped");
+                        }
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                        }
                     }
                 }
             }
-            let report = queue.finish_items(&finished_items).await?;
-            for item in &report.lost {
-                tracing::warn!(run = %item.run_id, tenant = %item.tenant, "work item taken over by another worker; result dropped");
-            }
-            for run_id in report.runs {
-                let Some(task_id) = finished_items
-                    .iter()
-                    .find(|(i, _)| i.run_id == run_id)
-                    .map(|(i, _)| i.task_id.clone())
-                else {
-                    continue;
-                };
-                finished.push(self.finalize(queue, &task_id, &run_id).await?);
-            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
         }
     }
 
-    /// Runs one work item while a heartbeat renews its lease.
+    /// Runs one work item while a heartbeat renews its lease, then hands it back
+    /// (throttled) or closes it with its result (fenced writes); finalises the run when
+    /// this was its last open item.
     async fn run_item_guarded(
         &self,
         queue: &dyn WorkQueue,
         item: WorkItem,
-        task: Option<Task>,
-    ) -> (WorkItem, Attempt) {
-        let work = self.execute_item(&item, task);
-        let beat = self.heartbeat(&item.tenant, |until| queue.renew_item(&item, until));
-        let attempt = tokio::select! {
-            a = work => a,
-            _lost = beat => Attempt::Lost,
+        tasks: &Mutex<HashMap<String, Option<Task>>>,
+    ) -> Result<Option<RunSummary>, SchedulerError> {
+        let writing = AtomicBool::new(false);
+        let work = async {
+            let cached = tasks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&item.task_id)
+                .cloned();
+            let task = match cached {
+                Some(t) => t,
+                None => {
+                    let t = self.store.get(&item.task_id).await?;
+                    tasks
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(item.task_id.clone(), t.clone());
+                    t
+                }
+            };
+            let reference = task.as_ref().and_then(|t| t.spec.reference.clone());
+            let attempt = self.execute_item(&item, task).await;
+            writing.store(true, Ordering::SeqCst);
+            match attempt {
+                Attempt::Requeue(delay) => {
+                    queue
+                        .release_item(&item, retry_at(self.clock.now(), delay))
+                        .await?;
+                    Ok(None)
+                }
+                Attempt::Done(outcome) => {
+                    let result = TenantResult {
+                        run_id: item.run_id.clone(),
+                        tenant: item.tenant.clone(),
+                        finished_at: self.clock.now(),
+                        outcome,
+                        reference,
+                    };
+                    let report = queue.finish_items(&[(item.clone(), result)]).await?;
+                    if !report.lost.is_empty() {
+                        return Err(SchedulerError::LeaseLost {
+                            what: format!("work item {}/{}", item.run_id, item.tenant),
+                        });
+                    }
+                    match report.runs.first() {
+                        Some(run) => Ok(Some(self.finalize(queue, &item.task_id, run).await?)),
+                        None => Ok(None),
+                    }
+                }
+            }
         };
-        (item, attempt)
+        let beat = self.heartbeat(&item.tenant, &writing, |until| {
+            queue.renew_item(&item, until)
+        });
+        tokio::select! {
+            biased;
+            r = work => r,
+            lost = beat => Err(lost),
+        }
     }
 
     async fn execute_item(&self, item: &WorkItem, task: Option<Task>) -> Attempt {

@@ -15,6 +15,7 @@ use cipp_scheduler::postgres::PgStore;
 use cipp_scheduler::recurrence::{Recurrence, Schedule};
 use cipp_scheduler::store::{Store, WorkQueue};
 use cipp_scheduler::task::{Lease, NewTask, Target, TaskState};
+use cipp_scheduler::SchedulerError;
 use serde_json::{json, Value};
 
 fn config() -> String {
@@ -513,5 +514,328 @@ async fn closing_the_last_item_sets_the_task_state_in_the_same_transaction() {
     assert!(again.runs.is_empty());
     assert_eq!(again.lost.len(), 1, "not written: the item was closed");
     assert_eq!(store.run_results(&task.id, "run-1").await.unwrap().len(), 2);
+    drop_schema(&schema).await;
+}
+
+/// When one run started and (once it did) ended.
+type Span = (std::time::Instant, Option<std::time::Instant>);
+
+/// Records each run's start and end per task; optionally sleeps, or holds a task's first
+/// run until released.
+#[derive(Default)]
+struct Timed {
+    sleep: std::time::Duration,
+    hold_first: bool,
+    release: tokio::sync::Notify,
+    started: tokio::sync::Notify,
+    spans: Mutex<BTreeMap<String, Vec<Span>>>,
+    run_ids: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Command for Timed {
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
+    }
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+        let first = {
+            let mut spans = self.spans.lock().unwrap();
+            let e = spans.entry(ctx.task_id.clone()).or_default();
+            e.push((std::time::Instant::now(), None));
+            e.len() == 1
+        };
+        self.run_ids.lock().unwrap().push(ctx.run_id.clone());
+        self.started.notify_one();
+        if self.hold_first && first {
+            self.release.notified().await;
+        }
+        tokio::time::sleep(self.sleep).await;
+        if let Some(s) = self
+            .spans
+            .lock()
+            .unwrap()
+            .get_mut(&ctx.task_id)
+            .and_then(|v| v.iter_mut().find(|s| s.1.is_none()))
+        {
+            s.1 = Some(std::time::Instant::now());
+        }
+        Ok(CommandOutput::Done(json!({"run": ctx.run_id})))
+    }
+}
+
+async fn timed_engine(
+    schema: &str,
+    timed: &Arc<Timed>,
+    clock: Arc<dyn Clock>,
+    worker: &str,
+    settings: cipp_scheduler::engine::EngineSettings,
+) -> Engine {
+    let store = Arc::new(PgStore::connect(&config(), schema).await.unwrap());
+    let mut reg = Registry::new();
+    reg.register("count", timed.clone());
+    let tenants = StaticTenants {
+        all: vec!["a.com".into()],
+        ..Default::default()
+    };
+    Engine::new(store, reg, Arc::new(tenants), clock).with_settings(
+        cipp_scheduler::engine::EngineSettings {
+            worker: worker.into(),
+            ..settings
+        },
+    )
+}
+
+/// Commands outlive their leases: 200 tasks of 2 s on two workers with 1 s leases and 20
+/// slots each. The claim limit keeps queued tasks unclaimed, the heartbeat keeps running
+/// ones held: each task starts exactly once, and no two runs of a task overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_run_200_tasks_longer_than_their_lease_exactly_once() {
+    let Some(schema) = schema().await else { return };
+    let timed = Arc::new(Timed {
+        sleep: std::time::Duration::from_secs(2),
+        ..Default::default()
+    });
+    let settings = cipp_scheduler::engine::EngineSettings {
+        lease: std::time::Duration::from_secs(1),
+        task_slots: 20,
+        ..Default::default()
+    };
+    let clock: Arc<dyn Clock> = Arc::new(cipp_core::SystemClock);
+    let workers = [
+        Arc::new(timed_engine(&schema, &timed, clock.clone(), "w1", settings.clone()).await),
+        Arc::new(timed_engine(&schema, &timed, clock.clone(), "w2", settings).await),
+    ];
+    let now = clock.now();
+    for i in 0..200 {
+        workers[i % 2].add(one_off(i, now)).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let handles: Vec<_> = workers
+        .iter()
+        .map(|w| {
+            let w = w.clone();
+            tokio::spawn(async move {
+                let mut ran = 0;
+                loop {
+                    ran += w.tick().await.unwrap().len();
+                    let open = w
+                        .store()
+                        .list(true)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .filter(|t| t.state != TaskState::Completed)
+                        .count();
+                    if open == 0 {
+                        break ran;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            })
+        })
+        .collect();
+    let mut per_worker = Vec::new();
+    for h in handles {
+        per_worker.push(h.await.unwrap());
+    }
+    let spans = timed.spans.lock().unwrap().clone();
+    assert_eq!(spans.len(), 200, "every task ran");
+    let twice: Vec<_> = spans.iter().filter(|(_, s)| s.len() != 1).collect();
+    assert!(twice.is_empty(), "started more than once: {twice:?}");
+    for (task, runs) in &spans {
+        let mut runs = runs.clone();
+        runs.sort();
+        for w in runs.windows(2) {
+            assert!(
+                w[0].1.is_some_and(|end| end <= w[1].0),
+                "task {task}: runs overlap"
+            );
+        }
+    }
+    assert_eq!(per_worker.iter().sum::<usize>(), 200, "{per_worker:?}");
+    assert!(
+        per_worker.iter().all(|n| *n >= 40),
+        "both workers took a share: {per_worker:?}"
+    );
+    // 200 tasks × 2 s over 40 slots: about 10 s.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    let all = workers[0].store().list(true).await.unwrap();
+    assert!(all
+        .iter()
+        .all(|t| t.state == TaskState::Completed && t.lease.is_none()));
+    drop_schema(&schema).await;
+}
+
+#[tokio::test]
+async fn a_claim_takes_no_more_than_the_free_slots() {
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let counter = Arc::new(Counter::default());
+    let w = engine(&schema, &counter, &clock, "w1").await;
+    for i in 0..10 {
+        w.add(one_off(i, clock.now())).await.unwrap();
+    }
+    let store = PgStore::connect(&config(), &schema).await.unwrap();
+    let lease = Lease::new("w", clock.now() + chrono::Duration::minutes(15));
+    assert_eq!(
+        store.claim_due(clock.now(), &lease, 3).await.unwrap().len(),
+        3
+    );
+    assert_eq!(
+        store.claim_due(clock.now(), &lease, 0).await.unwrap().len(),
+        0
+    );
+    assert_eq!(
+        store
+            .claim_due(clock.now(), &lease, 100)
+            .await
+            .unwrap()
+            .len(),
+        7
+    );
+    drop_schema(&schema).await;
+}
+
+/// A worker stalled past its lease (its command hangs, its heartbeat has not run yet) is
+/// taken over; when it wakes up its writes are refused and the new holder's state stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_paused_past_its_lease_cannot_overwrite_the_new_holder() {
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let timed = Arc::new(Timed {
+        hold_first: true,
+        ..Default::default()
+    });
+    let settings = cipp_scheduler::engine::EngineSettings::default();
+    let a = Arc::new(
+        timed_engine(
+            &schema,
+            &timed,
+            Arc::new(clock.clone()),
+            "a",
+            settings.clone(),
+        )
+        .await,
+    );
+    let b = timed_engine(&schema, &timed, Arc::new(clock.clone()), "b", settings).await;
+    let task = a.add(one_off(0, clock.now())).await.unwrap();
+    let ha = {
+        let a = a.clone();
+        tokio::spawn(async move { a.tick().await })
+    };
+    timed.started.notified().await;
+    let held = a.store().get(&task.id).await.unwrap().unwrap();
+    let token_a = held.lease.clone().unwrap().token;
+    clock.advance(std::time::Duration::from_secs(16 * 60));
+    let from_b = b.tick().await.unwrap();
+    assert_eq!(from_b.len(), 1);
+    assert_eq!(from_b[0].state, TaskState::Completed);
+    // Directly: a's token no longer writes anything.
+    let mut stale = held.clone();
+    stale.state = TaskState::Failed;
+    let err = a.store().update(&stale, &token_a, &[]).await.unwrap_err();
+    assert!(matches!(err, SchedulerError::LeaseLost { .. }), "{err}");
+    assert!(matches!(
+        a.store().renew(&task.id, &token_a, clock.now()).await,
+        Err(SchedulerError::LeaseLost { .. })
+    ));
+    // And through the engine: a wakes up, its run is dropped without a write.
+    timed.release.notify_one();
+    assert!(ha.await.unwrap().unwrap().is_empty());
+    let stored = b.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::Completed);
+    assert!(stored.lease.is_none());
+    assert_eq!(b.store().results(&task.id).await.unwrap().len(), 1);
+    drop_schema(&schema).await;
+}
+
+/// A worker killed mid-run (lease expired, never finished): another worker resumes the run
+/// with the same run id, the commands' idempotency key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_run_resumes_elsewhere_with_the_same_run_id() {
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let timed = Arc::new(Timed {
+        hold_first: true,
+        ..Default::default()
+    });
+    let settings = cipp_scheduler::engine::EngineSettings::default();
+    let a = Arc::new(
+        timed_engine(
+            &schema,
+            &timed,
+            Arc::new(clock.clone()),
+            "a",
+            settings.clone(),
+        )
+        .await,
+    );
+    let b = timed_engine(&schema, &timed, Arc::new(clock.clone()), "b", settings).await;
+    let task = a.add(one_off(0, clock.now())).await.unwrap();
+    let ha = {
+        let a = a.clone();
+        tokio::spawn(async move { a.tick().await })
+    };
+    timed.started.notified().await;
+    ha.abort();
+    let _ = ha.await;
+    let run_a = timed.run_ids.lock().unwrap()[0].clone();
+    let stored = b.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.current_run.as_deref(), Some(run_a.as_str()));
+    assert!(b.tick().await.unwrap().is_empty(), "a's lease still holds");
+    clock.advance(std::time::Duration::from_secs(16 * 60));
+    let runs = b.tick().await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].run_id, run_a);
+    assert_eq!(
+        *timed.run_ids.lock().unwrap(),
+        [run_a.clone(), run_a.clone()]
+    );
+    let results = b.store().results(&task.id).await.unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].run_id, run_a);
+    let stored = b.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::Completed);
+    assert_eq!(stored.current_run, None);
+    drop_schema(&schema).await;
+}
+
+/// The pool replaces connections the server closed.
+#[tokio::test]
+async fn the_pool_reconnects_after_the_server_drops_its_connections() {
+    let Some(schema) = schema().await else { return };
+    let app = format!("cipp_pool_{}", uuid::Uuid::new_v4().simple());
+    let cfg = format!("{} application_name={app}", config());
+    let store = PgStore::connect_with_pool_size(&cfg, &schema, 2)
+        .await
+        .unwrap();
+    assert_eq!(store.pool_size(), 2);
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let counter = Arc::new(Counter::default());
+    let w = engine(&schema, &counter, &clock, "w").await;
+    let t = w.add(one_off(0, clock.now())).await.unwrap();
+    // Use both pooled connections at once, so both exist.
+    let (x, y) = tokio::join!(store.get(&t.id), store.list(true));
+    assert!(x.unwrap().is_some() && y.unwrap().len() == 1);
+    let (admin, conn) = tokio_postgres::connect(&config(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let killed = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .await
+        .unwrap();
+    assert!(killed.len() >= 2, "{}", killed.len());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        assert_eq!(store.get(&t.id).await.unwrap().unwrap().id, t.id);
+    }
     drop_schema(&schema).await;
 }
