@@ -36,7 +36,7 @@ async fn access_health_says_why_operations_would_fail() {
     {
         let mut st = sim.lock_state();
         let p = st.tenant_mut(DEMO_PARTNER).unwrap();
-        p.gdap_relationships.push(json!({
+        p.gdap.relationships_mut().insert(json!({
             "@odata.etag": "W/\"x\"", "id": format!("{ADATUM}-00000000-0000-0000-0000-000000000001"),
             "displayName": "CIPP_adatum", "duration": "P730D", "status": "active",
             "customer": {"tenantId": ADATUM, "displayName": "Adatum"},

@@ -38,7 +38,7 @@ fn contoso() -> TenantId {
 fn user_json(sim: &Simulator, upn: &str) -> Value {
     let st = sim.lock_state();
     let t = st.tenant("contoso.com").unwrap();
-    t.users
+    t.users()
         .iter()
         .find(|u| {
             u["userPrincipalName"]
@@ -352,7 +352,7 @@ async fn user_actions_change_state() {
         let st = sim.lock_state();
         let c = st.tenant("contoso.com").unwrap();
         let id = |n: &str| {
-            c.groups.iter().find(|g| g["displayName"] == n).unwrap()["id"]
+            c.groups().iter().find(|g| g["displayName"] == n).unwrap()["id"]
                 .as_str()
                 .unwrap()
                 .to_owned()
@@ -371,7 +371,10 @@ async fn user_actions_change_state() {
     {
         let st = sim.lock_state();
         let c = st.tenant("contoso.com").unwrap();
-        assert!(c.members[&dl].contains(&alex_id) && c.members[&sec].contains(&alex_id));
+        assert!(
+            c.directory.members[&dl].contains(&alex_id)
+                && c.directory.members[&sec].contains(&alex_id)
+        );
     }
     let again = alex.add_to_groups(std::slice::from_ref(&dl)).await.unwrap();
     assert!(
@@ -384,7 +387,7 @@ async fn user_actions_change_state() {
         let mut st = sim.lock_state();
         let c = st.tenant_mut("contoso.com").unwrap();
         let i = c.user_index("isaiahl@contoso.com").unwrap();
-        c.users[i]["onPremisesSyncEnabled"] = true.into();
+        c.directory.users_mut()[i]["onPremisesSyncEnabled"] = true.into();
     }
     let o = h
         .user("isaiahl@contoso.com")
@@ -504,13 +507,14 @@ async fn offboarding_runs_in_order_and_defers_licences() {
     {
         let st = sim.lock_state();
         let c = st.tenant("contoso.com").unwrap();
-        for g in &c.groups {
+        for g in c.groups() {
             let dynamic = g["groupTypes"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .any(|t| t == "DynamicMembership");
             let member = c
+                .directory
                 .members
                 .get(g["id"].as_str().unwrap())
                 .is_some_and(|m| m.contains(&megan_id));
@@ -550,9 +554,10 @@ async fn mfa_push_and_onedrive_actions() {
     {
         let st = sim.lock_state();
         let c = st.tenant("contoso.com").unwrap();
-        assert_eq!(c.mfa_pushes.len(), 2);
+        assert_eq!(c.auth.mfa_pushes.len(), 2);
         assert_eq!(
-            c.service_principals
+            c.directory
+                .service_principals()
                 .iter()
                 .filter(|s| s["appId"] == "981f26a1-7f43-403b-a875-f8b09b8cd720")
                 .count(),
@@ -579,13 +584,14 @@ async fn mfa_push_and_onedrive_actions() {
     let st = sim.lock_state();
     let c = st.tenant("contoso.com").unwrap();
     assert!(c
+        .sharepoint
         .onedrive_provisioned
         .contains(&"gradya@contoso.com".to_string()));
     assert_eq!(
-        c.site_sharing["https://contoso-my.sharepoint.com/personal/gradya_contoso_com"],
+        c.sharepoint.site_sharing["https://contoso-my.sharepoint.com/personal/gradya_contoso_com"],
         3
     );
-    let items: Vec<&Value> = c.drive_items.values().flatten().collect();
+    let items: Vec<&Value> = c.sharepoint.drive_items.values().flatten().collect();
     assert_eq!(items[0]["remoteItem"]["sharepointIds"]["listId"], "list-1");
 }
 

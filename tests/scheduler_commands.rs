@@ -113,7 +113,7 @@ async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
         let st = r.sim.lock_state();
         let c = st.tenant("contoso.com").unwrap();
         let g = c
-            .groups
+            .groups()
             .iter()
             .find(|g| g["displayName"] == "Sales Team")
             .unwrap()["id"]
@@ -121,7 +121,7 @@ async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
             .unwrap()
             .to_owned();
         let u = c
-            .users
+            .users()
             .iter()
             .find(|u| u["userPrincipalName"] == "alexw@contoso.com")
             .unwrap()["id"]
@@ -159,9 +159,9 @@ async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
     );
     let st = r.sim.lock_state();
     let c = st.tenant("contoso.com").unwrap();
-    assert!(c.members[&sales].contains(&alex));
+    assert!(c.directory.members[&sales].contains(&alex));
     let isaiah = c
-        .users
+        .users()
         .iter()
         .find(|u| u["userPrincipalName"] == "isaiahl@contoso.com")
         .unwrap();
@@ -277,7 +277,7 @@ async fn failure_notifications_are_emailed_from_the_partner_tenant() {
     engine.add(t).await.unwrap();
     engine.tick().await.unwrap();
     let st = r.sim.lock_state();
-    let sent = &st.tenant(scenario::DEMO_PARTNER).unwrap().sent_mail;
+    let sent = &st.tenant(scenario::DEMO_PARTNER).unwrap().mail.sent_mail;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "pat@msp.example");
     assert_eq!(

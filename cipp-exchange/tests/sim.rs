@@ -200,14 +200,14 @@ async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
     let st = sim.lock_state();
     let c = st.tenant("contoso.com").unwrap();
     let gid = c
-        .groups
+        .groups()
         .iter()
         .find(|g| g["displayName"] == "Everyone DL")
         .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(c.members[&gid].len(), 3);
+    assert_eq!(c.directory.members[&gid].len(), 3);
 }
 
 #[tokio::test]

@@ -238,7 +238,7 @@ async fn bulk_membership_through_binds() {
                 true,
             ));
         }
-        c.users
+        c.users()
             .iter()
             .filter(|u| u["displayName"].as_str().unwrap().starts_with("Bulk"))
             .map(|u| u["id"].as_str().unwrap().to_owned())
@@ -546,7 +546,7 @@ async fn a_thousand_users_updated_through_batch() {
     let st = sim.lock_state();
     let c = st.tenant("contoso.com").unwrap();
     assert_eq!(
-        c.users
+        c.users()
             .iter()
             .filter(|u| u["department"] == "Batched")
             .count(),

@@ -36,28 +36,32 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-pub mod exchange;
+mod exchange;
+mod faults;
 mod graph;
 #[cfg(feature = "http")]
 pub mod http_server;
+mod log;
 mod odata;
+mod reply;
 pub mod scenario;
 mod sharepoint;
+mod sim;
 pub mod state;
 mod token;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use cipp_core::{Clock, HttpRequest, HttpResponse, SystemClock, Transport, TransportError};
 use http::{HeaderValue, StatusCode};
-use serde_json::Value;
 
-pub use state::{SimApp, SimState, SimTenant};
+pub use faults::{FaultKind, FaultRule, FaultTrigger, LatencyRule, RequestMatch};
+pub use log::{LogMismatch, LoggedRequest, RequestLog};
+pub(crate) use reply::Reply;
+pub(crate) use sim::Sim;
+pub use state::{ExoState, SimApp, SimState, SimTenant};
 
 /// A simulated Microsoft 365. Cheap to clone; clones share state.
 #[derive(Clone)]
@@ -73,419 +77,8 @@ impl std::fmt::Debug for Simulator {
     }
 }
 
-pub(crate) struct Sim {
-    state: Mutex<SimState>,
-    tokens: Mutex<BTreeMap<String, IssuedToken>>,
-    faults: Mutex<Vec<FaultRule>>,
-    latency: Mutex<Duration>,
-    log: Mutex<Vec<LoggedRequest>>,
-    counter: Mutex<u64>,
-    clock: Arc<dyn Clock>,
-}
-
-/// What a fault does.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum FaultKind {
-    /// Answer 429 with this `Retry-After` (seconds; decimals allowed).
-    Throttle {
-        /// The `Retry-After` value sent.
-        retry_after: String,
-    },
-    /// Answer with this 5xx status.
-    ServerError(u16),
-    /// Answer 200 with a body cut in half.
-    TruncatedBody,
-}
-
-/// When a fault fires.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum FaultTrigger {
-    /// On the Nth matching request only (1-based).
-    Nth(u64),
-    /// On every Nth matching request.
-    EveryNth(u64),
-    /// On this fraction of matching requests (deterministic pseudo-random sequence).
-    Rate(f64),
-    /// On every matching request.
-    Always,
-}
-
-/// A fault injection rule.
-#[derive(Clone, Debug)]
-pub struct FaultRule {
-    /// What to answer.
-    pub kind: FaultKind,
-    /// When.
-    pub trigger: FaultTrigger,
-    /// Only for paths starting with this (for example `/v1.0/users`).
-    pub path_prefix: Option<String>,
-    /// Only for this tenant (GUID or domain).
-    pub tenant: Option<String>,
-    seen: u64,
-    rng: u64,
-}
-
-impl FaultRule {
-    /// A rule for every service path and tenant.
-    pub fn new(kind: FaultKind, trigger: FaultTrigger) -> Self {
-        FaultRule {
-            kind,
-            trigger,
-            path_prefix: None,
-            tenant: None,
-            seen: 0,
-            rng: 0x9E3779B97F4A7C15,
-        }
-    }
-
-    /// Limits the rule to paths starting with `prefix`.
-    pub fn on_path(mut self, prefix: &str) -> Self {
-        self.path_prefix = Some(prefix.to_ascii_lowercase());
-        self
-    }
-
-    /// Limits the rule to one tenant.
-    pub fn for_tenant(mut self, tenant: &str) -> Self {
-        self.tenant = Some(tenant.to_ascii_lowercase());
-        self
-    }
-
-    fn fires(&mut self) -> bool {
-        self.seen += 1;
-        match self.trigger {
-            FaultTrigger::Nth(n) => self.seen == n,
-            FaultTrigger::EveryNth(n) => n > 0 && self.seen % n == 0,
-            FaultTrigger::Always => true,
-            FaultTrigger::Rate(r) => {
-                // xorshift64*: deterministic, so tests repeat.
-                self.rng ^= self.rng >> 12;
-                self.rng ^= self.rng << 25;
-                self.rng ^= self.rng >> 27;
-                let x = self.rng.wrapping_mul(0x2545F4914F6CDD1D);
-                ((x >> 11) as f64 / (1u64 << 53) as f64) < r
-            }
-        }
-    }
-}
-
-/// One request the simulator received (no headers: they hold tokens).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoggedRequest {
-    /// When it arrived (the simulator's clock).
-    pub at: DateTime<Utc>,
-    /// Method.
-    pub method: String,
-    /// Path without the query.
-    pub path: String,
-    /// The query string, decoded (for assertions; never logged by the SDK).
-    pub query: Option<String>,
-    /// The tenant the request was for, when known.
-    pub tenant: Option<String>,
-    /// The status answered.
-    pub status: u16,
-}
-
-/// What the simulator remembers about an access token it issued.
-#[derive(Clone, Debug)]
-pub(crate) struct IssuedToken {
-    tenant: String,
-    audience: String,
-    client_id: String,
-}
-
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) body: Bytes,
-    pub(crate) headers: Vec<(&'static str, String)>,
-}
-
-impl Reply {
-    pub(crate) fn empty(status: u16) -> Reply {
-        Reply {
-            status,
-            body: Bytes::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    pub(crate) fn json(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            body: Bytes::from(body.to_string()),
-            headers: vec![("content-type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8".into())],
-        }
-    }
-}
-
-impl Sim {
-    pub(crate) fn lock_state(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A number never handed out before (for unique ids).
-    pub(crate) fn next_n(&self) -> u64 {
-        let mut c = self.counter.lock().unwrap_or_else(|p| p.into_inner());
-        *c += 1;
-        *c
-    }
-
-    pub(crate) fn issue_token(&self, tenant: &str, audience: &str, client_id: &str) -> String {
-        let n = {
-            let mut c = self.counter.lock().unwrap_or_else(|p| p.into_inner());
-            *c += 1;
-            *c
-        };
-        let token = format!(
-            "sim.{audience}.{n}.{}",
-            state::synthetic_guid(&format!("{tenant}{audience}{n}"))
-        );
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                token.clone(),
-                IssuedToken {
-                    tenant: tenant.to_owned(),
-                    audience: audience.to_owned(),
-                    client_id: client_id.to_owned(),
-                },
-            );
-        token
-    }
-
-    fn token_for(&self, auth: Option<&str>, audience: &str) -> Option<IssuedToken> {
-        let token = auth?.strip_prefix("Bearer ")?;
-        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        tokens
-            .get(token)
-            .filter(|t| t.audience == audience)
-            .cloned()
-    }
-
-    fn token_tenant(&self, auth: Option<&str>, audience: &str) -> Option<String> {
-        self.token_for(auth, audience).map(|t| t.tenant)
-    }
-
-    fn fault_for(&self, path: &str, tenant: Option<&str>) -> Option<FaultKind> {
-        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        let lower = path.to_ascii_lowercase();
-        let state = self.lock_state();
-        for rule in faults.iter_mut() {
-            if rule
-                .path_prefix
-                .as_ref()
-                .is_some_and(|p| !lower.starts_with(p))
-            {
-                continue;
-            }
-            if let Some(want) = &rule.tenant {
-                let matches = match (tenant, state.tenant(want)) {
-                    (Some(t), Some(st)) => st.id == t,
-                    _ => false,
-                };
-                if !matches {
-                    continue;
-                }
-            }
-            if rule.fires() {
-                return Some(rule.kind.clone());
-            }
-        }
-        None
-    }
-
-    fn route(&self, req: &HttpRequest) -> (Reply, Option<String>) {
-        let path = req.uri().path().to_owned();
-        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let auth = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        // Token endpoint: /{tenant}/oauth2/v2.0/token
-        let v2 = segs.len() == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token";
-        let v1 = segs.len() == 3 && segs[1] == "oauth2" && segs[2] == "token";
-        if v2 || v1 {
-            if req.method() != http::Method::POST {
-                return (graph::error(405, "MethodNotAllowed", "Use POST."), None);
-            }
-            let tenant = odata::percent_decode(segs[0]);
-            let reply = token::handle(self, &tenant, req.body());
-            let tid = self.lock_state().tenant(&tenant).map(|t| t.id.clone());
-            return (reply, tid);
-        }
-        if let Some(version) = segs.first().filter(|v| **v == "v1.0" || **v == "beta") {
-            let Some(issued) = self.token_for(auth, "graph") else {
-                return (
-                    graph::error(
-                        401,
-                        "InvalidAuthenticationToken",
-                        "Access token is empty or invalid.",
-                    ),
-                    None,
-                );
-            };
-            let tenant = issued.tenant.clone();
-            if let Some(fault) = self.fault_for(&path, Some(&tenant)) {
-                return (fault_reply(&fault), Some(tenant));
-            }
-            let origin = match (req.uri().scheme_str(), req.uri().authority()) {
-                (Some(s), Some(a)) => format!("{s}://{a}"),
-                _ => "https://graph.microsoft.com".to_owned(),
-            };
-            let rest = &path[version.len() + 1..];
-            let graph_req = graph::GraphRequest {
-                tenant: tenant.clone(),
-                method: req.method(),
-                version,
-                segments: graph::segments(rest),
-                query: graph::query(req.uri().query()),
-                headers: req.headers(),
-                origin,
-                raw_path: path.clone(),
-                caller: state::app_initiator(&issued.client_id),
-                cast: None,
-                body: req.body(),
-                now: self
-                    .clock
-                    .now()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            };
-            return (graph::handle(self, graph_req), Some(tenant));
-        }
-        if segs.len() == 4 && segs[0] == "adminapi" && (segs[1] == "beta" || segs[1] == "v1.0") {
-            return self.route_exchange(req, &path, &segs, auth);
-        }
-        if path.eq_ignore_ascii_case("/_vti_bin/client.svc/ProcessQuery") {
-            let Some(tenant) = self.token_tenant(auth, "sharepoint") else {
-                return (
-                    graph::error(401, "Unauthorized", "Invalid audience for SharePoint."),
-                    None,
-                );
-            };
-            return (
-                sharepoint::process_query(self, &tenant, req.body()),
-                Some(tenant),
-            );
-        }
-        if path.ends_with("/StrongAuthenticationService.svc/Connector/BeginTwoWayAuthentication") {
-            let Some(tenant) = self.token_tenant(auth, "mfa") else {
-                return (
-                    graph::error(401, "Unauthorized", "Invalid token for the MFA connector."),
-                    None,
-                );
-            };
-            return (
-                sharepoint::mfa_push(self, &tenant, req.body()),
-                Some(tenant),
-            );
-        }
-        (
-            graph::error(
-                404,
-                "UnknownPath",
-                &format!("cipp-sim does not serve {path}"),
-            ),
-            None,
-        )
-    }
-
-    /// Exchange admin API: `/adminapi/{beta|v1.0}/{tenant}/InvokeCommand` or `/$batch`.
-    fn route_exchange(
-        &self,
-        req: &HttpRequest,
-        path: &str,
-        segs: &[&str],
-        auth: Option<&str>,
-    ) -> (Reply, Option<String>) {
-        let tenant_name = odata::percent_decode(segs[2]);
-        let tenant_id = self.lock_state().tenant(&tenant_name).map(|t| t.id.clone());
-        let Some(tenant_id) = tenant_id else {
-            return (
-                exchange::exo_error(
-                    404,
-                    "Microsoft.Exchange.Data.Directory.TenantNotFoundException",
-                    &format!("Tenant '{tenant_name}' could not be found."),
-                ),
-                None,
-            );
-        };
-        match self.token_tenant(auth, "exchange") {
-            Some(t) if t == tenant_id => {}
-            _ => {
-                return (
-                    graph::error(401, "InvalidAuthenticationToken", "The access token is missing, expired, for another tenant, or not for https://outlook.office365.com."),
-                    Some(tenant_id),
-                )
-            }
-        }
-        if let Some(fault) = self.fault_for(path, Some(&tenant_id)) {
-            return (fault_reply(&fault), Some(tenant_id));
-        }
-        if req.method() != http::Method::POST {
-            return (
-                exchange::exo_error(405, "MethodNotAllowed", "Use POST."),
-                Some(tenant_id),
-            );
-        }
-        let now = self
-            .clock
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let reply = match segs[3] {
-            "InvokeCommand" => {
-                let origin = match (req.uri().scheme_str(), req.uri().authority()) {
-                    (Some(s), Some(a)) => format!("{s}://{a}"),
-                    _ => "https://outlook.office365.com".to_owned(),
-                };
-                let skip = graph::query(req.uri().query())
-                    .iter()
-                    .find(|(k, _)| k == "$skiptoken")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                exchange::invoke(self, &tenant_id, req.body(), &now, &origin, skip)
-            }
-            "$batch" => exchange::batch(
-                self,
-                req.body(),
-                req.headers().get(http::header::AUTHORIZATION),
-            ),
-            other => exchange::exo_error(
-                404,
-                "ResourceNotFound",
-                &format!("cipp-sim does not serve {other}"),
-            ),
-        };
-        (reply, Some(tenant_id))
-    }
-}
-
-fn fault_reply(kind: &FaultKind) -> Reply {
-    match kind {
-        FaultKind::Throttle { retry_after } => {
-            let mut r = Reply::json(
-                429,
-                serde_json::json!({"error":{"code":"TooManyRequests","message":"Please retry again later.",
-                    "innerError":{"code":"429","date":"2026-01-01T00:00:00","message":"Please retry after","request-id":"sim-throttle","status":"429"}}}),
-            );
-            r.headers.push(("retry-after", retry_after.clone()));
-            r
-        }
-        FaultKind::ServerError(status) => graph::error(
-            *status,
-            "serviceNotAvailable",
-            "The service is temporarily unavailable. Please retry later.",
-        ),
-        FaultKind::TruncatedBody => {
-            let body = br#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users","value":[{"id":"tr"#;
-            Reply {
-                status: 200,
-                body: Bytes::from_static(body),
-                headers: vec![("content-type", "application/json".into())],
-            }
-        }
-    }
+fn locked<T>(m: &std::sync::Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Simulator {
@@ -497,15 +90,7 @@ impl Simulator {
     /// An empty simulator whose request log uses `clock`.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         Simulator {
-            inner: Arc::new(Sim {
-                state: Mutex::new(SimState::default()),
-                tokens: Mutex::new(BTreeMap::new()),
-                faults: Mutex::new(Vec::new()),
-                latency: Mutex::new(Duration::ZERO),
-                log: Mutex::new(Vec::new()),
-                counter: Mutex::new(0),
-                clock,
-            }),
+            inner: Arc::new(Sim::new(clock)),
         }
     }
 
@@ -554,14 +139,26 @@ impl Simulator {
 
     /// Adds latency to every answer (uses Tokio time, so paused-time tests stay instant).
     pub fn set_latency(&self, latency: Duration) {
-        *self.inner.latency.lock().unwrap_or_else(|p| p.into_inner()) = latency;
+        *locked(&self.inner.latency) = latency;
+    }
+
+    /// Adds latency to the requests a rule matches (a route, an Exchange cmdlet, a
+    /// tenant), on top of [`Simulator::set_latency`]; the first matching rule counts.
+    pub fn add_latency(&self, rule: LatencyRule) {
+        locked(&self.inner.latency_rules).push(rule);
+    }
+
+    /// Removes every latency rule and the global latency.
+    pub fn clear_latency(&self) {
+        locked(&self.inner.latency_rules).clear();
+        *locked(&self.inner.latency) = Duration::ZERO;
     }
 
     /// Switches Graph's Conditional Access throttling on or off for a tenant: when on, a
     /// second request within one second gets 429 without `Retry-After`.
     pub fn set_ca_throttling(&self, tenant: &str, on: bool) {
         if let Some(t) = self.inner.lock_state().tenant_mut(tenant) {
-            t.ca_throttling = on;
+            t.conditional_access.throttling = on;
         }
     }
 
@@ -585,60 +182,37 @@ impl Simulator {
 
     /// Adds a fault injection rule (rules are checked in order; the first that fires wins).
     pub fn add_fault(&self, rule: FaultRule) {
-        self.inner
-            .faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(rule);
+        locked(&self.inner.faults).push(rule);
     }
 
     /// Removes all fault rules.
     pub fn clear_faults(&self) {
-        self.inner
-            .faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        locked(&self.inner.faults).clear();
     }
 
-    /// Every request received so far.
+    /// Every HTTP request received so far (items inside a `$batch` are in [`Simulator::log`]).
     pub fn request_log(&self) -> Vec<LoggedRequest> {
-        self.inner
-            .log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        locked(&self.inner.log)
+            .iter()
+            .filter(|l| !l.in_batch)
+            .cloned()
+            .collect()
+    }
+
+    /// The request log with `$batch` items, for assertions (see [`RequestLog`]).
+    pub fn log(&self) -> RequestLog {
+        RequestLog::new(locked(&self.inner.log).clone())
     }
 
     /// Clears the request log.
     pub fn clear_log(&self) {
-        self.inner
-            .log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        locked(&self.inner.log).clear();
     }
 
     /// Answers one request (what [`Transport::send`] does, without the latency).
     pub fn handle(&self, request: &HttpRequest) -> HttpResponse {
-        let (reply, tenant) = self.inner.route(request);
-        let n = {
-            let mut c = self.inner.counter.lock().unwrap_or_else(|p| p.into_inner());
-            *c += 1;
-            *c
-        };
-        self.inner
-            .log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(LoggedRequest {
-                at: self.inner.clock.now(),
-                method: request.method().to_string(),
-                path: request.uri().path().to_owned(),
-                query: request.uri().query().map(odata::percent_decode),
-                tenant,
-                status: reply.status,
-            });
+        let reply = self.inner.answer(request, false);
+        let n = self.inner.next_n();
         let mut response = http::Response::new(reply.body);
         *response.status_mut() =
             StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -667,7 +241,7 @@ impl Default for Simulator {
 #[async_trait]
 impl Transport for Simulator {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let latency = *self.inner.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let latency = self.inner.latency_for(&request);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }

@@ -314,6 +314,52 @@ fn literal(w: &str) -> Result<Literal, String> {
     Err(format!("Invalid literal `{w}` in filter"))
 }
 
+/// Sorts `items` by an `$orderby` list (`displayName`, `createdDateTime desc`, several
+/// separated by commas). Strings compare case-insensitively; nulls come first.
+pub fn order_by(items: &mut [Value], spec: &str) -> Result<(), String> {
+    let mut keys: Vec<(String, bool)> = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut words = part.split_whitespace();
+        let prop = words.next().unwrap_or_default().to_owned();
+        let desc = match words.next().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => return Err(format!("Invalid $orderby direction `{other}`")),
+        };
+        if words.next().is_some() || prop.is_empty() {
+            return Err(format!("Invalid $orderby clause `{part}`"));
+        }
+        keys.push((prop, desc));
+    }
+    if keys.is_empty() || keys.len() > 8 {
+        return Err("Invalid $orderby".to_owned());
+    }
+    let rank = |v: &Value| -> (u8, String, f64) {
+        match v {
+            Value::Null => (0, String::new(), 0.0),
+            Value::Bool(b) => (1, String::new(), f64::from(u8::from(*b))),
+            Value::Number(n) => (1, String::new(), n.as_f64().unwrap_or(0.0)),
+            Value::String(s) => (2, s.to_ascii_lowercase(), 0.0),
+            other => (3, other.to_string(), 0.0),
+        }
+    };
+    items.sort_by(|a, b| {
+        for (prop, desc) in &keys {
+            let (x, y) = (rank(lookup(a, prop)), rank(lookup(b, prop)));
+            let o =
+                x.0.cmp(&y.0)
+                    .then_with(|| x.1.cmp(&y.1))
+                    .then_with(|| x.2.total_cmp(&y.2));
+            let o = if *desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    Ok(())
+}
+
 fn lookup<'a>(item: &'a Value, path: &str) -> &'a Value {
     let mut cur = item;
     for seg in path.split('/') {

@@ -3,7 +3,7 @@
 use cipp_core::{Credentials, SecretString};
 use serde_json::Value;
 
-use crate::state::{synthetic_guid, user_json, SimApp, SimState, SimTenant};
+use crate::state::{paths, synthetic_guid, user_json, SimApp, SimState, SimTenant};
 
 /// The demo partner tenant's initial domain.
 pub const DEMO_PARTNER: &str = "cipp-partner.onmicrosoft.com";
@@ -112,37 +112,39 @@ pub fn demo_at(state: &mut SimState, now: chrono::DateTime<chrono::Utc>) {
         // Apple tokens that an expiry alert should catch.
         let ts =
             |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        contoso.intune.insert(
-            "devicemanagement/applepushnotificationcertificate".into(),
-            vec![serde_json::json!({
+        contoso
+            .intune
+            .store
+            .get_mut(crate::state::paths::APNS)
+            .replace_all(vec![serde_json::json!({
                 "@odata.type": "#microsoft.graph.applePushNotificationCertificate",
                 "id": synthetic_guid("apns-contoso"),
                 "appleIdentifier": "mdm@contoso.com",
                 "topicIdentifier": "com.apple.mgmt.External.contoso",
                 "expirationDateTime": ts(now + chrono::Duration::days(20)),
                 "certificateUploadStatus": "uploaded"
-            })],
-        );
-        contoso.intune.insert(
-            "deviceappmanagement/vpptokens".into(),
-            vec![serde_json::json!({
+            })]);
+        contoso
+            .intune
+            .store
+            .get_mut(crate::state::paths::VPP_TOKENS)
+            .replace_all(vec![serde_json::json!({
                 "@odata.type": "#microsoft.graph.vppToken",
                 "id": synthetic_guid("vpp-contoso"),
                 "organizationName": "Contoso",
                 "appleId": "vpp@contoso.com",
                 "expirationDateTime": ts(now + chrono::Duration::days(200)),
                 "state": "valid"
-            })],
-        );
+            })]);
     }
-    partner.customers = customers.iter().map(|c| c.id.clone()).collect();
+    partner.gdap.customers = customers.iter().map(|c| c.id.clone()).collect();
     // One active GDAP relationship per customer with CIPP's default roles, auto-extending.
     let ts =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let activated = now - chrono::Duration::days(100);
     for c in &customers {
         let id = format!("{}-{}", c.id, synthetic_guid(&format!("gdap{}", c.id)));
-        partner.gdap_relationships.push(serde_json::json!({
+        partner.gdap.relationships_mut().insert(serde_json::json!({
             "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
             "@odata.etag": format!("W/\"JyI{}Iic=\"", &c.id[..8]),
             "id": id,
@@ -209,7 +211,7 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
     let days = |d: i64| ts(now - chrono::Duration::days(d));
     let hours = |h: i64| ts(now - chrono::Duration::hours(h));
     let id_of = |t: &SimTenant, alias: &str| -> String {
-        t.users
+        t.users()
             .iter()
             .find(|u| u["mailNickname"] == json!(alias))
             .and_then(|u| u["id"].as_str())
@@ -217,16 +219,16 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
             .to_owned()
     };
     let enabled = t
-        .users
+        .users()
         .iter()
         .filter(|u| u["accountEnabled"] == json!(true))
         .count() as i64;
-    for u in t.users.iter_mut() {
+    for u in t.directory.users_mut().iter_mut() {
         if u["accountEnabled"] == json!(true) {
             u["assignedLicenses"] = json!([{"skuId": SKU_BUSINESS_PREMIUM, "disabledPlans": []}]);
         }
     }
-    t.skus = vec![
+    t.directory.store.get_mut(paths::SKUS).replace_all(vec![
         json!({"id": format!("{}_{SKU_BUSINESS_PREMIUM}", t.id), "skuId": SKU_BUSINESS_PREMIUM, "skuPartNumber": "SPB",
                "capabilityStatus": "Enabled", "consumedUnits": enabled, "prepaidUnits": {"enabled": 10, "suspended": 0, "warning": 0}, "servicePlans": [
                    {"servicePlanId": "c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "servicePlanName": "INTUNE_A", "provisioningStatus": "Success", "appliesTo": "User"},
@@ -235,13 +237,14 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
         json!({"id": format!("{}_{SKU_EXCHANGE_STANDARD}", t.id), "skuId": SKU_EXCHANGE_STANDARD, "skuPartNumber": "EXCHANGESTANDARD",
                "capabilityStatus": "Enabled", "consumedUnits": 0, "prepaidUnits": {"enabled": 5, "suspended": 0, "warning": 0}, "servicePlans": [
                    {"servicePlanId": "9aaf7827-d63c-4b61-89c3-182f06f82e5c", "servicePlanName": "EXCHANGE_S_STANDARD", "provisioningStatus": "Success", "appliesTo": "User"}]}),
-    ];
+    ]);
     let adele = id_of(t, "adelev");
     let megan = id_of(t, "meganb");
     let diego = id_of(t, "diegos");
-    t.directory_roles
+    t.directory
+        .roles
         .insert("62e90394-69f5-4237-9190-012177145e10".into(), vec![diego]);
-    for u in t.users.iter_mut() {
+    for u in t.directory.users_mut().iter_mut() {
         u["lastPasswordChangeDateTime"] = json!(days(120));
     }
     let alex = id_of(t, "alexw");
@@ -270,15 +273,17 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
             g["mail"] = json!(format!("{nick}@contoso.com"));
         }
         let id = t.add_group(g);
-        t.members.insert(id, vec![adele.clone(), megan.clone()]);
+        t.directory
+            .members
+            .insert(id, vec![adele.clone(), megan.clone()]);
     }
-    t.auth_methods.insert(adele.clone(), vec![
+    t.auth.methods.insert(adele.clone(), vec![
         json!({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "id": synthetic_guid("adele-auth"),
                "displayName": "iPhone 15", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.8.7", "createdDateTime": days(200)}),
         json!({"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7",
                "phoneNumber": "+1 4255550101", "phoneType": "mobile", "smsSignInState": "notAllowedByPolicy"}),
     ]);
-    t.auth_methods.insert(megan.clone(), vec![
+    t.auth.methods.insert(megan.clone(), vec![
         json!({"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7",
                "phoneNumber": "+1 4255550102", "phoneType": "mobile", "smsSignInState": "notAllowedByPolicy"}),
         json!({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "id": synthetic_guid("megan-new-auth"),
@@ -302,7 +307,7 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
                "location": {"city": city, "state": city, "countryOrRegion": country, "geoCoordinates": {"latitude": lat, "longitude": lon}},
                "deviceDetail": {"operatingSystem": "Windows10", "browser": "Edge"}})
     };
-    t.sign_ins = vec![
+    t.logs.sign_ins = vec![
         signin(
             "s1",
             &megan,
@@ -382,7 +387,7 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
             "203.0.113.21",
         ),
     ];
-    t.inbox_rules.insert(megan.clone(), vec![
+    t.mail.inbox_rules.insert(megan.clone(), vec![
         json!({"id": "AQAAAJ5dZqA=", "displayName": "..", "sequence": 1, "isEnabled": true, "hasError": false, "isReadOnly": false,
                "conditions": {"bodyOrSubjectContains": ["invoice", "payment", "wire"]},
                "actions": {"forwardTo": [{"emailAddress": {"name": "collector", "address": "collector@evil-mail.example"}}],
@@ -391,16 +396,16 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
                "conditions": {"senderContains": ["news@"]}, "actions": {"moveToFolder": "Newsletters"}}),
     ]);
     let shady_sp = synthetic_guid("sp-mail-sync-pro");
-    t.service_principals = vec![
+    t.directory.store.get_mut(paths::SERVICE_PRINCIPALS).replace_all(vec![
         json!({"id": synthetic_guid("sp-office"), "appId": "00000002-0000-0ff1-ce00-000000000000", "displayName": "Office 365 Exchange Online",
                "publisherName": "Microsoft Services", "createdDateTime": days(900)}),
         json!({"id": shady_sp, "appId": synthetic_guid("app-mail-sync-pro"), "displayName": "Mail Sync Pro",
                "publisherName": "Unverified", "createdDateTime": hours(38)}),
-    ];
-    t.grants = vec![
+    ]);
+    t.directory.store.get_mut(paths::GRANTS).replace_all(vec![
         json!({"id": "l5aW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk", "clientId": shady_sp, "consentType": "Principal",
         "principalId": megan, "resourceId": synthetic_guid("sp-graph"), "scope": "Mail.ReadWrite Mail.Send offline_access User.Read"}),
-    ];
+    ]);
     let audit = |id: &str, activity: &str, cat: &str, at: String, target: &str, upn: &str| {
         json!({"id": format!("Directory_{}", synthetic_guid(id)), "category": cat, "correlationId": synthetic_guid(id),
                "result": "success", "resultReason": "", "activityDisplayName": activity, "activityDateTime": at,
@@ -409,7 +414,7 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
                "targetResources": [{"id": target, "displayName": null, "type": "User", "userPrincipalName": upn, "modifiedProperties": []}],
                "additionalDetails": []})
     };
-    t.directory_audits = vec![
+    t.logs.directory_audits = vec![
         audit(
             "a1",
             "Consent to application",
@@ -436,18 +441,20 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
         ),
     ];
     seed_contoso_exchange(t, now);
-    t.managed_devices = vec![
+    t.intune.store.get_mut(paths::MANAGED_DEVICES).replace_all(vec![
         json!({"id": synthetic_guid("dev-adele"), "deviceName": "ADELE-LAPTOP", "operatingSystem": "Windows", "osVersion": "10.0.22631",
                "complianceState": "compliant", "userPrincipalName": "adelev@contoso.com", "enrolledDateTime": days(120), "lastSyncDateTime": hours(3)}),
         json!({"id": synthetic_guid("dev-megan"), "deviceName": "MEGAN-PHONE", "operatingSystem": "iOS", "osVersion": "17.5",
                "complianceState": "compliant", "userPrincipalName": DEMO_COMPROMISED_UPN, "enrolledDateTime": days(90), "lastSyncDateTime": hours(5)}),
-    ];
+    ]);
 }
 
 fn seed_contoso_exchange(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
     use serde_json::json;
     let hours = |h: i64| ts(now - chrono::Duration::hours(h));
-    crate::exchange::seed_from_users(t);
+    let users = t.users().to_vec();
+    let domain = t.initial_domain().to_owned();
+    t.exchange.seed_from_users(&users, &domain);
     let megan = DEMO_COMPROMISED_UPN;
     if let Some(mb) = t
         .exchange

@@ -61,8 +61,8 @@ pub(crate) fn process_query(sim: &Sim, tenant: &str, body: &[u8]) -> Reply {
                     "Microsoft.SharePoint.Client.ServerException",
                 );
             }
-            if !t.onedrive_provisioned.contains(u) {
-                t.onedrive_provisioned.push(u.clone());
+            if !t.sharepoint.onedrive_provisioned.contains(u) {
+                t.sharepoint.onedrive_provisioned.push(u.clone());
             }
         }
         return csom_ok(
@@ -84,7 +84,7 @@ pub(crate) fn process_query(sim: &Sim, tenant: &str, body: &[u8]) -> Reply {
             .next()
             .unwrap_or("")
             .to_owned();
-        let known = t.users.iter().any(|u| {
+        let known = t.users().iter().any(|u| {
             u["userPrincipalName"]
                 .as_str()
                 .is_some_and(|upn| onedrive_url(&prefix, upn).eq_ignore_ascii_case(&url))
@@ -97,7 +97,9 @@ pub(crate) fn process_query(sim: &Sim, tenant: &str, body: &[u8]) -> Reply {
         }
         match level {
             Some(l) if (0..=3).contains(&l) => {
-                t.site_sharing.insert(url.to_ascii_lowercase(), l);
+                t.sharepoint
+                    .site_sharing
+                    .insert(url.to_ascii_lowercase(), l);
                 csom_ok(json!({"IsNull": false}))
             }
             _ => csom_error(
@@ -142,8 +144,8 @@ pub(crate) fn mfa_push(sim: &Sim, tenant: &str, body: &[u8]) -> Reply {
     let (result, approved, message) = match t.user_index(&upn) {
         None => ("UserNotFound", false, "The user was not found."),
         Some(i) => {
-            let id = t.users[i]["id"].as_str().unwrap_or_default().to_owned();
-            let has_app = t.auth_methods.get(&id).is_some_and(|ms| {
+            let id = t.users()[i]["id"].as_str().unwrap_or_default().to_owned();
+            let has_app = t.auth.methods.get(&id).is_some_and(|ms| {
                 ms.iter().any(|m| {
                     m["@odata.type"]
                         == "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod"
@@ -160,7 +162,7 @@ pub(crate) fn mfa_push(sim: &Sim, tenant: &str, body: &[u8]) -> Reply {
             }
         }
     };
-    t.mfa_pushes.push((upn.to_ascii_lowercase(), approved));
+    t.auth.mfa_pushes.push((upn.to_ascii_lowercase(), approved));
     let body = format!(
         "<BeginTwoWayAuthenticationResponse><Result><Value>{result}</Value><Message>{message}</Message><Retry>false</Retry><Exception i:nil=\"true\" xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\"/></Result><SessionId>{}</SessionId><AuthenticationResult>{approved}</AuthenticationResult><UserPrincipalName>{upn}</UserPrincipalName></BeginTwoWayAuthenticationResponse>",
         crate::state::synthetic_guid(&upn)

@@ -114,7 +114,7 @@ pub(crate) fn handle(sim: &Sim, tenant_name: &str, body: &[u8]) -> Reply {
             let is_customer = state
                 .tenants
                 .get(&partner)
-                .is_some_and(|p| p.customers.contains(&tenant.id));
+                .is_some_and(|p| p.gdap.customers.contains(&tenant.id));
             if tenant.id != partner && !is_customer {
                 return aadsts_error(
                     400,

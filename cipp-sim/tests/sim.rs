@@ -192,7 +192,7 @@ async fn deleted_items_cast_in_short_and_long_form() {
         let c = st.tenant_mut("contoso.com").unwrap();
         let mut u = user_json("Gone User", "gone@contoso.com", "", true);
         u["deletedDateTime"] = Value::String("2026-11-01T10:00:00Z".into());
-        c.deleted_users.push(u);
+        c.directory.users_mut().deleted_mut().push(u);
     }
     let p = pipeline(&sim);
     for path in [

@@ -98,7 +98,7 @@ pub(crate) fn handle(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
             responses.push(json!({"id": id, "status": 400, "body": {"error": {"code": "BadRequest", "message": "Invalid request in batch."}}}));
             continue;
         };
-        let (reply, _) = sim.route(&item_req);
+        let reply = sim.answer(&item_req, true);
         statuses.insert(id.to_ascii_lowercase(), reply.status);
         let headers: serde_json::Map<String, Value> = reply
             .headers

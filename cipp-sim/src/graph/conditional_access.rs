@@ -3,21 +3,12 @@
 //! on; referenced groups and locations must exist) and, when switched on, its throttling
 //! of one request per second per tenant answered with 429 and no `Retry-After`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{error, list, with_context, GraphRequest};
-use crate::state::{synthetic_guid, SimTenant};
-use crate::{Reply, Sim};
-
-fn body(req: &GraphRequest<'_>) -> Result<Value, Reply> {
-    serde_json::from_slice(req.body).map_err(|e| {
-        error(
-            400,
-            "BadRequest",
-            &format!("Unable to read JSON request payload. ({e})"),
-        )
-    })
-}
+use super::collection::{Audited, Hooks, Resource, Typing};
+use super::{error, list, Ctx, Params, Route};
+use crate::state::{paths, Area, SimTenant};
+use crate::Reply;
 
 fn strengths() -> Vec<Value> {
     vec![
@@ -38,11 +29,84 @@ fn strengths() -> Vec<Value> {
     ]
 }
 
-fn find(items: &[Value], id: &str) -> Option<usize> {
-    items
-        .iter()
-        .position(|p| p["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+fn policy_not_found(_: &str) -> Reply {
+    error(404, "ResourceNotFound", "The policy was not found.")
 }
+
+fn location_not_found(_: &str) -> Reply {
+    error(404, "ResourceNotFound", "The named location was not found.")
+}
+
+fn policy_target(_: &SimTenant, p: &Value) -> Value {
+    json!({"id": p["id"], "displayName": p["displayName"], "type": "Policy", "modifiedProperties": []})
+}
+
+pub(crate) const RESOURCES: &[Resource] = &[
+    Resource {
+        path: paths::CA_POLICIES,
+        entity: "identity/conditionalAccess/policies",
+        area: Area::ConditionalAccess,
+        noun: "ConditionalAccessPolicy",
+        ops: &[
+            super::collection::Op::List,
+            super::collection::Op::Get,
+            super::collection::Op::Create,
+            super::collection::Op::Update,
+            super::collection::Op::Delete,
+        ],
+        typing: Typing::Any,
+        modified: Some("modifiedDateTime"),
+        not_found: policy_not_found,
+        audit: Some(Audited {
+            category: "Policy",
+            add: "Add conditional access policy",
+            update: "Update conditional access policy",
+            delete: "Delete conditional access policy",
+            restore: "Restore conditional access policy",
+            purge: "Delete conditional access policy",
+            target: policy_target,
+        }),
+        hooks: Hooks {
+            before_create: Some(policy_before_create),
+            after_create: Some(policy_after_create),
+            before_update: Some(policy_before_update),
+            ..Hooks::NONE
+        },
+        ..Resource::STANDARD
+    },
+    Resource {
+        path: paths::NAMED_LOCATIONS,
+        entity: "identity/conditionalAccess/namedLocations",
+        area: Area::ConditionalAccess,
+        noun: "named location",
+        ops: &[
+            super::collection::Op::List,
+            super::collection::Op::Get,
+            super::collection::Op::Create,
+            super::collection::Op::Update,
+            super::collection::Op::Delete,
+        ],
+        typing: Typing::Polymorphic,
+        modified: Some("modifiedDateTime"),
+        not_found: location_not_found,
+        audit: Some(Audited {
+            category: "Policy",
+            add: "Add named location",
+            update: "Update named location",
+            delete: "Delete named location",
+            restore: "Restore named location",
+            purge: "Delete named location",
+            target: policy_target,
+        }),
+        hooks: Hooks {
+            before_create: Some(location_before_create),
+            before_update: Some(location_before_update),
+            before_delete: Some(location_before_delete),
+            ..Hooks::NONE
+        },
+        ..Resource::STANDARD
+    },
+];
 
 fn check_policy(t: &SimTenant, p: &Value) -> Result<(), Reply> {
     let bad = |m: &str| Err(error(400, "BadRequest", m));
@@ -56,17 +120,13 @@ fn check_policy(t: &SimTenant, p: &Value) -> Result<(), Reply> {
     if !p["conditions"].is_object() {
         return bad("The conditions are required.");
     }
-    if state == "enabled" && !t.security_defaults_disabled {
+    if state == "enabled" && !t.conditional_access.security_defaults_disabled {
         return bad("Security Defaults is enabled in the tenant. Need to disable Security Defaults to enable Conditional Access policy.");
     }
     for k in ["includeGroups", "excludeGroups"] {
         for g in p["conditions"]["users"][k].as_array().into_iter().flatten() {
             let g = g.as_str().unwrap_or("");
-            if !t
-                .groups
-                .iter()
-                .any(|x| x["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(g)))
-            {
+            if t.directory.group(g).is_none() {
                 return bad(&format!("Invalid group id '{g}' in conditions.users.{k}."));
             }
         }
@@ -78,7 +138,9 @@ fn check_policy(t: &SimTenant, p: &Value) -> Result<(), Reply> {
             .flatten()
         {
             let l = l.as_str().unwrap_or("");
-            if !matches!(l, "All" | "AllTrusted") && find(&t.named_locations, l).is_none() {
+            if !matches!(l, "All" | "AllTrusted")
+                && t.conditional_access.named_locations().get(l).is_none()
+            {
                 return bad(&format!(
                     "Invalid location id '{l}' in conditions.locations.{k}."
                 ));
@@ -88,220 +150,162 @@ fn check_policy(t: &SimTenant, p: &Value) -> Result<(), Reply> {
     Ok(())
 }
 
-/// Routes Conditional Access paths; `None` for others.
-pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
-    let segs: Vec<String> = req
-        .segments
+fn policy_before_create(ctx: &mut Ctx<'_, '_>, p: &mut Map<String, Value>) -> Result<(), Reply> {
+    check_policy(ctx.t, &Value::Object(p.clone()))?;
+    p.insert("templateId".into(), Value::Null);
+    Ok(())
+}
+
+/// A new policy has not been modified yet.
+fn policy_after_create(ctx: &mut Ctx<'_, '_>, p: &Value) -> Vec<(&'static str, String)> {
+    let id = super::id_of(p);
+    if let Some(stored) = ctx
+        .t
+        .conditional_access
+        .store
+        .get_mut(paths::CA_POLICIES)
+        .get_mut(&id)
+    {
+        stored["modifiedDateTime"] = Value::Null;
+    }
+    Vec::new()
+}
+
+fn policy_before_update(
+    ctx: &mut Ctx<'_, '_>,
+    current: &Value,
+    changes: &mut Map<String, Value>,
+) -> Result<(), Reply> {
+    let mut merged = current.clone();
+    for (k, v) in changes.iter() {
+        merged[k.as_str()] = v.clone();
+    }
+    check_policy(ctx.t, &merged)
+}
+
+fn location_before_create(_: &mut Ctx<'_, '_>, l: &mut Map<String, Value>) -> Result<(), Reply> {
+    let kind = l.get("@odata.type").and_then(Value::as_str).unwrap_or("");
+    if !matches!(
+        kind,
+        "#microsoft.graph.ipNamedLocation" | "#microsoft.graph.countryNamedLocation"
+    ) {
+        return Err(error(
+            400,
+            "BadRequest",
+            "The @odata.type of a named location is required.",
+        ));
+    }
+    if l.get("displayName")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(error(400, "BadRequest", "The displayName is required."));
+    }
+    Ok(())
+}
+
+/// Graph wants the location's `@odata.type` in every `PATCH`.
+fn location_before_update(
+    _: &mut Ctx<'_, '_>,
+    current: &Value,
+    changes: &mut Map<String, Value>,
+) -> Result<(), Reply> {
+    if changes.get("@odata.type") != current.get("@odata.type") {
+        return Err(error(
+            400,
+            "BadRequest",
+            "The @odata.type of a named location cannot change.",
+        ));
+    }
+    Ok(())
+}
+
+fn location_before_delete(ctx: &mut Ctx<'_, '_>, l: &Value) -> Result<(), Reply> {
+    let id = super::id_of(l);
+    if ctx
+        .t
+        .conditional_access
+        .policies()
         .iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let ca = matches!(segs.as_slice(), ["identity", "conditionalaccess", ..]);
-    let pol = matches!(
-        segs.as_slice(),
-        [
-            "policies",
-            "authenticationstrengthpolicies" | "identitysecuritydefaultsenforcementpolicy",
-            ..
-        ]
-    );
-    if !ca && !pol {
+        .any(|p| p.to_string().contains(&id))
+    {
+        return Err(error(
+            400,
+            "BadRequest",
+            "The named location is used by a Conditional Access policy.",
+        ));
+    }
+    Ok(())
+}
+
+/// Conditional Access throttling, checked before any route.
+pub(crate) fn guard(ctx: &mut Ctx<'_, '_>, lower: &[String]) -> Option<Reply> {
+    if lower.len() < 2 || lower[0] != "identity" || lower[1] != "conditionalaccess" {
         return None;
     }
-    let m = req.method.as_str();
-    let mut state = sim.lock_state();
-    let Some(t) = state.tenant_mut(&req.tenant) else {
-        return Some(error(
-            401,
-            "InvalidAuthenticationToken",
-            "Access token validation failure.",
-        ));
-    };
-    if ca {
-        let now = tokio::time::Instant::now();
-        let recent = t
-            .ca_last_request
-            .is_some_and(|last| now.duration_since(last) < std::time::Duration::from_secs(1));
-        if t.ca_throttling && recent {
-            // Graph's identity APIs send no Retry-After.
-            return Some(error(429, "TooManyRequests", "Too many requests."));
-        }
-        t.ca_last_request = Some(now);
+    let ca = &mut ctx.t.conditional_access;
+    let now = tokio::time::Instant::now();
+    let recent = ca
+        .last_request
+        .is_some_and(|last| now.duration_since(last) < std::time::Duration::from_secs(1));
+    if ca.throttling && recent {
+        // Graph's identity APIs send no Retry-After.
+        return Some(error(429, "TooManyRequests", "Too many requests."));
     }
-    let id_of = |i: usize| req.segments.get(i).cloned().unwrap_or_default();
-    let reply = match (m, segs.as_slice()) {
-        ("GET", ["identity", "conditionalaccess", "policies"]) => {
-            let items = t.ca_policies.clone();
-            drop(state);
-            list(req, items, "identity/conditionalAccess/policies", None)
-        }
-        ("POST", ["identity", "conditionalaccess", "policies"]) => {
-            let mut p = match body(req) {
-                Ok(b) => b,
-                Err(r) => return Some(r),
-            };
-            if let Err(r) = check_policy(t, &p) {
-                return Some(r);
-            }
-            p["id"] = json!(synthetic_guid(&format!("ca{}", sim.next_n())));
-            p["createdDateTime"] = json!(req.now);
-            p["modifiedDateTime"] = Value::Null;
-            p["templateId"] = Value::Null;
-            t.ca_policies.push(p.clone());
-            Reply::json(
-                201,
-                with_context(p, "v1.0", "identity/conditionalAccess/policies/$entity"),
-            )
-        }
-        ("GET", ["identity", "conditionalaccess", "policies", _]) => {
-            match find(&t.ca_policies, &id_of(3)) {
-                Some(i) => Reply::json(200, t.ca_policies[i].clone()),
-                None => error(404, "ResourceNotFound", "The policy was not found."),
-            }
-        }
-        ("PATCH", ["identity", "conditionalaccess", "policies", _]) => {
-            let Some(i) = find(&t.ca_policies, &id_of(3)) else {
-                return Some(error(404, "ResourceNotFound", "The policy was not found."));
-            };
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return Some(r),
-            };
-            let mut merged = t.ca_policies[i].clone();
-            for (k, v) in b.as_object().into_iter().flatten() {
-                merged[k.as_str()] = v.clone();
-            }
-            if let Err(r) = check_policy(t, &merged) {
-                return Some(r);
-            }
-            merged["modifiedDateTime"] = json!(req.now);
-            t.ca_policies[i] = merged;
-            Reply::empty(204)
-        }
-        ("DELETE", ["identity", "conditionalaccess", "policies", _]) => {
-            match find(&t.ca_policies, &id_of(3)) {
-                Some(i) => {
-                    t.ca_policies.remove(i);
-                    Reply::empty(204)
-                }
-                None => error(404, "ResourceNotFound", "The policy was not found."),
-            }
-        }
-        ("GET", ["identity", "conditionalaccess", "namedlocations"]) => {
-            let items = t.named_locations.clone();
-            drop(state);
-            list(
-                req,
-                items,
-                "identity/conditionalAccess/namedLocations",
-                None,
-            )
-        }
-        ("POST", ["identity", "conditionalaccess", "namedlocations"]) => {
-            let mut l = match body(req) {
-                Ok(b) => b,
-                Err(r) => return Some(r),
-            };
-            let kind = l["@odata.type"].as_str().unwrap_or("");
-            if !matches!(
-                kind,
-                "#microsoft.graph.ipNamedLocation" | "#microsoft.graph.countryNamedLocation"
-            ) {
-                return Some(error(
-                    400,
-                    "BadRequest",
-                    "The @odata.type of a named location is required.",
-                ));
-            }
-            if l["displayName"].as_str().is_none_or(str::is_empty) {
-                return Some(error(400, "BadRequest", "The displayName is required."));
-            }
-            l["id"] = json!(synthetic_guid(&format!("nl{}", sim.next_n())));
-            l["createdDateTime"] = json!(req.now);
-            l["modifiedDateTime"] = json!(req.now);
-            t.named_locations.push(l.clone());
-            Reply::json(201, l)
-        }
-        ("GET", ["identity", "conditionalaccess", "namedlocations", _]) => {
-            match find(&t.named_locations, &id_of(3)) {
-                Some(i) => Reply::json(200, t.named_locations[i].clone()),
-                None => error(404, "ResourceNotFound", "The named location was not found."),
-            }
-        }
-        ("PATCH", ["identity", "conditionalaccess", "namedlocations", _]) => {
-            let Some(i) = find(&t.named_locations, &id_of(3)) else {
-                return Some(error(
-                    404,
-                    "ResourceNotFound",
-                    "The named location was not found.",
-                ));
-            };
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return Some(r),
-            };
-            if b["@odata.type"] != t.named_locations[i]["@odata.type"] {
-                return Some(error(
-                    400,
-                    "BadRequest",
-                    "The @odata.type of a named location cannot change.",
-                ));
-            }
-            for (k, v) in b.as_object().into_iter().flatten() {
-                t.named_locations[i][k.as_str()] = v.clone();
-            }
-            t.named_locations[i]["modifiedDateTime"] = json!(req.now);
-            Reply::empty(204)
-        }
-        ("DELETE", ["identity", "conditionalaccess", "namedlocations", _]) => {
-            let id = id_of(3);
-            let used = t.ca_policies.iter().any(|p| p.to_string().contains(&id));
-            match find(&t.named_locations, &id) {
-                Some(_) if used => error(
-                    400,
-                    "BadRequest",
-                    "The named location is used by a Conditional Access policy.",
-                ),
-                Some(i) => {
-                    t.named_locations.remove(i);
-                    Reply::empty(204)
-                }
-                None => error(404, "ResourceNotFound", "The named location was not found."),
-            }
-        }
-        ("GET", ["policies", "authenticationstrengthpolicies"]) => {
-            drop(state);
-            list(
-                req,
-                strengths(),
-                "policies/authenticationStrengthPolicies",
-                None,
-            )
-        }
-        ("GET", ["policies", "identitysecuritydefaultsenforcementpolicy"]) => Reply::json(
-            200,
-            json!({
-                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
-                "id": "00000000-0000-0000-0000-000000000005",
-                "displayName": "Security Defaults",
-                "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization.",
-                "isEnabled": !t.security_defaults_disabled
-            }),
-        ),
-        ("PATCH", ["policies", "identitysecuritydefaultsenforcementpolicy"]) => {
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return Some(r),
-            };
-            match b["isEnabled"].as_bool() {
-                Some(on) => {
-                    t.security_defaults_disabled = !on;
-                    Reply::empty(204)
-                }
-                None => error(400, "BadRequest", "isEnabled must be true or false."),
-            }
-        }
-        _ => error(400, "BadRequest", "Resource not found for the segment."),
+    ca.last_request = Some(now);
+    None
+}
+
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "policies/authenticationstrengthpolicies",
+        handler: list_strengths,
+    },
+    Route {
+        method: "GET",
+        path: "policies/identitysecuritydefaultsenforcementpolicy",
+        handler: get_security_defaults,
+    },
+    Route {
+        method: "PATCH",
+        path: "policies/identitysecuritydefaultsenforcementpolicy",
+        handler: set_security_defaults,
+    },
+];
+
+fn list_strengths(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+    list(
+        ctx.req,
+        strengths(),
+        "policies/authenticationStrengthPolicies",
+        None,
+    )
+}
+
+fn get_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+    Reply::json(
+        200,
+        json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
+            "id": "00000000-0000-0000-0000-000000000005",
+            "displayName": "Security Defaults",
+            "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization.",
+            "isEnabled": !ctx.t.conditional_access.security_defaults_disabled
+        }),
+    )
+}
+
+fn set_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+    let b = match ctx.req.json() {
+        Ok(b) => b,
+        Err(r) => return r,
     };
-    Some(reply)
+    match b["isEnabled"].as_bool() {
+        Some(on) => {
+            ctx.t.conditional_access.security_defaults_disabled = !on;
+            Reply::empty(204)
+        }
+        None => error(400, "BadRequest", "isEnabled must be true or false."),
+    }
 }

@@ -3,10 +3,11 @@
 //! operations. The customer's approval is a test hook ([`crate::Simulator::approve_relationship`]).
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{error, list, with_context, GraphRequest};
-use crate::state::{synthetic_guid, SimTenant};
+use super::collection::{Hooks, Resource, UpdateReply};
+use super::{error, id_of, list, Ctx, Params, Route};
+use crate::state::{paths, synthetic_guid, Area};
 use crate::{Reply, Sim};
 
 const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -50,24 +51,13 @@ fn etag(sim: &Sim) -> String {
     format!("W/\"JyI{:016x}Iic=\"", sim.next_n())
 }
 
-fn body(req: &GraphRequest<'_>) -> Result<Value, Reply> {
-    serde_json::from_slice(req.body).map_err(|e| {
-        error(
-            400,
-            "BadRequest",
-            &format!("Unable to read JSON request payload. ({e})"),
-        )
-    })
-}
-
-fn if_match<'a>(req: &'a GraphRequest<'_>) -> Option<&'a str> {
-    req.headers
+fn check_etag(ctx: &Ctx<'_, '_>, current: &Value) -> Result<(), Reply> {
+    let given = ctx
+        .req
+        .headers
         .get(http::header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-}
-
-fn check_etag(req: &GraphRequest<'_>, current: &Value) -> Result<(), Reply> {
-    match if_match(req) {
+        .and_then(|v| v.to_str().ok());
+    match given {
         None => Err(error(
             400,
             "BadRequest",
@@ -82,12 +72,6 @@ fn check_etag(req: &GraphRequest<'_>, current: &Value) -> Result<(), Reply> {
     }
 }
 
-fn find(t: &SimTenant, id: &str) -> Option<usize> {
-    t.gdap_relationships
-        .iter()
-        .position(|r| r["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
-}
-
 fn not_found(id: &str) -> Reply {
     error(
         404,
@@ -96,111 +80,215 @@ fn not_found(id: &str) -> Reply {
     )
 }
 
-/// Routes `tenantRelationships/delegatedAdminRelationships…`; `None` for other paths.
-pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
-    let segs: Vec<String> = req
-        .segments
-        .iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    if segs.len() < 2
-        || segs[0] != "tenantrelationships"
-        || segs[1] != "delegatedadminrelationships"
-    {
-        return None;
-    }
-    let rest: Vec<&str> = req.segments[2..].iter().map(String::as_str).collect();
-    let lower: Vec<&str> = segs[2..].iter().map(String::as_str).collect();
-    let m = req.method.as_str();
-    let mut state = sim.lock_state();
-    let Some(t) = state.tenant_mut(&req.tenant) else {
-        return Some(error(
-            401,
-            "InvalidAuthenticationToken",
-            "Access token validation failure.",
+/// Relationships: the generic store with ETags (`If-Match` on every `PATCH`), `$top` ≤ 300,
+/// no `DELETE` (relationships end by a `terminate` request).
+pub(crate) const RESOURCES: &[Resource] = &[Resource {
+    path: paths::GDAP_RELATIONSHIPS,
+    entity: ENTITY,
+    area: Area::Gdap,
+    noun: "delegatedAdminRelationship",
+    ops: &[
+        super::collection::Op::List,
+        super::collection::Op::Get,
+        super::collection::Op::Create,
+        super::collection::Op::Update,
+    ],
+    etag: true,
+    paging: super::Paging {
+        default_top: 100,
+        max_top: 300,
+    },
+    update_reply: UpdateReply::Object,
+    not_found,
+    hooks: Hooks {
+        before_create: Some(before_create),
+        after_create: Some(after_create),
+        before_update: Some(before_update),
+        ..Hooks::NONE
+    },
+    ..Resource::STANDARD
+}];
+
+fn before_create(ctx: &mut Ctx<'_, '_>, b: &mut Map<String, Value>) -> Result<(), Reply> {
+    let body = Value::Object(b.clone());
+    let name = body["displayName"].as_str().unwrap_or("");
+    if name.is_empty() || name.chars().count() > 50 {
+        return Err(error(
+            400,
+            "BadRequest",
+            "The displayName must be between 1 and 50 characters.",
         ));
-    };
-    let now = req.now.clone();
-    let reply = match (m, lower.as_slice()) {
-        ("GET", []) => {
-            if req
-                .q("$top")
-                .and_then(|n| n.parse::<u32>().ok())
-                .is_some_and(|n| n > 300)
-            {
-                return Some(error(
-                    400,
-                    "BadRequest",
-                    "The limit of '300' for Top query has been exceeded.",
-                ));
+    }
+    if ctx
+        .t
+        .gdap
+        .relationships()
+        .iter()
+        .any(|r| r["displayName"].as_str() == Some(name))
+    {
+        return Err(error(
+            409,
+            "Conflict",
+            &format!("A delegated admin relationship with display name '{name}' already exists."),
+        ));
+    }
+    let duration = body["duration"].as_str().unwrap_or("");
+    if !days(duration).is_some_and(|d| (1..=730).contains(&d)) {
+        return Err(error(
+            400,
+            "BadRequest",
+            "The duration must be between P1D and P2Y.",
+        ));
+    }
+    let roles = roles_of(&body);
+    if roles.is_empty() {
+        return Err(error(
+            400,
+            "BadRequest",
+            "At least one role is required in accessDetails.",
+        ));
+    }
+    let auto = body["autoExtendDuration"]
+        .as_str()
+        .unwrap_or("PT0S")
+        .to_owned();
+    if roles.iter().any(|r| r == GLOBAL_ADMIN) && auto != "PT0S" && auto != "P0D" {
+        return Err(error(
+            400,
+            "BadRequest",
+            "Relationships that include the Global Administrator role cannot be auto-extended.",
+        ));
+    }
+    let id = synthetic_guid(&format!("gdap{}{}", ctx.t.id, ctx.sim.next_n()));
+    let rel = json!({
+        "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
+        "id": id,
+        "displayName": name,
+        "duration": duration,
+        "customer": body.get("customer").cloned().unwrap_or(Value::Null),
+        "accessDetails": body["accessDetails"],
+        "status": "created",
+        "autoExtendDuration": auto,
+        "activatedDateTime": "",
+        "endDateTime": ""
+    });
+    if let Value::Object(m) = rel {
+        *b = m;
+    }
+    Ok(())
+}
+
+fn after_create(_: &mut Ctx<'_, '_>, rel: &Value) -> Vec<(&'static str, String)> {
+    vec![(
+        "location",
+        format!(
+            "https://graph.microsoft.com/v1.0/tenantRelationships/delegatedAdminRelationships/{}",
+            id_of(rel)
+        ),
+    )]
+}
+
+/// Only `created` relationships change freely; an `active` one only auto-extends or
+/// drops Global Administrator.
+fn before_update(
+    _: &mut Ctx<'_, '_>,
+    rel: &Value,
+    changes: &mut Map<String, Value>,
+) -> Result<(), Reply> {
+    let status = rel["status"].as_str().unwrap_or("").to_owned();
+    for (k, v) in changes.iter() {
+        let allowed = match (status.as_str(), k.as_str()) {
+            ("created", _) => true,
+            ("active", "autoExtendDuration") => true,
+            ("active", "accessDetails") => {
+                let old = roles_of(rel);
+                let new = roles_of(&json!({ "accessDetails": v }));
+                old.contains(&GLOBAL_ADMIN.to_owned())
+                    && !new.contains(&GLOBAL_ADMIN.to_owned())
+                    && new.iter().all(|r| old.contains(r))
+                    && new.len() + 1 == old.len()
             }
-            let items = t.gdap_relationships.clone();
-            drop(state);
-            list(req, items, ENTITY, None)
-        }
-        ("POST", []) => create(sim, t, req, &now),
-        ("GET", [_]) => match find(t, rest[0]) {
-            Some(i) => Reply::json(
-                200,
-                with_context(
-                    t.gdap_relationships[i].clone(),
-                    "v1.0",
-                    &format!("{ENTITY}/$entity"),
+            _ => false,
+        };
+        if !allowed {
+            return Err(error(
+                400,
+                "BadRequest",
+                &format!(
+                    "The property '{k}' cannot be updated while the relationship is '{status}'."
                 ),
-            ),
-            None => not_found(rest[0]),
-        },
-        ("PATCH", [_]) => update(sim, t, req, rest[0]),
-        ("POST", [_, "requests"]) => request(sim, t, req, rest[0], &now),
-        ("GET", [_, "accessassignments"]) => {
-            if find(t, rest[0]).is_none() {
-                return Some(not_found(rest[0]));
-            }
-            let items = settle(t, rest[0]);
-            drop(state);
-            list(req, items, "accessAssignments", None)
+            ));
         }
-        ("POST", [_, "accessassignments"]) => create_assignment(sim, t, req, rest[0], &now),
-        ("GET", [_, "accessassignments", _]) => {
-            let items = settle(t, rest[0]);
-            match items.into_iter().find(|a| {
-                a["id"]
-                    .as_str()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(rest[2]))
-            }) {
-                Some(a) => Reply::json(200, a),
-                None => error(
-                    404,
-                    "ResourceNotFound",
-                    "The access assignment was not found.",
-                ),
-            }
-        }
-        ("PATCH" | "DELETE", [_, "accessassignments", _]) => {
-            change_assignment(sim, t, req, rest[0], rest[2], &now)
-        }
-        ("GET", [_, "operations"]) => {
-            if find(t, rest[0]).is_none() {
-                return Some(not_found(rest[0]));
-            }
-            let items = t
-                .gdap_operations
-                .get(&rest[0].to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default();
-            drop(state);
-            list(req, items, "operations", None)
-        }
-        _ => error(400, "BadRequest", "Resource not found for the segment."),
-    };
-    Some(reply)
+    }
+    let mut merged = rel.clone();
+    for (k, v) in changes.iter() {
+        merged[k.as_str()] = v.clone();
+    }
+    if roles_of(&merged).iter().any(|r| r == GLOBAL_ADMIN)
+        && merged["autoExtendDuration"] == "P180D"
+    {
+        return Err(error(
+            400,
+            "BadRequest",
+            "Relationships that include the Global Administrator role cannot be auto-extended.",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        method: "POST",
+        path: "tenantrelationships/delegatedadminrelationships/{id}/requests",
+        handler: request,
+    },
+    Route {
+        method: "GET",
+        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments",
+        handler: list_assignments,
+    },
+    Route {
+        method: "POST",
+        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments",
+        handler: create_assignment,
+    },
+    Route {
+        method: "GET",
+        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}",
+        handler: get_assignment,
+    },
+    Route {
+        method: "PATCH",
+        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}",
+        handler: change_assignment,
+    },
+    Route {
+        method: "DELETE",
+        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}",
+        handler: change_assignment,
+    },
+    Route {
+        method: "GET",
+        path: "tenantrelationships/delegatedadminrelationships/{id}/operations",
+        handler: list_operations,
+    },
+];
+
+fn relationship<'a>(ctx: &'a mut Ctx<'_, '_>, id: &str) -> Option<&'a mut Value> {
+    ctx.t
+        .gdap
+        .store
+        .get_mut(paths::GDAP_RELATIONSHIPS)
+        .get_mut(id)
 }
 
 /// Assignments are provisioned asynchronously: `pending` when created, `active` when
 /// next read.
-fn settle(t: &mut SimTenant, rel: &str) -> Vec<Value> {
-    let list = t
-        .gdap_assignments
+fn settle(ctx: &mut Ctx<'_, '_>, rel: &str) -> Vec<Value> {
+    let list = ctx
+        .t
+        .gdap
+        .assignments
         .entry(rel.to_ascii_lowercase())
         .or_default();
     for a in list.iter_mut() {
@@ -211,148 +299,17 @@ fn settle(t: &mut SimTenant, rel: &str) -> Vec<Value> {
     list.clone()
 }
 
-fn create(sim: &Sim, t: &mut SimTenant, req: &GraphRequest<'_>, now: &str) -> Reply {
-    let b = match body(req) {
+fn request(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let b = match ctx.req.json() {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let name = b["displayName"].as_str().unwrap_or("");
-    if name.is_empty() || name.chars().count() > 50 {
-        return error(
-            400,
-            "BadRequest",
-            "The displayName must be between 1 and 50 characters.",
-        );
-    }
-    if t.gdap_relationships
-        .iter()
-        .any(|r| r["displayName"].as_str() == Some(name))
-    {
-        return error(
-            409,
-            "Conflict",
-            &format!("A delegated admin relationship with display name '{name}' already exists."),
-        );
-    }
-    let duration = b["duration"].as_str().unwrap_or("");
-    if !days(duration).is_some_and(|d| (1..=730).contains(&d)) {
-        return error(
-            400,
-            "BadRequest",
-            "The duration must be between P1D and P2Y.",
-        );
-    }
-    let roles = roles_of(&b);
-    if roles.is_empty() {
-        return error(
-            400,
-            "BadRequest",
-            "At least one role is required in accessDetails.",
-        );
-    }
-    let auto = b["autoExtendDuration"]
-        .as_str()
-        .unwrap_or("PT0S")
-        .to_owned();
-    if roles.iter().any(|r| r == GLOBAL_ADMIN) && auto != "PT0S" && auto != "P0D" {
-        return error(
-            400,
-            "BadRequest",
-            "Relationships that include the Global Administrator role cannot be auto-extended.",
-        );
-    }
-    let id = synthetic_guid(&format!("gdap{}{}", t.id, sim.next_n()));
-    let rel = json!({
-        "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
-        "@odata.etag": etag(sim),
-        "id": id,
-        "displayName": name,
-        "duration": duration,
-        "customer": b.get("customer").cloned().unwrap_or(Value::Null),
-        "accessDetails": b["accessDetails"],
-        "status": "created",
-        "autoExtendDuration": auto,
-        "createdDateTime": now,
-        "lastModifiedDateTime": now,
-        "activatedDateTime": "",
-        "endDateTime": ""
-    });
-    t.gdap_relationships.push(rel.clone());
-    let mut reply = Reply::json(201, with_context(rel, "v1.0", &format!("{ENTITY}/$entity")));
-    reply.headers.push((
-        "location",
-        format!(
-            "https://graph.microsoft.com/v1.0/tenantRelationships/delegatedAdminRelationships/{id}"
-        ),
-    ));
-    reply
-}
-
-fn update(sim: &Sim, t: &mut SimTenant, req: &GraphRequest<'_>, id: &str) -> Reply {
-    let Some(i) = find(t, id) else {
-        return not_found(id);
-    };
-    if let Err(r) = check_etag(req, &t.gdap_relationships[i]) {
-        return r;
-    }
-    let b = match body(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let rel = &mut t.gdap_relationships[i];
-    let status = rel["status"].as_str().unwrap_or("").to_owned();
-    let Some(obj) = b.as_object() else {
-        return error(400, "BadRequest", "Empty Payload. JSON content expected.");
-    };
-    for (k, v) in obj {
-        let allowed = match (status.as_str(), k.as_str()) {
-            ("created", _) => true,
-            ("active", "autoExtendDuration") => true,
-            ("active", "accessDetails") => {
-                let old = roles_of(rel);
-                let new = roles_of(&json!({"accessDetails": v}));
-                old.contains(&GLOBAL_ADMIN.to_owned())
-                    && !new.contains(&GLOBAL_ADMIN.to_owned())
-                    && new.iter().all(|r| old.contains(r))
-                    && new.len() + 1 == old.len()
-            }
-            _ => false,
-        };
-        if !allowed {
-            return error(
-                400,
-                "BadRequest",
-                &format!(
-                    "The property '{k}' cannot be updated while the relationship is '{status}'."
-                ),
-            );
-        }
-    }
-    for (k, v) in obj {
-        rel[k.as_str()] = v.clone();
-    }
-    if roles_of(rel).iter().any(|r| r == GLOBAL_ADMIN) && rel["autoExtendDuration"] == "P180D" {
-        return error(
-            400,
-            "BadRequest",
-            "Relationships that include the Global Administrator role cannot be auto-extended.",
-        );
-    }
-    rel["@odata.etag"] = json!(etag(sim));
-    rel["lastModifiedDateTime"] = json!(req.now);
-    Reply::json(200, rel.clone())
-}
-
-fn request(sim: &Sim, t: &mut SimTenant, req: &GraphRequest<'_>, id: &str, now: &str) -> Reply {
-    let Some(i) = find(t, id) else {
-        return not_found(id);
-    };
-    let b = match body(req) {
-        Ok(b) => b,
-        Err(r) => return r,
+    let (now, tag) = (ctx.req.now.clone(), etag(ctx.sim));
+    let rid = synthetic_guid(&format!("req{}", ctx.sim.next_n()));
+    let Some(rel) = relationship(ctx, p.get(0)) else {
+        return not_found(p.get(0));
     };
     let action = b["action"].as_str().unwrap_or("").to_owned();
-    let rel = &mut t.gdap_relationships[i];
     let status = rel["status"].as_str().unwrap_or("").to_owned();
     let next = match (action.as_str(), status.as_str()) {
         ("lockForApproval", "created") => "approvalPending",
@@ -368,33 +325,51 @@ fn request(sim: &Sim, t: &mut SimTenant, req: &GraphRequest<'_>, id: &str, now: 
         }
     };
     rel["status"] = json!(next);
-    rel["@odata.etag"] = json!(etag(sim));
+    rel["@odata.etag"] = json!(tag);
     rel["lastModifiedDateTime"] = json!(now);
     if next == "terminated" {
         rel["endDateTime"] = json!(now);
     }
-    let rid = synthetic_guid(&format!("req{}", sim.next_n()));
     Reply::json(
         201,
         json!({"id": rid, "action": action, "status": "created", "createdDateTime": now, "lastModifiedDateTime": now}),
     )
 }
 
-fn create_assignment(
-    sim: &Sim,
-    t: &mut SimTenant,
-    req: &GraphRequest<'_>,
-    id: &str,
-    now: &str,
-) -> Reply {
-    let Some(i) = find(t, id) else {
+fn list_assignments(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    if relationship(ctx, p.get(0)).is_none() {
+        return not_found(p.get(0));
+    }
+    let items = settle(ctx, p.get(0));
+    list(ctx.req, items, "accessAssignments", None)
+}
+
+fn get_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let items = settle(ctx, p.get(0));
+    match items.into_iter().find(|a| {
+        a["id"]
+            .as_str()
+            .is_some_and(|x| x.eq_ignore_ascii_case(p.get(1)))
+    }) {
+        Some(a) => Reply::json(200, a),
+        None => error(
+            404,
+            "ResourceNotFound",
+            "The access assignment was not found.",
+        ),
+    }
+}
+
+fn create_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let id = p.get(0);
+    let Some(rel) = relationship(ctx, id).map(|r| r.clone()) else {
         return not_found(id);
     };
-    let b = match body(req) {
+    let b = match ctx.req.json() {
         Ok(b) => b,
         Err(r) => return r,
     };
-    if t.gdap_relationships[i]["status"] != "active" {
+    if rel["status"] != "active" {
         return error(
             400,
             "BadRequest",
@@ -405,18 +380,14 @@ fn create_assignment(
         .as_str()
         .unwrap_or("")
         .to_ascii_lowercase();
-    if !t.groups.iter().any(|g| {
-        g["id"]
-            .as_str()
-            .is_some_and(|x| x.eq_ignore_ascii_case(&group))
-    }) {
+    if ctx.t.directory.group(&group).is_none() {
         return error(
             400,
             "BadRequest",
             &format!("The security group '{group}' was not found in the partner tenant."),
         );
     }
-    let granted = roles_of(&t.gdap_relationships[i]);
+    let granted = roles_of(&rel);
     let wanted = roles_of(&b);
     if wanted.is_empty() || wanted.iter().any(|r| !granted.contains(r)) {
         return error(
@@ -425,8 +396,22 @@ fn create_assignment(
             "The roles of an access assignment must be a subset of the relationship's roles.",
         );
     }
-    let key = id.to_ascii_lowercase();
-    let list = t.gdap_assignments.entry(key).or_default();
+    let now = ctx.req.now.clone();
+    let a = json!({
+        "@odata.etag": etag(ctx.sim),
+        "id": synthetic_guid(&format!("aa{}", ctx.sim.next_n())),
+        "status": "pending",
+        "accessContainer": {"accessContainerId": group, "accessContainerType": "securityGroup"},
+        "accessDetails": b["accessDetails"],
+        "createdDateTime": now,
+        "lastModifiedDateTime": now
+    });
+    let list = ctx
+        .t
+        .gdap
+        .assignments
+        .entry(id.to_ascii_lowercase())
+        .or_default();
     if list
         .iter()
         .any(|a| a["accessContainer"]["accessContainerId"].as_str() == Some(group.as_str()))
@@ -437,37 +422,22 @@ fn create_assignment(
             "An access assignment for this security group already exists.",
         );
     }
-    let a = json!({
-        "@odata.etag": etag(sim),
-        "id": synthetic_guid(&format!("aa{}", sim.next_n())),
-        "status": "pending",
-        "accessContainer": {"accessContainerId": group, "accessContainerType": "securityGroup"},
-        "accessDetails": b["accessDetails"],
-        "createdDateTime": now,
-        "lastModifiedDateTime": now
-    });
     list.push(a.clone());
     Reply::json(201, a)
 }
 
-fn change_assignment(
-    sim: &Sim,
-    t: &mut SimTenant,
-    req: &GraphRequest<'_>,
-    rel: &str,
-    aid: &str,
-    now: &str,
-) -> Reply {
-    let Some(i) = find(t, rel) else {
+fn change_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let (rel, aid) = (p.get(0), p.get(1));
+    let Some(granted) = relationship(ctx, rel).map(|r| roles_of(r)) else {
         return not_found(rel);
     };
-    let granted = roles_of(&t.gdap_relationships[i]);
     let key = rel.to_ascii_lowercase();
-    let list = t.gdap_assignments.entry(key.clone()).or_default();
-    let Some(j) = list.iter().position(|a| {
-        a["id"]
-            .as_str()
-            .is_some_and(|x| x.eq_ignore_ascii_case(aid))
+    let Some(j) = ctx.t.gdap.assignments.get(&key).and_then(|l| {
+        l.iter().position(|a| {
+            a["id"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(aid))
+        })
     }) else {
         return error(
             404,
@@ -475,14 +445,18 @@ fn change_assignment(
             "The access assignment was not found.",
         );
     };
-    if let Err(r) = check_etag(req, &list[j]) {
+    let current = ctx.t.gdap.assignments[&key][j].clone();
+    if let Err(r) = check_etag(ctx, &current) {
         return r;
     }
-    if req.method == http::Method::DELETE {
-        list.remove(j);
+    let now = ctx.req.now.clone();
+    if ctx.req.method == http::Method::DELETE {
+        if let Some(l) = ctx.t.gdap.assignments.get_mut(&key) {
+            l.remove(j);
+        }
         return Reply::empty(204);
     }
-    let b = match body(req) {
+    let b = match ctx.req.json() {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -494,21 +468,45 @@ fn change_assignment(
             "The roles of an access assignment must be a subset of the relationship's roles.",
         );
     }
-    list[j]["accessDetails"] = b["accessDetails"].clone();
-    list[j]["@odata.etag"] = json!(etag(sim));
-    list[j]["lastModifiedDateTime"] = json!(now);
-    let a = list[j].clone();
-    t.gdap_operations.entry(key).or_default().push(json!({
+    let mut a = current;
+    a["accessDetails"] = b["accessDetails"].clone();
+    a["@odata.etag"] = json!(etag(ctx.sim));
+    a["lastModifiedDateTime"] = json!(now);
+    if let Some(slot) = ctx
+        .t
+        .gdap
+        .assignments
+        .get_mut(&key)
+        .and_then(|l| l.get_mut(j))
+    {
+        *slot = a.clone();
+    }
+    let op = json!({
         "@odata.type": "#microsoft.graph.delegatedAdminRelationshipOperation",
-        "@odata.etag": etag(sim),
-        "id": synthetic_guid(&format!("op{}", sim.next_n())),
+        "@odata.etag": etag(ctx.sim),
+        "id": synthetic_guid(&format!("op{}", ctx.sim.next_n())),
         "operationType": "delegatedAdminAccessAssignmentUpdate",
         "data": json!({"id": a["id"], "accessDetails": a["accessDetails"]}).to_string(),
         "status": "succeeded",
         "createdDateTime": now,
         "lastModifiedDateTime": now
-    }));
+    });
+    ctx.t.gdap.operations.entry(key).or_default().push(op);
     Reply::json(200, a)
+}
+
+fn list_operations(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    if relationship(ctx, p.get(0)).is_none() {
+        return not_found(p.get(0));
+    }
+    let items = ctx
+        .t
+        .gdap
+        .operations
+        .get(&p.get(0).to_ascii_lowercase())
+        .cloned()
+        .unwrap_or_default();
+    list(ctx.req, items, "operations", None)
 }
 
 /// The customer approves a relationship that is `approvalPending`: it becomes `active`,
@@ -528,9 +526,12 @@ pub(crate) fn approve(
     let Some(t) = state.tenant_mut(partner) else {
         return Err(format!("no partner tenant `{partner}`"));
     };
-    let i = find(t, id).ok_or_else(|| format!("no relationship `{id}`"))?;
     let tag = etag(sim);
-    let rel = &mut t.gdap_relationships[i];
+    let rel = t
+        .gdap
+        .relationships_mut()
+        .get_mut(id)
+        .ok_or_else(|| format!("no relationship `{id}`"))?;
     if rel["status"] != "approvalPending" {
         return Err(format!(
             "relationship `{id}` is {}, not approvalPending: lock it for approval first",
@@ -548,8 +549,8 @@ pub(crate) fn approve(
     rel["endDateTime"] = json!(ts(end));
     rel["lastModifiedDateTime"] = json!(ts(now));
     rel["@odata.etag"] = json!(tag);
-    if !t.customers.iter().any(|c| c == &customer_id) {
-        t.customers.push(customer_id);
+    if !t.gdap.customers.iter().any(|c| c == &customer_id) {
+        t.gdap.customers.push(customer_id);
     }
     Ok(())
 }

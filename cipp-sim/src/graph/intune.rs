@@ -1,249 +1,264 @@
 //! Intune per tenant: policies of every kind the SDK handles, kept as sent (polymorphic
 //! by `@odata.type`), with assignments, settings-catalog settings and the Apple tokens.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{error, list, GraphRequest};
-use crate::state::synthetic_guid;
-use crate::{Reply, Sim};
+use super::collection::{Hooks, Op, Resource, Typing, ALL_OPS, READ_OPS};
+use super::{error, list, with_context, Ctx, Params, Route};
+use crate::state::{paths, synthetic_guid, Area};
+use crate::Reply;
 
-/// Collections (lower-case path after the version) and whether they are polymorphic.
-const COLLECTIONS: &[(&str, bool)] = &[
-    ("devicemanagement/deviceconfigurations", true),
-    ("devicemanagement/configurationpolicies", false),
-    ("devicemanagement/devicecompliancepolicies", true),
-    ("devicemanagement/grouppolicyconfigurations", false),
-    ("deviceappmanagement/iosmanagedappprotections", false),
-    ("deviceappmanagement/androidmanagedappprotections", false),
-    ("deviceappmanagement/mobileappconfigurations", true),
-    ("devicemanagement/windowsfeatureupdateprofiles", false),
-    ("devicemanagement/assignmentfilters", false),
-];
-
-fn body(req: &GraphRequest<'_>) -> Result<Value, Reply> {
-    serde_json::from_slice(req.body).map_err(|e| {
-        error(
-            400,
-            "BadRequest",
-            &format!("Unable to read JSON request payload. ({e})"),
-        )
-    })
+fn intune_not_found(_: &str) -> Reply {
+    error(404, "ResourceNotFound", "The Intune object was not found.")
 }
 
-/// Routes Intune paths; `None` for others.
-pub(crate) fn route(sim: &Sim, req: &GraphRequest<'_>) -> Option<Reply> {
-    let segs: Vec<String> = req
-        .segments
-        .iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    if segs.len() < 2 || !matches!(segs[0].as_str(), "devicemanagement" | "deviceappmanagement") {
-        return None;
+const HOOKS: Hooks = Hooks {
+    before_create: Some(before_create),
+    ..Hooks::NONE
+};
+
+/// An Intune policy collection: every operation, kept as sent.
+const fn policies(path: &'static str, entity: &'static str, typing: Typing) -> Resource {
+    Resource {
+        path,
+        entity,
+        area: Area::Intune,
+        noun: "Intune object",
+        ops: ALL_OPS,
+        typing,
+        not_found: intune_not_found,
+        hooks: HOOKS,
+        ..Resource::STANDARD
     }
-    let key = format!("{}/{}", segs[0], segs[1]);
-    let m = req.method.as_str();
-    let mut state = sim.lock_state();
-    let Some(t) = state.tenant_mut(&req.tenant) else {
-        return Some(error(
-            401,
-            "InvalidAuthenticationToken",
-            "Access token validation failure.",
+}
+
+/// A read-only Intune collection.
+const fn read_only(path: &'static str, entity: &'static str) -> Resource {
+    Resource {
+        path,
+        entity,
+        area: Area::Intune,
+        noun: "Intune object",
+        ops: READ_OPS,
+        not_found: intune_not_found,
+        ..Resource::STANDARD
+    }
+}
+
+pub(crate) const RESOURCES: &[Resource] = &[
+    policies(
+        "devicemanagement/deviceconfigurations",
+        "deviceManagement/deviceConfigurations",
+        Typing::Polymorphic,
+    ),
+    policies(
+        "devicemanagement/configurationpolicies",
+        "deviceManagement/configurationPolicies",
+        Typing::Any,
+    ),
+    policies(
+        "devicemanagement/devicecompliancepolicies",
+        "deviceManagement/deviceCompliancePolicies",
+        Typing::Polymorphic,
+    ),
+    policies(
+        "devicemanagement/grouppolicyconfigurations",
+        "deviceManagement/groupPolicyConfigurations",
+        Typing::Any,
+    ),
+    policies(
+        "deviceappmanagement/iosmanagedappprotections",
+        "deviceAppManagement/iosManagedAppProtections",
+        Typing::Any,
+    ),
+    policies(
+        "deviceappmanagement/androidmanagedappprotections",
+        "deviceAppManagement/androidManagedAppProtections",
+        Typing::Any,
+    ),
+    policies(
+        "deviceappmanagement/mobileappconfigurations",
+        "deviceAppManagement/mobileAppConfigurations",
+        Typing::Polymorphic,
+    ),
+    policies(
+        "devicemanagement/windowsfeatureupdateprofiles",
+        "deviceManagement/windowsFeatureUpdateProfiles",
+        Typing::Any,
+    ),
+    policies(
+        "devicemanagement/assignmentfilters",
+        "deviceManagement/assignmentFilters",
+        Typing::Any,
+    ),
+    read_only(paths::VPP_TOKENS, "deviceAppManagement/vppTokens"),
+    read_only(
+        paths::DEP_SETTINGS,
+        "deviceManagement/depOnboardingSettings",
+    ),
+];
+
+fn before_create(ctx: &mut Ctx<'_, '_>, p: &mut Map<String, Value>) -> Result<(), Reply> {
+    let named = p
+        .get("displayName")
+        .or(p.get("name"))
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    if !named {
+        return Err(error(
+            400,
+            "BadRequest",
+            "The name of the policy is required.",
+        ));
+    }
+    let compliance = ctx
+        .req
+        .segments
+        .get(1)
+        .is_some_and(|s| s.eq_ignore_ascii_case("deviceCompliancePolicies"));
+    if compliance {
+        if !p
+            .get("scheduledActionsForRule")
+            .is_some_and(Value::is_array)
+        {
+            return Err(error(
+                400,
+                "BadRequest",
+                "ScheduledActionsForRule is required for compliance policies.",
+            ));
+        }
+        p.remove("scheduledActionsForRule");
+    }
+    p.insert(
+        "id".into(),
+        json!(synthetic_guid(&format!("intune{}", ctx.sim.next_n()))),
+    );
+    Ok(())
+}
+
+/// The policy collection `{root}/{collection}` names, when it is one.
+fn policy_collection(root: &str, coll: &str) -> Option<&'static Resource> {
+    let path = format!("{root}/{coll}").to_ascii_lowercase();
+    RESOURCES
+        .iter()
+        .find(|r| r.path == path && r.ops.contains(&Op::Create))
+}
+
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "devicemanagement/applepushnotificationcertificate",
+        handler: apns,
+    },
+    Route {
+        method: "POST",
+        path: "{root}/{collection}/{id}/assign",
+        handler: assign,
+    },
+    Route {
+        method: "GET",
+        path: "{root}/{collection}/{id}/assignments",
+        handler: assignments,
+    },
+    Route {
+        method: "GET",
+        path: "devicemanagement/configurationpolicies/{id}/settings",
+        handler: settings,
+    },
+];
+
+/// A singleton is the top-level object (the documented sample's `value` wrapper is a
+/// documentation artefact: Microsoft's SDKs read it as an empty entity).
+fn apns(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+    match ctx.t.intune.store.get(paths::APNS).first() {
+        Some(c) => Reply::json(
+            200,
+            with_context(
+                c.clone(),
+                ctx.req.version,
+                "deviceManagement/applePushNotificationCertificate/$entity",
+            ),
+        ),
+        None => error(
+            404,
+            "ResourceNotFound",
+            "No Apple push notification certificate is configured.",
+        ),
+    }
+}
+
+/// The policy a `{root}/{collection}/{id}/…` route names, or the reply refusing it.
+fn policy<'a>(ctx: &'a Ctx<'_, '_>, p: &Params) -> Result<(&'static Resource, &'a Value), Reply> {
+    let Some(res) = policy_collection(p.get(0), p.get(1)) else {
+        return Err(error(
+            400,
+            "BadRequest",
+            &format!("Resource not found for the segment '{}'.", p.get(1)),
         ));
     };
-    if key == "devicemanagement/applepushnotificationcertificate" && m == "GET" {
-        return Some(match t.intune.get(&key).and_then(|v| v.first()) {
-            // A singleton is the top-level object (the documented sample's `value` wrapper
-            // is a documentation artefact: Microsoft's SDKs read it as an empty entity).
-            Some(c) => Reply::json(
-                200,
-                super::with_context(
-                    c.clone(),
-                    req.version,
-                    "deviceManagement/applePushNotificationCertificate/$entity",
-                ),
-            ),
-            None => error(
-                404,
-                "ResourceNotFound",
-                "No Apple push notification certificate is configured.",
-            ),
-        });
-    }
-    if matches!(
-        key.as_str(),
-        "deviceappmanagement/vpptokens" | "devicemanagement/deponboardingsettings"
-    ) && m == "GET"
-    {
-        let items = t.intune.get(&key).cloned().unwrap_or_default();
-        drop(state);
-        return Some(list(req, items, &key, None));
-    }
-    let &(_, polymorphic) = COLLECTIONS.iter().find(|(c, _)| *c == key)?;
-    let id = req.segments.get(2).cloned();
-    let find = |items: &[Value], id: &str| {
-        items
-            .iter()
-            .position(|p| p["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+    ctx.t
+        .intune
+        .store
+        .get(res.path)
+        .get(p.get(2))
+        .map(|v| (res, v))
+        .ok_or_else(|| intune_not_found(p.get(2)))
+}
+
+fn assign(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let res = match policy(ctx, p) {
+        Ok((res, _)) => res,
+        Err(r) => return r,
     };
-    let not_found = || error(404, "ResourceNotFound", "The Intune object was not found.");
-    let reply = match (m, segs.len()) {
-        ("GET", 2) => {
-            let items = t.intune.get(&key).cloned().unwrap_or_default();
-            drop(state);
-            list(req, items, &key, None)
-        }
-        ("POST", 2) => {
-            let mut p = match body(req) {
-                Ok(b) => b,
-                Err(r) => return Some(r),
-            };
-            if polymorphic
-                && p["@odata.type"]
-                    .as_str()
-                    .is_none_or(|s| !s.starts_with("#microsoft.graph."))
-            {
-                return Some(error(
-                    400,
-                    "BadRequest",
-                    "A type must be specified with @odata.type for this abstract entity.",
-                ));
-            }
-            let named = p["displayName"]
-                .as_str()
-                .or(p["name"].as_str())
-                .is_some_and(|n| !n.is_empty());
-            if !named {
-                return Some(error(
-                    400,
-                    "BadRequest",
-                    "The name of the policy is required.",
-                ));
-            }
-            if key == "devicemanagement/devicecompliancepolicies"
-                && !p["scheduledActionsForRule"].is_array()
-            {
-                return Some(error(
-                    400,
-                    "BadRequest",
-                    "ScheduledActionsForRule is required for compliance policies.",
-                ));
-            }
-            p["id"] = json!(synthetic_guid(&format!("intune{}", sim.next_n())));
-            p["createdDateTime"] = json!(req.now);
-            p["lastModifiedDateTime"] = json!(req.now);
-            p.as_object_mut()
-                .map(|o| o.remove("scheduledActionsForRule"));
-            t.intune.entry(key.clone()).or_default().push(p.clone());
-            Reply::json(201, p)
-        }
-        ("GET", 3) => {
-            let items = t.intune.entry(key.clone()).or_default();
-            match id.as_deref().and_then(|i| find(items, i)) {
-                Some(i) => Reply::json(200, items[i].clone()),
-                None => not_found(),
-            }
-        }
-        ("PATCH" | "PUT", 3) => {
-            let b = match body(req) {
-                Ok(b) => b,
-                Err(r) => return Some(r),
-            };
-            let items = t.intune.entry(key.clone()).or_default();
-            let Some(i) = id.as_deref().and_then(|i| find(items, i)) else {
-                return Some(not_found());
-            };
-            if m == "PUT" {
-                let keep = items[i]["id"].clone();
-                items[i] = b;
-                items[i]["id"] = keep;
-            } else {
-                if polymorphic
-                    && b["@odata.type"].is_string()
-                    && b["@odata.type"] != items[i]["@odata.type"]
-                {
-                    return Some(error(
-                        400,
-                        "BadRequest",
-                        "The @odata.type of an Intune object cannot change.",
-                    ));
-                }
-                for (k, v) in b.as_object().into_iter().flatten() {
-                    items[i][k.as_str()] = v.clone();
-                }
-            }
-            items[i]["lastModifiedDateTime"] = json!(req.now);
-            Reply::empty(204)
-        }
-        ("DELETE", 3) => {
-            let items = t.intune.entry(key.clone()).or_default();
-            match id.as_deref().and_then(|i| find(items, i)) {
-                Some(i) => {
-                    items.remove(i);
-                    Reply::empty(204)
-                }
-                None => not_found(),
-            }
-        }
-        (_, 4) => {
-            let id = id.unwrap_or_default();
-            let exists = t
-                .intune
-                .get(&key)
-                .is_some_and(|items| find(items, &id).is_some());
-            if !exists {
-                return Some(not_found());
-            }
-            match (m, segs[3].as_str()) {
-                ("POST", "assign") => {
-                    if key == "devicemanagement/assignmentfilters" {
-                        return Some(error(
-                            400,
-                            "BadRequest",
-                            "Assignment filters cannot be assigned.",
-                        ));
-                    }
-                    let b = match body(req) {
-                        Ok(b) => b,
-                        Err(r) => return Some(r),
-                    };
-                    let Some(list) = b["assignments"].as_array() else {
-                        return Some(error(400, "BadRequest", "The assignments are required."));
-                    };
-                    let stored: Vec<Value> = list
-                        .iter()
-                        .map(|a| {
-                            let mut a = a.clone();
-                            a["id"] = json!(synthetic_guid(&format!("asg{}", sim.next_n())));
-                            a
-                        })
-                        .collect();
-                    t.intune_assignments
-                        .insert(id.to_ascii_lowercase(), stored.clone());
-                    Reply::json(200, json!({"value": stored}))
-                }
-                ("GET", "assignments") => {
-                    let items = t
-                        .intune_assignments
-                        .get(&id.to_ascii_lowercase())
-                        .cloned()
-                        .unwrap_or_default();
-                    drop(state);
-                    list(req, items, "assignments", None)
-                }
-                ("GET", "settings") if key == "devicemanagement/configurationpolicies" => {
-                    let items = t
-                        .intune
-                        .get(&key)
-                        .and_then(|items| find(items, &id).map(|i| items[i]["settings"].clone()))
-                        .and_then(|s| s.as_array().cloned())
-                        .unwrap_or_default();
-                    drop(state);
-                    list(req, items, "settings", None)
-                }
-                _ => error(400, "BadRequest", "Resource not found for the segment."),
-            }
-        }
-        _ => error(400, "BadRequest", "Resource not found for the segment."),
+    if res.path == "devicemanagement/assignmentfilters" {
+        return error(400, "BadRequest", "Assignment filters cannot be assigned.");
+    }
+    let b = match ctx.req.json() {
+        Ok(b) => b,
+        Err(r) => return r,
     };
-    Some(reply)
+    let Some(list) = b["assignments"].as_array() else {
+        return error(400, "BadRequest", "The assignments are required.");
+    };
+    let stored: Vec<Value> = list
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            a["id"] = json!(synthetic_guid(&format!("asg{}", ctx.sim.next_n())));
+            a
+        })
+        .collect();
+    ctx.t
+        .intune
+        .assignments
+        .insert(p.get(2).to_ascii_lowercase(), stored.clone());
+    Reply::json(200, json!({ "value": stored }))
+}
+
+fn assignments(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    if let Err(r) = policy(ctx, p) {
+        return r;
+    }
+    let items = ctx
+        .t
+        .intune
+        .assignments
+        .get(&p.get(2).to_ascii_lowercase())
+        .cloned()
+        .unwrap_or_default();
+    list(ctx.req, items, "assignments", None)
+}
+
+fn settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let Some(item) = ctx
+        .t
+        .intune
+        .store
+        .get("devicemanagement/configurationpolicies")
+        .get(p.get(0))
+    else {
+        return intune_not_found(p.get(0));
+    };
+    let items = item["settings"].as_array().cloned().unwrap_or_default();
+    list(ctx.req, items, "settings", None)
 }

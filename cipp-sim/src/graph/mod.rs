@@ -1,31 +1,31 @@
-//! The Microsoft Graph router.
+//! Microsoft Graph: a route table per area, and a generic collection store
+//! ([`collection::Resource`]) for resources with standard semantics.
+//!
+//! A request is matched first against the explicit routes ([`Route`]: method + path
+//! pattern → handler), then against the resource table (`GET`/`POST` on a collection's
+//! path, `GET`/`PATCH`/`PUT`/`DELETE` on an item). A path that some route knows with
+//! another method answers 405; an unknown path answers Graph's 400.
 
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+mod auth;
 mod batch;
+pub(crate) mod collection;
 mod conditional_access;
+mod directory;
 pub(crate) mod gdap;
+mod groups;
 mod intune;
-mod resources;
+mod logs;
+mod mail;
+mod sites;
+mod users;
 
 use crate::odata::{encode, parse_query, percent_decode, Filter};
+use crate::state::{SimState, SimTenant};
 use crate::{Reply, Sim};
-
-/// Properties Graph returns for a user when no `$select` is given.
-const USER_DEFAULT_PROPS: &[&str] = &[
-    "businessPhones",
-    "displayName",
-    "givenName",
-    "id",
-    "jobTitle",
-    "mail",
-    "mobilePhone",
-    "officeLocation",
-    "preferredLanguage",
-    "surname",
-    "userPrincipalName",
-];
+use collection::Resource;
 
 /// A Graph error reply with the documented body.
 pub(crate) fn error(status: u16, code: &str, message: &str) -> Reply {
@@ -44,22 +44,28 @@ pub(crate) fn error(status: u16, code: &str, message: &str) -> Reply {
     )
 }
 
+/// One Graph request, parsed.
 pub(crate) struct GraphRequest<'a> {
+    /// The tenant GUID the token was issued for.
     pub tenant: String,
     pub method: &'a http::Method,
+    /// `v1.0` or `beta`.
     pub version: &'a str,
+    /// Decoded path segments after the version.
     pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
     pub headers: &'a HeaderMap,
+    /// Scheme and authority next links point back to.
     pub origin: String,
     pub raw_path: String,
+    pub body: &'a [u8],
+    /// The simulator clock's now (RFC 3339, seconds).
+    pub now: String,
     /// `initiatedBy` for the audit records of this request's writes.
     pub caller: Value,
     /// An OData type cast ending the path (`…/memberOf/microsoft.graph.group`), as
     /// `#microsoft.graph.group`: collections answer only items of that type.
     pub cast: Option<String>,
-    pub body: &'a [u8],
-    pub now: String,
 }
 
 impl GraphRequest<'_> {
@@ -78,18 +84,150 @@ impl GraphRequest<'_> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
     }
+
+    /// The JSON body (`Null` when empty), or Graph's 400 for malformed JSON.
+    pub(crate) fn json(&self) -> Result<Value, Reply> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(self.body).map_err(|e| {
+            error(
+                400,
+                "BadRequest",
+                &format!("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"),
+            )
+        })
+    }
+
+    /// The JSON object body, or a 400.
+    pub(crate) fn object(&self) -> Result<Map<String, Value>, Reply> {
+        match self.json()? {
+            Value::Object(m) => Ok(m),
+            _ => Err(error(
+                400,
+                "BadRequest",
+                "Empty Payload. JSON content expected.",
+            )),
+        }
+    }
+}
+
+/// What a handler works on: the request, the tenant it is for (taken out of the state
+/// while the handler runs) and the rest of the state.
+pub(crate) struct Ctx<'a, 'r> {
+    pub sim: &'a Sim,
+    pub req: &'a GraphRequest<'r>,
+    pub t: &'a mut SimTenant,
+    pub others: &'a mut SimState,
+}
+
+impl Ctx<'_, '_> {
+    /// Records a directory audit event for a write made by this request's caller.
+    pub(crate) fn audit(
+        &mut self,
+        activity: &str,
+        category: &str,
+        operation: &str,
+        targets: Vec<Value>,
+    ) {
+        self.t.record_audit(crate::state::AuditEvent {
+            activity,
+            category,
+            operation,
+            initiated_by: self.req.caller.clone(),
+            targets,
+            at: &self.req.now,
+        });
+    }
+
+    /// A new id, never handed out before.
+    pub(crate) fn new_id(&self, kind: &str) -> String {
+        crate::state::synthetic_guid(&format!("{}-{kind}-{}", self.t.id, self.sim.next_n()))
+    }
+}
+
+/// The values of a route's `{…}` segments, in order, as sent.
+pub(crate) struct Params(Vec<String>);
+
+impl Params {
+    /// The `i`th parameter (empty when absent).
+    pub(crate) fn get(&self, i: usize) -> &str {
+        self.0.get(i).map_or("", String::as_str)
+    }
+}
+
+pub(crate) type Handler = fn(&mut Ctx<'_, '_>, &Params) -> Reply;
+
+/// One explicit route: a method, a path pattern after the version (lower case; `{name}`
+/// matches one segment) and its handler.
+pub(crate) struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub handler: Handler,
+}
+
+/// Matches `segs` (lower case) against a pattern; the `{…}` values come from `orig`.
+fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Params> {
+    let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() != segs.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        if p.starts_with('{') && p.ends_with('}') {
+            params.push(orig.get(i).cloned().unwrap_or_default());
+        } else if *p != segs[i] {
+            return None;
+        }
+    }
+    Some(Params(params))
+}
+
+/// Every area's explicit routes.
+fn route_tables() -> [&'static [Route]; 11] {
+    [
+        users::ROUTES,
+        groups::ROUTES,
+        directory::ROUTES,
+        auth::ROUTES,
+        logs::ROUTES,
+        mail::ROUTES,
+        sites::ROUTES,
+        collection::ROUTES,
+        gdap::ROUTES,
+        conditional_access::ROUTES,
+        intune::ROUTES,
+    ]
+}
+
+/// Every area's resources with standard semantics.
+pub(crate) fn resource_tables() -> [&'static [Resource]; 6] {
+    [
+        users::RESOURCES,
+        groups::RESOURCES,
+        logs::RESOURCES,
+        conditional_access::RESOURCES,
+        intune::RESOURCES,
+        gdap::RESOURCES,
+    ]
 }
 
 /// Splits a Graph path after the version into decoded segments, accepting
-/// `users('upn')` and the short type-cast form `graph.user`.
+/// `users('upn')`, `directoryRoles(roleTemplateId='…')` and the short type-cast form
+/// `graph.user`.
 pub(crate) fn segments(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     for raw in path.split('/').filter(|s| !s.is_empty()) {
         let seg = percent_decode(raw);
-        if let Some(open) = seg.find("('") {
-            if seg.ends_with("')") {
+        if let Some(open) = seg.find('(') {
+            if seg.ends_with(')') {
+                let inner = &seg[open + 1..seg.len() - 1];
+                let key = match inner.split_once('=') {
+                    Some((k, v)) => format!("{k}={}", v.trim_matches('\'').replace("''", "'")),
+                    None => inner.trim_matches('\'').replace("''", "'"),
+                };
                 out.push(seg[..open].to_owned());
-                out.push(seg[open + 2..seg.len() - 2].replace("''", "'"));
+                out.push(key);
                 continue;
             }
         }
@@ -103,7 +241,11 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
     out
 }
 
+/// Routes one Graph request.
 pub(crate) fn handle(sim: &Sim, mut req: GraphRequest<'_>) -> Reply {
+    if req.method == http::Method::POST && req.segments.len() == 1 && req.segments[0] == "$batch" {
+        return batch::handle(sim, &req);
+    }
     // A type cast on a relationship (`users/{id}/memberOf/graph.group`): route the
     // relationship and keep only items of that type. `directory/deletedItems/graph.user`
     // is a collection of its own (the cast is required there).
@@ -118,521 +260,85 @@ pub(crate) fn handle(sim: &Sim, mut req: GraphRequest<'_>) -> Reply {
             req.cast = Some(format!("#{cast}"));
         }
     }
-    if req.method == http::Method::POST && req.segments.len() == 1 && req.segments[0] == "$batch" {
-        return batch::handle(sim, &req);
-    }
-    if let Some(reply) = gdap::route(sim, &req) {
-        return reply;
-    }
-    if let Some(reply) = conditional_access::route(sim, &req) {
-        return reply;
-    }
-    if let Some(reply) = intune::route(sim, &req) {
-        return reply;
-    }
-    if let Some(reply) = resources::route(sim, &req) {
-        return reply;
-    }
-    if req.method != http::Method::GET {
-        return write(sim, &req);
-    }
-    let segs: Vec<String> = req
+    let lower: Vec<String> = req
         .segments
         .iter()
         .map(|s| s.to_ascii_lowercase())
         .collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let state = sim.lock_state();
-    let Some(tenant) = state.tenant(&req.tenant) else {
+    let mut state = sim.lock_state();
+    let Some(tenant_id) = state.tenant(&req.tenant).map(|t| t.id.clone()) else {
         return error(
             401,
             "InvalidAuthenticationToken",
             "Access token validation failure.",
         );
     };
-    let get = req.method == http::Method::GET;
-    match (segs.as_slice(), get) {
-        (["users"], true) => {
-            let items = tenant.users.clone();
-            drop(state);
-            list(&req, items, "users", Some(USER_DEFAULT_PROPS))
-        }
-        (["users", _], true) => {
-            let key = &req.segments[1];
-            match find_user(&tenant.users, key) {
-                Some(u) => Reply::json(
-                    200,
-                    with_context(
-                        project(u, req.q("$select"), Some(USER_DEFAULT_PROPS)),
-                        req.version,
-                        "users/$entity",
-                    ),
-                ),
-                None => not_found(key),
-            }
-        }
-        (["organization"], true) => {
-            let items = vec![tenant.organization()];
-            drop(state);
-            list(&req, items, "organization", None)
-        }
-        (["domains"], true) => {
-            let items = tenant.domain_objects();
-            drop(state);
-            list(&req, items, "domains", None)
-        }
-        (["tenantrelationships", "delegatedadmincustomers"], true) => {
-            let items: Vec<Value> = tenant
-                .customers
-                .iter()
-                .filter_map(|id| state.tenants.get(id))
-                .map(|c| {
-                    json!({
-                        "id": c.id,
-                        "tenantId": c.id,
-                        "displayName": c.display_name,
-                    })
-                })
-                .collect();
-            drop(state);
-            list(
-                &req,
-                items,
-                "tenantRelationships/delegatedAdminCustomers",
-                None,
-            )
-        }
-        (["directory", "deleteditems", "microsoft.graph.user"], true) => {
-            let items = tenant.deleted_users.clone();
-            drop(state);
-            list(
-                &req,
-                items,
-                "directory/deletedItems/microsoft.graph.user",
-                Some(USER_DEFAULT_PROPS),
-            )
-        }
-        (["directory", "deleteditems", "microsoft.graph.group"], true) => {
-            let items = tenant.deleted_groups.clone();
-            drop(state);
-            list(
-                &req,
-                items,
-                "directory/deletedItems/microsoft.graph.group",
-                None,
-            )
-        }
-        (["directory", "deleteditems", _], true) => {
-            let key = &req.segments[2];
-            match deleted_object(tenant, key) {
-                Some(obj) => Reply::json(
-                    200,
-                    with_context(obj, req.version, "directory/deletedItems/$entity"),
-                ),
-                None => not_found(key),
-            }
-        }
-        _ => error(
-            400,
-            "BadRequest",
-            &format!(
-                "Resource not found for the segment '{}'.",
-                req.segments.last().map_or("", String::as_str)
-            ),
-        ),
-    }
+    // The tenant is taken out while its handler runs, so that handlers hold it and the
+    // rest of the state at once; it always goes back.
+    let Some(mut tenant) = state.tenants.remove(&tenant_id) else {
+        return error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure.",
+        );
+    };
+    let reply = {
+        let mut ctx = Ctx {
+            sim,
+            req: &req,
+            t: &mut tenant,
+            others: &mut state,
+        };
+        dispatch(&mut ctx, &lower)
+    };
+    state.tenants.insert(tenant_id, tenant);
+    reply
 }
 
-/// Creates, changes, deletes and restores users.
-fn write(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
-    let segs: Vec<String> = req
-        .segments
-        .iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let body: Option<Value> = if req.body.is_empty() {
-        None
-    } else {
-        match serde_json::from_slice(req.body) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                return error(400, "BadRequest", &format!("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"))
+fn dispatch(ctx: &mut Ctx<'_, '_>, lower: &[String]) -> Reply {
+    if let Some(r) = conditional_access::guard(ctx, lower) {
+        return r;
+    }
+    let method = ctx.req.method.as_str();
+    let mut known_path = false;
+    for table in route_tables() {
+        for route in table {
+            if let Some(params) = match_pattern(route.path, lower, &ctx.req.segments) {
+                if route.method == method {
+                    return (route.handler)(ctx, &params);
+                }
+                known_path = true;
             }
         }
-    };
-    let mut state = sim.lock_state();
-    let Some(tenant) = state.tenant_mut(&req.tenant) else {
+    }
+    for table in resource_tables() {
+        for res in table {
+            match collection::serve(ctx, res, lower) {
+                collection::Served::Reply(r) => return r,
+                collection::Served::WrongMethod => known_path = true,
+                collection::Served::NotMine => {}
+            }
+        }
+    }
+    if known_path {
         return error(
-            401,
-            "InvalidAuthenticationToken",
-            "Access token validation failure.",
-        );
-    };
-    let method = req.method.as_str();
-    match (method, segs.as_slice()) {
-        ("POST", ["users"]) => {
-            let Some(Value::Object(mut user)) = body else {
-                return error(400, "BadRequest", "Empty Payload. JSON content expected.");
-            };
-            for prop in [
-                "accountEnabled",
-                "displayName",
-                "mailNickname",
-                "userPrincipalName",
-            ] {
-                if user.get(prop).is_none_or(Value::is_null) {
-                    return error(
-                        400,
-                        "Request_BadRequest",
-                        &format!(
-                            "Invalid value specified for property '{prop}' of resource 'User'."
-                        ),
-                    );
-                }
-            }
-            if user
-                .get("passwordProfile")
-                .and_then(|p| p.get("password"))
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    "Invalid value specified for property 'passwordProfile' of resource 'User'.",
-                );
-            }
-            let upn = user
-                .get("userPrincipalName")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            if let Err(r) = check_upn(tenant, &upn, None) {
-                return r;
-            }
-            user.remove("passwordProfile");
-            user.remove("@odata.type");
-            // Graph never hands out an object id twice.
-            let id = crate::state::synthetic_guid(&format!("{}-{upn}-{}", tenant.id, sim.next_n()));
-            user.insert("id".into(), Value::String(id));
-            user.insert("createdDateTime".into(), Value::String(req.now.clone()));
-            user.entry("userType").or_insert(json!("Member"));
-            user.entry("businessPhones").or_insert(json!([]));
-            let created = Value::Object(user);
-            tenant.users.push(created.clone());
-            let target = tenant.user_target(&id_of(&created), Vec::new());
-            audit(
-                tenant,
-                req,
-                "Add user",
-                "UserManagement",
-                "Add",
-                vec![target],
-            );
-            Reply::json(201, with_context(created, req.version, "users/$entity"))
-        }
-        ("PATCH", ["users", _]) => {
-            let Some(Value::Object(changes)) = body else {
-                return error(400, "BadRequest", "Empty Payload. JSON content expected.");
-            };
-            let key = req.segments[1].clone();
-            let Some(index) = tenant.users.iter().position(|u| user_matches(u, &key)) else {
-                return not_found(&key);
-            };
-            if changes.contains_key("id") {
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    "Property 'id' is read-only and cannot be set.",
-                );
-            }
-            if let Some(upn) = changes.get("userPrincipalName").and_then(Value::as_str) {
-                let own = tenant.users[index]
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                if let Err(r) = check_upn(tenant, upn, own.as_deref()) {
-                    return r;
-                }
-            }
-            let before = tenant.users[index].clone();
-            let uid = id_of(&before);
-            let modified = crate::state::modified_properties(&before, &changes);
-            let password = changes
-                .get("passwordProfile")
-                .and_then(|p| p.get("password"))
-                .is_some_and(|p| !p.is_null());
-            if let Value::Object(user) = &mut tenant.users[index] {
-                for (k, v) in changes {
-                    if k == "passwordProfile" || k.starts_with("@odata.") {
-                        continue;
-                    }
-                    user.insert(k, v);
-                }
-            }
-            if password {
-                let target = tenant.user_target(&uid, Vec::new());
-                audit(
-                    tenant,
-                    req,
-                    "Reset user password",
-                    "UserManagement",
-                    "Update",
-                    vec![target],
-                );
-            }
-            if !modified.is_empty() {
-                let target = tenant.user_target(&uid, modified);
-                audit(
-                    tenant,
-                    req,
-                    "Update user",
-                    "UserManagement",
-                    "Update",
-                    vec![target],
-                );
-            }
-            Reply::empty(204)
-        }
-        ("DELETE", ["users", _]) => {
-            let key = req.segments[1].clone();
-            let Some(index) = tenant.users.iter().position(|u| user_matches(u, &key)) else {
-                return not_found(&key);
-            };
-            let target = tenant.user_target(&id_of(&tenant.users[index]), Vec::new());
-            let mut user = tenant.users.remove(index);
-            user["deletedDateTime"] = Value::String(req.now.clone());
-            tenant.deleted_users.push(user);
-            audit(
-                tenant,
-                req,
-                "Delete user",
-                "UserManagement",
-                "Delete",
-                vec![target],
-            );
-            Reply::empty(204)
-        }
-        ("POST", ["directory", "deleteditems", _, "restore"]) => {
-            let key = req.segments[2].clone();
-            if let Some(index) = tenant
-                .deleted_groups
-                .iter()
-                .position(|g| id_matches(g, &key))
-            {
-                let mut group = tenant.deleted_groups.remove(index);
-                if let Value::Object(m) = &mut group {
-                    m.remove("deletedDateTime");
-                }
-                tenant.groups.push(group.clone());
-                let target = tenant.group_target(&id_of(&group));
-                audit(
-                    tenant,
-                    req,
-                    "Restore group",
-                    "GroupManagement",
-                    "Restore",
-                    vec![target],
-                );
-                let mut out = with_context(group, req.version, "directoryObjects/$entity");
-                out["@odata.type"] = json!("#microsoft.graph.group");
-                return Reply::json(200, out);
-            }
-            let Some(index) = tenant
-                .deleted_users
-                .iter()
-                .position(|u| user_matches(u, &key))
-            else {
-                return not_found(&key);
-            };
-            let upn = tenant.deleted_users[index]["userPrincipalName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if tenant.user_index(&upn).is_some() {
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    "Another object with the same value for property userPrincipalName already exists.",
-                );
-            }
-            let mut user = tenant.deleted_users.remove(index);
-            if let Value::Object(m) = &mut user {
-                m.remove("deletedDateTime");
-            }
-            tenant.users.push(user.clone());
-            let target = tenant.user_target(&id_of(&user), Vec::new());
-            audit(
-                tenant,
-                req,
-                "Restore user",
-                "UserManagement",
-                "Restore",
-                vec![target],
-            );
-            let mut out = with_context(user, req.version, "directoryObjects/$entity");
-            out["@odata.type"] = json!("#microsoft.graph.user");
-            Reply::json(200, out)
-        }
-        ("DELETE", ["directory", "deleteditems", _]) => {
-            let key = req.segments[2].clone();
-            if let Some(i) = tenant
-                .deleted_users
-                .iter()
-                .position(|u| user_matches(u, &key))
-            {
-                let gone = tenant.deleted_users.remove(i);
-                let target = json!({"id": id_of(&gone), "displayName": null, "type": "User",
-                    "userPrincipalName": gone["userPrincipalName"], "modifiedProperties": []});
-                audit(
-                    tenant,
-                    req,
-                    "Hard Delete user",
-                    "UserManagement",
-                    "Delete",
-                    vec![target],
-                );
-                return Reply::empty(204);
-            }
-            match tenant
-                .deleted_groups
-                .iter()
-                .position(|g| id_matches(g, &key))
-            {
-                Some(i) => {
-                    let gone = tenant.deleted_groups.remove(i);
-                    let gid = id_of(&gone);
-                    tenant.members.remove(&gid);
-                    tenant.owners.remove(&gid);
-                    let target = json!({"id": gid, "displayName": gone["displayName"], "type": "Group", "modifiedProperties": []});
-                    audit(
-                        tenant,
-                        req,
-                        "Hard Delete group",
-                        "GroupManagement",
-                        "Delete",
-                        vec![target],
-                    );
-                    Reply::empty(204)
-                }
-                None => not_found(&key),
-            }
-        }
-        _ => error(
             405,
             "Request_BadRequest",
-            &format!(
-                "The request method '{method}' is not supported for this resource in cipp-sim."
-            ),
+            &format!("The request method '{method}' is not supported for this resource."),
+        );
+    }
+    error(
+        400,
+        "BadRequest",
+        &format!(
+            "Resource not found for the segment '{}'.",
+            ctx.req.segments.last().map_or("", String::as_str)
         ),
-    }
-}
-
-fn check_upn(
-    tenant: &crate::state::SimTenant,
-    upn: &str,
-    own_id: Option<&str>,
-) -> Result<(), Reply> {
-    let Some((_, domain)) = upn.rsplit_once('@') else {
-        return Err(error(
-            400,
-            "Request_BadRequest",
-            "Invalid value specified for property 'userPrincipalName' of resource 'User'.",
-        ));
-    };
-    if !tenant
-        .domains
-        .iter()
-        .any(|d| d.eq_ignore_ascii_case(domain))
-    {
-        return Err(error(
-            400,
-            "Request_BadRequest",
-            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
-        ));
-    }
-    let taken = tenant.users.iter().any(|u| {
-        u.get("userPrincipalName")
-            .and_then(Value::as_str)
-            .is_some_and(|x| x.eq_ignore_ascii_case(upn))
-            && u.get("id").and_then(Value::as_str) != own_id
-    });
-    if taken {
-        return Err(error(
-            400,
-            "Request_BadRequest",
-            "Another object with the same value for property userPrincipalName already exists.",
-        ));
-    }
-    Ok(())
+    )
 }
 
 pub(crate) fn id_of(v: &Value) -> String {
     v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-/// Records a directory audit event for a write made by this request's caller.
-pub(crate) fn audit(
-    t: &mut crate::state::SimTenant,
-    req: &GraphRequest<'_>,
-    activity: &str,
-    category: &str,
-    operation: &str,
-    targets: Vec<Value>,
-) {
-    t.record_audit(crate::state::AuditEvent {
-        activity,
-        category,
-        operation,
-        initiated_by: req.caller.clone(),
-        targets,
-        at: &req.now,
-    });
-}
-
-fn id_matches(v: &Value, key: &str) -> bool {
-    v.get("id")
-        .and_then(Value::as_str)
-        .is_some_and(|id| id.eq_ignore_ascii_case(key))
-}
-
-/// A soft-deleted user or group, typed as `directory/deletedItems/{id}` answers.
-fn deleted_object(tenant: &crate::state::SimTenant, key: &str) -> Option<Value> {
-    if let Some(u) = tenant.deleted_users.iter().find(|u| user_matches(u, key)) {
-        let mut u = u.clone();
-        u["@odata.type"] = json!("#microsoft.graph.user");
-        return Some(u);
-    }
-    tenant
-        .deleted_groups
-        .iter()
-        .find(|g| id_matches(g, key))
-        .map(|g| {
-            let mut g = g.clone();
-            g["@odata.type"] = json!("#microsoft.graph.group");
-            g
-        })
-}
-
-pub(crate) fn user_matches(u: &Value, key: &str) -> bool {
-    u.get("id")
-        .and_then(Value::as_str)
-        .is_some_and(|id| id.eq_ignore_ascii_case(key))
-        || u.get("userPrincipalName")
-            .and_then(Value::as_str)
-            .is_some_and(|upn| upn.eq_ignore_ascii_case(key))
-}
-
-fn find_user<'a>(users: &'a [Value], key: &str) -> Option<&'a Value> {
-    users.iter().find(|u| {
-        u.get("id")
-            .and_then(Value::as_str)
-            .is_some_and(|id| id.eq_ignore_ascii_case(key))
-            || u.get("userPrincipalName")
-                .and_then(Value::as_str)
-                .is_some_and(|upn| upn.eq_ignore_ascii_case(key))
-    })
 }
 
 pub(crate) fn not_found(key: &str) -> Reply {
@@ -660,8 +366,10 @@ pub(crate) fn project(item: &Value, select: Option<&str>, defaults: Option<&[&st
         None => item.clone(),
         Some(keep) => {
             let mut out = Map::new();
-            if let Some(t) = m.get("@odata.type") {
-                out.insert("@odata.type".into(), t.clone());
+            for k in ["@odata.type", "@odata.etag"] {
+                if let Some(t) = m.get(k) {
+                    out.insert(k.into(), t.clone());
+                }
             }
             for k in keep {
                 if let Some((key, v)) = m.iter().find(|(key, _)| key.eq_ignore_ascii_case(&k)) {
@@ -690,19 +398,61 @@ pub(crate) fn with_context(mut v: Value, version: &str, entity: &str) -> Value {
     v
 }
 
-/// A paged collection answer with `$top` (default 100, max 999), `$skiptoken`, `$select`,
-/// `$filter` and `$count` (which, like `$search` and `$orderby`, needs
-/// `ConsistencyLevel: eventual`).
-fn list(
+/// Page-size rules of a collection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Paging {
+    /// Page size without `$top`.
+    pub default_top: usize,
+    /// Largest `$top`.
+    pub max_top: usize,
+}
+
+impl Paging {
+    /// Directory objects: 100 by default, up to 999.
+    pub(crate) const DIRECTORY: Paging = Paging {
+        default_top: 100,
+        max_top: 999,
+    };
+    /// Logs and reports: 1,000 by default and at most.
+    pub(crate) const LOGS: Paging = Paging {
+        default_top: 1000,
+        max_top: 1000,
+    };
+}
+
+/// A paged collection answer with `$top`, `$skiptoken`, `$select`, `$filter`, `$orderby`
+/// and `$count` (which, like `$search` and `$orderby`, needs `ConsistencyLevel: eventual`
+/// on directory collections).
+pub(crate) fn list(
     req: &GraphRequest<'_>,
     items: Vec<Value>,
     entity: &str,
     defaults: Option<&[&str]>,
 ) -> Reply {
+    let paging = if entity.starts_with("auditLogs") {
+        Paging::LOGS
+    } else {
+        Paging::DIRECTORY
+    };
+    list_with(req, items, entity, defaults, paging)
+}
+
+/// [`list`] with explicit page-size rules.
+pub(crate) fn list_with(
+    req: &GraphRequest<'_>,
+    items: Vec<Value>,
+    entity: &str,
+    defaults: Option<&[&str]>,
+    paging: Paging,
+) -> Reply {
+    let directory = directory_collection(entity);
     let count = req
         .q("$count")
         .is_some_and(|c| c.eq_ignore_ascii_case("true"));
-    if (count || req.q("$search").is_some() || req.q("$orderby").is_some()) && !req.eventual() {
+    if directory
+        && (count || req.q("$search").is_some() || req.q("$orderby").is_some())
+        && !req.eventual()
+    {
         return error(
             400,
             "Request_UnsupportedQuery",
@@ -716,13 +466,9 @@ fn list(
             "'$skip' is not supported by the service.",
         );
     }
-    let max_top = if entity.starts_with("auditLogs") {
-        1000
-    } else {
-        999
-    };
+    let max_top = paging.max_top;
     let top = match req.q("$top") {
-        None => if max_top == 1000 { 1000 } else { 100 },
+        None => paging.default_top,
         Some(t) => match t.parse::<usize>() {
             Ok(n) if (1..=max_top).contains(&n) => n,
             _ => {
@@ -747,9 +493,9 @@ fn list(
             .collect(),
         None => items,
     };
-    let filtered: Vec<Value> = match req.q("$filter") {
+    let mut filtered: Vec<Value> = match req.q("$filter") {
         Some(f) => match Filter::parse(f) {
-            Ok(filter) if filter.is_advanced() && !req.eventual() && directory_collection(entity) => {
+            Ok(filter) if filter.is_advanced() && !req.eventual() && directory => {
                 return error(
                     400,
                     "Request_UnsupportedQuery",
@@ -761,6 +507,11 @@ fn list(
         },
         None => items,
     };
+    if let Some(spec) = req.q("$orderby") {
+        if let Err(msg) = crate::odata::order_by(&mut filtered, spec) {
+            return error(400, "Request_UnsupportedQuery", &msg);
+        }
+    }
     let offset = match req.q("$skiptoken") {
         None => 0,
         Some(tok) => match tok
@@ -789,7 +540,7 @@ fn list(
     if count && offset == 0 {
         body.insert("@odata.count".into(), json!(total));
     }
-    if offset + top < total {
+    if offset.saturating_add(top) < total {
         let mut link = format!("{}{}?", req.origin, req.raw_path);
         for (k, v) in &req.query {
             if !k.eq_ignore_ascii_case("$skiptoken") {
@@ -813,6 +564,7 @@ fn directory_collection(entity: &str) -> bool {
         "applications",
         "devices",
         "directory/",
+        "directoryobjects",
     ]
     .iter()
     .any(|p| e.starts_with(p))

@@ -4,7 +4,18 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-/// One simulated tenant.
+mod areas;
+mod exchange;
+mod store;
+
+pub use areas::{
+    paths, user_matches, Area, Auth, ConditionalAccess, Directory, Gdap, Intune, Logs, Mail,
+    SharePoint,
+};
+pub use exchange::{mailbox_for, ExoState};
+pub use store::{Collection, Store};
+
+/// One simulated tenant, its state grouped by area.
 #[derive(Clone, Debug, Default)]
 pub struct SimTenant {
     /// The tenant GUID.
@@ -15,79 +26,24 @@ pub struct SimTenant {
     pub domains: Vec<String>,
     /// The default domain.
     pub default_domain: String,
-    /// Users as Graph JSON objects (every property the simulator knows).
-    pub users: Vec<Value>,
-    /// Soft-deleted users as Graph JSON objects with `deletedDateTime`.
-    pub deleted_users: Vec<Value>,
-    /// Soft-deleted Microsoft 365 groups (security groups are deleted permanently).
-    pub deleted_groups: Vec<Value>,
-    /// Customer tenants this (partner) tenant administers through GDAP: tenant GUIDs.
-    pub customers: Vec<String>,
-    /// Groups as Graph JSON objects.
-    pub groups: Vec<Value>,
-    /// Group id → member object ids.
-    pub members: BTreeMap<String, Vec<String>>,
-    /// Group id → owner object ids.
-    pub owners: BTreeMap<String, Vec<String>>,
-    /// User id → manager id.
-    pub managers: BTreeMap<String, String>,
-    /// User id → authentication methods (Graph JSON with `@odata.type`).
-    pub auth_methods: BTreeMap<String, Vec<Value>>,
-    /// User id → per-user MFA state.
-    pub per_user_mfa: BTreeMap<String, String>,
-    /// The Temporary Access Pass policy (Graph JSON).
-    pub tap_policy: Value,
-    /// Sign-in log records.
-    pub sign_ins: Vec<Value>,
-    /// Directory audit records.
-    pub directory_audits: Vec<Value>,
-    /// Delegated permission grants.
-    pub grants: Vec<Value>,
-    /// Service principals.
-    pub service_principals: Vec<Value>,
-    /// Intune managed devices.
-    pub managed_devices: Vec<Value>,
-    /// Subscribed SKUs.
-    pub skus: Vec<Value>,
-    /// User id → inbox rules.
-    pub inbox_rules: BTreeMap<String, Vec<Value>>,
-    /// User id → mailbox settings.
-    pub mailbox_settings: BTreeMap<String, Value>,
-    /// Directory role template id → member user ids.
-    pub directory_roles: BTreeMap<String, Vec<String>>,
-    /// Users (UPN, lower case) whose OneDrive was requested.
-    pub onedrive_provisioned: Vec<String>,
-    /// Site URL → SharePoint sharing capability (0–3).
-    pub site_sharing: BTreeMap<String, i64>,
-    /// User id → items added to the root of their OneDrive (shortcuts).
-    pub drive_items: BTreeMap<String, Vec<Value>>,
-    /// Messages sent with `sendMail`: (sender, message JSON).
-    pub sent_mail: Vec<(String, Value)>,
-    /// MFA pushes sent: (UPN, approved).
-    pub mfa_pushes: Vec<(String, bool)>,
+    /// Users, groups, applications, grants, licences and their relationships.
+    pub directory: Directory,
+    /// Authentication methods, per-user MFA, the TAP policy and MFA pushes.
+    pub auth: Auth,
+    /// Sign-in and directory audit logs.
+    pub logs: Logs,
+    /// Inbox rules, mailbox settings and sent mail (Graph's side of Outlook).
+    pub mail: Mail,
     /// Exchange Online objects (mailboxes are built from the users on first use).
-    pub exchange: crate::exchange::ExoState,
-    /// GDAP relationships this tenant holds as a partner (Graph JSON with `@odata.etag`).
-    pub gdap_relationships: Vec<Value>,
-    /// Relationship id → its access assignments.
-    pub gdap_assignments: BTreeMap<String, Vec<Value>>,
-    /// Relationship id → its long-running operations.
-    pub gdap_operations: BTreeMap<String, Vec<Value>>,
-    /// Conditional Access policies.
-    pub ca_policies: Vec<Value>,
-    /// Named locations.
-    pub named_locations: Vec<Value>,
-    /// Whether security defaults are off (they are on in a new tenant).
-    pub security_defaults_disabled: bool,
-    /// When switched on, Conditional Access answers 429 without `Retry-After` to a second
-    /// request within one second for this tenant, as Graph does.
-    pub ca_throttling: bool,
-    /// Intune objects by collection (`deviceManagement/deviceConfigurations`…).
-    pub intune: BTreeMap<String, Vec<Value>>,
-    /// Intune object id → its assignments.
-    pub intune_assignments: BTreeMap<String, Vec<Value>>,
-    /// When the last Conditional Access request for this tenant was served.
-    pub ca_last_request: Option<tokio::time::Instant>,
+    pub exchange: ExoState,
+    /// Intune collections and assignments.
+    pub intune: Intune,
+    /// Conditional Access policies, named locations, security defaults, throttling.
+    pub conditional_access: ConditionalAccess,
+    /// GDAP relationships, assignments and customers (partner tenants).
+    pub gdap: Gdap,
+    /// OneDrive and SharePoint settings.
+    pub sharepoint: SharePoint,
     /// Numbers handed out for generated ids (never reused).
     seq: u64,
 }
@@ -100,12 +56,6 @@ impl SimTenant {
             display_name: display_name.to_owned(),
             domains: vec![initial_domain.to_ascii_lowercase()],
             default_domain: initial_domain.to_ascii_lowercase(),
-            tap_policy: json!({
-                "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
-                "id": "TemporaryAccessPass", "state": "enabled", "defaultLifetimeInMinutes": 60,
-                "defaultLength": 8, "minimumLifetimeInMinutes": 60, "maximumLifetimeInMinutes": 480,
-                "isUsableOnce": false, "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}]
-            }),
             ..SimTenant::default()
         }
     }
@@ -135,6 +85,22 @@ impl SimTenant {
         self.id == n || self.domains.contains(&n)
     }
 
+    /// A number never handed out before in this tenant (for generated ids).
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// The users (shortcut for `directory.users()`).
+    pub fn users(&self) -> &Collection {
+        self.directory.users()
+    }
+
+    /// The groups (shortcut for `directory.groups()`).
+    pub fn groups(&self) -> &Collection {
+        self.directory.groups()
+    }
+
     /// Adds a user (a Graph user object; `id` is generated when missing).
     pub fn add_user(&mut self, mut user: Value) -> &Value {
         if let Value::Object(m) = &mut user {
@@ -144,26 +110,14 @@ impl SimTenant {
                 m.insert("id".into(), Value::String(id));
             }
         }
-        self.users.push(user);
-        &self.users[self.users.len() - 1]
+        let users = self.directory.users_mut().items_mut();
+        users.push(user);
+        &users[users.len() - 1]
     }
 
-    /// A number never handed out before in this tenant (for generated ids).
-    pub fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-
-    /// The user whose id or UPN is `key`.
+    /// The position of the user whose id or UPN is `key`.
     pub fn user_index(&self, key: &str) -> Option<usize> {
-        self.users.iter().position(|u| {
-            u.get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|x| x.eq_ignore_ascii_case(key))
-                || u.get("userPrincipalName")
-                    .and_then(Value::as_str)
-                    .is_some_and(|x| x.eq_ignore_ascii_case(key))
-        })
+        self.directory.user_index(key)
     }
 
     /// Adds a group (a Graph group object; `id` generated when missing) and returns its id.
@@ -176,7 +130,7 @@ impl SimTenant {
             }
         };
         group["id"] = Value::String(id.clone());
-        self.groups.push(group);
+        self.directory.groups_mut().insert(group);
         id
     }
 
@@ -205,7 +159,7 @@ impl SimTenant {
     pub fn record_audit(&mut self, event: AuditEvent<'_>) {
         let n = self.next_seq();
         let id = synthetic_guid(&format!("{}-audit-{n}", self.id));
-        self.directory_audits.push(json!({
+        self.logs.directory_audits.push(json!({
             "id": format!("Directory_{id}"), "category": event.category, "correlationId": id,
             "result": "success", "resultReason": "", "activityDisplayName": event.activity,
             "activityDateTime": event.at, "loggedByService": "Core Directory",
@@ -216,11 +170,10 @@ impl SimTenant {
 
     /// A user as an audit record's target resource.
     pub fn user_target(&self, user_id: &str, modified: Vec<Value>) -> Value {
-        let upn = self.user_index(user_id).and_then(|i| {
-            self.users[i]["userPrincipalName"]
-                .as_str()
-                .map(str::to_owned)
-        });
+        let upn = self
+            .directory
+            .user(user_id)
+            .and_then(|u| u["userPrincipalName"].as_str().map(str::to_owned));
         json!({"id": user_id, "displayName": null, "type": "User", "userPrincipalName": upn,
                "modifiedProperties": modified})
     }
@@ -228,9 +181,8 @@ impl SimTenant {
     /// A group as an audit record's target resource.
     pub fn group_target(&self, group_id: &str) -> Value {
         let name = self
-            .groups
-            .iter()
-            .find(|g| g["id"].as_str() == Some(group_id))
+            .directory
+            .group(group_id)
             .map(|g| g["displayName"].clone())
             .unwrap_or(Value::Null);
         json!({"id": group_id, "displayName": name, "type": "Group", "modifiedProperties": [
