@@ -202,7 +202,13 @@ impl Notifier for WebhookNotifier {
                 Err(e) => last = e.to_string(),
             }
             if attempt < self.max_attempts {
-                tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt - 1))).await;
+                // 0.5 s, 1 s, 2 s, … capped at one minute (no overflow for any attempt count).
+                let backoff = 2u64
+                    .checked_pow(attempt.saturating_sub(1))
+                    .and_then(|f| f.checked_mul(500))
+                    .unwrap_or(u64::MAX)
+                    .min(60_000);
+                tokio::time::sleep(Duration::from_millis(backoff)).await;
             }
         }
         Err(SchedulerError::Notify(format!(

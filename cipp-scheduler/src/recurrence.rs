@@ -21,8 +21,9 @@ pub const MAX_CATCH_UP_RUNS: u32 = 100;
 /// The most run times [`Schedule::next_runs`] lists.
 pub const MAX_NEXT_RUNS: usize = 1_000;
 /// How many missed cron occurrences [`Schedule::advance`] counts one by one before it jumps
-/// straight to the first future occurrence.
-const MAX_COUNTED_MISSES: u32 = 10_000;
+/// straight to the first future occurrence: one more than any catch-up policy replays, so
+/// the count decides the same as an exact one would.
+const MAX_COUNTED_MISSES: u32 = MAX_CATCH_UP_RUNS + 1;
 
 /// Why a recurrence, cron rule, time zone or time computation was refused. Each message
 /// says what to write instead.
@@ -545,6 +546,8 @@ fn cron_next(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Advance {
     /// Occurrences that fell between the scheduled run and now (missed while stopped).
+    /// Exact for intervals; for cron rules counted up to one more than
+    /// [`MAX_CATCH_UP_RUNS`] (enough for every [`CatchUp`] policy).
     pub missed: u32,
     /// The next due time, always in the future (`None` for a one-off task).
     pub next: Option<DateTime<Utc>>,
