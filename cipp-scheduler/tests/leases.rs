@@ -602,3 +602,46 @@ async fn a_stored_schedule_that_cannot_advance_stops_the_task_without_a_panic() 
         assert!(engine.tick().await.unwrap().is_empty(), "not claimed again");
     }
 }
+
+#[tokio::test]
+async fn a_sqlite_file_from_the_first_schema_is_upgraded_and_its_tasks_stay_claimable() {
+    let dir = std::env::temp_dir().join(format!("cipp-sched-v1-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tasks.sqlite");
+    let now = at("2026-11-27T09:00:00Z");
+    {
+        // The version-1 schema, with a task as version 1 stored it (no token, no run id).
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE tasks (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+               unique_name INTEGER NOT NULL, hidden INTEGER NOT NULL, state TEXT NOT NULL,
+               next_run INTEGER, lease_until INTEGER, data TEXT NOT NULL);
+             CREATE INDEX tasks_due ON tasks(next_run);
+             CREATE TABLE results (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+               task_id TEXT NOT NULL, data TEXT NOT NULL);
+             CREATE INDEX results_task ON results(task_id);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        let mut data = serde_json::to_value(planned(0, now)).unwrap();
+        data.as_object_mut().unwrap().remove("currentRun");
+        c.execute(
+            "INSERT INTO tasks VALUES ('t000', 'task 0', 0, 0, '\"planned\"', ?1, NULL, ?2)",
+            rusqlite::params![now.timestamp(), data.to_string()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.earliest_due().await.unwrap(), Some(now));
+    let claimed = store
+        .claim_due(
+            now,
+            &Lease::new("w", now + chrono::Duration::minutes(15)),
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(!claimed[0].lease.as_ref().unwrap().token.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
