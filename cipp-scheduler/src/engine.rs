@@ -547,14 +547,20 @@ impl Engine {
             runs
         };
         let mut summaries = Vec::new();
-        let mut shared = false;
         for i in 0..runs {
             let last = i + 1 == runs;
             match self
-                .run_once(&mut task, token, writing, now, !manual, next)
+                .run_once(&mut task, (token, writing), now, !manual, next, last)
                 .await?
             {
-                Outcome::Shared => shared = true,
+                Outcome::Shared => {
+                    // The enqueue stored the task (after the last run: next run set, lease
+                    // released); whoever closes the last work item sets its state.
+                    if last {
+                        return Ok(summaries);
+                    }
+                    task.current_run = None;
+                }
                 Outcome::Ran(summary) => {
                     task.current_run = None;
                     if last {
@@ -575,11 +581,6 @@ impl Engine {
                 }
             }
         }
-        if shared {
-            // The enqueue stored the task (next run, lease released); whoever closes the
-            // last work item sets its state.
-            return Ok(summaries);
-        }
         // No run (skipped catch-up).
         task.next_run = next;
         task.lease = None;
@@ -597,11 +598,11 @@ impl Engine {
     async fn run_once(
         &self,
         task: &mut Task,
-        token: &str,
-        writing: &AtomicBool,
+        (token, writing): (&str, &AtomicBool),
         now: DateTime<Utc>,
         share: bool,
         next: Option<DateTime<Utc>>,
+        last: bool,
     ) -> Result<Outcome, SchedulerError> {
         let run_id = task
             .current_run
@@ -635,9 +636,13 @@ impl Engine {
         };
         if let Some(queue) = self.store.work_queue() {
             if share && tenants.len() >= self.settings.share_fan_out_from.max(1) {
-                task.next_run = next;
-                task.lease = None;
-                writing.store(true, Ordering::SeqCst);
+                if last {
+                    // The claim ends with this write; more runs under this claim keep the
+                    // lease until their own enqueue.
+                    task.next_run = next;
+                    task.lease = None;
+                    writing.store(true, Ordering::SeqCst);
+                }
                 queue
                     .enqueue_run(task, token, &run_id, &tenants, now)
                     .await?;

@@ -839,3 +839,31 @@ async fn the_pool_reconnects_after_the_server_drops_its_connections() {
     }
     drop_schema(&schema).await;
 }
+
+/// Catch-up runs of a shared task each get their own run id and work items; the claim's
+/// lease is released only with the last one.
+#[tokio::test]
+async fn catch_up_runs_of_a_shared_task_each_run_in_full() {
+    use cipp_scheduler::recurrence::CatchUp;
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let w = probe_engine(&schema, probe("A", &log), &clock, 4).await;
+    let mut t = fleet_task(clock.now());
+    t.schedule = Schedule::new(clock.now(), Recurrence::parse("15m").unwrap())
+        .with_catch_up(CatchUp::RunEach { max: 2 });
+    let task = w.add(t).await.unwrap();
+    // Due at 09:00, run at 10:00: four slots missed, so 1 + 2 runs now.
+    clock.advance(std::time::Duration::from_secs(3600));
+    let runs = w.tick().await.unwrap();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    let ids: std::collections::BTreeSet<_> = runs.iter().map(|r| r.run_id.clone()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(runs.iter().all(|r| r.results.len() == 4));
+    assert_eq!(log.lock().unwrap().len(), 12);
+    let stored = w.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::Planned);
+    assert_eq!(stored.next_run, Some(at("2026-11-27T10:15:00Z")));
+    assert!(stored.lease.is_none() && stored.current_run.is_none());
+    drop_schema(&schema).await;
+}
