@@ -1,15 +1,67 @@
 //! **cipp-sim** — a simulated Microsoft 365 for cipp-rs examples and for integrators' tests.
 //!
 //! The [`Simulator`] implements [`cipp_core::Transport`]: plug it into a pipeline instead
-//! of the network and it answers like the real services — the token endpoint (client
-//! credentials and refresh-token grants, with real AADSTS error bodies) and Microsoft Graph
-//! (users with real paging, organization, domains, GDAP customers, deleted users) — for many
-//! tenants at once. It keeps its state as JSON, independent of the SDK's models, so it checks
-//! the SDK instead of mirroring it. Faults (latency, 429 with `Retry-After`, 5xx) can be
-//! injected, and every request is logged.
+//! of the network (or serve it over HTTP with the `http` feature) and it answers like the
+//! real services — the token endpoint (client credentials and refresh-token grants, with
+//! real AADSTS error bodies), Microsoft Graph (directory, authentication methods, logs,
+//! mail, GDAP, Conditional Access, Intune, `$batch`) and the Exchange admin API — for many
+//! tenants at once. It keeps its state as JSON, independent of the SDK's models, so it
+//! checks the SDK instead of mirroring it.
 //!
 //! The simulator routes on the path only, so the real hosts (the default
 //! [`cipp_core::Endpoints`]) work as they are.
+//!
+//! # Testing your own code against it
+//!
+//! Seed exactly what a test needs with [`Simulator::builder`] (or from a JSON file with
+//! [`kit::SimBuilder::seed_json`]), inject faults and latency per route, Exchange cmdlet or
+//! tenant, and assert over the request log:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use cipp_core::{ApiRequest, Audience, Pipeline, RetryPolicy, TenantId};
+//! use cipp_sim::kit::{GroupSeed, TenantSeed, UserSeed};
+//! use cipp_sim::{FaultKind, FaultRule, FaultTrigger, Simulator};
+//!
+//! // The code under test: how many groups is a user in?
+//! async fn group_count(p: &Pipeline, t: &TenantId, upn: &str) -> Result<usize, cipp_core::Error> {
+//!     let req = ApiRequest::get(t.clone(), Audience::Graph, format!("/v1.0/users/{upn}/memberOf/microsoft.graph.group"));
+//!     let page: serde_json::Value = p.send_json(req).await?;
+//!     Ok(page["value"].as_array().map_or(0, Vec::len))
+//! }
+//!
+//! let sim = Simulator::builder()
+//!     .tenant(
+//!         TenantSeed::new("contoso.onmicrosoft.com", "Contoso")
+//!             .domain("contoso.com")
+//!             .user(UserSeed::new("adele@contoso.com", "Adele Vance"))
+//!             .group(GroupSeed::security("Sales").member("adele@contoso.com"))
+//!             .group(GroupSeed::microsoft365("All Staff").member("adele@contoso.com")),
+//!     )
+//!     // The first memberOf request is throttled; the code under test must retry.
+//!     .fault(
+//!         FaultRule::new(FaultKind::Throttle { retry_after: "0".into() }, FaultTrigger::Nth(1))
+//!             .on_route("GET", "/v1.0/users/{id}/memberOf/*"),
+//!     )
+//!     .build();
+//! let p = Pipeline::builder()
+//!     .transport(Arc::new(sim.clone()))
+//!     .credentials(sim.client_credentials())
+//!     .retry(RetryPolicy { base_delay: std::time::Duration::from_millis(1), ..RetryPolicy::default() })
+//!     .build()?;
+//! let contoso = TenantId::parse("contoso.com")?;
+//! assert_eq!(group_count(&p, &contoso, "adele@contoso.com").await?, 2);
+//!
+//! let log = sim.log();
+//! log.expect_count("GET", "/v1.0/users/{id}/memberOf/*", 2)?; // throttled, then retried
+//! log.expect_none("*", "/v1.0/groups/*")?;
+//! assert!(sim.log().writes().is_empty(), "the code under test only reads");
+//! # Ok(()) }
+//! ```
+//!
+//! [`Simulator::demo`] is a ready-made partner with three customers and a compromised
+//! account ([`scenario`]):
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp_core::Error> {
@@ -41,6 +93,7 @@ mod faults;
 mod graph;
 #[cfg(feature = "http")]
 pub mod http_server;
+pub mod kit;
 mod log;
 mod odata;
 mod reply;

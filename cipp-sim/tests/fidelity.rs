@@ -428,3 +428,103 @@ async fn directory_writes_are_audited_with_initiator_and_targets() {
     );
     assert!(all.len() >= 10);
 }
+
+/// Served over HTTP, the simulator takes requests the way Microsoft's SDKs (Kiota) write
+/// them: any `Accept` header, percent-encoded paths and filters, `$batch` item URLs
+/// relative to the version with or without a leading slash.
+#[cfg(feature = "http")]
+#[tokio::test]
+async fn served_over_http_it_accepts_what_microsoft_sdks_send() {
+    use cipp_core::ReqwestTransport;
+    let sim = sim();
+    let (addr, task) = cipp_sim::http_server::start(sim.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{addr}");
+    let net = ReqwestTransport::new().unwrap();
+    let form = format!(
+        "grant_type=client_credentials&client_id={DEMO_CLIENT_ID}&client_secret={DEMO_CLIENT_SECRET}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+    );
+    let resp = net
+        .send(
+            http::Request::post(format!("{base}/contoso.com/oauth2/v2.0/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Bytes::from(form))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let token: Value = serde_json::from_slice(resp.body()).unwrap();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let send = |method: &str, url: String, body: Option<Value>, accept: &str| {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("authorization", bearer.clone())
+            .header("accept", accept.to_owned())
+            .header("user-agent", "kiota-python/1.0 msgraph-sdk-python/1.0")
+            .header("consistencylevel", "eventual");
+        let bytes = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Bytes::from(v.to_string())
+            }
+            None => Bytes::new(),
+        };
+        net.send(b.body(bytes).unwrap())
+    };
+    for accept in [
+        "application/json",
+        "application/json;q=0.9",
+        "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false",
+        "*/*",
+    ] {
+        let r = send(
+            "GET",
+            format!("{base}/v1.0/users/AdeleV%40contoso.com"),
+            None,
+            accept,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200, "{accept}");
+    }
+    let r = send(
+        "GET",
+        format!(
+            "{base}/v1.0/users?%24filter=startswith%28displayName%2C%27Adele%27%29&%24count=true"
+        ),
+        None,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    let page: Value = serde_json::from_slice(r.body()).unwrap();
+    assert_eq!(page["@odata.count"], 1, "{page}");
+    let batch = json!({"requests": [
+        {"id": "1", "method": "GET", "url": "/users/adelev@contoso.com?$select=id,displayName"},
+        {"id": "2", "method": "GET", "url": "users/AdeleV%40contoso.com/memberOf/graph.group"},
+        {"id": "3", "method": "GET", "url": "/groups?$filter=displayName%20eq%20'Sales%20Team'"}]});
+    let r = send(
+        "POST",
+        format!("{base}/v1.0/$batch"),
+        Some(batch),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    let out: Value = serde_json::from_slice(r.body()).unwrap();
+    let statuses: Vec<u64> = out["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200, 200], "{out}");
+    assert_eq!(out["responses"][0]["body"]["displayName"], "Adele Vance");
+    assert_eq!(
+        out["responses"][2]["body"]["value"][0]["displayName"],
+        "Sales Team"
+    );
+    task.abort();
+}
