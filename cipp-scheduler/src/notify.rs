@@ -194,8 +194,9 @@ impl Notifier for WebhookNotifier {
                 Ok(r) if r.status().is_success() => return Ok(()),
                 Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
                     return Err(SchedulerError::Notify(format!(
-                        "the webhook refused the event with {}",
-                        r.status()
+                        "the webhook refused the event with {}: {}",
+                        r.status(),
+                        cipp_core::redact::body_excerpt(r.body())
                     )));
                 }
                 Ok(r) => last = format!("status {}", r.status()),
@@ -363,7 +364,7 @@ impl HaloPsaNotifier {
         self
     }
 
-    async fn token(&self) -> Result<String, SchedulerError> {
+    async fn token(&self) -> Result<cipp_core::SecretString, SchedulerError> {
         use cipp_core::ExposeSecret;
         let form = format!(
             "grant_type=client_credentials&client_id={}&client_secret={}&scope=all",
@@ -386,15 +387,20 @@ impl HaloPsaNotifier {
             .map_err(|e| SchedulerError::Notify(format!("HaloPSA token: {e}")))?;
         if !r.status().is_success() {
             return Err(SchedulerError::Notify(format!(
-                "HaloPSA refused the credentials ({})",
-                r.status()
+                "HaloPSA refused the credentials ({}): {}. What to do: check the HaloPSA API application's client id and secret",
+                r.status(),
+                cipp_core::redact::body_excerpt(r.body())
             )));
         }
-        let v: Value = serde_json::from_slice(r.body())
-            .map_err(|e| SchedulerError::Notify(format!("HaloPSA token answer: {e}")))?;
+        let v: Value = serde_json::from_slice(r.body()).map_err(|e| {
+            SchedulerError::Notify(format!(
+                "HaloPSA token answer is not JSON: {}",
+                cipp_core::redact::clean_text(&e.to_string())
+            ))
+        })?;
         v["access_token"]
             .as_str()
-            .map(str::to_owned)
+            .map(|t| cipp_core::SecretString::from(t.to_owned()))
             .ok_or_else(|| {
                 SchedulerError::Notify("HaloPSA answered without an access_token".into())
             })
@@ -442,11 +448,18 @@ impl Notifier for HaloPsaNotifier {
             return Ok(());
         }
         let token = self.token().await?;
+        let mut auth = {
+            use cipp_core::ExposeSecret;
+            http::HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(
+                |_| SchedulerError::Notify("HaloPSA's access token is not a valid header".into()),
+            )?
+        };
+        auth.set_sensitive(true);
         let req = http::Request::builder()
             .method(http::Method::POST)
             .uri(format!("{}/api/Tickets", self.base))
             .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(http::header::AUTHORIZATION, auth)
             .body(Bytes::from(
                 serde_json::to_vec(&tickets).map_err(|e| SchedulerError::Notify(e.to_string()))?,
             ))
@@ -462,10 +475,7 @@ impl Notifier for HaloPsaNotifier {
             Err(SchedulerError::Notify(format!(
                 "HaloPSA refused the tickets ({}): {}",
                 r.status(),
-                String::from_utf8_lossy(r.body())
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
+                cipp_core::redact::body_excerpt(r.body())
             )))
         }
     }

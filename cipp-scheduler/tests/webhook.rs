@@ -166,3 +166,74 @@ async fn halopsa_tickets_consolidated_and_split() {
     );
     assert!(!tickets[1][0]["summary"].as_str().unwrap().contains("2026"));
 }
+
+/// HaloPSA (or a proxy in front of it) echoing the request in its error answers: neither
+/// the client secret nor the access token reaches the error.
+#[tokio::test]
+async fn halopsa_errors_echoing_the_request_leak_no_secret() {
+    use cipp_scheduler::notify::{HaloPsaNotifier, TicketStrategy};
+    let echo = |req: &wiremock::Request| {
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        ResponseTemplate::new(400).set_body_string(format!(
+            "rejected. authorization: {auth}; body: {}",
+            String::from_utf8_lossy(&req.body)
+        ))
+    };
+    let make = |uri: &str| {
+        HaloPsaNotifier::new(
+            Arc::new(ReqwestTransport::new().unwrap()),
+            uri,
+            "halo-app",
+            SecretString::from("Halo~Client.Secret"),
+            21,
+            1,
+            TicketStrategy::Consolidated,
+        )
+        .unwrap()
+    };
+    let mut e = event();
+    e.payload = json!({"results": [{"tenant": "contoso.com", "outcome": {"status": "failed", "error": "x"}}]});
+    // The token endpoint refuses and echoes the form.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(echo)
+        .mount(&server)
+        .await;
+    let err = make(&server.uri())
+        .notify(&e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        !err.contains("Halo~Client.Secret") && !err.contains("Halo%7EClient"),
+        "{err}"
+    );
+    assert!(err.contains("[REDACTED]"), "{err}");
+    // The ticket endpoint refuses and echoes the bearer token.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJoYWxvIn0.c2lnbmF0dXJl", "expires_in": 3600}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Tickets"))
+        .respond_with(echo)
+        .mount(&server)
+        .await;
+    let err = make(&server.uri())
+        .notify(&e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("eyJzdWIiOiJoYWxvIn0"), "{err}");
+    assert!(err.contains("[REDACTED]"), "{err}");
+}
