@@ -18,6 +18,9 @@ pub struct SignInStatus {
     /// More detail.
     #[serde(default)]
     pub additional_details: Option<String>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// Where a sign-in came from.
@@ -36,6 +39,9 @@ pub struct SignInLocation {
     /// Coordinates.
     #[serde(default)]
     pub geo_coordinates: Option<GeoCoordinates>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// Latitude and longitude.
@@ -48,6 +54,9 @@ pub struct GeoCoordinates {
     /// Longitude.
     #[serde(default)]
     pub longitude: Option<f64>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// One sign-in (`auditLogs/signIns`).
@@ -114,6 +123,9 @@ pub struct TargetResource {
     /// Changed properties.
     #[serde(default)]
     pub modified_properties: Vec<ModifiedProperty>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// A property an audited activity changed.
@@ -129,6 +141,9 @@ pub struct ModifiedProperty {
     /// New value (JSON text).
     #[serde(default)]
     pub new_value: Option<String>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// One directory audit record (`auditLogs/directoryAudits`).

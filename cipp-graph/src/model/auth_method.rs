@@ -116,6 +116,9 @@ pub struct TemporaryAccessPass {
     /// Why not, for example `NotYetValid`.
     #[serde(default)]
     pub method_usability_reason: Option<String>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 fn secret_opt<'de, D: serde::Deserializer<'de>>(

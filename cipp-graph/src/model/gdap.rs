@@ -196,6 +196,9 @@ pub struct AccessContainer {
     pub access_container_id: String,
     /// `securityGroup`.
     pub access_container_type: String,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// An access assignment: roles of a relationship granted to a partner security group.

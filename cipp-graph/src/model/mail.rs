@@ -11,6 +11,9 @@ pub struct Recipient {
     /// The address.
     #[serde(default)]
     pub email_address: EmailAddress,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// A name and an address.
@@ -23,6 +26,9 @@ pub struct EmailAddress {
     /// SMTP address.
     #[serde(default)]
     pub address: Option<String>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// What an inbox rule does.

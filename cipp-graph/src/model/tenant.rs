@@ -17,6 +17,9 @@ pub struct VerifiedDomain {
     /// Whether it is the initial `*.onmicrosoft.com` domain.
     #[serde(default)]
     pub is_initial: Option<bool>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// The tenant's organization object.
@@ -92,6 +95,9 @@ pub struct PrepaidUnits {
     /// Seats in warning.
     #[serde(default)]
     pub warning: Option<i64>,
+    /// Everything else the service sent.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// A licence the tenant has (`subscribedSkus`).
