@@ -16,8 +16,14 @@ pub struct AuthMethod {
     /// Method id.
     #[serde(default)]
     pub id: String,
-    /// Registration time, when the service reports it.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
+    /// Registration time, when the service reports it (`createdDateTime`, or
+    /// `creationDateTime` as FIDO2 security keys name it).
+    #[serde(
+        default,
+        alias = "creationDateTime",
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp"
+    )]
     pub created_date_time: Option<DateTime<Utc>>,
     /// Every other field (phone number, device name, …).
     #[serde(flatten)]

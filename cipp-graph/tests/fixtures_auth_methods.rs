@@ -1,0 +1,145 @@
+//! Authentication methods: every typed operation in `cipp_graph::auth_methods` decodes
+//! the response example of its Microsoft Graph documentation page, verbatim.
+
+mod fixtures;
+
+use cipp_graph::auth_methods;
+use cipp_graph::model::{
+    AuthMethod, AuthMethodKind, NewTemporaryAccessPass, PerUserMfaState, TemporaryAccessPass,
+    TemporaryAccessPassPolicy, UserRegistrationDetails,
+};
+use cipp_graph::odata::Query;
+use cipp_graph::users::UserRef;
+use fixtures::{decode, first_page, tenant};
+use secrecy::ExposeSecret;
+
+fn user() -> UserRef {
+    UserRef::parse("071cc716-8147-4397-a5ba-b2105951cc0b").unwrap()
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/authentication-list-methods?view=graph-rest-1.0>:
+/// a FIDO2 key reports its registration as `creationDateTime`, Windows Hello as
+/// `createdDateTime` (the SDK read the FIDO2 date as absent before). Removal answers `204`
+/// (<https://learn.microsoft.com/en-us/graph/api/fido2authenticationmethod-delete?view=graph-rest-1.0>).
+#[tokio::test]
+async fn list_and_delete_methods() {
+    let page = first_page::<AuthMethod>(
+        auth_methods::list(&tenant(), &user()),
+        include_str!("fixtures/authentication-list-methods.json"),
+    )
+    .await;
+    let (fido, hello) = (&page.items[0], &page.items[1]);
+    assert_eq!(fido.kind(), AuthMethodKind::Fido2);
+    assert_eq!(
+        fido.created_date_time.unwrap().to_rfc3339(),
+        "2020-08-10T06:44:09+00:00"
+    );
+    assert_eq!(fido.extra["model"], "NFC key");
+    assert_eq!(hello.kind(), AuthMethodKind::WindowsHelloForBusiness);
+    assert_eq!(
+        hello.created_date_time.unwrap().to_rfc3339(),
+        "2020-11-27T23:12:49+00:00"
+    );
+    let op = auth_methods::delete(&tenant(), &user(), fido).unwrap();
+    assert!(op
+        .request()
+        .path()
+        .ends_with("/authentication/fido2Methods/-2_GRUg2-HYz6_1YG4YRAQ2"));
+    decode(op, 204, "").await;
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/temporaryaccesspassauthenticationmethodconfiguration-get?view=graph-rest-1.0>
+/// (with an `includeTargets@odata.context` annotation).
+#[tokio::test]
+async fn tap_policy() {
+    let p: TemporaryAccessPassPolicy = decode(
+        auth_methods::tap_policy(&tenant()),
+        200,
+        include_str!("fixtures/temporaryaccesspassauthenticationmethodconfiguration-get.json"),
+    )
+    .await;
+    assert_eq!(p.state.as_deref(), Some("enabled"));
+    assert_eq!(
+        (p.minimum_lifetime_in_minutes, p.maximum_lifetime_in_minutes),
+        (Some(60), Some(480))
+    );
+    assert_eq!(p.extra["includeTargets"][0]["id"], "all_users");
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/authentication-post-temporaryaccesspassmethods?view=graph-rest-1.0>
+/// (six fractional digits in `createdDateTime`).
+#[tokio::test]
+async fn create_tap() {
+    let req = NewTemporaryAccessPass {
+        start_date_time: Some("2022-06-05T00:00:00Z".parse().unwrap()),
+        lifetime_in_minutes: Some(60),
+        is_usable_once: Some(false),
+    };
+    let tap: TemporaryAccessPass = decode(
+        auth_methods::create_tap(&tenant(), &user(), &req, None).unwrap(),
+        201,
+        include_str!("fixtures/authentication-post-temporaryaccesspassmethods.json"),
+    )
+    .await;
+    assert_eq!(
+        tap.temporary_access_pass.unwrap().expose_secret(),
+        "+drkzqAD"
+    );
+    assert_eq!(
+        tap.created_date_time.unwrap().to_rfc3339(),
+        "2022-06-02T16:21:09.765173+00:00"
+    );
+    assert_eq!(tap.method_usability_reason.as_deref(), Some("NotYetValid"));
+    assert_eq!(tap.is_usable, Some(false));
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/authentication-get?view=graph-rest-beta>
+/// (per-user MFA); setting it answers `204`
+/// (<https://learn.microsoft.com/en-us/graph/api/authentication-update?view=graph-rest-beta>).
+#[tokio::test]
+async fn per_user_mfa() {
+    let r = decode(
+        auth_methods::per_user_mfa(&tenant(), &user()),
+        200,
+        include_str!("fixtures/authentication-get-requirements.json"),
+    )
+    .await;
+    assert_eq!(r.per_user_mfa_state, PerUserMfaState::Enforced);
+    decode(
+        auth_methods::set_per_user_mfa(&tenant(), &user(), PerUserMfaState::Disabled).unwrap(),
+        204,
+        "",
+    )
+    .await;
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/authenticationmethodsroot-list-userregistrationdetails?view=graph-rest-1.0>
+/// (seven fractional digits; `""` as the preferred method of a guest).
+#[tokio::test]
+async fn registration_details() {
+    let page = first_page::<UserRegistrationDetails>(
+        auth_methods::registration_details(&tenant(), &Query::new()).unwrap(),
+        include_str!("fixtures/authenticationmethodsroot-list-userregistrationdetails.json"),
+    )
+    .await;
+    assert_eq!(page.items.len(), 3);
+    let allan = &page.items[1];
+    assert_eq!(allan.is_mfa_registered, Some(false));
+    assert_eq!(allan.user_type.as_deref(), Some("guest"));
+    assert_eq!(
+        allan
+            .user_preferred_method_for_secondary_authentication
+            .as_deref(),
+        Some("")
+    );
+    let bianca = &page.items[2];
+    assert_eq!(bianca.methods_registered.len(), 3);
+    assert_eq!(
+        bianca.last_updated_date_time.unwrap().to_rfc3339(),
+        "2023-03-13T19:15:41.619583300+00:00"
+    );
+    assert_eq!(
+        bianca.extra["systemPreferredAuthenticationMethods"][0],
+        "push"
+    );
+}
