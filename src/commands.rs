@@ -19,23 +19,24 @@ use crate::offboarding::{LicenseRemoval, OffboardingOptions};
 use crate::users::{Guard, LicenseChange};
 
 fn to_command_error(e: Error) -> CommandError {
-    match e {
-        Error::Throttled { retry_after, .. } => CommandError::Throttled { retry_after },
-        other => CommandError::Failed(other.to_string()),
-    }
+    CommandError::from(e)
 }
 
 /// A report becomes output when it is done, and a failure when any step failed — a task
 /// never reports success for a tenant where something failed.
 fn report_output(r: Report, extra: Value) -> Result<CommandOutput, CommandError> {
     match r.overall() {
-        Outcome::Failed { error } => Err(CommandError::Failed(error.message)),
-        Outcome::Partial { message, failures } => Err(CommandError::Failed(format!(
+        Outcome::Failed { error } => Err(CommandError::Failed(error)),
+        Outcome::Partial { message, failures } => Err(CommandError::failed(format!(
             "{message}: {}",
             failures.join("; ")
         ))),
         Outcome::NoChange { message } => Ok(CommandOutput::NoChange(message)),
         Outcome::Skipped { reason } => Ok(CommandOutput::NoChange(reason)),
+        Outcome::Warning { message } => Ok(CommandOutput::Warning {
+            output: json!({"report": r, "extra": extra}),
+            message,
+        }),
         _ => Ok(CommandOutput::Done(json!({"report": r, "extra": extra}))),
     }
 }
@@ -71,9 +72,8 @@ impl<P: DeserializeOwned + Send + Sync + 'static> Command for Typed<P> {
     }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         let p: P = serde_json::from_value(ctx.parameters)
-            .map_err(|e| CommandError::Failed(format!("bad parameters: {e}")))?;
-        let tenant =
-            TenantId::parse(&ctx.tenant).map_err(|e| CommandError::Failed(e.to_string()))?;
+            .map_err(|e| CommandError::failed(format!("bad parameters: {e}")))?;
+        let tenant = TenantId::parse(&ctx.tenant).map_err(|e| CommandError::from(&e))?;
         (self.run)(self.cipp.clone(), tenant, p).await
     }
 }

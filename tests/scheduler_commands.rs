@@ -189,10 +189,16 @@ async fn a_fleet_task_reports_the_tenants_where_it_failed() {
     assert_eq!(run.results.iter().filter(|x| x.outcome.is_ok()).count(), 1);
     let failed = run.results.iter().find(|x| !x.outcome.is_ok()).unwrap();
     match &failed.outcome {
-        TenantOutcome::Failed { error } => assert!(
-            error.contains("Request_ResourceNotFound") || error.contains("does not exist"),
-            "{error}"
-        ),
+        TenantOutcome::Failed { error } => {
+            assert!(
+                error.message.contains("Request_ResourceNotFound")
+                    || error.message.contains("does not exist"),
+                "{error}"
+            );
+            // The service's status survives into the stored result, not only its text.
+            assert_eq!(error.status, Some(404), "{error:?}");
+            assert!(!error.retryable);
+        }
         o => panic!("{o:?}"),
     }
     assert_eq!(failed.reference.as_deref(), Some("T-1"));

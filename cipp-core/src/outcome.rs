@@ -137,6 +137,26 @@ pub struct ErrorSummary {
     pub retryable: bool,
 }
 
+impl ErrorSummary {
+    /// A summary of a failure that is not a service's error (bad parameters, a missing
+    /// command): the message only, not retryable.
+    pub fn from_message(message: impl Into<String>) -> Self {
+        ErrorSummary {
+            message: message.into(),
+            status: None,
+            code: None,
+            request_id: None,
+            retryable: false,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl From<&Error> for ErrorSummary {
     fn from(e: &Error) -> Self {
         let code = match e {

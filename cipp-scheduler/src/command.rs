@@ -28,13 +28,40 @@ pub struct RunContext {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum CommandError {
-    /// It failed; the message says why and what to do.
-    Failed(String),
+    /// It failed; the summary says why and what to do, with the service's status, code
+    /// and request id when a service answered.
+    Failed(cipp_core::ErrorSummary),
     /// The service throttled it; retry this tenant after the delay.
     Throttled {
         /// How long to wait (the engine clamps it to [`MAX_RETRY_AFTER`]).
         retry_after: Duration,
     },
+}
+
+impl CommandError {
+    /// A failure described by a message (bad parameters, a refused precondition).
+    pub fn failed(message: impl Into<String>) -> Self {
+        CommandError::Failed(cipp_core::ErrorSummary::from_message(message))
+    }
+}
+
+impl From<&cipp_core::Error> for CommandError {
+    /// A service's throttling becomes [`CommandError::Throttled`]; anything else a failure
+    /// that keeps the status, code and request id.
+    fn from(e: &cipp_core::Error) -> Self {
+        match e {
+            cipp_core::Error::Throttled { retry_after, .. } => CommandError::Throttled {
+                retry_after: *retry_after,
+            },
+            other => CommandError::Failed(cipp_core::ErrorSummary::from(other)),
+        }
+    }
+}
+
+impl From<cipp_core::Error> for CommandError {
+    fn from(e: cipp_core::Error) -> Self {
+        CommandError::from(&e)
+    }
 }
 
 /// The longest throttling delay the engine honours: 24 hours. A command's `retry_after`
@@ -66,6 +93,14 @@ pub enum CommandOutput {
     Done(Value),
     /// Nothing needed doing.
     NoChange(String),
+    /// Work done, but something needs the user's attention (a synced user changed in the
+    /// cloud only, a mailbox over the shared-mailbox limit).
+    Warning {
+        /// Data for the results.
+        output: Value,
+        /// What needs attention.
+        message: String,
+    },
 }
 
 /// A command tasks can run.

@@ -229,6 +229,14 @@ async fn execute(
             Ok(CommandOutput::NoChange(m)) => {
                 return Attempt::Done(TenantOutcome::NoChange { message: m })
             }
+            Ok(CommandOutput::Warning { output, message }) => {
+                let (output, truncated) = truncate(output, settings.max_result_bytes);
+                return Attempt::Done(TenantOutcome::Warning {
+                    output,
+                    truncated,
+                    message,
+                });
+            }
             Err(CommandError::Failed(e)) => {
                 return Attempt::Done(TenantOutcome::Failed { error: e })
             }
@@ -621,7 +629,9 @@ impl Engine {
                     tenant: "*".into(),
                     finished_at: self.clock.now(),
                     outcome: TenantOutcome::Failed {
-                        error: format!("cannot resolve the target: {e}"),
+                        error: cipp_core::ErrorSummary::from_message(format!(
+                            "cannot resolve the target: {e}"
+                        )),
                     },
                     reference: task.spec.reference.clone(),
                 };
@@ -840,15 +850,15 @@ impl Engine {
     async fn execute_item(&self, item: &WorkItem, task: Option<Task>) -> Attempt {
         let Some(task) = task else {
             return Attempt::Done(TenantOutcome::Failed {
-                error: "the task was deleted while it ran".into(),
+                error: cipp_core::ErrorSummary::from_message("the task was deleted while it ran"),
             });
         };
         let Some(command) = self.registry.get(&task.spec.command).cloned() else {
             return Attempt::Done(TenantOutcome::Failed {
-                error: format!(
+                error: cipp_core::ErrorSummary::from_message(format!(
                     "command `{}` is not registered on worker {}",
                     task.spec.command, self.settings.worker
-                ),
+                )),
             });
         };
         let ctx = RunContext {

@@ -56,6 +56,8 @@ pub mod notify;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod recurrence;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod store;
 pub mod task;
 

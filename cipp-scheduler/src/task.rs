@@ -118,10 +118,22 @@ pub enum TenantOutcome {
         /// Why.
         message: String,
     },
+    /// Done, but something needs attention.
+    Warning {
+        /// Output.
+        output: Value,
+        /// Whether the output was cut to the size limit.
+        truncated: bool,
+        /// What needs attention.
+        message: String,
+    },
     /// Failed.
     Failed {
-        /// The error, as the user should read it.
-        error: String,
+        /// The error: its message (with what to do), and the service's status, code and
+        /// request id when a service answered. Results stored by earlier versions (a plain
+        /// message) are read as a summary with that message.
+        #[serde(deserialize_with = "error_summary_or_text")]
+        error: cipp_core::ErrorSummary,
     },
     /// Throttled: retried for this tenant after the delay.
     Throttled {
@@ -130,12 +142,29 @@ pub enum TenantOutcome {
     },
 }
 
+fn error_summary_or_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<cipp_core::ErrorSummary, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Summary(cipp_core::ErrorSummary),
+        Text(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Summary(s) => s,
+        Either::Text(t) => cipp_core::ErrorSummary::from_message(t),
+    })
+}
+
 impl TenantOutcome {
-    /// Whether it succeeded (with or without changes).
+    /// Whether it succeeded (with or without changes, warnings included).
     pub fn is_ok(&self) -> bool {
         matches!(
             self,
-            TenantOutcome::Succeeded { .. } | TenantOutcome::NoChange { .. }
+            TenantOutcome::Succeeded { .. }
+                | TenantOutcome::NoChange { .. }
+                | TenantOutcome::Warning { .. }
         )
     }
 }
@@ -259,5 +288,126 @@ impl Lease {
             until,
             token: String::new(),
         }
+    }
+}
+
+impl NewTask {
+    /// Starts a task that runs the registered `command` with `parameters` on `schedule`:
+    /// for every tenant unless a target is given, without notifications.
+    ///
+    /// ```
+    /// use cipp_scheduler::recurrence::{Recurrence, Schedule};
+    /// use cipp_scheduler::task::{NewTask, Target};
+    /// let t = NewTask::builder(
+    ///     "Weekly MFA report",
+    ///     "tenant.mfa_registration",
+    ///     Schedule::new("2026-12-07T09:00:00Z".parse()?, Recurrence::parse("7d")?),
+    /// )
+    /// .tenant("contoso.onmicrosoft.com")
+    /// .reference("PSA-1001")
+    /// .notify_webhook()
+    /// .build();
+    /// assert_eq!(t.target, Target::Tenant { id: "contoso.onmicrosoft.com".into() });
+    /// assert!(t.post_execution.webhook && !t.post_execution.email);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn builder(
+        name: impl Into<String>,
+        command: impl Into<String>,
+        schedule: Schedule,
+    ) -> NewTaskBuilder {
+        NewTaskBuilder {
+            task: NewTask {
+                name: name.into(),
+                command: command.into(),
+                parameters: Value::Object(Default::default()),
+                target: Target::AllTenants {
+                    exclude_tenants: Vec::new(),
+                    exclude_groups: Vec::new(),
+                },
+                schedule,
+                post_execution: PostExecution::default(),
+                reference: None,
+                hidden: false,
+                unique_name: false,
+            },
+        }
+    }
+}
+
+/// Builds a [`NewTask`]; see [`NewTask::builder`].
+#[derive(Clone, Debug)]
+#[must_use = "call build() to get the task"]
+pub struct NewTaskBuilder {
+    task: NewTask,
+}
+
+impl NewTaskBuilder {
+    /// The command's parameters, as JSON (checked by the command when the task is added).
+    pub fn parameters(mut self, parameters: Value) -> Self {
+        self.task.parameters = parameters;
+        self
+    }
+    /// The command's parameters, from a typed value.
+    pub fn parameters_from<T: Serialize>(
+        mut self,
+        parameters: &T,
+    ) -> Result<Self, crate::SchedulerError> {
+        self.task.parameters = serde_json::to_value(parameters).map_err(|e| {
+            crate::SchedulerError::Invalid(format!("parameters cannot be serialised: {e}"))
+        })?;
+        Ok(self)
+    }
+    /// Runs for one tenant.
+    pub fn tenant(mut self, id: impl Into<String>) -> Self {
+        self.task.target = Target::Tenant { id: id.into() };
+        self
+    }
+    /// Runs for a tenant group (resolved when the task runs).
+    pub fn group(mut self, name: impl Into<String>) -> Self {
+        self.task.target = Target::Group { name: name.into() };
+        self
+    }
+    /// Runs for every tenant but these.
+    pub fn all_tenants_except(mut self, tenants: Vec<String>, groups: Vec<String>) -> Self {
+        self.task.target = Target::AllTenants {
+            exclude_tenants: tenants,
+            exclude_groups: groups,
+        };
+        self
+    }
+    /// Sends each run's results to the webhook notifiers.
+    pub fn notify_webhook(mut self) -> Self {
+        self.task.post_execution.webhook = true;
+        self
+    }
+    /// Sends each run's results by e-mail.
+    pub fn notify_email(mut self) -> Self {
+        self.task.post_execution.email = true;
+        self
+    }
+    /// Files each run's results as PSA tickets.
+    pub fn notify_psa(mut self) -> Self {
+        self.task.post_execution.psa = true;
+        self
+    }
+    /// The caller's reference, carried into every result and notification.
+    pub fn reference(mut self, reference: impl Into<String>) -> Self {
+        self.task.reference = Some(reference.into());
+        self
+    }
+    /// Hides the task from listings (alerts).
+    pub fn hidden(mut self) -> Self {
+        self.task.hidden = true;
+        self
+    }
+    /// Refuses the task when another one has the same name.
+    pub fn unique_name(mut self) -> Self {
+        self.task.unique_name = true;
+        self
+    }
+    /// The task.
+    pub fn build(self) -> NewTask {
+        self.task
     }
 }

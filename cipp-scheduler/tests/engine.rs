@@ -50,7 +50,7 @@ impl Command for Probe {
             }
         }
         if self.fail.contains(&ctx.tenant) {
-            return Err(CommandError::Failed(format!("{} refused", ctx.tenant)));
+            return Err(CommandError::failed(format!("{} refused", ctx.tenant)));
         }
         if self.big {
             return Ok(CommandOutput::Done(json!({"blob": "x".repeat(200_000)})));
@@ -496,4 +496,84 @@ async fn the_runner_sleeps_until_the_due_time_and_wakes_for_new_tasks() {
     );
     tx.send(true).unwrap();
     runner.await.unwrap().unwrap();
+}
+
+/// Warns for every tenant: the warning must reach the stored results.
+struct Warns;
+
+#[async_trait]
+impl Command for Warns {
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
+    }
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+        if ctx.tenant == "c.com" {
+            // A service error keeps its status, code and request id in the result.
+            let e = cipp_core::Error::from(cipp_core::ApiError::from_response(
+                cipp_core::TenantId::parse("c.com").unwrap(),
+                "get user",
+                http::StatusCode::FORBIDDEN,
+                &http::HeaderMap::new(),
+                br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges","innerError":{"request-id":"rid-9"}}}"#,
+            ));
+            return Err(CommandError::from(&e));
+        }
+        Ok(CommandOutput::Warning {
+            output: json!({"tenant": ctx.tenant}),
+            message: "blocked in the cloud only: the user is synced".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn warnings_and_error_details_survive_into_the_stored_results() {
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let mut reg = Registry::new();
+    reg.register("warns", Arc::new(Warns));
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = Engine::new(
+        store.clone(),
+        reg,
+        Arc::new(tenants()),
+        Arc::new(clock.clone()),
+    );
+    let task = engine
+        .add(
+            NewTask::builder(
+                "warn",
+                "warns",
+                Schedule::new(at("2026-11-27T09:00:00Z"), Recurrence::Once),
+            )
+            .build(),
+        )
+        .await
+        .unwrap();
+    engine.tick().await.unwrap();
+    let results = store.results(&task.id).await.unwrap();
+    assert_eq!(results.len(), 3);
+    let warned: Vec<_> = results
+        .iter()
+        .filter(|r| matches!(&r.outcome, TenantOutcome::Warning { message, .. } if message.contains("synced")))
+        .collect();
+    assert_eq!(warned.len(), 2, "{results:?}");
+    assert!(warned.iter().all(|r| r.outcome.is_ok()));
+    let failed = results.iter().find(|r| r.tenant == "c.com").unwrap();
+    match &failed.outcome {
+        TenantOutcome::Failed { error } => {
+            assert_eq!(error.status, Some(403));
+            assert_eq!(error.code.as_deref(), Some("Authorization_RequestDenied"));
+            assert_eq!(error.request_id.as_deref(), Some("rid-9"));
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn results_stored_by_earlier_versions_still_read() {
+    let old: TenantOutcome =
+        serde_json::from_value(json!({"status": "failed", "error": "denied"})).unwrap();
+    match old {
+        TenantOutcome::Failed { error } => assert_eq!(error.message, "denied"),
+        o => panic!("{o:?}"),
+    }
 }

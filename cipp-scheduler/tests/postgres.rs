@@ -483,7 +483,7 @@ async fn closing_the_last_item_sets_the_task_state_in_the_same_transaction() {
             }
         } else {
             TenantOutcome::Failed {
-                error: "denied".into(),
+                error: cipp_core::ErrorSummary::from_message("denied"),
             }
         },
         reference: None,
