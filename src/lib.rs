@@ -49,3 +49,8 @@ pub use cipp_core::{
     Result, SecretString, Tenant, TenantId,
 };
 pub use client::{Cipp, CippBuilder, FleetRun, TenantHandle};
+
+/// The README's code, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
