@@ -114,8 +114,9 @@ pub struct TargetResource {
     /// Display name.
     #[serde(default)]
     pub display_name: Option<String>,
-    /// Type (`User`, `Group`, `ServicePrincipal`, …).
-    #[serde(default, rename = "type")]
+    /// Type (`User`, `Group`, `ServicePrincipal`, …); documented both as `type` and
+    /// `Type`.
+    #[serde(default, rename = "type", alias = "Type")]
     pub kind: Option<String>,
     /// UPN for users.
     #[serde(default)]
