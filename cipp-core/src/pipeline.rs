@@ -357,10 +357,10 @@ impl Pipeline {
     /// so ([`Error::outcome_unknown`]). The whole call, retries included, is bounded by
     /// the deadline ([`PipelineBuilder::deadline`], [`ApiRequest::deadline`]).
     pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let path = if self.inner.log_personal_data {
-            std::borrow::Cow::Borrowed(request.path())
-        } else {
-            std::borrow::Cow::Owned(crate::redact::redact_path(request.path()))
+        // Formatted only when a subscriber records the span: no cost otherwise.
+        let path = crate::redact::PathDisplay {
+            path: request.path(),
+            personal_data: self.inner.log_personal_data,
         };
         let span = tracing::info_span!(
             "cipp.request",
@@ -371,10 +371,7 @@ impl Pipeline {
             attempts = tracing::field::Empty,
         );
         let deadline = request.deadline_override().unwrap_or(self.inner.deadline);
-        let tenant = request.tenant().clone();
-        let operation = request.operation_name();
-        let idempotent = request.is_idempotent();
-        match tokio::time::timeout(deadline, self.send_inner(request).instrument(span)).await {
+        match tokio::time::timeout(deadline, self.send_inner(&request).instrument(span)).await {
             Ok(result) => result,
             Err(_) => {
                 let mut e = crate::error::TransportError::new(
@@ -385,20 +382,20 @@ impl Pipeline {
                         deadline.as_secs_f64()
                     ),
                 );
-                e.tenant = Some(tenant);
-                e.operation = Some(operation);
-                e.not_resent = !idempotent;
+                e.tenant = Some(request.tenant().clone());
+                e.operation = Some(request.operation_name());
+                e.not_resent = !request.is_idempotent();
                 Err(Error::Transport(e))
             }
         }
     }
 
-    async fn send_inner(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let url = self.resolve_url(&request)?;
+    async fn send_inner(&self, request: &ApiRequest) -> Result<ApiResponse, Error> {
+        let url = self.resolve_url(request)?;
         let uri: http::Uri = url.parse().map_err(|_| {
             Error::invalid_input("target", format!("`{}` is not a valid URL", request.path()))
         })?;
-        let (workload, partition) = Workload::of(&request);
+        let (workload, partition) = Workload::of(request);
         let policy = &self.inner.retry;
         let mut backoff = policy.backoff();
         let mut waited = Duration::ZERO;
@@ -430,7 +427,7 @@ impl Pipeline {
                 }
                 (None, None) => self.inner.tokens.token(&tenant, request.audience()).await?,
             };
-            let http_request = build_http(&request, &uri, &token, &client_request_id, attempt)?;
+            let http_request = build_http(request, &uri, &token, &client_request_id, attempt)?;
             let attempt_span = tracing::debug_span!(
                 "cipp.attempt",
                 attempt,
@@ -441,7 +438,7 @@ impl Pipeline {
                 .inner
                 .interceptor
                 .as_ref()
-                .and_then(|i| i.intercept(&request));
+                .and_then(|i| i.intercept(request));
             let result = match intercepted {
                 Some(answer) => answer,
                 None => {

@@ -269,14 +269,37 @@ pub fn echo(value: &str) -> String {
 /// assert_eq!(redact_path("/v1.0/users('a@b.com')"), "/v1.0/users({upn})");
 /// ```
 pub fn redact_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for (i, seg) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        out.push_str(&redact_segment(seg));
+    PathDisplay {
+        path,
+        personal_data: false,
     }
-    out
+    .to_string()
+}
+
+/// Displays a request path for logs: as it is with `personal_data`, otherwise with object
+/// ids and UPNs replaced by placeholders (see [`redact_path`]). Nothing is computed until
+/// it is formatted, so a disabled span costs nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct PathDisplay<'a> {
+    /// The path.
+    pub path: &'a str,
+    /// Whether ids and UPNs may be shown.
+    pub personal_data: bool,
+}
+
+impl std::fmt::Display for PathDisplay<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.personal_data {
+            return f.write_str(self.path);
+        }
+        for (i, seg) in self.path.split('/').enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(&redact_segment(seg))?;
+        }
+        Ok(())
+    }
 }
 
 fn redact_segment(seg: &str) -> String {
