@@ -1,0 +1,201 @@
+//! Intune: every typed operation in `cipp_graph::intune` decodes the response example of
+//! its Microsoft Graph documentation page, verbatim. Intune's generated samples carry their
+//! own quirks: `-08:00` offsets, nested `@odata.type`s without `#`, placeholders in every
+//! string, and single entities wrapped in `"value"`.
+
+mod fixtures;
+
+use cipp_graph::intune::{self, AssignTarget, IntuneKind};
+use cipp_graph::model::{ApplePushCertificate, DepOnboardingSetting, IntunePolicy, VppToken};
+use cipp_graph::odata::Query;
+use fixtures::{decode, first_page, tenant};
+use serde_json::{json, Value};
+
+const CONFIG: &str = "34977265-7265-3497-6572-973465729734";
+
+/// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-list?view=graph-rest-1.0>
+#[tokio::test]
+async fn list_policies() {
+    let page = first_page::<IntunePolicy>(
+        intune::list(&tenant(), IntuneKind::DeviceConfiguration, &Query::new()).unwrap(),
+        include_str!("fixtures/intune-deviceconfig-deviceconfiguration-list.json"),
+    )
+    .await;
+    let p = &page.items[0];
+    assert_eq!(
+        p.odata_type.as_deref(),
+        Some("#microsoft.graph.deviceConfiguration")
+    );
+    assert_eq!(p.display_name.as_deref(), Some("Display Name value"));
+    assert_eq!(
+        p.created_date_time.unwrap().to_rfc3339(),
+        "2017-01-01T08:02:43.577596500+00:00"
+    );
+    assert_eq!(p.extra["version"], 7);
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-get?view=graph-rest-1.0>
+/// documents a single policy wrapped in `"value"`, as it does the APNs certificate. `get`
+/// reads the body as it comes: the wrapped sample yields a policy with no id and the whole
+/// entity under `extra["value"]`; the models' `singleton` helper reads both shapes.
+#[tokio::test]
+async fn get_policy_as_documented() {
+    let body = include_str!("fixtures/intune-deviceconfig-deviceconfiguration-get.json");
+    let p: IntunePolicy = decode(
+        intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
+        200,
+        body,
+    )
+    .await;
+    assert_eq!(p.id, "");
+    assert_eq!(p.extra["value"]["id"], CONFIG);
+    let unwrapped: IntunePolicy =
+        cipp_graph::model::singleton(serde_json::from_str::<Value>(body).unwrap()).unwrap();
+    assert_eq!(unwrapped.id, CONFIG);
+    assert_eq!(unwrapped.description.as_deref(), Some("Description value"));
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-editionupgradeconfiguration-create?view=graph-rest-1.0>;
+/// updating answers `200` with the object
+/// (<https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-editionupgradeconfiguration-update?view=graph-rest-1.0>)
+/// and deleting `204`
+/// (<https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-editionupgradeconfiguration-delete?view=graph-rest-1.0>).
+#[tokio::test]
+async fn create_update_delete() {
+    let sent: IntunePolicy = serde_json::from_value(json!({
+        "@odata.type": "#microsoft.graph.editionUpgradeConfiguration",
+        "description": "Description value", "displayName": "Display Name value", "version": 7,
+        "licenseType": "licenseFile", "targetEdition": "windows10EnterpriseN",
+        "license": "License value", "productKey": "Product Key value"
+    }))
+    .unwrap();
+    let body = include_str!("fixtures/intune-deviceconfig-editionupgradeconfiguration-create.json");
+    let created: IntunePolicy = decode(
+        intune::create(&tenant(), IntuneKind::DeviceConfiguration, &sent).unwrap(),
+        201,
+        body,
+    )
+    .await;
+    assert_eq!(created.id, "f39fc471-c471-f39f-71c4-9ff371c49ff3");
+    assert_eq!(created.extra["targetEdition"], "windows10EnterpriseN");
+    decode(
+        intune::update(
+            &tenant(),
+            IntuneKind::DeviceConfiguration,
+            &created.id,
+            &created,
+        )
+        .unwrap(),
+        200,
+        body,
+    )
+    .await;
+    decode(
+        intune::delete(&tenant(), IntuneKind::DeviceConfiguration, &created.id).unwrap(),
+        204,
+        "",
+    )
+    .await;
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-assign?view=graph-rest-1.0>
+/// and <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfigurationassignment-list?view=graph-rest-1.0>
+/// (a target type without `#`).
+#[tokio::test]
+async fn assignments() {
+    let body = intune::assignments_body(
+        IntuneKind::DeviceConfiguration,
+        &[AssignTarget::AllDevices],
+        None,
+        &[],
+    )
+    .unwrap();
+    decode(
+        intune::assign(&tenant(), IntuneKind::DeviceConfiguration, CONFIG, &body).unwrap(),
+        200,
+        include_str!("fixtures/intune-deviceconfig-deviceconfiguration-assign.json"),
+    )
+    .await;
+    let page = first_page::<Value>(
+        intune::list_assignments(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
+        include_str!("fixtures/intune-deviceconfig-deviceconfigurationassignment-list.json"),
+    )
+    .await;
+    assert_eq!(
+        page.items[0]["target"]["@odata.type"],
+        "microsoft.graph.configurationManagerCollectionAssignmentTarget"
+    );
+}
+
+/// Administrative templates (beta):
+/// <https://learn.microsoft.com/en-us/graph/api/intune-grouppolicy-grouppolicydefinitionvalue-list?view=graph-rest-beta>,
+/// <https://learn.microsoft.com/en-us/graph/api/intune-grouppolicy-grouppolicydefinitionvalue-create?view=graph-rest-beta>.
+#[tokio::test]
+async fn definition_values() {
+    let id = "50428918-8918-5042-1889-425018894250";
+    let page = first_page::<Value>(
+        intune::list_definition_values(&tenant(), id).unwrap(),
+        include_str!("fixtures/intune-grouppolicy-grouppolicydefinitionvalue-list.json"),
+    )
+    .await;
+    assert_eq!(page.items[0]["configurationType"], "preference");
+    let value = json!({"enabled": true, "definition@odata.bind": "https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('x')"});
+    let created = decode(
+        intune::add_definition_value(&tenant(), id, &value).unwrap(),
+        201,
+        include_str!("fixtures/intune-grouppolicy-grouppolicydefinitionvalue-create.json"),
+    )
+    .await;
+    assert_eq!(created["id"], id);
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/intune-devices-applepushnotificationcertificate-get?view=graph-rest-1.0>
+/// (wrapped in `"value"`; the operation reads both shapes).
+#[tokio::test]
+async fn apple_push_certificate() {
+    let c: ApplePushCertificate = decode(
+        intune::apple_push_certificate(&tenant()),
+        200,
+        include_str!("fixtures/intune-devices-applepushnotificationcertificate-get.json"),
+    )
+    .await;
+    assert_eq!(
+        c.apple_identifier.as_deref(),
+        Some("Apple Identifier value")
+    );
+    assert_eq!(
+        c.expiration_date_time.unwrap().to_rfc3339(),
+        "2017-01-01T07:57:57.248123400+00:00"
+    );
+    assert_eq!(
+        c.extra["certificateSerialNumber"],
+        "Certificate Serial Number value"
+    );
+}
+
+/// <https://learn.microsoft.com/en-us/graph/api/intune-onboarding-vpptoken-list?view=graph-rest-1.0>
+/// and <https://learn.microsoft.com/en-us/graph/api/intune-enrollment-deponboardingsetting-list?view=graph-rest-beta>.
+#[tokio::test]
+async fn apple_tokens() {
+    let page = first_page::<VppToken>(
+        intune::list_vpp_tokens(&tenant()),
+        include_str!("fixtures/intune-onboarding-vpptoken-list.json"),
+    )
+    .await;
+    let v = &page.items[0];
+    assert_eq!(v.state.as_deref(), Some("valid"));
+    assert_eq!(v.extra["vppTokenAccountType"], "education");
+    assert!(v.expiration_date_time.is_some());
+    let page = first_page::<DepOnboardingSetting>(
+        intune::list_dep_onboarding(&tenant()),
+        include_str!("fixtures/intune-enrollment-deponboardingsetting-list.json"),
+    )
+    .await;
+    let d = &page.items[0];
+    assert_eq!(d.token_name.as_deref(), Some("Token Name value"));
+    assert_eq!(
+        d.token_expiration_date_time.unwrap().to_rfc3339(),
+        "2017-01-01T07:59:54.059098900+00:00"
+    );
+    assert_eq!(d.extra["tokenType"], "dep");
+}
