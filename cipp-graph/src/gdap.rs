@@ -483,12 +483,44 @@ pub fn create_assignment(
 }
 
 /// Changes an assignment's roles (`If-Match` with the assignment's ETag).
+/// What an access assignment update returned.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AssignmentUpdate {
+    /// The service applied it and returned the assignment.
+    Updated(AccessAssignment),
+    /// The service accepted it for asynchronous processing (`202 Accepted` with an empty
+    /// body, as Graph documents): read the assignment again, or follow the operation.
+    Accepted {
+        /// The operation's URL (`Location`), when given.
+        operation: Option<String>,
+    },
+}
+
+fn read_assignment_update(r: &cipp_core::ApiResponse) -> Result<AssignmentUpdate, Error> {
+    let empty = r.body.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<serde_json::Value>(&r.body)
+            .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()));
+    if r.status == http::StatusCode::ACCEPTED || empty {
+        return Ok(AssignmentUpdate::Accepted {
+            operation: r
+                .headers
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        });
+    }
+    json(r).map(AssignmentUpdate::Updated)
+}
+
+/// Changes an assignment's roles (`If-Match`). Graph documents `202 Accepted` with a
+/// `Location` and an empty body; some answers carry the assignment.
 pub fn update_assignment(
     tenant: &TenantId,
     relationship: &str,
     current: &AccessAssignment,
     roles: &[String],
-) -> Result<GraphOp<AccessAssignment>, Error> {
+) -> Result<GraphOp<AssignmentUpdate>, Error> {
     check_roles(roles.iter().map(String::as_str))?;
     let path = assignment_path(relationship, &current.id)?;
     let (h, v) = if_match(current.etag.as_deref(), "access assignment")?;
@@ -499,7 +531,7 @@ pub fn update_assignment(
             .operation("update GDAP access assignment")
             .header(h, v)
             .json(&body)?,
-        json,
+        read_assignment_update,
     ))
 }
 
@@ -670,7 +702,7 @@ impl Gdap {
         relationship: &str,
         current: &AccessAssignment,
         roles: &[String],
-    ) -> crate::Call<AccessAssignment> {
+    ) -> crate::Call<AssignmentUpdate> {
         self.0
             .call(update_assignment(self.0.id(), relationship, current, roles))
     }

@@ -161,7 +161,7 @@ pub fn get(tenant: &TenantId, kind: IntuneKind, id: &str) -> Result<GraphOp<Intu
     Ok(GraphOp::new(
         ApiRequest::get(tenant.clone(), Audience::Graph, item_path(kind, id)?)
             .operation("get intune policy"),
-        json,
+        decode_singleton::<IntunePolicy>,
     ))
 }
 
@@ -491,11 +491,16 @@ pub fn list_assignments(
     .operation("list intune assignments"))
 }
 
-fn apns_decode(r: &cipp_core::ApiResponse) -> Result<ApplePushCertificate, Error> {
+/// Reads a single entity sent at the top level (as Graph does) or wrapped in `"value"` (as
+/// Microsoft's documentation samples for Intune show it).
+fn decode_singleton<T: serde::de::DeserializeOwned>(
+    r: &cipp_core::ApiResponse,
+) -> Result<T, Error> {
     let v: Value = json(r)?;
     singleton(v).map_err(|e| {
-        Error::invalid_input(
-            "applePushNotificationCertificate",
+        Error::protocol(
+            Some(r.tenant.clone()),
+            r.operation(),
             format!("unexpected shape: {e}"),
         )
     })
@@ -511,7 +516,7 @@ pub fn apple_push_certificate(tenant: &TenantId) -> GraphOp<ApplePushCertificate
             "/v1.0/deviceManagement/applePushNotificationCertificate",
         )
         .operation("get apple push certificate"),
-        apns_decode,
+        decode_singleton::<ApplePushCertificate>,
     )
 }
 

@@ -35,9 +35,9 @@ async fn list_policies() {
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-get?view=graph-rest-1.0>
-/// documents a single policy wrapped in `"value"`, as it does the APNs certificate. `get`
-/// reads the body as it comes: the wrapped sample yields a policy with no id and the whole
-/// entity under `extra["value"]`; the models' `singleton` helper reads both shapes.
+/// documents a single policy wrapped in `"value"`, as it does the APNs certificate; Graph
+/// itself sends it at the top level. `get` reads both shapes (it read the wrapped sample as an
+/// empty policy before).
 #[tokio::test]
 async fn get_policy_as_documented() {
     let body = include_str!("fixtures/intune-deviceconfig-deviceconfiguration-get.json");
@@ -47,12 +47,18 @@ async fn get_policy_as_documented() {
         body,
     )
     .await;
-    assert_eq!(p.id, "");
-    assert_eq!(p.extra["value"]["id"], CONFIG);
-    let unwrapped: IntunePolicy =
-        cipp_graph::model::singleton(serde_json::from_str::<Value>(body).unwrap()).unwrap();
-    assert_eq!(unwrapped.id, CONFIG);
-    assert_eq!(unwrapped.description.as_deref(), Some("Description value"));
+    assert_eq!(p.id, CONFIG);
+    assert_eq!(p.description.as_deref(), Some("Description value"));
+    assert!(p.extra.get("value").is_none());
+    // The top-level shape the service sends reads the same.
+    let top = serde_json::from_str::<Value>(body).unwrap()["value"].to_string();
+    let p: IntunePolicy = decode(
+        intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
+        200,
+        &top,
+    )
+    .await;
+    assert_eq!(p.id, CONFIG);
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-editionupgradeconfiguration-create?view=graph-rest-1.0>;

@@ -505,7 +505,12 @@ async fn access_assignments_create_update_delete_with_if_match() {
         .update_access_assignment(REL, &a, &[exo.clone(), roles::GLOBAL_READER_ID.into()])
         .await
         .unwrap();
-    assert_eq!(updated.status, Some(AssignmentStatus::Active));
+    match updated {
+        cipp_graph::gdap::AssignmentUpdate::Updated(a) => {
+            assert_eq!(a.status, Some(AssignmentStatus::Active))
+        }
+        other => panic!("{other:?}"),
+    }
     graph
         .tenant(&p)
         .gdap()
