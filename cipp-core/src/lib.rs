@@ -34,6 +34,7 @@
 )]
 
 pub mod auth;
+pub mod batch;
 pub mod clock;
 pub mod cloud;
 pub mod error;

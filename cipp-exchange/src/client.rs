@@ -1,10 +1,7 @@
 //! The Exchange admin client: cmdlets, paging by re-POST, batches of 10.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use cipp_core::pipeline::{resend_decision, Resend};
+use cipp_core::batch::{BatchFormat, BatchItem};
 use cipp_core::{
     paging, ApiError, ApiRequest, Audience, Error, Outcome, Pipeline, Report, TenantId,
 };
@@ -381,194 +378,72 @@ impl TenantExchange {
 }
 
 impl ExoClient {
-    /// Runs many cmdlets through Exchange `$batch` (10 per request), following next links
-    /// and re-sending throttled items after their `Retry-After`; one result per cmdlet, in
-    /// order.
+    /// Runs many cmdlets through Exchange `$batch` (10 per request, core's `$batch` engine:
+    /// items re-sent only when Exchange did not act on them, within the retry budget),
+    /// following next links; one result per cmdlet, in order.
     pub async fn batch(
         &self,
         tenant: &TenantId,
         cmdlets: &[Cmdlet],
     ) -> Result<Vec<Result<CmdletOutput<Value>, Error>>, Error> {
-        for c in cmdlets {
-            c.to_request(tenant)?;
+        let mut items = Vec::with_capacity(cmdlets.len());
+        for (i, c) in cmdlets.iter().enumerate() {
+            let request = c.to_request(tenant)?.header(
+                http::HeaderName::from_static("x-cmdletname"),
+                http::HeaderValue::from_str(&c.name).map_err(|_| {
+                    Error::invalid_input("cmdlet", "the cmdlet name is not a valid header value")
+                })?,
+            );
+            items.push(BatchItem {
+                id: i.to_string(),
+                request,
+                depends_on: Vec::new(),
+            });
         }
-        let base = self
-            .pipeline
-            .endpoints()
-            .exchange
-            .trim_end_matches('/')
-            .to_owned();
-        let mut results: BTreeMap<usize, Result<CmdletOutput<Value>, Error>> = BTreeMap::new();
-        let mut pending: Vec<usize> = (0..cmdlets.len()).collect();
-        let mut round = 0;
-        let mut waited = Duration::ZERO;
-        let budget = self.pipeline.retry_policy().max_total_wait;
-        while !pending.is_empty() {
-            let mut retry = Vec::new();
-            let mut wait = Duration::ZERO;
-            let mut last_answers = BTreeMap::new();
-            for chunk in pending.chunks(MAX_EXO_BATCH) {
-                let answers = self.post_batch(tenant, &base, cmdlets, chunk).await?;
-                for &i in chunk {
-                    let answer = answers.get(&i.to_string());
-                    let now: std::time::SystemTime = self.pipeline.clock().now().into();
-                    let decision = answer.map(|(status, headers, _)| {
-                        let ra = headers
-                            .get("retry-after")
-                            .and_then(|v| cipp_core::parse_retry_after(v, now));
-                        (
-                            resend_decision(*status, ra.is_some(), cmdlets[i].is_read(), false),
-                            ra,
-                        )
-                    });
-                    match (answer, decision) {
-                        (Some(a), Some((Resend::Retry, ra))) if round < 3 => {
-                            wait = wait.max(ra.unwrap_or(Duration::from_secs(1 << round)));
-                            last_answers.insert(i, a.clone());
-                            retry.push(i);
-                        }
-                        (Some((status, headers, body)), decision) => {
-                            let mut r = self
-                                .item_result(tenant, &cmdlets[i], *status, headers, body)
-                                .await;
-                            if let (Err(Error::Api(e)), Some((Resend::OutcomeUnknown, _))) =
-                                (&mut r, decision)
-                            {
-                                e.sent = Some(cipp_core::RequestSent::Maybe);
-                            }
-                            results.insert(i, r);
-                        }
-                        (None, _) => {
-                            results.insert(
-                                i,
-                                Err(Error::protocol(
-                                    Some(tenant.clone()),
-                                    "Exchange $batch",
-                                    format!("the batch answer has no item {i}"),
-                                )),
-                            );
-                        }
-                    }
-                }
-            }
-            if !retry.is_empty() {
-                if waited.saturating_add(wait) > budget {
-                    // Out of retry budget: each throttled item gets its own answer.
-                    for i in retry {
-                        if let Some((status, headers, body)) = last_answers.get(&i) {
-                            let r = self
-                                .item_result(tenant, &cmdlets[i], *status, headers, body)
-                                .await;
-                            results.insert(i, r);
-                        }
-                    }
-                    break;
-                }
-                tokio::time::sleep(wait).await;
-                waited = waited.saturating_add(wait);
-            }
-            pending = retry;
-            round += 1;
+        let format = ExchangeFormat {
+            base: self
+                .pipeline
+                .endpoints()
+                .exchange
+                .trim_end_matches('/')
+                .to_owned(),
+        };
+        let mut results = cipp_core::batch::send(
+            &self.pipeline,
+            tenant,
+            items,
+            &format,
+            &cipp_core::batch::BatchOptions::default(),
+        )
+        .await?;
+        let mut out = Vec::with_capacity(cmdlets.len());
+        for (i, c) in cmdlets.iter().enumerate() {
+            let r = match results.remove(&i.to_string()) {
+                Some(Ok(response)) => self.item_output(tenant, c, &response).await,
+                Some(Err(e)) => Err(e),
+                None => Err(Error::protocol(
+                    Some(tenant.clone()),
+                    "Exchange $batch",
+                    format!("the batch answer has no item {i}"),
+                )),
+            };
+            out.push(r);
         }
-        Ok(results.into_values().collect())
+        Ok(out)
     }
 
-    async fn post_batch(
-        &self,
-        tenant: &TenantId,
-        base: &str,
-        cmdlets: &[Cmdlet],
-        chunk: &[usize],
-    ) -> Result<BTreeMap<String, (u16, BTreeMap<String, String>, Value)>, Error> {
-        let requests: Vec<Value> = chunk
-            .iter()
-            .map(|&i| {
-                let c = &cmdlets[i];
-                json!({
-                    "id": i.to_string(),
-                    "method": "POST",
-                    "url": format!("{base}{}", c.path(tenant)),
-                    "body": c.body(),
-                    "headers": {
-                        "Content-Type": "application/json",
-                        "Accept": "application/json; odata.metadata=minimal",
-                        "X-AnchorMailbox": c.anchor_value(tenant),
-                        "X-CmdletName": c.name,
-                    }
-                })
-            })
-            .collect();
-        let all_reads = chunk.iter().all(|&i| cmdlets[i].is_read());
-        let request = ApiRequest::post(
-            tenant.clone(),
-            Audience::Exchange,
-            format!("/adminapi/beta/{tenant}/$batch"),
-        )
-        .operation("Exchange $batch")
-        .header(
-            http::HeaderName::from_static("prefer"),
-            http::HeaderValue::from_static("odata.maxpagesize=1000;odata.continue-on-error"),
-        )
-        .json(&json!({ "requests": requests }))?
-        .idempotent(all_reads);
-        #[derive(serde::Deserialize)]
-        struct Env {
-            #[serde(default)]
-            responses: Vec<Item>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Item {
-            id: String,
-            status: u16,
-            #[serde(default)]
-            headers: BTreeMap<String, String>,
-            #[serde(default)]
-            body: Value,
-        }
-        let env: Env = self.pipeline.send_json(request).await?;
-        Ok(env
-            .responses
-            .into_iter()
-            .map(|i| {
-                let headers = i
-                    .headers
-                    .into_iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                    .collect();
-                (i.id, (i.status, headers, i.body))
-            })
-            .collect())
-    }
-
-    async fn item_result(
+    /// A batch item's rows and warnings, its further pages fetched by re-POSTing.
+    async fn item_output(
         &self,
         tenant: &TenantId,
         cmdlet: &Cmdlet,
-        status: u16,
-        headers: &BTreeMap<String, String>,
-        body: &Value,
+        response: &cipp_core::ApiResponse,
     ) -> Result<CmdletOutput<Value>, Error> {
-        if status >= 400 {
-            let mut h = http::HeaderMap::new();
-            for (k, v) in headers {
-                if let (Ok(k), Ok(v)) = (
-                    http::HeaderName::from_bytes(k.as_bytes()),
-                    http::HeaderValue::from_str(v),
-                ) {
-                    h.insert(k, v);
-                }
-            }
-            let raw = body.to_string();
-            let mut e = ApiError::from_response(
-                tenant.clone(),
-                cmdlet.name.clone(),
-                http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST),
-                &h,
-                raw.as_bytes(),
-            );
-            crate::errors::read_exchange_error(&mut e, raw.as_bytes());
-            return Err(e.into());
-        }
+        let body: Value = if response.body.is_empty() {
+            Value::Null
+        } else {
+            response.json()?
+        };
         let mut out = CmdletOutput {
             value: body["value"].as_array().cloned().unwrap_or_default(),
             warnings: body["@adminapi.warnings"]
@@ -594,6 +469,63 @@ impl ExoClient {
             }
         }
         Ok(out)
+    }
+}
+
+/// The Exchange admin API's `$batch` envelope: 10 `InvokeCommand` requests with absolute
+/// URLs, each with its anchor mailbox and cmdlet name.
+struct ExchangeFormat {
+    base: String,
+}
+
+impl BatchFormat for ExchangeFormat {
+    fn max_items(&self) -> usize {
+        MAX_EXO_BATCH
+    }
+
+    fn envelope(&self, tenant: &TenantId, items: &[BatchItem]) -> Result<ApiRequest, Error> {
+        let mut requests = Vec::with_capacity(items.len());
+        for it in items {
+            let body: Value = serde_json::from_slice(it.request.body_bytes()).map_err(|e| {
+                Error::invalid_input(
+                    "batch",
+                    format!("item {} has a body that is not JSON: {e}", it.id),
+                )
+            })?;
+            let header = |name: &str| {
+                it.request
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            requests.push(json!({
+                "id": it.id,
+                "method": "POST",
+                "url": format!("{}{}", self.base, it.request.target()),
+                "body": body,
+                "headers": {
+                    "Content-Type": "application/json",
+                    "Accept": "application/json; odata.metadata=minimal",
+                    "X-AnchorMailbox": header("x-anchormailbox"),
+                    "X-CmdletName": header("x-cmdletname"),
+                }
+            }));
+        }
+        let all_reads = items.iter().all(|i| i.request.is_idempotent());
+        Ok(ApiRequest::post(
+            tenant.clone(),
+            Audience::Exchange,
+            format!("/adminapi/beta/{tenant}/$batch"),
+        )
+        .operation("Exchange $batch")
+        .header(
+            http::HeaderName::from_static("prefer"),
+            http::HeaderValue::from_static("odata.maxpagesize=1000;odata.continue-on-error"),
+        )
+        .json(&json!({ "requests": requests }))?
+        .idempotent(all_reads))
     }
 }
 
