@@ -66,19 +66,19 @@ impl ExoClient {
 
     /// Runs any cmdlet and returns its rows as JSON (the escape hatch beside the typed
     /// cmdlets). Pages are fetched by re-POSTing the same body to `@odata.nextLink`.
-    pub async fn invoke(
+    pub async fn invoke<T>(
         &self,
         tenant: &TenantId,
-        cmdlet: &Cmdlet,
+        cmdlet: &Cmdlet<T>,
     ) -> Result<CmdletOutput<Value>, Error> {
-        self.invoke_as(tenant, cmdlet).await
+        self.invoke_as(tenant, &cmdlet.untyped()).await
     }
 
-    /// Runs a cmdlet and decodes its rows.
+    /// Runs a cmdlet and decodes its rows as the type the cmdlet declares.
     pub async fn invoke_as<T: DeserializeOwned + Send + 'static>(
         &self,
         tenant: &TenantId,
-        cmdlet: &Cmdlet,
+        cmdlet: &Cmdlet<T>,
     ) -> Result<CmdletOutput<T>, Error> {
         let request = cmdlet.to_request(tenant)?;
         let mut out = CmdletOutput {
@@ -121,32 +121,30 @@ impl TenantExchange {
 
     /// Runs any cmdlet and returns its rows as JSON (the escape hatch beside the typed
     /// operations).
-    pub async fn invoke(&self, cmdlet: &Cmdlet) -> Result<CmdletOutput<Value>, Error> {
+    pub async fn invoke<T>(&self, cmdlet: &Cmdlet<T>) -> Result<CmdletOutput<Value>, Error> {
         self.client.invoke(&self.tenant, cmdlet).await
     }
 
-    /// Runs a cmdlet and decodes its rows.
+    /// Runs a cmdlet and decodes its rows as the type the cmdlet declares.
     pub async fn invoke_as<T: DeserializeOwned + Send + 'static>(
         &self,
-        cmdlet: &Cmdlet,
+        cmdlet: &Cmdlet<T>,
     ) -> Result<CmdletOutput<T>, Error> {
         self.client.invoke_as(&self.tenant, cmdlet).await
     }
 
     /// Runs many cmdlets through Exchange `$batch` (10 per request); one result per
     /// cmdlet, in order.
-    pub async fn batch(
+    pub async fn batch<T>(
         &self,
-        cmdlets: &[Cmdlet],
+        cmdlets: &[Cmdlet<T>],
     ) -> Result<Vec<Result<CmdletOutput<Value>, Error>>, Error> {
         self.client.batch(&self.tenant, cmdlets).await
     }
 
     /// Gets one mailbox.
     pub async fn get_mailbox(&self, identity: &str) -> Result<Mailbox, Error> {
-        let mut out = self
-            .invoke_as::<Mailbox>(&cmdlets::get_mailbox(identity)?)
-            .await?;
+        let mut out = self.invoke_as(&cmdlets::get_mailbox(identity)?).await?;
         out.value.pop().ok_or_else(|| {
             Error::from(ApiError::from_response(
                 self.tenant.clone(),
@@ -245,9 +243,7 @@ impl TenantExchange {
 
     /// Every inbox rule, hidden ones included, except the system rules.
     pub async fn inbox_rules(&self, mailbox: &str) -> Result<Vec<InboxRule>, Error> {
-        let out = self
-            .invoke_as::<InboxRule>(&cmdlets::get_inbox_rules(mailbox)?)
-            .await?;
+        let out = self.invoke_as(&cmdlets::get_inbox_rules(mailbox)?).await?;
         Ok(out.value.into_iter().filter(|r| !r.is_system()).collect())
     }
 
@@ -327,7 +323,7 @@ impl TenantExchange {
     /// The admin audit log configuration.
     pub async fn admin_audit_log_config(&self) -> Result<AdminAuditLogConfig, Error> {
         let mut out = self
-            .invoke_as::<AdminAuditLogConfig>(&cmdlets::get_admin_audit_log_config())
+            .invoke_as(&cmdlets::get_admin_audit_log_config())
             .await?;
         out.value.pop().ok_or_else(|| {
             Error::protocol(
@@ -352,7 +348,7 @@ impl TenantExchange {
         let cmdlet = cmdlets::search_unified_audit_log(start, end, operations, user_ids, &session)?;
         let mut all = Vec::new();
         loop {
-            let page = self.invoke_as::<UnifiedAuditRecord>(&cmdlet).await?.value;
+            let page = self.invoke_as(&cmdlet).await?.value;
             let n = page.len();
             all.extend(page);
             if n < 5000 || all.len() >= max_records {
@@ -381,10 +377,10 @@ impl ExoClient {
     /// Runs many cmdlets through Exchange `$batch` (10 per request, core's `$batch` engine:
     /// items re-sent only when Exchange did not act on them, within the retry budget),
     /// following next links; one result per cmdlet, in order.
-    pub async fn batch(
+    pub async fn batch<T>(
         &self,
         tenant: &TenantId,
-        cmdlets: &[Cmdlet],
+        cmdlets: &[Cmdlet<T>],
     ) -> Result<Vec<Result<CmdletOutput<Value>, Error>>, Error> {
         let mut items = Vec::with_capacity(cmdlets.len());
         for (i, c) in cmdlets.iter().enumerate() {
@@ -433,10 +429,10 @@ impl ExoClient {
     }
 
     /// A batch item's rows and warnings, its further pages fetched by re-POSTing.
-    async fn item_output(
+    async fn item_output<T>(
         &self,
         tenant: &TenantId,
-        cmdlet: &Cmdlet,
+        cmdlet: &Cmdlet<T>,
         response: &cipp_core::ApiResponse,
     ) -> Result<CmdletOutput<Value>, Error> {
         let body: Value = if response.body.is_empty() {

@@ -2,6 +2,8 @@
 
 use cipp_core::{ApiRequest, Audience, Error, TenantId};
 use http::{HeaderName, HeaderValue};
+use std::marker::PhantomData;
+
 use serde_json::{json, Map, Value};
 
 /// The system mailbox used as `X-AnchorMailbox` for tenant-wide cmdlets.
@@ -16,16 +18,26 @@ pub enum Anchor {
     System,
 }
 
-/// One cmdlet with its parameters, anchor and optional `$select`.
+/// One cmdlet with its parameters, anchor and optional `$select`, and the type of the rows
+/// it returns (`T`; JSON for cmdlets without a model): `cmdlets::get_mailbox` is a
+/// `Cmdlet<Mailbox>`, and `exo.invoke_as(&t, &cmdlet)` reads `Mailbox` rows. Declare the row
+/// type of a cmdlet of your own with [`Cmdlet::output`].
 ///
 /// ```
 /// use cipp_exchange::cmdlet::{Anchor, Cmdlet};
 /// let c = Cmdlet::new("Get-InboxRule").param("Mailbox", "adelev@contoso.com").param("IncludeHidden", true)
 ///     .anchor(Anchor::Mailbox("adelev@contoso.com".into()));
 /// assert_eq!(c.body()["CmdletInput"]["Parameters"]["IncludeHidden"], true);
+/// // The typed cmdlets carry their row type; a cmdlet of your own declares one.
+/// let m: Cmdlet<cipp_exchange::model::Mailbox> = cipp_exchange::cmdlets::get_mailbox("adelev@contoso.com")?;
+/// #[derive(serde::Deserialize)]
+/// struct Row { #[serde(rename = "Identity")] identity: String }
+/// let mine: Cmdlet<Row> = Cmdlet::new("Get-Recipient").param("ResultSize", 10).output();
+/// assert_eq!(mine.untyped().name, "Get-Recipient");
+/// # let _ = m;
+/// # Ok::<(), cipp_core::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct Cmdlet {
+pub struct Cmdlet<T = Value> {
     /// Cmdlet name, for example `Get-Mailbox`.
     pub name: String,
     /// Parameters.
@@ -34,17 +46,69 @@ pub struct Cmdlet {
     pub anchor: Anchor,
     /// Properties to return (`$select`).
     pub select: Vec<String>,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Cmdlet<T> {
+    fn clone(&self) -> Self {
+        Cmdlet {
+            name: self.name.clone(),
+            parameters: self.parameters.clone(),
+            anchor: self.anchor.clone(),
+            select: self.select.clone(),
+            output: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Cmdlet<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cmdlet")
+            .field("name", &self.name)
+            .field("parameters", &self.parameters)
+            .field("anchor", &self.anchor)
+            .field("select", &self.select)
+            .finish()
+    }
+}
+
+impl<T> PartialEq for Cmdlet<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.parameters == other.parameters
+            && self.anchor == other.anchor
+            && self.select == other.select
+    }
 }
 
 impl Cmdlet {
-    /// A cmdlet without parameters, anchored on the system mailbox.
+    /// A cmdlet without parameters, anchored on the system mailbox, returning JSON rows.
     pub fn new(name: &str) -> Self {
         Cmdlet {
             name: name.to_owned(),
             parameters: Map::new(),
             anchor: Anchor::System,
             select: Vec::new(),
+            output: PhantomData,
         }
+    }
+}
+
+impl<T> Cmdlet<T> {
+    /// The same cmdlet, declaring the type of the rows it returns.
+    pub fn output<U>(self) -> Cmdlet<U> {
+        Cmdlet {
+            name: self.name,
+            parameters: self.parameters,
+            anchor: self.anchor,
+            select: self.select,
+            output: PhantomData,
+        }
+    }
+
+    /// The same cmdlet returning JSON rows (to batch cmdlets of different types).
+    pub fn untyped(&self) -> Cmdlet {
+        self.clone().output()
     }
 
     /// Adds a parameter.

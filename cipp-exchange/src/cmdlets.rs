@@ -23,17 +23,23 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 /// `Get-Mailbox -Identity`.
-pub fn get_mailbox(identity: &str) -> Result<Cmdlet, Error> {
-    mailbox_cmdlet("Get-Mailbox", identity)
+pub fn get_mailbox(identity: &str) -> Result<Cmdlet<crate::model::Mailbox>, Error> {
+    fn build(identity: &str) -> Result<Cmdlet, Error> {
+        mailbox_cmdlet("Get-Mailbox", identity)
+    }
+    build(identity).map(Cmdlet::output)
 }
 
 /// `Get-Mailbox -ResultSize Unlimited` (optionally with an OPATH filter).
-pub fn list_mailboxes(filter: Option<&str>) -> Cmdlet {
-    let c = Cmdlet::new("Get-Mailbox").param("ResultSize", "Unlimited");
-    match filter {
-        Some(f) => c.param("Filter", f),
-        None => c,
+pub fn list_mailboxes(filter: Option<&str>) -> Cmdlet<crate::model::Mailbox> {
+    fn build(filter: Option<&str>) -> Cmdlet {
+        let c = Cmdlet::new("Get-Mailbox").param("ResultSize", "Unlimited");
+        match filter {
+            Some(f) => c.param("Filter", f),
+            None => c,
+        }
     }
+    build(filter).output()
 }
 
 /// `Set-Mailbox -EmailAddresses <full list>`.
@@ -149,12 +155,15 @@ pub fn enable_archive(identity: &str, auto_expanding: bool) -> Result<Cmdlet, Er
 }
 
 /// `Get-InboxRule -Mailbox -IncludeHidden`.
-pub fn get_inbox_rules(mailbox: &str) -> Result<Cmdlet, Error> {
-    validate_smtp("Mailbox", mailbox)?;
-    Ok(Cmdlet::new("Get-InboxRule")
-        .param("Mailbox", mailbox)
-        .param("IncludeHidden", true)
-        .anchor(Anchor::Mailbox(mailbox.to_owned())))
+pub fn get_inbox_rules(mailbox: &str) -> Result<Cmdlet<crate::model::InboxRule>, Error> {
+    fn build(mailbox: &str) -> Result<Cmdlet, Error> {
+        validate_smtp("Mailbox", mailbox)?;
+        Ok(Cmdlet::new("Get-InboxRule")
+            .param("Mailbox", mailbox)
+            .param("IncludeHidden", true)
+            .anchor(Anchor::Mailbox(mailbox.to_owned())))
+    }
+    build(mailbox).map(Cmdlet::output)
 }
 
 /// `Disable-InboxRule -Identity -Confirm:$false`.
@@ -177,8 +186,13 @@ pub fn remove_inbox_rule(mailbox: &str, rule_identity: &str) -> Result<Cmdlet, E
 }
 
 /// `Get-MailboxAutoReplyConfiguration`.
-pub fn get_auto_reply(identity: &str) -> Result<Cmdlet, Error> {
-    mailbox_cmdlet("Get-MailboxAutoReplyConfiguration", identity)
+pub fn get_auto_reply(
+    identity: &str,
+) -> Result<Cmdlet<crate::model::AutoReplyConfiguration>, Error> {
+    fn build(identity: &str) -> Result<Cmdlet, Error> {
+        mailbox_cmdlet("Get-MailboxAutoReplyConfiguration", identity)
+    }
+    build(identity).map(Cmdlet::output)
 }
 
 /// The automatic-reply state to set.
@@ -246,8 +260,13 @@ pub fn set_auto_reply(
 }
 
 /// `Get-MailboxPermission`.
-pub fn get_mailbox_permissions(identity: &str) -> Result<Cmdlet, Error> {
-    mailbox_cmdlet("Get-MailboxPermission", identity)
+pub fn get_mailbox_permissions(
+    identity: &str,
+) -> Result<Cmdlet<crate::model::MailboxPermission>, Error> {
+    fn build(identity: &str) -> Result<Cmdlet, Error> {
+        mailbox_cmdlet("Get-MailboxPermission", identity)
+    }
+    build(identity).map(Cmdlet::output)
 }
 
 /// `Add-MailboxPermission -AccessRights FullAccess -AutoMapping -InheritanceType All`.
@@ -271,8 +290,13 @@ pub fn remove_full_access(identity: &str, user: &str) -> Result<Cmdlet, Error> {
 }
 
 /// `Get-RecipientPermission`.
-pub fn get_recipient_permissions(identity: &str) -> Result<Cmdlet, Error> {
-    mailbox_cmdlet("Get-RecipientPermission", identity)
+pub fn get_recipient_permissions(
+    identity: &str,
+) -> Result<Cmdlet<crate::model::RecipientPermission>, Error> {
+    fn build(identity: &str) -> Result<Cmdlet, Error> {
+        mailbox_cmdlet("Get-RecipientPermission", identity)
+    }
+    build(identity).map(Cmdlet::output)
 }
 
 /// `Add-RecipientPermission -AccessRights SendAs`.
@@ -318,11 +342,16 @@ pub const CALENDAR_RIGHTS: &[&str] = &[
 ];
 
 /// `Get-MailboxFolderPermission -Identity user:\Calendar`.
-pub fn get_calendar_permissions(mailbox: &str) -> Result<Cmdlet, Error> {
-    validate_smtp("Identity", mailbox)?;
-    Ok(Cmdlet::new("Get-MailboxFolderPermission")
-        .param("Identity", format!("{mailbox}:\\Calendar"))
-        .anchor(Anchor::Mailbox(mailbox.to_owned())))
+pub fn get_calendar_permissions(
+    mailbox: &str,
+) -> Result<Cmdlet<crate::model::FolderPermission>, Error> {
+    fn build(mailbox: &str) -> Result<Cmdlet, Error> {
+        validate_smtp("Identity", mailbox)?;
+        Ok(Cmdlet::new("Get-MailboxFolderPermission")
+            .param("Identity", format!("{mailbox}:\\Calendar"))
+            .anchor(Anchor::Mailbox(mailbox.to_owned())))
+    }
+    build(mailbox).map(Cmdlet::output)
 }
 
 /// `Add-MailboxFolderPermission` (or `Set-` when `replace`) on the calendar.
@@ -387,19 +416,27 @@ pub fn remove_distribution_group_member(group: &str, member: &str) -> Result<Cmd
 }
 
 /// `Get-DistributionGroupMember`.
-pub fn get_distribution_group_members(group: &str) -> Result<Cmdlet, Error> {
-    if group.trim().is_empty() {
-        return Err(Error::invalid_input("group", "empty group"));
+pub fn get_distribution_group_members(
+    group: &str,
+) -> Result<Cmdlet<crate::model::GroupMember>, Error> {
+    fn build(group: &str) -> Result<Cmdlet, Error> {
+        if group.trim().is_empty() {
+            return Err(Error::invalid_input("group", "empty group"));
+        }
+        Ok(Cmdlet::new("Get-DistributionGroupMember").param("Identity", group))
     }
-    Ok(Cmdlet::new("Get-DistributionGroupMember").param("Identity", group))
+    build(group).map(Cmdlet::output)
 }
 
 /// `Get-MobileDevice -Mailbox`.
-pub fn get_mobile_devices(mailbox: &str) -> Result<Cmdlet, Error> {
-    validate_smtp("Mailbox", mailbox)?;
-    Ok(Cmdlet::new("Get-MobileDevice")
-        .param("Mailbox", mailbox)
-        .anchor(Anchor::Mailbox(mailbox.to_owned())))
+pub fn get_mobile_devices(mailbox: &str) -> Result<Cmdlet<crate::model::MobileDevice>, Error> {
+    fn build(mailbox: &str) -> Result<Cmdlet, Error> {
+        validate_smtp("Mailbox", mailbox)?;
+        Ok(Cmdlet::new("Get-MobileDevice")
+            .param("Mailbox", mailbox)
+            .anchor(Anchor::Mailbox(mailbox.to_owned())))
+    }
+    build(mailbox).map(Cmdlet::output)
 }
 
 /// `Remove-MobileDevice -Identity -Confirm:$false`.
@@ -415,12 +452,15 @@ pub fn remove_mobile_device(mailbox: &str, device_identity: &str) -> Result<Cmdl
 }
 
 /// `Get-TransportRule` (one, or all).
-pub fn get_transport_rules(identity: Option<&str>) -> Cmdlet {
-    let c = Cmdlet::new("Get-TransportRule");
-    match identity {
-        Some(i) => c.param("Identity", i),
-        None => c,
+pub fn get_transport_rules(identity: Option<&str>) -> Cmdlet<crate::model::TransportRule> {
+    fn build(identity: Option<&str>) -> Cmdlet {
+        let c = Cmdlet::new("Get-TransportRule");
+        match identity {
+            Some(i) => c.param("Identity", i),
+            None => c,
+        }
     }
+    build(identity).output()
 }
 
 fn rule_params(mut c: Cmdlet, params: &serde_json::Map<String, Value>) -> Result<Cmdlet, Error> {
@@ -475,8 +515,11 @@ pub fn remove_transport_rule(identity: &str) -> Result<Cmdlet, Error> {
 }
 
 /// `Get-AdminAuditLogConfig`.
-pub fn get_admin_audit_log_config() -> Cmdlet {
-    Cmdlet::new("Get-AdminAuditLogConfig")
+pub fn get_admin_audit_log_config() -> Cmdlet<crate::model::AdminAuditLogConfig> {
+    fn build() -> Cmdlet {
+        Cmdlet::new("Get-AdminAuditLogConfig")
+    }
+    build().output()
 }
 
 /// `Set-AdminAuditLogConfig -UnifiedAuditLogIngestionEnabled`.
@@ -491,32 +534,41 @@ pub fn search_unified_audit_log(
     operations: &[&str],
     user_ids: &[&str],
     session_id: &str,
-) -> Result<Cmdlet, Error> {
-    if end <= start {
-        return Err(Error::invalid_input(
-            "EndDate",
-            "the end is not after the start",
-        ));
+) -> Result<Cmdlet<crate::model::UnifiedAuditRecord>, Error> {
+    fn build(
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        operations: &[&str],
+        user_ids: &[&str],
+        session_id: &str,
+    ) -> Result<Cmdlet, Error> {
+        if end <= start {
+            return Err(Error::invalid_input(
+                "EndDate",
+                "the end is not after the start",
+            ));
+        }
+        if end - start > chrono::Duration::days(180) {
+            return Err(Error::invalid_input(
+                "StartDate",
+                "the unified audit log keeps at most 180 days",
+            ));
+        }
+        let mut c = Cmdlet::new("Search-UnifiedAuditLog")
+            .param("StartDate", time(start))
+            .param("EndDate", time(end))
+            .param("SessionId", session_id)
+            .param("SessionCommand", "ReturnLargeSet")
+            .param("ResultSize", 5000);
+        if !operations.is_empty() {
+            c = c.param("Operations", json!(operations));
+        }
+        if !user_ids.is_empty() {
+            c = c.param("UserIds", json!(user_ids));
+        }
+        Ok(c)
     }
-    if end - start > chrono::Duration::days(180) {
-        return Err(Error::invalid_input(
-            "StartDate",
-            "the unified audit log keeps at most 180 days",
-        ));
-    }
-    let mut c = Cmdlet::new("Search-UnifiedAuditLog")
-        .param("StartDate", time(start))
-        .param("EndDate", time(end))
-        .param("SessionId", session_id)
-        .param("SessionCommand", "ReturnLargeSet")
-        .param("ResultSize", 5000);
-    if !operations.is_empty() {
-        c = c.param("Operations", json!(operations));
-    }
-    if !user_ids.is_empty() {
-        c = c.param("UserIds", json!(user_ids));
-    }
-    Ok(c)
+    build(start, end, operations, user_ids, session_id).map(Cmdlet::output)
 }
 
 /// `Get-MessageTraceV2 -SenderAddress` in a window (at most 10 days back per query).
@@ -524,23 +576,29 @@ pub fn message_trace(
     sender: &str,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<Cmdlet, Error> {
-    validate_smtp("SenderAddress", sender)?;
-    if end <= start {
-        return Err(Error::invalid_input(
-            "EndDate",
-            "the end is not after the start",
-        ));
+) -> Result<Cmdlet<crate::model::MessageTrace>, Error> {
+    fn build(sender: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Cmdlet, Error> {
+        validate_smtp("SenderAddress", sender)?;
+        if end <= start {
+            return Err(Error::invalid_input(
+                "EndDate",
+                "the end is not after the start",
+            ));
+        }
+        Ok(Cmdlet::new("Get-MessageTraceV2")
+            .param("SenderAddress", sender)
+            .param("StartDate", time(start))
+            .param("EndDate", time(end)))
     }
-    Ok(Cmdlet::new("Get-MessageTraceV2")
-        .param("SenderAddress", sender)
-        .param("StartDate", time(start))
-        .param("EndDate", time(end)))
+    build(sender, start, end).map(Cmdlet::output)
 }
 
 /// `Get-HostedOutboundSpamFilterPolicy`.
-pub fn get_outbound_spam_policy(identity: &str) -> Cmdlet {
-    Cmdlet::new("Get-HostedOutboundSpamFilterPolicy").param("Identity", identity)
+pub fn get_outbound_spam_policy(identity: &str) -> Cmdlet<crate::model::OutboundSpamPolicy> {
+    fn build(identity: &str) -> Cmdlet {
+        Cmdlet::new("Get-HostedOutboundSpamFilterPolicy").param("Identity", identity)
+    }
+    build(identity).output()
 }
 
 /// Auto-forwarding control of the outbound spam policy.

@@ -377,7 +377,11 @@ async fn transport_rules_and_batches_on_the_simulator() {
 
     let list: Vec<Cmdlet> = ["adelev", "alexw", "ghost", "meganb"]
         .iter()
-        .map(|u| cmdlets::get_mailbox(&format!("{u}@contoso.com")).unwrap())
+        .map(|u| {
+            cmdlets::get_mailbox(&format!("{u}@contoso.com"))
+                .unwrap()
+                .untyped()
+        })
         .collect();
     let results = exo.batch(&t, &list).await.unwrap();
     assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok());

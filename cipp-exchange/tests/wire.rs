@@ -491,7 +491,7 @@ async fn batch_of_ten_with_one_failing_item() {
         .expect(2)
         .mount(&server)
         .await;
-    let list: Vec<Cmdlet> = (0..12)
+    let list: Vec<Cmdlet<_>> = (0..12)
         .map(|i| cmdlets::get_mailbox(&format!("user{i}@contoso.com")).unwrap())
         .collect();
     let results = exo.batch(&tenant(), &list).await.unwrap();
@@ -541,7 +541,7 @@ async fn throttled_batch_items_are_resent_after_their_retry_after() {
         })
         .mount(&server)
         .await;
-    let list: Vec<Cmdlet> = (0..3)
+    let list: Vec<Cmdlet<_>> = (0..3)
         .map(|i| cmdlets::get_mailbox(&format!("u{i}@contoso.com")).unwrap())
         .collect();
     let results = exo.batch(&tenant(), &list).await.unwrap();
