@@ -102,6 +102,25 @@ impl MockResponse {
     pub fn fail(kind: TransportErrorKind, sent: RequestSent) -> Self {
         MockResponse::Fail { kind, sent }
     }
+
+    /// The answer as a transport would give it.
+    pub fn into_http(self) -> Result<HttpResponse, TransportError> {
+        match self {
+            MockResponse::Http {
+                status,
+                headers,
+                body,
+            } => {
+                let mut r = http::Response::new(body);
+                *r.status_mut() = status;
+                *r.headers_mut() = headers;
+                Ok(r)
+            }
+            MockResponse::Fail { kind, sent } => {
+                Err(TransportError::new(kind, sent, "scripted failure"))
+            }
+        }
+    }
 }
 
 /// A request the mock received.
@@ -214,21 +233,7 @@ impl Transport for MockTransport {
                 }}),
             )
         });
-        match response {
-            MockResponse::Http {
-                status,
-                headers,
-                body,
-            } => {
-                let mut r = http::Response::new(body);
-                *r.status_mut() = status;
-                *r.headers_mut() = headers;
-                Ok(r)
-            }
-            MockResponse::Fail { kind, sent } => {
-                Err(TransportError::new(kind, sent, "scripted failure"))
-            }
-        }
+        response.into_http()
     }
 }
 
@@ -401,20 +406,6 @@ impl crate::pipeline::Interceptor for OperationMock {
                 }}),
             )
         });
-        Some(match response {
-            MockResponse::Http {
-                status,
-                headers,
-                body,
-            } => {
-                let mut r = http::Response::new(body);
-                *r.status_mut() = status;
-                *r.headers_mut() = headers;
-                Ok(r)
-            }
-            MockResponse::Fail { kind, sent } => {
-                Err(TransportError::new(kind, sent, "scripted failure"))
-            }
-        })
+        Some(response.into_http())
     }
 }
