@@ -6,7 +6,12 @@
 //! [`research::research`] investigates a compromised account and scores what it finds;
 //! [`remediation::remediate`] and [`offboarding::offboard`] run CIPP's steps with one outcome
 //! each. The facade re-exports the crate family: [`core`], [`graph`], [`exchange`],
-//! [`templates`], [`scheduler`] and the simulator [`sim`].
+//! [`templates`], [`scheduler`] and (feature `sim`) the simulator `sim`.
+//!
+//! Features (none by default): `sim` (the simulated Microsoft 365, with `test-util`),
+//! `test-util` (`core::test_util`: `MockTransport`, `OperationMock`, `FakeTokenProvider`),
+//! `sqlite` and `postgres` (the scheduler's durable stores). With the defaults, neither the
+//! simulator nor SQLite is built.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp::Error> {
