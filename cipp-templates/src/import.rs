@@ -533,7 +533,7 @@ fn convert(value: Value) -> Result<Converted, String> {
         return cipp_table_row(obj);
     }
     if get_ci(&obj, "RAWJson").is_some() {
-        return cipp_intune(obj, SourceFormat::Cipp, None);
+        return cipp_intune(obj, SourceFormat::Cipp, None, None);
     }
     if let Some(Value::String(cmd)) = get_ci(&obj, "PowerShellCommand") {
         let inner: Value =
@@ -644,8 +644,12 @@ fn cipp_table_row(mut obj: Map<String, Value>) -> Result<Converted, String> {
         }
     }
     let id = row_key.or(row_guid);
-    let mut c = if partition.eq_ignore_ascii_case("IntuneTemplate") {
-        cipp_intune(inner, SourceFormat::CippTableRow, id.clone())?
+    let reusable = partition.eq_ignore_ascii_case("IntuneReusableSettingTemplate");
+    let mut c = if partition.eq_ignore_ascii_case("IntuneTemplate")
+        || (reusable && get_ci(&inner, "RAWJson").is_some())
+    {
+        let forced = reusable.then_some(TemplateKind::IntuneReusableSetting);
+        cipp_intune(inner, SourceFormat::CippTableRow, id.clone(), forced)?
     } else {
         let kind = TemplateKind::from_cipp(&partition, None)
             .unwrap_or_else(|| TemplateKind::Other(partition.clone()));
@@ -670,10 +674,13 @@ const CIPP_INTUNE_KEYS: &[&str] = &[
     "ReusableSettingsCount",
 ];
 
+/// CIPP's Intune template wrapper (and its reusable-setting template, which has the same
+/// shape without `Type`). `forced` is the kind when the caller knows it.
 fn cipp_intune(
     obj: Map<String, Value>,
     format: SourceFormat,
     id: Option<String>,
+    forced: Option<TemplateKind>,
 ) -> Result<Converted, String> {
     let mut warnings = Vec::new();
     let raw = get_ci(&obj, "RAWJson").cloned().unwrap_or(Value::Null);
@@ -696,10 +703,11 @@ fn cipp_intune(
         ));
     };
     let cipp_type = str_of(&obj, &["Type"]);
-    let kind = match cipp_type.and_then(TemplateKind::from_cipp_intune_type) {
+    let kind = match forced.or_else(|| cipp_type.and_then(TemplateKind::from_cipp_intune_type)) {
         Some(k) => k,
         None => {
-            let guessed = graph_kind(&body).filter(TemplateKind::is_intune);
+            let guessed = graph_kind(&body)
+                .filter(|k| k.is_intune() || *k == TemplateKind::IntuneReusableSetting);
             match (guessed, cipp_type) {
                 (Some(k), Some(t)) => {
                     warnings.push(format!(
@@ -745,9 +753,6 @@ fn cipp_intune(
     c.id = id.or_else(|| str_of(&obj, &["GUID"]).map(str::to_owned));
     if let Some(rs) = get_ci(&obj, "ReusableSettings") {
         c.attachments.reusable_settings = objects_of(rs, "ReusableSettings", &mut warnings);
-        for r in &mut c.attachments.reusable_settings {
-            strip_server_owned(r);
-        }
     }
     for k in obj.keys() {
         if !CIPP_INTUNE_KEYS.iter().any(|x| x.eq_ignore_ascii_case(k))
@@ -860,6 +865,9 @@ fn graph_kind(obj: &Map<String, Value>) -> Option<TemplateKind> {
         && (obj.contains_key("platforms") || obj.contains_key("technologies"))
     {
         return Some(TemplateKind::IntuneSettingsCatalog);
+    }
+    if obj.contains_key("settingInstance") && obj.contains_key("settingDefinitionId") {
+        return Some(TemplateKind::IntuneReusableSetting);
     }
     if obj.contains_key("scheduledActionsForRule") {
         return Some(TemplateKind::IntuneCompliance);
@@ -1280,6 +1288,19 @@ fn conditional_access(
     let mut warnings = Vec::new();
     let guid = str_of(&obj, &["GUID"]).map(str::to_owned);
     let mut attachments = Attachments::default();
+    let locations = {
+        let key = obj
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case("LocationInfo"))
+            .cloned();
+        let v = key.and_then(|k| obj.remove(&k)).unwrap_or(Value::Null);
+        objects_of(&v, "LocationInfo", &mut warnings)
+    };
+    name_locations(&mut obj, &locations, &mut warnings);
+    attachments.named_locations = locations;
+    for l in &mut attachments.named_locations {
+        strip_server_owned(l);
+    }
     let mut take = |names: &[&str], what: &str, warnings: &mut Vec<String>| {
         let mut out = Vec::new();
         for n in names {
@@ -1293,7 +1314,6 @@ fn conditional_access(
         }
         out
     };
-    attachments.named_locations = take(&["LocationInfo"], "LocationInfo", &mut warnings);
     attachments.authentication_contexts =
         take(&["AuthContextInfo"], "AuthContextInfo", &mut warnings);
     attachments.authentication_strengths = take(
@@ -1358,6 +1378,39 @@ fn conditional_access(
     c.id = id.or(guid);
     c.warnings = warnings;
     Ok(c)
+}
+
+/// Replaces named-location ids in `conditions.locations` by the display name of the
+/// `LocationInfo` object with that id (the file's own data: nothing is looked up).
+fn name_locations(obj: &mut Map<String, Value>, infos: &[Value], warnings: &mut Vec<String>) {
+    let names: BTreeMap<&str, &str> = infos
+        .iter()
+        .filter_map(|l| Some((l.get("id")?.as_str()?, l.get("displayName")?.as_str()?)))
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let Some(locations) = obj
+        .get_mut("conditions")
+        .and_then(|c| c.get_mut("locations"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for list in ["includeLocations", "excludeLocations"] {
+        let Some(Value::Array(items)) = locations.get_mut(list) else {
+            continue;
+        };
+        for item in items {
+            let Some(id) = item.as_str() else { continue };
+            if let Some(name) = names.get(id) {
+                warnings.push(format!(
+                    "conditions.locations.{list}: location id {id} replaced by its name                      {name:?} from LocationInfo"
+                ));
+                *item = Value::String((*name).to_owned());
+            }
+        }
+    }
 }
 
 fn looks_like_guid(s: &str) -> bool {
