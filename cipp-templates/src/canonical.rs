@@ -8,9 +8,10 @@
 //!   [`hash`] digests); two-space indentation, one key or element per line and a trailing
 //!   newline in the pretty form ([`canonical_pretty`], used for files kept in git);
 //! - strings escaped minimally (`"`, `\`, control characters; everything else as UTF-8);
-//! - numbers as `serde_json` writes them, except that a float with an integral value that
-//!   fits exactly in an `f64` mantissa (|x| < 2⁵³) is written as an integer, so `1.0` and
-//!   `1` are the same content (PowerShell and Graph disagree about that often).
+//! - integers as they are; floats rounded to [`FLOAT_DIGITS`] (15) significant digits, so
+//!   that a file written and read back hashes the same, and written as an integer when
+//!   that rounding is integral and below 2⁵³, so `1.0` and `1` are the same content
+//!   (PowerShell and Graph disagree about that often).
 //!
 //! The helpers at the bottom strip what a service owns (ids, timestamps, `@odata`
 //! metadata) so that a template holds only what a user chose: see [`SERVER_OWNED_FIELDS`].
@@ -73,19 +74,36 @@ pub fn canonicalize(value: &Value) -> Value {
 }
 
 fn canonical_number(n: &Number) -> Number {
-    if n.is_f64() {
-        if let Some(f) = n.as_f64() {
-            // Exactly representable integers only: 2^53 bounds the f64 mantissa.
-            if f.is_finite() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-                // The cast is exact: |f| < 2^53 and f is integral.
-                #[allow(clippy::cast_possible_truncation)]
-                let i = f as i64;
-                return Number::from(i);
-            }
-        }
+    if !n.is_f64() {
+        return n.clone();
     }
-    n.clone()
+    let Some(f) = n.as_f64() else {
+        return n.clone();
+    };
+    let rounded = round_significant(f);
+    // Exactly representable integers only: 2^53 bounds the f64 mantissa.
+    if rounded.fract() == 0.0 && rounded.abs() < 9_007_199_254_740_992.0 {
+        // The cast is exact: |rounded| < 2^53 and it is integral.
+        #[allow(clippy::cast_possible_truncation)]
+        let i = rounded as i64;
+        return Number::from(i);
+    }
+    Number::from_f64(rounded).unwrap_or_else(|| n.clone())
 }
+
+/// `f` rounded to [`FLOAT_DIGITS`] significant decimal digits (itself when that overflows).
+fn round_significant(f: f64) -> f64 {
+    format!("{f:.prec$e}", prec = FLOAT_DIGITS - 1)
+        .parse::<f64>()
+        .ok()
+        .filter(|g| g.is_finite())
+        .unwrap_or(f)
+}
+
+/// Significant digits kept of a float: 15 is what an `f64` keeps through any decimal round
+/// trip (`DBL_DIG`), so a value written to a file and read back — by a parser that is only
+/// nearly exact, as `serde_json`'s default one is — hashes the same.
+pub const FLOAT_DIGITS: usize = 15;
 
 fn sorted_entries(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
@@ -357,6 +375,13 @@ mod tests {
         assert_eq!(canonical_string(&json!(-0.0)), "0");
         assert_eq!(canonical_string(&json!(1.5)), "1.5");
         assert_eq!(hash(&json!({"a": 1.0})), hash(&json!({"a": 1})));
+        assert_eq!(canonical_string(&json!(0.1 + 0.2)), "0.3");
+        assert_eq!(
+            canonical_string(&json!(-5.766202020128479e133)),
+            "-5.76620202012848e+133"
+        );
+        // Rounding would overflow: kept as it is.
+        assert_eq!(canonical_string(&json!(f64::MAX)), "1.7976931348623157e+308");
     }
 
     #[test]
