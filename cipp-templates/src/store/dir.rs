@@ -1,25 +1,4 @@
 //! Templates as a folder of JSON files, to keep in git.
-//!
-//! ```text
-//! <dir>/<id>.json                      the current version of each template
-//! <dir>/.history/<id>/<version>.json   its previous versions
-//! ```
-//!
-//! Each file is the template as canonical pretty JSON ([`Template::to_pretty_json`]):
-//! sorted keys, two-space indentation, a trailing newline — so a change shows in a diff as
-//! the lines that changed. Files are written to a temporary file in the same folder and
-//! renamed over the old one, so a reader never sees half a file. Every call runs on
-//! Tokio's blocking pool; calls on one store value are serialised. Two processes writing
-//! the same folder at once are not coordinated (git is the merge tool there).
-//!
-//! Reading: every `*.json` file directly in `<dir>` whose name does not start with `.` is a
-//! template; other files and folders are ignored. A file that is not a template, or whose
-//! `id` is not its file name, is reported by name ([`StoreError::NotATemplate`],
-//! [`StoreError::IdMismatch`]): [`TemplateStore::list`] lists the others and returns the
-//! error in [`TemplateList::unreadable`]; [`TemplateStore::get`] and
-//! [`TemplateStore::put`] of that id fail (put does not overwrite a file it cannot read).
-//! A hand-edited file is read with its content hash recomputed; a file may leave out
-//! `version`, `contentHash`, `description`, `created` and `updated`.
 
 use std::fs;
 use std::io::Write;
@@ -34,7 +13,28 @@ use crate::template::{Template, TemplateKind};
 
 const HISTORY_DIR: &str = ".history";
 
-/// Templates as one JSON file each in a folder (see the [module docs](self)).
+/// Templates as a folder of JSON files, to keep in git.
+///
+/// ```text
+/// <dir>/<id>.json                      the current version of each template
+/// <dir>/.history/<id>/<version>.json   its previous versions
+/// ```
+///
+/// Each file is the template as canonical pretty JSON ([`Template::to_pretty_json`]):
+/// sorted keys, two-space indentation, a trailing newline — so a change shows in a diff as
+/// the lines that changed. Files are written to a temporary file in the same folder and
+/// renamed over the old one, so a reader never sees half a file. Every call runs on
+/// Tokio's blocking pool; calls on one store value are serialised. Two processes writing
+/// the same folder at once are not coordinated (git is the merge tool there).
+///
+/// Reading: every `*.json` file directly in `<dir>` whose name does not start with `.` is a
+/// template; other files and folders are ignored. A file that is not a template, or whose
+/// `id` is not its file name, is reported by name ([`StoreError::NotATemplate`],
+/// [`StoreError::IdMismatch`]): [`TemplateStore::list`] lists the others and returns the
+/// error in [`TemplateList::unreadable`]; [`TemplateStore::get`] and
+/// [`TemplateStore::put`] of that id fail (put does not overwrite a file it cannot read).
+/// A hand-edited file is read with its content hash recomputed; a file may leave out
+/// `version`, `contentHash`, `description`, `created` and `updated`.
 #[derive(Debug, Clone)]
 pub struct DirTemplateStore {
     inner: Arc<Inner>,

@@ -1,10 +1,4 @@
 //! Templates in a SQLite file (feature `sqlite`).
-//!
-//! Two tables: `templates` (the current version of each template, with its id, kind,
-//! name, version and hash as columns and the whole template as JSON in `data`) and
-//! `template_history` (previous versions, keyed by id and version). The schema version is
-//! SQLite's `user_version`; pending migrations run when the store opens. WAL journal,
-//! every call on Tokio's blocking pool, each `put` and `delete` one transaction.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -40,7 +34,13 @@ fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-/// Templates in a SQLite database (see the [module docs](self)).
+/// Templates in a SQLite file (feature `sqlite`).
+///
+/// Two tables: `templates` (the current version of each template, with its id, kind,
+/// name, version and hash as columns and the whole template as JSON in `data`) and
+/// `template_history` (previous versions, keyed by id and version). The schema version is
+/// SQLite's `user_version`; pending migrations run when the store opens. WAL journal,
+/// every call on Tokio's blocking pool, each `put` and `delete` one transaction.
 #[derive(Clone)]
 pub struct SqliteTemplateStore {
     conn: Arc<Mutex<rusqlite::Connection>>,
