@@ -605,6 +605,10 @@ const CIPP_ROW_KEYS: &[&str] = &[
     "SHA",
     "Source",
     "ReusableSettingsCount",
+    // Copies of the JSON's fields some rows carry as columns.
+    "DisplayName",
+    "Description",
+    "RawJSON",
 ];
 
 fn cipp_table_row(mut obj: Map<String, Value>) -> Result<Converted, String> {

@@ -386,6 +386,44 @@ fn other_cipp_shapes() {
     );
     assert_eq!(report.templates[0].name, "macOS - FileVault");
 
+    // CIPP's reusable-setting template (same wrapper, no Type) in its table row.
+    let inner = json!({
+        "DisplayName": "Approved USB devices",
+        "Description": "Vendor/product ids",
+        "RawJSON": serde_json::to_string(&json!({
+            "settingDefinitionId": "device_vendor_msft_defender_configuration_devicecontrol_policygroups_{groupid}",
+            "settingInstance": {"@odata.type": "#microsoft.graph.deviceManagementConfigurationGroupSettingCollectionInstance"}
+        })).expect("json"),
+        "GUID": "9d5c1f0e-1111-4a4a-8b8b-123456789abc"
+    });
+    let row = json!({
+        "PartitionKey": "IntuneReusableSettingTemplate",
+        "RowKey": "9d5c1f0e-1111-4a4a-8b8b-123456789abc",
+        "DisplayName": "Approved USB devices",
+        "JSON": inner.to_string()
+    });
+    let report = import_str(&row.to_string(), "reusable.json");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let t = &report.templates[0];
+    assert_eq!(t.kind, TemplateKind::IntuneReusableSetting);
+    assert_eq!(t.name, "Approved USB devices");
+    assert_eq!(t.id, "9d5c1f0e-1111-4a4a-8b8b-123456789abc");
+    assert!(t.body.get("settingInstance").is_some());
+
+    // An administrative template as CIPP captures it (an updateDefinitionValues payload).
+    let admx = json!({
+        "Displayname": "Edge - Homepage", "Description": "", "Type": "Admin",
+        "RAWJson": serde_json::to_string(&json!({"added": [{
+            "definition@odata.bind": "https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('0b1c2d3e-0000-4000-8000-000000000000')",
+            "enabled": true, "presentationValues": []}], "updated": [], "deletedIds": []})).expect("json")
+    });
+    let report = import_str(&admx.to_string(), "admx.json");
+    assert_eq!(
+        report.templates[0].kind,
+        TemplateKind::IntuneAdministrativeTemplate
+    );
+    assert_eq!(report.templates[0].body["added"][0]["enabled"], json!(true));
+
     // CA: location ids resolved from the file's own LocationInfo.
     let report = import_str(
         &json!({
