@@ -381,7 +381,10 @@ mod tests {
             "-5.76620202012848e+133"
         );
         // Rounding would overflow: kept as it is.
-        assert_eq!(canonical_string(&json!(f64::MAX)), "1.7976931348623157e+308");
+        assert_eq!(
+            canonical_string(&json!(f64::MAX)),
+            "1.7976931348623157e+308"
+        );
     }
 
     #[test]
