@@ -11,6 +11,7 @@
 )]
 
 pub mod canonical;
+pub mod capture;
 pub mod import;
 pub mod store;
 pub mod template;
