@@ -21,7 +21,10 @@
 //!   tenant — stay as they are), named locations become their display names with the
 //!   location objects attached, the authentication strength becomes `{"displayName": …}`
 //!   with a custom strength's object attached. Compliance notification CC groups become
-//!   group names. User defaults name their groups.
+//!   group names. User defaults name their groups. Application ids (the same in every
+//!   tenant for Microsoft's and multi-tenant apps; deployment drops apps a tenant lacks),
+//!   external tenant ids of guest conditions, SKU ids and Microsoft template ids are kept:
+//!   they are not objects of the source tenant.
 //! - **No object id of the source tenant is left in the template**, not even in
 //!   [`Template::source`]: the source says which tenant, and the captured object's id is
 //!   returned beside the template in [`Capture::object_id`].
@@ -1055,7 +1058,7 @@ pub async fn capture_intune(
 ///   [`COMPLIANCE_EXPAND`]; the scheduled actions are kept without their ids, notification
 ///   CC groups become group names, a notification message template is an unresolved
 ///   reference;
-/// - settings catalog: `GET beta/deviceManagement/configurationPolicies('{id}')` and every
+/// - settings catalog: `GET beta/deviceManagement/configurationPolicies/{id}` and every
 ///   page of its `/settings` (which become the body's `settings`, without their ids and
 ///   definitions); a reference to a reusable setting is refused (see the module docs);
 /// - Windows feature update profiles and assignment filters: the object as read.

@@ -756,6 +756,39 @@ async fn device_configuration_capture_strips_server_fields_and_keeps_unknown_one
 }
 
 #[tokio::test]
+async fn assignment_filter_capture_is_the_object_without_server_fields() {
+    let (server, graph) = wire().await;
+    let f = "f0f1f2f3-a4a5-4b6b-8c7c-d8d9e0e1e2e3";
+    mount_get(
+        &server,
+        &format!("/beta/deviceManagement/assignmentFilters/{f}"),
+        json!({
+            "@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/assignmentFilters/$entity",
+            "@odata.type": "#microsoft.graph.deviceAndAppManagementAssignmentFilter",
+            "id": f, "createdDateTime": "2024-01-01T00:00:00Z", "lastModifiedDateTime": "2024-01-02T00:00:00Z",
+            "displayName": "Corporate Windows", "description": "", "platform": "windows10AndLater",
+            "rule": "(device.deviceOwnership -eq \"Corporate\")", "roleScopeTags": ["0"],
+            "assignmentFilterManagementType": "devices", "payloads": []
+        }),
+    )
+    .await;
+    let c = capture_intune(&graph, &TemplateKind::AssignmentFilter, f)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.template.body,
+        json!({
+            "@odata.type": "#microsoft.graph.deviceAndAppManagementAssignmentFilter",
+            "displayName": "Corporate Windows", "description": "", "platform": "windows10AndLater",
+            "rule": "(device.deviceOwnership -eq \"Corporate\")", "roleScopeTags": ["0"],
+            "assignmentFilterManagementType": "devices", "payloads": []
+        })
+    );
+    assert_eq!(c.template.kind, TemplateKind::AssignmentFilter);
+    assert_no_source_ids(&c.template, &[f.to_owned()].into_iter().collect());
+}
+
+#[tokio::test]
 async fn unsupported_intune_kinds_say_which_are_supported() {
     let (server, graph) = wire().await;
     let err = capture_intune(&graph, &TemplateKind::IntuneAppProtection, G1)
