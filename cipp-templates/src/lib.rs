@@ -3,8 +3,10 @@
 //!
 //! Built so far: the [`variables`] engine every write goes through, the [`template`] model
 //! with canonical JSON and content hashes ([`canonical`]), template [`store`]s with history,
-//! and [`import`] of CIPP's stored templates and community template folders. Capture, plan,
-//! apply and standards follow.
+//! [`import`] of CIPP's stored templates and community template folders, and [`capture`] from
+//! a tenant with portable references (Conditional Access, groups, user defaults, Intune
+//! device configuration / compliance / settings catalog, transport rules). Plan, apply and
+//! standards follow.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
