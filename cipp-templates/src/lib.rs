@@ -15,6 +15,7 @@
 pub mod canonical;
 pub mod capture;
 pub mod import;
+pub mod plan;
 pub mod store;
 pub mod template;
 pub mod variables;
