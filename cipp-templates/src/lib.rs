@@ -5,8 +5,10 @@
 //! with canonical JSON and content hashes ([`canonical`]), template [`store`]s with history,
 //! [`import`] of CIPP's stored templates and community template folders, and [`capture`] from
 //! a tenant with portable references (Conditional Access, groups, user defaults, Intune
-//! device configuration / compliance / settings catalog, transport rules). Plan, apply and
-//! standards follow.
+//! device configuration / compliance / settings catalog, transport rules), and the pure
+//! [`plan`] of a deploy (create / update with field diffs / adopt / no-op / conflict per
+//! template, bindings that survive renames, missing dependencies in order, the report-only
+//! guardrail). Apply, verify, fleet deploy and standards follow.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)

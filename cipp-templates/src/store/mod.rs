@@ -21,7 +21,7 @@
 //! - Ids must satisfy [`crate::template::is_valid_id`] ([`StoreError::InvalidId`]).
 //!
 //! Stores: [`MemoryTemplateStore`]; [`DirTemplateStore`] (a folder of JSON files to keep
-//! in git); [`SqliteTemplateStore`] (feature `sqlite`). There is no PostgreSQL store yet.
+//! in git); `SqliteTemplateStore` (feature `sqlite`). There is no PostgreSQL store yet.
 
 use std::path::PathBuf;
 
