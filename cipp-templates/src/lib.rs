@@ -14,6 +14,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod apply;
 pub mod canonical;
 pub mod capture;
 pub mod import;
