@@ -8,7 +8,10 @@
 //! device configuration / compliance / settings catalog, transport rules), and the pure
 //! [`plan`] of a deploy (create / update with field diffs / adopt / no-op / conflict per
 //! template, bindings that survive renames, missing dependencies in order, the report-only
-//! guardrail). Apply, verify, fleet deploy and standards follow.
+//! guardrail), and [`apply`] with verification for Conditional Access and group templates
+//! (dependencies created first, portable names mapped to the tenant's ids, every object read
+//! back and compared, bindings returned). Other kinds' apply, fleet deploy and standards
+//! follow.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
