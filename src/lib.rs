@@ -39,6 +39,7 @@ pub mod offboarding;
 pub mod remediation;
 pub mod research;
 pub mod sharepoint;
+pub mod templates;
 pub mod users;
 
 pub use cipp_core as core;
@@ -47,7 +48,6 @@ pub use cipp_graph as graph;
 pub use cipp_scheduler as scheduler;
 #[cfg(feature = "sim")]
 pub use cipp_sim as sim;
-pub use cipp_templates as templates;
 
 pub use cipp_core::{
     Audience, Cloud, Credentials, Endpoints, Error, Fleet, FleetEvent, Outcome, Pipeline, Report,
