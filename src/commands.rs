@@ -404,8 +404,84 @@ pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NoParams {}
 
-/// Registers the tenant-wide report commands (`tenant.*`).
+/// Parameters of `templates.deploy`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TemplatesDeploy {
+    /// Template ids in the store.
+    templates: Vec<String>,
+    /// The directory of a `DirTemplateStore`.
+    store: String,
+    /// Create / update Conditional Access policies in report-only.
+    #[serde(default)]
+    report_only: bool,
+}
+
+/// Runs `templates.deploy` for one tenant: the templates from the store, the tenant's
+/// record from its organization (variables need its default domain), deployed with
+/// adopt-by-name (a task keeps no bindings, so a re-run adopts what an earlier run made).
+async fn templates_deploy(
+    c: Cipp,
+    t: TenantId,
+    p: TemplatesDeploy,
+) -> Result<CommandOutput, CommandError> {
+    use crate::templates::plan::{CaState, PlanOptions};
+    use crate::templates::store::{DirTemplateStore, TemplateStore};
+    use crate::templates::{deploy, DeployOptions};
+
+    if p.templates.is_empty() {
+        return Err(CommandError::failed("no templates given"));
+    }
+    let store = DirTemplateStore::open(&p.store)
+        .map_err(|e| CommandError::failed(format!("template store {}: {e}", p.store)))?;
+    let mut templates = Vec::with_capacity(p.templates.len());
+    for id in &p.templates {
+        match store.get(id).await {
+            Ok(Some(template)) => templates.push(template),
+            Ok(None) => {
+                return Err(CommandError::failed(format!(
+                    "template {id} is not in {}",
+                    p.store
+                )))
+            }
+            Err(e) => return Err(CommandError::failed(format!("template {id}: {e}"))),
+        }
+    }
+    let org = c
+        .graph()
+        .tenant(&t)
+        .directory()
+        .organization()
+        .await
+        .map_err(to_command_error)?;
+    let mut tenant = crate::Tenant::new(t);
+    tenant.default_domain = org.default_domain().map(str::to_owned);
+    tenant.initial_domain = org.initial_domain().map(str::to_owned);
+    let mut plan = PlanOptions::default().adopt_by_name(true);
+    if p.report_only {
+        plan = plan.ca_state(CaState::ReportOnly);
+    }
+    let options = DeployOptions::new().plan(plan);
+    let report = deploy(&c, &templates, vec![tenant], &options, c.fleet()).await;
+    let extra = report.to_json();
+    let Some(one) = report.tenants.into_iter().next() else {
+        return Err(CommandError::failed("the tenant was not deployed"));
+    };
+    if let Some(e) = one.error {
+        return Err(CommandError::failed(e.to_string()));
+    }
+    match one.report {
+        Some(r) => report_output(r.report(), extra),
+        None => Err(CommandError::failed("the tenant was not deployed")),
+    }
+}
+
+/// Registers the tenant-wide report commands (`tenant.*`) and `templates.deploy`.
 fn register_tenant_reports(registry: &mut Registry, cipp: &Cipp) {
+    registry.register(
+        "templates.deploy",
+        typed(cipp, |c, t, p: TemplatesDeploy| templates_deploy(c, t, p)),
+    );
     registry.register(
         "tenant.mfa_registration",
         typed(cipp, |c, t, _p: NoParams| async move {

@@ -295,3 +295,123 @@ async fn failure_notifications_are_emailed_from_the_partner_tenant() {
         .unwrap()
         .contains("Completed with errors"));
 }
+
+/// A template store in a fresh temporary directory holding `templates`.
+async fn template_store(templates: Vec<cipp::templates::template::Template>) -> String {
+    use cipp::templates::store::{DirTemplateStore, TemplateStore};
+    let dir = std::env::temp_dir().join(format!("cipp-templates-{}", uuid::Uuid::new_v4()));
+    let store = DirTemplateStore::open(&dir).unwrap();
+    for t in templates {
+        store.put(t).await.unwrap();
+    }
+    dir.to_string_lossy().into_owned()
+}
+
+fn fabrikam_id(sim: &Simulator) -> String {
+    sim.lock_state().tenant("fabrikam.com").unwrap().id.clone()
+}
+
+#[tokio::test]
+async fn templates_deploy_creates_in_the_tenant_and_a_rerun_changes_nothing() {
+    use cipp::templates::template::{Template, TemplateKind};
+    let r = rig();
+    let group = Template::new(
+        TemplateKind::Group,
+        "Helpdesk %tenantname%",
+        json!({"displayName": "Helpdesk", "groupType": "generic", "username": "helpdesk"}),
+    )
+    .with_id("group-helpdesk");
+    let store = template_store(vec![group]).await;
+    let params = json!({"templates": ["group-helpdesk"], "store": store});
+    let target = Target::Tenant {
+        id: fabrikam_id(&r.sim),
+    };
+    let count = |sim: &Simulator| {
+        let st = sim.lock_state();
+        st.tenant("fabrikam.com")
+            .unwrap()
+            .groups()
+            .iter()
+            .filter(|g| g["displayName"] == "Helpdesk")
+            .count()
+    };
+    for round in 0..2 {
+        r.engine
+            .add(task(
+                "templates.deploy",
+                params.clone(),
+                target.clone(),
+                r.clock.now(),
+            ))
+            .await
+            .unwrap();
+        let run = r.engine.tick().await.unwrap().pop().unwrap();
+        assert_eq!(run.state, TaskState::Completed, "round {round}: {run:?}");
+        assert_eq!(count(&r.sim), 1, "round {round}");
+    }
+    // Parameters are checked when the task is added.
+    assert!(r
+        .engine
+        .add(task(
+            "templates.deploy",
+            json!({"store": "/nowhere"}),
+            target,
+            r.clock.now(),
+        ))
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn templates_deploy_fails_the_tenant_when_an_item_fails() {
+    use cipp::templates::template::{Template, TemplateKind};
+    let r = rig();
+    // Security defaults are on in Fabrikam: Graph refuses an enabled policy.
+    let ca = Template::new(
+        TemplateKind::ConditionalAccess,
+        "Require MFA",
+        json!({"displayName": "Require MFA", "state": "enabled",
+               "conditions": {"clientAppTypes": ["all"],
+                              "applications": {"includeApplications": ["All"]},
+                              "users": {"includeUsers": ["All"]}},
+               "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}),
+    )
+    .with_id("ca-mfa");
+    let store = template_store(vec![ca]).await;
+    r.engine
+        .add(task(
+            "templates.deploy",
+            json!({"templates": ["ca-mfa", "missing"], "store": store}),
+            Target::Tenant {
+                id: fabrikam_id(&r.sim),
+            },
+            r.clock.now(),
+        ))
+        .await
+        .unwrap();
+    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    assert!(!run.results.iter().any(|x| x.outcome.is_ok()), "{run:?}");
+    match &run.results[0].outcome {
+        TenantOutcome::Failed { error } => {
+            assert!(error.message.contains("missing"), "{error}")
+        }
+        o => panic!("{o:?}"),
+    }
+    r.engine
+        .add(task(
+            "templates.deploy",
+            json!({"templates": ["ca-mfa"], "store": store}),
+            Target::Tenant {
+                id: fabrikam_id(&r.sim),
+            },
+            r.clock.now(),
+        ))
+        .await
+        .unwrap();
+    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    assert!(!run.results.iter().any(|x| x.outcome.is_ok()), "{run:?}");
+    assert!(matches!(
+        run.results[0].outcome,
+        TenantOutcome::Failed { .. }
+    ));
+}
