@@ -10,8 +10,9 @@
 //! template, bindings that survive renames, missing dependencies in order, the report-only
 //! guardrail), and [`apply`] with verification for Conditional Access and group templates
 //! (dependencies created first, portable names mapped to the tenant's ids, every object read
-//! back and compared, bindings returned). Other kinds' apply, fleet deploy and standards
-//! follow.
+//! back and compared, bindings returned). The fleet deploy (variables → plan → apply per
+//! tenant, one report) is the facade's `cipp::templates::deploy`. Other kinds' apply and
+//! standards follow.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
