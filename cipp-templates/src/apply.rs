@@ -467,49 +467,11 @@ async fn list_strengths(graph: &TenantGraph) -> Result<Vec<Entry>, cipp_core::Er
 
 /// A group in CIPP's group template shape (as [`crate::capture::capture_group`] writes it).
 fn group_shape(g: &Group) -> Value {
-    let mut body = Map::new();
-    body.insert(
-        "displayName".to_owned(),
-        Value::String(g.display_name.clone().unwrap_or_default()),
-    );
-    if let Some(d) = g.description.clone().filter(|d| !d.is_empty()) {
-        body.insert("description".to_owned(), Value::String(d));
-    }
-    if let Some(t) = serde_json::to_value(g)
-        .ok()
-        .and_then(|v| GroupType::detect(&v))
-    {
-        body.insert(
-            "groupType".to_owned(),
-            Value::String(t.cipp_name().to_owned()),
-        );
-    }
-    if let Some(nick) = g.mail_nickname.clone().filter(|n| !n.is_empty()) {
-        body.insert("username".to_owned(), Value::String(nick));
-    }
-    if let Some(rule) = g.membership_rule.clone().filter(|r| !r.is_empty()) {
-        body.insert("membershipRules".to_owned(), Value::String(rule));
-    }
-    let mut licences: Vec<String> = g
-        .extra
-        .get("assignedLicenses")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|l| l.get("skuId").and_then(Value::as_str))
-                .map(str::to_ascii_lowercase)
-                .collect()
-        })
-        .unwrap_or_default();
-    licences.sort();
-    licences.dedup();
-    if !licences.is_empty() {
-        body.insert(
-            "licenses".to_owned(),
-            Value::Array(licences.into_iter().map(Value::String).collect()),
-        );
-    }
-    Value::Object(body)
+    Value::Object(crate::capture::group_template_body(
+        g,
+        g.display_name.as_deref().unwrap_or_default(),
+        None,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -794,6 +794,58 @@ const GROUP_SELECT: &[&str] = &[
     "onPremisesSyncEnabled",
 ];
 
+/// A group in CIPP's portable group template shape: `displayName`, `description`,
+/// `groupType` (given, or detected), `username`, `membershipRules`, `licenses` (sorted,
+/// lower-case SKU ids). Capture and apply's state reads build the same shape from here.
+pub(crate) fn group_template_body(
+    g: &cipp_graph::model::Group,
+    name: &str,
+    group_type: Option<GroupType>,
+) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("displayName".to_owned(), Value::String(name.to_owned()));
+    if let Some(d) = g.description.clone().filter(|d| !d.is_empty()) {
+        body.insert("description".to_owned(), Value::String(d));
+    }
+    let group_type = group_type.or_else(|| {
+        serde_json::to_value(g)
+            .ok()
+            .and_then(|v| GroupType::detect(&v))
+    });
+    if let Some(t) = group_type {
+        body.insert(
+            "groupType".to_owned(),
+            Value::String(t.cipp_name().to_owned()),
+        );
+    }
+    if let Some(nick) = g.mail_nickname.clone().filter(|n| !n.is_empty()) {
+        body.insert("username".to_owned(), Value::String(nick));
+    }
+    if let Some(rule) = g.membership_rule.clone().filter(|r| !r.is_empty()) {
+        body.insert("membershipRules".to_owned(), Value::String(rule));
+    }
+    let mut licences: Vec<String> = g
+        .extra
+        .get("assignedLicenses")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| str_at(l, "skuId"))
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    licences.sort();
+    licences.dedup();
+    if !licences.is_empty() {
+        body.insert(
+            "licenses".to_owned(),
+            Value::Array(licences.into_iter().map(Value::String).collect()),
+        );
+    }
+    body
+}
+
 /// Captures a group as CIPP's group template (§3.5): `displayName`, `description`,
 /// `groupType` (CIPP's name: `generic`, `m365`, `security`, `distribution`, `dynamic`,
 /// `azureRole`), `username` (the mail nickname), `membershipRules` for dynamic groups and
@@ -822,41 +874,8 @@ pub async fn capture_group(graph: &TenantGraph, group_id: &str) -> Result<Captur
             .to_owned(),
     })?;
     let mut warnings = Vec::new();
-    let mut body = Map::new();
-    body.insert("displayName".to_owned(), Value::String(name.clone()));
+    let body = group_template_body(&g, &name, Some(group_type));
     let description = g.description.clone().unwrap_or_default();
-    if !description.is_empty() {
-        body.insert("description".to_owned(), Value::String(description.clone()));
-    }
-    body.insert(
-        "groupType".to_owned(),
-        Value::String(group_type.cipp_name().to_owned()),
-    );
-    if let Some(nick) = g.mail_nickname.clone().filter(|n| !n.is_empty()) {
-        body.insert("username".to_owned(), Value::String(nick));
-    }
-    if let Some(rule) = g.membership_rule.clone().filter(|r| !r.is_empty()) {
-        body.insert("membershipRules".to_owned(), Value::String(rule));
-    }
-    let mut licences: Vec<String> = g
-        .extra
-        .get("assignedLicenses")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|l| str_at(l, "skuId"))
-                .map(str::to_ascii_lowercase)
-                .collect()
-        })
-        .unwrap_or_default();
-    licences.sort();
-    licences.dedup();
-    if !licences.is_empty() {
-        body.insert(
-            "licenses".to_owned(),
-            Value::Array(licences.into_iter().map(Value::String).collect()),
-        );
-    }
     let unified = g
         .group_types
         .as_ref()
