@@ -3,6 +3,7 @@
 //! own quirks: `-08:00` offsets, nested `@odata.type`s without `#`, placeholders in every
 //! string, and single entities wrapped in `"value"`.
 
+mod common;
 mod fixtures;
 
 use cipp_graph::intune::{self, AssignTarget, IntuneKind};
@@ -10,6 +11,8 @@ use cipp_graph::model::{ApplePushCertificate, DepOnboardingSetting, IntunePolicy
 use cipp_graph::odata::Query;
 use fixtures::{decode, first_page, tenant};
 use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 
 const CONFIG: &str = "34977265-7265-3497-6572-973465729734";
 
@@ -204,4 +207,88 @@ async fn apple_tokens() {
         "2017-01-01T07:59:54.059098900+00:00"
     );
     assert_eq!(d.extra["tokenType"], "dep");
+}
+
+/// Settings-catalog settings (beta):
+/// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfigv2-devicemanagementconfigurationsetting-list?view=graph-rest-beta>
+/// (served for `GET /deviceManagement/configurationPolicies/{id}/settings`, which the page
+/// lists among its HTTP requests; its example asks the audit-policy path). The example nests
+/// choice settings eleven deep, with `@odata.type`s without `#`, and ends in an instance of
+/// nulls.
+#[tokio::test]
+async fn list_settings() {
+    let id = "9acf977e-977e-9acf-7e97-cf9a7e97cf9a";
+    let body = include_str!(
+        "fixtures/intune-deviceconfigv2-devicemanagementconfigurationsetting-list.json"
+    );
+    let req = intune::list_settings(&tenant(), CONFIG).unwrap();
+    assert_eq!(
+        req.path(),
+        format!("/beta/deviceManagement/configurationPolicies/{CONFIG}/settings")
+    );
+    let page = first_page::<Value>(req, body).await;
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0]["id"], id);
+
+    // Through the tenant's Intune handler, against the exact method and path.
+    let (server, graph) = common::client().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/beta/deviceManagement/configurationPolicies/{CONFIG}/settings"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = tenant();
+    let settings: Vec<Value> = graph
+        .tenant(&t)
+        .intune()
+        .settings(CONFIG)
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(settings.len(), 1);
+    let s = &settings[0];
+    assert_eq!(
+        s["@odata.type"],
+        "#microsoft.graph.deviceManagementConfigurationSetting"
+    );
+    assert_eq!(s["id"], id);
+    let instance = &s["settingInstance"];
+    assert_eq!(
+        instance["@odata.type"],
+        "microsoft.graph.deviceManagementConfigurationChoiceSettingInstance"
+    );
+    assert_eq!(
+        instance["settingDefinitionId"],
+        "Setting Definition Id value"
+    );
+    assert_eq!(instance["choiceSettingValue"]["value"], "Value value");
+    // Properties the SDK has no field for are kept, nested ones included.
+    assert_eq!(
+        instance["auditRuleInformation"]["auditRuleMetadata"]["metadataType"],
+        "stig"
+    );
+    assert_eq!(
+        instance["settingInstanceTemplateReference"]["settingInstanceTemplateId"],
+        "Setting Instance Template Id value"
+    );
+    // Down the children to the last, all-null instance: nothing is lost on the way.
+    let mut depth = 0;
+    let mut at = instance;
+    while let Some(child) = at["choiceSettingValue"]["children"].get(0) {
+        at = child;
+        depth += 1;
+    }
+    assert_eq!(depth, 11);
+    assert!(at["settingDefinitionId"].is_null());
+    assert!(at.as_object().unwrap().contains_key("choiceSettingValue"));
+    // What was read is what the page shows.
+    assert_eq!(
+        json!({ "value": settings }),
+        serde_json::from_str::<Value>(body).unwrap()
+    );
 }
