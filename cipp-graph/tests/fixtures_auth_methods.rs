@@ -10,7 +10,7 @@ use cipp_graph::model::{
 };
 use cipp_graph::odata::Query;
 use cipp_graph::users::UserRef;
-use fixtures::{decode, first_page, tenant};
+use fixtures::*;
 use secrecy::ExposeSecret;
 
 fn user() -> UserRef {
@@ -23,9 +23,9 @@ fn user() -> UserRef {
 /// (<https://learn.microsoft.com/en-us/graph/api/fido2authenticationmethod-delete?view=graph-rest-1.0>).
 #[tokio::test]
 async fn list_and_delete_methods() {
-    let page = first_page::<AuthMethod>(
+    let page = doc_page::<AuthMethod>(
         auth_methods::list(&tenant(), &user()),
-        include_str!("fixtures/authentication-list-methods.json"),
+        "authentication-list-methods",
     )
     .await;
     let (fido, hello) = (&page.items[0], &page.items[1]);
@@ -45,17 +45,16 @@ async fn list_and_delete_methods() {
         .request()
         .path()
         .ends_with("/authentication/fido2Methods/-2_GRUg2-HYz6_1YG4YRAQ2"));
-    decode(op, 204, "").await;
+    no_content(op).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/temporaryaccesspassauthenticationmethodconfiguration-get?view=graph-rest-1.0>
 /// (with an `includeTargets@odata.context` annotation).
 #[tokio::test]
 async fn tap_policy() {
-    let p: TemporaryAccessPassPolicy = decode(
+    let p: TemporaryAccessPassPolicy = ok(
         auth_methods::tap_policy(&tenant()),
-        200,
-        include_str!("fixtures/temporaryaccesspassauthenticationmethodconfiguration-get.json"),
+        "temporaryaccesspassauthenticationmethodconfiguration-get",
     )
     .await;
     assert_eq!(p.state.as_deref(), Some("enabled"));
@@ -75,10 +74,9 @@ async fn create_tap() {
         lifetime_in_minutes: Some(60),
         is_usable_once: Some(false),
     };
-    let tap: TemporaryAccessPass = decode(
+    let tap: TemporaryAccessPass = created(
         auth_methods::create_tap(&tenant(), &user(), &req, None).unwrap(),
-        201,
-        include_str!("fixtures/authentication-post-temporaryaccesspassmethods.json"),
+        "authentication-post-temporaryaccesspassmethods",
     )
     .await;
     assert_eq!(
@@ -98,17 +96,14 @@ async fn create_tap() {
 /// (<https://learn.microsoft.com/en-us/graph/api/authentication-update?view=graph-rest-beta>).
 #[tokio::test]
 async fn per_user_mfa() {
-    let r = decode(
+    let r = ok(
         auth_methods::per_user_mfa(&tenant(), &user()),
-        200,
-        include_str!("fixtures/authentication-get-requirements.json"),
+        "authentication-get-requirements",
     )
     .await;
     assert_eq!(r.per_user_mfa_state, PerUserMfaState::Enforced);
-    decode(
+    no_content(
         auth_methods::set_per_user_mfa(&tenant(), &user(), PerUserMfaState::Disabled).unwrap(),
-        204,
-        "",
     )
     .await;
 }
@@ -117,9 +112,9 @@ async fn per_user_mfa() {
 /// (seven fractional digits; `""` as the preferred method of a guest).
 #[tokio::test]
 async fn registration_details() {
-    let page = first_page::<UserRegistrationDetails>(
+    let page = doc_page::<UserRegistrationDetails>(
         auth_methods::registration_details(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/authenticationmethodsroot-list-userregistrationdetails.json"),
+        "authenticationmethodsroot-list-userregistrationdetails",
     )
     .await;
     assert_eq!(page.items.len(), 3);

@@ -9,15 +9,14 @@ use cipp_graph::model::{
     PolicyState, SecurityDefaultsPolicy,
 };
 use cipp_graph::odata::Query;
-use fixtures::{decode, first_page, tenant};
+use fixtures::*;
 
 const POLICY: &str = "6b5e999b-0ba8-4186-a106-e0296c1c4358";
 
 async fn policy() -> ConditionalAccessPolicy {
-    decode(
+    ok(
         ca::get_policy(&tenant(), POLICY).unwrap(),
-        200,
-        include_str!("fixtures/conditionalaccesspolicy-get.json"),
+        "conditionalaccesspolicy-get",
     )
     .await
 }
@@ -43,23 +42,18 @@ async fn get_update_and_delete_policy() {
         p.session_controls.as_ref().unwrap()["signInFrequency"]["value"],
         4
     );
-    decode(ca::update_policy(&tenant(), POLICY, &p).unwrap(), 204, "").await;
-    decode(
-        ca::set_policy_state(&tenant(), POLICY, &PolicyState::ReportOnly).unwrap(),
-        204,
-        "",
-    )
-    .await;
-    decode(ca::delete_policy(&tenant(), POLICY).unwrap(), 204, "").await;
+    no_content(ca::update_policy(&tenant(), POLICY, &p).unwrap()).await;
+    no_content(ca::set_policy_state(&tenant(), POLICY, &PolicyState::ReportOnly).unwrap()).await;
+    no_content(ca::delete_policy(&tenant(), POLICY).unwrap()).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/conditionalaccessroot-list-policies?view=graph-rest-1.0>
 /// (`null` dates and `null` session controls).
 #[tokio::test]
 async fn list_policies() {
-    let page = first_page::<ConditionalAccessPolicy>(
+    let page = doc_page::<ConditionalAccessPolicy>(
         ca::list_policies(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/conditionalaccessroot-list-policies.json"),
+        "conditionalaccessroot-list-policies",
     )
     .await;
     assert_eq!(page.items.len(), 2);
@@ -74,10 +68,9 @@ async fn list_policies() {
 #[tokio::test]
 async fn create_policy() {
     let p = policy().await;
-    let created: ConditionalAccessPolicy = decode(
+    let created: ConditionalAccessPolicy = created(
         ca::create_policy(&tenant(), &p).unwrap(),
-        201,
-        include_str!("fixtures/conditionalaccessroot-post-policies.json"),
+        "conditionalaccessroot-post-policies",
     )
     .await;
     assert_eq!(created.id, "7359d0e0-d8a9-4afa-8a93-e23e099d7be8");
@@ -95,9 +88,9 @@ async fn create_policy() {
 /// (<https://learn.microsoft.com/en-us/graph/api/ipnamedlocation-update?view=graph-rest-1.0>).
 #[tokio::test]
 async fn named_locations() {
-    let page = first_page::<NamedLocation>(
+    let page = doc_page::<NamedLocation>(
         ca::list_named_locations(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/conditionalaccessroot-list-namedlocations.json"),
+        "conditionalaccessroot-list-namedlocations",
     )
     .await;
     let kinds: Vec<NamedLocationKind> = page.items.iter().map(NamedLocation::kind).collect();
@@ -123,29 +116,24 @@ async fn named_locations() {
         &["US", "GB"],
         true,
     );
-    let created: NamedLocation = decode(
+    let created: NamedLocation = created(
         ca::create_named_location(&tenant(), &new).unwrap(),
-        201,
-        include_str!("fixtures/conditionalaccessroot-post-namedlocations.json"),
+        "conditionalaccessroot-post-namedlocations",
     )
     .await;
     assert_eq!(created.kind(), NamedLocationKind::Country);
     assert_eq!(created.include_unknown_countries_and_regions, Some(true));
-    decode(
-        ca::update_named_location(&tenant(), &page.items[0].id, &page.items[0]).unwrap(),
-        204,
-        "",
-    )
-    .await;
+    no_content(ca::update_named_location(&tenant(), &page.items[0].id, &page.items[0]).unwrap())
+        .await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/authenticationstrengthroot-list-policies?view=graph-rest-1.0>
 /// (example 2; a `combinationConfigurations@odata.context` annotation per item).
 #[tokio::test]
 async fn authentication_strengths() {
-    let page = first_page::<AuthenticationStrengthPolicy>(
+    let page = doc_page::<AuthenticationStrengthPolicy>(
         ca::list_authentication_strengths(&tenant()),
-        include_str!("fixtures/authenticationstrengthroot-list-policies.json"),
+        "authenticationstrengthroot-list-policies",
     )
     .await;
     let s = &page.items[0];
@@ -159,14 +147,13 @@ async fn authentication_strengths() {
 /// (<https://learn.microsoft.com/en-us/graph/api/identitysecuritydefaultsenforcementpolicy-update?view=graph-rest-1.0>).
 #[tokio::test]
 async fn security_defaults() {
-    let p: SecurityDefaultsPolicy = decode(
+    let p: SecurityDefaultsPolicy = ok(
         ca::get_security_defaults(&tenant()),
-        200,
-        include_str!("fixtures/identitysecuritydefaultsenforcementpolicy-get.json"),
+        "identitysecuritydefaultsenforcementpolicy-get",
     )
     .await;
     assert!(p.is_enabled);
     assert_eq!(p.id, "00000000-0000-0000-0000-000000000005");
     assert_eq!(p.extra["displayName"], "Security Defaults");
-    decode(ca::disable_security_defaults(&tenant()).unwrap(), 204, "").await;
+    no_content(ca::disable_security_defaults(&tenant()).unwrap()).await;
 }

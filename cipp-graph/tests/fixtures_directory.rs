@@ -11,7 +11,7 @@ use cipp_graph::model::{
     SignIn,
 };
 use cipp_graph::{applications, directory};
-use fixtures::{decode, first_page, serving, tenant};
+use fixtures::*;
 use futures::StreamExt;
 use secrecy::ExposeSecret;
 
@@ -67,9 +67,9 @@ async fn sign_ins() {
 /// both as absent before); example 2 carries `@microsoft.graph.tips` and `type`.
 #[tokio::test]
 async fn directory_audits() {
-    let page = first_page::<DirectoryAudit>(
+    let page = doc_page::<DirectoryAudit>(
         audit::directory_audits(&tenant(), &AuditFilter::default()).unwrap(),
-        include_str!("fixtures/directoryaudit-list.json"),
+        "directoryaudit-list",
     )
     .await;
     let a = &page.items[0];
@@ -100,9 +100,9 @@ async fn directory_audits() {
         "Additional Detail Name"
     );
 
-    let page = first_page::<DirectoryAudit>(
+    let page = doc_page::<DirectoryAudit>(
         audit::directory_audits(&tenant(), &AuditFilter::default()).unwrap(),
-        include_str!("fixtures/directoryaudit-list-tips.json"),
+        "directoryaudit-list-tips",
     )
     .await;
     let a = &page.items[0];
@@ -116,9 +116,9 @@ async fn directory_audits() {
 /// `204` (<https://learn.microsoft.com/en-us/graph/api/oauth2permissiongrant-delete?view=graph-rest-1.0>).
 #[tokio::test]
 async fn consent_grants() {
-    let page = first_page::<OAuth2PermissionGrant>(
+    let page = doc_page::<OAuth2PermissionGrant>(
         audit::oauth2_grants(&tenant(), None).unwrap(),
-        include_str!("fixtures/oauth2permissiongrant-list.json"),
+        "oauth2permissiongrant-list",
     )
     .await;
     let g = &page.items[1];
@@ -126,12 +126,7 @@ async fn consent_grants() {
     assert_eq!(g.principal_id, None);
     assert!(g.scope.as_deref().unwrap().contains("Mail.ReadWrite "));
     assert!(g.extra.contains_key("@odata.id"));
-    decode(
-        audit::revoke_oauth2_grant(&tenant(), &g.id).unwrap(),
-        204,
-        "",
-    )
-    .await;
+    no_content(audit::revoke_oauth2_grant(&tenant(), &g.id).unwrap()).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list?view=graph-rest-1.0>
@@ -146,11 +141,7 @@ async fn service_principals() {
         applications::find_service_principal(&tenant(), "65415bb1-9267-4313-bbf5-ae259732ee12")
             .unwrap(),
     ] {
-        let page = first_page::<ServicePrincipal>(
-            req,
-            include_str!("fixtures/serviceprincipal-list.json"),
-        )
-        .await;
+        let page = doc_page::<ServicePrincipal>(req, "serviceprincipal-list").await;
         let sp = &page.items[0];
         assert_eq!(
             sp.app_id.as_deref(),
@@ -160,16 +151,15 @@ async fn service_principals() {
         assert_eq!(sp.created_date_time, None, "not in the example");
         assert_eq!(sp.extra["appDisplayName"], "My App");
     }
-    let sp: ServicePrincipal = decode(
+    let sp: ServicePrincipal = created(
         applications::create_service_principal(&tenant(), "65415bb1-9267-4313-bbf5-ae259732ee12")
             .unwrap(),
-        201,
-        include_str!("fixtures/serviceprincipal-post-serviceprincipals.json"),
+        "serviceprincipal-post-serviceprincipals",
     )
     .await;
     assert_eq!(sp.id, "59e617e5-e447-4adc-8b88-00af644d7c92");
     let end = "2021-09-09T19:50:29Z".parse().unwrap();
-    let cred = decode(
+    let cred = ok(
         applications::add_service_principal_password(
             &tenant(),
             &sp.id,
@@ -177,8 +167,7 @@ async fn service_principals() {
             end,
         )
         .unwrap(),
-        200,
-        include_str!("fixtures/serviceprincipal-addpassword.json"),
+        "serviceprincipal-addpassword",
     )
     .await;
     assert_eq!(
@@ -199,9 +188,9 @@ async fn service_principals() {
 /// (offsets of `-08:00`, nested `@odata.type`s without `#`, placeholders in date fields).
 #[tokio::test]
 async fn managed_devices() {
-    let page = first_page::<ManagedDevice>(
+    let page = doc_page::<ManagedDevice>(
         audit::managed_devices_of(&tenant(), "adelev@contoso.com").unwrap(),
-        include_str!("fixtures/intune-devices-manageddevice-list.json"),
+        "intune-devices-manageddevice-list",
     )
     .await;
     let d = &page.items[0];
@@ -223,11 +212,8 @@ async fn managed_devices() {
 /// (<https://learn.microsoft.com/en-us/graph/api/directoryrole-delete-member?view=graph-rest-1.0>).
 #[tokio::test]
 async fn organization_and_domains() {
-    let page = first_page::<Organization>(
-        directory::organization(&tenant()),
-        include_str!("fixtures/organization-list.json"),
-    )
-    .await;
+    let page =
+        doc_page::<Organization>(directory::organization(&tenant()), "organization-list").await;
     let o = &page.items[0];
     assert_eq!(o.display_name.as_deref(), Some("Contoso"));
     let d = &o.verified_domains[0];
@@ -239,11 +225,7 @@ async fn organization_and_domains() {
         "ResellerPartnerDelegatedAdmin"
     );
 
-    let page = first_page::<Domain>(
-        directory::domains(&tenant()),
-        include_str!("fixtures/domain-list.json"),
-    )
-    .await;
+    let page = doc_page::<Domain>(directory::domains(&tenant()), "domain-list").await;
     let d = &page.items[0];
     assert_eq!(d.id, "contoso.com");
     assert_eq!(
@@ -256,15 +238,13 @@ async fn organization_and_domains() {
         "OfficeCommunicationsOnline"
     );
 
-    decode(
+    no_content(
         directory::remove_role_member(
             &tenant(),
             "62e90394-69f5-4237-9190-012177145e10",
             "4562bcc8-c436-4f95-b7c0-4f8ce89dca5e",
         )
         .unwrap(),
-        204,
-        "",
     )
     .await;
 }

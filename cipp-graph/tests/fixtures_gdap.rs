@@ -10,15 +10,14 @@ use cipp_graph::model::{
     AccessAssignment, AssignmentStatus, DelegatedAdminRelationship, RelationshipCustomer,
     RelationshipOperation, RelationshipRequest, RelationshipStatus,
 };
-use fixtures::{decode, first_page, tenant};
+use fixtures::*;
 
 const REL: &str = "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836";
 
 async fn relationship() -> DelegatedAdminRelationship {
-    decode(
+    ok(
         gdap::get(&tenant(), REL).unwrap(),
-        200,
-        include_str!("fixtures/delegatedadminrelationship-get.json"),
+        "delegatedadminrelationship-get",
     )
     .await
 }
@@ -50,9 +49,9 @@ async fn get_relationship() {
 /// properties).
 #[tokio::test]
 async fn list_relationships() {
-    let page = first_page::<DelegatedAdminRelationship>(
+    let page = doc_page::<DelegatedAdminRelationship>(
         gdap::list(&tenant(), &gdap::active_query()).unwrap(),
-        include_str!("fixtures/tenantrelationship-list-delegatedadminrelationships.json"),
+        "tenantrelationship-list-delegatedadminrelationships",
     )
     .await;
     assert_eq!(page.items.len(), 3);
@@ -86,10 +85,9 @@ async fn create_relationship() {
         }),
         auto_extend: AutoExtend::SixMonths,
     };
-    let r: DelegatedAdminRelationship = decode(
+    let r: DelegatedAdminRelationship = created(
         gdap::create(&tenant(), &new).unwrap(),
-        201,
-        include_str!("fixtures/tenantrelationship-post-delegatedadminrelationships.json"),
+        "tenantrelationship-post-delegatedadminrelationships",
     )
     .await;
     assert_eq!(r.status, Some(RelationshipStatus::Created));
@@ -115,12 +113,7 @@ async fn update_relationship() {
         op.request().headers().get(http::header::IF_MATCH).unwrap(),
         current.etag.as_deref().unwrap()
     );
-    let r: DelegatedAdminRelationship = decode(
-        op,
-        200,
-        include_str!("fixtures/delegatedadminrelationship-update.json"),
-    )
-    .await;
+    let r: DelegatedAdminRelationship = ok(op, "delegatedadminrelationship-update").await;
     assert_eq!(r.duration.as_deref(), Some("P31D"));
     assert_eq!(r.customer.unwrap().display_name, None);
     assert_eq!(r.access_details.unwrap().unified_roles.len(), 4);
@@ -134,12 +127,7 @@ async fn requests() {
         gdap::lock_for_approval(&tenant(), REL).unwrap(),
         gdap::terminate(&tenant(), REL).unwrap(),
     ] {
-        let r: RelationshipRequest = decode(
-            op,
-            201,
-            include_str!("fixtures/delegatedadminrelationship-post-requests.json"),
-        )
-        .await;
+        let r: RelationshipRequest = created(op, "delegatedadminrelationship-post-requests").await;
         assert_eq!(r.action, "lockForApproval");
         assert_eq!(r.status, "created");
         assert_eq!(
@@ -156,9 +144,9 @@ async fn requests() {
 /// and <https://learn.microsoft.com/en-us/graph/api/delegatedadminaccessassignment-delete?view=graph-rest-1.0>.
 #[tokio::test]
 async fn access_assignments() {
-    let page = first_page::<AccessAssignment>(
+    let page = doc_page::<AccessAssignment>(
         gdap::list_assignments(&tenant(), REL).unwrap(),
-        include_str!("fixtures/delegatedadminrelationship-list-accessassignments.json"),
+        "delegatedadminrelationship-list-accessassignments",
     )
     .await;
     let a = &page.items[1];
@@ -167,7 +155,7 @@ async fn access_assignments() {
     assert_eq!(a.access_details.as_ref().unwrap().unified_roles.len(), 4);
 
     let rel = relationship().await;
-    let created: AccessAssignment = decode(
+    let created: AccessAssignment = created(
         gdap::create_assignment(
             &tenant(),
             &rel,
@@ -175,8 +163,7 @@ async fn access_assignments() {
             &["fe930be7-5e62-47db-91af-98c3a49a38b1".to_owned()],
         )
         .unwrap(),
-        201,
-        include_str!("fixtures/delegatedadminrelationship-post-accessassignments.json"),
+        "delegatedadminrelationship-post-accessassignments",
     )
     .await;
     assert_eq!(created.status, Some(AssignmentStatus::Pending));
@@ -200,16 +187,16 @@ async fn access_assignments() {
         matches!(updated, gdap::AssignmentUpdate::Accepted { .. }),
         "{updated:?}"
     );
-    decode(gdap::delete_assignment(&tenant(), REL, a).unwrap(), 204, "").await;
+    no_content(gdap::delete_assignment(&tenant(), REL, a).unwrap()).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-list-operations?view=graph-rest-1.0>
 /// (`data` is a JSON document inside a string).
 #[tokio::test]
 async fn operations() {
-    let page = first_page::<RelationshipOperation>(
+    let page = doc_page::<RelationshipOperation>(
         gdap::list_operations(&tenant(), REL).unwrap(),
-        include_str!("fixtures/delegatedadminrelationship-list-operations.json"),
+        "delegatedadminrelationship-list-operations",
     )
     .await;
     let op = &page.items[0];
@@ -224,9 +211,9 @@ async fn operations() {
 /// <https://learn.microsoft.com/en-us/graph/api/tenantrelationship-list-delegatedadmincustomers?view=graph-rest-1.0>
 #[tokio::test]
 async fn customers() {
-    let page = first_page::<DelegatedAdminCustomer>(
+    let page = doc_page::<DelegatedAdminCustomer>(
         gdap::list_customers(&tenant()),
-        include_str!("fixtures/tenantrelationship-list-delegatedadmincustomers.json"),
+        "tenantrelationship-list-delegatedadmincustomers",
     )
     .await;
     assert_eq!(

@@ -6,7 +6,7 @@ mod fixtures;
 use cipp_graph::groups;
 use cipp_graph::model::{DirectoryObject, Group, GroupKind, NewGroup};
 use cipp_graph::odata::Query;
-use fixtures::{decode, first_page, tenant};
+use fixtures::*;
 
 const GROUP: &str = "02bd9fd6-8f93-4758-87c3-1fb73740a315";
 
@@ -14,12 +14,7 @@ const GROUP: &str = "02bd9fd6-8f93-4758-87c3-1fb73740a315";
 /// a team with `null`s for unset dates and an SPO proxy address).
 #[tokio::test]
 async fn get_group() {
-    let g: Group = decode(
-        groups::get(&tenant(), GROUP, &[]).unwrap(),
-        200,
-        include_str!("fixtures/group-get.json"),
-    )
-    .await;
+    let g: Group = ok(groups::get(&tenant(), GROUP, &[]).unwrap(), "group-get").await;
     assert_eq!(g.display_name.as_deref(), Some("HR Taskforce"));
     assert_eq!(g.kind(), GroupKind::Microsoft365);
     assert_eq!(g.membership_rule, None);
@@ -35,9 +30,9 @@ async fn get_group() {
 /// and example 6: a dynamic group with an `@odata.id` annotation).
 #[tokio::test]
 async fn list_groups() {
-    let page = first_page::<Group>(
+    let page = doc_page::<Group>(
         groups::list(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/group-list.json"),
+        "group-list",
     )
     .await;
     assert_eq!(page.items.len(), 2);
@@ -49,9 +44,9 @@ async fn list_groups() {
         GroupKind::Distribution,
         "mail-enabled, not security, not unified"
     );
-    let page = first_page::<Group>(
+    let page = doc_page::<Group>(
         groups::list(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/group-list-dynamic.json"),
+        "group-list-dynamic",
     )
     .await;
     assert_eq!(page.count, Some(1));
@@ -68,14 +63,13 @@ async fn list_groups() {
 /// (example 1, indented with tabs in the documentation).
 #[tokio::test]
 async fn create_group() {
-    let g: Group = decode(
+    let g: Group = created(
         groups::create(
             &tenant(),
             &NewGroup::microsoft365("Library Assist", "library"),
         )
         .unwrap(),
-        201,
-        include_str!("fixtures/group-post-groups.json"),
+        "group-post-groups",
     )
     .await;
     assert_eq!(
@@ -91,16 +85,16 @@ async fn create_group() {
 /// <https://learn.microsoft.com/en-us/graph/api/group-list-owners?view=graph-rest-1.0>.
 #[tokio::test]
 async fn members_and_owners() {
-    let page = first_page::<DirectoryObject>(
+    let page = doc_page::<DirectoryObject>(
         groups::members(&tenant(), GROUP, &Query::new()).unwrap(),
-        include_str!("fixtures/group-list-members.json"),
+        "group-list-members",
     )
     .await;
     assert_eq!(page.items[0].id.as_deref(), Some("id-value"));
     assert_eq!(page.items[0].odata_type, None);
-    let page = first_page::<DirectoryObject>(
+    let page = doc_page::<DirectoryObject>(
         groups::owners(&tenant(), GROUP, &Query::new()).unwrap(),
-        include_str!("fixtures/group-list-owners.json"),
+        "group-list-owners",
     )
     .await;
     assert_eq!(page.items.len(), 3);
@@ -121,12 +115,12 @@ async fn writes_read_no_content() {
     let t = tenant();
     let user = "4562bcc8-c436-4f95-b7c0-4f8ce89dca5e";
     let base = "https://graph.microsoft.com";
-    decode(groups::add_member(&t, GROUP, user, base).unwrap(), 204, "").await;
-    decode(groups::remove_member(&t, GROUP, user).unwrap(), 204, "").await;
+    no_content(groups::add_member(&t, GROUP, user, base).unwrap()).await;
+    no_content(groups::remove_member(&t, GROUP, user).unwrap()).await;
     let bulk = groups::add_members_bulk(&t, GROUP, &[user.to_owned()], base).unwrap();
     assert_eq!(bulk.len(), 1);
     for op in bulk {
-        decode(op, 204, "").await;
+        no_content(op).await;
     }
-    decode(groups::delete(&t, GROUP).unwrap(), 204, "").await;
+    no_content(groups::delete(&t, GROUP).unwrap()).await;
 }

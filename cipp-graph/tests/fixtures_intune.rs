@@ -9,7 +9,7 @@ mod fixtures;
 use cipp_graph::intune::{self, AssignTarget, IntuneKind};
 use cipp_graph::model::{ApplePushCertificate, DepOnboardingSetting, IntunePolicy, VppToken};
 use cipp_graph::odata::Query;
-use fixtures::{decode, first_page, tenant};
+use fixtures::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -19,9 +19,9 @@ const CONFIG: &str = "34977265-7265-3497-6572-973465729734";
 /// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-list?view=graph-rest-1.0>
 #[tokio::test]
 async fn list_policies() {
-    let page = first_page::<IntunePolicy>(
+    let page = doc_page::<IntunePolicy>(
         intune::list(&tenant(), IntuneKind::DeviceConfiguration, &Query::new()).unwrap(),
-        include_str!("fixtures/intune-deviceconfig-deviceconfiguration-list.json"),
+        "intune-deviceconfig-deviceconfiguration-list",
     )
     .await;
     let p = &page.items[0];
@@ -99,12 +99,8 @@ async fn create_update_delete() {
         body,
     )
     .await;
-    decode(
-        intune::delete(&tenant(), IntuneKind::DeviceConfiguration, &created.id).unwrap(),
-        204,
-        "",
-    )
-    .await;
+    no_content(intune::delete(&tenant(), IntuneKind::DeviceConfiguration, &created.id).unwrap())
+        .await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-assign?view=graph-rest-1.0>
@@ -119,15 +115,14 @@ async fn assignments() {
         &[],
     )
     .unwrap();
-    decode(
+    ok(
         intune::assign(&tenant(), IntuneKind::DeviceConfiguration, CONFIG, &body).unwrap(),
-        200,
-        include_str!("fixtures/intune-deviceconfig-deviceconfiguration-assign.json"),
+        "intune-deviceconfig-deviceconfiguration-assign",
     )
     .await;
-    let page = first_page::<Value>(
+    let page = doc_page::<Value>(
         intune::list_assignments(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
-        include_str!("fixtures/intune-deviceconfig-deviceconfigurationassignment-list.json"),
+        "intune-deviceconfig-deviceconfigurationassignment-list",
     )
     .await;
     assert_eq!(
@@ -142,17 +137,16 @@ async fn assignments() {
 #[tokio::test]
 async fn definition_values() {
     let id = "50428918-8918-5042-1889-425018894250";
-    let page = first_page::<Value>(
+    let page = doc_page::<Value>(
         intune::list_definition_values(&tenant(), id).unwrap(),
-        include_str!("fixtures/intune-grouppolicy-grouppolicydefinitionvalue-list.json"),
+        "intune-grouppolicy-grouppolicydefinitionvalue-list",
     )
     .await;
     assert_eq!(page.items[0]["configurationType"], "preference");
     let value = json!({"enabled": true, "definition@odata.bind": "https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('x')"});
-    let created = decode(
+    let created = created(
         intune::add_definition_value(&tenant(), id, &value).unwrap(),
-        201,
-        include_str!("fixtures/intune-grouppolicy-grouppolicydefinitionvalue-create.json"),
+        "intune-grouppolicy-grouppolicydefinitionvalue-create",
     )
     .await;
     assert_eq!(created["id"], id);
@@ -162,10 +156,9 @@ async fn definition_values() {
 /// (wrapped in `"value"`; the operation reads both shapes).
 #[tokio::test]
 async fn apple_push_certificate() {
-    let c: ApplePushCertificate = decode(
+    let c: ApplePushCertificate = ok(
         intune::apple_push_certificate(&tenant()),
-        200,
-        include_str!("fixtures/intune-devices-applepushnotificationcertificate-get.json"),
+        "intune-devices-applepushnotificationcertificate-get",
     )
     .await;
     assert_eq!(
@@ -186,18 +179,18 @@ async fn apple_push_certificate() {
 /// and <https://learn.microsoft.com/en-us/graph/api/intune-enrollment-deponboardingsetting-list?view=graph-rest-beta>.
 #[tokio::test]
 async fn apple_tokens() {
-    let page = first_page::<VppToken>(
+    let page = doc_page::<VppToken>(
         intune::list_vpp_tokens(&tenant()),
-        include_str!("fixtures/intune-onboarding-vpptoken-list.json"),
+        "intune-onboarding-vpptoken-list",
     )
     .await;
     let v = &page.items[0];
     assert_eq!(v.state.as_deref(), Some("valid"));
     assert_eq!(v.extra["vppTokenAccountType"], "education");
     assert!(v.expiration_date_time.is_some());
-    let page = first_page::<DepOnboardingSetting>(
+    let page = doc_page::<DepOnboardingSetting>(
         intune::list_dep_onboarding(&tenant()),
-        include_str!("fixtures/intune-enrollment-deponboardingsetting-list.json"),
+        "intune-enrollment-deponboardingsetting-list",
     )
     .await;
     let d = &page.items[0];

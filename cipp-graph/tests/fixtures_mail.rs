@@ -11,7 +11,7 @@ use cipp_graph::model::{
 };
 use cipp_graph::sharepoint;
 use cipp_graph::users::UserRef;
-use fixtures::{decode, first_page, tenant};
+use fixtures::*;
 
 fn adele() -> UserRef {
     UserRef::parse("AdeleV@contoso.com").unwrap()
@@ -23,9 +23,9 @@ fn adele() -> UserRef {
 /// (<https://learn.microsoft.com/en-us/graph/api/messagerule-delete?view=graph-rest-1.0>).
 #[tokio::test]
 async fn inbox_rules() {
-    let page = first_page::<MessageRule>(
+    let page = doc_page::<MessageRule>(
         mail::inbox_rules(&tenant(), &adele()),
-        include_str!("fixtures/mailfolder-list-messagerules.json"),
+        "mailfolder-list-messagerules",
     )
     .await;
     let (spam, partner) = (&page.items[0], &page.items[1]);
@@ -42,20 +42,14 @@ async fn inbox_rules() {
     assert_eq!(partner.sequence, Some(2));
     assert_eq!(partner.extra["isReadOnly"], false);
 
-    let r: MessageRule = decode(
+    let r: MessageRule = ok(
         mail::set_inbox_rule_enabled(&tenant(), &adele(), "AQAAAJ5dZqA=", true).unwrap(),
-        200,
-        include_str!("fixtures/messagerule-update.json"),
+        "messagerule-update",
     )
     .await;
     assert_eq!(r.display_name.as_deref(), Some("Important from partner"));
     assert_eq!(r.actions.unwrap().extra["markImportance"], "high");
-    decode(
-        mail::delete_inbox_rule(&tenant(), &adele(), "AQAAAJ5dZqA=").unwrap(),
-        204,
-        "",
-    )
-    .await;
+    no_content(mail::delete_inbox_rule(&tenant(), &adele(), "AQAAAJ5dZqA=").unwrap()).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/user-get-mailboxsettings?view=graph-rest-1.0>
@@ -64,10 +58,9 @@ async fn inbox_rules() {
 /// (example 1: the same values in camelCase).
 #[tokio::test]
 async fn mailbox_settings() {
-    let s: MailboxSettings = decode(
+    let s: MailboxSettings = ok(
         mail::mailbox_settings(&tenant(), &adele()),
-        200,
-        include_str!("fixtures/user-get-mailboxsettings.json"),
+        "user-get-mailboxsettings",
     )
     .await;
     let ar = s.automatic_replies_setting.as_ref().unwrap();
@@ -102,10 +95,9 @@ async fn mailbox_settings() {
         internal_reply_message: Some("Away".into()),
         external_reply_message: None,
     };
-    decode(
+    ok(
         mail::set_automatic_replies(&tenant(), &adele(), &setting).unwrap(),
-        200,
-        include_str!("fixtures/user-update-mailboxsettings.json"),
+        "user-update-mailboxsettings",
     )
     .await;
     let updated: MailboxSettings =
@@ -134,12 +126,7 @@ async fn send_mail() {
 /// GUIDs in the composite id).
 #[tokio::test]
 async fn root_site() {
-    let s: Site = decode(
-        sharepoint::root_site(&tenant()),
-        200,
-        include_str!("fixtures/site-get.json"),
-    )
-    .await;
+    let s: Site = ok(sharepoint::root_site(&tenant()), "site-get").await;
     assert_eq!(s.hostname(), Some("contoso.sharepoint.com"));
     assert_eq!(
         s.web_url.as_deref(),

@@ -11,7 +11,7 @@ use cipp_graph::model::{
 };
 use cipp_graph::odata::Query;
 use cipp_graph::users::{self, UserRef};
-use fixtures::{decode, first_page, tenant};
+use fixtures::*;
 
 fn adele() -> UserRef {
     UserRef::parse("AdeleV@contoso.com").unwrap()
@@ -21,12 +21,7 @@ fn adele() -> UserRef {
 /// and example 3, `$select` with `identities`).
 #[tokio::test]
 async fn get_user() {
-    let u: User = decode(
-        users::get(&tenant(), &adele(), &[]),
-        200,
-        include_str!("fixtures/user-get.json"),
-    )
-    .await;
+    let u: User = ok(users::get(&tenant(), &adele(), &[]), "user-get").await;
     assert_eq!(
         u.id.as_ref().unwrap().as_str(),
         "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
@@ -36,14 +31,13 @@ async fn get_user() {
     assert_eq!(u.office_location.as_deref(), Some("18/2111"));
     assert_eq!(u.preferred_language.as_deref(), Some("en-US"));
 
-    let u: User = decode(
+    let u: User = ok(
         users::get(
             &tenant(),
             &adele(),
             &["displayName", "givenName", "postalCode", "identities"],
         ),
-        200,
-        include_str!("fixtures/user-get-select.json"),
+        "user-get-select",
     )
     .await;
     assert_eq!(u.id, None, "not selected, not sent");
@@ -58,11 +52,7 @@ async fn get_user() {
 /// and 4: nulls for unset properties; a guest's `#EXT#` UPN and `@odata.count`).
 #[tokio::test]
 async fn list_users() {
-    let page = first_page::<User>(
-        users::list(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/user-list.json"),
-    )
-    .await;
+    let page = doc_page::<User>(users::list(&tenant(), &Query::new()).unwrap(), "user-list").await;
     assert_eq!(page.items.len(), 2);
     assert_eq!(
         page.items[0].display_name.as_deref(),
@@ -72,9 +62,9 @@ async fn list_users() {
     assert_eq!(page.items[0].business_phones, Some(vec![]));
     assert_eq!(page.items[1].mobile_phone.as_deref(), Some("425-555-0101"));
 
-    let page = first_page::<User>(
+    let page = doc_page::<User>(
         users::list(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/user-list-count.json"),
+        "user-list-count",
     )
     .await;
     assert_eq!(page.count, Some(1));
@@ -107,12 +97,7 @@ async fn create_user() {
         department: None,
         extra: Default::default(),
     };
-    let u: User = decode(
-        users::create(&tenant(), &new).unwrap(),
-        201,
-        include_str!("fixtures/user-post-users.json"),
-    )
-    .await;
+    let u: User = created(users::create(&tenant(), &new).unwrap(), "user-post-users").await;
     assert_eq!(
         u.id.unwrap().as_str(),
         "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
@@ -130,32 +115,15 @@ async fn updates_read_no_content() {
         job_title: cipp_graph::model::Field::Set("Director".into()),
         ..UserPatch::default()
     };
-    decode(users::update(&t, &adele(), &patch).unwrap(), 204, "").await;
-    decode(
-        users::set_sign_in_enabled(&t, &adele(), false).unwrap(),
-        204,
-        "",
-    )
-    .await;
-    decode(
+    no_content(users::update(&t, &adele(), &patch).unwrap()).await;
+    no_content(users::set_sign_in_enabled(&t, &adele(), false).unwrap()).await;
+    no_content(
         users::reset_password(&t, &adele(), &SecretString::from("Vx!93kd-aa.Qw"), true).unwrap(),
-        204,
-        "",
     )
     .await;
-    decode(
-        users::set_password_never_expires(&t, &adele(), true).unwrap(),
-        204,
-        "",
-    )
-    .await;
-    decode(users::clear_immutable_id(&t, &adele()).unwrap(), 204, "").await;
-    decode(
-        users::require_password_change(&t, &adele()).unwrap(),
-        204,
-        "",
-    )
-    .await;
+    no_content(users::set_password_never_expires(&t, &adele(), true).unwrap()).await;
+    no_content(users::clear_immutable_id(&t, &adele()).unwrap()).await;
+    no_content(users::require_password_change(&t, &adele()).unwrap()).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/user-delete?view=graph-rest-1.0> and
@@ -163,11 +131,9 @@ async fn updates_read_no_content() {
 /// `204 No Content`.
 #[tokio::test]
 async fn deletes_read_no_content() {
-    decode(users::delete(&tenant(), &adele()), 204, "").await;
-    decode(
+    no_content(users::delete(&tenant(), &adele())).await;
+    no_content(
         users::delete_permanently(&tenant(), "46cc6179-19d0-473e-97ad-6ff84347bbbb").unwrap(),
-        204,
-        "",
     )
     .await;
 }
@@ -177,9 +143,9 @@ async fn deletes_read_no_content() {
 /// `deletedDateTime`, with `@odata.count`).
 #[tokio::test]
 async fn list_deleted_users() {
-    let page = first_page::<User>(
+    let page = doc_page::<User>(
         users::list_deleted(&tenant(), &Query::new()).unwrap(),
-        include_str!("fixtures/directory-deleteditems-list.json"),
+        "directory-deleteditems-list",
     )
     .await;
     assert_eq!(page.count, Some(2));
@@ -192,10 +158,9 @@ async fn list_deleted_users() {
 /// <https://learn.microsoft.com/en-us/graph/api/directory-deleteditems-restore?view=graph-rest-1.0>
 #[tokio::test]
 async fn restore_deleted_item() {
-    let o: DirectoryObject = decode(
+    let o: DirectoryObject = ok(
         users::restore(&tenant(), "46cc6179-19d0-473e-97ad-6ff84347bbbb").unwrap(),
-        200,
-        include_str!("fixtures/directory-deleteditems-restore.json"),
+        "directory-deleteditems-restore",
     )
     .await;
     assert_eq!(o.odata_type.as_deref(), Some("#microsoft.graph.group"));
@@ -206,10 +171,9 @@ async fn restore_deleted_item() {
 /// <https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions?view=graph-rest-1.0>
 #[tokio::test]
 async fn revoke_sign_in_sessions() {
-    let ok = decode(
+    let ok = ok(
         users::revoke_sign_in_sessions(&tenant(), &adele()),
-        200,
-        include_str!("fixtures/user-revokesigninsessions.json"),
+        "user-revokesigninsessions",
     )
     .await;
     assert!(ok);
@@ -235,16 +199,11 @@ async fn reset_password_synced() {
 /// <https://learn.microsoft.com/en-us/graph/api/user-delete-manager?view=graph-rest-1.0>.
 #[tokio::test]
 async fn manager() {
-    let m: DirectoryObject = decode(
-        users::get_manager(&tenant(), &adele()),
-        200,
-        include_str!("fixtures/user-list-manager.json"),
-    )
-    .await;
+    let m: DirectoryObject = ok(users::get_manager(&tenant(), &adele()), "user-list-manager").await;
     assert_eq!(m.display_name.as_deref(), Some("Sara Davis"));
     assert_eq!(m.odata_type, None, "the example has no @odata.type");
     assert_eq!(m.extra["jobTitle"], "Finance VP");
-    decode(
+    no_content(
         users::set_manager(
             &tenant(),
             &adele(),
@@ -252,20 +211,18 @@ async fn manager() {
             "https://graph.microsoft.com",
         )
         .unwrap(),
-        204,
-        "",
     )
     .await;
-    decode(users::remove_manager(&tenant(), &adele()), 204, "").await;
+    no_content(users::remove_manager(&tenant(), &adele())).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/user-list-memberof?view=graph-rest-1.0>
 /// (example 1: an item without an `id`; example 4: `$search` with `@odata.count`).
 #[tokio::test]
 async fn member_of() {
-    let page = first_page::<DirectoryObject>(
+    let page = doc_page::<DirectoryObject>(
         users::member_of(&tenant(), &adele(), false, &Query::new()).unwrap(),
-        include_str!("fixtures/user-list-memberof.json"),
+        "user-list-memberof",
     )
     .await;
     assert_eq!(
@@ -274,9 +231,9 @@ async fn member_of() {
     );
     assert_eq!(page.items[0].id, None);
     assert_eq!(page.items[0].extra["securityEnabled"], true);
-    let page = first_page::<DirectoryObject>(
+    let page = doc_page::<DirectoryObject>(
         users::member_of(&tenant(), &adele(), true, &Query::new()).unwrap(),
-        include_str!("fixtures/user-list-memberof-search.json"),
+        "user-list-memberof-search",
     )
     .await;
     assert_eq!(page.count, Some(7));
@@ -296,10 +253,9 @@ async fn licences() {
         sku_id: SkuId("0118a350-71fc-4ec3-8f0c-6a1cb8867561".into()),
         disabled_plans: vec![],
     }];
-    let u: User = decode(
+    let u: User = ok(
         users::assign_licenses(&tenant(), &adele(), &add, &[]).unwrap(),
-        200,
-        include_str!("fixtures/user-assignlicense.json"),
+        "user-assignlicense",
     )
     .await;
     let l = &u.assigned_licenses.unwrap()[0];
@@ -307,10 +263,9 @@ async fn licences() {
     assert_eq!(l.disabled_plans, ["11b0131d-43c8-4bbb-b2c8-e80f9a50834a"]);
     assert_eq!(u.city.as_deref(), Some("city-value"));
     assert!(u.extra.contains_key("assignedPlans"));
-    let u: User = decode(
+    let u: User = ok(
         users::reprocess_license_assignment(&tenant(), &adele()),
-        200,
-        include_str!("fixtures/user-reprocesslicenseassignment.json"),
+        "user-reprocesslicenseassignment",
     )
     .await;
     assert_eq!(
@@ -322,11 +277,8 @@ async fn licences() {
 /// <https://learn.microsoft.com/en-us/graph/api/subscribedsku-list?view=graph-rest-1.0>
 #[tokio::test]
 async fn subscribed_skus() {
-    let page = first_page::<SubscribedSku>(
-        users::subscribed_skus(&tenant()),
-        include_str!("fixtures/subscribedsku-list.json"),
-    )
-    .await;
+    let page =
+        doc_page::<SubscribedSku>(users::subscribed_skus(&tenant()), "subscribedsku-list").await;
     let s = &page.items[1];
     assert_eq!(s.sku_part_number.as_deref(), Some("CRMSTANDARD"));
     assert_eq!(s.capability_status.as_deref(), Some("Suspended"));
@@ -341,18 +293,8 @@ async fn subscribed_skus() {
 /// <https://learn.microsoft.com/en-us/graph/api/onpremisessyncbehavior-update?view=graph-rest-beta>.
 #[tokio::test]
 async fn beta_updates_read_no_content() {
-    decode(
-        users::set_default_mfa_method(&tenant(), &adele(), "push").unwrap(),
-        204,
-        "",
-    )
-    .await;
-    decode(
-        users::set_cloud_managed(&tenant(), &adele(), true).unwrap(),
-        204,
-        "",
-    )
-    .await;
+    no_content(users::set_default_mfa_method(&tenant(), &adele(), "push").unwrap()).await;
+    no_content(users::set_cloud_managed(&tenant(), &adele(), true).unwrap()).await;
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/drive-get?view=graph-rest-1.0>; a shortcut
@@ -361,12 +303,7 @@ async fn beta_updates_read_no_content() {
 /// `201 Created`).
 #[tokio::test]
 async fn drive() {
-    let d: Drive = decode(
-        users::drive(&tenant(), &adele()),
-        200,
-        include_str!("fixtures/drive-get.json"),
-    )
-    .await;
+    let d: Drive = ok(users::drive(&tenant(), &adele()), "drive-get").await;
     assert_eq!(d.drive_type.as_deref(), Some("business"));
     assert_eq!(d.web_url, None);
     assert_eq!(d.extra["quota"]["state"], "normal");
@@ -377,10 +314,9 @@ async fn drive() {
         list_item_unique_id: "root".into(),
         site_url: "https://contoso.sharepoint.com/sites/Sales".into(),
     };
-    decode(
+    created(
         users::add_drive_shortcut(&tenant(), &adele(), "Sales", &target).unwrap(),
-        201,
-        include_str!("fixtures/drive-get.json"),
+        "drive-get",
     )
     .await;
 }
