@@ -3,96 +3,55 @@
 
 use serde_json::{json, Value};
 
-use super::{error, list, not_found, Ctx, Params, Route};
+use super::{error, list, routes, Answer, Ctx, Params, Route};
 use crate::state::synthetic_guid;
 use crate::Reply;
 
 const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "users/{id}/authentication/methods",
-        handler: list_methods,
-    },
-    Route {
-        method: "POST",
-        path: "users/{id}/authentication/methods/{method}/resetpassword",
-        handler: reset_password,
-    },
-    Route {
-        method: "POST",
-        path: "users/{id}/authentication/temporaryaccesspassmethods",
-        handler: create_tap,
-    },
-    Route {
-        method: "DELETE",
-        path: "users/{id}/authentication/{kind}/{method}",
-        handler: delete_method,
-    },
-    Route {
-        method: "GET",
-        path: "users/{id}/authentication/requirements",
-        handler: get_requirements,
-    },
-    Route {
-        method: "PATCH",
-        path: "users/{id}/authentication/requirements",
-        handler: set_requirements,
-    },
-    Route {
-        method: "GET",
-        path: "policies/authenticationmethodspolicy/authenticationmethodconfigurations/temporaryaccesspass",
-        handler: tap_policy,
-    },
-    Route {
-        method: "GET",
-        path: "reports/authenticationmethods/userregistrationdetails",
-        handler: registration_details,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "users/{id}/authentication/methods" => list_methods,
+    POST "users/{id}/authentication/methods/{method}/resetpassword" => reset_password,
+    POST "users/{id}/authentication/temporaryaccesspassmethods" => create_tap,
+    DELETE "users/{id}/authentication/{kind}/{method}" => delete_method,
+    GET "users/{id}/authentication/requirements" => get_requirements,
+    PATCH "users/{id}/authentication/requirements" => set_requirements,
+    GET "policies/authenticationmethodspolicy/authenticationmethodconfigurations/temporaryaccesspass" => tap_policy,
+    GET "reports/authenticationmethods/userregistrationdetails" => registration_details,
 ];
 
-fn list_methods(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
+fn list_methods(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
     let mut items = vec![
         json!({"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": PASSWORD_METHOD_ID, "password": null}),
     ];
     items.extend(ctx.t.auth.methods.get(&uid).cloned().unwrap_or_default());
-    list(ctx.req, items, "users/authentication/methods", None)
+    Ok(list(ctx.req, items, "users/authentication/methods", None))
+}
+
+fn method_not_found(id: &str) -> Reply {
+    error(
+        404,
+        "itemNotFound",
+        &format!("The authentication method {id} was not found."),
+    )
 }
 
 /// Password writeback reset for a synchronised user: 202 with a `Location` to poll.
-fn reset_password(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn reset_password(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     if !p.get(1).eq_ignore_ascii_case(PASSWORD_METHOD_ID) {
-        return error(
-            404,
-            "itemNotFound",
-            &format!("The authentication method {} was not found.", p.get(1)),
-        );
+        return Err(method_not_found(p.get(1)));
     }
-    let Some(user) = ctx.t.directory.user(p.get(0)).cloned() else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let user = ctx.user(p.get(0))?.clone();
+    let b = ctx.req.json()?;
     if b["newPassword"].as_str().is_none_or(str::is_empty) {
-        return error(400, "badRequest", "newPassword is required.");
+        return Err(error(400, "badRequest", "newPassword is required."));
     }
     if user["onPremisesSyncEnabled"] != json!(true) {
-        return error(400, "badRequest", "Password writeback is only for users synchronised from on-premises; reset cloud users through passwordProfile.");
+        return Err(error(400, "badRequest", "Password writeback is only for users synchronised from on-premises; reset cloud users through passwordProfile."));
     }
-    let uid = user["id"].as_str().unwrap_or_default().to_owned();
-    let target = ctx.t.user_target(&uid, Vec::new());
-    ctx.audit(
-        "Reset user password",
-        "UserManagement",
-        "Update",
-        vec![target],
-    );
+    let uid = user["id"].as_str().unwrap_or_default();
+    ctx.audit_user("Reset user password", "Update", uid);
     let mut r = Reply::empty(202);
     r.headers.push((
         "location",
@@ -101,24 +60,19 @@ fn reset_password(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
             synthetic_guid(&ctx.req.now)
         ),
     ));
-    r
+    Ok(r)
 }
 
-fn create_tap(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn create_tap(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
+    let b = ctx.req.json()?;
     let policy = ctx.t.auth.tap_policy.clone();
     if policy["state"] != json!("enabled") {
-        return error(
+        return Err(error(
             400,
             "badRequest",
             "The Temporary Access Pass authentication method is disabled by policy for this user.",
-        );
+        ));
     }
     let lifetime = b["lifetimeInMinutes"]
         .as_u64()
@@ -128,21 +82,21 @@ fn create_tap(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         policy["maximumLifetimeInMinutes"].as_u64().unwrap_or(43200),
     );
     if !(10..=43200).contains(&lifetime) || lifetime < min || lifetime > max {
-        return error(
+        return Err(error(
             400,
             "badRequest",
             &format!("lifetimeInMinutes must be between {min} and {max}."),
-        );
+        ));
     }
     let once = b["isUsableOnce"]
         .as_bool()
         .unwrap_or(policy["isUsableOnce"].as_bool().unwrap_or(false));
     if policy["isUsableOnce"] == json!(true) && !once {
-        return error(
+        return Err(error(
             400,
             "badRequest",
             "Policy requires Temporary Access Pass to be usable once.",
-        );
+        ));
     }
     let now = ctx.req.now.clone();
     let id = synthetic_guid(&format!("tap-{uid}-{now}-{}", ctx.sim.next_n()));
@@ -159,61 +113,42 @@ fn create_tap(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         m["@odata.type"] != json!("#microsoft.graph.temporaryAccessPassAuthenticationMethod")
     });
     methods.push(stored.clone());
-    let target = ctx.t.user_target(&uid, Vec::new());
-    ctx.audit(
-        "Admin registered security info",
-        "UserManagement",
-        "Add",
-        vec![target],
-    );
+    ctx.audit_user("Admin registered security info", "Add", &uid);
     let mut out = stored;
     out["temporaryAccessPass"] = json!(pass);
-    Reply::json(201, out)
+    Ok(Reply::json(201, out))
 }
 
 /// `DELETE users/{id}/authentication/{kind}Methods/{id}`.
-fn delete_method(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn delete_method(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let kind = p.get(1).to_ascii_lowercase();
     let Some(kind) = kind.strip_suffix("methods").filter(|k| !k.is_empty()) else {
-        return error(
+        return Err(error(
             400,
             "BadRequest",
             &format!("Resource not found for the segment '{}'.", p.get(1)),
-        );
+        ));
     };
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
+    let uid = ctx.user_id(p.get(0))?;
     let want = format!("#microsoft.graph.{kind}AuthenticationMethod");
     let id = p.get(2);
     let methods = ctx.t.auth.methods.entry(uid.clone()).or_default();
-    let Some(pos) = methods.iter().position(|m| {
-        m["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id))
-            && m["@odata.type"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(&want))
-    }) else {
-        return error(
-            404,
-            "itemNotFound",
-            &format!("The authentication method {id} was not found."),
-        );
-    };
+    let pos = methods
+        .iter()
+        .position(|m| {
+            m["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id))
+                && m["@odata.type"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(&want))
+        })
+        .ok_or_else(|| method_not_found(id))?;
     methods.remove(pos);
-    let target = ctx.t.user_target(&uid, Vec::new());
-    ctx.audit(
-        "Admin deleted security info",
-        "UserManagement",
-        "Delete",
-        vec![target],
-    );
-    Reply::empty(204)
+    ctx.audit_user("Admin deleted security info", "Delete", &uid);
+    Ok(Reply::empty(204))
 }
 
-fn get_requirements(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
+fn get_requirements(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
     let state = ctx
         .t
         .auth
@@ -221,41 +156,36 @@ fn get_requirements(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .get(&uid)
         .cloned()
         .unwrap_or_else(|| "disabled".into());
-    Reply::json(200, json!({ "perUserMfaState": state }))
+    Ok(Reply::json(200, json!({ "perUserMfaState": state })))
 }
 
-fn set_requirements(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn set_requirements(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
+    let b = ctx.req.json()?;
     match b["perUserMfaState"].as_str().map(str::to_ascii_lowercase) {
         Some(s) if ["disabled", "enabled", "enforced"].contains(&s.as_str()) => {
             ctx.t.auth.per_user_mfa.insert(uid, s);
-            Reply::empty(204)
+            Ok(Reply::empty(204))
         }
-        _ => error(
+        _ => Err(error(
             400,
             "badRequest",
             "perUserMfaState must be disabled, enabled or enforced.",
-        ),
+        )),
     }
 }
 
-fn tap_policy(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
-    Reply::json(200, ctx.t.auth.tap_policy.clone())
+fn tap_policy(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    Ok(Reply::json(200, ctx.t.auth.tap_policy.clone()))
 }
 
-fn registration_details(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+fn registration_details(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
     if ctx.req.q("$top").is_some() || ctx.req.q("$select").is_some() {
-        return error(
+        return Err(error(
             400,
             "BadRequest",
             "Only $filter and $orderby are supported on userRegistrationDetails.",
-        );
+        ));
     }
     let now = ctx.req.now.clone();
     let t = &*ctx.t;
@@ -287,10 +217,10 @@ fn registration_details(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
                 "lastUpdatedDateTime": now})
         })
         .collect();
-    list(
+    Ok(list(
         ctx.req,
         items,
         "reports/authenticationMethods/userRegistrationDetails",
         None,
-    )
+    ))
 }

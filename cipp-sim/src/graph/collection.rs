@@ -15,9 +15,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{error, id_of, list_with, project, with_context, Ctx, Paging, Params, Route};
+use super::{
+    error, id_of, list_with, project, routes, with_context, Answer, Ctx, Paging, Params, Route,
+};
 use crate::state::{Area, SimTenant, Store};
-use crate::Reply;
+use crate::{Reply, Sim};
 
 /// An operation a resource supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub(crate) const ALL_OPS: &[Op] = &[
     Op::Replace,
     Op::Delete,
 ];
+/// Every operation but `PUT`.
+pub(crate) const NO_REPLACE_OPS: &[Op] = &[Op::List, Op::Get, Op::Create, Op::Update, Op::Delete];
 /// Read-only resources.
 pub(crate) const READ_OPS: &[Op] = &[Op::List, Op::Get];
 
@@ -247,7 +251,7 @@ pub(crate) fn serve(ctx: &mut Ctx<'_, '_>, res: &Resource, lower: &[String]) -> 
         return Served::NotMine;
     }
     let method = ctx.req.method.as_str();
-    let reply = match (lower.len() - parts.len(), method) {
+    let answer = match (lower.len() - parts.len(), method) {
         (0, "GET") if res.allows(Op::List) => list_items(ctx, res),
         (0, "POST") if res.allows(Op::Create) => create(ctx, res),
         (1, m) => {
@@ -263,43 +267,51 @@ pub(crate) fn serve(ctx: &mut Ctx<'_, '_>, res: &Resource, lower: &[String]) -> 
         (0, _) => return Served::WrongMethod,
         _ => return Served::NotMine,
     };
-    Served::Reply(reply)
+    Served::Reply(answer.unwrap_or_else(|r| r))
 }
 
-fn list_items(ctx: &mut Ctx<'_, '_>, res: &Resource) -> Reply {
+fn list_items(ctx: &mut Ctx<'_, '_>, res: &Resource) -> Answer {
     let items = store(ctx.t, res.area).get(res.path).items().to_vec();
-    list_with(ctx.req, items, res.entity, res.defaults, res.paging)
+    Ok(list_with(
+        ctx.req,
+        items,
+        res.entity,
+        res.defaults,
+        res.paging,
+    ))
 }
 
-fn find(ctx: &Ctx<'_, '_>, res: &Resource, key: &str) -> Option<usize> {
+/// The item `key` names, or the resource's 404.
+fn current(ctx: &Ctx<'_, '_>, res: &Resource, key: &str) -> Result<Value, Reply> {
     store(ctx.t, res.area)
         .get(res.path)
         .iter()
-        .position(|v| (res.key)(v, key))
+        .find(|v| (res.key)(v, key))
+        .cloned()
+        .ok_or_else(|| (res.not_found)(key))
 }
 
-fn get(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
-    match find(ctx, res, key) {
-        Some(i) => {
-            let item = &store(ctx.t, res.area).get(res.path)[i];
-            Reply::json(
-                200,
-                with_context(
-                    project(item, ctx.req.q("$select"), res.defaults),
-                    ctx.req.version,
-                    &format!("{}/$entity", res.entity),
-                ),
-            )
-        }
-        None => (res.not_found)(key),
-    }
+/// The item as a single-entity answer.
+fn entity(ctx: &Ctx<'_, '_>, res: &Resource, status: u16, item: Value) -> Reply {
+    Reply::json(
+        status,
+        with_context(item, ctx.req.version, &format!("{}/$entity", res.entity)),
+    )
 }
 
-fn etag(ctx: &Ctx<'_, '_>) -> String {
-    format!("W/\"JyI{:016x}Iic=\"", ctx.sim.next_n())
+fn get(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Answer {
+    let item = current(ctx, res, key)?;
+    let item = project(&item, ctx.req.q("$select"), res.defaults);
+    Ok(entity(ctx, res, 200, item))
 }
 
-fn check_etag(ctx: &Ctx<'_, '_>, current: &Value) -> Result<(), Reply> {
+/// A new weak ETag.
+pub(crate) fn etag(sim: &Sim) -> String {
+    format!("W/\"JyI{:016x}Iic=\"", sim.next_n())
+}
+
+/// `If-Match` must be given and match the item's ETag (or be `*`).
+pub(crate) fn check_etag(ctx: &Ctx<'_, '_>, current: &Value) -> Result<(), Reply> {
     let given = ctx
         .req
         .headers
@@ -320,35 +332,28 @@ fn check_etag(ctx: &Ctx<'_, '_>, current: &Value) -> Result<(), Reply> {
     }
 }
 
-fn create(ctx: &mut Ctx<'_, '_>, res: &Resource) -> Reply {
-    let mut body = match ctx.req.object() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    if let Err(r) = res.check_typing(&body) {
-        return r;
-    }
+fn create(ctx: &mut Ctx<'_, '_>, res: &Resource) -> Answer {
+    let mut body = ctx.req.object()?;
+    res.check_typing(&body)?;
     if let Typing::Fixed(_) = res.typing {
         body.remove("@odata.type");
     }
     for p in res.required {
         if body.get(*p).is_none_or(Value::is_null) {
-            return error(
+            return Err(error(
                 400,
                 "Request_BadRequest",
                 &format!(
                     "Invalid value specified for property '{p}' of resource '{}'.",
                     res.noun
                 ),
-            );
+            ));
         }
     }
     // The server assigns ids.
     body.remove("id");
     if let Some(hook) = res.hooks.before_create {
-        if let Err(r) = hook(ctx, &mut body) {
-            return r;
-        }
+        hook(ctx, &mut body)?;
     }
     if !body.contains_key("id") {
         body.insert("id".into(), Value::String(ctx.new_id(res.path)));
@@ -358,7 +363,7 @@ fn create(ctx: &mut Ctx<'_, '_>, res: &Resource) -> Reply {
         body.insert(stamp.into(), now.clone());
     }
     if res.etag {
-        body.insert("@odata.etag".into(), Value::String(etag(ctx)));
+        body.insert("@odata.etag".into(), Value::String(etag(ctx.sim)));
     }
     let item = Value::Object(body);
     let id = id_of(&item);
@@ -378,49 +383,52 @@ fn create(ctx: &mut Ctx<'_, '_>, res: &Resource) -> Reply {
         .get(&id)
         .cloned()
         .unwrap_or(item);
-    let mut reply = Reply::json(
-        201,
-        with_context(stored, ctx.req.version, &format!("{}/$entity", res.entity)),
-    );
+    let mut reply = entity(ctx, res, 201, stored);
     reply.headers.extend(headers);
-    reply
+    Ok(reply)
 }
 
-fn update(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
-    let Some(i) = find(ctx, res, key) else {
-        return (res.not_found)(key);
-    };
-    let current = store(ctx.t, res.area).get(res.path)[i].clone();
-    if res.etag {
-        if let Err(r) = check_etag(ctx, &current) {
-            return r;
-        }
+/// Writes `item` over the stored item with the same id.
+fn store_item(ctx: &mut Ctx<'_, '_>, res: &Resource, item: Value) {
+    if let Some(slot) = store_mut(ctx.t, res.area)
+        .get_mut(res.path)
+        .get_mut(&id_of(&item))
+    {
+        *slot = item;
     }
-    let mut changes = match ctx.req.object() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+}
+
+/// The item `key` names, its `If-Match` checked when the resource has ETags.
+fn current_matching(ctx: &Ctx<'_, '_>, res: &Resource, key: &str) -> Result<Value, Reply> {
+    let current = current(ctx, res, key)?;
+    if res.etag {
+        check_etag(ctx, &current)?;
+    }
+    Ok(current)
+}
+
+fn update(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Answer {
+    let current = current_matching(ctx, res, key)?;
+    let mut changes = ctx.req.object()?;
     if changes.contains_key("id") {
-        return error(
+        return Err(error(
             400,
             "Request_BadRequest",
             "Property 'id' is read-only and cannot be set.",
-        );
+        ));
     }
     if res.typing == Typing::Polymorphic
         && changes.get("@odata.type").is_some_and(Value::is_string)
         && changes.get("@odata.type") != current.get("@odata.type")
     {
-        return error(
+        return Err(error(
             400,
             "BadRequest",
             &format!("The @odata.type of a {} cannot change.", res.noun),
-        );
+        ));
     }
     if let Some(hook) = res.hooks.before_update {
-        if let Err(r) = hook(ctx, &current, &mut changes) {
-            return r;
-        }
+        hook(ctx, &current, &mut changes)?;
     }
     changes.retain(|k, _| !k.contains('@'));
     let modified = crate::state::modified_properties(&current, &changes);
@@ -434,12 +442,9 @@ fn update(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
         }
     }
     if res.etag {
-        updated["@odata.etag"] = Value::String(etag(ctx));
+        updated["@odata.etag"] = Value::String(etag(ctx.sim));
     }
-    let coll = store_mut(ctx.t, res.area).get_mut(res.path);
-    if let Some(slot) = coll.get_mut(&id_of(&current)) {
-        *slot = updated.clone();
-    }
+    store_item(ctx, res, updated.clone());
     if let Some(a) = res.audit {
         if !modified.is_empty() {
             let mut target = (a.target)(ctx.t, &updated);
@@ -447,24 +452,15 @@ fn update(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
             ctx.audit(a.update, a.category, "Update", vec![target]);
         }
     }
-    match res.update_reply {
+    Ok(match res.update_reply {
         UpdateReply::NoContent => Reply::empty(204),
-        UpdateReply::Object => Reply::json(
-            200,
-            with_context(updated, ctx.req.version, &format!("{}/$entity", res.entity)),
-        ),
-    }
+        UpdateReply::Object => entity(ctx, res, 200, updated),
+    })
 }
 
-fn replace(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
-    let Some(i) = find(ctx, res, key) else {
-        return (res.not_found)(key);
-    };
-    let current = store(ctx.t, res.area).get(res.path)[i].clone();
-    let mut body = match ctx.req.object() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn replace(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Answer {
+    let current = current(ctx, res, key)?;
+    let mut body = ctx.req.object()?;
     body.insert("id".into(), current["id"].clone());
     if let Some(stamp) = res.created {
         if let Some(v) = current.get(stamp) {
@@ -475,31 +471,16 @@ fn replace(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
         body.insert(stamp.into(), Value::String(ctx.req.now.clone()));
     }
     if res.etag {
-        body.insert("@odata.etag".into(), Value::String(etag(ctx)));
+        body.insert("@odata.etag".into(), Value::String(etag(ctx.sim)));
     }
-    if let Some(slot) = store_mut(ctx.t, res.area)
-        .get_mut(res.path)
-        .get_mut(&id_of(&current))
-    {
-        *slot = Value::Object(body);
-    }
-    Reply::empty(204)
+    store_item(ctx, res, Value::Object(body));
+    Ok(Reply::empty(204))
 }
 
-fn delete(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
-    let Some(i) = find(ctx, res, key) else {
-        return (res.not_found)(key);
-    };
-    let current = store(ctx.t, res.area).get(res.path)[i].clone();
-    if res.etag {
-        if let Err(r) = check_etag(ctx, &current) {
-            return r;
-        }
-    }
+fn delete(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Answer {
+    let current = current_matching(ctx, res, key)?;
     if let Some(hook) = res.hooks.before_delete {
-        if let Err(r) = hook(ctx, &current) {
-            return r;
-        }
+        hook(ctx, &current)?;
     }
     let target = res.audit.map(|a| (a.target)(ctx.t, &current));
     let soft = match res.deletion {
@@ -521,7 +502,7 @@ fn delete(ctx: &mut Ctx<'_, '_>, res: &Resource, key: &str) -> Reply {
     if let Some(hook) = res.hooks.after_delete {
         hook(ctx, &current, !soft);
     }
-    Reply::empty(204)
+    Ok(Reply::empty(204))
 }
 
 // ---- directory/deletedItems: the deleted side of every soft-deleting directory resource
@@ -542,49 +523,36 @@ fn typed(res: &Resource, item: &Value) -> Value {
     v
 }
 
-fn find_deleted(t: &SimTenant, key: &str) -> Option<(&'static Resource, Value)> {
-    soft_deleting().find_map(|res| {
-        store(t, res.area)
-            .get(res.path)
-            .deleted()
-            .iter()
-            .find(|v| (res.key)(v, key))
-            .map(|v| (res, v.clone()))
-    })
+/// The deleted item `key` names, with its resource, or Graph's 404.
+fn find_deleted(t: &SimTenant, key: &str) -> Result<(&'static Resource, Value), Reply> {
+    soft_deleting()
+        .find_map(|res| {
+            store(t, res.area)
+                .get(res.path)
+                .deleted()
+                .iter()
+                .find(|v| (res.key)(v, key))
+                .map(|v| (res, v.clone()))
+        })
+        .ok_or_else(|| super::not_found(key))
 }
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "directory/deleteditems",
-        handler: deleted_without_cast,
-    },
-    Route {
-        method: "GET",
-        path: "directory/deleteditems/{item}",
-        handler: deleted_get,
-    },
-    Route {
-        method: "DELETE",
-        path: "directory/deleteditems/{id}",
-        handler: deleted_purge,
-    },
-    Route {
-        method: "POST",
-        path: "directory/deleteditems/{id}/restore",
-        handler: deleted_restore,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "directory/deleteditems" => deleted_without_cast,
+    GET "directory/deleteditems/{item}" => deleted_get,
+    DELETE "directory/deleteditems/{id}" => deleted_purge,
+    POST "directory/deleteditems/{id}/restore" => deleted_restore,
 ];
 
-fn deleted_without_cast(_: &mut Ctx<'_, '_>, _: &Params) -> Reply {
-    error(
+fn deleted_without_cast(_: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    Err(error(
         400,
         "Request_BadRequest",
         "Listing deleted items needs a type cast: directory/deletedItems/microsoft.graph.user or microsoft.graph.group.",
-    )
+    ))
 }
 
-fn deleted_get(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn deleted_get(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let key = p.get(0);
     if let Some(ty) = key
         .to_ascii_lowercase()
@@ -592,37 +560,32 @@ fn deleted_get(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .map(str::to_owned)
     {
         let want = format!("#microsoft.graph.{ty}");
-        let Some(res) = soft_deleting()
+        let res = soft_deleting()
             .find(|r| matches!(r.typing, Typing::Fixed(t) if t.eq_ignore_ascii_case(&want)))
-        else {
-            return error(
-                400,
-                "BadRequest",
-                &format!("Resource not found for the segment 'microsoft.graph.{ty}'."),
-            );
-        };
+            .ok_or_else(|| {
+                error(
+                    400,
+                    "BadRequest",
+                    &format!("Resource not found for the segment 'microsoft.graph.{ty}'."),
+                )
+            })?;
         let items = store(ctx.t, res.area).get(res.path).deleted().to_vec();
         let entity = format!("directory/deletedItems/{}", &want[1..]);
-        return list_with(ctx.req, items, &entity, res.defaults, res.paging);
+        return Ok(list_with(ctx.req, items, &entity, res.defaults, res.paging));
     }
-    match find_deleted(ctx.t, key) {
-        Some((res, item)) => Reply::json(
-            200,
-            with_context(
-                project(&typed(res, &item), ctx.req.q("$select"), None),
-                ctx.req.version,
-                "directory/deletedItems/$entity",
-            ),
+    let (res, item) = find_deleted(ctx.t, key)?;
+    Ok(Reply::json(
+        200,
+        with_context(
+            project(&typed(res, &item), ctx.req.q("$select"), None),
+            ctx.req.version,
+            "directory/deletedItems/$entity",
         ),
-        None => super::not_found(key),
-    }
+    ))
 }
 
-fn deleted_purge(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let key = p.get(0);
-    let Some((res, item)) = find_deleted(ctx.t, key) else {
-        return super::not_found(key);
-    };
+fn deleted_purge(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let (res, item) = find_deleted(ctx.t, p.get(0))?;
     let target = res.audit.map(|a| (a.target)(ctx.t, &item));
     store_mut(ctx.t, res.area)
         .get_mut(res.path)
@@ -639,18 +602,13 @@ fn deleted_purge(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
     if let Some(hook) = res.hooks.after_delete {
         hook(ctx, &item, true);
     }
-    Reply::empty(204)
+    Ok(Reply::empty(204))
 }
 
-fn deleted_restore(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let key = p.get(0);
-    let Some((res, item)) = find_deleted(ctx.t, key) else {
-        return super::not_found(key);
-    };
+fn deleted_restore(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let (res, item) = find_deleted(ctx.t, p.get(0))?;
     if let Some(hook) = res.hooks.before_restore {
-        if let Err(r) = hook(ctx, &item) {
-            return r;
-        }
+        hook(ctx, &item)?;
     }
     let restored = store_mut(ctx.t, res.area)
         .get_mut(res.path)
@@ -661,12 +619,12 @@ fn deleted_restore(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         let target = (a.target)(ctx.t, &restored);
         ctx.audit(a.restore, a.category, "Restore", vec![target]);
     }
-    Reply::json(
+    Ok(Reply::json(
         200,
         with_context(
             typed(res, &restored),
             ctx.req.version,
             "directoryObjects/$entity",
         ),
-    )
+    ))
 }

@@ -5,8 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::collection::{Audited, Hooks, Resource, Typing};
-use super::{error, list, Ctx, Params, Route};
+use super::collection::{Audited, Hooks, Resource, Typing, NO_REPLACE_OPS};
+use super::{error, list, routes, Answer, Ctx, Params, Route};
 use crate::state::{paths, Area, SimTenant};
 use crate::Reply;
 
@@ -47,13 +47,7 @@ pub(crate) const RESOURCES: &[Resource] = &[
         entity: "identity/conditionalAccess/policies",
         area: Area::ConditionalAccess,
         noun: "ConditionalAccessPolicy",
-        ops: &[
-            super::collection::Op::List,
-            super::collection::Op::Get,
-            super::collection::Op::Create,
-            super::collection::Op::Update,
-            super::collection::Op::Delete,
-        ],
+        ops: NO_REPLACE_OPS,
         typing: Typing::Any,
         modified: Some("modifiedDateTime"),
         not_found: policy_not_found,
@@ -79,13 +73,7 @@ pub(crate) const RESOURCES: &[Resource] = &[
         entity: "identity/conditionalAccess/namedLocations",
         area: Area::ConditionalAccess,
         noun: "named location",
-        ops: &[
-            super::collection::Op::List,
-            super::collection::Op::Get,
-            super::collection::Op::Create,
-            super::collection::Op::Update,
-            super::collection::Op::Delete,
-        ],
+        ops: NO_REPLACE_OPS,
         typing: Typing::Polymorphic,
         modified: Some("modifiedDateTime"),
         not_found: location_not_found,
@@ -256,35 +244,23 @@ pub(crate) fn guard(ctx: &mut Ctx<'_, '_>, lower: &[String]) -> Option<Reply> {
     None
 }
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "policies/authenticationstrengthpolicies",
-        handler: list_strengths,
-    },
-    Route {
-        method: "GET",
-        path: "policies/identitysecuritydefaultsenforcementpolicy",
-        handler: get_security_defaults,
-    },
-    Route {
-        method: "PATCH",
-        path: "policies/identitysecuritydefaultsenforcementpolicy",
-        handler: set_security_defaults,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "policies/authenticationstrengthpolicies" => list_strengths,
+    GET "policies/identitysecuritydefaultsenforcementpolicy" => get_security_defaults,
+    PATCH "policies/identitysecuritydefaultsenforcementpolicy" => set_security_defaults,
 ];
 
-fn list_strengths(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
-    list(
+fn list_strengths(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    Ok(list(
         ctx.req,
         strengths(),
         "policies/authenticationStrengthPolicies",
         None,
-    )
+    ))
 }
 
-fn get_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
-    Reply::json(
+fn get_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    Ok(Reply::json(
         200,
         json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
@@ -293,19 +269,13 @@ fn get_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
             "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization.",
             "isEnabled": !ctx.t.conditional_access.security_defaults_disabled
         }),
-    )
+    ))
 }
 
-fn set_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    match b["isEnabled"].as_bool() {
-        Some(on) => {
-            ctx.t.conditional_access.security_defaults_disabled = !on;
-            Reply::empty(204)
-        }
-        None => error(400, "BadRequest", "isEnabled must be true or false."),
-    }
+fn set_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    let on = ctx.req.json()?["isEnabled"]
+        .as_bool()
+        .ok_or_else(|| error(400, "BadRequest", "isEnabled must be true or false."))?;
+    ctx.t.conditional_access.security_defaults_disabled = !on;
+    Ok(Reply::empty(204))
 }

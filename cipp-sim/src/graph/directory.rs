@@ -2,38 +2,25 @@
 
 use serde_json::{json, Value};
 
-use super::{list, Ctx, Params, Route};
-use crate::Reply;
+use super::{list, routes, Answer, Ctx, Params, Route};
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "organization",
-        handler: organization,
-    },
-    Route {
-        method: "GET",
-        path: "domains",
-        handler: domains,
-    },
-    Route {
-        method: "GET",
-        path: "tenantrelationships/delegatedadmincustomers",
-        handler: customers,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "organization" => organization,
+    GET "domains" => domains,
+    GET "tenantrelationships/delegatedadmincustomers" => customers,
 ];
 
-fn organization(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+fn organization(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
     let items = vec![ctx.t.organization()];
-    list(ctx.req, items, "organization", None)
+    Ok(list(ctx.req, items, "organization", None))
 }
 
-fn domains(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+fn domains(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
     let items = ctx.t.domain_objects();
-    list(ctx.req, items, "domains", None)
+    Ok(list(ctx.req, items, "domains", None))
 }
 
-fn customers(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+fn customers(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
     let items: Vec<Value> = ctx
         .t
         .gdap
@@ -42,10 +29,10 @@ fn customers(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
         .filter_map(|id| ctx.others.tenants.get(id))
         .map(|c| json!({"id": c.id, "tenantId": c.id, "displayName": c.display_name}))
         .collect();
-    list(
+    Ok(list(
         ctx.req,
         items,
         "tenantRelationships/delegatedAdminCustomers",
         None,
-    )
+    ))
 }

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
-use super::collection::{Hooks, Resource, UpdateReply};
-use super::{error, id_of, list, Ctx, Params, Route};
+use super::collection::{check_etag, etag, Hooks, Op, Resource, UpdateReply};
+use super::{error, id_of, list, routes, Answer, Ctx, Params, Route};
 use crate::state::{paths, synthetic_guid, Area};
 use crate::{Reply, Sim};
 
@@ -47,31 +47,6 @@ fn roles_of(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn etag(sim: &Sim) -> String {
-    format!("W/\"JyI{:016x}Iic=\"", sim.next_n())
-}
-
-fn check_etag(ctx: &Ctx<'_, '_>, current: &Value) -> Result<(), Reply> {
-    let given = ctx
-        .req
-        .headers
-        .get(http::header::IF_MATCH)
-        .and_then(|v| v.to_str().ok());
-    match given {
-        None => Err(error(
-            400,
-            "BadRequest",
-            "The If-Match header is required for this request.",
-        )),
-        Some(m) if m == "*" || Some(m) == current["@odata.etag"].as_str() => Ok(()),
-        Some(_) => Err(error(
-            412,
-            "PreconditionFailed",
-            "The resource has been modified since it was last retrieved. Get the latest version and retry.",
-        )),
-    }
-}
-
 fn not_found(id: &str) -> Reply {
     error(
         404,
@@ -87,12 +62,7 @@ pub(crate) const RESOURCES: &[Resource] = &[Resource {
     entity: ENTITY,
     area: Area::Gdap,
     noun: "delegatedAdminRelationship",
-    ops: &[
-        super::collection::Op::List,
-        super::collection::Op::Get,
-        super::collection::Op::Create,
-        super::collection::Op::Update,
-    ],
+    ops: &[Op::List, Op::Get, Op::Create, Op::Update],
     etag: true,
     paging: super::Paging {
         default_top: 100,
@@ -236,50 +206,45 @@ fn before_update(
     Ok(())
 }
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "POST",
-        path: "tenantrelationships/delegatedadminrelationships/{id}/requests",
-        handler: request,
-    },
-    Route {
-        method: "GET",
-        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments",
-        handler: list_assignments,
-    },
-    Route {
-        method: "POST",
-        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments",
-        handler: create_assignment,
-    },
-    Route {
-        method: "GET",
-        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}",
-        handler: get_assignment,
-    },
-    Route {
-        method: "PATCH",
-        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}",
-        handler: change_assignment,
-    },
-    Route {
-        method: "DELETE",
-        path: "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}",
-        handler: change_assignment,
-    },
-    Route {
-        method: "GET",
-        path: "tenantrelationships/delegatedadminrelationships/{id}/operations",
-        handler: list_operations,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    POST "tenantrelationships/delegatedadminrelationships/{id}/requests" => request,
+    GET "tenantrelationships/delegatedadminrelationships/{id}/accessassignments" => list_assignments,
+    POST "tenantrelationships/delegatedadminrelationships/{id}/accessassignments" => create_assignment,
+    GET "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}" => get_assignment,
+    PATCH "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}" => change_assignment,
+    DELETE "tenantrelationships/delegatedadminrelationships/{id}/accessassignments/{a}" => change_assignment,
+    GET "tenantrelationships/delegatedadminrelationships/{id}/operations" => list_operations,
 ];
 
-fn relationship<'a>(ctx: &'a mut Ctx<'_, '_>, id: &str) -> Option<&'a mut Value> {
+/// The relationship `id` names, or its 404.
+fn relationship<'a>(ctx: &'a mut Ctx<'_, '_>, id: &str) -> Result<&'a mut Value, Reply> {
     ctx.t
         .gdap
         .store
         .get_mut(paths::GDAP_RELATIONSHIPS)
         .get_mut(id)
+        .ok_or_else(|| not_found(id))
+}
+
+fn assignment_not_found() -> Reply {
+    error(
+        404,
+        "ResourceNotFound",
+        "The access assignment was not found.",
+    )
+}
+
+/// The roles an assignment body asks for, a non-empty subset of `granted`, or a 400.
+fn check_roles(b: &Value, granted: &[String]) -> Result<(), Reply> {
+    let wanted = roles_of(b);
+    if wanted.is_empty() || wanted.iter().any(|r| !granted.contains(r)) {
+        return Err(error(
+            400,
+            "BadRequest",
+            "The roles of an access assignment must be a subset of the relationship's roles.",
+        ));
+    }
+    Ok(())
 }
 
 /// Assignments are provisioned asynchronously: `pending` when created, `active` when
@@ -299,29 +264,24 @@ fn settle(ctx: &mut Ctx<'_, '_>, rel: &str) -> Vec<Value> {
     list.clone()
 }
 
-fn request(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn request(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let b = ctx.req.json()?;
     let (now, tag) = (ctx.req.now.clone(), etag(ctx.sim));
     let rid = synthetic_guid(&format!("req{}", ctx.sim.next_n()));
-    let Some(rel) = relationship(ctx, p.get(0)) else {
-        return not_found(p.get(0));
-    };
+    let rel = relationship(ctx, p.get(0))?;
     let action = b["action"].as_str().unwrap_or("").to_owned();
     let status = rel["status"].as_str().unwrap_or("").to_owned();
     let next = match (action.as_str(), status.as_str()) {
         ("lockForApproval", "created") => "approvalPending",
         ("terminate", "active" | "approvalPending") => "terminated",
         _ => {
-            return error(
+            return Err(error(
                 400,
                 "BadRequest",
                 &format!(
                     "The action '{action}' is not allowed while the relationship is '{status}'."
                 ),
-            )
+            ))
         }
     };
     rel["status"] = json!(next);
@@ -330,72 +290,54 @@ fn request(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
     if next == "terminated" {
         rel["endDateTime"] = json!(now);
     }
-    Reply::json(
+    Ok(Reply::json(
         201,
         json!({"id": rid, "action": action, "status": "created", "createdDateTime": now, "lastModifiedDateTime": now}),
-    )
+    ))
 }
 
-fn list_assignments(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    if relationship(ctx, p.get(0)).is_none() {
-        return not_found(p.get(0));
-    }
+fn list_assignments(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    relationship(ctx, p.get(0))?;
     let items = settle(ctx, p.get(0));
-    list(ctx.req, items, "accessAssignments", None)
+    Ok(list(ctx.req, items, "accessAssignments", None))
 }
 
-fn get_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn get_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let items = settle(ctx, p.get(0));
-    match items.into_iter().find(|a| {
-        a["id"]
-            .as_str()
-            .is_some_and(|x| x.eq_ignore_ascii_case(p.get(1)))
-    }) {
-        Some(a) => Reply::json(200, a),
-        None => error(
-            404,
-            "ResourceNotFound",
-            "The access assignment was not found.",
-        ),
-    }
+    let a = items
+        .into_iter()
+        .find(|a| {
+            a["id"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(p.get(1)))
+        })
+        .ok_or_else(assignment_not_found)?;
+    Ok(Reply::json(200, a))
 }
 
-fn create_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn create_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let id = p.get(0);
-    let Some(rel) = relationship(ctx, id).map(|r| r.clone()) else {
-        return not_found(id);
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let rel = relationship(ctx, id)?.clone();
+    let b = ctx.req.json()?;
     if rel["status"] != "active" {
-        return error(
+        return Err(error(
             400,
             "BadRequest",
             "Access assignments can only be created on active relationships.",
-        );
+        ));
     }
     let group = b["accessContainer"]["accessContainerId"]
         .as_str()
         .unwrap_or("")
         .to_ascii_lowercase();
     if ctx.t.directory.group(&group).is_none() {
-        return error(
+        return Err(error(
             400,
             "BadRequest",
             &format!("The security group '{group}' was not found in the partner tenant."),
-        );
+        ));
     }
-    let granted = roles_of(&rel);
-    let wanted = roles_of(&b);
-    if wanted.is_empty() || wanted.iter().any(|r| !granted.contains(r)) {
-        return error(
-            400,
-            "BadRequest",
-            "The roles of an access assignment must be a subset of the relationship's roles.",
-        );
-    }
+    check_roles(&b, &roles_of(&rel))?;
     let now = ctx.req.now.clone();
     let a = json!({
         "@odata.etag": etag(ctx.sim),
@@ -416,58 +358,44 @@ fn create_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .iter()
         .any(|a| a["accessContainer"]["accessContainerId"].as_str() == Some(group.as_str()))
     {
-        return error(
+        return Err(error(
             409,
             "Conflict",
             "An access assignment for this security group already exists.",
-        );
+        ));
     }
     list.push(a.clone());
-    Reply::json(201, a)
+    Ok(Reply::json(201, a))
 }
 
-fn change_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn change_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let (rel, aid) = (p.get(0), p.get(1));
-    let Some(granted) = relationship(ctx, rel).map(|r| roles_of(r)) else {
-        return not_found(rel);
-    };
+    let granted = roles_of(relationship(ctx, rel)?);
     let key = rel.to_ascii_lowercase();
-    let Some(j) = ctx.t.gdap.assignments.get(&key).and_then(|l| {
-        l.iter().position(|a| {
-            a["id"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(aid))
+    let j = ctx
+        .t
+        .gdap
+        .assignments
+        .get(&key)
+        .and_then(|l| {
+            l.iter().position(|a| {
+                a["id"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(aid))
+            })
         })
-    }) else {
-        return error(
-            404,
-            "ResourceNotFound",
-            "The access assignment was not found.",
-        );
-    };
+        .ok_or_else(assignment_not_found)?;
     let current = ctx.t.gdap.assignments[&key][j].clone();
-    if let Err(r) = check_etag(ctx, &current) {
-        return r;
-    }
+    check_etag(ctx, &current)?;
     let now = ctx.req.now.clone();
     if ctx.req.method == http::Method::DELETE {
         if let Some(l) = ctx.t.gdap.assignments.get_mut(&key) {
             l.remove(j);
         }
-        return Reply::empty(204);
+        return Ok(Reply::empty(204));
     }
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let wanted = roles_of(&b);
-    if wanted.is_empty() || wanted.iter().any(|r| !granted.contains(r)) {
-        return error(
-            400,
-            "BadRequest",
-            "The roles of an access assignment must be a subset of the relationship's roles.",
-        );
-    }
+    let b = ctx.req.json()?;
+    check_roles(&b, &granted)?;
     let mut a = current;
     a["accessDetails"] = b["accessDetails"].clone();
     a["@odata.etag"] = json!(etag(ctx.sim));
@@ -492,13 +420,11 @@ fn change_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         "lastModifiedDateTime": now
     });
     ctx.t.gdap.operations.entry(key).or_default().push(op);
-    Reply::json(200, a)
+    Ok(Reply::json(200, a))
 }
 
-fn list_operations(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    if relationship(ctx, p.get(0)).is_none() {
-        return not_found(p.get(0));
-    }
+fn list_operations(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    relationship(ctx, p.get(0))?;
     let items = ctx
         .t
         .gdap
@@ -506,7 +432,7 @@ fn list_operations(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .get(&p.get(0).to_ascii_lowercase())
         .cloned()
         .unwrap_or_default();
-    list(ctx.req, items, "operations", None)
+    Ok(list(ctx.req, items, "operations", None))
 }
 
 /// The customer approves a relationship that is `approvalPending`: it becomes `active`,

@@ -5,8 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use super::collection::{Audited, Deletion, Hooks, Resource, Typing};
-use super::users::{directory_object, ref_id, role_name};
-use super::{error, id_of, list, not_found, Ctx, Params, Route};
+use super::users::{directory_object, ref_body, ref_id, role_name};
+use super::{error, id_of, list, not_found, routes, Answer, Ctx, Params, Route};
 use crate::state::{paths, Area, SimTenant};
 use crate::Reply;
 
@@ -189,40 +189,35 @@ fn after_delete(ctx: &mut Ctx<'_, '_>, g: &Value, gone: bool) {
     }
 }
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "groups/{id}/members",
-        handler: members,
-    },
-    Route {
-        method: "GET",
-        path: "groups/{id}/owners",
-        handler: owners,
-    },
-    Route {
-        method: "POST",
-        path: "groups/{id}/members/$ref",
-        handler: add_member,
-    },
-    Route {
-        method: "DELETE",
-        path: "groups/{id}/members/{member}/$ref",
-        handler: remove_member,
-    },
-    Route {
-        method: "DELETE",
-        path: "directoryroles/{role}/members/{member}/$ref",
-        handler: remove_role_member,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "groups/{id}/members" => members,
+    GET "groups/{id}/owners" => owners,
+    POST "groups/{id}/members/$ref" => add_member,
+    DELETE "groups/{id}/members/{member}/$ref" => remove_member,
+    DELETE "directoryroles/{role}/members/{member}/$ref" => remove_role_member,
 ];
 
-fn related(ctx: &mut Ctx<'_, '_>, key: &str, owners: bool) -> Reply {
+/// The group `key` names, or Graph's 404.
+fn group(ctx: &Ctx<'_, '_>, key: &str) -> Result<Value, Reply> {
+    ctx.t
+        .directory
+        .group(key)
+        .cloned()
+        .ok_or_else(|| not_found(key))
+}
+
+/// The group `key` names if its membership can change through Graph.
+fn open_group(ctx: &Ctx<'_, '_>, key: &str) -> Result<Value, Reply> {
+    let g = group(ctx, key)?;
+    match membership_refused(&g) {
+        Some(why) => Err(error(400, "Request_BadRequest", why)),
+        None => Ok(g),
+    }
+}
+
+fn related(ctx: &mut Ctx<'_, '_>, key: &str, owners: bool) -> Answer {
+    let gid = id_of(&group(ctx, key)?);
     let t = &*ctx.t;
-    let Some(g) = t.directory.group(key) else {
-        return not_found(key);
-    };
-    let gid = id_of(g);
     let rel = if owners {
         &t.directory.owners
     } else {
@@ -234,57 +229,41 @@ fn related(ctx: &mut Ctx<'_, '_>, key: &str, owners: bool) -> Reply {
         .flatten()
         .filter_map(|x| directory_object(t, x))
         .collect();
-    list(ctx.req, items, "directoryObjects", None)
+    Ok(list(ctx.req, items, "directoryObjects", None))
 }
 
-fn members(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn members(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     related(ctx, p.get(0), false)
 }
 
-fn owners(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn owners(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     related(ctx, p.get(0), true)
 }
 
-fn add_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(g) = ctx.t.directory.group(p.get(0)).cloned() else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Some(member) = ref_id(&b["@odata.id"]) else {
-        return error(400, "Request_BadRequest", "Invalid @odata.id reference.");
-    };
-    if let Some(why) = membership_refused(&g) {
-        return error(400, "Request_BadRequest", why);
-    }
+fn add_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    group(ctx, p.get(0))?;
+    let member = ref_body(ctx)?;
+    let gid = id_of(&open_group(ctx, p.get(0))?);
     if !object_exists(ctx.t, &member) {
-        return not_found(&member);
+        return Err(not_found(&member));
     }
-    let gid = id_of(&g);
     let list = ctx.t.directory.members.entry(gid.clone()).or_default();
     if list.contains(&member) {
-        return error(400, "Request_BadRequest", ALREADY);
+        return Err(error(400, "Request_BadRequest", ALREADY));
     }
     list.push(member.clone());
     member_added(ctx, &gid, &member);
-    Reply::empty(204)
+    Ok(Reply::empty(204))
 }
 
-fn remove_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(g) = ctx.t.directory.group(p.get(0)).cloned() else {
-        return not_found(p.get(0));
-    };
-    if let Some(why) = membership_refused(&g) {
-        return error(400, "Request_BadRequest", why);
-    }
-    let gid = id_of(&g);
+fn remove_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let gid = id_of(&open_group(ctx, p.get(0))?);
     let member = p.get(1);
     let list = ctx.t.directory.members.entry(gid.clone()).or_default();
-    let Some(pos) = list.iter().position(|x| x.eq_ignore_ascii_case(member)) else {
-        return not_found(member);
-    };
+    let pos = list
+        .iter()
+        .position(|x| x.eq_ignore_ascii_case(member))
+        .ok_or_else(|| not_found(member))?;
     let removed = list.remove(pos);
     let targets = vec![
         ctx.t.user_target(&removed, Vec::new()),
@@ -296,11 +275,11 @@ fn remove_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         "Unassign",
         targets,
     );
-    Reply::empty(204)
+    Ok(Reply::empty(204))
 }
 
 /// `directoryRoles(roleTemplateId='…')/members/{id}/$ref`.
-fn remove_role_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn remove_role_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let role = p.get(0);
     let template = role
         .split_once('=')
@@ -313,12 +292,16 @@ fn remove_role_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         })
         .to_ascii_lowercase();
     let member = p.get(1);
-    let Some(holders) = ctx.t.directory.roles.get_mut(&template) else {
-        return not_found(&template);
-    };
-    let Some(pos) = holders.iter().position(|m| m.eq_ignore_ascii_case(member)) else {
-        return not_found(member);
-    };
+    let holders = ctx
+        .t
+        .directory
+        .roles
+        .get_mut(&template)
+        .ok_or_else(|| not_found(&template))?;
+    let pos = holders
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(member))
+        .ok_or_else(|| not_found(member))?;
     let removed = holders.remove(pos);
     let mut target = ctx.t.user_target(&removed, Vec::new());
     target["modifiedProperties"] = json!([
@@ -330,5 +313,5 @@ fn remove_role_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         "Unassign",
         vec![target],
     );
-    Reply::empty(204)
+    Ok(Reply::empty(204))
 }

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::collection::{Audited, Hooks, Resource, Typing, READ_OPS};
-use super::{error, list_with, not_found, Ctx, Paging, Params, Route};
+use super::collection::{Audited, Hooks, Resource, Typing, NO_REPLACE_OPS, READ_OPS};
+use super::{error, list_with, not_found, routes, Answer, Ctx, Paging, Params, Route};
 use crate::state::{paths, synthetic_guid, Area, SimApp, SimTenant};
 use crate::Reply;
 
@@ -27,13 +27,7 @@ pub(crate) const RESOURCES: &[Resource] = &[
         entity: "oauth2PermissionGrants",
         area: Area::Directory,
         noun: "OAuth2PermissionGrant",
-        ops: &[
-            super::collection::Op::List,
-            super::collection::Op::Get,
-            super::collection::Op::Create,
-            super::collection::Op::Update,
-            super::collection::Op::Delete,
-        ],
+        ops: NO_REPLACE_OPS,
         typing: Typing::Fixed("#microsoft.graph.oAuth2PermissionGrant"),
         created: None,
         modified: None,
@@ -124,51 +118,38 @@ fn sp_before_create(ctx: &mut Ctx<'_, '_>, sp: &mut Map<String, Value>) -> Resul
     Ok(())
 }
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "auditlogs/signins",
-        handler: sign_ins,
-    },
-    Route {
-        method: "GET",
-        path: "auditlogs/directoryaudits",
-        handler: directory_audits,
-    },
-    Route {
-        method: "POST",
-        path: "serviceprincipals/{id}/addpassword",
-        handler: add_password,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "auditlogs/signins" => sign_ins,
+    GET "auditlogs/directoryaudits" => directory_audits,
+    POST "serviceprincipals/{id}/addpassword" => add_password,
 ];
 
-fn newest_first(mut items: Vec<Value>, key: &str) -> Vec<Value> {
+/// A log, newest first by `key`, paged as logs are.
+fn log(ctx: &Ctx<'_, '_>, mut items: Vec<Value>, key: &str, entity: &str) -> Answer {
     items.sort_by(|a, b| b[key].as_str().cmp(&a[key].as_str()));
-    items
+    Ok(list_with(ctx.req, items, entity, None, Paging::LOGS))
 }
 
-fn sign_ins(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
-    let items = newest_first(ctx.t.logs.sign_ins.clone(), "createdDateTime");
-    list_with(ctx.req, items, "auditLogs/signIns", None, Paging::LOGS)
+fn sign_ins(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    let items = ctx.t.logs.sign_ins.clone();
+    log(ctx, items, "createdDateTime", "auditLogs/signIns")
 }
 
-fn directory_audits(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
-    let items = newest_first(ctx.t.logs.directory_audits.clone(), "activityDateTime");
-    list_with(
-        ctx.req,
-        items,
-        "auditLogs/directoryAudits",
-        None,
-        Paging::LOGS,
-    )
+fn directory_audits(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    let items = ctx.t.logs.directory_audits.clone();
+    log(ctx, items, "activityDateTime", "auditLogs/directoryAudits")
 }
 
 /// A client secret on a service principal: registers the app with the token endpoint.
-fn add_password(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn add_password(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let id = p.get(0);
-    let Some(sp) = ctx.t.directory.service_principals().get(id).cloned() else {
-        return not_found(id);
-    };
+    let sp = ctx
+        .t
+        .directory
+        .service_principals()
+        .get(id)
+        .cloned()
+        .ok_or_else(|| not_found(id))?;
     let secret = format!(
         "sim~{}",
         synthetic_guid(&format!("secret-{id}-{}", ctx.sim.next_n()))
@@ -183,8 +164,8 @@ fn add_password(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
             consented: vec![],
         },
     );
-    Reply::json(
+    Ok(Reply::json(
         200,
         json!({"keyId": synthetic_guid(&secret), "secretText": secret, "displayName": "temporary"}),
-    )
+    ))
 }

@@ -2,40 +2,16 @@
 
 use serde_json::{json, Value};
 
-use super::{error, list, not_found, Ctx, Params, Route};
+use super::{error, list, routes, Answer, Ctx, Params, Route};
 use crate::Reply;
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "users/{id}/mailfolders/inbox/messagerules",
-        handler: list_rules,
-    },
-    Route {
-        method: "PATCH",
-        path: "users/{id}/mailfolders/inbox/messagerules/{rule}",
-        handler: update_rule,
-    },
-    Route {
-        method: "DELETE",
-        path: "users/{id}/mailfolders/inbox/messagerules/{rule}",
-        handler: delete_rule,
-    },
-    Route {
-        method: "GET",
-        path: "users/{id}/mailboxsettings",
-        handler: get_settings,
-    },
-    Route {
-        method: "PATCH",
-        path: "users/{id}/mailboxsettings",
-        handler: update_settings,
-    },
-    Route {
-        method: "POST",
-        path: "users/{id}/sendmail",
-        handler: send_mail,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "users/{id}/mailfolders/inbox/messagerules" => list_rules,
+    PATCH "users/{id}/mailfolders/inbox/messagerules/{rule}" => update_rule,
+    DELETE "users/{id}/mailfolders/inbox/messagerules/{rule}" => delete_rule,
+    GET "users/{id}/mailboxsettings" => get_settings,
+    PATCH "users/{id}/mailboxsettings" => update_settings,
+    POST "users/{id}/sendmail" => send_mail,
 ];
 
 fn default_mailbox_settings() -> Value {
@@ -46,10 +22,8 @@ fn default_mailbox_settings() -> Value {
         "timeZone": "UTC", "language": {"locale": "en-US", "displayName": "English (United States)"}})
 }
 
-fn list_rules(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
+fn list_rules(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
     let items = ctx
         .t
         .mail
@@ -57,59 +31,44 @@ fn list_rules(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .get(&uid)
         .cloned()
         .unwrap_or_default();
-    list(ctx.req, items, "users/mailFolders/messageRules", None)
+    Ok(list(ctx.req, items, "users/mailFolders/messageRules", None))
 }
 
-fn rule_not_found() -> Reply {
-    error(
-        404,
-        "ErrorItemNotFound",
-        "The specified object was not found in the store.",
-    )
-}
-
-fn update_rule(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let changes = match ctx.req.object() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+/// The user's inbox rules and the position of the rule `p` names, or Exchange's 404.
+fn rule<'a>(ctx: &'a mut Ctx<'_, '_>, p: &Params) -> Result<(&'a mut Vec<Value>, usize), Reply> {
+    let uid = ctx.user_id(p.get(0))?;
     let rules = ctx.t.mail.inbox_rules.entry(uid).or_default();
-    let Some(rule) = rules
-        .iter_mut()
-        .find(|r| r["id"].as_str() == Some(p.get(1)))
-    else {
-        return rule_not_found();
-    };
-    if let Value::Object(rule) = rule {
-        rule.extend(changes);
-    }
-    Reply::json(200, rule.clone())
-}
-
-fn delete_rule(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let rules = ctx.t.mail.inbox_rules.entry(uid).or_default();
-    match rules
+    let pos = rules
         .iter()
         .position(|r| r["id"].as_str() == Some(p.get(1)))
-    {
-        Some(i) => {
-            rules.remove(i);
-            Reply::empty(204)
-        }
-        None => rule_not_found(),
-    }
+        .ok_or_else(|| {
+            error(
+                404,
+                "ErrorItemNotFound",
+                "The specified object was not found in the store.",
+            )
+        })?;
+    Ok((rules, pos))
 }
 
-fn get_settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
+fn update_rule(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    ctx.user_id(p.get(0))?;
+    let changes = ctx.req.object()?;
+    let (rules, pos) = rule(ctx, p)?;
+    if let Value::Object(rule) = &mut rules[pos] {
+        rule.extend(changes);
+    }
+    Ok(Reply::json(200, rules[pos].clone()))
+}
+
+fn delete_rule(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let (rules, pos) = rule(ctx, p)?;
+    rules.remove(pos);
+    Ok(Reply::empty(204))
+}
+
+fn get_settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
     let s = ctx
         .t
         .mail
@@ -117,17 +76,12 @@ fn get_settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .get(&uid)
         .cloned()
         .unwrap_or_else(default_mailbox_settings);
-    Reply::json(200, s)
+    Ok(Reply::json(200, s))
 }
 
-fn update_settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let changes = match ctx.req.object() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn update_settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
+    let changes = ctx.req.object()?;
     let s = ctx
         .t
         .mail
@@ -137,33 +91,22 @@ fn update_settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
     if let Value::Object(cur) = s {
         cur.extend(changes.clone());
     }
-    Reply::json(200, Value::Object(changes))
+    Ok(Reply::json(200, Value::Object(changes)))
 }
 
-fn send_mail(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(from) = ctx
-        .t
-        .directory
-        .user(p.get(0))
-        .and_then(|u| u["userPrincipalName"].as_str())
-        .map(str::to_owned)
-    else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn send_mail(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let from = ctx.user_upn(p.get(0))?;
+    let b = ctx.req.json()?;
     if b["message"]["toRecipients"]
         .as_array()
         .is_none_or(|a| a.is_empty())
     {
-        return error(
+        return Err(error(
             400,
             "ErrorInvalidRecipients",
             "At least one recipient is not valid.",
-        );
+        ));
     }
     ctx.t.mail.sent_mail.push((from, b["message"].clone()));
-    Reply::empty(202)
+    Ok(Reply::empty(202))
 }

@@ -144,6 +144,30 @@ impl Ctx<'_, '_> {
     pub(crate) fn new_id(&self, kind: &str) -> String {
         crate::state::synthetic_guid(&format!("{}-{kind}-{}", self.t.id, self.sim.next_n()))
     }
+
+    /// The user `key` (id or UPN) names, or Graph's 404.
+    pub(crate) fn user(&self, key: &str) -> Result<&Value, Reply> {
+        self.t.directory.user(key).ok_or_else(|| not_found(key))
+    }
+
+    /// The id of the user `key` names, or Graph's 404.
+    pub(crate) fn user_id(&self, key: &str) -> Result<String, Reply> {
+        self.t.directory.user_id(key).ok_or_else(|| not_found(key))
+    }
+
+    /// The UPN of the user `key` names, or Graph's 404.
+    pub(crate) fn user_upn(&self, key: &str) -> Result<String, Reply> {
+        self.user(key)?["userPrincipalName"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| not_found(key))
+    }
+
+    /// Audits a `UserManagement` write on one user.
+    pub(crate) fn audit_user(&mut self, activity: &str, operation: &str, uid: &str) {
+        let target = self.t.user_target(uid, Vec::new());
+        self.audit(activity, "UserManagement", operation, vec![target]);
+    }
 }
 
 /// The values of a route's `{…}` segments, in order, as sent.
@@ -157,6 +181,22 @@ impl Params {
 }
 
 pub(crate) type Handler = fn(&mut Ctx<'_, '_>, &Params) -> Reply;
+
+/// What a handler written with `?` answers: its errors are replies too.
+pub(crate) type Answer = Result<Reply, Reply>;
+
+/// A route table, one `METHOD "pattern" => handler` a line; each handler answers an
+/// [`Answer`].
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        &[$($crate::graph::Route {
+            method: stringify!($method),
+            path: $path,
+            handler: |ctx, p| $handler(ctx, p).unwrap_or_else(|r| r),
+        }),*]
+    };
+}
+pub(crate) use routes;
 
 /// One explicit route: a method, a path pattern after the version (lower case; `{name}`
 /// matches one segment) and its handler.

@@ -3,26 +3,14 @@
 
 use serde_json::json;
 
-use super::{error, not_found, Ctx, Params, Route};
+use super::{error, routes, Answer, Ctx, Params, Route};
 use crate::state::synthetic_guid;
 use crate::Reply;
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "sites/root",
-        handler: root_site,
-    },
-    Route {
-        method: "GET",
-        path: "users/{id}/drive",
-        handler: drive,
-    },
-    Route {
-        method: "POST",
-        path: "users/{id}/drive/root/children",
-        handler: add_child,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "sites/root" => root_site,
+    GET "users/{id}/drive" => drive,
+    POST "users/{id}/drive/root/children" => add_child,
 ];
 
 fn prefix(ctx: &Ctx<'_, '_>) -> String {
@@ -34,44 +22,34 @@ fn prefix(ctx: &Ctx<'_, '_>) -> String {
         .to_owned()
 }
 
-fn root_site(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+fn root_site(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
     let prefix = prefix(ctx);
-    Reply::json(
+    Ok(Reply::json(
         200,
         json!({"id": format!("{prefix}.sharepoint.com,{},{}", synthetic_guid(&format!("{prefix}-site")), synthetic_guid(&format!("{prefix}-web"))),
         "webUrl": format!("https://{prefix}.sharepoint.com"), "displayName": "Communication site"}),
-    )
+    ))
 }
 
-fn drive(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(upn) = ctx
-        .t
-        .directory
-        .user(p.get(0))
-        .and_then(|u| u["userPrincipalName"].as_str())
-        .map(str::to_owned)
-    else {
-        return not_found(p.get(0));
-    };
+fn drive(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let upn = ctx.user_upn(p.get(0))?;
     let url = crate::sharepoint::onedrive_url(&prefix(ctx), &upn);
-    Reply::json(
+    Ok(Reply::json(
         200,
         json!({"id": synthetic_guid(&url), "driveType": "business", "webUrl": format!("{url}/Documents")}),
-    )
+    ))
 }
 
-fn add_child(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    if b["name"].as_str().is_none_or(str::is_empty) {
-        return error(400, "invalidRequest", "The name of the item is required.");
+fn add_child(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
+    let mut item = ctx.req.json()?;
+    if item["name"].as_str().is_none_or(str::is_empty) {
+        return Err(error(
+            400,
+            "invalidRequest",
+            "The name of the item is required.",
+        ));
     }
-    let mut item = b.clone();
     item["id"] = json!(synthetic_guid(&format!("item-{uid}-{}", ctx.sim.next_n())));
     ctx.t
         .sharepoint
@@ -79,5 +57,5 @@ fn add_child(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .entry(uid)
         .or_default()
         .push(item.clone());
-    Reply::json(201, item)
+    Ok(Reply::json(201, item))
 }

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::collection::{Audited, Deletion, Hooks, Resource, Typing};
-use super::{error, id_of, list, not_found, with_context, Ctx, Params, Route};
+use super::{error, id_of, list, not_found, routes, with_context, Answer, Ctx, Params, Route};
 use crate::state::{paths, synthetic_guid, user_matches, Area, SimTenant};
 use crate::Reply;
 
@@ -155,47 +155,15 @@ fn before_restore(ctx: &mut Ctx<'_, '_>, user: &Value) -> Result<(), Reply> {
     Ok(())
 }
 
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "users/{id}/memberof",
-        handler: member_of,
-    },
-    Route {
-        method: "GET",
-        path: "users/{id}/transitivememberof",
-        handler: transitive_member_of,
-    },
-    Route {
-        method: "GET",
-        path: "users/{id}/manager",
-        handler: get_manager,
-    },
-    Route {
-        method: "PUT",
-        path: "users/{id}/manager/$ref",
-        handler: set_manager,
-    },
-    Route {
-        method: "DELETE",
-        path: "users/{id}/manager/$ref",
-        handler: remove_manager,
-    },
-    Route {
-        method: "POST",
-        path: "users/{id}/revokesigninsessions",
-        handler: revoke_sessions,
-    },
-    Route {
-        method: "POST",
-        path: "users/{id}/assignlicense",
-        handler: assign_license,
-    },
-    Route {
-        method: "POST",
-        path: "users/{id}/reprocesslicenseassignment",
-        handler: reprocess_licenses,
-    },
+pub(crate) const ROUTES: &[Route] = routes![
+    GET "users/{id}/memberof" => member_of,
+    GET "users/{id}/transitivememberof" => transitive_member_of,
+    GET "users/{id}/manager" => get_manager,
+    PUT "users/{id}/manager/$ref" => set_manager,
+    DELETE "users/{id}/manager/$ref" => remove_manager,
+    POST "users/{id}/revokesigninsessions" => revoke_sessions,
+    POST "users/{id}/assignlicense" => assign_license,
+    POST "users/{id}/reprocesslicenseassignment" => reprocess_licenses,
 ];
 
 /// A reference's object id (`…/directoryObjects/{id}`, `…/users('{id}')`).
@@ -236,11 +204,9 @@ pub(crate) fn role_name(template: &str) -> &'static str {
     }
 }
 
-fn memberships(ctx: &mut Ctx<'_, '_>, key: &str, transitive: bool) -> Reply {
+fn memberships(ctx: &mut Ctx<'_, '_>, key: &str, transitive: bool) -> Answer {
+    let uid = ctx.user_id(key)?;
     let t = &*ctx.t;
-    let Some(uid) = t.directory.user_id(key) else {
-        return not_found(key);
-    };
     let members = &t.directory.members;
     let mut found: Vec<String> = members
         .iter()
@@ -270,88 +236,65 @@ fn memberships(ctx: &mut Ctx<'_, '_>, key: &str, transitive: bool) -> Reply {
                 "displayName": role_name(template), "roleTemplateId": template}));
         }
     }
-    list(ctx.req, items, "directoryObjects", None)
+    Ok(list(ctx.req, items, "directoryObjects", None))
 }
 
-fn member_of(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn member_of(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     memberships(ctx, p.get(0), false)
 }
 
-fn transitive_member_of(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn transitive_member_of(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     memberships(ctx, p.get(0), true)
 }
 
-fn get_manager(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn get_manager(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
     let t = &*ctx.t;
-    let Some(uid) = t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    match t
+    let manager = t.directory.managers.get(&uid);
+    let m = manager.and_then(|m| directory_object(t, m));
+    Ok(Reply::json(200, m.ok_or_else(|| not_found("manager"))?))
+}
+
+/// The object id an `@odata.id` reference body names, or a 400.
+pub(crate) fn ref_body(ctx: &Ctx<'_, '_>) -> Result<String, Reply> {
+    ref_id(&ctx.req.json()?["@odata.id"])
+        .ok_or_else(|| error(400, "Request_BadRequest", "Invalid @odata.id reference."))
+}
+
+fn set_manager(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
+    let mgr = ref_body(ctx)?;
+    ctx.user_id(&mgr)?;
+    ctx.t.directory.managers.insert(uid.clone(), mgr);
+    ctx.audit_user("Set user manager", "Update", &uid);
+    Ok(Reply::empty(204))
+}
+
+fn remove_manager(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
+    ctx.t
         .directory
         .managers
-        .get(&uid)
-        .and_then(|m| directory_object(t, m))
-    {
-        Some(m) => Reply::json(200, m),
-        None => not_found("manager"),
-    }
+        .remove(&uid)
+        .ok_or_else(|| not_found("manager"))?;
+    ctx.audit_user("Remove user manager", "Update", &uid);
+    Ok(Reply::empty(204))
 }
 
-fn set_manager(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Some(mgr) = ref_id(&b["@odata.id"]) else {
-        return error(400, "Request_BadRequest", "Invalid @odata.id reference.");
-    };
-    if ctx.t.directory.user_id(&mgr).is_none() {
-        return not_found(&mgr);
-    }
-    ctx.t.directory.managers.insert(uid.clone(), mgr);
-    let target = ctx.t.user_target(&uid, Vec::new());
-    ctx.audit("Set user manager", "UserManagement", "Update", vec![target]);
-    Reply::empty(204)
-}
-
-fn remove_manager(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(uid) = ctx.t.directory.user_id(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    match ctx.t.directory.managers.remove(&uid) {
-        Some(_) => {
-            let target = ctx.t.user_target(&uid, Vec::new());
-            ctx.audit(
-                "Remove user manager",
-                "UserManagement",
-                "Update",
-                vec![target],
-            );
-            Reply::empty(204)
-        }
-        None => not_found("manager"),
-    }
-}
-
-fn revoke_sessions(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+fn revoke_sessions(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let now = ctx.req.now.clone();
-    let Some(u) = ctx
+    let u = ctx
         .t
         .directory
         .users_mut()
         .iter_mut()
         .find(|u| user_matches(u, p.get(0)))
-    else {
-        return not_found(p.get(0));
-    };
+        .ok_or_else(|| not_found(p.get(0)))?;
     u["signInSessionsValidFromDateTime"] = json!(now);
-    Reply::json(
+    Ok(Reply::json(
         200,
         json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true}),
-    )
+    ))
 }
 
 fn sku_matches(s: &Value, sku: &str) -> bool {
@@ -360,21 +303,19 @@ fn sku_matches(s: &Value, sku: &str) -> bool {
         .is_some_and(|x| x.eq_ignore_ascii_case(sku))
 }
 
-fn assign_license(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let Some(i) = ctx.t.user_index(p.get(0)) else {
-        return not_found(p.get(0));
-    };
-    let b = match ctx.req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn assign_license(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let i = ctx
+        .t
+        .user_index(p.get(0))
+        .ok_or_else(|| not_found(p.get(0)))?;
+    let b = ctx.req.json()?;
     let user = ctx.t.users()[i].clone();
     if user["usageLocation"].as_str().is_none_or(str::is_empty) {
-        return error(
+        return Err(error(
             400,
             "Request_BadRequest",
             "License assignment cannot be done for user with invalid usage location.",
-        );
+        ));
     }
     let add: Vec<Value> = b["addLicenses"].as_array().cloned().unwrap_or_default();
     let remove: Vec<String> = b["removeLicenses"]
@@ -388,20 +329,20 @@ fn assign_license(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
     for l in &add {
         let sku = l["skuId"].as_str().unwrap_or("").to_ascii_lowercase();
         let Some(s) = ctx.t.directory.skus().iter().find(|s| sku_matches(s, &sku)) else {
-            return error(
+            return Err(error(
                 400,
                 "Request_BadRequest",
                 &format!("License {sku} does not correspond to a valid company License."),
-            );
+            ));
         };
         let free = s["prepaidUnits"]["enabled"].as_i64().unwrap_or(0)
             - s["consumedUnits"].as_i64().unwrap_or(0);
         if free <= 0 {
-            return error(
+            return Err(error(
                 400,
                 "Request_BadRequest",
                 &format!("Subscription {sku} does not have any available licenses."),
-            );
+            ));
         }
     }
     let mut assigned: Vec<Value> = user["assignedLicenses"]
@@ -437,15 +378,16 @@ fn assign_license(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         "Update",
         vec![target],
     );
-    Reply::json(200, with_context(updated, ctx.req.version, "users/$entity"))
+    Ok(Reply::json(
+        200,
+        with_context(updated, ctx.req.version, "users/$entity"),
+    ))
 }
 
-fn reprocess_licenses(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    match ctx.t.directory.user(p.get(0)) {
-        Some(u) => Reply::json(
-            200,
-            with_context(u.clone(), ctx.req.version, "users/$entity"),
-        ),
-        None => not_found(p.get(0)),
-    }
+fn reprocess_licenses(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let u = ctx.user(p.get(0))?.clone();
+    Ok(Reply::json(
+        200,
+        with_context(u, ctx.req.version, "users/$entity"),
+    ))
 }
