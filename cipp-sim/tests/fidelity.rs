@@ -12,6 +12,25 @@ use serde_json::{json, Value};
 
 const GRAPH: &str = "https://graph.microsoft.com";
 
+/// The token endpoint's form for the demo app's client credentials.
+fn token_form() -> Bytes {
+    Bytes::from(format!(
+        "grant_type=client_credentials&client_id={DEMO_CLIENT_ID}&client_secret={DEMO_CLIENT_SECRET}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+    ))
+}
+
+/// The request with this JSON body (and its content type), or with none.
+fn with_body(mut b: http::request::Builder, body: Option<Value>) -> http::Request<Bytes> {
+    let bytes = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Bytes::from(v.to_string())
+        }
+        None => Bytes::new(),
+    };
+    b.body(bytes).unwrap()
+}
+
 /// A raw HTTP client for one tenant of the simulator.
 struct Http {
     sim: Simulator,
@@ -20,14 +39,11 @@ struct Http {
 
 impl Http {
     async fn new(sim: &Simulator, tenant: &str) -> Http {
-        let form = format!(
-            "grant_type=client_credentials&client_id={DEMO_CLIENT_ID}&client_secret={DEMO_CLIENT_SECRET}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
-        );
         let req = http::Request::post(format!(
             "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
         ))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(Bytes::from(form))
+        .body(token_form())
         .unwrap();
         let resp = sim.send(req).await.unwrap();
         assert_eq!(resp.status(), 200);
@@ -39,19 +55,12 @@ impl Http {
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut b = http::Request::builder()
+        let b = http::Request::builder()
             .method(method)
             .uri(format!("{GRAPH}{path}"))
             .header("authorization", format!("Bearer {}", self.token))
             .header("accept", "application/json");
-        let bytes = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Bytes::from(v.to_string())
-            }
-            None => Bytes::new(),
-        };
-        let resp = self.sim.send(b.body(bytes).unwrap()).await.unwrap();
+        let resp = self.sim.send(with_body(b, body)).await.unwrap();
         let status = resp.status().as_u16();
         let json = if resp.body().is_empty() {
             Value::Null
@@ -63,6 +72,21 @@ impl Http {
 
     async fn get(&self, path: &str) -> (u16, Value) {
         self.call("GET", path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body)).await
+    }
+
+    /// The status of a `DELETE`.
+    async fn delete(&self, path: &str) -> u16 {
+        self.call("DELETE", path, None).await.0
+    }
+
+    /// Restores a deleted directory object.
+    async fn restore(&self, id: &str) -> (u16, Value) {
+        let path = format!("/v1.0/directory/deletedItems/{id}/restore");
+        self.call("POST", &path, None).await
     }
 }
 
@@ -116,13 +140,10 @@ fn new_user(alias: &str) -> Value {
 async fn deleted_items_are_read_by_id_and_deleted_permanently() {
     let sim = sim();
     let h = Http::new(&sim, "contoso.com").await;
-    let (s, u) = h.call("POST", "/v1.0/users", Some(new_user("temp"))).await;
+    let (s, u) = h.post("/v1.0/users", new_user("temp")).await;
     assert_eq!(s, 201);
     let id = u["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        h.call("DELETE", &format!("/v1.0/users/{id}"), None).await.0,
-        204
-    );
+    assert_eq!(h.delete(&format!("/v1.0/users/{id}")).await, 204);
 
     let (s, item) = h.get(&format!("/v1.0/directory/deletedItems/{id}")).await;
     assert_eq!(s, 200, "{item}");
@@ -130,24 +151,14 @@ async fn deleted_items_are_read_by_id_and_deleted_permanently() {
     assert_eq!(item["userPrincipalName"], "temp@contoso.com");
     assert_eq!(item["deletedDateTime"], "2026-11-27T09:00:00Z");
 
-    let (s, _) = h
-        .call(
-            "DELETE",
-            &format!("/v1.0/directory/deletedItems/{id}"),
-            None,
-        )
+    let s = h
+        .delete(&format!("/v1.0/directory/deletedItems/{id}"))
         .await;
     assert_eq!(s, 204);
     let (s, err) = h.get(&format!("/v1.0/directory/deletedItems/{id}")).await;
     assert_eq!(s, 404);
     assert_eq!(err["error"]["code"], "Request_ResourceNotFound");
-    let (s, _) = h
-        .call(
-            "POST",
-            &format!("/v1.0/directory/deletedItems/{id}/restore"),
-            None,
-        )
-        .await;
+    let (s, _) = h.restore(&id).await;
     assert_eq!(s, 404, "gone for good");
     let (_, deleted) = h
         .get("/v1.0/directory/deletedItems/microsoft.graph.user")
@@ -173,10 +184,7 @@ async fn microsoft_365_groups_wait_in_deleted_items_and_security_groups_do_not()
     };
     let (all_staff, sales) = (id_of("All Staff"), id_of("Sales Team"));
     for g in [&all_staff, &sales] {
-        assert_eq!(
-            h.call("DELETE", &format!("/v1.0/groups/{g}"), None).await.0,
-            204
-        );
+        assert_eq!(h.delete(&format!("/v1.0/groups/{g}")).await, 204);
     }
     let (_, deleted) = h
         .get("/v1.0/directory/deletedItems/microsoft.graph.group")
@@ -186,13 +194,7 @@ async fn microsoft_365_groups_wait_in_deleted_items_and_security_groups_do_not()
         .get(&format!("/v1.0/directory/deletedItems/{sales}"))
         .await;
     assert_eq!(s, 404, "a security group is deleted permanently");
-    let (s, restored) = h
-        .call(
-            "POST",
-            &format!("/v1.0/directory/deletedItems/{all_staff}/restore"),
-            None,
-        )
-        .await;
+    let (s, restored) = h.restore(&all_staff).await;
     assert_eq!(s, 200);
     assert_eq!(restored["@odata.type"], "#microsoft.graph.group");
     let (_, members) = h.get(&format!("/v1.0/groups/{all_staff}/members")).await;
@@ -208,23 +210,18 @@ async fn object_ids_are_never_reused() {
     let sim = sim();
     let h = Http::new(&sim, "contoso.com").await;
     let group = |n: &str| json!({"displayName": n, "mailNickname": n, "mailEnabled": false, "securityEnabled": true});
-    let (_, a) = h.call("POST", "/v1.0/groups", Some(group("a"))).await;
-    let (_, b) = h.call("POST", "/v1.0/groups", Some(group("b"))).await;
+    let (_, a) = h.post("/v1.0/groups", group("a")).await;
+    let (_, b) = h.post("/v1.0/groups", group("b")).await;
     let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
     let (_, me) = h.get(&format!("/v1.0/users/{DEMO_COMPROMISED_UPN}")).await;
     let megan = me["id"].as_str().unwrap();
     let r = json!({"@odata.id": format!("{GRAPH}/v1.0/directoryObjects/{megan}")});
     assert_eq!(
-        h.call("POST", &format!("/v1.0/groups/{b}/members/$ref"), Some(r))
-            .await
-            .0,
+        h.post(&format!("/v1.0/groups/{b}/members/$ref"), r).await.0,
         204
     );
-    assert_eq!(
-        h.call("DELETE", &format!("/v1.0/groups/{a}"), None).await.0,
-        204
-    );
-    let (_, c) = h.call("POST", "/v1.0/groups", Some(group("c"))).await;
+    assert_eq!(h.delete(&format!("/v1.0/groups/{a}")).await, 204);
+    let (_, c) = h.post("/v1.0/groups", group("c")).await;
     let c = c["id"].as_str().unwrap();
     assert!(c != a && c != b, "a new group takes a new id");
     let (_, members) = h.get(&format!("/v1.0/groups/{b}/members")).await;
@@ -232,20 +229,13 @@ async fn object_ids_are_never_reused() {
 
     // A user re-created with a deleted user's UPN is a new object; the old one cannot be
     // restored over it.
-    let (_, first) = h.call("POST", "/v1.0/users", Some(new_user("again"))).await;
+    let (_, first) = h.post("/v1.0/users", new_user("again")).await;
     let first = first["id"].as_str().unwrap().to_owned();
-    h.call("DELETE", &format!("/v1.0/users/{first}"), None)
-        .await;
-    let (s, second) = h.call("POST", "/v1.0/users", Some(new_user("again"))).await;
+    h.delete(&format!("/v1.0/users/{first}")).await;
+    let (s, second) = h.post("/v1.0/users", new_user("again")).await;
     assert_eq!(s, 201);
     assert_ne!(second["id"].as_str().unwrap(), first);
-    let (s, err) = h
-        .call(
-            "POST",
-            &format!("/v1.0/directory/deletedItems/{first}/restore"),
-            None,
-        )
-        .await;
+    let (s, err) = h.restore(&first).await;
     assert_eq!(s, 400);
     assert_eq!(err["error"]["code"], "Request_BadRequest");
     assert!(err["error"]["message"]
@@ -367,17 +357,12 @@ async fn directory_writes_are_audited_with_initiator_and_targets() {
 
     // Membership: the user and the group are both targets.
     let group = json!({"displayName": "Audited", "mailNickname": "audited", "mailEnabled": false, "securityEnabled": true});
-    let (_, g) = h.call("POST", "/v1.0/groups", Some(group)).await;
+    let (_, g) = h.post("/v1.0/groups", group).await;
     let gid = g["id"].as_str().unwrap().to_owned();
     let r = json!({"@odata.id": format!("{GRAPH}/v1.0/directoryObjects/{adele}")});
-    h.call("POST", &format!("/v1.0/groups/{gid}/members/$ref"), Some(r))
+    h.post(&format!("/v1.0/groups/{gid}/members/$ref"), r).await;
+    h.delete(&format!("/v1.0/groups/{gid}/members/{adele}/$ref"))
         .await;
-    h.call(
-        "DELETE",
-        &format!("/v1.0/groups/{gid}/members/{adele}/$ref"),
-        None,
-    )
-    .await;
     for (activity, op) in [
         ("Add member to group", "Assign"),
         ("Remove member from group", "Unassign"),
@@ -397,12 +382,8 @@ async fn directory_writes_are_audited_with_initiator_and_targets() {
     // Role changes and consent removal.
     let (_, diego) = h.get("/v1.0/users/diegos@contoso.com").await;
     let diego = diego["id"].as_str().unwrap().to_owned();
-    let (s, _) = h
-        .call(
-            "DELETE",
-            &format!("/v1.0/directoryRoles(roleTemplateId='62e90394-69f5-4237-9190-012177145e10')/members/{diego}/$ref"),
-            None,
-        )
+    let s = h
+        .delete(&format!("/v1.0/directoryRoles(roleTemplateId='62e90394-69f5-4237-9190-012177145e10')/members/{diego}/$ref"))
         .await;
     assert_eq!(s, 204);
     let got = audits(&h, "Remove member from role").await;
@@ -410,12 +391,8 @@ async fn directory_writes_are_audited_with_initiator_and_targets() {
     assert_eq!(got[0]["targetResources"][0]["id"], diego.as_str());
     let (_, grants) = h.get("/v1.0/oauth2PermissionGrants").await;
     let grant = grants["value"][0]["id"].as_str().unwrap().to_owned();
-    h.call(
-        "DELETE",
-        &format!("/v1.0/oauth2PermissionGrants/{grant}"),
-        None,
-    )
-    .await;
+    h.delete(&format!("/v1.0/oauth2PermissionGrants/{grant}"))
+        .await;
     let got = audits(&h, "Remove delegated permission grant").await;
     assert_eq!(got[0]["category"], "ApplicationManagement");
 
@@ -442,14 +419,11 @@ async fn served_over_http_it_accepts_what_microsoft_sdks_send() {
         .unwrap();
     let base = format!("http://{addr}");
     let net = ReqwestTransport::new().unwrap();
-    let form = format!(
-        "grant_type=client_credentials&client_id={DEMO_CLIENT_ID}&client_secret={DEMO_CLIENT_SECRET}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
-    );
     let resp = net
         .send(
             http::Request::post(format!("{base}/contoso.com/oauth2/v2.0/token"))
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(Bytes::from(form))
+                .body(token_form())
                 .unwrap(),
         )
         .await
@@ -457,21 +431,14 @@ async fn served_over_http_it_accepts_what_microsoft_sdks_send() {
     let token: Value = serde_json::from_slice(resp.body()).unwrap();
     let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
     let send = |method: &str, url: String, body: Option<Value>, accept: &str| {
-        let mut b = http::Request::builder()
+        let b = http::Request::builder()
             .method(method)
             .uri(url)
             .header("authorization", bearer.clone())
             .header("accept", accept.to_owned())
             .header("user-agent", "kiota-python/1.0 msgraph-sdk-python/1.0")
             .header("consistencylevel", "eventual");
-        let bytes = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Bytes::from(v.to_string())
-            }
-            None => Bytes::new(),
-        };
-        net.send(b.body(bytes).unwrap())
+        net.send(with_body(b, body))
     };
     for accept in [
         "application/json",

@@ -1,37 +1,22 @@
 //! The test kit: seeding from code and JSON, faults and latency per route, cmdlet and
 //! tenant, request-log assertions, and the generic collection store's OData behaviour.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use cipp_core::{ApiRequest, Audience, Clock, ManualClock, Pipeline, RetryPolicy, TenantId};
+use cipp_core::{ApiRequest, Audience, Clock, ManualClock, Pipeline, RetryPolicy};
 use cipp_sim::kit::{GroupSeed, Licence, TenantSeed, UserSeed};
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, LatencyRule, RequestMatch, Simulator};
+use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t};
 use serde_json::{json, Value};
 
 const E3: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
 const GA: &str = "62e90394-69f5-4237-9190-012177145e10";
 
-fn t(s: &str) -> TenantId {
-    TenantId::parse(s).unwrap()
-}
-
 fn pipeline(sim: &Simulator) -> Pipeline {
-    Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .retry(RetryPolicy {
-            jitter: false,
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
-}
-
-async fn get(p: &Pipeline, tenant: &str, path: &str) -> Value {
-    p.send_json(ApiRequest::get(t(tenant), Audience::Graph, path))
-        .await
-        .unwrap()
+    pipeline_with(sim, sim.client_credentials(), no_jitter())
 }
 
 fn exo(tenant: &str, cmdlet: &str, params: Value) -> ApiRequest {
@@ -42,6 +27,11 @@ fn exo(tenant: &str, cmdlet: &str, params: Value) -> ApiRequest {
     )
     .json(&json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}}))
     .unwrap()
+}
+
+/// The JSON an Exchange cmdlet answers.
+async fn cmdlet(p: &Pipeline, tenant: &str, name: &str, params: Value) -> Value {
+    p.send_json(exo(tenant, name, params)).await.unwrap()
 }
 
 fn contoso() -> TenantSeed {
@@ -112,29 +102,24 @@ async fn a_tenant_seeded_from_code_answers_graph_and_exchange() {
     assert!(devices["value"][0]["id"].is_string(), "an id is generated");
 
     // Exchange: the seeded shared mailbox and the users' own; the DL shares membership.
-    let mbx: Value = p
-        .send_json(exo(
-            "contoso.com",
-            "Get-Mailbox",
-            json!({"Identity": "info@contoso.com"}),
-        ))
-        .await
-        .unwrap();
+    let mbx = cmdlet(
+        &p,
+        "contoso.com",
+        "Get-Mailbox",
+        json!({"Identity": "info@contoso.com"}),
+    )
+    .await;
     assert_eq!(mbx["value"][0]["RecipientTypeDetails"], "SharedMailbox");
     assert_eq!(mbx["value"][0]["PrimarySmtpAddress"], "info@contoso.com");
-    let all: Value = p
-        .send_json(exo("contoso.com", "Get-Mailbox", json!({})))
-        .await
-        .unwrap();
+    let all = cmdlet(&p, "contoso.com", "Get-Mailbox", json!({})).await;
     assert_eq!(all["value"].as_array().unwrap().len(), 3);
-    let dl: Value = p
-        .send_json(exo(
-            "contoso.com",
-            "Get-DistributionGroupMember",
-            json!({"Identity": "Everyone"}),
-        ))
-        .await
-        .unwrap();
+    let dl = cmdlet(
+        &p,
+        "contoso.com",
+        "Get-DistributionGroupMember",
+        json!({"Identity": "Everyone"}),
+    )
+    .await;
     assert_eq!(dl["value"][0]["PrimarySmtpAddress"], "adele@contoso.com");
 
     // The other tenant is empty, and reachable with the same credentials.
@@ -167,11 +152,7 @@ async fn a_json_seed_with_a_partner_and_its_customers() {
         .try_build()
         .unwrap();
     // Partner credentials reach the partner and its customers.
-    let p = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.partner_credentials())
-        .build()
-        .unwrap();
+    let p = pipeline_with(&sim, sim.partner_credentials(), RetryPolicy::default());
     let customers = get(
         &p,
         "msp.onmicrosoft.com",
@@ -270,33 +251,12 @@ async fn faults_per_route_cmdlet_and_tenant() {
             ),
         )
         .build();
-    let p = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .retry(RetryPolicy::never())
-        .build()
-        .unwrap();
-    let c = t("contoso.com");
-    let err = p
-        .send(ApiRequest::get(
-            c.clone(),
-            Audience::Graph,
-            "/v1.0/users/adele@contoso.com/memberOf",
-        ))
-        .await
-        .unwrap_err();
+    let p = pipeline_with(&sim, sim.client_credentials(), RetryPolicy::never());
+    let err = get_err(&p, "contoso.com", "/v1.0/users/adele@contoso.com/memberOf").await;
     assert_eq!(err.status().unwrap().as_u16(), 503);
     // The same user's other routes are fine.
-    p.send(ApiRequest::get(
-        c.clone(),
-        Audience::Graph,
-        "/v1.0/users/adele@contoso.com",
-    ))
-    .await
-    .unwrap();
-    p.send(exo("contoso.com", "Get-Mailbox", json!({})))
-        .await
-        .unwrap();
+    get(&p, "contoso.com", "/v1.0/users/adele@contoso.com").await;
+    cmdlet(&p, "contoso.com", "Get-Mailbox", json!({})).await;
     let err = p
         .send(exo(
             "contoso.com",
@@ -306,17 +266,8 @@ async fn faults_per_route_cmdlet_and_tenant() {
         .await
         .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 403);
-    p.send(ApiRequest::get(c, Audience::Graph, "/v1.0/organization"))
-        .await
-        .unwrap();
-    let err = p
-        .send(ApiRequest::get(
-            t("fabrikam.onmicrosoft.com"),
-            Audience::Graph,
-            "/v1.0/organization",
-        ))
-        .await
-        .unwrap_err();
+    get(&p, "contoso.com", "/v1.0/organization").await;
+    let err = get_err(&p, "fabrikam.onmicrosoft.com", "/v1.0/organization").await;
     assert_eq!(err.status().unwrap().as_u16(), 500);
 
     let log = sim.log();
@@ -435,15 +386,10 @@ async fn the_generic_store_sorts_counts_pages_and_refuses_unknown_methods() {
     }
     let sim = Simulator::builder().tenant(seed).build();
     let p = pipeline(&sim);
-    let eventual = |r: ApiRequest| {
-        r.header(
-            http::HeaderName::from_static("consistencylevel"),
-            http::HeaderValue::from_static("eventual"),
-        )
-    };
+    let groups = || graph_get("bigco.onmicrosoft.com", "/v1.0/groups");
     let page: Value = p
         .send_json(eventual(
-            ApiRequest::get(t("bigco.onmicrosoft.com"), Audience::Graph, "/v1.0/groups")
+            groups()
                 .query("$orderby", "displayName desc")
                 .query("$count", "true")
                 .query("$top", "2")
@@ -471,10 +417,7 @@ async fn the_generic_store_sorts_counts_pages_and_refuses_unknown_methods() {
     );
     // $orderby on a directory collection needs ConsistencyLevel: eventual.
     let err = p
-        .send(
-            ApiRequest::get(t("bigco.onmicrosoft.com"), Audience::Graph, "/v1.0/groups")
-                .query("$orderby", "displayName"),
-        )
+        .send(groups().query("$orderby", "displayName"))
         .await
         .unwrap_err();
     assert_eq!(err.as_api().unwrap().code, "Request_UnsupportedQuery");
@@ -492,14 +435,7 @@ async fn the_generic_store_sorts_counts_pages_and_refuses_unknown_methods() {
         .await
         .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 405);
-    let err = p
-        .send(ApiRequest::get(
-            t("bigco.onmicrosoft.com"),
-            Audience::Graph,
-            "/v1.0/nothingHere",
-        ))
-        .await
-        .unwrap_err();
+    let err = get_err(&p, "bigco.onmicrosoft.com", "/v1.0/nothingHere").await;
     assert_eq!(err.status().unwrap().as_u16(), 400);
     assert!(err.to_string().contains("nothingHere"), "{err}");
 }

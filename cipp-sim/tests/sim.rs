@@ -1,5 +1,7 @@
 //! The simulator answers like the real services, and the SDK works against it.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,19 +12,30 @@ use cipp_core::{
 use cipp_sim::scenario::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER};
 use cipp_sim::state::user_json;
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, SimTenant, Simulator};
+use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 fn pipeline(sim: &Simulator) -> Pipeline {
-    Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .build()
-        .unwrap()
+    pipeline_with(sim, sim.demo_credentials(), RetryPolicy::default())
 }
 
-fn t(s: &str) -> TenantId {
-    TenantId::parse(s).unwrap()
+/// The demo simulator on a manual clock at 2026-11-27 09:00.
+fn demo_at_nine() -> (Simulator, ManualClock) {
+    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let sim = Simulator::with_clock(Arc::new(clock.clone()));
+    cipp_sim::scenario::demo(&mut sim.lock_state());
+    (sim, clock)
+}
+
+/// A throttle fault (429 with this `Retry-After`).
+fn throttle(retry_after: &str, trigger: FaultTrigger) -> FaultRule {
+    FaultRule::new(
+        FaultKind::Throttle {
+            retry_after: retry_after.into(),
+        },
+        trigger,
+    )
 }
 
 fn big_tenant(sim: &Simulator, users: usize) -> TenantId {
@@ -49,15 +62,15 @@ fn big_tenant(sim: &Simulator, users: usize) -> TenantId {
     t("bigco.onmicrosoft.com")
 }
 
+fn secret_credentials(secret: &str) -> Credentials {
+    Credentials::ClientSecret {
+        client_id: DEMO_CLIENT_ID.into(),
+        secret: SecretString::from(secret),
+    }
+}
+
 fn client_secret(sim: &Simulator, secret: &str) -> Pipeline {
-    Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(Credentials::ClientSecret {
-            client_id: DEMO_CLIENT_ID.into(),
-            secret: SecretString::from(secret),
-        })
-        .build()
-        .unwrap()
+    pipeline_with(sim, secret_credentials(secret), RetryPolicy::default())
 }
 
 #[tokio::test]
@@ -92,29 +105,16 @@ async fn users_page_with_top_and_skiptoken() {
 async fn top_out_of_range_and_count_without_eventual_are_refused() {
     let sim = Simulator::demo();
     let p = pipeline(&sim);
-    let contoso = t("contoso.onmicrosoft.com");
-    let err = p
-        .send(
-            ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users").query("$top", "1000"),
-        )
-        .await
-        .unwrap_err();
+    let users = || graph_get("contoso.onmicrosoft.com", "/v1.0/users");
+    let err = p.send(users().query("$top", "1000")).await.unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 400);
-    let err = p
-        .send(
-            ApiRequest::get(contoso.clone(), Audience::Graph, "/v1.0/users")
-                .query("$count", "true"),
-        )
-        .await
-        .unwrap_err();
+    let err = p.send(users().query("$count", "true")).await.unwrap_err();
     assert_eq!(err.as_api().unwrap().code, "Request_UnsupportedQuery");
-    let ok = ApiRequest::get(contoso, Audience::Graph, "/v1.0/users")
-        .query("$count", "true")
-        .query("$filter", "accountEnabled eq false")
-        .header(
-            http::HeaderName::from_static("consistencylevel"),
-            http::HeaderValue::from_static("eventual"),
-        );
+    let ok = eventual(
+        users()
+            .query("$count", "true")
+            .query("$filter", "accountEnabled eq false"),
+    );
     let page: Value = p.send_json(ok).await.unwrap();
     assert_eq!(page["@odata.count"], 1);
     assert_eq!(page["value"][0]["displayName"], "Former Employee");
@@ -134,52 +134,21 @@ async fn user_by_id_or_encoded_upn_and_guest_upn() {
         ));
     }
     let p = pipeline(&sim);
-    let contoso = t("contoso.com");
-    let u: Value = p
-        .send_json(ApiRequest::get(
-            contoso.clone(),
-            Audience::Graph,
-            "/v1.0/users/AdeleV%40contoso.com",
-        ))
-        .await
-        .unwrap();
+    let u = get(&p, "contoso.com", "/v1.0/users/AdeleV%40contoso.com").await;
     assert_eq!(u["displayName"], "Adele Vance");
     let id = u["id"].as_str().unwrap().to_owned();
-    let by_id: Value = p
-        .send_json(ApiRequest::get(
-            contoso.clone(),
-            Audience::Graph,
-            format!("/v1.0/users/{id}"),
-        ))
-        .await
-        .unwrap();
+    let by_id = get(&p, "contoso.com", &format!("/v1.0/users/{id}")).await;
     assert_eq!(by_id["userPrincipalName"], "adelev@contoso.com");
-    let guest: Value = p
-        .send_json(ApiRequest::get(
-            contoso.clone(),
-            Audience::Graph,
-            "/v1.0/users/guest_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com",
-        ))
-        .await
-        .unwrap();
+    let guest = get(
+        &p,
+        "contoso.com",
+        "/v1.0/users/guest_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com",
+    )
+    .await;
     assert_eq!(guest["displayName"], "Guest Person");
-    let quoted: Value = p
-        .send_json(ApiRequest::get(
-            contoso.clone(),
-            Audience::Graph,
-            "/v1.0/users('adelev@contoso.com')",
-        ))
-        .await
-        .unwrap();
+    let quoted = get(&p, "contoso.com", "/v1.0/users('adelev@contoso.com')").await;
     assert_eq!(quoted["id"], id.as_str());
-    let err = p
-        .send(ApiRequest::get(
-            contoso,
-            Audience::Graph,
-            "/v1.0/users/nobody%40contoso.com",
-        ))
-        .await
-        .unwrap_err();
+    let err = get_err(&p, "contoso.com", "/v1.0/users/nobody%40contoso.com").await;
     assert!(err.is_not_found());
     assert_eq!(err.as_api().unwrap().code, "Request_ResourceNotFound");
 }
@@ -199,10 +168,7 @@ async fn deleted_items_cast_in_short_and_long_form() {
         "/v1.0/directory/deletedItems/microsoft.graph.user",
         "/v1.0/directory/deletedItems/graph.user",
     ] {
-        let page: Value = p
-            .send_json(ApiRequest::get(t("contoso.com"), Audience::Graph, path))
-            .await
-            .unwrap();
+        let page = get(&p, "contoso.com", path).await;
         assert_eq!(page["value"][0]["displayName"], "Gone User", "{path}");
     }
 }
@@ -210,47 +176,31 @@ async fn deleted_items_cast_in_short_and_long_form() {
 #[tokio::test]
 async fn token_endpoint_answers_with_real_aadsts_errors() {
     let sim = Simulator::demo();
-    let err = client_secret(&sim, "wrong")
-        .send(ApiRequest::get(
-            t("contoso.com"),
-            Audience::Graph,
-            "/v1.0/users",
-        ))
-        .await
-        .unwrap_err();
+    let err = get_err(&client_secret(&sim, "wrong"), "contoso.com", "/v1.0/users").await;
     assert_eq!(
         err.as_auth().unwrap().kind,
         AuthErrorKind::InvalidClientSecret
     );
     assert_eq!(err.as_auth().unwrap().codes, [7000215]);
 
-    let err = pipeline(&sim)
-        .send(ApiRequest::get(
-            t("nosuchtenant.onmicrosoft.com"),
-            Audience::Graph,
-            "/v1.0/users",
-        ))
-        .await
-        .unwrap_err();
+    let err = get_err(
+        &pipeline(&sim),
+        "nosuchtenant.onmicrosoft.com",
+        "/v1.0/users",
+    )
+    .await;
     assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::UnknownTenant);
 
-    let stale = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(Credentials::PartnerRefreshToken {
+    let stale = pipeline_with(
+        &sim,
+        Credentials::PartnerRefreshToken {
             client_id: DEMO_CLIENT_ID.into(),
             secret: SecretString::from(DEMO_CLIENT_SECRET),
             refresh_token: SecretString::from("expired-token"),
-        })
-        .build()
-        .unwrap();
-    let err = stale
-        .send(ApiRequest::get(
-            t("contoso.com"),
-            Audience::Graph,
-            "/v1.0/users",
-        ))
-        .await
-        .unwrap_err();
+        },
+        RetryPolicy::default(),
+    );
+    let err = get_err(&stale, "contoso.com", "/v1.0/users").await;
     assert_eq!(
         err.as_auth().unwrap().kind,
         AuthErrorKind::RefreshTokenExpired
@@ -262,14 +212,7 @@ async fn token_endpoint_answers_with_real_aadsts_errors() {
         "Stranger",
         "stranger.onmicrosoft.com",
     ));
-    let err = pipeline(&sim)
-        .send(ApiRequest::get(
-            t("stranger.onmicrosoft.com"),
-            Audience::Graph,
-            "/v1.0/users",
-        ))
-        .await
-        .unwrap_err();
+    let err = get_err(&pipeline(&sim), "stranger.onmicrosoft.com", "/v1.0/users").await;
     assert_eq!(err.as_auth().unwrap().kind, AuthErrorKind::ConsentMissing);
 }
 
@@ -277,20 +220,12 @@ async fn token_endpoint_answers_with_real_aadsts_errors() {
 async fn a_token_for_one_tenant_does_not_read_another() {
     let sim = Simulator::demo();
     let p = pipeline(&sim);
-    let org: Value = p
-        .send_json(ApiRequest::get(
-            t("fabrikam.com"),
-            Audience::Graph,
-            "/v1.0/organization",
-        ))
-        .await
-        .unwrap();
+    let org = get(&p, "fabrikam.com", "/v1.0/organization").await;
     assert_eq!(org["value"][0]["displayName"], "Fabrikam Inc");
     let customers: Vec<Value> = paging::items(
         p,
-        ApiRequest::get(
-            t(DEMO_PARTNER),
-            Audience::Graph,
+        graph_get(
+            DEMO_PARTNER,
             "/v1.0/tenantRelationships/delegatedAdminCustomers",
         ),
     )
@@ -302,27 +237,14 @@ async fn a_token_for_one_tenant_does_not_read_another() {
 
 #[tokio::test(start_paused = true)]
 async fn injected_throttle_is_retried_and_logged() {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::with_clock(Arc::new(clock.clone()));
-    cipp_sim::scenario::demo(&mut sim.lock_state());
-    sim.add_fault(
-        FaultRule::new(
-            FaultKind::Throttle {
-                retry_after: "2".into(),
-            },
-            FaultTrigger::Nth(1),
-        )
-        .on_path("/v1.0/users"),
-    );
+    let (sim, clock) = demo_at_nine();
+    sim.add_fault(throttle("2", FaultTrigger::Nth(1)).on_path("/v1.0/users"));
     let p = pipeline(&sim);
     let start = tokio::time::Instant::now();
-    let users: Vec<Value> = paging::items(
-        p,
-        ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"),
-    )
-    .try_collect()
-    .await
-    .unwrap();
+    let users: Vec<Value> = paging::items(p, graph_get("contoso.com", "/v1.0/users"))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(users.len(), 7);
     assert_eq!(start.elapsed(), Duration::from_secs(2));
     let statuses: Vec<u16> = sim
@@ -343,65 +265,34 @@ async fn server_errors_latency_and_truncated_bodies() {
             .for_tenant("fabrikam.com"),
     );
     sim.set_latency(Duration::from_millis(20));
-    let p = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .retry(RetryPolicy {
-            jitter: false,
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap();
+    let p = pipeline_with(&sim, sim.demo_credentials(), no_jitter());
     let start = tokio::time::Instant::now();
     for _ in 0..2 {
-        p.send(ApiRequest::get(
-            t("fabrikam.com"),
-            Audience::Graph,
-            "/v1.0/organization",
-        ))
-        .await
-        .unwrap();
+        get(&p, "fabrikam.com", "/v1.0/organization").await;
     }
     // token (20 ms) + ok (20 ms) + 503 (20 ms) + 1 s backoff + ok (20 ms)
     assert_eq!(start.elapsed(), Duration::from_millis(1080));
-    p.send(ApiRequest::get(
-        t("contoso.com"),
-        Audience::Graph,
-        "/v1.0/organization",
-    ))
-    .await
-    .unwrap();
+    get(&p, "contoso.com", "/v1.0/organization").await;
 
     sim.clear_faults();
     sim.add_fault(
         FaultRule::new(FaultKind::TruncatedBody, FaultTrigger::Always).on_path("/v1.0/users"),
     );
-    let got: Vec<Result<Value, Error>> = paging::items(
-        p,
-        ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users"),
-    )
-    .collect()
-    .await;
+    let got: Vec<Result<Value, Error>> = paging::items(p, graph_get("contoso.com", "/v1.0/users"))
+        .collect()
+        .await;
     assert!(matches!(got[0], Err(Error::Decode(_))), "{got:?}");
 }
 
 #[tokio::test]
 async fn unknown_tokens_are_refused_with_401() {
     let sim = Simulator::demo();
-    let p = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(Credentials::StaticToken(SecretString::from("forged")))
-        .retry(RetryPolicy::never())
-        .build()
-        .unwrap();
-    let err = p
-        .send(ApiRequest::get(
-            t("contoso.com"),
-            Audience::Graph,
-            "/v1.0/users",
-        ))
-        .await
-        .unwrap_err();
+    let p = pipeline_with(
+        &sim,
+        Credentials::StaticToken(SecretString::from("forged")),
+        RetryPolicy::never(),
+    );
+    let err = get_err(&p, "contoso.com", "/v1.0/users").await;
     assert_eq!(err.status().unwrap().as_u16(), 401);
     assert_eq!(err.as_api().unwrap().code, "InvalidAuthenticationToken");
 }
@@ -418,10 +309,7 @@ async fn served_over_http_with_next_links_back_to_the_server() {
     let p = Pipeline::builder()
         .transport(Arc::new(cipp_core::ReqwestTransport::new().unwrap()))
         .endpoints(cipp_core::Endpoints::single_base(&base))
-        .credentials(Credentials::ClientSecret {
-            client_id: DEMO_CLIENT_ID.into(),
-            secret: SecretString::from(DEMO_CLIENT_SECRET),
-        })
+        .credentials(secret_credentials(DEMO_CLIENT_SECRET))
         .build()
         .unwrap();
     let pages: Vec<cipp_core::Page<Value>> =
@@ -437,9 +325,7 @@ async fn served_over_http_with_next_links_back_to_the_server() {
 
 #[tokio::test]
 async fn users_are_created_changed_deleted_and_restored() {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::with_clock(Arc::new(clock));
-    cipp_sim::scenario::demo(&mut sim.lock_state());
+    let (sim, _) = demo_at_nine();
     let p = pipeline(&sim);
     let contoso = t("contoso.com");
     let body = serde_json::json!({
@@ -448,14 +334,12 @@ async fn users_are_created_changed_deleted_and_restored() {
         "userPrincipalName": "newhire@contoso.com", "usageLocation": "GB",
         "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "xWwvJ]6NMw+bWH-d"}
     });
-    let created: Value = p
-        .send_json(
-            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
-                .json(&body)
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let create = |body: &Value| {
+        ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
+            .json(body)
+            .unwrap()
+    };
+    let created: Value = p.send_json(create(&body)).await.unwrap();
     assert!(
         created.get("passwordProfile").is_none(),
         "the password is never returned"
@@ -464,14 +348,7 @@ async fn users_are_created_changed_deleted_and_restored() {
     let id = created["id"].as_str().unwrap().to_owned();
 
     // Same UPN again, an unverified domain, a missing property: the real 400s.
-    let err = p
-        .send(
-            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
-                .json(&body)
-                .unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let err = p.send(create(&body)).await.unwrap_err();
     assert!(
         err.to_string()
             .contains("Another object with the same value"),
@@ -479,25 +356,11 @@ async fn users_are_created_changed_deleted_and_restored() {
     );
     let mut other = body.clone();
     other["userPrincipalName"] = "x@unverified.example".into();
-    let err = p
-        .send(
-            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
-                .json(&other)
-                .unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let err = p.send(create(&other)).await.unwrap_err();
     assert!(err.to_string().contains("verified domain"), "{err}");
     let mut missing = body.clone();
     missing.as_object_mut().unwrap().remove("mailNickname");
-    let err = p
-        .send(
-            ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
-                .json(&missing)
-                .unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let err = p.send(create(&missing)).await.unwrap_err();
     assert!(err.to_string().contains("'mailNickname'"), "{err}");
 
     // PATCH by UPN (percent-encoded), then read back.
@@ -512,12 +375,8 @@ async fn users_are_created_changed_deleted_and_restored() {
     assert_eq!(r.status.as_u16(), 204);
     let u: Value = p
         .send_json(
-            ApiRequest::get(
-                contoso.clone(),
-                Audience::Graph,
-                format!("/v1.0/users/{id}"),
-            )
-            .query("$select", "jobTitle,accountEnabled"),
+            graph_get("contoso.com", format!("/v1.0/users/{id}"))
+                .query("$select", "jobTitle,accountEnabled"),
         )
         .await
         .unwrap();
@@ -534,14 +393,12 @@ async fn users_are_created_changed_deleted_and_restored() {
     ))
     .await
     .unwrap();
-    let deleted: Value = p
-        .send_json(ApiRequest::get(
-            contoso.clone(),
-            Audience::Graph,
-            "/v1.0/directory/deletedItems/microsoft.graph.user",
-        ))
-        .await
-        .unwrap();
+    let deleted = get(
+        &p,
+        "contoso.com",
+        "/v1.0/directory/deletedItems/microsoft.graph.user",
+    )
+    .await;
     assert_eq!(deleted["value"].as_array().unwrap().len(), 1);
     let restored: Value = p
         .send_json(ApiRequest::post(
@@ -552,13 +409,7 @@ async fn users_are_created_changed_deleted_and_restored() {
         .await
         .unwrap();
     assert_eq!(restored["@odata.type"], "#microsoft.graph.user");
-    p.send(ApiRequest::get(
-        contoso.clone(),
-        Audience::Graph,
-        format!("/v1.0/users/{id}"),
-    ))
-    .await
-    .unwrap();
+    get(&p, "contoso.com", &format!("/v1.0/users/{id}")).await;
 
     // Malformed JSON is refused like Graph refuses it.
     let bad = ApiRequest::post(contoso, Audience::Graph, "/v1.0/users")
@@ -575,24 +426,10 @@ async fn users_are_created_changed_deleted_and_restored() {
 async fn throttling_at_a_rate_is_deterministic_and_survivable() {
     let run = || async {
         let sim = Simulator::demo();
-        sim.add_fault(
-            FaultRule::new(
-                FaultKind::Throttle {
-                    retry_after: "1".into(),
-                },
-                FaultTrigger::Rate(0.3),
-            )
-            .on_path("/v1.0/organization"),
-        );
+        sim.add_fault(throttle("1", FaultTrigger::Rate(0.3)).on_path("/v1.0/organization"));
         let p = pipeline(&sim);
         for _ in 0..20 {
-            p.send(ApiRequest::get(
-                t("contoso.com"),
-                Audience::Graph,
-                "/v1.0/organization",
-            ))
-            .await
-            .unwrap();
+            get(&p, "contoso.com", "/v1.0/organization").await;
         }
         sim.request_log().iter().filter(|l| l.status == 429).count()
     };
@@ -605,7 +442,7 @@ async fn throttling_at_a_rate_is_deterministic_and_survivable() {
 async fn percent_encoded_upn_in_a_filter() {
     let sim = Simulator::demo();
     let p = pipeline(&sim);
-    let req = ApiRequest::get(t("contoso.com"), Audience::Graph, "/v1.0/users")
+    let req = graph_get("contoso.com", "/v1.0/users")
         .query("$filter", "userPrincipalName eq 'MeganB@contoso.com'");
     assert!(req.target().contains("%40"), "{}", req.target());
     let page: Value = p.send_json(req).await.unwrap();

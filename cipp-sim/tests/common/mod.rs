@@ -1,0 +1,55 @@
+//! What the simulator's integration tests share: tenants by name, pipelines over the
+//! simulator and Graph requests in one call.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use cipp_core::{ApiRequest, Audience, Credentials, Error, Pipeline, RetryPolicy, TenantId};
+use cipp_sim::Simulator;
+use serde_json::Value;
+
+pub fn t(s: &str) -> TenantId {
+    TenantId::parse(s).unwrap()
+}
+
+/// A pipeline over `sim` with these credentials and retry policy.
+pub fn pipeline_with(sim: &Simulator, credentials: Credentials, retry: RetryPolicy) -> Pipeline {
+    Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(credentials)
+        .retry(retry)
+        .build()
+        .unwrap()
+}
+
+/// Retries without jitter, so that paused-time tests know their delays.
+pub fn no_jitter() -> RetryPolicy {
+    RetryPolicy {
+        jitter: false,
+        ..RetryPolicy::default()
+    }
+}
+
+/// A Graph `GET` on `tenant`.
+pub fn graph_get(tenant: &str, path: impl Into<String>) -> ApiRequest {
+    ApiRequest::get(t(tenant), Audience::Graph, path)
+}
+
+/// The JSON a Graph `GET` answers.
+pub async fn get(p: &Pipeline, tenant: &str, path: &str) -> Value {
+    p.send_json(graph_get(tenant, path)).await.unwrap()
+}
+
+/// The error a Graph `GET` answers.
+pub async fn get_err(p: &Pipeline, tenant: &str, path: &str) -> Error {
+    p.send(graph_get(tenant, path)).await.unwrap_err()
+}
+
+/// The request with `ConsistencyLevel: eventual` (advanced directory queries).
+pub fn eventual(r: ApiRequest) -> ApiRequest {
+    r.header(
+        http::HeaderName::from_static("consistencylevel"),
+        http::HeaderValue::from_static("eventual"),
+    )
+}
