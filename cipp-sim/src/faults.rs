@@ -162,11 +162,7 @@ impl RequestMatch {
         {
             return false;
         }
-        if self
-            .path_prefix
-            .as_ref()
-            .is_some_and(|p| !req.path.to_ascii_lowercase().starts_with(p))
-        {
+        if !prefix_matches(self.path_prefix.as_deref(), req.path) {
             return false;
         }
         if self
@@ -183,6 +179,11 @@ impl RequestMatch {
         }
         self.tenant.as_deref().is_none_or(tenant_ok)
     }
+}
+
+/// Whether `path` starts with `prefix` (lower case), when there is one.
+fn prefix_matches(prefix: Option<&str>, path: &str) -> bool {
+    prefix.is_none_or(|p| path.to_ascii_lowercase().starts_with(p))
 }
 
 /// A fault injection rule.
@@ -247,11 +248,7 @@ impl FaultRule {
     }
 
     pub(crate) fn applies(&self, req: &RequestInfo<'_>, tenant_ok: impl Fn(&str) -> bool) -> bool {
-        if self
-            .path_prefix
-            .as_ref()
-            .is_some_and(|p| !req.path.to_ascii_lowercase().starts_with(p))
-        {
+        if !prefix_matches(self.path_prefix.as_deref(), req.path) {
             return false;
         }
         if self.tenant.as_deref().is_some_and(|t| !tenant_ok(t)) {

@@ -37,7 +37,7 @@ use cipp_core::{Clock, Credentials, SecretString, SystemClock};
 use serde_json::{json, Map, Value};
 
 use crate::faults::{FaultRule, LatencyRule};
-use crate::state::{mailbox_for, paths, synthetic_guid, user_json, SimApp, SimTenant};
+use crate::state::{mailbox_for, paths, synthetic_guid, user_json, Area, SimApp, SimTenant};
 use crate::Simulator;
 
 /// The kit application's client id (consented in every seeded tenant).
@@ -83,14 +83,7 @@ pub struct UserSeed {
 impl UserSeed {
     /// An enabled member user; the id is derived from the UPN.
     pub fn new(upn: &str, display_name: &str) -> Self {
-        let mut user = user_json(display_name, upn, "", true);
-        user["id"] = json!(synthetic_guid(&upn.to_ascii_lowercase()));
-        UserSeed {
-            user,
-            licences: Vec::new(),
-            roles: Vec::new(),
-            methods: Vec::new(),
-        }
+        UserSeed::from_json(user_json(display_name, upn, "", true))
     }
 
     /// Any Graph user object (an `id` is derived from the UPN when missing).
@@ -290,7 +283,7 @@ pub struct TenantSeed {
     licences: Vec<Licence>,
     mailboxes: Vec<Value>,
     all_mailboxes: bool,
-    collections: Vec<(crate::state::Area, String, Value)>,
+    collections: Vec<(Area, String, Value)>,
     audits: Vec<Value>,
     sign_ins: Vec<Value>,
     inbox_rules: Vec<(String, Value)>,
@@ -367,44 +360,34 @@ impl TenantSeed {
         self
     }
 
-    /// Adds a Conditional Access policy (security defaults are switched off).
-    pub fn ca_policy(mut self, policy: Value) -> Self {
-        self.collections.push((
-            crate::state::Area::ConditionalAccess,
-            paths::CA_POLICIES.into(),
-            policy,
-        ));
-        self.security_defaults = false;
+    /// Adds an item to the collection at `path` (any case) of an area.
+    fn collection(mut self, area: Area, path: &str, item: Value) -> Self {
+        self.collections
+            .push((area, path.to_ascii_lowercase(), item));
         self
     }
 
+    /// Adds a Conditional Access policy (security defaults are switched off).
+    pub fn ca_policy(mut self, policy: Value) -> Self {
+        self.security_defaults = false;
+        self.collection(Area::ConditionalAccess, paths::CA_POLICIES, policy)
+    }
+
     /// Adds a named location.
-    pub fn named_location(mut self, location: Value) -> Self {
-        self.collections.push((
-            crate::state::Area::ConditionalAccess,
-            paths::NAMED_LOCATIONS.into(),
-            location,
-        ));
-        self
+    pub fn named_location(self, location: Value) -> Self {
+        self.collection(Area::ConditionalAccess, paths::NAMED_LOCATIONS, location)
     }
 
     /// Adds an Intune object to a collection (`deviceManagement/deviceConfigurations`,
     /// `deviceManagement/managedDevices`…).
-    pub fn intune(mut self, path: &str, item: Value) -> Self {
-        self.collections
-            .push((crate::state::Area::Intune, path.to_ascii_lowercase(), item));
-        self
+    pub fn intune(self, path: &str, item: Value) -> Self {
+        self.collection(Area::Intune, path, item)
     }
 
     /// Adds an item to a directory collection (`servicePrincipals`,
     /// `oauth2PermissionGrants`…).
-    pub fn directory(mut self, path: &str, item: Value) -> Self {
-        self.collections.push((
-            crate::state::Area::Directory,
-            path.to_ascii_lowercase(),
-            item,
-        ));
-        self
+    pub fn directory(self, path: &str, item: Value) -> Self {
+        self.collection(Area::Directory, path, item)
     }
 
     /// Adds a directory audit record (`auditLogs/directoryAudits` JSON).
@@ -841,11 +824,8 @@ fn tenant_from_json(t: &Value, at: &str) -> Result<TenantSeed, SeedError> {
                 {
                     seed.intune(&lower, item)
                 } else if lower.starts_with("identity/conditionalaccess/") {
-                    seed.collections.push((
-                        crate::state::Area::ConditionalAccess,
-                        lower.clone(),
-                        item,
-                    ));
+                    seed.collections
+                        .push((Area::ConditionalAccess, lower.clone(), item));
                     seed
                 } else {
                     seed.directory(&lower, item)

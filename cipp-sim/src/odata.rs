@@ -197,21 +197,25 @@ impl Parser {
             )),
         }
     }
-    fn or(&mut self) -> Result<Expr, String> {
-        let mut left = self.and()?;
-        while self.keyword("or") {
+    /// `operand (keyword operand)*`, joined left to right.
+    fn chain(
+        &mut self,
+        keyword: &str,
+        operand: fn(&mut Self) -> Result<Expr, String>,
+        join: fn(Box<Expr>, Box<Expr>) -> Expr,
+    ) -> Result<Expr, String> {
+        let mut left = operand(self)?;
+        while self.keyword(keyword) {
             self.pos += 1;
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            left = join(Box::new(left), Box::new(operand(self)?));
         }
         Ok(left)
     }
+    fn or(&mut self) -> Result<Expr, String> {
+        self.chain("or", Self::and, Expr::Or)
+    }
     fn and(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
-        while self.keyword("and") {
-            self.pos += 1;
-            left = Expr::And(Box::new(left), Box::new(self.unary()?));
-        }
-        Ok(left)
+        self.chain("and", Self::unary, Expr::And)
     }
     fn unary(&mut self) -> Result<Expr, String> {
         self.depth += 1;

@@ -250,29 +250,16 @@ impl Sim {
             let (reply, tenant) = self.route_exchange(req, &path, &segs, auth, operation);
             return routed(reply, tenant);
         }
-        if path.eq_ignore_ascii_case("/_vti_bin/client.svc/ProcessQuery") {
-            let Some(tenant) = self.token_for(auth, "sharepoint").map(|t| t.tenant) else {
-                return routed(
-                    graph::error(401, "Unauthorized", "Invalid audience for SharePoint."),
-                    None,
-                );
-            };
-            return routed(
-                sharepoint::process_query(self, &tenant, req.body()),
-                Some(tenant),
-            );
-        }
-        if path.ends_with("/StrongAuthenticationService.svc/Connector/BeginTwoWayAuthentication") {
-            let Some(tenant) = self.token_for(auth, "mfa").map(|t| t.tenant) else {
-                return routed(
-                    graph::error(401, "Unauthorized", "Invalid token for the MFA connector."),
-                    None,
-                );
-            };
-            return routed(
-                sharepoint::mfa_push(self, &tenant, req.body()),
-                Some(tenant),
-            );
+        for service in SIDE_SERVICES {
+            if (service.serves)(&path) {
+                return match self.token_for(auth, service.audience) {
+                    Some(t) => routed(
+                        (service.handler)(self, &t.tenant, req.body()),
+                        Some(t.tenant),
+                    ),
+                    None => routed(graph::error(401, "Unauthorized", service.refusal), None),
+                };
+            }
         }
         routed(
             graph::error(
@@ -374,3 +361,29 @@ impl Sim {
         (reply, Some(tenant_id))
     }
 }
+
+/// A service outside Graph and Exchange that takes a token of its own audience.
+struct SideService {
+    serves: fn(&str) -> bool,
+    audience: &'static str,
+    /// The 401 message without such a token.
+    refusal: &'static str,
+    handler: fn(&Sim, &str, &[u8]) -> Reply,
+}
+
+const SIDE_SERVICES: [SideService; 2] = [
+    SideService {
+        serves: |path| path.eq_ignore_ascii_case("/_vti_bin/client.svc/ProcessQuery"),
+        audience: "sharepoint",
+        refusal: "Invalid audience for SharePoint.",
+        handler: sharepoint::process_query,
+    },
+    SideService {
+        serves: |path| {
+            path.ends_with("/StrongAuthenticationService.svc/Connector/BeginTwoWayAuthentication")
+        },
+        audience: "mfa",
+        refusal: "Invalid token for the MFA connector.",
+        handler: sharepoint::mfa_push,
+    },
+];
