@@ -23,20 +23,23 @@ pub fn demo_credentials() -> Credentials {
     }
 }
 
-fn customer(
-    name: &str,
-    initial: &str,
-    default: &str,
-    people: &[(&str, &str, &str, bool)],
-) -> SimTenant {
-    let mut t =
-        SimTenant::new(&synthetic_guid(initial), name, initial).with_default_domain(default);
+/// A demo user: display name, alias, job title, enabled.
+type Person = (&'static str, &'static str, &'static str, bool);
+
+/// Adds `people` at `domain`, their ids derived from their UPNs.
+fn add_people(t: &mut SimTenant, domain: &str, people: &[Person]) {
     for (display, alias, title, enabled) in people {
-        let upn = format!("{alias}@{default}");
+        let upn = format!("{alias}@{domain}");
         let mut u: Value = user_json(display, &upn, title, *enabled);
         u["id"] = Value::String(synthetic_guid(&upn));
         t.add_user(u);
     }
+}
+
+fn customer(name: &str, initial: &str, default: &str, people: &[Person]) -> SimTenant {
+    let mut t =
+        SimTenant::new(&synthetic_guid(initial), name, initial).with_default_domain(default);
+    add_people(&mut t, default, people);
     t
 }
 
@@ -60,15 +63,14 @@ pub fn demo_at(state: &mut SimState, now: chrono::DateTime<chrono::Utc>) {
         DEMO_PARTNER,
     )
     .with_default_domain("msp.example");
-    for (display, alias, title) in [
-        ("Pat Partner", "pat", "Service Desk Lead"),
-        ("Sam Technician", "sam", "Technician"),
-    ] {
-        let upn = format!("{alias}@msp.example");
-        let mut u = user_json(display, &upn, title, true);
-        u["id"] = Value::String(synthetic_guid(&upn));
-        partner.add_user(u);
-    }
+    add_people(
+        &mut partner,
+        "msp.example",
+        &[
+            ("Pat Partner", "pat", "Service Desk Lead", true),
+            ("Sam Technician", "sam", "Technician", true),
+        ],
+    );
     let customers = vec![
         customer(
             "Contoso Ltd",
@@ -202,6 +204,14 @@ pub const SKU_BUSINESS_PREMIUM: &str = "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46";
 /// Exchange Online (Plan 1).
 pub const SKU_EXCHANGE_STANDARD: &str = "4b9405b0-7788-4568-add1-99614e613b69";
 
+/// A sign-in's city, country, latitude and longitude.
+#[derive(Clone, Copy)]
+struct Place(&'static str, &'static str, f64, f64);
+
+const SEATTLE: Place = Place("Seattle", "US", 47.61, -122.33);
+const REDMOND: Place = Place("Redmond", "US", 47.67, -122.12);
+const LAGOS: Place = Place("Lagos", "NG", 6.45, 3.39);
+
 fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -247,7 +257,6 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
     for u in t.directory.users_mut().iter_mut() {
         u["lastPasswordChangeDateTime"] = json!(days(120));
     }
-    let alex = id_of(t, "alexw");
     let groups = [
         ("All Staff", "allstaff", json!(["Unified"]), true, false),
         ("Sales Team", "sales", json!([]), false, true),
@@ -289,104 +298,28 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
         json!({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "id": synthetic_guid("megan-new-auth"),
                "displayName": "SM-A546E", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.2403.1234", "createdDateTime": hours(20)}),
     ]);
-    let signin = |id: &str,
-                  user: &str,
-                  upn: &str,
-                  at: String,
-                  city: &str,
-                  country: &str,
-                  lat: f64,
-                  lon: f64,
-                  client: &str,
-                  app: &str,
-                  ip: &str| {
-        json!({"id": synthetic_guid(id), "createdDateTime": at, "userPrincipalName": upn, "userId": user,
-               "appDisplayName": app, "appId": synthetic_guid(app), "ipAddress": ip, "clientAppUsed": client,
+    // Megan's usual sign-ins, then legacy IMAP from Lagos; two colleagues' for contrast.
+    #[rustfmt::skip]
+    let sign_ins: [(&str, &str, i64, Place, &str, &str, &str); 6] = [
+        ("s1", "meganb", 6 * 24, SEATTLE, "Browser", "Office 365", "203.0.113.10"),
+        ("s2", "meganb", 3 * 24, SEATTLE, "Browser", "Outlook Web", "203.0.113.10"),
+        ("s3", "meganb", 40, LAGOS, "IMAP4", "Office 365 Exchange Online", "198.51.100.66"),
+        ("s4", "meganb", 39, SEATTLE, "Browser", "Outlook Web", "203.0.113.10"),
+        ("s5", "adelev", 2 * 24, REDMOND, "Browser", "Office 365", "203.0.113.20"),
+        ("s6", "alexw", 24, REDMOND, "Mobile Apps and Desktop clients", "Microsoft Teams", "203.0.113.21"),
+    ];
+    t.logs.sign_ins = sign_ins
+        .iter()
+        .map(|&(id, alias, ago, place, client, app, ip)| {
+            let Place(city, country, lat, lon) = place;
+            json!({"id": synthetic_guid(id), "createdDateTime": hours(ago), "userPrincipalName": format!("{alias}@contoso.com"),
+               "userId": id_of(t, alias), "appDisplayName": app, "appId": synthetic_guid(app), "ipAddress": ip, "clientAppUsed": client,
                "isInteractive": client == "Browser", "conditionalAccessStatus": "notApplied",
                "status": {"errorCode": 0, "failureReason": "Other.", "additionalDetails": null},
                "location": {"city": city, "state": city, "countryOrRegion": country, "geoCoordinates": {"latitude": lat, "longitude": lon}},
                "deviceDetail": {"operatingSystem": "Windows10", "browser": "Edge"}})
-    };
-    t.logs.sign_ins = vec![
-        signin(
-            "s1",
-            &megan,
-            DEMO_COMPROMISED_UPN,
-            days(6),
-            "Seattle",
-            "US",
-            47.61,
-            -122.33,
-            "Browser",
-            "Office 365",
-            "203.0.113.10",
-        ),
-        signin(
-            "s2",
-            &megan,
-            DEMO_COMPROMISED_UPN,
-            days(3),
-            "Seattle",
-            "US",
-            47.61,
-            -122.33,
-            "Browser",
-            "Outlook Web",
-            "203.0.113.10",
-        ),
-        signin(
-            "s3",
-            &megan,
-            DEMO_COMPROMISED_UPN,
-            hours(40),
-            "Lagos",
-            "NG",
-            6.45,
-            3.39,
-            "IMAP4",
-            "Office 365 Exchange Online",
-            "198.51.100.66",
-        ),
-        signin(
-            "s4",
-            &megan,
-            DEMO_COMPROMISED_UPN,
-            hours(39),
-            "Seattle",
-            "US",
-            47.61,
-            -122.33,
-            "Browser",
-            "Outlook Web",
-            "203.0.113.10",
-        ),
-        signin(
-            "s5",
-            &adele,
-            "adelev@contoso.com",
-            days(2),
-            "Redmond",
-            "US",
-            47.67,
-            -122.12,
-            "Browser",
-            "Office 365",
-            "203.0.113.20",
-        ),
-        signin(
-            "s6",
-            &alex,
-            "alexw@contoso.com",
-            days(1),
-            "Redmond",
-            "US",
-            47.67,
-            -122.12,
-            "Mobile Apps and Desktop clients",
-            "Microsoft Teams",
-            "203.0.113.21",
-        ),
-    ];
+        })
+        .collect();
     t.mail.inbox_rules.insert(megan.clone(), vec![
         json!({"id": "AQAAAJ5dZqA=", "displayName": "..", "sequence": 1, "isEnabled": true, "hasError": false, "isReadOnly": false,
                "conditions": {"bodyOrSubjectContains": ["invoice", "payment", "wire"]},
@@ -406,40 +339,24 @@ fn seed_contoso(t: &mut SimTenant, now: chrono::DateTime<chrono::Utc>) {
         json!({"id": "l5aW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk", "clientId": shady_sp, "consentType": "Principal",
         "principalId": megan, "resourceId": synthetic_guid("sp-graph"), "scope": "Mail.ReadWrite Mail.Send offline_access User.Read"}),
     ]);
-    let audit = |id: &str, activity: &str, cat: &str, at: String, target: &str, upn: &str| {
-        json!({"id": format!("Directory_{}", synthetic_guid(id)), "category": cat, "correlationId": synthetic_guid(id),
+    #[rustfmt::skip]
+    let audits = [
+        ("a1", "Consent to application", "ApplicationManagement", hours(38), "meganb"),
+        ("a2", "User registered security info", "UserManagement", hours(20), "meganb"),
+        ("a3", "Change user password", "UserManagement", days(10), "adelev"),
+    ];
+    t.logs.directory_audits = audits
+        .into_iter()
+        .map(|(id, activity, cat, at, alias)| {
+            let (target, upn) = (id_of(t, alias), format!("{alias}@contoso.com"));
+            json!({"id": format!("Directory_{}", synthetic_guid(id)), "category": cat, "correlationId": synthetic_guid(id),
                "result": "success", "resultReason": "", "activityDisplayName": activity, "activityDateTime": at,
                "loggedByService": "Core Directory", "operationType": "Add",
                "initiatedBy": {"user": {"id": target, "displayName": null, "userPrincipalName": upn, "ipAddress": "198.51.100.66"}},
                "targetResources": [{"id": target, "displayName": null, "type": "User", "userPrincipalName": upn, "modifiedProperties": []}],
                "additionalDetails": []})
-    };
-    t.logs.directory_audits = vec![
-        audit(
-            "a1",
-            "Consent to application",
-            "ApplicationManagement",
-            hours(38),
-            &megan,
-            DEMO_COMPROMISED_UPN,
-        ),
-        audit(
-            "a2",
-            "User registered security info",
-            "UserManagement",
-            hours(20),
-            &megan,
-            DEMO_COMPROMISED_UPN,
-        ),
-        audit(
-            "a3",
-            "Change user password",
-            "UserManagement",
-            days(10),
-            &adele,
-            "adelev@contoso.com",
-        ),
-    ];
+        })
+        .collect();
     seed_contoso_exchange(t, now);
     t.intune.store.get_mut(paths::MANAGED_DEVICES).replace_all(vec![
         json!({"id": synthetic_guid("dev-adele"), "deviceName": "ADELE-LAPTOP", "operatingSystem": "Windows", "osVersion": "10.0.22631",
