@@ -9,7 +9,7 @@ use std::time::Duration;
 use cipp_core::{ApiRequest, Audience, Clock, ManualClock, Pipeline, RetryPolicy};
 use cipp_sim::kit::{GroupSeed, Licence, TenantSeed, UserSeed};
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, LatencyRule, RequestMatch, Simulator};
-use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t};
+use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t, Graph};
 use serde_json::{json, Value};
 
 const E3: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
@@ -56,48 +56,40 @@ async fn a_tenant_seeded_from_code_answers_graph_and_exchange() {
         .tenant(TenantSeed::new("fabrikam.onmicrosoft.com", "Fabrikam"))
         .build();
     let p = pipeline(&sim);
-    let users = get(
-        &p,
-        "contoso.com",
-        "/v1.0/users?$select=userPrincipalName,accountEnabled",
-    )
-    .await;
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
+    let users = contoso
+        .get("/v1.0/users?$select=userPrincipalName,accountEnabled")
+        .await;
     assert_eq!(users["value"].as_array().unwrap().len(), 2);
-    let skus = get(&p, "contoso.com", "/v1.0/subscribedSkus").await;
+    let skus = contoso.get("/v1.0/subscribedSkus").await;
     assert_eq!(skus["value"][0]["consumedUnits"], 1, "Adele's seat");
     assert_eq!(
         skus["value"][0]["servicePlans"][0]["servicePlanName"],
         "INTUNE_A"
     );
-    let roles = get(
-        &p,
-        "contoso.com",
-        "/v1.0/users/adele@contoso.com/memberOf/microsoft.graph.directoryRole",
-    )
-    .await;
+    let roles = contoso
+        .get("/v1.0/users/adele@contoso.com/memberOf/microsoft.graph.directoryRole")
+        .await;
     assert_eq!(roles["value"][0]["displayName"], "Global Administrator");
-    let owners = get(
-        &p,
-        "contoso.com",
-        "/v1.0/groups?$filter=displayName%20eq%20'Sales'",
-    )
-    .await;
+    let owners = contoso
+        .get("/v1.0/groups?$filter=displayName%20eq%20'Sales'")
+        .await;
     let sales = owners["value"][0]["id"].as_str().unwrap().to_owned();
-    let o = get(&p, "contoso.com", &format!("/v1.0/groups/{sales}/owners")).await;
+    let o = contoso.get(&format!("/v1.0/groups/{sales}/owners")).await;
     assert_eq!(o["value"][0]["userPrincipalName"], "adele@contoso.com");
-    let ca = get(
-        &p,
-        "contoso.com",
-        "/v1.0/identity/conditionalAccess/policies",
-    )
-    .await;
+    let ca = contoso
+        .get("/v1.0/identity/conditionalAccess/policies")
+        .await;
     assert_eq!(ca["value"][0]["displayName"], "Require MFA");
-    let audits = get(&p, "contoso.com", "/v1.0/auditLogs/directoryAudits").await;
+    let audits = contoso.get("/v1.0/auditLogs/directoryAudits").await;
     assert_eq!(
         audits["value"][0]["activityDisplayName"],
         "Consent to application"
     );
-    let devices = get(&p, "contoso.com", "/v1.0/deviceManagement/managedDevices").await;
+    let devices = contoso.get("/v1.0/deviceManagement/managedDevices").await;
     assert_eq!(devices["value"][0]["deviceName"], "ADELE-PC");
     assert!(devices["value"][0]["id"].is_string(), "an id is generated");
 
@@ -153,6 +145,10 @@ async fn a_json_seed_with_a_partner_and_its_customers() {
         .unwrap();
     // Partner credentials reach the partner and its customers.
     let p = pipeline_with(&sim, sim.partner_credentials(), RetryPolicy::default());
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
     let customers = get(
         &p,
         "msp.onmicrosoft.com",
@@ -160,42 +156,30 @@ async fn a_json_seed_with_a_partner_and_its_customers() {
     )
     .await;
     assert_eq!(customers["value"][0]["displayName"], "Contoso");
-    let adele = get(
-        &p,
-        "contoso.com",
-        "/v1.0/users/adele@contoso.com?$select=jobTitle,assignedLicenses",
-    )
-    .await;
+    let adele = contoso
+        .get("/v1.0/users/adele@contoso.com?$select=jobTitle,assignedLicenses")
+        .await;
     assert_eq!(adele["jobTitle"], "CFO");
     assert_eq!(adele["assignedLicenses"][0]["skuId"], E3);
-    let methods = get(
-        &p,
-        "contoso.com",
-        "/v1.0/users/adele@contoso.com/authentication/methods",
-    )
-    .await;
+    let methods = contoso
+        .get("/v1.0/users/adele@contoso.com/authentication/methods")
+        .await;
     assert_eq!(
         methods["value"].as_array().unwrap().len(),
         2,
         "password + authenticator"
     );
-    let members = get(&p, "contoso.com", "/v1.0/users/adele@contoso.com/memberOf").await;
+    let members = contoso.get("/v1.0/users/adele@contoso.com/memberOf").await;
     assert_eq!(members["value"][0]["displayName"], "Finance");
-    let nl = get(
-        &p,
-        "contoso.com",
-        "/v1.0/identity/conditionalAccess/namedLocations",
-    )
-    .await;
+    let nl = contoso
+        .get("/v1.0/identity/conditionalAccess/namedLocations")
+        .await;
     assert_eq!(nl["value"][0]["displayName"], "HQ");
-    let si = get(&p, "contoso.com", "/v1.0/auditLogs/signIns").await;
+    let si = contoso.get("/v1.0/auditLogs/signIns").await;
     assert_eq!(si["value"][0]["id"], "s1");
-    let dc = get(
-        &p,
-        "contoso.com",
-        "/v1.0/deviceManagement/deviceConfigurations",
-    )
-    .await;
+    let dc = contoso
+        .get("/v1.0/deviceManagement/deviceConfigurations")
+        .await;
     assert_eq!(dc["value"][0]["displayName"], "Baseline");
 }
 
@@ -252,10 +236,16 @@ async fn faults_per_route_cmdlet_and_tenant() {
         )
         .build();
     let p = pipeline_with(&sim, sim.client_credentials(), RetryPolicy::never());
-    let err = get_err(&p, "contoso.com", "/v1.0/users/adele@contoso.com/memberOf").await;
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
+    let err = contoso
+        .get_err("/v1.0/users/adele@contoso.com/memberOf")
+        .await;
     assert_eq!(err.status().unwrap().as_u16(), 503);
     // The same user's other routes are fine.
-    get(&p, "contoso.com", "/v1.0/users/adele@contoso.com").await;
+    contoso.get("/v1.0/users/adele@contoso.com").await;
     cmdlet(&p, "contoso.com", "Get-Mailbox", json!({})).await;
     let err = p
         .send(exo(
@@ -266,7 +256,7 @@ async fn faults_per_route_cmdlet_and_tenant() {
         .await
         .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 403);
-    get(&p, "contoso.com", "/v1.0/organization").await;
+    contoso.get("/v1.0/organization").await;
     let err = get_err(&p, "fabrikam.onmicrosoft.com", "/v1.0/organization").await;
     assert_eq!(err.status().unwrap().as_u16(), 500);
 
@@ -291,9 +281,13 @@ async fn latency_per_route_and_cmdlet_in_tokio_time() {
         ))
         .build();
     let p = pipeline(&sim);
-    get(&p, "contoso.com", "/v1.0/users").await; // token + users: no latency
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
+    contoso.get("/v1.0/users").await; // token + users: no latency
     let start = tokio::time::Instant::now();
-    get(&p, "contoso.com", "/v1.0/auditLogs/signIns").await;
+    contoso.get("/v1.0/auditLogs/signIns").await;
     assert_eq!(start.elapsed(), Duration::from_secs(3));
     let start = tokio::time::Instant::now();
     p.send(exo(
@@ -307,7 +301,7 @@ async fn latency_per_route_and_cmdlet_in_tokio_time() {
     assert_eq!(start.elapsed(), Duration::from_secs(20));
     sim.clear_latency();
     let start = tokio::time::Instant::now();
-    get(&p, "contoso.com", "/v1.0/auditLogs/signIns").await;
+    contoso.get("/v1.0/auditLogs/signIns").await;
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
 
@@ -319,7 +313,11 @@ async fn request_log_assertions_name_what_happened() {
         .tenant(contoso())
         .build();
     let p = pipeline(&sim);
-    get(&p, "contoso.com", "/v1.0/users/ben@contoso.com").await;
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
+    contoso.get("/v1.0/users/ben@contoso.com").await;
     p.send(
         ApiRequest::patch(
             t("contoso.com"),
@@ -366,12 +364,9 @@ async fn request_log_assertions_name_what_happened() {
         ])
         .is_err());
     // The audit record the PATCH wrote.
-    let audits = get(
-        &p,
-        "contoso.com",
-        "/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName%20eq%20'Update%20user'",
-    )
-    .await;
+    let audits = contoso
+        .get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName%20eq%20'Update%20user'")
+        .await;
     assert_eq!(
         audits["value"][0]["targetResources"][0]["modifiedProperties"][0]["displayName"],
         "AccountEnabled"

@@ -12,7 +12,7 @@ use cipp_core::{
 use cipp_sim::scenario::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER};
 use cipp_sim::state::user_json;
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, SimTenant, Simulator};
-use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t};
+use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t, Graph};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
@@ -134,21 +134,22 @@ async fn user_by_id_or_encoded_upn_and_guest_upn() {
         ));
     }
     let p = pipeline(&sim);
-    let u = get(&p, "contoso.com", "/v1.0/users/AdeleV%40contoso.com").await;
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
+    let u = contoso.get("/v1.0/users/AdeleV%40contoso.com").await;
     assert_eq!(u["displayName"], "Adele Vance");
     let id = u["id"].as_str().unwrap().to_owned();
-    let by_id = get(&p, "contoso.com", &format!("/v1.0/users/{id}")).await;
+    let by_id = contoso.get(&format!("/v1.0/users/{id}")).await;
     assert_eq!(by_id["userPrincipalName"], "adelev@contoso.com");
-    let guest = get(
-        &p,
-        "contoso.com",
-        "/v1.0/users/guest_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com",
-    )
-    .await;
+    let guest = contoso
+        .get("/v1.0/users/guest_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com")
+        .await;
     assert_eq!(guest["displayName"], "Guest Person");
-    let quoted = get(&p, "contoso.com", "/v1.0/users('adelev@contoso.com')").await;
+    let quoted = contoso.get("/v1.0/users('adelev@contoso.com')").await;
     assert_eq!(quoted["id"], id.as_str());
-    let err = get_err(&p, "contoso.com", "/v1.0/users/nobody%40contoso.com").await;
+    let err = contoso.get_err("/v1.0/users/nobody%40contoso.com").await;
     assert!(err.is_not_found());
     assert_eq!(err.as_api().unwrap().code, "Request_ResourceNotFound");
 }
@@ -164,11 +165,15 @@ async fn deleted_items_cast_in_short_and_long_form() {
         c.directory.users_mut().deleted_mut().push(u);
     }
     let p = pipeline(&sim);
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
     for path in [
         "/v1.0/directory/deletedItems/microsoft.graph.user",
         "/v1.0/directory/deletedItems/graph.user",
     ] {
-        let page = get(&p, "contoso.com", path).await;
+        let page = contoso.get(path).await;
         assert_eq!(page["value"][0]["displayName"], "Gone User", "{path}");
     }
 }
@@ -266,13 +271,17 @@ async fn server_errors_latency_and_truncated_bodies() {
     );
     sim.set_latency(Duration::from_millis(20));
     let p = pipeline_with(&sim, sim.demo_credentials(), no_jitter());
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
     let start = tokio::time::Instant::now();
     for _ in 0..2 {
         get(&p, "fabrikam.com", "/v1.0/organization").await;
     }
     // token (20 ms) + ok (20 ms) + 503 (20 ms) + 1 s backoff + ok (20 ms)
     assert_eq!(start.elapsed(), Duration::from_millis(1080));
-    get(&p, "contoso.com", "/v1.0/organization").await;
+    contoso.get("/v1.0/organization").await;
 
     sim.clear_faults();
     sim.add_fault(
@@ -292,7 +301,11 @@ async fn unknown_tokens_are_refused_with_401() {
         Credentials::StaticToken(SecretString::from("forged")),
         RetryPolicy::never(),
     );
-    let err = get_err(&p, "contoso.com", "/v1.0/users").await;
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
+    let err = contoso.get_err("/v1.0/users").await;
     assert_eq!(err.status().unwrap().as_u16(), 401);
     assert_eq!(err.as_api().unwrap().code, "InvalidAuthenticationToken");
 }
@@ -327,7 +340,11 @@ async fn served_over_http_with_next_links_back_to_the_server() {
 async fn users_are_created_changed_deleted_and_restored() {
     let (sim, _) = demo_at_nine();
     let p = pipeline(&sim);
-    let contoso = t("contoso.com");
+    let contoso = Graph {
+        p: &p,
+        tenant: "contoso.com",
+    };
+    let contoso_id = t("contoso.com");
     let body = serde_json::json!({
         "@odata.type": "#microsoft.graph.user",
         "accountEnabled": true, "displayName": "New Hire", "mailNickname": "newhire",
@@ -335,7 +352,7 @@ async fn users_are_created_changed_deleted_and_restored() {
         "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "xWwvJ]6NMw+bWH-d"}
     });
     let create = |body: &Value| {
-        ApiRequest::post(contoso.clone(), Audience::Graph, "/v1.0/users")
+        ApiRequest::post(contoso_id.clone(), Audience::Graph, "/v1.0/users")
             .json(body)
             .unwrap()
     };
@@ -365,7 +382,7 @@ async fn users_are_created_changed_deleted_and_restored() {
 
     // PATCH by UPN (percent-encoded), then read back.
     let patch = ApiRequest::patch(
-        contoso.clone(),
+        contoso_id.clone(),
         Audience::Graph,
         "/v1.0/users/newhire%40contoso.com",
     )
@@ -387,32 +404,29 @@ async fn users_are_created_changed_deleted_and_restored() {
 
     // DELETE, list deleted, restore.
     p.send(ApiRequest::delete(
-        contoso.clone(),
+        contoso_id.clone(),
         Audience::Graph,
         format!("/v1.0/users/{id}"),
     ))
     .await
     .unwrap();
-    let deleted = get(
-        &p,
-        "contoso.com",
-        "/v1.0/directory/deletedItems/microsoft.graph.user",
-    )
-    .await;
+    let deleted = contoso
+        .get("/v1.0/directory/deletedItems/microsoft.graph.user")
+        .await;
     assert_eq!(deleted["value"].as_array().unwrap().len(), 1);
     let restored: Value = p
         .send_json(ApiRequest::post(
-            contoso.clone(),
+            contoso_id.clone(),
             Audience::Graph,
             format!("/v1.0/directory/deletedItems/{id}/restore"),
         ))
         .await
         .unwrap();
     assert_eq!(restored["@odata.type"], "#microsoft.graph.user");
-    get(&p, "contoso.com", &format!("/v1.0/users/{id}")).await;
+    contoso.get(&format!("/v1.0/users/{id}")).await;
 
     // Malformed JSON is refused like Graph refuses it.
-    let bad = ApiRequest::post(contoso, Audience::Graph, "/v1.0/users")
+    let bad = ApiRequest::post(contoso_id, Audience::Graph, "/v1.0/users")
         .body(bytes::Bytes::from_static(b"{\"displayName\":"))
         .header(
             http::header::CONTENT_TYPE,
@@ -428,8 +442,12 @@ async fn throttling_at_a_rate_is_deterministic_and_survivable() {
         let sim = Simulator::demo();
         sim.add_fault(throttle("1", FaultTrigger::Rate(0.3)).on_path("/v1.0/organization"));
         let p = pipeline(&sim);
+        let contoso = Graph {
+            p: &p,
+            tenant: "contoso.com",
+        };
         for _ in 0..20 {
-            get(&p, "contoso.com", "/v1.0/organization").await;
+            contoso.get("/v1.0/organization").await;
         }
         sim.request_log().iter().filter(|l| l.status == 429).count()
     };

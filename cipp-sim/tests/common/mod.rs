@@ -53,3 +53,21 @@ pub fn eventual(r: ApiRequest) -> ApiRequest {
         http::HeaderValue::from_static("eventual"),
     )
 }
+
+/// Graph requests for one tenant through one pipeline.
+pub struct Graph<'a> {
+    pub p: &'a Pipeline,
+    pub tenant: &'a str,
+}
+
+impl Graph<'_> {
+    /// The JSON a `GET` answers.
+    pub async fn get(&self, path: &str) -> Value {
+        get(self.p, self.tenant, path).await
+    }
+
+    /// The error a `GET` answers.
+    pub async fn get_err(&self, path: &str) -> Error {
+        get_err(self.p, self.tenant, path).await
+    }
+}
