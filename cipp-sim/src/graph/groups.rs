@@ -190,8 +190,8 @@ fn after_delete(ctx: &mut Ctx<'_, '_>, g: &Value, gone: bool) {
 }
 
 pub(crate) const ROUTES: &[Route] = routes![
-    GET "groups/{id}/members" => members,
-    GET "groups/{id}/owners" => owners,
+    GET "groups/{id}/members" => related::<false>,
+    GET "groups/{id}/owners" => related::<true>,
     POST "groups/{id}/members/$ref" => add_member,
     DELETE "groups/{id}/members/{member}/$ref" => remove_member,
     DELETE "directoryroles/{role}/members/{member}/$ref" => remove_role_member,
@@ -215,10 +215,11 @@ fn open_group(ctx: &Ctx<'_, '_>, key: &str) -> Result<Value, Reply> {
     }
 }
 
-fn related(ctx: &mut Ctx<'_, '_>, key: &str, owners: bool) -> Answer {
-    let gid = id_of(&group(ctx, key)?);
+/// The group's members (or, with `OWNERS`, its owners).
+fn related<const OWNERS: bool>(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let gid = id_of(&group(ctx, p.get(0))?);
     let t = &*ctx.t;
-    let rel = if owners {
+    let rel = if OWNERS {
         &t.directory.owners
     } else {
         &t.directory.members
@@ -230,14 +231,6 @@ fn related(ctx: &mut Ctx<'_, '_>, key: &str, owners: bool) -> Answer {
         .filter_map(|x| directory_object(t, x))
         .collect();
     Ok(list(ctx.req, items, "directoryObjects", None))
-}
-
-fn members(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
-    related(ctx, p.get(0), false)
-}
-
-fn owners(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
-    related(ctx, p.get(0), true)
 }
 
 fn add_member(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {

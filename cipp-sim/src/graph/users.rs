@@ -130,13 +130,7 @@ fn before_update(
     // A password set through passwordProfile is a reset: audited as one, never stored.
     if let Some(profile) = changes.remove("passwordProfile") {
         if profile.get("password").is_some_and(|p| !p.is_null()) {
-            let target = ctx.t.user_target(&id_of(current), Vec::new());
-            ctx.audit(
-                "Reset user password",
-                "UserManagement",
-                "Update",
-                vec![target],
-            );
+            ctx.audit_user("Reset user password", "Update", &id_of(current));
         }
     }
     Ok(())
@@ -156,8 +150,8 @@ fn before_restore(ctx: &mut Ctx<'_, '_>, user: &Value) -> Result<(), Reply> {
 }
 
 pub(crate) const ROUTES: &[Route] = routes![
-    GET "users/{id}/memberof" => member_of,
-    GET "users/{id}/transitivememberof" => transitive_member_of,
+    GET "users/{id}/memberof" => memberships::<false>,
+    GET "users/{id}/transitivememberof" => memberships::<true>,
     GET "users/{id}/manager" => get_manager,
     PUT "users/{id}/manager/$ref" => set_manager,
     DELETE "users/{id}/manager/$ref" => remove_manager,
@@ -204,8 +198,9 @@ pub(crate) fn role_name(template: &str) -> &'static str {
     }
 }
 
-fn memberships(ctx: &mut Ctx<'_, '_>, key: &str, transitive: bool) -> Answer {
-    let uid = ctx.user_id(key)?;
+/// The user's groups and directory roles (`TRANSITIVE`: through nested groups too).
+fn memberships<const TRANSITIVE: bool>(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let uid = ctx.user_id(p.get(0))?;
     let t = &*ctx.t;
     let members = &t.directory.members;
     let mut found: Vec<String> = members
@@ -213,7 +208,7 @@ fn memberships(ctx: &mut Ctx<'_, '_>, key: &str, transitive: bool) -> Answer {
         .filter(|(_, m)| m.contains(&uid))
         .map(|(g, _)| g.clone())
         .collect();
-    if transitive {
+    if TRANSITIVE {
         let mut i = 0;
         while i < found.len() {
             let g = found[i].clone();
@@ -237,14 +232,6 @@ fn memberships(ctx: &mut Ctx<'_, '_>, key: &str, transitive: bool) -> Answer {
         }
     }
     Ok(list(ctx.req, items, "directoryObjects", None))
-}
-
-fn member_of(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
-    memberships(ctx, p.get(0), false)
-}
-
-fn transitive_member_of(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
-    memberships(ctx, p.get(0), true)
 }
 
 fn get_manager(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
