@@ -9,7 +9,7 @@ use std::time::Duration;
 use cipp_core::{ApiRequest, Audience, Clock, ManualClock, Pipeline, RetryPolicy};
 use cipp_sim::kit::{GroupSeed, Licence, TenantSeed, UserSeed};
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, LatencyRule, RequestMatch, Simulator};
-use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t, Graph};
+use common::{eventual, exo, get, get_err, graph_get, no_jitter, pipeline_with, t, Client};
 use serde_json::{json, Value};
 
 const E3: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
@@ -17,21 +17,6 @@ const GA: &str = "62e90394-69f5-4237-9190-012177145e10";
 
 fn pipeline(sim: &Simulator) -> Pipeline {
     pipeline_with(sim, sim.client_credentials(), no_jitter())
-}
-
-fn exo(tenant: &str, cmdlet: &str, params: Value) -> ApiRequest {
-    ApiRequest::post(
-        t(tenant),
-        Audience::Exchange,
-        format!("/adminapi/beta/{tenant}/InvokeCommand"),
-    )
-    .json(&json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}}))
-    .unwrap()
-}
-
-/// The JSON an Exchange cmdlet answers.
-async fn cmdlet(p: &Pipeline, tenant: &str, name: &str, params: Value) -> Value {
-    p.send_json(exo(tenant, name, params)).await.unwrap()
 }
 
 fn contoso() -> TenantSeed {
@@ -56,7 +41,7 @@ async fn a_tenant_seeded_from_code_answers_graph_and_exchange() {
         .tenant(TenantSeed::new("fabrikam.onmicrosoft.com", "Fabrikam"))
         .build();
     let p = pipeline(&sim);
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -94,24 +79,19 @@ async fn a_tenant_seeded_from_code_answers_graph_and_exchange() {
     assert!(devices["value"][0]["id"].is_string(), "an id is generated");
 
     // Exchange: the seeded shared mailbox and the users' own; the DL shares membership.
-    let mbx = cmdlet(
-        &p,
-        "contoso.com",
-        "Get-Mailbox",
-        json!({"Identity": "info@contoso.com"}),
-    )
-    .await;
+    let mbx = contoso
+        .cmdlet("Get-Mailbox", json!({"Identity": "info@contoso.com"}))
+        .await;
     assert_eq!(mbx["value"][0]["RecipientTypeDetails"], "SharedMailbox");
     assert_eq!(mbx["value"][0]["PrimarySmtpAddress"], "info@contoso.com");
-    let all = cmdlet(&p, "contoso.com", "Get-Mailbox", json!({})).await;
+    let all = contoso.cmdlet("Get-Mailbox", json!({})).await;
     assert_eq!(all["value"].as_array().unwrap().len(), 3);
-    let dl = cmdlet(
-        &p,
-        "contoso.com",
-        "Get-DistributionGroupMember",
-        json!({"Identity": "Everyone"}),
-    )
-    .await;
+    let dl = contoso
+        .cmdlet(
+            "Get-DistributionGroupMember",
+            json!({"Identity": "Everyone"}),
+        )
+        .await;
     assert_eq!(dl["value"][0]["PrimarySmtpAddress"], "adele@contoso.com");
 
     // The other tenant is empty, and reachable with the same credentials.
@@ -145,7 +125,7 @@ async fn a_json_seed_with_a_partner_and_its_customers() {
         .unwrap();
     // Partner credentials reach the partner and its customers.
     let p = pipeline_with(&sim, sim.partner_credentials(), RetryPolicy::default());
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -236,7 +216,7 @@ async fn faults_per_route_cmdlet_and_tenant() {
         )
         .build();
     let p = pipeline_with(&sim, sim.client_credentials(), RetryPolicy::never());
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -246,7 +226,7 @@ async fn faults_per_route_cmdlet_and_tenant() {
     assert_eq!(err.status().unwrap().as_u16(), 503);
     // The same user's other routes are fine.
     contoso.get("/v1.0/users/adele@contoso.com").await;
-    cmdlet(&p, "contoso.com", "Get-Mailbox", json!({})).await;
+    contoso.cmdlet("Get-Mailbox", json!({})).await;
     let err = p
         .send(exo(
             "contoso.com",
@@ -281,7 +261,7 @@ async fn latency_per_route_and_cmdlet_in_tokio_time() {
         ))
         .build();
     let p = pipeline(&sim);
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -313,7 +293,7 @@ async fn request_log_assertions_name_what_happened() {
         .tenant(contoso())
         .build();
     let p = pipeline(&sim);
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };

@@ -12,7 +12,7 @@ use cipp_core::{
 use cipp_sim::scenario::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER};
 use cipp_sim::state::user_json;
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, SimTenant, Simulator};
-use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t, Graph};
+use common::{eventual, get, get_err, graph_get, no_jitter, pipeline_with, t, Client};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
@@ -134,7 +134,7 @@ async fn user_by_id_or_encoded_upn_and_guest_upn() {
         ));
     }
     let p = pipeline(&sim);
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -165,7 +165,7 @@ async fn deleted_items_cast_in_short_and_long_form() {
         c.directory.users_mut().deleted_mut().push(u);
     }
     let p = pipeline(&sim);
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -271,7 +271,7 @@ async fn server_errors_latency_and_truncated_bodies() {
     );
     sim.set_latency(Duration::from_millis(20));
     let p = pipeline_with(&sim, sim.demo_credentials(), no_jitter());
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -301,7 +301,7 @@ async fn unknown_tokens_are_refused_with_401() {
         Credentials::StaticToken(SecretString::from("forged")),
         RetryPolicy::never(),
     );
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -340,7 +340,7 @@ async fn served_over_http_with_next_links_back_to_the_server() {
 async fn users_are_created_changed_deleted_and_restored() {
     let (sim, _) = demo_at_nine();
     let p = pipeline(&sim);
-    let contoso = Graph {
+    let contoso = Client {
         p: &p,
         tenant: "contoso.com",
     };
@@ -442,7 +442,7 @@ async fn throttling_at_a_rate_is_deterministic_and_survivable() {
         let sim = Simulator::demo();
         sim.add_fault(throttle("1", FaultTrigger::Rate(0.3)).on_path("/v1.0/organization"));
         let p = pipeline(&sim);
-        let contoso = Graph {
+        let contoso = Client {
             p: &p,
             tenant: "contoso.com",
         };

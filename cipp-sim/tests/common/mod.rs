@@ -54,13 +54,13 @@ pub fn eventual(r: ApiRequest) -> ApiRequest {
     )
 }
 
-/// Graph requests for one tenant through one pipeline.
-pub struct Graph<'a> {
+/// Graph and Exchange requests for one tenant through one pipeline.
+pub struct Client<'a> {
     pub p: &'a Pipeline,
     pub tenant: &'a str,
 }
 
-impl Graph<'_> {
+impl Client<'_> {
     /// The JSON a `GET` answers.
     pub async fn get(&self, path: &str) -> Value {
         get(self.p, self.tenant, path).await
@@ -70,4 +70,23 @@ impl Graph<'_> {
     pub async fn get_err(&self, path: &str) -> Error {
         get_err(self.p, self.tenant, path).await
     }
+
+    /// The JSON an Exchange cmdlet answers.
+    pub async fn cmdlet(&self, name: &str, params: Value) -> Value {
+        self.p
+            .send_json(exo(self.tenant, name, params))
+            .await
+            .unwrap()
+    }
+}
+
+/// An Exchange admin API cmdlet call on `tenant`.
+pub fn exo(tenant: &str, cmdlet: &str, params: Value) -> ApiRequest {
+    ApiRequest::post(
+        t(tenant),
+        Audience::Exchange,
+        format!("/adminapi/beta/{tenant}/InvokeCommand"),
+    )
+    .json(&serde_json::json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}}))
+    .unwrap()
 }
