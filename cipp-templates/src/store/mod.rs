@@ -21,7 +21,8 @@
 //! - Ids must satisfy [`crate::template::is_valid_id`] ([`StoreError::InvalidId`]).
 //!
 //! Stores: [`MemoryTemplateStore`]; [`DirTemplateStore`] (a folder of JSON files to keep
-//! in git); `SqliteTemplateStore` (feature `sqlite`). There is no PostgreSQL store yet.
+//! in git); `SqliteTemplateStore` (feature `sqlite`); `PgTemplateStore` (feature `postgres`, shared
+//! by several workers).
 
 use std::path::PathBuf;
 
@@ -32,11 +33,15 @@ use crate::template::{is_valid_id, Template, TemplateKind};
 
 mod dir;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use dir::DirTemplateStore;
 pub use memory::MemoryTemplateStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgTemplateStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteTemplateStore;
 
