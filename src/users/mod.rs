@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::client::TenantHandle;
 
+pub mod create;
 pub mod identity;
 pub mod mailbox;
 pub mod mfa;
@@ -176,6 +177,10 @@ impl UserActions {
             handle,
             user: UserRef::parse(user)?,
         })
+    }
+
+    pub(crate) fn for_ref(handle: TenantHandle, user: UserRef) -> Self {
+        UserActions { handle, user }
     }
 
     pub(crate) fn t(&self) -> &cipp_core::TenantId {
