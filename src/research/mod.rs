@@ -210,6 +210,7 @@ pub struct ResearchReport {
 }
 
 mod collect;
+mod evidence;
 mod render;
 mod score;
 

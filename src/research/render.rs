@@ -1,6 +1,6 @@
 //! Rendering a report: JSON, a self-contained HTML page, Markdown.
 
-use cipp_core::Error;
+use cipp_core::{Error, Report};
 
 use super::*;
 
@@ -11,8 +11,14 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A Markdown table cell: pipes escaped, one line, and no raw HTML (Markdown renderers
+/// pass HTML through).
 fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
 }
 
 impl ResearchReport {
@@ -27,53 +33,17 @@ impl ResearchReport {
             .map_err(|e| Error::Config(format!("cannot serialise the report: {e}")))
     }
 
-    fn section_status<T>(
-        name: &str,
-        s: &Section<T>,
-        len: impl Fn(&T) -> usize,
-    ) -> (String, String) {
-        match (&s.data, &s.error) {
-            (Some(d), _) => (name.to_owned(), format!("{} item(s)", len(d))),
-            (None, Some(e)) => (name.to_owned(), format!("not read: {}", e.message)),
-            _ => (name.to_owned(), "not read".to_owned()),
-        }
-    }
-
-    fn sections(&self) -> Vec<(String, String)> {
-        vec![
-            Self::section_status("Audit log enabled", &self.audit_log_enabled, |b| {
-                usize::from(*b)
-            }),
-            Self::section_status(
-                "Mailbox permission changes",
-                &self.mailbox_permission_changes,
-                Vec::len,
-            ),
-            Self::section_status("Inbox rule changes", &self.inbox_rule_changes, Vec::len),
-            Self::section_status("Inbox rules", &self.inbox_rules, Vec::len),
-            Self::section_status("Mailbox", &self.mailbox, |_| 1),
-            Self::section_status("Sent messages", &self.sent_messages, Vec::len),
-            Self::section_status("User sign-ins", &self.user_sign_ins, Vec::len),
-            Self::section_status("Tenant sign-ins", &self.tenant_sign_ins, Vec::len),
-            Self::section_status("Mobile devices", &self.mobile_devices, Vec::len),
-            Self::section_status("New users", &self.new_users, Vec::len),
-            Self::section_status("Password changes", &self.password_changes, Vec::len),
-            Self::section_status("MFA methods", &self.mfa_methods, Vec::len),
-            Self::section_status(
-                "New service principals",
-                &self.new_service_principals,
-                Vec::len,
-            ),
-            Self::section_status("Consent grants", &self.consent_grants, Vec::len),
-            Self::section_status("Intune devices", &self.intune_devices, Vec::len),
-        ]
-    }
-
-    /// The report as Markdown.
+    /// The report as Markdown: verdict, indicators, then every evidence section with its
+    /// rows.
     pub fn to_markdown(&self) -> String {
+        self.to_markdown_with(None)
+    }
+
+    /// The report as Markdown, with the steps of a remediation that ran after it.
+    pub fn to_markdown_with(&self, remediation: Option<&Report>) -> String {
         let mut s = format!(
             "# Compromised account research: {}\n\nTenant `{}` · window {} → {} · **verdict: {:?}** (score {})\n\n## Indicators\n\n",
-            self.user_principal_name,
+            md(&self.user_principal_name),
             self.tenant,
             self.window_start.format("%Y-%m-%d %H:%M UTC"),
             self.window_end.format("%Y-%m-%d %H:%M UTC"),
@@ -96,15 +66,40 @@ impl ResearchReport {
                 ));
             }
         }
-        s.push_str("\n## Evidence gathered\n\n| Section | Status |\n|---|---|\n");
-        for (n, st) in self.sections() {
-            s.push_str(&format!("| {} | {} |\n", md(&n), md(&st)));
+        if let Some(r) = remediation {
+            s.push_str("\n## Remediation\n\n| Step | Result |\n|---|---|\n");
+            for step in &r.steps {
+                s.push_str(&format!(
+                    "| {} | {} |\n",
+                    md(&step.name),
+                    md(&step.outcome.message())
+                ));
+            }
+        }
+        s.push_str("\n## Evidence\n");
+        for t in self.evidence_tables() {
+            s.push_str(&format!("\n### {} ({})\n\n", md(t.title), md(&t.status)));
+            if t.rows.is_empty() {
+                continue;
+            }
+            s.push_str(&format!("| {} |\n", t.headers.join(" | ")));
+            s.push_str(&format!("|{}\n", "---|".repeat(t.headers.len())));
+            for row in &t.rows {
+                let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+                s.push_str(&format!("| {} |\n", cells.join(" | ")));
+            }
         }
         s
     }
 
-    /// The report as a self-contained HTML page (inline CSS, no scripts, every value escaped).
+    /// The report as a self-contained HTML page (inline CSS, no scripts, every value
+    /// escaped); each evidence section is a collapsible table of its rows.
     pub fn to_html(&self) -> String {
+        self.to_html_with(None)
+    }
+
+    /// The HTML page with the steps of a remediation that ran after the research.
+    pub fn to_html_with(&self, remediation: Option<&Report>) -> String {
         let mut rows = String::new();
         for i in &self.indicators {
             rows.push_str(&format!(
@@ -119,13 +114,47 @@ impl ResearchReport {
         if rows.is_empty() {
             rows.push_str("<tr><td colspan=\"5\">No indicators found.</td></tr>");
         }
+        let remediation = remediation
+            .map(|r| {
+                let steps: String = r
+                    .steps
+                    .iter()
+                    .map(|st| {
+                        format!(
+                            "<tr class=\"{}\"><td>{}</td><td>{}</td></tr>\n",
+                            if st.outcome.is_failure() { "failed" } else { "ok" },
+                            esc(&st.name),
+                            esc(&st.outcome.message())
+                        )
+                    })
+                    .collect();
+                format!("<h2>Remediation</h2>\n<table><tr><th>Step</th><th>Result</th></tr>\n{steps}</table>\n")
+            })
+            .unwrap_or_default();
         let mut sections = String::new();
-        for (n, st) in self.sections() {
+        for t in self.evidence_tables() {
+            let open = if t.rows.is_empty() { "" } else { " open" };
             sections.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td></tr>\n",
-                esc(&n),
-                esc(&st)
+                "<details{open}><summary>{} <span class=\"status\">({})</span></summary>\n",
+                esc(t.title),
+                esc(&t.status)
             ));
+            if !t.rows.is_empty() {
+                sections.push_str("<table><tr>");
+                for h in t.headers {
+                    sections.push_str(&format!("<th>{}</th>", esc(h)));
+                }
+                sections.push_str("</tr>\n");
+                for row in &t.rows {
+                    sections.push_str("<tr>");
+                    for c in row {
+                        sections.push_str(&format!("<td>{}</td>", esc(c)));
+                    }
+                    sections.push_str("</tr>\n");
+                }
+                sections.push_str("</table>\n");
+            }
+            sections.push_str("</details>\n");
         }
         let verdict = format!("{:?}", self.verdict);
         format!(
@@ -133,10 +162,11 @@ impl ResearchReport {
 body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse;width:100%;margin:1rem 0}}\
 td,th{{border:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}}th{{background:#f0f0f0}}\
 tr.high td:first-child{{color:#fff;background:#b00020}}tr.medium td:first-child{{background:#f5a623}}tr.low td:first-child{{background:#dde}}\
+tr.failed td:last-child{{color:#b00020}}summary{{font-weight:bold;cursor:pointer;margin:.6rem 0}}.status{{font-weight:normal;color:#666}}\
 .verdict{{font-size:1.3rem;font-weight:bold}}</style></head>\n<body>\n<h1>Compromised account research: {upn}</h1>\n\
 <p>Tenant <code>{tenant}</code> · window {start} → {end}</p>\n<p class=\"verdict\">Verdict: {verdict} (score {score})</p>\n\
 <h2>Indicators</h2>\n<table><tr><th>Severity</th><th>Score</th><th>Indicator</th><th>Evidence</th><th>Why it matters</th></tr>\n{rows}</table>\n\
-<h2>Evidence gathered</h2>\n<table><tr><th>Section</th><th>Status</th></tr>\n{sections}</table>\n</body></html>\n",
+{remediation}<h2>Evidence</h2>\n{sections}</body></html>\n",
             upn = esc(&self.user_principal_name),
             tenant = esc(self.tenant.as_str()),
             start = self.window_start.format("%Y-%m-%d %H:%M UTC"),
