@@ -18,6 +18,7 @@ use cipp_core::{Error, Fleet, Outcome, Tenant};
 use serde_json::{json, Value};
 
 use cipp_templates::apply::{ApplyError, ApplyOptions, ApplyReport};
+use cipp_templates::guardrails::{GuardrailError, SecurityDefaults};
 use cipp_templates::plan::{Binding, Plan, PlanError, PlanOptions};
 use cipp_templates::template::Template;
 use cipp_templates::variables::{TenantContext, VariableError, Variables};
@@ -35,6 +36,9 @@ pub struct DeployOptions {
     pub verify: bool,
     /// The variables substituted into the templates (global and per tenant).
     pub variables: Variables,
+    /// Whether security defaults may be disabled when an enabled Conditional Access
+    /// policy replaces them (default: refuse, and deploy nothing to that tenant).
+    pub security_defaults: SecurityDefaults,
 }
 
 impl Default for DeployOptions {
@@ -44,6 +48,7 @@ impl Default for DeployOptions {
             plan: PlanOptions::default(),
             verify: true,
             variables: Variables::new(),
+            security_defaults: SecurityDefaults::Refuse,
         }
     }
 }
@@ -77,6 +82,13 @@ impl DeployOptions {
         self.variables = variables;
         self
     }
+
+    /// Allows (or refuses) disabling security defaults where an enabled Conditional
+    /// Access policy replaces them.
+    pub fn security_defaults(mut self, choice: SecurityDefaults) -> DeployOptions {
+        self.security_defaults = choice;
+        self
+    }
 }
 
 /// Why one tenant's deploy did not get as far as applying.
@@ -95,6 +107,9 @@ pub enum DeployError {
         /// The variable error.
         source: VariableError,
     },
+    /// A Conditional Access guardrail stopped the tenant (applications it lacks, security
+    /// defaults) before anything was sent.
+    Guardrail(GuardrailError),
     /// Reading the tenant's state failed.
     State(ApplyError),
     /// Planning failed.
@@ -115,6 +130,7 @@ impl std::fmt::Display for DeployError {
                 template_id,
                 source,
             } => write!(f, "template {template_id}: {source}"),
+            DeployError::Guardrail(e) => write!(f, "{e}; nothing was deployed"),
             DeployError::State(e) => write!(f, "reading the tenant's state: {e}"),
             DeployError::Plan(e) => write!(f, "planning: {e}"),
             DeployError::Fleet(e) => write!(f, "{e}"),
@@ -127,6 +143,7 @@ impl std::error::Error for DeployError {
         match self {
             DeployError::NoContext { .. } => None,
             DeployError::Variables { source, .. } => Some(source),
+            DeployError::Guardrail(e) => Some(e),
             DeployError::State(e) => Some(e),
             DeployError::Plan(e) => Some(e),
             DeployError::Fleet(e) => Some(e),
@@ -137,6 +154,12 @@ impl std::error::Error for DeployError {
 impl From<ApplyError> for DeployError {
     fn from(e: ApplyError) -> DeployError {
         DeployError::State(e)
+    }
+}
+
+impl From<GuardrailError> for DeployError {
+    fn from(e: GuardrailError) -> DeployError {
+        DeployError::Guardrail(e)
     }
 }
 
@@ -157,6 +180,8 @@ pub struct TenantDeploy {
     pub report: Option<ApplyReport>,
     /// Why the tenant stopped before applying.
     pub error: Option<DeployError>,
+    /// What the guardrails changed (applications dropped, security defaults disabled).
+    pub warnings: Vec<String>,
 }
 
 impl TenantDeploy {
@@ -390,8 +415,9 @@ pub async fn deploy(
                 plan: None,
                 report: None,
                 error: None,
+                warnings: Vec::new(),
             };
-            let resolved = match resolve(&templates, &options.variables, &tenant) {
+            let mut resolved = match resolve(&templates, &options.variables, &tenant) {
                 Ok(r) => r,
                 Err(e) => {
                     out.error = Some(e);
@@ -400,6 +426,17 @@ pub async fn deploy(
             };
             let graph = handle.graph();
             let planned = async {
+                out.warnings =
+                    cipp_templates::guardrails::drop_missing_applications(graph, &mut resolved)
+                        .await?;
+                let note = cipp_templates::guardrails::security_defaults(
+                    graph,
+                    &resolved,
+                    options.plan.ca_state,
+                    options.security_defaults,
+                )
+                .await?;
+                out.warnings.extend(note);
                 let state = apply::fetch_state(graph, &resolved).await?;
                 Ok::<_, DeployError>(plan::plan(
                     &resolved,
@@ -431,6 +468,7 @@ pub async fn deploy(
                 plan: None,
                 report: None,
                 error: Some(DeployError::Fleet(e)),
+                warnings: Vec::new(),
             },
         })
         .collect();
