@@ -415,6 +415,10 @@ struct TemplatesDeploy {
     /// Create / update Conditional Access policies in report-only.
     #[serde(default)]
     report_only: bool,
+    /// Disable security defaults where an enabled Conditional Access policy replaces them
+    /// (otherwise such a tenant is refused before anything is sent).
+    #[serde(default)]
+    disable_security_defaults: bool,
 }
 
 /// Runs `templates.deploy` for one tenant: the templates from the store, the tenant's
@@ -461,7 +465,11 @@ async fn templates_deploy(
     if p.report_only {
         plan = plan.ca_state(CaState::ReportOnly);
     }
-    let options = DeployOptions::new().plan(plan);
+    let mut options = DeployOptions::new().plan(plan);
+    if p.disable_security_defaults {
+        options = options
+            .security_defaults(crate::templates::guardrails::SecurityDefaults::DisableWhenReplaced);
+    }
     let report = deploy(&c, &templates, vec![tenant], &options, c.fleet()).await;
     let extra = report.to_json();
     let Some(one) = report.tenants.into_iter().next() else {
