@@ -40,26 +40,19 @@ async fn forty_five_patches_in_three_batches_with_documented_item_shape() {
     let t = tenant();
     let ops: Vec<_> = (0..45)
         .map(|i| {
-            let patch = UserPatch {
-                job_title: Field::Set(format!("Title {i}")),
-                ..Default::default()
-            };
+            let patch =
+                UserPatch { job_title: Field::Set(format!("Title {i}")), ..Default::default() };
             users::update(&t, &UserRef::parse(&uid(i)).unwrap(), &patch).unwrap()
         })
         .collect();
-    let results = batch::run(graph.pipeline(), &t, ops, &BatchOptions::default())
-        .await
-        .unwrap();
+    let results = batch::run(graph.pipeline(), &t, ops, &BatchOptions::default()).await.unwrap();
     assert_eq!(results.len(), 45);
     assert!(results.iter().all(|r| r.is_ok()));
     let reqs = server.received_requests().await.unwrap();
     let mut sizes: Vec<usize> = reqs
         .iter()
         .map(|r| {
-            serde_json::from_slice::<Value>(&r.body).unwrap()["requests"]
-                .as_array()
-                .unwrap()
-                .len()
+            serde_json::from_slice::<Value>(&r.body).unwrap()["requests"].as_array().unwrap().len()
         })
         .collect();
     sizes.sort();
@@ -72,10 +65,7 @@ async fn forty_five_patches_in_three_batches_with_documented_item_shape() {
         "url relative to the version: {item}"
     );
     assert_eq!(item["headers"]["content-type"], "application/json");
-    assert!(item["body"]["jobTitle"]
-        .as_str()
-        .unwrap()
-        .starts_with("Title "));
+    assert!(item["body"]["jobTitle"].as_str().unwrap().starts_with("Title "));
 }
 
 // Real time on purpose: paused Tokio time and real sockets do not mix (the clock would
@@ -111,31 +101,18 @@ async fn throttled_items_are_resent_alone_after_the_largest_retry_after() {
         .mount(&server)
         .await;
     let t = tenant();
-    let ops: Vec<_> = (0..4)
-        .map(|i| users::get(&t, &UserRef::parse(&uid(i)).unwrap(), &[]))
-        .collect();
+    let ops: Vec<_> =
+        (0..4).map(|i| users::get(&t, &UserRef::parse(&uid(i)).unwrap(), &[])).collect();
     let start = tokio::time::Instant::now();
-    let results = batch::run(graph.pipeline(), &t, ops, &BatchOptions::default())
-        .await
-        .unwrap();
-    assert!(
-        start.elapsed() >= Duration::from_millis(70),
-        "waited the largest Retry-After"
-    );
+    let results = batch::run(graph.pipeline(), &t, ops, &BatchOptions::default()).await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(70), "waited the largest Retry-After");
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 4);
-    assert_eq!(
-        results[1].as_ref().unwrap().display_name.as_deref(),
-        Some("User 2")
-    );
+    assert_eq!(results[1].as_ref().unwrap().display_name.as_deref(), Some("User 2"));
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 2);
     let second: Value = serde_json::from_slice(&reqs[1].body).unwrap();
-    let ids: Vec<&str> = second["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> =
+        second["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["2", "3"], "only the throttled items are re-sent");
 }
 
@@ -155,24 +132,10 @@ async fn failed_dependency_is_its_own_error_and_out_of_order_answers_are_matched
     let t = tenant();
     let u = UserRef::parse(&uid(1)).unwrap();
     let mut b = Batch::new(t.clone());
-    let first = b
-        .add(
-            users::set_sign_in_enabled(&t, &u, false)
-                .unwrap()
-                .into_parts()
-                .0,
-        )
-        .unwrap();
-    let second = b
-        .add_after(
-            users::revoke_sign_in_sessions(&t, &u).into_parts().0,
-            &[&first],
-        )
-        .unwrap();
-    let results = b
-        .send(graph.pipeline(), &BatchOptions::default())
-        .await
-        .unwrap();
+    let first = b.add(users::set_sign_in_enabled(&t, &u, false).unwrap().into_parts().0).unwrap();
+    let second =
+        b.add_after(users::revoke_sign_in_sessions(&t, &u).into_parts().0, &[&first]).unwrap();
+    let results = b.send(graph.pipeline(), &BatchOptions::default()).await.unwrap();
     let e1 = results[&first].as_ref().unwrap_err();
     assert_eq!(e1.as_api().unwrap().kind, ApiErrorKind::MissingPermission);
     let e2 = results[&second].as_ref().unwrap_err();
@@ -204,24 +167,13 @@ async fn next_links_inside_a_batch_are_followed_when_asked() {
     let t = tenant();
     let mut b = Batch::new(t.clone());
     let id = b
-        .add(cipp_core::ApiRequest::get(
-            t,
-            cipp_core::Audience::Graph,
-            "/v1.0/groups/g/members",
-        ))
+        .add(cipp_core::ApiRequest::get(t, cipp_core::Audience::Graph, "/v1.0/groups/g/members"))
         .unwrap();
-    let opts = BatchOptions {
-        follow_next_links: true,
-        ..Default::default()
-    };
+    let opts = BatchOptions { follow_next_links: true, ..Default::default() };
     let results = b.send(graph.pipeline(), &opts).await.unwrap();
     let body: Value = results[&id].as_ref().unwrap().json().unwrap();
-    let ids: Vec<&str> = body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> =
+        body["value"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["a", "b", "c"]);
     assert!(body.get("@odata.nextLink").is_none());
 }
@@ -239,9 +191,7 @@ async fn a_malformed_batch_answer_is_an_error() {
         .await;
     let t = tenant();
     let ops = vec![users::get(&t, &UserRef::parse(&uid(1)).unwrap(), &[])];
-    let err = batch::run(graph.pipeline(), &t, ops, &BatchOptions::default())
-        .await
-        .unwrap_err();
+    let err = batch::run(graph.pipeline(), &t, ops, &BatchOptions::default()).await.unwrap_err();
     assert!(matches!(err, cipp_core::Error::Decode(_)), "{err:?}");
 }
 
@@ -296,10 +246,7 @@ async fn batch_items_follow_the_resend_rule_per_item() {
     .unwrap();
     b.add(post("three")).unwrap();
     b.add(post("four")).unwrap();
-    let results = b
-        .send(graph.pipeline(), &BatchOptions::default())
-        .await
-        .unwrap();
+    let results = b.send(graph.pipeline(), &BatchOptions::default()).await.unwrap();
     let e1 = results["1"].as_ref().unwrap_err();
     assert!(e1.outcome_unknown(), "{e1}");
     assert!(e1.to_string().contains("not resent"), "{e1}");
@@ -309,11 +256,7 @@ async fn batch_items_follow_the_resend_rule_per_item() {
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 2);
     let second: Value = serde_json::from_slice(&reqs[1].body).unwrap();
-    let ids: Vec<&str> = second["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> =
+        second["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["2", "3"]);
 }

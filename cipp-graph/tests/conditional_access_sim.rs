@@ -30,12 +30,7 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
     let (_sim, graph) = setup();
     let contoso = t("contoso.onmicrosoft.com");
     let fabrikam = t("fabrikam.onmicrosoft.com");
-    graph
-        .tenant(&contoso)
-        .conditional_access()
-        .disable_security_defaults()
-        .await
-        .unwrap();
+    graph.tenant(&contoso).conditional_access().disable_security_defaults().await.unwrap();
     let office = graph
         .tenant(&contoso)
         .conditional_access()
@@ -54,12 +49,7 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
         "grantControls": {"operator": "OR", "builtInControls": ["block"]}
     }))
     .unwrap();
-    graph
-        .tenant(&contoso)
-        .conditional_access()
-        .create_policy(&policy)
-        .await
-        .unwrap();
+    graph.tenant(&contoso).conditional_access().create_policy(&policy).await.unwrap();
     let captured: Vec<_> = graph
         .tenant(&contoso)
         .conditional_access()
@@ -73,34 +63,13 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
 
     // Fabrikam: security defaults still on and the location does not exist there.
     let mut copy = captured[0].clone();
-    let err = graph
-        .tenant(&fabrikam)
-        .conditional_access()
-        .create_policy(&copy)
-        .await
-        .unwrap_err();
+    let err = graph.tenant(&fabrikam).conditional_access().create_policy(&copy).await.unwrap_err();
     assert!(err.to_string().contains("Security Defaults"), "{err}");
     assert!(
-        graph
-            .tenant(&fabrikam)
-            .conditional_access()
-            .security_defaults()
-            .await
-            .unwrap()
-            .is_enabled
+        graph.tenant(&fabrikam).conditional_access().security_defaults().await.unwrap().is_enabled
     );
-    graph
-        .tenant(&fabrikam)
-        .conditional_access()
-        .disable_security_defaults()
-        .await
-        .unwrap();
-    let err = graph
-        .tenant(&fabrikam)
-        .conditional_access()
-        .create_policy(&copy)
-        .await
-        .unwrap_err();
+    graph.tenant(&fabrikam).conditional_access().disable_security_defaults().await.unwrap();
+    let err = graph.tenant(&fabrikam).conditional_access().create_policy(&copy).await.unwrap_err();
     assert!(err.to_string().contains("location"), "{err}");
     let there = graph
         .tenant(&fabrikam)
@@ -112,12 +81,7 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
     let conditions = copy.conditions.as_mut().unwrap();
     conditions["locations"]["excludeLocations"] = json!([there.id]);
     assert_eq!(refs, std::slice::from_ref(&office.id));
-    let deployed = graph
-        .tenant(&fabrikam)
-        .conditional_access()
-        .create_policy(&copy)
-        .await
-        .unwrap();
+    let deployed = graph.tenant(&fabrikam).conditional_access().create_policy(&copy).await.unwrap();
     assert_ne!(deployed.id, captured[0].id);
     graph
         .tenant(&fabrikam)
@@ -125,26 +89,11 @@ async fn a_policy_captured_in_one_tenant_deploys_to_another() {
         .set_policy_state(&deployed.id, &PolicyState::ReportOnly)
         .await
         .unwrap();
-    let read = graph
-        .tenant(&fabrikam)
-        .conditional_access()
-        .policy(&deployed.id)
-        .await
-        .unwrap();
+    let read = graph.tenant(&fabrikam).conditional_access().policy(&deployed.id).await.unwrap();
     assert_eq!(read.state, Some(PolicyState::ReportOnly));
     assert_eq!(read.built_in_controls(), ["block"]);
-    graph
-        .tenant(&fabrikam)
-        .conditional_access()
-        .delete_policy(&deployed.id)
-        .await
-        .unwrap();
-    assert!(graph
-        .tenant(&fabrikam)
-        .conditional_access()
-        .policy(&deployed.id)
-        .await
-        .is_err());
+    graph.tenant(&fabrikam).conditional_access().delete_policy(&deployed.id).await.unwrap();
+    assert!(graph.tenant(&fabrikam).conditional_access().policy(&deployed.id).await.is_err());
 }
 
 #[tokio::test(start_paused = true)]
@@ -164,10 +113,8 @@ async fn throttling_without_retry_after_is_avoided_by_pacing() {
         assert!(p.is_empty());
     }
     let log = sim.request_log();
-    let served = log
-        .iter()
-        .filter(|r| r.path.contains("namedLocations") && r.status == 200)
-        .count();
+    let served =
+        log.iter().filter(|r| r.path.contains("namedLocations") && r.status == 200).count();
     let throttled = log.iter().filter(|r| r.status == 429).count();
     assert_eq!(served, 5);
     // The pipeline's governor paces Conditional Access to one request per second per
@@ -195,11 +142,8 @@ async fn the_simulator_refuses_a_second_request_within_a_second_without_retry_af
     };
     // The first request through the pipeline obtains a token and is served.
     pipeline.send(req()).await.unwrap();
-    let token = pipeline
-        .tokens()
-        .token(&t("contoso.onmicrosoft.com"), &Audience::Graph)
-        .await
-        .unwrap();
+    let token =
+        pipeline.tokens().token(&t("contoso.onmicrosoft.com"), &Audience::Graph).await.unwrap();
     let raw = http::Request::builder()
         .uri("https://graph.microsoft.com/v1.0/identity/conditionalAccess/namedLocations")
         .header("authorization", token.authorization_header().clone())

@@ -81,45 +81,24 @@ async fn a_captured_policy_is_created_without_read_only_fields() {
         .expect(1)
         .mount(&server)
         .await;
-    let created = graph
-        .tenant(&tenant())
-        .conditional_access()
-        .create_policy(&captured)
-        .await
-        .unwrap();
+    let created =
+        graph.tenant(&tenant()).conditional_access().create_policy(&captured).await.unwrap();
     assert_eq!(created.id, P);
     Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/policies/{P}"
-        )))
+        .and(path(format!("/v1.0/identity/conditionalAccess/policies/{P}")))
         .and(body_json(expected))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
         .await;
-    graph
-        .tenant(&tenant())
-        .conditional_access()
-        .update_policy(P, &captured)
-        .await
-        .unwrap();
+    graph.tenant(&tenant()).conditional_access().update_policy(P, &captured).await.unwrap();
     // Refused before sending: no name, no state, no conditions, no controls, bad id.
     let mut bad = captured.clone();
     bad.state = None;
-    assert!(graph
-        .tenant(&tenant())
-        .conditional_access()
-        .create_policy(&bad)
-        .await
-        .is_err());
+    assert!(graph.tenant(&tenant()).conditional_access().create_policy(&bad).await.is_err());
     let mut bad = captured.clone();
     bad.grant_controls = None;
-    assert!(graph
-        .tenant(&tenant())
-        .conditional_access()
-        .create_policy(&bad)
-        .await
-        .is_err());
+    assert!(graph.tenant(&tenant()).conditional_access().create_policy(&bad).await.is_err());
     assert!(graph
         .tenant(&tenant())
         .conditional_access()
@@ -132,18 +111,14 @@ async fn a_captured_policy_is_created_without_read_only_fields() {
 async fn state_change_delete_and_errors() {
     let (server, graph) = client().await;
     Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/policies/{P}"
-        )))
+        .and(path(format!("/v1.0/identity/conditionalAccess/policies/{P}")))
         .and(body_json(json!({"state": "disabled"})))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/policies/{P}"
-        )))
+        .and(path(format!("/v1.0/identity/conditionalAccess/policies/{P}")))
         .respond_with(graph_error(
             403,
             "AccessDenied",
@@ -157,12 +132,7 @@ async fn state_change_delete_and_errors() {
         .set_policy_state(P, &PolicyState::Disabled)
         .await
         .unwrap();
-    let err = graph
-        .tenant(&tenant())
-        .conditional_access()
-        .delete_policy(P)
-        .await
-        .unwrap_err();
+    let err = graph.tenant(&tenant()).conditional_access().delete_policy(P).await.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::MissingPermission);
 }
 
@@ -213,19 +183,11 @@ async fn named_locations_ip_and_country() {
         .await;
     let hq = NamedLocation::ip("HQ", true, &["203.0.113.0/24", "2001:db8::/32"]);
     assert_eq!(
-        graph
-            .tenant(&tenant())
-            .conditional_access()
-            .create_named_location(&hq)
-            .await
-            .unwrap()
-            .id,
+        graph.tenant(&tenant()).conditional_access().create_named_location(&hq).await.unwrap().id,
         L
     );
     Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/namedLocations/{G}"
-        )))
+        .and(path(format!("/v1.0/identity/conditionalAccess/namedLocations/{G}")))
         .and(body_json(json!({
             "@odata.type": "#microsoft.graph.countryNamedLocation",
             "displayName": "Blocked",
@@ -237,12 +199,7 @@ async fn named_locations_ip_and_country() {
         .mount(&server)
         .await;
     let blocked = NamedLocation::countries("Blocked", &["ru", "kp", "ir"], true);
-    graph
-        .tenant(&tenant())
-        .conditional_access()
-        .update_named_location(G, &blocked)
-        .await
-        .unwrap();
+    graph.tenant(&tenant()).conditional_access().update_named_location(G, &blocked).await.unwrap();
     for bad in [
         NamedLocation::ip("x", true, &["10.0.0.1"]),
         NamedLocation::ip("x", true, &["10.0.0.0/33"]),
@@ -283,9 +240,7 @@ async fn strengths_and_security_defaults() {
         .mount(&server)
         .await;
     Mock::given(method("PATCH"))
-        .and(path(
-            "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
-        ))
+        .and(path("/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"))
         .and(body_json(json!({"isEnabled": false})))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
@@ -301,18 +256,7 @@ async fn strengths_and_security_defaults() {
     assert_eq!(s[0].allowed_combinations.len(), 3);
     assert_eq!(s[0].policy_type.as_deref(), Some("builtIn"));
     assert!(
-        graph
-            .tenant(&tenant())
-            .conditional_access()
-            .security_defaults()
-            .await
-            .unwrap()
-            .is_enabled
+        graph.tenant(&tenant()).conditional_access().security_defaults().await.unwrap().is_enabled
     );
-    graph
-        .tenant(&tenant())
-        .conditional_access()
-        .disable_security_defaults()
-        .await
-        .unwrap();
+    graph.tenant(&tenant()).conditional_access().disable_security_defaults().await.unwrap();
 }

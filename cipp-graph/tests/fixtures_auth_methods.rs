@@ -30,21 +30,12 @@ async fn list_and_delete_methods() {
     .await;
     let (fido, hello) = (&page.items[0], &page.items[1]);
     assert_eq!(fido.kind(), AuthMethodKind::Fido2);
-    assert_eq!(
-        fido.created_date_time.unwrap().to_rfc3339(),
-        "2020-08-10T06:44:09+00:00"
-    );
+    assert_eq!(fido.created_date_time.unwrap().to_rfc3339(), "2020-08-10T06:44:09+00:00");
     assert_eq!(fido.extra["model"], "NFC key");
     assert_eq!(hello.kind(), AuthMethodKind::WindowsHelloForBusiness);
-    assert_eq!(
-        hello.created_date_time.unwrap().to_rfc3339(),
-        "2020-11-27T23:12:49+00:00"
-    );
+    assert_eq!(hello.created_date_time.unwrap().to_rfc3339(), "2020-11-27T23:12:49+00:00");
     let op = auth_methods::delete(&tenant(), &user(), fido).unwrap();
-    assert!(op
-        .request()
-        .path()
-        .ends_with("/authentication/fido2Methods/-2_GRUg2-HYz6_1YG4YRAQ2"));
+    assert!(op.request().path().ends_with("/authentication/fido2Methods/-2_GRUg2-HYz6_1YG4YRAQ2"));
     no_content(op).await;
 }
 
@@ -79,14 +70,8 @@ async fn create_tap() {
         "authentication-post-temporaryaccesspassmethods",
     )
     .await;
-    assert_eq!(
-        tap.temporary_access_pass.unwrap().expose_secret(),
-        "+drkzqAD"
-    );
-    assert_eq!(
-        tap.created_date_time.unwrap().to_rfc3339(),
-        "2022-06-02T16:21:09.765173+00:00"
-    );
+    assert_eq!(tap.temporary_access_pass.unwrap().expose_secret(), "+drkzqAD");
+    assert_eq!(tap.created_date_time.unwrap().to_rfc3339(), "2022-06-02T16:21:09.765173+00:00");
     assert_eq!(tap.method_usability_reason.as_deref(), Some("NotYetValid"));
     assert_eq!(tap.is_usable, Some(false));
 }
@@ -96,11 +81,8 @@ async fn create_tap() {
 /// (<https://learn.microsoft.com/en-us/graph/api/authentication-update?view=graph-rest-beta>).
 #[tokio::test]
 async fn per_user_mfa() {
-    let r = ok(
-        auth_methods::per_user_mfa(&tenant(), &user()),
-        "authentication-get-requirements",
-    )
-    .await;
+    let r =
+        ok(auth_methods::per_user_mfa(&tenant(), &user()), "authentication-get-requirements").await;
     assert_eq!(r.per_user_mfa_state, PerUserMfaState::Enforced);
     no_content(
         auth_methods::set_per_user_mfa(&tenant(), &user(), PerUserMfaState::Disabled).unwrap(),
@@ -121,20 +103,12 @@ async fn registration_details() {
     let allan = &page.items[1];
     assert_eq!(allan.is_mfa_registered, Some(false));
     assert_eq!(allan.user_type.as_deref(), Some("guest"));
-    assert_eq!(
-        allan
-            .user_preferred_method_for_secondary_authentication
-            .as_deref(),
-        Some("")
-    );
+    assert_eq!(allan.user_preferred_method_for_secondary_authentication.as_deref(), Some(""));
     let bianca = &page.items[2];
     assert_eq!(bianca.methods_registered.len(), 3);
     assert_eq!(
         bianca.last_updated_date_time.unwrap().to_rfc3339(),
         "2023-03-13T19:15:41.619583300+00:00"
     );
-    assert_eq!(
-        bianca.extra["systemPreferredAuthenticationMethods"][0],
-        "push"
-    );
+    assert_eq!(bianca.extra["systemPreferredAuthenticationMethods"][0], "push");
 }

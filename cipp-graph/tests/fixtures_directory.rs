@@ -25,10 +25,7 @@ async fn sign_ins() {
     let verbatim = include_str!("fixtures/signin-list.json");
     let req = audit::sign_ins(&tenant(), &SignInFilter::default()).unwrap();
     let (_s, p) = serving(200, verbatim).await;
-    let first = Box::pin(cipp_core::paging::pages::<SignIn>(p, req))
-        .next()
-        .await
-        .unwrap();
+    let first = Box::pin(cipp_core::paging::pages::<SignIn>(p, req)).next().await.unwrap();
     assert!(matches!(first, Err(Error::Decode(_))), "{first:?}");
 
     let repaired = verbatim.replacen("},\n              ]", "}\n              ]", 1);
@@ -40,16 +37,10 @@ async fn sign_ins() {
     .await;
     assert!(page.next_link.as_deref().unwrap().contains("$skiptoken="));
     let s = &page.items[0];
-    assert_eq!(
-        s.created_date_time.unwrap().to_rfc3339(),
-        "2020-03-13T19:15:41.619583300+00:00"
-    );
+    assert_eq!(s.created_date_time.unwrap().to_rfc3339(), "2020-03-13T19:15:41.619583300+00:00");
     assert_eq!(s.client_app_used.as_deref(), Some("Browser"));
     let status = s.status.as_ref().unwrap();
-    assert_eq!(
-        (status.error_code, status.failure_reason.as_deref()),
-        (Some(0), None)
-    );
+    assert_eq!((status.error_code, status.failure_reason.as_deref()), (Some(0), None));
     let loc = s.location.as_ref().unwrap();
     assert_eq!(loc.country_or_region.as_deref(), Some("US"));
     let geo = loc.geo_coordinates.as_ref().unwrap();
@@ -73,32 +64,17 @@ async fn directory_audits() {
     )
     .await;
     let a = &page.items[0];
-    assert_eq!(
-        a.activity_display_name.as_deref(),
-        Some("Add member to group")
-    );
-    assert_eq!(
-        a.activity_date_time.unwrap().to_rfc3339(),
-        "2018-01-09T21:20:02.721537400+00:00"
-    );
-    assert_eq!(
-        a.initiated_by.as_ref().unwrap()["user"]["ipAddress"],
-        "127.0.0.1"
-    );
+    assert_eq!(a.activity_display_name.as_deref(), Some("Add member to group"));
+    assert_eq!(a.activity_date_time.unwrap().to_rfc3339(), "2018-01-09T21:20:02.721537400+00:00");
+    assert_eq!(a.initiated_by.as_ref().unwrap()["user"]["ipAddress"], "127.0.0.1");
     let (group, user) = (&a.target_resources[0], &a.target_resources[1]);
     assert_eq!(group.kind.as_deref(), Some("Group"));
     assert_eq!(group.extra["groupType"], "unifiedGroups");
-    assert_eq!(
-        group.modified_properties[0].new_value.as_deref(),
-        Some("DirectorySync")
-    );
+    assert_eq!(group.modified_properties[0].new_value.as_deref(), Some("DirectorySync"));
     assert_eq!(group.modified_properties[0].old_value, None);
     assert_eq!(user.kind.as_deref(), Some("User"));
     assert_eq!(user.user_principal_name.as_deref(), Some("bob@contoso.com"));
-    assert_eq!(
-        a.extra["additionalDetails"][0]["key"],
-        "Additional Detail Name"
-    );
+    assert_eq!(a.extra["additionalDetails"][0]["key"], "Additional Detail Name");
 
     let page = doc_page::<DirectoryAudit>(
         audit::directory_audits(&tenant(), &AuditFilter::default()).unwrap(),
@@ -143,10 +119,7 @@ async fn service_principals() {
     ] {
         let page = doc_page::<ServicePrincipal>(req, "serviceprincipal-list").await;
         let sp = &page.items[0];
-        assert_eq!(
-            sp.app_id.as_deref(),
-            Some("65415bb1-9267-4313-bbf5-ae259732ee12")
-        );
+        assert_eq!(sp.app_id.as_deref(), Some("65415bb1-9267-4313-bbf5-ae259732ee12"));
         assert_eq!(sp.publisher_name.as_deref(), Some("Contoso"));
         assert_eq!(sp.created_date_time, None, "not in the example");
         assert_eq!(sp.extra["appDisplayName"], "My App");
@@ -170,18 +143,9 @@ async fn service_principals() {
         "serviceprincipal-addpassword",
     )
     .await;
-    assert_eq!(
-        cred.secret.expose_secret(),
-        "[6gyXA5S20@MN+WRXAJ]I-TO7g1:h2P8"
-    );
-    assert_eq!(
-        cred.key_id.as_deref(),
-        Some("f0b0b335-1d71-4883-8f98-567911bfdca6")
-    );
-    assert_eq!(
-        cred.end_date_time.as_deref(),
-        Some("2021-09-09T19:50:29.3086381Z")
-    );
+    assert_eq!(cred.secret.expose_secret(), "[6gyXA5S20@MN+WRXAJ]I-TO7g1:h2P8");
+    assert_eq!(cred.key_id.as_deref(), Some("f0b0b335-1d71-4883-8f98-567911bfdca6"));
+    assert_eq!(cred.end_date_time.as_deref(), Some("2021-09-09T19:50:29.3086381Z"));
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/intune-devices-manageddevice-list?view=graph-rest-1.0>
@@ -220,23 +184,14 @@ async fn organization_and_domains() {
     assert_eq!(d.name, "Contoso.onmicrosoft.com");
     assert_eq!((d.is_default, d.is_initial), (Some(true), Some(true)));
     assert_eq!(d.extra["type"], "Managed", "kept (was dropped)");
-    assert_eq!(
-        o.extra["partnerTenantType"],
-        "ResellerPartnerDelegatedAdmin"
-    );
+    assert_eq!(o.extra["partnerTenantType"], "ResellerPartnerDelegatedAdmin");
 
     let page = doc_page::<Domain>(directory::domains(&tenant()), "domain-list").await;
     let d = &page.items[0];
     assert_eq!(d.id, "contoso.com");
-    assert_eq!(
-        d.authentication_type.as_deref(),
-        Some("authenticationType-value")
-    );
+    assert_eq!(d.authentication_type.as_deref(), Some("authenticationType-value"));
     assert_eq!(d.is_verified, None);
-    assert_eq!(
-        d.extra["supportedServices"][1],
-        "OfficeCommunicationsOnline"
-    );
+    assert_eq!(d.extra["supportedServices"][1], "OfficeCommunicationsOnline");
 
     no_content(
         directory::remove_role_member(

@@ -15,11 +15,7 @@ use fixtures::*;
 const REL: &str = "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836";
 
 async fn relationship() -> DelegatedAdminRelationship {
-    ok(
-        gdap::get(&tenant(), REL).unwrap(),
-        "delegatedadminrelationship-get",
-    )
-    .await
+    ok(gdap::get(&tenant(), REL).unwrap(), "delegatedadminrelationship-get").await
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-get?view=graph-rest-1.0>
@@ -32,16 +28,10 @@ async fn get_relationship() {
         r.etag.as_deref(),
         Some("W/\"JyIxODAwZTY4My0wMDAwLTAyMDAtMDAwMC02MTU0OWFmMDAwMDAiJw==\"")
     );
-    assert_eq!(
-        r.customer.as_ref().unwrap().display_name.as_deref(),
-        Some("Contoso Inc")
-    );
+    assert_eq!(r.customer.as_ref().unwrap().display_name.as_deref(), Some("Contoso Inc"));
     assert_eq!(r.access_details.as_ref().unwrap().unified_roles.len(), 3);
     assert!(!r.auto_extends());
-    assert_eq!(
-        r.end_date_time.unwrap().to_rfc3339(),
-        "2024-02-10T11:24:42.314826600+00:00"
-    );
+    assert_eq!(r.end_date_time.unwrap().to_rfc3339(), "2024-02-10T11:24:42.314826600+00:00");
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/tenantrelationship-list-delegatedadminrelationships?view=graph-rest-1.0>
@@ -123,17 +113,13 @@ async fn update_relationship() {
 /// for both actions.
 #[tokio::test]
 async fn requests() {
-    for op in [
-        gdap::lock_for_approval(&tenant(), REL).unwrap(),
-        gdap::terminate(&tenant(), REL).unwrap(),
-    ] {
+    for op in
+        [gdap::lock_for_approval(&tenant(), REL).unwrap(), gdap::terminate(&tenant(), REL).unwrap()]
+    {
         let r: RelationshipRequest = created(op, "delegatedadminrelationship-post-requests").await;
         assert_eq!(r.action, "lockForApproval");
         assert_eq!(r.status, "created");
-        assert_eq!(
-            r.extra["lastModifiedDateTime"],
-            "2022-02-10T10:55:47.1180588Z"
-        );
+        assert_eq!(r.extra["lastModifiedDateTime"], "2022-02-10T10:55:47.1180588Z");
     }
 }
 
@@ -183,10 +169,7 @@ async fn access_assignments() {
         include_str!("fixtures/delegatedadminaccessassignment-update.json"),
     )
     .await;
-    assert!(
-        matches!(updated, gdap::AssignmentUpdate::Accepted { .. }),
-        "{updated:?}"
-    );
+    assert!(matches!(updated, gdap::AssignmentUpdate::Accepted { .. }), "{updated:?}");
     no_content(gdap::delete_assignment(&tenant(), REL, a).unwrap()).await;
 }
 
@@ -216,13 +199,7 @@ async fn customers() {
         "tenantrelationship-list-delegatedadmincustomers",
     )
     .await;
-    assert_eq!(
-        page.items[1].tenant_id,
-        "1c0fa218-5dec-49db-8247-cfa457af8116"
-    );
-    assert_eq!(
-        page.items[1].display_name.as_deref(),
-        Some("Contoso subsidiary Inc")
-    );
+    assert_eq!(page.items[1].tenant_id, "1c0fa218-5dec-49db-8247-cfa457af8116");
+    assert_eq!(page.items[1].display_name.as_deref(), Some("Contoso subsidiary Inc"));
     assert!(page.items[0].extra.contains_key("@odata.etag"));
 }

@@ -25,15 +25,9 @@ async fn list_policies() {
     )
     .await;
     let p = &page.items[0];
-    assert_eq!(
-        p.odata_type.as_deref(),
-        Some("#microsoft.graph.deviceConfiguration")
-    );
+    assert_eq!(p.odata_type.as_deref(), Some("#microsoft.graph.deviceConfiguration"));
     assert_eq!(p.display_name.as_deref(), Some("Display Name value"));
-    assert_eq!(
-        p.created_date_time.unwrap().to_rfc3339(),
-        "2017-01-01T08:02:43.577596500+00:00"
-    );
+    assert_eq!(p.created_date_time.unwrap().to_rfc3339(), "2017-01-01T08:02:43.577596500+00:00");
     assert_eq!(p.extra["version"], 7);
 }
 
@@ -44,23 +38,17 @@ async fn list_policies() {
 #[tokio::test]
 async fn get_policy_as_documented() {
     let body = include_str!("fixtures/intune-deviceconfig-deviceconfiguration-get.json");
-    let p: IntunePolicy = decode(
-        intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
-        200,
-        body,
-    )
-    .await;
+    let p: IntunePolicy =
+        decode(intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(), 200, body)
+            .await;
     assert_eq!(p.id, CONFIG);
     assert_eq!(p.description.as_deref(), Some("Description value"));
     assert!(p.extra.get("value").is_none());
     // The top-level shape the service sends reads the same.
     let top = serde_json::from_str::<Value>(body).unwrap()["value"].to_string();
-    let p: IntunePolicy = decode(
-        intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
-        200,
-        &top,
-    )
-    .await;
+    let p: IntunePolicy =
+        decode(intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(), 200, &top)
+            .await;
     assert_eq!(p.id, CONFIG);
 }
 
@@ -88,13 +76,7 @@ async fn create_update_delete() {
     assert_eq!(created.id, "f39fc471-c471-f39f-71c4-9ff371c49ff3");
     assert_eq!(created.extra["targetEdition"], "windows10EnterpriseN");
     decode(
-        intune::update(
-            &tenant(),
-            IntuneKind::DeviceConfiguration,
-            &created.id,
-            &created,
-        )
-        .unwrap(),
+        intune::update(&tenant(), IntuneKind::DeviceConfiguration, &created.id, &created).unwrap(),
         200,
         body,
     )
@@ -161,29 +143,18 @@ async fn apple_push_certificate() {
         "intune-devices-applepushnotificationcertificate-get",
     )
     .await;
-    assert_eq!(
-        c.apple_identifier.as_deref(),
-        Some("Apple Identifier value")
-    );
-    assert_eq!(
-        c.expiration_date_time.unwrap().to_rfc3339(),
-        "2017-01-01T07:57:57.248123400+00:00"
-    );
-    assert_eq!(
-        c.extra["certificateSerialNumber"],
-        "Certificate Serial Number value"
-    );
+    assert_eq!(c.apple_identifier.as_deref(), Some("Apple Identifier value"));
+    assert_eq!(c.expiration_date_time.unwrap().to_rfc3339(), "2017-01-01T07:57:57.248123400+00:00");
+    assert_eq!(c.extra["certificateSerialNumber"], "Certificate Serial Number value");
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/intune-onboarding-vpptoken-list?view=graph-rest-1.0>
 /// and <https://learn.microsoft.com/en-us/graph/api/intune-enrollment-deponboardingsetting-list?view=graph-rest-beta>.
 #[tokio::test]
 async fn apple_tokens() {
-    let page = doc_page::<VppToken>(
-        intune::list_vpp_tokens(&tenant()),
-        "intune-onboarding-vpptoken-list",
-    )
-    .await;
+    let page =
+        doc_page::<VppToken>(intune::list_vpp_tokens(&tenant()), "intune-onboarding-vpptoken-list")
+            .await;
     let v = &page.items[0];
     assert_eq!(v.state.as_deref(), Some("valid"));
     assert_eq!(v.extra["vppTokenAccountType"], "education");
@@ -226,9 +197,7 @@ async fn list_settings() {
     // Through the tenant's Intune handler, against the exact method and path.
     let (server, graph) = common::client().await;
     Mock::given(method("GET"))
-        .and(path(format!(
-            "/beta/deviceManagement/configurationPolicies/{CONFIG}/settings"
-        )))
+        .and(path(format!("/beta/deviceManagement/configurationPolicies/{CONFIG}/settings")))
         .respond_with(
             ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "application/json"),
         )
@@ -236,35 +205,20 @@ async fn list_settings() {
         .mount(&server)
         .await;
     let t = tenant();
-    let settings: Vec<Value> = graph
-        .tenant(&t)
-        .intune()
-        .settings(CONFIG)
-        .collect()
-        .await
-        .unwrap();
+    let settings: Vec<Value> = graph.tenant(&t).intune().settings(CONFIG).collect().await.unwrap();
     assert_eq!(settings.len(), 1);
     let s = &settings[0];
-    assert_eq!(
-        s["@odata.type"],
-        "#microsoft.graph.deviceManagementConfigurationSetting"
-    );
+    assert_eq!(s["@odata.type"], "#microsoft.graph.deviceManagementConfigurationSetting");
     assert_eq!(s["id"], id);
     let instance = &s["settingInstance"];
     assert_eq!(
         instance["@odata.type"],
         "microsoft.graph.deviceManagementConfigurationChoiceSettingInstance"
     );
-    assert_eq!(
-        instance["settingDefinitionId"],
-        "Setting Definition Id value"
-    );
+    assert_eq!(instance["settingDefinitionId"], "Setting Definition Id value");
     assert_eq!(instance["choiceSettingValue"]["value"], "Value value");
     // Properties the SDK has no field for are kept, nested ones included.
-    assert_eq!(
-        instance["auditRuleInformation"]["auditRuleMetadata"]["metadataType"],
-        "stig"
-    );
+    assert_eq!(instance["auditRuleInformation"]["auditRuleMetadata"]["metadataType"], "stig");
     assert_eq!(
         instance["settingInstanceTemplateReference"]["settingInstanceTemplateId"],
         "Setting Instance Template Id value"
@@ -280,8 +234,5 @@ async fn list_settings() {
     assert!(at["settingDefinitionId"].is_null());
     assert!(at.as_object().unwrap().contains_key("choiceSettingValue"));
     // What was read is what the page shows.
-    assert_eq!(
-        json!({ "value": settings }),
-        serde_json::from_str::<Value>(body).unwrap()
-    );
+    assert_eq!(json!({ "value": settings }), serde_json::from_str::<Value>(body).unwrap());
 }

@@ -30,15 +30,9 @@ async fn inbox_rules() {
     .await;
     let (spam, partner) = (&page.items[0], &page.items[1]);
     assert_eq!(spam.actions.as_ref().unwrap().delete, Some(true));
-    assert_eq!(
-        spam.conditions.as_ref().unwrap()["subjectContains"][0],
-        "enter to win"
-    );
+    assert_eq!(spam.conditions.as_ref().unwrap()["subjectContains"][0], "enter to win");
     let fwd = &partner.actions.as_ref().unwrap().forward_to[0].email_address;
-    assert_eq!(
-        fwd.address.as_deref(),
-        Some("AlexW@contoso.onmicrosoft.com")
-    );
+    assert_eq!(fwd.address.as_deref(), Some("AlexW@contoso.onmicrosoft.com"));
     assert_eq!(partner.sequence, Some(2));
     assert_eq!(partner.extra["isReadOnly"], false);
 
@@ -58,11 +52,8 @@ async fn inbox_rules() {
 /// (example 1: the same values in camelCase).
 #[tokio::test]
 async fn mailbox_settings() {
-    let s: MailboxSettings = ok(
-        mail::mailbox_settings(&tenant(), &adele()),
-        "user-get-mailboxsettings",
-    )
-    .await;
+    let s: MailboxSettings =
+        ok(mail::mailbox_settings(&tenant(), &adele()), "user-get-mailboxsettings").await;
     let ar = s.automatic_replies_setting.as_ref().unwrap();
     assert_eq!(ar.status, AutomaticRepliesStatus::Scheduled);
     assert_eq!(ar.external_audience, Some(ExternalAudience::All));
@@ -70,16 +61,9 @@ async fn mailbox_settings() {
         ar.scheduled_end_date_time.as_ref().unwrap().date_time,
         "2016-03-28T07:00:00.0000000"
     );
-    assert!(ar
-        .internal_reply_message
-        .as_deref()
-        .unwrap()
-        .contains("worldwide reunion"));
+    assert!(ar.internal_reply_message.as_deref().unwrap().contains("worldwide reunion"));
     assert_eq!(s.time_zone.as_deref(), Some("UTC"));
-    assert_eq!(
-        s.extra["workingHours"]["timeZone"]["name"],
-        "Pacific Standard Time"
-    );
+    assert_eq!(s.extra["workingHours"]["timeZone"]["name"], "Pacific Standard Time");
 
     let setting = AutomaticRepliesSetting {
         status: AutomaticRepliesStatus::Scheduled,
@@ -128,9 +112,6 @@ async fn send_mail() {
 async fn root_site() {
     let s: Site = ok(sharepoint::root_site(&tenant()), "site-get").await;
     assert_eq!(s.hostname(), Some("contoso.sharepoint.com"));
-    assert_eq!(
-        s.web_url.as_deref(),
-        Some("https://contoso.sharepoint.com/teams/1drvteam")
-    );
+    assert_eq!(s.web_url.as_deref(), Some("https://contoso.sharepoint.com/teams/1drvteam"));
     assert_eq!(s.extra["name"], "1drvteam");
 }

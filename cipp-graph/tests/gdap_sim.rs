@@ -43,10 +43,8 @@ async fn the_whole_gdap_flow() {
             .unwrap();
         groups.push((role, g.id.unwrap().0));
     }
-    let role_ids: Vec<String> = chosen
-        .iter()
-        .map(|r| roles::role_id(r).unwrap().to_owned())
-        .collect();
+    let role_ids: Vec<String> =
+        chosen.iter().map(|r| roles::role_id(r).unwrap().to_owned()).collect();
     let rel = graph
         .tenant(&partner)
         .gdap()
@@ -90,31 +88,15 @@ async fn the_whole_gdap_flow() {
         .gdap()
         .update_relationship(
             &rel,
-            &RelationshipPatch {
-                duration: Some("P365D".into()),
-                ..Default::default()
-            },
+            &RelationshipPatch { duration: Some("P365D".into()), ..Default::default() },
         )
         .await
         .unwrap_err();
     let api = stale.as_api().unwrap();
-    assert_eq!(
-        (api.status.as_u16(), api.kind),
-        (412, ApiErrorKind::Conflict)
-    );
+    assert_eq!((api.status.as_u16(), api.kind), (412, ApiErrorKind::Conflict));
 
-    graph
-        .tenant(&partner)
-        .gdap()
-        .lock_for_approval(&rel.id)
-        .await
-        .unwrap();
-    let pending = graph
-        .tenant(&partner)
-        .gdap()
-        .relationship(&rel.id)
-        .await
-        .unwrap();
+    graph.tenant(&partner).gdap().lock_for_approval(&rel.id).await.unwrap();
+    let pending = graph.tenant(&partner).gdap().relationship(&rel.id).await.unwrap();
     assert_eq!(pending.status, Some(RelationshipStatus::ApprovalPending));
     assert!(gdap::invite_url(&rel.id).ends_with(&rel.id));
     assert!(graph
@@ -126,14 +108,8 @@ async fn the_whole_gdap_flow() {
         .iter()
         .all(|c| c.tenant_id != ADATUM));
 
-    sim.approve_relationship(DEMO_PARTNER, &rel.id, ADATUM)
-        .unwrap();
-    let active = graph
-        .tenant(&partner)
-        .gdap()
-        .relationship(&rel.id)
-        .await
-        .unwrap();
+    sim.approve_relationship(DEMO_PARTNER, &rel.id, ADATUM).unwrap();
+    let active = graph.tenant(&partner).gdap().relationship(&rel.id).await.unwrap();
     assert!(active.is_active());
     assert_eq!(
         active.end_date_time.unwrap() - active.activated_date_time.unwrap(),
@@ -152,24 +128,12 @@ async fn the_whole_gdap_flow() {
             .unwrap();
         assert_eq!(a.status, Some(AssignmentStatus::Pending));
     }
-    let assignments: Vec<_> = graph
-        .tenant(&partner)
-        .gdap()
-        .access_assignments(&rel.id)
-        .collect()
-        .await
-        .unwrap();
+    let assignments: Vec<_> =
+        graph.tenant(&partner).gdap().access_assignments(&rel.id).collect().await.unwrap();
     assert_eq!(assignments.len(), 2);
-    let now: Vec<_> = graph
-        .tenant(&partner)
-        .gdap()
-        .access_assignments(&rel.id)
-        .collect()
-        .await
-        .unwrap();
-    assert!(now
-        .iter()
-        .all(|a| a.status == Some(AssignmentStatus::Active)));
+    let now: Vec<_> =
+        graph.tenant(&partner).gdap().access_assignments(&rel.id).collect().await.unwrap();
+    assert!(now.iter().all(|a| a.status == Some(AssignmentStatus::Active)));
     // Widen the first assignment to both roles: an operation is recorded.
     graph
         .tenant(&partner)
@@ -177,13 +141,7 @@ async fn the_whole_gdap_flow() {
         .update_access_assignment(&rel.id, &now[0], &role_ids)
         .await
         .unwrap();
-    let ops: Vec<_> = graph
-        .tenant(&partner)
-        .gdap()
-        .operations(&rel.id)
-        .collect()
-        .await
-        .unwrap();
+    let ops: Vec<_> = graph.tenant(&partner).gdap().operations(&rel.id).collect().await.unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].data_json().unwrap()["id"], now[0].id.as_str());
     // The stale ETag of the first assignment no longer deletes it.
@@ -193,30 +151,15 @@ async fn the_whole_gdap_flow() {
         .delete_access_assignment(&rel.id, &now[0])
         .await
         .is_err());
-    graph
-        .tenant(&partner)
-        .gdap()
-        .delete_access_assignment(&rel.id, &now[1])
-        .await
-        .unwrap();
+    graph.tenant(&partner).gdap().delete_access_assignment(&rel.id, &now[1]).await.unwrap();
 
     let customers = graph.tenant(&partner).gdap().customers().await.unwrap();
     let adatum = customers.iter().find(|c| c.tenant_id == ADATUM).unwrap();
     assert_eq!(adatum.display_name.as_deref(), Some("Adatum"));
     assert!(adatum.auto_extends);
 
-    graph
-        .tenant(&partner)
-        .gdap()
-        .terminate(&rel.id)
-        .await
-        .unwrap();
-    let gone = graph
-        .tenant(&partner)
-        .gdap()
-        .relationship(&rel.id)
-        .await
-        .unwrap();
+    graph.tenant(&partner).gdap().terminate(&rel.id).await.unwrap();
+    let gone = graph.tenant(&partner).gdap().relationship(&rel.id).await.unwrap();
     assert_eq!(gone.status, Some(RelationshipStatus::Terminated));
     assert!(graph
         .tenant(&partner)
@@ -233,14 +176,9 @@ async fn the_demo_partner_lists_its_customers_from_active_relationships() {
     let (_sim, graph) = setup();
     let partner = TenantId::parse(DEMO_PARTNER).unwrap();
     let customers = graph.tenant(&partner).gdap().customers().await.unwrap();
-    let names: Vec<_> = customers
-        .iter()
-        .filter_map(|c| c.display_name.as_deref())
-        .collect();
+    let names: Vec<_> = customers.iter().filter_map(|c| c.display_name.as_deref()).collect();
     assert_eq!(names.len(), 3, "{names:?}");
-    assert!(customers
-        .iter()
-        .all(|c| c.auto_extends && !c.only_microsoft_led));
+    assert!(customers.iter().all(|c| c.auto_extends && !c.only_microsoft_led));
     let rels: Vec<_> = graph
         .tenant(&partner)
         .gdap()
@@ -249,10 +187,8 @@ async fn the_demo_partner_lists_its_customers_from_active_relationships() {
         .collect()
         .await
         .unwrap();
-    assert!(rels.iter().all(
-        |r| r.access_details.as_ref().unwrap().unified_roles.len() == 15
-            && !r.includes_global_admin()
-    ));
+    assert!(rels.iter().all(|r| r.access_details.as_ref().unwrap().unified_roles.len() == 15
+        && !r.includes_global_admin()));
 }
 
 #[tokio::test]
@@ -261,29 +197,21 @@ async fn the_role_mapping_workflow_is_idempotent_and_reported() {
     use cipp_graph::gdap::workflow;
     let (sim, graph) = setup();
     let partner = TenantId::parse(DEMO_PARTNER).unwrap();
-    let ids: Vec<String> = [
-        "Exchange Administrator",
-        "User Administrator",
-        "Global Reader",
-    ]
-    .iter()
-    .map(|r| roles::role_id(r).unwrap().to_owned())
-    .collect();
-    let (mappings, report) = workflow::ensure_role_groups(&graph.tenant(&partner), &ids, None)
-        .await
-        .unwrap();
+    let ids: Vec<String> = ["Exchange Administrator", "User Administrator", "Global Reader"]
+        .iter()
+        .map(|r| roles::role_id(r).unwrap().to_owned())
+        .collect();
+    let (mappings, report) =
+        workflow::ensure_role_groups(&graph.tenant(&partner), &ids, None).await.unwrap();
     assert_eq!(mappings.len(), 3);
     assert!(matches!(report.overall(), Outcome::Succeeded { .. }));
-    let (again, report) = workflow::ensure_role_groups(&graph.tenant(&partner), &ids, None)
-        .await
-        .unwrap();
+    let (again, report) =
+        workflow::ensure_role_groups(&graph.tenant(&partner), &ids, None).await.unwrap();
     assert_eq!(again, mappings, "the same groups are found by name");
     assert!(matches!(report.overall(), Outcome::NoChange { .. }));
     assert!(workflow::check_mappable("AdminAgents").is_err());
 
-    let invite = workflow::invite(&graph.tenant(&partner), "CIPP_adatum", &mappings)
-        .await
-        .unwrap();
+    let invite = workflow::invite(&graph.tenant(&partner), "CIPP_adatum", &mappings).await.unwrap();
     assert!(invite.url.ends_with(&invite.relationship.id));
     let early = workflow::apply_mappings(
         &graph.tenant(&partner),
@@ -295,8 +223,7 @@ async fn the_role_mapping_workflow_is_idempotent_and_reported() {
     .unwrap();
     assert!(matches!(early.report.overall(), Outcome::Skipped { .. }));
 
-    sim.approve_relationship(DEMO_PARTNER, &invite.relationship.id, ADATUM)
-        .unwrap();
+    sim.approve_relationship(DEMO_PARTNER, &invite.relationship.id, ADATUM).unwrap();
     let applied = workflow::apply_mappings(
         &graph.tenant(&partner),
         &invite.relationship.id,
@@ -305,11 +232,7 @@ async fn the_role_mapping_workflow_is_idempotent_and_reported() {
     )
     .await
     .unwrap();
-    assert!(
-        matches!(applied.report.overall(), Outcome::Succeeded { .. }),
-        "{:?}",
-        applied.report
-    );
+    assert!(matches!(applied.report.overall(), Outcome::Succeeded { .. }), "{:?}", applied.report);
     assert_eq!(applied.pending.len(), 3, "new assignments start pending");
     let settled = workflow::apply_mappings(
         &graph.tenant(&partner),
@@ -332,10 +255,7 @@ async fn the_role_mapping_workflow_is_idempotent_and_reported() {
     .await
     .unwrap();
     assert_eq!(reset.report.steps.len(), 3);
-    assert!(matches!(
-        reset.report.steps[2].outcome,
-        Outcome::Succeeded { .. }
-    ));
+    assert!(matches!(reset.report.steps[2].outcome, Outcome::Succeeded { .. }));
     let left: Vec<_> = graph
         .tenant(&partner)
         .gdap()
@@ -358,36 +278,16 @@ async fn the_role_mapping_workflow_is_idempotent_and_reported() {
         })
         .await
         .unwrap();
-    graph
-        .tenant(&partner)
-        .gdap()
-        .lock_for_approval(&ga.id)
-        .await
-        .unwrap();
-    sim.approve_relationship(DEMO_PARTNER, &ga.id, ADATUM)
-        .unwrap();
-    let extend = workflow::enable_auto_extend(&graph.tenant(&partner))
-        .await
-        .unwrap();
+    graph.tenant(&partner).gdap().lock_for_approval(&ga.id).await.unwrap();
+    sim.approve_relationship(DEMO_PARTNER, &ga.id, ADATUM).unwrap();
+    let extend = workflow::enable_auto_extend(&graph.tenant(&partner)).await.unwrap();
     let step = extend.steps.iter().find(|s| s.name == "Legacy_GA").unwrap();
     assert!(matches!(step.outcome, Outcome::Skipped { .. }));
-    let removed = workflow::remove_global_admin(&graph.tenant(&partner))
-        .await
-        .unwrap();
-    assert!(
-        matches!(removed.overall(), Outcome::Succeeded { .. }),
-        "{removed:?}"
-    );
-    let extend = workflow::enable_auto_extend(&graph.tenant(&partner))
-        .await
-        .unwrap();
+    let removed = workflow::remove_global_admin(&graph.tenant(&partner)).await.unwrap();
+    assert!(matches!(removed.overall(), Outcome::Succeeded { .. }), "{removed:?}");
+    let extend = workflow::enable_auto_extend(&graph.tenant(&partner)).await.unwrap();
     let step = extend.steps.iter().find(|s| s.name == "Legacy_GA").unwrap();
     assert!(matches!(step.outcome, Outcome::Succeeded { .. }));
-    let now = graph
-        .tenant(&partner)
-        .gdap()
-        .relationship(&ga.id)
-        .await
-        .unwrap();
+    let now = graph.tenant(&partner).gdap().relationship(&ga.id).await.unwrap();
     assert!(now.auto_extends() && !now.includes_global_admin());
 }

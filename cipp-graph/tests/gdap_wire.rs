@@ -84,32 +84,18 @@ async fn create_sends_the_documented_body_and_reads_201() {
         })))
         .respond_with(
             ResponseTemplate::new(201)
-                .insert_header(
-                    "location",
-                    format!("https://graph.microsoft.com/v1.0{RELS}/{REL}"),
-                )
-                .set_body_json(relationship(
-                    "created",
-                    &["29232cdf-9323-42fd-ade2-1d097af3e4de"],
-                )),
+                .insert_header("location", format!("https://graph.microsoft.com/v1.0{RELS}/{REL}"))
+                .set_body_json(relationship("created", &["29232cdf-9323-42fd-ade2-1d097af3e4de"])),
         )
         .expect(1)
         .mount(&server)
         .await;
-    let r = graph
-        .tenant(&partner())
-        .gdap()
-        .create_relationship(&new_relationship())
-        .await
-        .unwrap();
+    let r = graph.tenant(&partner()).gdap().create_relationship(&new_relationship()).await.unwrap();
     assert_eq!(r.status, Some(RelationshipStatus::Created));
     assert!(r.etag.as_deref().unwrap().starts_with("W/"));
     assert_eq!(r.activated_date_time, None, "\"\" reads as absent");
     assert!(r.auto_extends());
-    assert_eq!(
-        r.extra["@odata.type"],
-        "#microsoft.graph.delegatedAdminRelationship"
-    );
+    assert_eq!(r.extra["@odata.type"], "#microsoft.graph.delegatedAdminRelationship");
 }
 
 #[tokio::test]
@@ -117,38 +103,15 @@ async fn create_refuses_what_microsoft_would_refuse_before_sending() {
     let (server, graph) = client().await;
     let p = partner();
     let cases = [
-        NewRelationship {
-            roles: vec![roles::GLOBAL_ADMINISTRATOR.into()],
-            ..new_relationship()
-        },
-        NewRelationship {
-            display_name: "x".repeat(51),
-            ..new_relationship()
-        },
-        NewRelationship {
-            duration: "P3Y".into(),
-            ..new_relationship()
-        },
-        NewRelationship {
-            duration: "PT0S".into(),
-            ..new_relationship()
-        },
-        NewRelationship {
-            roles: vec![],
-            ..new_relationship()
-        },
-        NewRelationship {
-            roles: vec!["Exchange Administrator".into()],
-            ..new_relationship()
-        },
+        NewRelationship { roles: vec![roles::GLOBAL_ADMINISTRATOR.into()], ..new_relationship() },
+        NewRelationship { display_name: "x".repeat(51), ..new_relationship() },
+        NewRelationship { duration: "P3Y".into(), ..new_relationship() },
+        NewRelationship { duration: "PT0S".into(), ..new_relationship() },
+        NewRelationship { roles: vec![], ..new_relationship() },
+        NewRelationship { roles: vec!["Exchange Administrator".into()], ..new_relationship() },
     ];
     for case in cases {
-        let err = graph
-            .tenant(&p)
-            .gdap()
-            .create_relationship(&case)
-            .await
-            .unwrap_err();
+        let err = graph.tenant(&p).gdap().create_relationship(&case).await.unwrap_err();
         assert!(err.to_string().len() > 10, "{err}");
     }
     // Global Administrator without auto-extend is allowed.
@@ -197,10 +160,7 @@ async fn list_pages_filters_and_keeps_unknown_statuses_and_reseller_fields() {
         .unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].extra["isPartnerConsentPending"], true);
-    assert_eq!(
-        all[1].status,
-        Some(RelationshipStatus::Unknown("someNewState".into()))
-    );
+    assert_eq!(all[1].status, Some(RelationshipStatus::Unknown("someNewState".into())));
     // $top above 300 is refused before sending.
     let err = graph
         .tenant(&partner())
@@ -216,17 +176,12 @@ async fn list_pages_filters_and_keeps_unknown_statuses_and_reseller_fields() {
 #[tokio::test]
 async fn update_sends_if_match_and_only_the_changes_and_reads_412() {
     let (server, graph) = client().await;
-    let current = read(relationship(
-        "created",
-        &["29232cdf-9323-42fd-ade2-1d097af3e4de"],
-    ));
+    let current = read(relationship("created", &["29232cdf-9323-42fd-ade2-1d097af3e4de"]));
     let etag = current.etag.clone().unwrap();
     Mock::given(method("PATCH"))
         .and(path(format!("{RELS}/{REL}")))
         .and(header("if-match", etag.as_str()))
-        .and(body_json(
-            json!({"displayName": "CIPP_contoso_2", "duration": "P365D"}),
-        ))
+        .and(body_json(json!({"displayName": "CIPP_contoso_2", "duration": "P365D"})))
         .respond_with(ResponseTemplate::new(200).set_body_json(relationship("created", &[])))
         .expect(1)
         .mount(&server)
@@ -236,12 +191,7 @@ async fn update_sends_if_match_and_only_the_changes_and_reads_412() {
         duration: Some("P365D".into()),
         ..Default::default()
     };
-    graph
-        .tenant(&partner())
-        .gdap()
-        .update_relationship(&current, &patch)
-        .await
-        .unwrap();
+    graph.tenant(&partner()).gdap().update_relationship(&current, &patch).await.unwrap();
 
     // A stale ETag: 412, reported as a conflict with the service's code.
     let server2 = MockServer::start().await;
@@ -255,12 +205,8 @@ async fn update_sends_if_match_and_only_the_changes_and_reads_412() {
         ))
         .mount(&server2)
         .await;
-    let err = graph2
-        .tenant(&partner())
-        .gdap()
-        .update_relationship(&current, &patch)
-        .await
-        .unwrap_err();
+    let err =
+        graph2.tenant(&partner()).gdap().update_relationship(&current, &patch).await.unwrap_err();
     let api = err.as_api().unwrap();
     assert_eq!(api.status.as_u16(), 412);
     assert_eq!(api.kind, ApiErrorKind::Conflict);
@@ -273,24 +219,11 @@ async fn update_follows_the_status_rules() {
     let p = partner();
     let exo = "29232cdf-9323-42fd-ade2-1d097af3e4de";
     let pending = read(relationship("approvalPending", &[exo]));
-    let rename = RelationshipPatch {
-        display_name: Some("x".into()),
-        ..Default::default()
-    };
-    assert!(graph
-        .tenant(&p)
-        .gdap()
-        .update_relationship(&pending, &rename)
-        .await
-        .is_err());
+    let rename = RelationshipPatch { display_name: Some("x".into()), ..Default::default() };
+    assert!(graph.tenant(&p).gdap().update_relationship(&pending, &rename).await.is_err());
     let active = read(relationship("active", &[exo, roles::GLOBAL_ADMINISTRATOR]));
     // Active: no rename, no role additions, no auto-extend while GA is present.
-    assert!(graph
-        .tenant(&p)
-        .gdap()
-        .update_relationship(&active, &rename)
-        .await
-        .is_err());
+    assert!(graph.tenant(&p).gdap().update_relationship(&active, &rename).await.is_err());
     let add = RelationshipPatch {
         access_details: Some(AccessDetails::of([
             exo,
@@ -299,22 +232,10 @@ async fn update_follows_the_status_rules() {
         ])),
         ..Default::default()
     };
-    assert!(graph
-        .tenant(&p)
-        .gdap()
-        .update_relationship(&active, &add)
-        .await
-        .is_err());
-    let extend = RelationshipPatch {
-        auto_extend_duration: Some("P180D".into()),
-        ..Default::default()
-    };
-    assert!(graph
-        .tenant(&p)
-        .gdap()
-        .update_relationship(&active, &extend)
-        .await
-        .is_err());
+    assert!(graph.tenant(&p).gdap().update_relationship(&active, &add).await.is_err());
+    let extend =
+        RelationshipPatch { auto_extend_duration: Some("P180D".into()), ..Default::default() };
+    assert!(graph.tenant(&p).gdap().update_relationship(&active, &extend).await.is_err());
     assert!(graph
         .tenant(&p)
         .gdap()
@@ -323,16 +244,9 @@ async fn update_follows_the_status_rules() {
         .is_err());
     let mut no_etag = active.clone();
     no_etag.etag = None;
-    let drop_ga = RelationshipPatch {
-        access_details: Some(AccessDetails::of([exo])),
-        ..Default::default()
-    };
-    assert!(graph
-        .tenant(&p)
-        .gdap()
-        .update_relationship(&no_etag, &drop_ga)
-        .await
-        .is_err());
+    let drop_ga =
+        RelationshipPatch { access_details: Some(AccessDetails::of([exo])), ..Default::default() };
+    assert!(graph.tenant(&p).gdap().update_relationship(&no_etag, &drop_ga).await.is_err());
     nothing_sent(&server).await;
 
     // Removing Global Administrator from an active relationship is allowed, and so is
@@ -352,10 +266,7 @@ async fn update_follows_the_status_rules() {
         .gdap()
         .update_relationship(
             &active,
-            &RelationshipPatch {
-                auto_extend_duration: Some("P180D".into()),
-                ..drop_ga
-            },
+            &RelationshipPatch { auto_extend_duration: Some("P180D".into()), ..drop_ga },
         )
         .await
         .unwrap();
@@ -381,31 +292,16 @@ async fn lock_for_approval_and_terminate_post_requests() {
             .mount(&server)
             .await;
     }
-    let lock = graph
-        .tenant(&partner())
-        .gdap()
-        .lock_for_approval(REL)
-        .await
-        .unwrap();
+    let lock = graph.tenant(&partner()).gdap().lock_for_approval(REL).await.unwrap();
     assert_eq!(lock.action, "lockForApproval");
     assert_eq!(lock.status, "created");
-    let t = graph
-        .tenant(&partner())
-        .gdap()
-        .terminate(REL)
-        .await
-        .unwrap();
+    let t = graph.tenant(&partner()).gdap().terminate(REL).await.unwrap();
     assert_eq!(t.action, "terminate");
     assert_eq!(
         gdap::invite_url(REL),
         format!("https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/{REL}")
     );
-    assert!(graph
-        .tenant(&partner())
-        .gdap()
-        .lock_for_approval("../users")
-        .await
-        .is_err());
+    assert!(graph.tenant(&partner()).gdap().lock_for_approval("../users").await.is_err());
 }
 
 fn assignment(status: &str) -> serde_json::Value {
@@ -511,22 +407,9 @@ async fn access_assignments_create_update_delete_with_if_match() {
         }
         other => panic!("{other:?}"),
     }
-    graph
-        .tenant(&p)
-        .gdap()
-        .delete_access_assignment(REL, &a)
-        .await
-        .unwrap();
-    let no_etag = AccessAssignment {
-        etag: None,
-        ..a.clone()
-    };
-    assert!(graph
-        .tenant(&p)
-        .gdap()
-        .delete_access_assignment(REL, &no_etag)
-        .await
-        .is_err());
+    graph.tenant(&p).gdap().delete_access_assignment(REL, &a).await.unwrap();
+    let no_etag = AccessAssignment { etag: None, ..a.clone() };
+    assert!(graph.tenant(&p).gdap().delete_access_assignment(REL, &no_etag).await.is_err());
 }
 
 #[tokio::test]
@@ -553,21 +436,10 @@ async fn assignments_and_operations_list_with_the_data_string_parsed() {
         }]})))
         .mount(&server)
         .await;
-    let a: Vec<_> = graph
-        .tenant(&partner())
-        .gdap()
-        .access_assignments(REL)
-        .collect()
-        .await
-        .unwrap();
+    let a: Vec<_> =
+        graph.tenant(&partner()).gdap().access_assignments(REL).collect().await.unwrap();
     assert_eq!(a.len(), 1);
-    let ops: Vec<_> = graph
-        .tenant(&partner())
-        .gdap()
-        .operations(REL)
-        .collect()
-        .await
-        .unwrap();
+    let ops: Vec<_> = graph.tenant(&partner()).gdap().operations(REL).collect().await.unwrap();
     assert_eq!(ops[0].status, "succeeded");
     assert_eq!(
         ops[0].data_json().unwrap()["accessContainer"]["accessContainerType"],
@@ -605,10 +477,7 @@ async fn customer_tenants_come_from_active_relationships_merged_per_customer() {
     assert_eq!(contoso.relationships.len(), 2);
     assert!(contoso.auto_extends);
     assert!(!contoso.only_microsoft_led);
-    assert_eq!(
-        contoso.ends.unwrap().to_rfc3339(),
-        "2025-06-01T00:00:00+00:00"
-    );
+    assert_eq!(contoso.ends.unwrap().to_rfc3339(), "2025-06-01T00:00:00+00:00");
 }
 
 #[test]
@@ -636,10 +505,7 @@ async fn role_groups_are_found_by_name_or_created_as_security_groups() {
     let (server, graph) = client().await;
     Mock::given(method("GET"))
         .and(path("/v1.0/groups"))
-        .and(query_param(
-            "$filter",
-            "displayName eq 'M365 GDAP Exchange Administrator'",
-        ))
+        .and(query_param("$filter", "displayName eq 'M365 GDAP Exchange Administrator'"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
             {"id": GROUP, "displayName": "M365 GDAP Exchange Administrator"}
         ]})))
@@ -648,10 +514,7 @@ async fn role_groups_are_found_by_name_or_created_as_security_groups() {
         .await;
     Mock::given(method("GET"))
         .and(path("/v1.0/groups"))
-        .and(query_param(
-            "$filter",
-            "displayName eq 'M365 GDAP User Administrator'",
-        ))
+        .and(query_param("$filter", "displayName eq 'M365 GDAP User Administrator'"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
         .expect(1)
         .mount(&server)
@@ -677,9 +540,8 @@ async fn role_groups_are_found_by_name_or_created_as_security_groups() {
         "29232cdf-9323-42fd-ade2-1d097af3e4de".to_owned(),
         "fe930be7-5e62-47db-91af-98c3a49a38b1".to_owned(),
     ];
-    let (mappings, report) = workflow::ensure_role_groups(&graph.tenant(&partner()), &ids, None)
-        .await
-        .unwrap();
+    let (mappings, report) =
+        workflow::ensure_role_groups(&graph.tenant(&partner()), &ids, None).await.unwrap();
     assert_eq!(report.steps.len(), 2, "{report:?}");
     assert_eq!(mappings.len(), 2, "{report:?}");
     assert_eq!(mappings[0].group_id, GROUP);

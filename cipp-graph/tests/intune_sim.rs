@@ -34,12 +34,7 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
         "bitLockerEnabled": true
     }))
     .unwrap();
-    graph
-        .tenant(&contoso)
-        .intune()
-        .create(IntuneKind::CompliancePolicy, &policy)
-        .await
-        .unwrap();
+    graph.tenant(&contoso).intune().create(IntuneKind::CompliancePolicy, &policy).await.unwrap();
     let captured: Vec<_> = graph
         .tenant(&contoso)
         .intune()
@@ -108,11 +103,7 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
         .collect()
         .await
         .unwrap();
-    assert_eq!(
-        assigned.len(),
-        3,
-        "appended to the first assignment: {assigned:?}"
-    );
+    assert_eq!(assigned.len(), 3, "appended to the first assignment: {assigned:?}");
     assert_eq!(assigned[0]["target"]["groupId"], devices.as_str());
 
     // A rename is a PATCH; the settings catalog is replaced with PUT.
@@ -153,33 +144,15 @@ async fn a_policy_captured_in_one_tenant_is_created_and_assigned_in_another() {
 async fn apple_token_expiry_is_readable() {
     let graph = setup();
     let contoso = TenantId::parse("contoso.onmicrosoft.com").unwrap();
-    let apns = graph
-        .tenant(&contoso)
-        .intune()
-        .apple_push_certificate()
-        .await
-        .unwrap();
+    let apns = graph.tenant(&contoso).intune().apple_push_certificate().await.unwrap();
     let days = (apns.expiration_date_time.unwrap()
-        - "2026-11-27T09:00:00Z"
-            .parse::<chrono::DateTime<chrono::Utc>>()
-            .unwrap())
+        - "2026-11-27T09:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap())
     .num_days();
     assert_eq!(days, 20);
-    let vpp: Vec<_> = graph
-        .tenant(&contoso)
-        .intune()
-        .vpp_tokens()
-        .collect()
-        .await
-        .unwrap();
+    let vpp: Vec<_> = graph.tenant(&contoso).intune().vpp_tokens().collect().await.unwrap();
     assert_eq!(vpp.len(), 1);
     // Fabrikam has no APNs certificate: 404, read as not found.
     let fabrikam = TenantId::parse("fabrikam.onmicrosoft.com").unwrap();
-    let err = graph
-        .tenant(&fabrikam)
-        .intune()
-        .apple_push_certificate()
-        .await
-        .unwrap_err();
+    let err = graph.tenant(&fabrikam).intune().apple_push_certificate().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }

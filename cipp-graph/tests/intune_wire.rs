@@ -56,10 +56,7 @@ async fn list_and_get_keep_the_concrete_type_and_settings() {
         .collect()
         .await
         .unwrap();
-    assert_eq!(
-        c[0].odata_type.as_deref(),
-        Some("#microsoft.graph.windows10CompliancePolicy")
-    );
+    assert_eq!(c[0].odata_type.as_deref(), Some("#microsoft.graph.windows10CompliancePolicy"));
     assert_eq!(c[0].title(), "Windows baseline");
     assert_eq!(c[0].extra["osMinimumVersion"], "10.0.19045");
     let s: Vec<_> = graph
@@ -130,9 +127,7 @@ async fn the_settings_catalog_is_replaced_with_put_others_patched() {
     }))
     .unwrap();
     Mock::given(method("PUT"))
-        .and(path(format!(
-            "/beta/deviceManagement/configurationPolicies/{ID}"
-        )))
+        .and(path(format!("/beta/deviceManagement/configurationPolicies/{ID}")))
         .and(body_json(json!({
             "name": "Edge baseline", "platforms": "windows10", "technologies": "mdm",
             "settings": [{"id": "0", "settingInstance": {"settingDefinitionId": "x"}}]
@@ -167,35 +162,21 @@ async fn the_settings_catalog_is_replaced_with_put_others_patched() {
         display_name: Some("Renamed".into()),
         ..Default::default()
     };
-    graph
-        .tenant(&tenant())
-        .intune()
-        .update(IntuneKind::DeviceConfiguration, ID, &p)
-        .await
-        .unwrap();
+    graph.tenant(&tenant()).intune().update(IntuneKind::DeviceConfiguration, ID, &p).await.unwrap();
     Mock::given(method("DELETE"))
-        .and(path(format!(
-            "/beta/deviceManagement/groupPolicyConfigurations/{ID}"
-        )))
+        .and(path(format!("/beta/deviceManagement/groupPolicyConfigurations/{ID}")))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
         .await;
-    graph
-        .tenant(&tenant())
-        .intune()
-        .delete(IntuneKind::AdministrativeTemplate, ID)
-        .await
-        .unwrap();
+    graph.tenant(&tenant()).intune().delete(IntuneKind::AdministrativeTemplate, ID).await.unwrap();
 }
 
 #[tokio::test]
 async fn assign_replaces_or_appends_with_filters_and_exclusions() {
     let (server, graph) = client().await;
     Mock::given(method("POST"))
-        .and(path(format!(
-            "/v1.0/deviceManagement/deviceConfigurations/{ID}/assign"
-        )))
+        .and(path(format!("/v1.0/deviceManagement/deviceConfigurations/{ID}/assign")))
         .and(body_json(json!({"assignments": [
             {"@odata.type": "#microsoft.graph.deviceConfigurationAssignment", "target": {
                 "@odata.type": "#microsoft.graph.allDevicesAssignmentTarget",
@@ -214,10 +195,7 @@ async fn assign_replaces_or_appends_with_filters_and_exclusions() {
         .assign(
             IntuneKind::DeviceConfiguration,
             ID,
-            &[
-                AssignTarget::AllDevices,
-                AssignTarget::ExcludeGroup(G.into()),
-            ],
+            &[AssignTarget::AllDevices, AssignTarget::ExcludeGroup(G.into())],
             Some((F, FilterMode::Exclude)),
             false,
         )
@@ -225,9 +203,7 @@ async fn assign_replaces_or_appends_with_filters_and_exclusions() {
         .unwrap();
 
     Mock::given(method("GET"))
-        .and(path(format!(
-            "/beta/deviceManagement/configurationPolicies/{ID}/assignments"
-        )))
+        .and(path(format!("/beta/deviceManagement/configurationPolicies/{ID}/assignments")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
             {"id": "a1", "source": "direct", "sourceId": ID, "target": {
                 "@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": G}}
@@ -250,26 +226,14 @@ async fn assign_replaces_or_appends_with_filters_and_exclusions() {
     graph
         .tenant(&tenant())
         .intune()
-        .assign(
-            IntuneKind::SettingsCatalog,
-            ID,
-            &[AssignTarget::AllUsers],
-            None,
-            true,
-        )
+        .assign(IntuneKind::SettingsCatalog, ID, &[AssignTarget::AllUsers], None, true)
         .await
         .unwrap();
     // Refused before sending.
     assert!(graph
         .tenant(&tenant())
         .intune()
-        .assign(
-            IntuneKind::AssignmentFilter,
-            ID,
-            &[AssignTarget::AllUsers],
-            None,
-            false
-        )
+        .assign(IntuneKind::AssignmentFilter, ID, &[AssignTarget::AllUsers], None, false)
         .await
         .is_err());
     assert!(graph
@@ -293,10 +257,7 @@ async fn administrative_template_values_are_read_expanded_and_added() {
         .and(path(format!(
             "/beta/deviceManagement/groupPolicyConfigurations/{ID}/definitionValues"
         )))
-        .and(query_param(
-            "$expand",
-            "definition,presentationValues($expand=presentation)",
-        ))
+        .and(query_param("$expand", "definition,presentationValues($expand=presentation)"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"value": [{"id": "v1", "enabled": true}]})),
@@ -305,10 +266,8 @@ async fn administrative_template_values_are_read_expanded_and_added() {
         .mount(&server)
         .await;
     let req = intune::list_definition_values(&tenant(), ID).unwrap();
-    let values: Vec<serde_json::Value> = cipp_core::paging::items(graph.pipeline().clone(), req)
-        .try_collect()
-        .await
-        .unwrap();
+    let values: Vec<serde_json::Value> =
+        cipp_core::paging::items(graph.pipeline().clone(), req).try_collect().await.unwrap();
     assert_eq!(values.len(), 1);
     let value = json!({"enabled": true, "definition@odata.bind": "https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('d1')", "presentationValues": []});
     Mock::given(method("POST"))
@@ -335,9 +294,7 @@ async fn administrative_template_values_are_read_expanded_and_added() {
 async fn apple_certificates_and_tokens_with_expiry() {
     let (server, graph) = client().await;
     Mock::given(method("GET"))
-        .and(path(
-            "/v1.0/deviceManagement/applePushNotificationCertificate",
-        ))
+        .and(path("/v1.0/deviceManagement/applePushNotificationCertificate"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": {
             "@odata.type": "#microsoft.graph.applePushNotificationCertificate",
             "id": "4e7d1a1e-1a1e-4e7d-1a1e-4e7d1a1e4e7d",
@@ -366,32 +323,15 @@ async fn apple_certificates_and_tokens_with_expiry() {
         .mount(&server)
         .await;
     let t = tenant();
-    let apns = graph
-        .tenant(&t)
-        .intune()
-        .apple_push_certificate()
-        .await
-        .unwrap();
+    let apns = graph.tenant(&t).intune().apple_push_certificate().await.unwrap();
     assert_eq!(
         apns.expiration_date_time.unwrap().to_rfc3339(),
         "2027-01-01T08:03:18.595820400+00:00"
     );
-    let vpp: Vec<_> = graph
-        .tenant(&t)
-        .intune()
-        .vpp_tokens()
-        .collect()
-        .await
-        .unwrap();
+    let vpp: Vec<_> = graph.tenant(&t).intune().vpp_tokens().collect().await.unwrap();
     assert_eq!(vpp[0].state.as_deref(), Some("valid"));
     assert!(vpp[0].expiration_date_time.is_some());
-    let dep: Vec<_> = graph
-        .tenant(&t)
-        .intune()
-        .dep_onboarding()
-        .collect()
-        .await
-        .unwrap();
+    let dep: Vec<_> = graph.tenant(&t).intune().dep_onboarding().collect().await.unwrap();
     assert!(dep[0].token_expiration_date_time.is_some());
     // The same singleton at the top level reads too.
     let top: cipp_graph::model::ApplePushCertificate = cipp_graph::model::singleton(json!({

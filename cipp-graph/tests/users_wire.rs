@@ -157,38 +157,25 @@ async fn update_sets_and_clears_fields() {
 #[tokio::test]
 async fn delete_restore_and_purge() {
     let (server, t) = contoso().await;
-    on(&server, &format!("DELETE /v1.0/users/{ADELE}"))
-        .reply(204, Value::Null)
-        .await;
+    on(&server, &format!("DELETE /v1.0/users/{ADELE}")).reply(204, Value::Null).await;
     on(&server, "GET /v1.0/directory/deletedItems/microsoft.graph.user")
         .reply(200, json!({"value": [
             {"id": ADELE, "displayName": "Adele Vance", "deletedDateTime": "2026-11-20T10:00:00Z"}]}))
         .await;
-    on(
-        &server,
-        &format!("POST /v1.0/directory/deletedItems/{ADELE}/restore"),
-    )
-    .reply(
-        200,
-        json!({
+    on(&server, &format!("POST /v1.0/directory/deletedItems/{ADELE}/restore"))
+        .reply(
+            200,
+            json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects/$entity",
             "@odata.type": "#microsoft.graph.user", "id": ADELE, "displayName": "Adele Vance"}),
-    )
-    .await;
-    on(
-        &server,
-        &format!("DELETE /v1.0/directory/deletedItems/{ADELE}"),
-    )
-    .reply(204, Value::Null)
-    .await;
+        )
+        .await;
+    on(&server, &format!("DELETE /v1.0/directory/deletedItems/{ADELE}"))
+        .reply(204, Value::Null)
+        .await;
     let users = t.users();
     users.delete(&adele()).await.unwrap();
-    let deleted: Vec<_> = users
-        .list_deleted()
-        .query(Query::new())
-        .collect()
-        .await
-        .unwrap();
+    let deleted: Vec<_> = users.list_deleted().query(Query::new()).collect().await.unwrap();
     assert!(deleted[0].deleted_date_time.is_some());
     let id = DirectoryObjectId::from(ADELE);
     let restored = users.restore(&id).await.unwrap();
@@ -215,21 +202,13 @@ async fn revoke_sessions_and_block_sign_in() {
 #[tokio::test]
 async fn reset_password_cloud_user_uses_password_profile() {
     let (server, t) = contoso().await;
-    on(
-        &server,
-        &format!("GET /v1.0/users/{ADELE}?$select=id,onPremisesSyncEnabled"),
-    )
-    .stub()
-    .reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": null}))
-    .await;
-    on(&server, &format!("PATCH /v1.0/users/{ADELE}"))
-        .reply(204, Value::Null)
+    on(&server, &format!("GET /v1.0/users/{ADELE}?$select=id,onPremisesSyncEnabled"))
+        .stub()
+        .reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": null}))
         .await;
+    on(&server, &format!("PATCH /v1.0/users/{ADELE}")).reply(204, Value::Null).await;
     let style = PasswordStyle::default();
-    let r = t
-        .users()
-        .reset_password(&adele(), None, &style, false)
-        .await;
+    let r = t.users().reset_password(&adele(), None, &style, false).await;
     let r = r.unwrap();
     assert!(!r.via_writeback);
     let sent = received(&server, "PATCH", &format!("/v1.0/users/{ADELE}")).await;
@@ -254,10 +233,7 @@ async fn reset_password_synced_user_goes_through_writeback() {
         .await;
     let given = Some(SecretString::from("Given-Passw0rd!"));
     let style = PasswordStyle::default();
-    let r = t
-        .users()
-        .reset_password(&adele(), given, &style, false)
-        .await;
+    let r = t.users().reset_password(&adele(), given, &style, false).await;
     let r = r.unwrap();
     assert!(r.via_writeback && r.must_change);
 }
@@ -277,10 +253,7 @@ async fn change_upn_checks_the_domain_first() {
         .reply(204, Value::Null)
         .await;
     let users = t.users();
-    users
-        .change_upn(&adele(), "adele.vance@contoso.com")
-        .await
-        .unwrap();
+    users.change_upn(&adele(), "adele.vance@contoso.com").await.unwrap();
     for bad in ["adele@fabrikam.com", "adele@pending.example"] {
         let err = users.change_upn(&adele(), bad).await.unwrap_err();
         assert!(err.to_string().contains("not a verified domain"), "{err}");
@@ -297,9 +270,7 @@ async fn manager_set_and_removed() {
         .body(json!({ "@odata.id": mgr_url }))
         .reply(204, Value::Null)
         .await;
-    on(&server, &format!("DELETE {manager_ref}"))
-        .reply(204, Value::Null)
-        .await;
+    on(&server, &format!("DELETE {manager_ref}")).reply(204, Value::Null).await;
     let users = t.users();
     let id = DirectoryObjectId::from(mgr);
     users.set_manager(&adele(), &id).await.unwrap();
@@ -317,24 +288,15 @@ async fn memberships_polymorphic() {
         .await;
     let m: Vec<_> = t.users().member_of(&adele(), true).collect().await.unwrap();
     let role = &m[1];
-    assert_eq!(
-        role.odata_type.as_deref(),
-        Some("#microsoft.graph.directoryRole")
-    );
-    assert_eq!(
-        role.extra["roleTemplateId"],
-        "62e90394-69f5-4237-9190-012177145e10"
-    );
+    assert_eq!(role.odata_type.as_deref(), Some("#microsoft.graph.directoryRole"));
+    assert_eq!(role.extra["roleTemplateId"], "62e90394-69f5-4237-9190-012177145e10");
 }
 
 #[tokio::test]
 async fn licences_retry_after_setting_a_usage_location() {
     let (server, t) = contoso().await;
     let assign = format!("POST /v1.0/users/{ADELE}/assignLicense");
-    on(&server, &assign)
-        .first(1)
-        .fail(400, "Request_BadRequest", NO_USAGE_LOCATION)
-        .await;
+    on(&server, &assign).first(1).fail(400, "Request_BadRequest", NO_USAGE_LOCATION).await;
     on(&server, &format!("PATCH /v1.0/users/{ADELE}"))
         .body(json!({"usageLocation": "US"}))
         .reply(204, Value::Null)
@@ -344,10 +306,7 @@ async fn licences_retry_after_setting_a_usage_location() {
         .body(json!({"addLicenses": license, "removeLicenses": []}))
         .reply(200, json!({"id": ADELE, "assignedLicenses": license}))
         .await;
-    let add = [AssignedLicense {
-        sku_id: SkuId(SKU.into()),
-        disabled_plans: vec![],
-    }];
+    let add = [AssignedLicense { sku_id: SkuId(SKU.into()), disabled_plans: vec![] }];
     let users = t.users();
     let user = users.assign_licenses(&adele(), &add, &[], Some("US")).await;
     let assigned = user.unwrap().assigned_licenses.unwrap();
@@ -362,10 +321,7 @@ async fn licence_without_usage_location_fallback_reports_the_error() {
         .mount(&server)
         .await;
     let remove = [SkuId(SKU.into())];
-    let err = t
-        .users()
-        .assign_licenses(&adele(), &[], &remove, None)
-        .await;
+    let err = t.users().assign_licenses(&adele(), &[], &remove, None).await;
     let err = err.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::BadRequest);
 }
@@ -385,17 +341,9 @@ async fn subscribed_skus_and_small_patches() {
 
     let u = adele();
     for (name, body, call) in [
-        (
-            "never expires",
-            json!({"passwordPolicies": "DisablePasswordExpiration"}),
-            0,
-        ),
+        ("never expires", json!({"passwordPolicies": "DisablePasswordExpiration"}), 0),
         ("expires", json!({"passwordPolicies": "None"}), 1),
-        (
-            "clear immutable id",
-            json!({"onPremisesImmutableId": null}),
-            2,
-        ),
+        ("clear immutable id", json!({"onPremisesImmutableId": null}), 2),
     ] {
         let (server2, t2) = contoso().await;
         on(&server2, &format!("PATCH /v1.0/users/{ADELE}"))
@@ -410,11 +358,8 @@ async fn subscribed_skus_and_small_patches() {
         };
         done.unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    on(
-        &server,
-        &format!("POST /v1.0/users/{ADELE}/reprocessLicenseAssignment"),
-    )
-    .reply(200, json!({"id": ADELE}))
-    .await;
+    on(&server, &format!("POST /v1.0/users/{ADELE}/reprocessLicenseAssignment"))
+        .reply(200, json!({"id": ADELE}))
+        .await;
     t.users().reprocess_licenses(&u).await.unwrap();
 }

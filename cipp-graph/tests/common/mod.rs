@@ -17,7 +17,7 @@ use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::Simulator;
 use serde_json::Value;
 use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockBuilder, MockServer, Respond, ResponseTemplate};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Respond, ResponseTemplate};
 
 pub fn tenant() -> TenantId {
     tid("contoso.onmicrosoft.com")
@@ -29,19 +29,15 @@ pub fn tid(name: &str) -> TenantId {
 }
 
 pub fn client_for(server: &MockServer) -> GraphClient {
-    GraphClient::new(
-        Pipeline::builder()
-            .transport(Arc::new(ReqwestTransport::new().unwrap()))
-            .endpoints(Endpoints::single_base(&server.uri()))
-            .credentials(Credentials::StaticToken(SecretString::from("test-token")))
-            .retry(RetryPolicy {
-                base_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(5),
-                ..RetryPolicy::default()
-            })
-            .build()
-            .unwrap(),
-    )
+    let quick = RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
+    let token = Credentials::StaticToken(SecretString::from("test-token"));
+    let builder = Pipeline::builder().endpoints(Endpoints::single_base(&server.uri()));
+    let builder = builder.transport(Arc::new(ReqwestTransport::new().unwrap()));
+    GraphClient::new(builder.credentials(token).retry(quick).build().unwrap())
 }
 
 pub async fn client() -> (MockServer, GraphClient) {
@@ -74,21 +70,15 @@ pub fn answer(status: u16, body: Value) -> ResponseTemplate {
 /// One expectation on `server`: `route` is `"METHOD /path"` with an optional
 /// `?name=value&name=value` query, each parameter matched exactly.
 pub fn on<'a>(server: &'a MockServer, route: &str) -> Expect<'a> {
-    let (verb, target) = route
-        .split_once(' ')
-        .unwrap_or_else(|| panic!("route {route:?} is not `METHOD /path`"));
+    let (verb, target) =
+        route.split_once(' ').unwrap_or_else(|| panic!("route {route:?} is not `METHOD /path`"));
     let (p, query) = target.split_once('?').unwrap_or((target, ""));
     let mut mock = Mock::given(method(verb)).and(path(p));
     for pair in query.split('&').filter(|s| !s.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         mock = mock.and(query_param(k, v));
     }
-    Expect {
-        server,
-        mock,
-        times: Some(1),
-        limit: None,
-    }
+    Expect { server, mock, times: Some(1), limit: None }
 }
 
 /// An expectation being built by [`on`]; an answer method mounts it.
@@ -100,22 +90,24 @@ pub struct Expect<'a> {
 }
 
 impl Expect<'_> {
-    /// Also match a query parameter (for values holding `&`).
-    pub fn query(mut self, name: &str, value: &str) -> Self {
-        self.mock = self.mock.and(query_param(name, value));
+    fn and(mut self, m: impl Match + 'static) -> Self {
+        self.mock = self.mock.and(m);
         self
+    }
+
+    /// Also match a query parameter (for values holding `&`).
+    pub fn query(self, name: &str, value: &str) -> Self {
+        self.and(query_param(name, value))
     }
 
     /// Also match a request header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.mock = self.mock.and(header(name, value));
-        self
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.and(header(name, value))
     }
 
     /// Also match the JSON body exactly.
-    pub fn body(mut self, json: Value) -> Self {
-        self.mock = self.mock.and(body_json(json));
-        self
+    pub fn body(self, json: Value) -> Self {
+        self.and(body_json(json))
     }
 
     /// Expect exactly `n` calls (the default is one).
@@ -192,12 +184,7 @@ pub async fn nothing_sent(server: &MockServer) {
 
 /// The `id` strings of a JSON array (a `$batch` body's `requests`, a page's `value`).
 pub fn ids(items: &Value) -> Vec<&str> {
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect()
+    items.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect()
 }
 
 /// The demo simulator at 2026-11-27T09:00Z, a client through it, and its clock.
