@@ -4,9 +4,7 @@
 mod common;
 
 use cipp_core::ApiErrorKind;
-use cipp_graph::model::{
-    AssignedLicense, DirectoryObjectId, Field, NewUser, PasswordProfile, SkuId, UserPatch,
-};
+use cipp_graph::model::{AssignedLicense, DirectoryObjectId, Field, SkuId, UserPatch};
 use cipp_graph::odata::Query;
 use cipp_graph::password::PasswordStyle;
 use cipp_graph::users::UserRef;
@@ -23,25 +21,6 @@ const NO_USAGE_LOCATION: &str =
 
 fn adele() -> UserRef {
     UserRef::parse(ADELE).unwrap()
-}
-
-fn new_user(upn: &str, password: &str, usage: Option<&str>) -> NewUser {
-    NewUser {
-        account_enabled: true,
-        display_name: "Adele Vance".into(),
-        mail_nickname: "AdeleV".into(),
-        user_principal_name: upn.into(),
-        password_profile: PasswordProfile {
-            force_change_password_next_sign_in: true,
-            password: SecretString::from(password),
-        },
-        usage_location: usage.map(str::to_owned),
-        given_name: None,
-        surname: None,
-        job_title: None,
-        department: None,
-        extra: Default::default(),
-    }
 }
 
 #[tokio::test]
@@ -115,7 +94,7 @@ async fn create_user_sends_the_documented_body() {
             "id": ADELE, "businessPhones": [], "displayName": "Adele Vance", "userPrincipalName": "AdeleV@contoso.com"
         }))
         .await;
-    let new = new_user("AdeleV@contoso.com", "xWwvJ]6NMw+bWH-d", Some("GB"));
+    let new = new_user("Adele Vance", "AdeleV@contoso.com", "xWwvJ]6NMw+bWH-d", Some("GB"));
     let u = t.users().create(&new).await.unwrap();
     assert_eq!(u.id.unwrap().as_str(), ADELE);
 }
@@ -124,7 +103,7 @@ async fn create_user_sends_the_documented_body() {
 async fn invalid_input_sends_nothing() {
     let (server, t) = contoso().await;
     let users = t.users();
-    let mut bad = new_user("no-at-sign", "p", None);
+    let mut bad = new_user("X", "no-at-sign", "p", None);
     assert!(users.create(&bad).await.is_err());
     bad.user_principal_name = "x@contoso.com".into();
     bad.usage_location = Some("GBR".into());

@@ -13,6 +13,7 @@ use cipp_core::{
     Credentials, Endpoints, ManualClock, Pipeline, ReqwestTransport, RetryPolicy, SecretString,
     TenantId,
 };
+use cipp_graph::model::{NewUser, PasswordProfile};
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::Simulator;
 use serde_json::Value;
@@ -185,6 +186,27 @@ pub async fn nothing_sent(server: &MockServer) {
 /// The `id` strings of a JSON array (a `$batch` body's `requests`, a page's `value`).
 pub fn ids(items: &Value) -> Vec<&str> {
     items.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect()
+}
+
+/// A new, enabled user who must change `password` at first sign-in; the mail nickname is
+/// the UPN's local part.
+pub fn new_user(display: &str, upn: &str, password: &str, usage: Option<&str>) -> NewUser {
+    NewUser {
+        account_enabled: true,
+        display_name: display.into(),
+        mail_nickname: upn.split('@').next().unwrap_or(upn).into(),
+        user_principal_name: upn.into(),
+        password_profile: PasswordProfile {
+            force_change_password_next_sign_in: true,
+            password: SecretString::from(password),
+        },
+        usage_location: usage.map(str::to_owned),
+        given_name: None,
+        surname: None,
+        job_title: None,
+        department: None,
+        extra: Default::default(),
+    }
 }
 
 /// The demo simulator at 2026-11-27T09:00Z, a client through it, and its clock.
