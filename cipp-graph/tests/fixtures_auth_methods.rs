@@ -23,11 +23,8 @@ fn user() -> UserRef {
 /// (<https://learn.microsoft.com/en-us/graph/api/fido2authenticationmethod-delete?view=graph-rest-1.0>).
 #[tokio::test]
 async fn list_and_delete_methods() {
-    let page = doc_page::<AuthMethod>(
-        auth_methods::list(&tenant(), &user()),
-        "authentication-list-methods",
-    )
-    .await;
+    let call = auth_methods::list(&tenant(), &user());
+    let page: Page<AuthMethod> = doc_page(call, "authentication-list-methods").await;
     let (fido, hello) = (&page.items[0], &page.items[1]);
     assert_eq!(fido.kind(), AuthMethodKind::Fido2);
     assert_eq!(fido.created_date_time.unwrap().to_rfc3339(), "2020-08-10T06:44:09+00:00");
@@ -43,11 +40,9 @@ async fn list_and_delete_methods() {
 /// (with an `includeTargets@odata.context` annotation).
 #[tokio::test]
 async fn tap_policy() {
-    let p: TemporaryAccessPassPolicy = ok(
-        auth_methods::tap_policy(&tenant()),
-        "temporaryaccesspassauthenticationmethodconfiguration-get",
-    )
-    .await;
+    let call = auth_methods::tap_policy(&tenant());
+    let p: TemporaryAccessPassPolicy =
+        ok(call, "temporaryaccesspassauthenticationmethodconfiguration-get").await;
     assert_eq!(p.state.as_deref(), Some("enabled"));
     assert_eq!(
         (p.minimum_lifetime_in_minutes, p.maximum_lifetime_in_minutes),
@@ -65,11 +60,9 @@ async fn create_tap() {
         lifetime_in_minutes: Some(60),
         is_usable_once: Some(false),
     };
-    let tap: TemporaryAccessPass = created(
-        auth_methods::create_tap(&tenant(), &user(), &req, None).unwrap(),
-        "authentication-post-temporaryaccesspassmethods",
-    )
-    .await;
+    let call = auth_methods::create_tap(&tenant(), &user(), &req, None).unwrap();
+    let tap: TemporaryAccessPass =
+        created(call, "authentication-post-temporaryaccesspassmethods").await;
     assert_eq!(tap.temporary_access_pass.unwrap().expose_secret(), "+drkzqAD");
     assert_eq!(tap.created_date_time.unwrap().to_rfc3339(), "2022-06-02T16:21:09.765173+00:00");
     assert_eq!(tap.method_usability_reason.as_deref(), Some("NotYetValid"));
@@ -94,11 +87,9 @@ async fn per_user_mfa() {
 /// (seven fractional digits; `""` as the preferred method of a guest).
 #[tokio::test]
 async fn registration_details() {
-    let page = doc_page::<UserRegistrationDetails>(
-        auth_methods::registration_details(&tenant(), &Query::new()).unwrap(),
-        "authenticationmethodsroot-list-userregistrationdetails",
-    )
-    .await;
+    let call = auth_methods::registration_details(&tenant(), &Query::new()).unwrap();
+    let page: Page<UserRegistrationDetails> =
+        doc_page(call, "authenticationmethodsroot-list-userregistrationdetails").await;
     assert_eq!(page.items.len(), 3);
     let allan = &page.items[1];
     assert_eq!(allan.is_mfa_registered, Some(false));

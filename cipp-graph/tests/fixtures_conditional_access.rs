@@ -39,11 +39,9 @@ async fn get_update_and_delete_policy() {
 /// (`null` dates and `null` session controls).
 #[tokio::test]
 async fn list_policies() {
-    let page = doc_page::<ConditionalAccessPolicy>(
-        ca::list_policies(&tenant(), &Query::new()).unwrap(),
-        "conditionalaccessroot-list-policies",
-    )
-    .await;
+    let call = ca::list_policies(&tenant(), &Query::new()).unwrap();
+    let page: Page<ConditionalAccessPolicy> =
+        doc_page(call, "conditionalaccessroot-list-policies").await;
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.items[0].display_name, "SimplePolicy1");
     assert_eq!(page.items[0].created_date_time, None);
@@ -71,11 +69,9 @@ async fn create_policy() {
 /// (<https://learn.microsoft.com/en-us/graph/api/ipnamedlocation-update?view=graph-rest-1.0>).
 #[tokio::test]
 async fn named_locations() {
-    let page = doc_page::<NamedLocation>(
-        ca::list_named_locations(&tenant(), &Query::new()).unwrap(),
-        "conditionalaccessroot-list-namedlocations",
-    )
-    .await;
+    let call = ca::list_named_locations(&tenant(), &Query::new()).unwrap();
+    let page: Page<NamedLocation> =
+        doc_page(call, "conditionalaccessroot-list-namedlocations").await;
     let kinds: Vec<NamedLocationKind> = page.items.iter().map(NamedLocation::kind).collect();
     assert_eq!(kinds, [NamedLocationKind::Ip, NamedLocationKind::Country, NamedLocationKind::Ip]);
     assert_eq!(page.items[2].is_trusted, Some(true));
@@ -92,11 +88,8 @@ async fn named_locations() {
         &["US", "GB"],
         true,
     );
-    let created: NamedLocation = created(
-        ca::create_named_location(&tenant(), &new).unwrap(),
-        "conditionalaccessroot-post-namedlocations",
-    )
-    .await;
+    let call = ca::create_named_location(&tenant(), &new).unwrap();
+    let created: NamedLocation = created(call, "conditionalaccessroot-post-namedlocations").await;
     assert_eq!(created.kind(), NamedLocationKind::Country);
     assert_eq!(created.include_unknown_countries_and_regions, Some(true));
     no_content(ca::update_named_location(&tenant(), &page.items[0].id, &page.items[0]).unwrap())
@@ -107,11 +100,9 @@ async fn named_locations() {
 /// (example 2; a `combinationConfigurations@odata.context` annotation per item).
 #[tokio::test]
 async fn authentication_strengths() {
-    let page = doc_page::<AuthenticationStrengthPolicy>(
-        ca::list_authentication_strengths(&tenant()),
-        "authenticationstrengthroot-list-policies",
-    )
-    .await;
+    let call = ca::list_authentication_strengths(&tenant());
+    let page: Page<AuthenticationStrengthPolicy> =
+        doc_page(call, "authenticationstrengthroot-list-policies").await;
     let s = &page.items[0];
     assert_eq!(s.policy_type.as_deref(), Some("builtIn"));
     assert_eq!(s.allowed_combinations.len(), 17);

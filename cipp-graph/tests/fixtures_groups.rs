@@ -52,11 +52,9 @@ async fn list_groups() {
 /// (example 1, indented with tabs in the documentation).
 #[tokio::test]
 async fn create_group() {
-    let g: Group = created(
-        groups::create(&tenant(), &NewGroup::microsoft365("Library Assist", "library")).unwrap(),
-        "group-post-groups",
-    )
-    .await;
+    let call =
+        groups::create(&tenant(), &NewGroup::microsoft365("Library Assist", "library")).unwrap();
+    let g: Group = created(call, "group-post-groups").await;
     assert_eq!(g.id.unwrap().as_str(), "b320ee12-b1cd-4cca-b648-a437be61c5cd");
     assert_eq!(g.mail.as_deref(), Some("library7423@contoso.com"));
     assert_eq!(g.extra["preferredDataLocation"], "CAN");
@@ -67,18 +65,12 @@ async fn create_group() {
 /// <https://learn.microsoft.com/en-us/graph/api/group-list-owners?view=graph-rest-1.0>.
 #[tokio::test]
 async fn members_and_owners() {
-    let page = doc_page::<DirectoryObject>(
-        groups::members(&tenant(), GROUP, &Query::new()).unwrap(),
-        "group-list-members",
-    )
-    .await;
+    let call = groups::members(&tenant(), GROUP, &Query::new()).unwrap();
+    let page: Page<DirectoryObject> = doc_page(call, "group-list-members").await;
     assert_eq!(page.items[0].id.as_deref(), Some("id-value"));
     assert_eq!(page.items[0].odata_type, None);
-    let page = doc_page::<DirectoryObject>(
-        groups::owners(&tenant(), GROUP, &Query::new()).unwrap(),
-        "group-list-owners",
-    )
-    .await;
+    let call = groups::owners(&tenant(), GROUP, &Query::new()).unwrap();
+    let page: Page<DirectoryObject> = doc_page(call, "group-list-owners").await;
     assert_eq!(page.items.len(), 3);
     assert_eq!(page.items[1].display_name.as_deref(), Some("Megan Bowen"));
     assert_eq!(page.items[1].extra["userPrincipalName"], "MeganB@contoso.com");

@@ -19,11 +19,9 @@ const CONFIG: &str = "34977265-7265-3497-6572-973465729734";
 /// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-list?view=graph-rest-1.0>
 #[tokio::test]
 async fn list_policies() {
-    let page = doc_page::<IntunePolicy>(
-        intune::list(&tenant(), IntuneKind::DeviceConfiguration, &Query::new()).unwrap(),
-        "intune-deviceconfig-deviceconfiguration-list",
-    )
-    .await;
+    let call = intune::list(&tenant(), IntuneKind::DeviceConfiguration, &Query::new()).unwrap();
+    let page: Page<IntunePolicy> =
+        doc_page(call, "intune-deviceconfig-deviceconfiguration-list").await;
     let p = &page.items[0];
     assert_eq!(p.odata_type.as_deref(), Some("#microsoft.graph.deviceConfiguration"));
     assert_eq!(p.display_name.as_deref(), Some("Display Name value"));
@@ -67,12 +65,8 @@ async fn create_update_delete() {
     }))
     .unwrap();
     let body = include_str!("fixtures/intune-deviceconfig-editionupgradeconfiguration-create.json");
-    let created: IntunePolicy = decode(
-        intune::create(&tenant(), IntuneKind::DeviceConfiguration, &sent).unwrap(),
-        201,
-        body,
-    )
-    .await;
+    let call = intune::create(&tenant(), IntuneKind::DeviceConfiguration, &sent).unwrap();
+    let created: IntunePolicy = decode(call, 201, body).await;
     assert_eq!(created.id, "f39fc471-c471-f39f-71c4-9ff371c49ff3");
     assert_eq!(created.extra["targetEdition"], "windows10EnterpriseN");
     decode(
@@ -102,11 +96,10 @@ async fn assignments() {
         "intune-deviceconfig-deviceconfiguration-assign",
     )
     .await;
-    let page = doc_page::<Value>(
-        intune::list_assignments(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
-        "intune-deviceconfig-deviceconfigurationassignment-list",
-    )
-    .await;
+    let call =
+        intune::list_assignments(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap();
+    let page: Page<Value> =
+        doc_page(call, "intune-deviceconfig-deviceconfigurationassignment-list").await;
     assert_eq!(
         page.items[0]["target"]["@odata.type"],
         "microsoft.graph.configurationManagerCollectionAssignmentTarget"
@@ -119,18 +112,13 @@ async fn assignments() {
 #[tokio::test]
 async fn definition_values() {
     let id = "50428918-8918-5042-1889-425018894250";
-    let page = doc_page::<Value>(
-        intune::list_definition_values(&tenant(), id).unwrap(),
-        "intune-grouppolicy-grouppolicydefinitionvalue-list",
-    )
-    .await;
+    let call = intune::list_definition_values(&tenant(), id).unwrap();
+    let page: Page<Value> =
+        doc_page(call, "intune-grouppolicy-grouppolicydefinitionvalue-list").await;
     assert_eq!(page.items[0]["configurationType"], "preference");
     let value = json!({"enabled": true, "definition@odata.bind": "https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('x')"});
-    let created = created(
-        intune::add_definition_value(&tenant(), id, &value).unwrap(),
-        "intune-grouppolicy-grouppolicydefinitionvalue-create",
-    )
-    .await;
+    let call = intune::add_definition_value(&tenant(), id, &value).unwrap();
+    let created = created(call, "intune-grouppolicy-grouppolicydefinitionvalue-create").await;
     assert_eq!(created["id"], id);
 }
 
@@ -138,11 +126,9 @@ async fn definition_values() {
 /// (wrapped in `"value"`; the operation reads both shapes).
 #[tokio::test]
 async fn apple_push_certificate() {
-    let c: ApplePushCertificate = ok(
-        intune::apple_push_certificate(&tenant()),
-        "intune-devices-applepushnotificationcertificate-get",
-    )
-    .await;
+    let call = intune::apple_push_certificate(&tenant());
+    let c: ApplePushCertificate =
+        ok(call, "intune-devices-applepushnotificationcertificate-get").await;
     assert_eq!(c.apple_identifier.as_deref(), Some("Apple Identifier value"));
     assert_eq!(c.expiration_date_time.unwrap().to_rfc3339(), "2017-01-01T07:57:57.248123400+00:00");
     assert_eq!(c.extra["certificateSerialNumber"], "Certificate Serial Number value");
@@ -159,11 +145,9 @@ async fn apple_tokens() {
     assert_eq!(v.state.as_deref(), Some("valid"));
     assert_eq!(v.extra["vppTokenAccountType"], "education");
     assert!(v.expiration_date_time.is_some());
-    let page = doc_page::<DepOnboardingSetting>(
-        intune::list_dep_onboarding(&tenant()),
-        "intune-enrollment-deponboardingsetting-list",
-    )
-    .await;
+    let call = intune::list_dep_onboarding(&tenant());
+    let page: Page<DepOnboardingSetting> =
+        doc_page(call, "intune-enrollment-deponboardingsetting-list").await;
     let d = &page.items[0];
     assert_eq!(d.token_name.as_deref(), Some("Token Name value"));
     assert_eq!(
@@ -190,7 +174,7 @@ async fn list_settings() {
         req.path(),
         format!("/beta/deviceManagement/configurationPolicies/{CONFIG}/settings")
     );
-    let page = first_page::<Value>(req, body).await;
+    let page: Page<Value> = first_page(req, body).await;
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0]["id"], id);
 

@@ -23,11 +23,8 @@ fn adele() -> UserRef {
 /// (<https://learn.microsoft.com/en-us/graph/api/messagerule-delete?view=graph-rest-1.0>).
 #[tokio::test]
 async fn inbox_rules() {
-    let page = doc_page::<MessageRule>(
-        mail::inbox_rules(&tenant(), &adele()),
-        "mailfolder-list-messagerules",
-    )
-    .await;
+    let call = mail::inbox_rules(&tenant(), &adele());
+    let page: Page<MessageRule> = doc_page(call, "mailfolder-list-messagerules").await;
     let (spam, partner) = (&page.items[0], &page.items[1]);
     assert_eq!(spam.actions.as_ref().unwrap().delete, Some(true));
     assert_eq!(spam.conditions.as_ref().unwrap()["subjectContains"][0], "enter to win");
@@ -36,11 +33,8 @@ async fn inbox_rules() {
     assert_eq!(partner.sequence, Some(2));
     assert_eq!(partner.extra["isReadOnly"], false);
 
-    let r: MessageRule = ok(
-        mail::set_inbox_rule_enabled(&tenant(), &adele(), "AQAAAJ5dZqA=", true).unwrap(),
-        "messagerule-update",
-    )
-    .await;
+    let call = mail::set_inbox_rule_enabled(&tenant(), &adele(), "AQAAAJ5dZqA=", true).unwrap();
+    let r: MessageRule = ok(call, "messagerule-update").await;
     assert_eq!(r.display_name.as_deref(), Some("Important from partner"));
     assert_eq!(r.actions.unwrap().extra["markImportance"], "high");
     no_content(mail::delete_inbox_rule(&tenant(), &adele(), "AQAAAJ5dZqA=").unwrap()).await;

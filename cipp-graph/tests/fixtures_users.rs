@@ -28,11 +28,9 @@ async fn get_user() {
     assert_eq!(u.office_location.as_deref(), Some("18/2111"));
     assert_eq!(u.preferred_language.as_deref(), Some("en-US"));
 
-    let u: User = ok(
-        users::get(&tenant(), &adele(), &["displayName", "givenName", "postalCode", "identities"]),
-        "user-get-select",
-    )
-    .await;
+    let call =
+        users::get(&tenant(), &adele(), &["displayName", "givenName", "postalCode", "identities"]);
+    let u: User = ok(call, "user-get-select").await;
     assert_eq!(u.id, None, "not selected, not sent");
     assert_eq!(u.postal_code.as_deref(), Some("98004"));
     assert_eq!(
@@ -45,7 +43,8 @@ async fn get_user() {
 /// and 4: nulls for unset properties; a guest's `#EXT#` UPN and `@odata.count`).
 #[tokio::test]
 async fn list_users() {
-    let page = doc_page::<User>(users::list(&tenant(), &Query::new()).unwrap(), "user-list").await;
+    let page: Page<User> =
+        doc_page(users::list(&tenant(), &Query::new()).unwrap(), "user-list").await;
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.items[0].display_name.as_deref(), Some("Conf Room Adams"));
     assert_eq!(page.items[0].given_name, None, "null reads as absent");
@@ -124,11 +123,8 @@ async fn deletes_read_no_content() {
 /// `deletedDateTime`, with `@odata.count`).
 #[tokio::test]
 async fn list_deleted_users() {
-    let page = doc_page::<User>(
-        users::list_deleted(&tenant(), &Query::new()).unwrap(),
-        "directory-deleteditems-list",
-    )
-    .await;
+    let call = users::list_deleted(&tenant(), &Query::new()).unwrap();
+    let page: Page<User> = doc_page(call, "directory-deleteditems-list").await;
     assert_eq!(page.count, Some(2));
     assert_eq!(page.items[1].deleted_date_time.unwrap().to_rfc3339(), "2021-10-26T16:58:37+00:00");
 }
@@ -136,11 +132,8 @@ async fn list_deleted_users() {
 /// <https://learn.microsoft.com/en-us/graph/api/directory-deleteditems-restore?view=graph-rest-1.0>
 #[tokio::test]
 async fn restore_deleted_item() {
-    let o: DirectoryObject = ok(
-        users::restore(&tenant(), "46cc6179-19d0-473e-97ad-6ff84347bbbb").unwrap(),
-        "directory-deleteditems-restore",
-    )
-    .await;
+    let call = users::restore(&tenant(), "46cc6179-19d0-473e-97ad-6ff84347bbbb").unwrap();
+    let o: DirectoryObject = ok(call, "directory-deleteditems-restore").await;
     assert_eq!(o.odata_type.as_deref(), Some("#microsoft.graph.group"));
     assert_eq!(o.display_name.as_deref(), Some("SampleGroup"));
     assert_eq!(o.extra["groupTypes"][0], "Unified");
@@ -195,19 +188,13 @@ async fn manager() {
 /// (example 1: an item without an `id`; example 4: `$search` with `@odata.count`).
 #[tokio::test]
 async fn member_of() {
-    let page = doc_page::<DirectoryObject>(
-        users::member_of(&tenant(), &adele(), false, &Query::new()).unwrap(),
-        "user-list-memberof",
-    )
-    .await;
+    let call = users::member_of(&tenant(), &adele(), false, &Query::new()).unwrap();
+    let page: Page<DirectoryObject> = doc_page(call, "user-list-memberof").await;
     assert_eq!(page.items[0].odata_type.as_deref(), Some("#microsoft.graph.group"));
     assert_eq!(page.items[0].id, None);
     assert_eq!(page.items[0].extra["securityEnabled"], true);
-    let page = doc_page::<DirectoryObject>(
-        users::member_of(&tenant(), &adele(), true, &Query::new()).unwrap(),
-        "user-list-memberof-search",
-    )
-    .await;
+    let call = users::member_of(&tenant(), &adele(), true, &Query::new()).unwrap();
+    let page: Page<DirectoryObject> = doc_page(call, "user-list-memberof-search").await;
     assert_eq!(page.count, Some(7));
     assert_eq!(page.items[0].display_name.as_deref(), Some("Contoso-tier Query Notification"));
 }
@@ -230,11 +217,8 @@ async fn licences() {
     assert_eq!(l.disabled_plans, ["11b0131d-43c8-4bbb-b2c8-e80f9a50834a"]);
     assert_eq!(u.city.as_deref(), Some("city-value"));
     assert!(u.extra.contains_key("assignedPlans"));
-    let u: User = ok(
-        users::reprocess_license_assignment(&tenant(), &adele()),
-        "user-reprocesslicenseassignment",
-    )
-    .await;
+    let call = users::reprocess_license_assignment(&tenant(), &adele());
+    let u: User = ok(call, "user-reprocesslicenseassignment").await;
     assert_eq!(u.assigned_licenses.unwrap()[0].sku_id.as_str(), "skuId-value");
 }
 
