@@ -9,13 +9,10 @@ use cipp_graph::model::{
     TemporaryAccessPassPolicy, UserRegistrationDetails,
 };
 use cipp_graph::odata::Query;
-use cipp_graph::users::UserRef;
 use fixtures::*;
 use secrecy::ExposeSecret;
 
-fn user() -> UserRef {
-    UserRef::parse("071cc716-8147-4397-a5ba-b2105951cc0b").unwrap()
-}
+const USER: &str = "071cc716-8147-4397-a5ba-b2105951cc0b";
 
 /// <https://learn.microsoft.com/en-us/graph/api/authentication-list-methods?view=graph-rest-1.0>:
 /// a FIDO2 key reports its registration as `creationDateTime`, Windows Hello as
@@ -23,7 +20,7 @@ fn user() -> UserRef {
 /// (<https://learn.microsoft.com/en-us/graph/api/fido2authenticationmethod-delete?view=graph-rest-1.0>).
 #[tokio::test]
 async fn list_and_delete_methods() {
-    let call = auth_methods::list(&tenant(), &user());
+    let call = auth_methods::list(&tenant(), &user(USER));
     let page: Page<AuthMethod> = doc_page(call, "authentication-list-methods").await;
     let (fido, hello) = (&page.items[0], &page.items[1]);
     assert_eq!(fido.kind(), AuthMethodKind::Fido2);
@@ -31,7 +28,7 @@ async fn list_and_delete_methods() {
     assert_eq!(fido.extra["model"], "NFC key");
     assert_eq!(hello.kind(), AuthMethodKind::WindowsHelloForBusiness);
     assert_eq!(hello.created_date_time.unwrap().to_rfc3339(), "2020-11-27T23:12:49+00:00");
-    let op = auth_methods::delete(&tenant(), &user(), fido).unwrap();
+    let op = auth_methods::delete(&tenant(), &user(USER), fido).unwrap();
     assert!(op.request().path().ends_with("/authentication/fido2Methods/-2_GRUg2-HYz6_1YG4YRAQ2"));
     no_content(op).await;
 }
@@ -43,11 +40,11 @@ async fn tap_policy() {
     let call = auth_methods::tap_policy(&tenant());
     let p: TemporaryAccessPassPolicy =
         ok(call, "temporaryaccesspassauthenticationmethodconfiguration-get").await;
-    assert_eq!(p.state.as_deref(), Some("enabled"));
     assert_eq!(
         (p.minimum_lifetime_in_minutes, p.maximum_lifetime_in_minutes),
         (Some(60), Some(480))
     );
+    assert_eq!(p.state.as_deref(), Some("enabled"));
     assert_eq!(p.extra["includeTargets"][0]["id"], "all_users");
 }
 
@@ -60,7 +57,7 @@ async fn create_tap() {
         lifetime_in_minutes: Some(60),
         is_usable_once: Some(false),
     };
-    let call = auth_methods::create_tap(&tenant(), &user(), &req, None).unwrap();
+    let call = auth_methods::create_tap(&tenant(), &user(USER), &req, None).unwrap();
     let tap: TemporaryAccessPass =
         created(call, "authentication-post-temporaryaccesspassmethods").await;
     assert_eq!(tap.temporary_access_pass.unwrap().expose_secret(), "+drkzqAD");
@@ -75,10 +72,11 @@ async fn create_tap() {
 #[tokio::test]
 async fn per_user_mfa() {
     let r =
-        ok(auth_methods::per_user_mfa(&tenant(), &user()), "authentication-get-requirements").await;
+        ok(auth_methods::per_user_mfa(&tenant(), &user(USER)), "authentication-get-requirements")
+            .await;
     assert_eq!(r.per_user_mfa_state, PerUserMfaState::Enforced);
     no_content(
-        auth_methods::set_per_user_mfa(&tenant(), &user(), PerUserMfaState::Disabled).unwrap(),
+        auth_methods::set_per_user_mfa(&tenant(), &user(USER), PerUserMfaState::Disabled).unwrap(),
     )
     .await;
 }
@@ -90,12 +88,10 @@ async fn registration_details() {
     let call = auth_methods::registration_details(&tenant(), &Query::new()).unwrap();
     let page: Page<UserRegistrationDetails> =
         doc_page(call, "authenticationmethodsroot-list-userregistrationdetails").await;
-    assert_eq!(page.items.len(), 3);
-    let allan = &page.items[1];
+    let [_, allan, bianca] = &page.items[..] else { panic!("{} users, not 3", page.items.len()) };
     assert_eq!(allan.is_mfa_registered, Some(false));
     assert_eq!(allan.user_type.as_deref(), Some("guest"));
     assert_eq!(allan.user_preferred_method_for_secondary_authentication.as_deref(), Some(""));
-    let bianca = &page.items[2];
     assert_eq!(bianca.methods_registered.len(), 3);
     assert_eq!(
         bianca.last_updated_date_time.unwrap().to_rfc3339(),

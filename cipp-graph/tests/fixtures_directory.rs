@@ -158,7 +158,7 @@ async fn managed_devices() {
 async fn organization_and_domains() {
     let page =
         doc_page::<Organization>(directory::organization(&tenant()), "organization-list").await;
-    let o = &page.items[0];
+    let o = page.items.first().unwrap();
     assert_eq!(o.display_name.as_deref(), Some("Contoso"));
     let d = &o.verified_domains[0];
     assert_eq!(d.name, "Contoso.onmicrosoft.com");

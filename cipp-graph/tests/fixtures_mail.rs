@@ -10,12 +10,7 @@ use cipp_graph::model::{
     MailboxSettings, MessageRule, Site,
 };
 use cipp_graph::sharepoint;
-use cipp_graph::users::UserRef;
 use fixtures::*;
-
-fn adele() -> UserRef {
-    UserRef::parse("AdeleV@contoso.com").unwrap()
-}
 
 /// <https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messagerules?view=graph-rest-1.0>,
 /// <https://learn.microsoft.com/en-us/graph/api/messagerule-update?view=graph-rest-1.0>;

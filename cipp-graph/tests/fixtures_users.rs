@@ -10,12 +10,8 @@ use cipp_graph::model::{
     SubscribedSku, User, UserPatch,
 };
 use cipp_graph::odata::Query;
-use cipp_graph::users::{self, UserRef};
+use cipp_graph::users;
 use fixtures::*;
-
-fn adele() -> UserRef {
-    UserRef::parse("AdeleV@contoso.com").unwrap()
-}
 
 /// <https://learn.microsoft.com/en-us/graph/api/user-get?view=graph-rest-1.0> (example 1
 /// and example 3, `$select` with `identities`).
