@@ -13,9 +13,11 @@ use cipp_graph::model::{
 };
 use cipp_graph::odata::Query;
 use cipp_graph::users::UserRef;
+use cipp_graph::TenantGraph;
 use common::*;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
+use wiremock::MockServer;
 
 const G: &str = "02bd9fd6-8f93-4758-87c3-1fb73740a315";
 const U: &str = "87d349ed-44d7-43e1-9a83-5f2406dee5bd";
@@ -25,6 +27,14 @@ fn group_json(types: Value, mail: bool, sec: bool) -> Value {
     json!({
         "id": G, "displayName": "Sales", "groupTypes": types, "mailEnabled": mail, "securityEnabled": sec
     })
+}
+
+/// A mock server whose group `G` has these types and flags, and Contoso's Graph.
+async fn with_group(types: Value, mail: bool, sec: bool) -> (MockServer, TenantGraph) {
+    let (server, t) = contoso().await;
+    let group = format!("GET /v1.0/groups/{G}");
+    stub(&server, &group).reply(200, group_json(types, mail, sec)).await;
+    (server, t)
 }
 
 fn gid() -> GroupId {
@@ -81,14 +91,9 @@ async fn create_security_m365_and_dynamic_groups() {
 
 #[tokio::test]
 async fn add_and_remove_members_with_ref() {
-    let (server, t) = contoso().await;
-    on(&server, &format!("GET /v1.0/groups/{G}"))
-        .stub()
-        .reply(200, group_json(json!([]), false, true))
-        .await;
-    let member = format!("{}/v1.0/directoryObjects/{U}", server.uri());
+    let (server, t) = with_group(json!([]), false, true).await;
     on(&server, &format!("POST /v1.0/groups/{G}/members/$ref"))
-        .body(json!({ "@odata.id": member }))
+        .body(object_ref(&server, U))
         .reply(204, Value::Null)
         .await;
     on(&server, &format!("DELETE /v1.0/groups/{G}/members/{U}/$ref")).reply(204, Value::Null).await;
@@ -98,11 +103,7 @@ async fn add_and_remove_members_with_ref() {
 
 #[tokio::test]
 async fn adding_an_existing_member_is_an_error() {
-    let (server, t) = contoso().await;
-    on(&server, &format!("GET /v1.0/groups/{G}"))
-        .stub()
-        .reply(200, group_json(json!([]), false, true))
-        .await;
+    let (server, t) = with_group(json!([]), false, true).await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .respond_with(graph_error(400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'."))
         .mount(&server)
@@ -118,11 +119,7 @@ async fn distribution_lists_and_dynamic_groups_are_refused_before_writing() {
         ("mail-enabled security", json!([]), true, true, "Exchange"),
         ("dynamic", json!(["DynamicMembership"]), false, true, "dynamic"),
     ] {
-        let (server, t) = contoso().await;
-        on(&server, &format!("GET /v1.0/groups/{G}"))
-            .stub()
-            .reply(200, group_json(types, mail, sec))
-            .await;
+        let (server, t) = with_group(types, mail, sec).await;
         let err = t.groups().add_member(&gid(), &uid()).await.unwrap_err();
         assert!(err.to_string().contains(why), "{name}: {err}");
         let gets = bodies(&server, "GET").await.len();
@@ -132,11 +129,7 @@ async fn distribution_lists_and_dynamic_groups_are_refused_before_writing() {
 
 #[tokio::test]
 async fn bulk_add_in_chunks_of_twenty() {
-    let (server, t) = contoso().await;
-    on(&server, &format!("GET /v1.0/groups/{G}"))
-        .stub()
-        .reply(200, group_json(json!(["Unified"]), true, false))
-        .await;
+    let (server, t) = with_group(json!(["Unified"]), true, false).await;
     on(&server, &format!("PATCH /v1.0/groups/{G}")).times(3).reply(204, Value::Null).await;
     let members: Vec<String> =
         (0..45).map(|i| format!("00000000-0000-4000-8000-{i:012}")).collect();
@@ -155,13 +148,11 @@ async fn bulk_add_in_chunks_of_twenty() {
 async fn members_owners_list_and_delete() {
     let (server, t) = contoso().await;
     for rel in ["members", "owners"] {
-        on(&server, &format!("GET /v1.0/groups/{G}/{rel}"))
-            .stub()
+        stub(&server, &format!("GET /v1.0/groups/{G}/{rel}"))
             .reply(200, json!({"value": [{"@odata.type": "#microsoft.graph.user", "id": U}]}))
             .await;
     }
-    on(&server, "GET /v1.0/groups?$filter=groupTypes/any(c:c eq 'Unified')")
-        .stub()
+    stub(&server, "GET /v1.0/groups?$filter=groupTypes/any(c:c eq 'Unified')")
         .reply(200, json!({"value": [{"id": G, "groupTypes": ["Unified"]}]}))
         .await;
     on(&server, &format!("DELETE /v1.0/groups/{G}")).reply(204, Value::Null).await;
@@ -178,8 +169,7 @@ async fn members_owners_list_and_delete() {
 async fn methods_are_polymorphic_and_unknown_kinds_kept() {
     let (server, t) = contoso().await;
     let base = format!("/v1.0/users/{U}/authentication");
-    on(&server, &format!("GET {base}/methods"))
-        .stub()
+    stub(&server, &format!("GET {base}/methods"))
         .reply(200, json!({"value": [
             {"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490", "password": null, "createdDateTime": "2020-11-16T19:14:47Z"},
             {"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7", "phoneNumber": "+1 2065555555", "phoneType": "mobile", "smsSignInState": "notAllowedByPolicy"},
@@ -212,8 +202,7 @@ async fn methods_are_polymorphic_and_unknown_kinds_kept() {
 #[tokio::test]
 async fn temporary_access_pass_checked_against_the_policy() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass")
-        .stub()
+    stub(&server, "GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass")
         .reply(200, json!({
             "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "id": "TemporaryAccessPass",
             "state": "enabled", "defaultLifetimeInMinutes": 60, "defaultLength": 8, "minimumLifetimeInMinutes": 60,
@@ -256,16 +245,14 @@ async fn per_user_mfa_and_registration_report() {
     let (server, t) = contoso().await;
     let u = UserRef::parse(U).unwrap();
     let requirements = format!("/beta/users/{U}/authentication/requirements");
-    on(&server, &format!("GET {requirements}"))
-        .stub()
+    stub(&server, &format!("GET {requirements}"))
         .reply(200, json!({"perUserMfaState": "Enforced"}))
         .await;
     on(&server, &format!("PATCH {requirements}"))
         .body(json!({"perUserMfaState": "disabled"}))
         .reply(204, Value::Null)
         .await;
-    on(&server, "GET /v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=isMfaRegistered eq false")
-        .stub()
+    stub(&server, "GET /v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=isMfaRegistered eq false")
         .reply(200, json!({"value": [{
             "id": U, "userPrincipalName": "AlexW@contoso.com", "userDisplayName": "Alex Wilber", "isAdmin": false,
             "isSsprRegistered": false, "isMfaRegistered": false, "isMfaCapable": false, "methodsRegistered": [],
@@ -327,8 +314,7 @@ async fn sign_ins_and_audits_filtered_by_window() {
 #[tokio::test]
 async fn sign_ins_without_premium_licence_say_so() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/auditLogs/signIns")
-        .stub()
+    stub(&server, "GET /v1.0/auditLogs/signIns")
         .fail(
             403,
             "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
@@ -346,8 +332,7 @@ async fn sign_ins_without_premium_licence_say_so() {
 async fn grants_service_principals_and_devices() {
     let (server, t) = contoso().await;
     let sp = "ef969797-201d-4f6b-960c-e9ed5f31dab5";
-    on(&server, &format!("GET /v1.0/oauth2PermissionGrants?$filter=clientId eq '{sp}'"))
-        .stub()
+    stub(&server, &format!("GET /v1.0/oauth2PermissionGrants?$filter=clientId eq '{sp}'"))
         .reply(200, json!({"value": [{
             "clientId": sp, "consentType": "Principal", "id": "l5aW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk",
             "principalId": U, "resourceId": "943603e4-e787-4fe9-93d1-e30f749aae39", "scope": " Mail.ReadWrite offline_access"}]}))
@@ -355,13 +340,11 @@ async fn grants_service_principals_and_devices() {
     on(&server, "DELETE /v1.0/oauth2PermissionGrants/l5aW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk")
         .reply(204, Value::Null)
         .await;
-    on(&server, "GET /v1.0/servicePrincipals?$filter=createdDateTime ge 2026-11-20T00:00:00Z")
+    stub(&server, "GET /v1.0/servicePrincipals?$filter=createdDateTime ge 2026-11-20T00:00:00Z")
         .header("consistencylevel", "eventual")
-        .stub()
         .reply(200, json!({"value": [{"id": sp, "appId": "a", "displayName": "Shady Mail App"}]}))
         .await;
-    on(&server, "GET /v1.0/deviceManagement/managedDevices?$filter=userPrincipalName eq 'adelev@contoso.com'")
-        .stub()
+    stub(&server, "GET /v1.0/deviceManagement/managedDevices?$filter=userPrincipalName eq 'adelev@contoso.com'")
         .reply(200, json!({"value": [{
             "id": "d1", "deviceName": "ADELE-PC", "operatingSystem": "Windows", "complianceState": "compliant",
             "enrolledDateTime": "2024-01-02T03:04:05Z", "lastSyncDateTime": "0001-01-01T00:00:00Z"}]}))
@@ -382,16 +365,14 @@ async fn grants_service_principals_and_devices() {
 #[tokio::test]
 async fn organization_and_domains() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/organization")
-        .stub()
+    stub(&server, "GET /v1.0/organization")
         .reply(200, json!({"value": [{
             "id": "84841066-274d-4ec0-a5c1-276be684bdd3", "displayName": "Contoso",
             "verifiedDomains": [
                 {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": false, "isInitial": true, "name": "contoso.onmicrosoft.com", "type": "Managed"},
                 {"capabilities": "Email", "isDefault": true, "isInitial": false, "name": "contoso.com", "type": "Managed"}]}]}))
         .await;
-    on(&server, "GET /v1.0/domains")
-        .stub()
+    stub(&server, "GET /v1.0/domains")
         .reply(
             200,
             json!({"value": [{"id": "contoso.com", "isVerified": true, "isDefault": true}]}),
@@ -409,8 +390,7 @@ async fn inbox_rules_and_automatic_replies() {
     let (server, t) = contoso().await;
     let u = UserRef::parse("adelev@contoso.com").unwrap();
     let base = "/v1.0/users/adelev%40contoso.com/mailFolders/inbox/messageRules";
-    on(&server, &format!("GET {base}"))
-        .stub()
+    stub(&server, &format!("GET {base}"))
         .reply(200, json!({"value": [{
             "id": "AQAAAJ5dZqA=", "displayName": "From partner", "sequence": 2, "isEnabled": true, "hasError": false, "isReadOnly": false,
             "conditions": {"senderContains": ["ADELE"]},
@@ -425,8 +405,7 @@ async fn inbox_rules_and_automatic_replies() {
         .await;
     on(&server, &format!("DELETE {base}/AQAAAJ5dZqA%3D")).reply(204, Value::Null).await;
     let settings = "/v1.0/users/adelev%40contoso.com/mailboxSettings";
-    on(&server, &format!("GET {settings}"))
-        .stub()
+    stub(&server, &format!("GET {settings}"))
         .reply(200, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Me/mailboxSettings",
             "automaticRepliesSetting": {"status": "Scheduled", "externalAudience": "All",

@@ -92,7 +92,7 @@ async fn throttled_items_are_resent_alone_after_the_largest_retry_after() {
                    "body": {"id": id, "displayName": format!("User {id}")}})
         }
     });
-    on(&server, BATCH).stub().respond(answer).await;
+    stub(&server, BATCH).respond(answer).await;
     let t = tenant();
     let ops: Vec<_> = (0..4).map(|i| users::get(&t, &user(i), &[])).collect();
     let start = tokio::time::Instant::now();
@@ -136,8 +136,7 @@ async fn failed_dependency_is_its_own_error_and_out_of_order_answers_are_matched
 async fn next_links_inside_a_batch_are_followed_when_asked() {
     let (server, graph) = client().await;
     let next = format!("{}/v1.0/groups/g/members?$skiptoken=2", server.uri());
-    on(&server, BATCH)
-        .stub()
+    stub(&server, BATCH)
         .reply(
             200,
             json!({"responses": [
@@ -165,7 +164,7 @@ async fn a_malformed_batch_answer_is_an_error() {
     let (server, graph) = client().await;
     let truncated =
         ResponseTemplate::new(200).set_body_string("{\"responses\": [{\"id\": \"1\", \"status\"");
-    on(&server, BATCH).stub().respond(truncated).await;
+    stub(&server, BATCH).respond(truncated).await;
     let t = tenant();
     let ops = vec![users::get(&t, &user(1), &[])];
     let err = batch::run(graph.pipeline(), &t, ops, &BatchOptions::default()).await.unwrap_err();
@@ -194,7 +193,7 @@ async fn batch_items_follow_the_resend_rule_per_item() {
         };
         json!({"id": id, "status": status, "headers": headers, "body": body})
     });
-    on(&server, BATCH).stub().respond(answer).await;
+    stub(&server, BATCH).respond(answer).await;
     let t = tenant();
     let post = |name: &str| {
         cipp_core::ApiRequest::post(t.clone(), cipp_core::Audience::Graph, "/v1.0/users")

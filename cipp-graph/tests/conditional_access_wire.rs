@@ -89,8 +89,7 @@ async fn state_change_delete_and_errors() {
         .body(json!({"state": "disabled"}))
         .reply(204, Value::Null)
         .await;
-    on(&server, &format!("DELETE {one}"))
-        .stub()
+    stub(&server, &format!("DELETE {one}"))
         .fail(403, "AccessDenied", "Insufficient privileges to complete the operation.")
         .await;
     let ca = t.conditional_access();
@@ -102,8 +101,7 @@ async fn state_change_delete_and_errors() {
 #[tokio::test]
 async fn named_locations_ip_and_country() {
     let (server, t) = contoso().await;
-    on(&server, &format!("GET {LOCATIONS}"))
-        .stub()
+    stub(&server, &format!("GET {LOCATIONS}"))
         .reply(200, json!({"value": [
             {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": L, "displayName": "Office",
              "modifiedDateTime": "2021-01-01T00:00:00Z", "createdDateTime": "2021-01-01T00:00:00Z",
@@ -161,8 +159,7 @@ async fn named_locations_ip_and_country() {
 #[tokio::test]
 async fn strengths_and_security_defaults() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/policies/authenticationStrengthPolicies")
-        .stub()
+    stub(&server, "GET /v1.0/policies/authenticationStrengthPolicies")
         .reply(200, json!({"value": [{
             "id": "00000000-0000-0000-0000-000000000002", "displayName": "Multifactor authentication",
             "policyType": "builtIn", "requirementsSatisfied": "mfa",
@@ -170,8 +167,7 @@ async fn strengths_and_security_defaults() {
         }]}))
         .await;
     let defaults = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy";
-    on(&server, &format!("GET {defaults}"))
-        .stub()
+    stub(&server, &format!("GET {defaults}"))
         .reply(200, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
             "id": "00000000-0000-0000-0000-000000000005",

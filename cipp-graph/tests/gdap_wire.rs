@@ -21,11 +21,11 @@ const CUSTOMER: &str = "4b8c0b0e-1e43-4d0a-9a2c-bd4a1c3f0a11";
 const GROUP: &str = "0be2b0e8-8f6a-4b38-9e5c-3c9e6b1a2f11";
 const RELS: &str = "/v1.0/tenantRelationships/delegatedAdminRelationships";
 
-const EXO: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
-
 fn partner() -> TenantId {
     tid("partner.onmicrosoft.com")
 }
+
+const EXO: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
 
 /// A mock server and GDAP as the partner tenant.
 async fn setup() -> (MockServer, Gdap) {
@@ -142,8 +142,7 @@ async fn list_pages_filters_and_keeps_unknown_statuses_and_reseller_fields() {
     let mut reseller = relationship("active", &[roles::GLOBAL_READER_ID]);
     reseller["@odata.type"] = json!("#microsoft.graph.resellerDelegatedAdminRelationship");
     reseller["isPartnerConsentPending"] = json!(true);
-    on(&server, &format!("GET {RELS}?$filter=status eq 'active'&$top=300"))
-        .stub()
+    stub(&server, &format!("GET {RELS}?$filter=status eq 'active'&$top=300"))
         .reply(200, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/tenantRelationships/$metadata#delegatedAdminRelationships",
             "@odata.nextLink": next,
@@ -152,8 +151,7 @@ async fn list_pages_filters_and_keeps_unknown_statuses_and_reseller_fields() {
         .await;
     let mut odd = relationship("someNewState", &[roles::GLOBAL_READER_ID]);
     odd["id"] = json!("11111111-2222-3333-4444-555555555555");
-    on(&server, &format!("GET {RELS}?$skiptoken=page2"))
-        .stub()
+    stub(&server, &format!("GET {RELS}?$skiptoken=page2"))
         .reply(200, json!({"value": [odd]}))
         .await;
     let active = gdap.relationships().query(gdap::active_query().top(300));
@@ -186,8 +184,7 @@ async fn update_sends_if_match_and_only_the_changes_and_reads_412() {
 
     // A stale ETag: 412, reported as a conflict with the service's code.
     let (server2, gdap2) = setup().await;
-    on(&server2, &format!("PATCH {RELS}/{REL}"))
-        .stub()
+    stub(&server2, &format!("PATCH {RELS}/{REL}"))
         .fail(
             412,
             "PreconditionFailed",
@@ -341,12 +338,10 @@ async fn access_assignments_create_update_delete_with_if_match() {
 #[tokio::test]
 async fn assignments_and_operations_list_with_the_data_string_parsed() {
     let (server, gdap) = setup().await;
-    on(&server, &format!("GET {RELS}/{REL}/accessAssignments"))
-        .stub()
+    stub(&server, &format!("GET {RELS}/{REL}/accessAssignments"))
         .reply(200, json!({"value": [assignment("active")]}))
         .await;
-    on(&server, &format!("GET {RELS}/{REL}/operations"))
-        .stub()
+    stub(&server, &format!("GET {RELS}/{REL}/operations"))
         .reply(200, json!({"value": [{
             "@odata.type": "#microsoft.graph.delegatedAdminRelationshipOperation",
             "@odata.etag": "W/\"JyIzMTAwYmM0OS0wMDAwLTAyMDAtMDAwMC02MWQ1YjY5NzAwMDAiJw==\"",

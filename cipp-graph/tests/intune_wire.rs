@@ -39,12 +39,8 @@ fn assignment(odata_type: &str, target: Value) -> Value {
 #[tokio::test]
 async fn list_and_get_keep_the_concrete_type_and_settings() {
     let (server, t) = contoso().await;
-    on(&server, &format!("GET {COMPLIANCE}"))
-        .stub()
-        .reply(200, json!({"value": [compliance()]}))
-        .await;
-    on(&server, &format!("GET {CATALOG}?$expand=settings"))
-        .stub()
+    stub(&server, &format!("GET {COMPLIANCE}")).reply(200, json!({"value": [compliance()]})).await;
+    stub(&server, &format!("GET {CATALOG}?$expand=settings"))
         .reply(200, json!({"value": [{
             "id": ID, "name": "Edge baseline", "platforms": "windows10", "technologies": "mdm",
             "settingCount": 1, "isAssigned": false, "templateReference": {"templateId": "", "templateFamily": "none"},
@@ -204,8 +200,7 @@ async fn administrative_template_values_are_read_expanded_and_added() {
 #[tokio::test]
 async fn apple_certificates_and_tokens_with_expiry() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/deviceManagement/applePushNotificationCertificate")
-        .stub()
+    stub(&server, "GET /v1.0/deviceManagement/applePushNotificationCertificate")
         .reply(200, json!({"value": {
             "@odata.type": "#microsoft.graph.applePushNotificationCertificate",
             "id": "4e7d1a1e-1a1e-4e7d-1a1e-4e7d1a1e4e7d",
@@ -215,16 +210,14 @@ async fn apple_certificates_and_tokens_with_expiry() {
             "certificateUploadStatus": "Upload Status value"
         }}))
         .await;
-    on(&server, "GET /v1.0/deviceAppManagement/vppTokens")
-        .stub()
+    stub(&server, "GET /v1.0/deviceAppManagement/vppTokens")
         .reply(200, json!({"value": [{
             "@odata.type": "#microsoft.graph.vppToken", "id": "v1", "organizationName": "Contoso",
             "vppTokenAccountType": "business", "appleId": "vpp@contoso.com",
             "expirationDateTime": "2026-12-20T00:00:00Z", "state": "valid"
         }]}))
         .await;
-    on(&server, "GET /beta/deviceManagement/depOnboardingSettings")
-        .stub()
+    stub(&server, "GET /beta/deviceManagement/depOnboardingSettings")
         .reply(
             200,
             json!({"value": [{

@@ -205,8 +205,8 @@ async fn licences_with_a_missing_usage_location() {
 #[tokio::test]
 async fn inbox_rules_of_the_compromised_account() {
     let (_sim, _graph, t, _) = setup();
-    let mail = t.mail();
     let u = upn(DEMO_COMPROMISED_UPN);
+    let mail = t.mail();
     let rules = mail.inbox_rules(&u).await.unwrap();
     let bad = rules.iter().find(|r| r.display_name.as_deref() == Some("..")).unwrap();
     let forward = &bad.actions.as_ref().unwrap().forward_to[0];

@@ -19,10 +19,6 @@ const SKU: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
 const NO_USAGE_LOCATION: &str =
     "License assignment cannot be done for user with invalid usage location.";
 
-fn adele() -> UserRef {
-    UserRef::parse(ADELE).unwrap()
-}
-
 #[tokio::test]
 async fn list_users_with_advanced_query() {
     let (server, t) = contoso().await;
@@ -69,8 +65,7 @@ async fn get_guest_user_escapes_the_upn_and_reads_the_documented_user() {
 #[tokio::test]
 async fn get_missing_user_is_not_found_with_request_id() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/users/nobody%40contoso.com")
-        .stub()
+    stub(&server, "GET /v1.0/users/nobody%40contoso.com")
         .fail(404, "Request_ResourceNotFound", "Resource 'nobody@contoso.com' does not exist or one of its queried reference-property objects are not present.")
         .await;
     let nobody = UserRef::parse("nobody@contoso.com").unwrap();
@@ -130,7 +125,7 @@ async fn update_sets_and_clears_fields() {
         business_phones: Field::Set(vec![]),
         ..Default::default()
     };
-    t.users().update(&adele(), &patch).await.unwrap();
+    t.users().update(&user(ADELE), &patch).await.unwrap();
 }
 
 #[tokio::test]
@@ -153,7 +148,7 @@ async fn delete_restore_and_purge() {
         .reply(204, Value::Null)
         .await;
     let users = t.users();
-    users.delete(&adele()).await.unwrap();
+    users.delete(&user(ADELE)).await.unwrap();
     let deleted: Vec<_> = users.list_deleted().query(Query::new()).collect().await.unwrap();
     assert!(deleted[0].deleted_date_time.is_some());
     let id = DirectoryObjectId::from(ADELE);
@@ -181,13 +176,12 @@ async fn revoke_sessions_and_block_sign_in() {
 #[tokio::test]
 async fn reset_password_cloud_user_uses_password_profile() {
     let (server, t) = contoso().await;
-    on(&server, &format!("GET /v1.0/users/{ADELE}?$select=id,onPremisesSyncEnabled"))
-        .stub()
+    stub(&server, &format!("GET /v1.0/users/{ADELE}?$select=id,onPremisesSyncEnabled"))
         .reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": null}))
         .await;
     on(&server, &format!("PATCH /v1.0/users/{ADELE}")).reply(204, Value::Null).await;
     let style = PasswordStyle::default();
-    let r = t.users().reset_password(&adele(), None, &style, false).await;
+    let r = t.users().reset_password(&user(ADELE), None, &style, false).await;
     let r = r.unwrap();
     assert!(!r.via_writeback);
     let sent = received(&server, "PATCH", &format!("/v1.0/users/{ADELE}")).await;
@@ -200,8 +194,7 @@ async fn reset_password_cloud_user_uses_password_profile() {
 #[tokio::test]
 async fn reset_password_synced_user_goes_through_writeback() {
     let (server, t) = contoso().await;
-    on(&server, &format!("GET /v1.0/users/{ADELE}"))
-        .stub()
+    stub(&server, &format!("GET /v1.0/users/{ADELE}"))
         .reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": true}))
         .await;
     let writeback = format!("POST /beta/users/{ADELE}/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword");
@@ -212,7 +205,7 @@ async fn reset_password_synced_user_goes_through_writeback() {
         .await;
     let given = Some(SecretString::from("Given-Passw0rd!"));
     let style = PasswordStyle::default();
-    let r = t.users().reset_password(&adele(), given, &style, false).await;
+    let r = t.users().reset_password(&user(ADELE), given, &style, false).await;
     let r = r.unwrap();
     assert!(r.via_writeback && r.must_change);
 }
@@ -220,8 +213,7 @@ async fn reset_password_synced_user_goes_through_writeback() {
 #[tokio::test]
 async fn change_upn_checks_the_domain_first() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/domains")
-        .stub()
+    stub(&server, "GET /v1.0/domains")
         .reply(200, json!({"value": [
             {"id": "contoso.onmicrosoft.com", "isVerified": true, "isDefault": false, "isInitial": true, "authenticationType": "Managed"},
             {"id": "contoso.com", "isVerified": true, "isDefault": true, "isInitial": false, "authenticationType": "Managed"},
@@ -232,9 +224,9 @@ async fn change_upn_checks_the_domain_first() {
         .reply(204, Value::Null)
         .await;
     let users = t.users();
-    users.change_upn(&adele(), "adele.vance@contoso.com").await.unwrap();
+    users.change_upn(&user(ADELE), "adele.vance@contoso.com").await.unwrap();
     for bad in ["adele@fabrikam.com", "adele@pending.example"] {
-        let err = users.change_upn(&adele(), bad).await.unwrap_err();
+        let err = users.change_upn(&user(ADELE), bad).await.unwrap_err();
         assert!(err.to_string().contains("not a verified domain"), "{err}");
     }
 }
@@ -244,28 +236,26 @@ async fn manager_set_and_removed() {
     let (server, t) = contoso().await;
     let mgr = "48d31887-5fad-4d73-a9f5-3c356e68a038";
     let manager_ref = format!("/v1.0/users/{ADELE}/manager/$ref");
-    let mgr_url = format!("{}/v1.0/directoryObjects/{mgr}", server.uri());
     on(&server, &format!("PUT {manager_ref}"))
-        .body(json!({ "@odata.id": mgr_url }))
+        .body(object_ref(&server, mgr))
         .reply(204, Value::Null)
         .await;
     on(&server, &format!("DELETE {manager_ref}")).reply(204, Value::Null).await;
     let users = t.users();
     let id = DirectoryObjectId::from(mgr);
-    users.set_manager(&adele(), &id).await.unwrap();
-    users.remove_manager(&adele()).await.unwrap();
+    users.set_manager(&user(ADELE), &id).await.unwrap();
+    users.remove_manager(&user(ADELE)).await.unwrap();
 }
 
 #[tokio::test]
 async fn memberships_polymorphic() {
     let (server, t) = contoso().await;
-    on(&server, &format!("GET /v1.0/users/{ADELE}/transitiveMemberOf"))
-        .stub()
+    stub(&server, &format!("GET /v1.0/users/{ADELE}/transitiveMemberOf"))
         .reply(200, json!({"value": [
             {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "All Staff", "groupTypes": ["Unified"]},
             {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Global Administrator", "roleTemplateId": "62e90394-69f5-4237-9190-012177145e10"}]}))
         .await;
-    let m: Vec<_> = t.users().member_of(&adele(), true).collect().await.unwrap();
+    let m: Vec<_> = t.users().member_of(&user(ADELE), true).collect().await.unwrap();
     let role = &m[1];
     assert_eq!(role.odata_type.as_deref(), Some("#microsoft.graph.directoryRole"));
     assert_eq!(role.extra["roleTemplateId"], "62e90394-69f5-4237-9190-012177145e10");
@@ -287,7 +277,7 @@ async fn licences_retry_after_setting_a_usage_location() {
         .await;
     let add = [AssignedLicense { sku_id: SkuId(SKU.into()), disabled_plans: vec![] }];
     let users = t.users();
-    let user = users.assign_licenses(&adele(), &add, &[], Some("US")).await;
+    let user = users.assign_licenses(&user(ADELE), &add, &[], Some("US")).await;
     let assigned = user.unwrap().assigned_licenses.unwrap();
     assert_eq!(assigned[0].sku_id.as_str(), SKU);
 }
@@ -300,7 +290,7 @@ async fn licence_without_usage_location_fallback_reports_the_error() {
         .mount(&server)
         .await;
     let remove = [SkuId(SKU.into())];
-    let err = t.users().assign_licenses(&adele(), &[], &remove, None).await;
+    let err = t.users().assign_licenses(&user(ADELE), &[], &remove, None).await;
     let err = err.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::BadRequest);
 }
@@ -308,8 +298,7 @@ async fn licence_without_usage_location_fallback_reports_the_error() {
 #[tokio::test]
 async fn subscribed_skus_and_small_patches() {
     let (server, t) = contoso().await;
-    on(&server, "GET /v1.0/subscribedSkus")
-        .stub()
+    stub(&server, "GET /v1.0/subscribedSkus")
         .reply(200, json!({"value": [{
             "capabilityStatus": "Enabled", "consumedUnits": 14, "id": "48a80680-7326-48cd-9935-b556b81d3a4e_c7df2760-2c81-4ef7-b578-5b5392b571df",
             "prepaidUnits": {"enabled": 25, "suspended": 0, "warning": 0}, "skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df",
@@ -318,7 +307,7 @@ async fn subscribed_skus_and_small_patches() {
     let skus: Vec<_> = t.directory().subscribed_skus().collect().await.unwrap();
     assert_eq!(skus[0].available(), Some(11));
 
-    let u = adele();
+    let u = user(ADELE);
     for (name, body, call) in [
         ("never expires", json!({"passwordPolicies": "DisablePasswordExpiration"}), 0),
         ("expires", json!({"passwordPolicies": "None"}), 1),

@@ -3,7 +3,8 @@
 //! [`on`] mounts one exact expectation in a line:
 //! `on(&server, "PATCH /v1.0/users/u1?$select=id").body(json!(..)).reply(204, Value::Null)`
 //! matches the method, the path and every query parameter named, plus the headers and
-//! JSON body added, and (unless [`Expect::stub`]) verifies on drop that it was called once.
+//! JSON body added, and verifies when the server drops that it was called once ([`stub`]:
+//! any number of times).
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use cipp_core::{
     TenantId,
 };
 use cipp_graph::model::{NewUser, PasswordProfile};
+use cipp_graph::users::UserRef;
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::Simulator;
 use serde_json::Value;
@@ -82,6 +84,22 @@ pub fn on<'a>(server: &'a MockServer, route: &str) -> Expect<'a> {
     Expect { server, mock, times: Some(1), limit: None }
 }
 
+/// A stub on `server` (as [`on`]) answering any number of calls, verifying none: for
+/// reads the operation under test may repeat.
+pub fn stub<'a>(server: &'a MockServer, route: &str) -> Expect<'a> {
+    Expect { times: None, ..on(server, route) }
+}
+
+/// The JSON body Graph takes to add a directory object by reference (`$ref`).
+pub fn object_ref(server: &MockServer, id: &str) -> Value {
+    serde_json::json!({ "@odata.id": format!("{}/v1.0/directoryObjects/{id}", server.uri()) })
+}
+
+/// A user by id or UPN.
+pub fn user(id_or_upn: &str) -> UserRef {
+    UserRef::parse(id_or_upn).unwrap()
+}
+
 /// An expectation being built by [`on`]; an answer method mounts it.
 pub struct Expect<'a> {
     server: &'a MockServer,
@@ -112,22 +130,13 @@ impl Expect<'_> {
     }
 
     /// Expect exactly `n` calls (the default is one).
-    pub fn times(mut self, n: u64) -> Self {
-        self.times = Some(n);
-        self
+    pub fn times(self, n: u64) -> Self {
+        Expect { times: Some(n), ..self }
     }
 
-    /// Answer any number of calls, verifying none.
-    pub fn stub(mut self) -> Self {
-        self.times = None;
-        self
-    }
-
-    /// Answer at most `n` calls, then let the next mock answer.
-    pub fn first(mut self, n: u64) -> Self {
-        self.limit = Some(n);
-        self.times = None;
-        self
+    /// Answer at most `n` calls, verifying none, then let the next mock answer.
+    pub fn first(self, n: u64) -> Self {
+        Expect { limit: Some(n), times: None, ..self }
     }
 
     /// Mount with `status` and a JSON body (`Value::Null`: none).
