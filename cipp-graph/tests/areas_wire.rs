@@ -365,18 +365,18 @@ async fn grants_service_principals_and_devices() {
 #[tokio::test]
 async fn organization_and_domains() {
     let (server, t) = contoso().await;
+    stub(&server, "GET /v1.0/domains")
+        .reply(
+            200,
+            json!({"value": [{"id": "contoso.com", "isVerified": true, "isDefault": true}]}),
+        )
+        .await;
     stub(&server, "GET /v1.0/organization")
         .reply(200, json!({"value": [{
             "id": "84841066-274d-4ec0-a5c1-276be684bdd3", "displayName": "Contoso",
             "verifiedDomains": [
                 {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": false, "isInitial": true, "name": "contoso.onmicrosoft.com", "type": "Managed"},
                 {"capabilities": "Email", "isDefault": true, "isInitial": false, "name": "contoso.com", "type": "Managed"}]}]}))
-        .await;
-    stub(&server, "GET /v1.0/domains")
-        .reply(
-            200,
-            json!({"value": [{"id": "contoso.com", "isVerified": true, "isDefault": true}]}),
-        )
         .await;
     let org = t.directory().organization().await.unwrap();
     assert_eq!(org.default_domain(), Some("contoso.com"));

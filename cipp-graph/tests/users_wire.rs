@@ -10,9 +10,10 @@ use cipp_graph::password::PasswordStyle;
 use cipp_graph::users::UserRef;
 use common::*;
 
+use cipp_graph::TenantGraph;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use wiremock::ResponseTemplate;
+use wiremock::{MockServer, ResponseTemplate};
 
 const ADELE: &str = "87d349ed-44d7-43e1-9a83-5f2406dee5bd";
 const SKU: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
@@ -173,12 +174,18 @@ async fn revoke_sessions_and_block_sign_in() {
     t.users().set_sign_in(&u, false).await.unwrap();
 }
 
+/// A mock server where Adele reads with `onPremisesSyncEnabled` = `synced` (what a
+/// password reset checks first), and Contoso's Graph.
+async fn adele_synced(synced: Value) -> (MockServer, TenantGraph) {
+    let (server, t) = contoso().await;
+    let read = format!("GET /v1.0/users/{ADELE}?$select=id,onPremisesSyncEnabled");
+    stub(&server, &read).reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": synced})).await;
+    (server, t)
+}
+
 #[tokio::test]
 async fn reset_password_cloud_user_uses_password_profile() {
-    let (server, t) = contoso().await;
-    stub(&server, &format!("GET /v1.0/users/{ADELE}?$select=id,onPremisesSyncEnabled"))
-        .reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": null}))
-        .await;
+    let (server, t) = adele_synced(Value::Null).await;
     on(&server, &format!("PATCH /v1.0/users/{ADELE}")).reply(204, Value::Null).await;
     let style = PasswordStyle::default();
     let r = t.users().reset_password(&user(ADELE), None, &style, false).await;
@@ -193,10 +200,7 @@ async fn reset_password_cloud_user_uses_password_profile() {
 
 #[tokio::test]
 async fn reset_password_synced_user_goes_through_writeback() {
-    let (server, t) = contoso().await;
-    stub(&server, &format!("GET /v1.0/users/{ADELE}"))
-        .reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": true}))
-        .await;
+    let (server, t) = adele_synced(json!(true)).await;
     let writeback = format!("POST /beta/users/{ADELE}/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword");
     let location = "https://graph.microsoft.com/beta/users/x/authentication/operations/y";
     on(&server, &writeback)
