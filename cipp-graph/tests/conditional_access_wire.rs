@@ -6,9 +6,7 @@ use cipp_core::ApiErrorKind;
 use cipp_graph::model::{ConditionalAccessPolicy, NamedLocation, NamedLocationKind, PolicyState};
 use cipp_graph::odata::Query;
 use common::*;
-use serde_json::json;
-use wiremock::matchers::{body_json, method, path, query_param};
-use wiremock::{Mock, ResponseTemplate};
+use serde_json::{json, Value};
 
 const P: &str = "7359d0e0-d8a9-4afa-8a93-e23e099d7be8";
 const L: &str = "0854951d-5fc0-4eb1-b392-9b2c9d7949c2";
@@ -35,28 +33,20 @@ fn policy_json() -> serde_json::Value {
     })
 }
 
+const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
+const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
+
 #[tokio::test]
 async fn policies_list_read_the_documented_shape() {
-    let (server, graph) = client().await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/identity/conditionalAccess/policies"))
-        .and(query_param("$filter", "state eq 'enabled'"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let (server, t) = contoso().await;
+    on(&server, &format!("GET {POLICIES}?$filter=state eq 'enabled'"))
+        .reply(200, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/policies",
             "value": [policy_json()]
-        })))
-        .expect(1)
-        .mount(&server)
+        }))
         .await;
-    let t = tenant();
-    let all: Vec<_> = graph
-        .tenant(&t)
-        .conditional_access()
-        .policies()
-        .query(Query::new().filter("state eq 'enabled'"))
-        .collect()
-        .await
-        .unwrap();
+    let enabled = Query::new().filter("state eq 'enabled'");
+    let all: Vec<_> = t.conditional_access().policies().query(enabled).collect().await.unwrap();
     let p = &all[0];
     assert_eq!(p.state, Some(PolicyState::ReportOnly));
     assert_eq!(p.built_in_controls(), ["mfa"]);
@@ -67,135 +57,68 @@ async fn policies_list_read_the_documented_shape() {
 
 #[tokio::test]
 async fn a_captured_policy_is_created_without_read_only_fields() {
-    let (server, graph) = client().await;
+    let (server, t) = contoso().await;
     let captured: ConditionalAccessPolicy = serde_json::from_value(policy_json()).unwrap();
     let mut expected = policy_json();
-    for k in ["id", "templateId", "createdDateTime", "modifiedDateTime"] {
-        expected.as_object_mut().unwrap().remove(k);
+    let fields = expected.as_object_mut().unwrap();
+    for k in ["id", "templateId", "createdDateTime", "modifiedDateTime", "sessionControls"] {
+        fields.remove(k);
     }
-    expected.as_object_mut().unwrap().remove("sessionControls");
-    Mock::given(method("POST"))
-        .and(path("/v1.0/identity/conditionalAccess/policies"))
-        .and(body_json(expected.clone()))
-        .respond_with(ResponseTemplate::new(201).set_body_json(policy_json()))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let created = graph
-        .tenant(&tenant())
-        .conditional_access()
-        .create_policy(&captured)
-        .await
-        .unwrap();
+    on(&server, &format!("POST {POLICIES}")).body(expected.clone()).reply(201, policy_json()).await;
+    let ca = t.conditional_access();
+    let created = ca.create_policy(&captured).await.unwrap();
     assert_eq!(created.id, P);
-    Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/policies/{P}"
-        )))
-        .and(body_json(expected))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    graph
-        .tenant(&tenant())
-        .conditional_access()
-        .update_policy(P, &captured)
-        .await
-        .unwrap();
-    // Refused before sending: no name, no state, no conditions, no controls, bad id.
-    let mut bad = captured.clone();
-    bad.state = None;
-    assert!(graph
-        .tenant(&tenant())
-        .conditional_access()
-        .create_policy(&bad)
-        .await
-        .is_err());
-    let mut bad = captured.clone();
-    bad.grant_controls = None;
-    assert!(graph
-        .tenant(&tenant())
-        .conditional_access()
-        .create_policy(&bad)
-        .await
-        .is_err());
-    assert!(graph
-        .tenant(&tenant())
-        .conditional_access()
-        .update_policy("policy-1", &captured)
-        .await
-        .is_err());
+    on(&server, &format!("PATCH {POLICIES}/{P}")).body(expected).reply(204, Value::Null).await;
+    ca.update_policy(P, &captured).await.unwrap();
+    // Refused before sending: no state, no controls, bad id.
+    let mut no_state = captured.clone();
+    no_state.state = None;
+    let mut no_controls = captured.clone();
+    no_controls.grant_controls = None;
+    for (name, bad) in [("no state", no_state), ("no grant controls", no_controls)] {
+        assert!(ca.create_policy(&bad).await.is_err(), "{name}");
+    }
+    assert!(ca.update_policy("policy-1", &captured).await.is_err());
 }
 
 #[tokio::test]
 async fn state_change_delete_and_errors() {
-    let (server, graph) = client().await;
-    Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/policies/{P}"
-        )))
-        .and(body_json(json!({"state": "disabled"})))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    let (server, t) = contoso().await;
+    let one = format!("{POLICIES}/{P}");
+    on(&server, &format!("PATCH {one}"))
+        .body(json!({"state": "disabled"}))
+        .reply(204, Value::Null)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/policies/{P}"
-        )))
-        .respond_with(graph_error(
-            403,
-            "AccessDenied",
-            "Insufficient privileges to complete the operation.",
-        ))
-        .mount(&server)
+    stub(&server, &format!("DELETE {one}"))
+        .fail(403, "AccessDenied", "Insufficient privileges to complete the operation.")
         .await;
-    graph
-        .tenant(&tenant())
-        .conditional_access()
-        .set_policy_state(P, &PolicyState::Disabled)
-        .await
-        .unwrap();
-    let err = graph
-        .tenant(&tenant())
-        .conditional_access()
-        .delete_policy(P)
-        .await
-        .unwrap_err();
+    let ca = t.conditional_access();
+    ca.set_policy_state(P, &PolicyState::Disabled).await.unwrap();
+    let err = ca.delete_policy(P).await.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::MissingPermission);
 }
 
 #[tokio::test]
 async fn named_locations_ip_and_country() {
-    let (server, graph) = client().await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/identity/conditionalAccess/namedLocations"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+    let (server, t) = contoso().await;
+    stub(&server, &format!("GET {LOCATIONS}"))
+        .reply(200, json!({"value": [
             {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": L, "displayName": "Office",
              "modifiedDateTime": "2021-01-01T00:00:00Z", "createdDateTime": "2021-01-01T00:00:00Z",
              "isTrusted": true, "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "12.34.221.11/22"}]},
             {"@odata.type": "#microsoft.graph.countryNamedLocation", "id": G, "displayName": "Blocked",
              "countriesAndRegions": ["RU", "KP"], "includeUnknownCountriesAndRegions": false},
             {"@odata.type": "#microsoft.graph.compliantNetworkNamedLocation", "id": P, "displayName": "Global Secure Access"}
-        ]})))
-        .mount(&server)
+        ]}))
         .await;
-    let locs: Vec<_> = graph
-        .tenant(&tenant())
-        .conditional_access()
-        .named_locations()
-        .query(Query::new())
-        .collect()
-        .await
-        .unwrap();
+    let ca = t.conditional_access();
+    let locs: Vec<_> = ca.named_locations().query(Query::new()).collect().await.unwrap();
     assert_eq!(locs[0].kind(), NamedLocationKind::Ip);
     assert_eq!(locs[1].kind(), NamedLocationKind::Country);
     assert!(matches!(locs[2].kind(), NamedLocationKind::Unknown(_)));
 
-    Mock::given(method("POST"))
-        .and(path("/v1.0/identity/conditionalAccess/namedLocations"))
-        .and(body_json(json!({
+    on(&server, &format!("POST {LOCATIONS}"))
+        .body(json!({
             "@odata.type": "#microsoft.graph.ipNamedLocation",
             "displayName": "HQ",
             "isTrusted": true,
@@ -203,116 +126,64 @@ async fn named_locations_ip_and_country() {
                 {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "203.0.113.0/24"},
                 {"@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2001:db8::/32"}
             ]
-        })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+        }))
+        .reply(201, json!({
             "@odata.type": "#microsoft.graph.ipNamedLocation", "id": L, "displayName": "HQ", "isTrusted": true,
             "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "203.0.113.0/24"}]
-        })))
-        .expect(1)
-        .mount(&server)
+        }))
         .await;
     let hq = NamedLocation::ip("HQ", true, &["203.0.113.0/24", "2001:db8::/32"]);
-    assert_eq!(
-        graph
-            .tenant(&tenant())
-            .conditional_access()
-            .create_named_location(&hq)
-            .await
-            .unwrap()
-            .id,
-        L
-    );
-    Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/v1.0/identity/conditionalAccess/namedLocations/{G}"
-        )))
-        .and(body_json(json!({
+    assert_eq!(ca.create_named_location(&hq).await.unwrap().id, L);
+    on(&server, &format!("PATCH {LOCATIONS}/{G}"))
+        .body(json!({
             "@odata.type": "#microsoft.graph.countryNamedLocation",
             "displayName": "Blocked",
             "countriesAndRegions": ["RU", "KP", "IR"],
             "includeUnknownCountriesAndRegions": true
-        })))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+        }))
+        .reply(204, Value::Null)
         .await;
     let blocked = NamedLocation::countries("Blocked", &["ru", "kp", "ir"], true);
-    graph
-        .tenant(&tenant())
-        .conditional_access()
-        .update_named_location(G, &blocked)
-        .await
-        .unwrap();
-    for bad in [
-        NamedLocation::ip("x", true, &["10.0.0.1"]),
-        NamedLocation::ip("x", true, &["10.0.0.0/33"]),
-        NamedLocation::ip("x", true, &[]),
-        NamedLocation::countries("x", &["USA"], false),
-        NamedLocation::countries("", &["US"], false),
+    ca.update_named_location(G, &blocked).await.unwrap();
+    for (name, bad) in [
+        ("no prefix length", NamedLocation::ip("x", true, &["10.0.0.1"])),
+        ("prefix too long", NamedLocation::ip("x", true, &["10.0.0.0/33"])),
+        ("no ranges", NamedLocation::ip("x", true, &[])),
+        ("three-letter country", NamedLocation::countries("x", &["USA"], false)),
+        ("no name", NamedLocation::countries("", &["US"], false)),
     ] {
-        assert!(graph
-            .tenant(&tenant())
-            .conditional_access()
-            .create_named_location(&bad)
-            .await
-            .is_err());
+        assert!(ca.create_named_location(&bad).await.is_err(), "{name}");
     }
 }
 
 #[tokio::test]
 async fn strengths_and_security_defaults() {
-    let (server, graph) = client().await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/policies/authenticationStrengthPolicies"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{
+    let (server, t) = contoso().await;
+    stub(&server, "GET /v1.0/policies/authenticationStrengthPolicies")
+        .reply(200, json!({"value": [{
             "id": "00000000-0000-0000-0000-000000000002", "displayName": "Multifactor authentication",
             "policyType": "builtIn", "requirementsSatisfied": "mfa",
             "allowedCombinations": ["windowsHelloForBusiness", "fido2", "password,microsoftAuthenticatorPush"]
-        }]})))
-        .mount(&server)
+        }]}))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let defaults = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy";
+    stub(&server, &format!("GET {defaults}"))
+        .reply(200, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
             "id": "00000000-0000-0000-0000-000000000005",
             "displayName": "Security Defaults",
             "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
             "isEnabled": true
-        })))
-        .mount(&server)
+        }))
         .await;
-    Mock::given(method("PATCH"))
-        .and(path(
-            "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
-        ))
-        .and(body_json(json!({"isEnabled": false})))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    on(&server, &format!("PATCH {defaults}"))
+        .body(json!({"isEnabled": false}))
+        .reply(204, Value::Null)
         .await;
-    let s: Vec<_> = graph
-        .tenant(&tenant())
-        .conditional_access()
-        .authentication_strengths()
-        .collect()
-        .await
-        .unwrap();
+    let ca = t.conditional_access();
+    let s: Vec<_> = ca.authentication_strengths().collect().await.unwrap();
     assert_eq!(s[0].allowed_combinations.len(), 3);
     assert_eq!(s[0].policy_type.as_deref(), Some("builtIn"));
-    assert!(
-        graph
-            .tenant(&tenant())
-            .conditional_access()
-            .security_defaults()
-            .await
-            .unwrap()
-            .is_enabled
-    );
-    graph
-        .tenant(&tenant())
-        .conditional_access()
-        .disable_security_defaults()
-        .await
-        .unwrap();
+    assert!(ca.security_defaults().await.unwrap().is_enabled);
+    ca.disable_security_defaults().await.unwrap();
 }

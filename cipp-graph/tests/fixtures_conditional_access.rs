@@ -14,11 +14,7 @@ use fixtures::*;
 const POLICY: &str = "6b5e999b-0ba8-4186-a106-e0296c1c4358";
 
 async fn policy() -> ConditionalAccessPolicy {
-    ok(
-        ca::get_policy(&tenant(), POLICY).unwrap(),
-        "conditionalaccesspolicy-get",
-    )
-    .await
+    ok(ca::get_policy(&tenant(), POLICY).unwrap(), "conditionalaccesspolicy-get").await
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/conditionalaccesspolicy-get?view=graph-rest-1.0>;
@@ -31,17 +27,9 @@ async fn get_update_and_delete_policy() {
     assert_eq!(p.state, Some(PolicyState::Disabled));
     assert_eq!(p.built_in_controls().len(), 5);
     assert!(p.built_in_controls().contains(&"compliantDevice"));
-    assert_eq!(
-        p.modified_date_time.unwrap().to_rfc3339(),
-        "2019-09-27T00:12:12.598647300+00:00"
-    );
-    assert!(p
-        .referenced_ids()
-        .contains(&"d2136c9c-b049-47ae-b9cf-316e04ef7198".to_owned()));
-    assert_eq!(
-        p.session_controls.as_ref().unwrap()["signInFrequency"]["value"],
-        4
-    );
+    assert_eq!(p.modified_date_time.unwrap().to_rfc3339(), "2019-09-27T00:12:12.598647300+00:00");
+    assert!(p.referenced_ids().contains(&"d2136c9c-b049-47ae-b9cf-316e04ef7198".to_owned()));
+    assert_eq!(p.session_controls.as_ref().unwrap()["signInFrequency"]["value"], 4);
     no_content(ca::update_policy(&tenant(), POLICY, &p).unwrap()).await;
     no_content(ca::set_policy_state(&tenant(), POLICY, &PolicyState::ReportOnly).unwrap()).await;
     no_content(ca::delete_policy(&tenant(), POLICY).unwrap()).await;
@@ -51,11 +39,9 @@ async fn get_update_and_delete_policy() {
 /// (`null` dates and `null` session controls).
 #[tokio::test]
 async fn list_policies() {
-    let page = doc_page::<ConditionalAccessPolicy>(
-        ca::list_policies(&tenant(), &Query::new()).unwrap(),
-        "conditionalaccessroot-list-policies",
-    )
-    .await;
+    let call = ca::list_policies(&tenant(), &Query::new()).unwrap();
+    let page: Page<ConditionalAccessPolicy> =
+        doc_page(call, "conditionalaccessroot-list-policies").await;
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.items[0].display_name, "SimplePolicy1");
     assert_eq!(page.items[0].created_date_time, None);
@@ -68,18 +54,13 @@ async fn list_policies() {
 #[tokio::test]
 async fn create_policy() {
     let p = policy().await;
-    let created: ConditionalAccessPolicy = created(
-        ca::create_policy(&tenant(), &p).unwrap(),
-        "conditionalaccessroot-post-policies",
-    )
-    .await;
+    let created: ConditionalAccessPolicy =
+        created(ca::create_policy(&tenant(), &p).unwrap(), "conditionalaccessroot-post-policies")
+            .await;
     assert_eq!(created.id, "7359d0e0-d8a9-4afa-8a93-e23e099d7be8");
     assert_eq!(created.state, Some(PolicyState::Enabled));
     assert_eq!(created.modified_date_time, None);
-    assert_eq!(
-        created.created_date_time.unwrap().to_rfc3339(),
-        "2019-10-14T19:52:00.050958+00:00"
-    );
+    assert_eq!(created.created_date_time.unwrap().to_rfc3339(), "2019-10-14T19:52:00.050958+00:00");
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/conditionalaccessroot-list-namedlocations?view=graph-rest-1.0>,
@@ -88,20 +69,11 @@ async fn create_policy() {
 /// (<https://learn.microsoft.com/en-us/graph/api/ipnamedlocation-update?view=graph-rest-1.0>).
 #[tokio::test]
 async fn named_locations() {
-    let page = doc_page::<NamedLocation>(
-        ca::list_named_locations(&tenant(), &Query::new()).unwrap(),
-        "conditionalaccessroot-list-namedlocations",
-    )
-    .await;
+    let call = ca::list_named_locations(&tenant(), &Query::new()).unwrap();
+    let page: Page<NamedLocation> =
+        doc_page(call, "conditionalaccessroot-list-namedlocations").await;
     let kinds: Vec<NamedLocationKind> = page.items.iter().map(NamedLocation::kind).collect();
-    assert_eq!(
-        kinds,
-        [
-            NamedLocationKind::Ip,
-            NamedLocationKind::Country,
-            NamedLocationKind::Ip
-        ]
-    );
+    assert_eq!(kinds, [NamedLocationKind::Ip, NamedLocationKind::Country, NamedLocationKind::Ip]);
     assert_eq!(page.items[2].is_trusted, Some(true));
     assert_eq!(
         page.items[2].ip_ranges.as_ref().unwrap()[0]["@odata.type"],
@@ -116,11 +88,8 @@ async fn named_locations() {
         &["US", "GB"],
         true,
     );
-    let created: NamedLocation = created(
-        ca::create_named_location(&tenant(), &new).unwrap(),
-        "conditionalaccessroot-post-namedlocations",
-    )
-    .await;
+    let call = ca::create_named_location(&tenant(), &new).unwrap();
+    let created: NamedLocation = created(call, "conditionalaccessroot-post-namedlocations").await;
     assert_eq!(created.kind(), NamedLocationKind::Country);
     assert_eq!(created.include_unknown_countries_and_regions, Some(true));
     no_content(ca::update_named_location(&tenant(), &page.items[0].id, &page.items[0]).unwrap())
@@ -131,11 +100,9 @@ async fn named_locations() {
 /// (example 2; a `combinationConfigurations@odata.context` annotation per item).
 #[tokio::test]
 async fn authentication_strengths() {
-    let page = doc_page::<AuthenticationStrengthPolicy>(
-        ca::list_authentication_strengths(&tenant()),
-        "authenticationstrengthroot-list-policies",
-    )
-    .await;
+    let call = ca::list_authentication_strengths(&tenant());
+    let page: Page<AuthenticationStrengthPolicy> =
+        doc_page(call, "authenticationstrengthroot-list-policies").await;
     let s = &page.items[0];
     assert_eq!(s.policy_type.as_deref(), Some("builtIn"));
     assert_eq!(s.allowed_combinations.len(), 17);
@@ -147,11 +114,9 @@ async fn authentication_strengths() {
 /// (<https://learn.microsoft.com/en-us/graph/api/identitysecuritydefaultsenforcementpolicy-update?view=graph-rest-1.0>).
 #[tokio::test]
 async fn security_defaults() {
-    let p: SecurityDefaultsPolicy = ok(
-        ca::get_security_defaults(&tenant()),
-        "identitysecuritydefaultsenforcementpolicy-get",
-    )
-    .await;
+    let p: SecurityDefaultsPolicy =
+        ok(ca::get_security_defaults(&tenant()), "identitysecuritydefaultsenforcementpolicy-get")
+            .await;
     assert!(p.is_enabled);
     assert_eq!(p.id, "00000000-0000-0000-0000-000000000005");
     assert_eq!(p.extra["displayName"], "Security Defaults");

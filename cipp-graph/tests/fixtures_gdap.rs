@@ -15,33 +15,24 @@ use fixtures::*;
 const REL: &str = "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836";
 
 async fn relationship() -> DelegatedAdminRelationship {
-    ok(
-        gdap::get(&tenant(), REL).unwrap(),
-        "delegatedadminrelationship-get",
-    )
-    .await
+    ok(gdap::get(&tenant(), REL).unwrap(), "delegatedadminrelationship-get").await
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-get?view=graph-rest-1.0>
 #[tokio::test]
 async fn get_relationship() {
-    let r = relationship().await;
+    let call = gdap::get(&tenant(), REL).unwrap();
+    let r: DelegatedAdminRelationship = ok(call, "delegatedadminrelationship-get").await;
     assert_eq!(r.id, REL);
     assert_eq!(r.status, Some(RelationshipStatus::Active));
     assert_eq!(
         r.etag.as_deref(),
         Some("W/\"JyIxODAwZTY4My0wMDAwLTAyMDAtMDAwMC02MTU0OWFmMDAwMDAiJw==\"")
     );
-    assert_eq!(
-        r.customer.as_ref().unwrap().display_name.as_deref(),
-        Some("Contoso Inc")
-    );
+    assert_eq!(r.customer.as_ref().unwrap().display_name.as_deref(), Some("Contoso Inc"));
     assert_eq!(r.access_details.as_ref().unwrap().unified_roles.len(), 3);
+    assert_eq!(r.end_date_time.unwrap().to_rfc3339(), "2024-02-10T11:24:42.314826600+00:00");
     assert!(!r.auto_extends());
-    assert_eq!(
-        r.end_date_time.unwrap().to_rfc3339(),
-        "2024-02-10T11:24:42.314826600+00:00"
-    );
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/tenantrelationship-list-delegatedadminrelationships?view=graph-rest-1.0>
@@ -49,15 +40,14 @@ async fn get_relationship() {
 /// properties).
 #[tokio::test]
 async fn list_relationships() {
-    let page = doc_page::<DelegatedAdminRelationship>(
-        gdap::list(&tenant(), &gdap::active_query()).unwrap(),
-        "tenantrelationship-list-delegatedadminrelationships",
-    )
-    .await;
-    assert_eq!(page.items.len(), 3);
-    assert!(page.items[0].auto_extends());
-    assert_eq!(page.items[1].status, Some(RelationshipStatus::Terminated));
-    let reseller = &page.items[2];
+    let call = gdap::list(&tenant(), &gdap::active_query()).unwrap();
+    let page: Page<DelegatedAdminRelationship> =
+        doc_page(call, "tenantrelationship-list-delegatedadminrelationships").await;
+    let [first, terminated, reseller] = &page.items[..] else {
+        panic!("{} relationships, not 3", page.items.len())
+    };
+    assert!(first.auto_extends());
+    assert_eq!(terminated.status, Some(RelationshipStatus::Terminated));
     assert_eq!(reseller.status, Some(RelationshipStatus::ApprovalPending));
     assert_eq!(reseller.activated_date_time, None);
     assert_eq!(
@@ -85,11 +75,9 @@ async fn create_relationship() {
         }),
         auto_extend: AutoExtend::SixMonths,
     };
-    let r: DelegatedAdminRelationship = created(
-        gdap::create(&tenant(), &new).unwrap(),
-        "tenantrelationship-post-delegatedadminrelationships",
-    )
-    .await;
+    let call = gdap::create(&tenant(), &new).unwrap();
+    let r: DelegatedAdminRelationship =
+        created(call, "tenantrelationship-post-delegatedadminrelationships").await;
     assert_eq!(r.status, Some(RelationshipStatus::Created));
     assert_eq!(r.activated_date_time, None, "\"\" reads as absent");
     assert!(r.auto_extends());
@@ -123,17 +111,13 @@ async fn update_relationship() {
 /// for both actions.
 #[tokio::test]
 async fn requests() {
-    for op in [
-        gdap::lock_for_approval(&tenant(), REL).unwrap(),
-        gdap::terminate(&tenant(), REL).unwrap(),
-    ] {
+    for op in
+        [gdap::lock_for_approval(&tenant(), REL).unwrap(), gdap::terminate(&tenant(), REL).unwrap()]
+    {
         let r: RelationshipRequest = created(op, "delegatedadminrelationship-post-requests").await;
         assert_eq!(r.action, "lockForApproval");
         assert_eq!(r.status, "created");
-        assert_eq!(
-            r.extra["lastModifiedDateTime"],
-            "2022-02-10T10:55:47.1180588Z"
-        );
+        assert_eq!(r.extra["lastModifiedDateTime"], "2022-02-10T10:55:47.1180588Z");
     }
 }
 
@@ -144,49 +128,40 @@ async fn requests() {
 /// and <https://learn.microsoft.com/en-us/graph/api/delegatedadminaccessassignment-delete?view=graph-rest-1.0>.
 #[tokio::test]
 async fn access_assignments() {
-    let page = doc_page::<AccessAssignment>(
-        gdap::list_assignments(&tenant(), REL).unwrap(),
-        "delegatedadminrelationship-list-accessassignments",
-    )
-    .await;
+    let call = gdap::list_assignments(&tenant(), REL).unwrap();
+    let page: Page<AccessAssignment> =
+        doc_page(call, "delegatedadminrelationship-list-accessassignments").await;
     let a = &page.items[1];
     assert_eq!(a.status, Some(AssignmentStatus::Active));
     assert_eq!(a.group_id(), Some("869713c9-0b28-4d08-8949-ae07ae1bf528"));
     assert_eq!(a.access_details.as_ref().unwrap().unified_roles.len(), 4);
 
     let rel = relationship().await;
-    let created: AccessAssignment = created(
-        gdap::create_assignment(
-            &tenant(),
-            &rel,
-            "869713c9-0b28-4d08-8949-ae07ae1bf528",
-            &["fe930be7-5e62-47db-91af-98c3a49a38b1".to_owned()],
-        )
-        .unwrap(),
-        "delegatedadminrelationship-post-accessassignments",
+    let call = gdap::create_assignment(
+        &tenant(),
+        &rel,
+        "869713c9-0b28-4d08-8949-ae07ae1bf528",
+        &["fe930be7-5e62-47db-91af-98c3a49a38b1".to_owned()],
     )
-    .await;
+    .unwrap();
+    let created: AccessAssignment =
+        created(call, "delegatedadminrelationship-post-accessassignments").await;
     assert_eq!(created.status, Some(AssignmentStatus::Pending));
     assert!(created.etag.is_some());
 
     // Graph answers an assignment update with `202 Accepted`, `Location` (an operation) and
     // `{}`: the operation reports it as accepted (it read that as an empty assignment before).
-    let updated = decode(
-        gdap::update_assignment(
-            &tenant(),
-            REL,
-            a,
-            &["29232cdf-9323-42fd-ade2-1d097af3e4de".to_owned()],
-        )
-        .unwrap(),
-        202,
-        include_str!("fixtures/delegatedadminaccessassignment-update.json"),
+    let call = gdap::update_assignment(
+        &tenant(),
+        REL,
+        a,
+        &["29232cdf-9323-42fd-ade2-1d097af3e4de".to_owned()],
     )
-    .await;
-    assert!(
-        matches!(updated, gdap::AssignmentUpdate::Accepted { .. }),
-        "{updated:?}"
-    );
+    .unwrap();
+    let updated =
+        decode(call, 202, include_str!("fixtures/delegatedadminaccessassignment-update.json"))
+            .await;
+    assert!(matches!(updated, gdap::AssignmentUpdate::Accepted { .. }), "{updated:?}");
     no_content(gdap::delete_assignment(&tenant(), REL, a).unwrap()).await;
 }
 
@@ -194,12 +169,10 @@ async fn access_assignments() {
 /// (`data` is a JSON document inside a string).
 #[tokio::test]
 async fn operations() {
-    let page = doc_page::<RelationshipOperation>(
-        gdap::list_operations(&tenant(), REL).unwrap(),
-        "delegatedadminrelationship-list-operations",
-    )
-    .await;
-    let op = &page.items[0];
+    let call = gdap::list_operations(&tenant(), REL).unwrap();
+    let page: Page<RelationshipOperation> =
+        doc_page(call, "delegatedadminrelationship-list-operations").await;
+    let op = page.items.first().unwrap();
     assert_eq!(op.status, "succeeded");
     let data = op.data_json().unwrap();
     assert_eq!(
@@ -211,18 +184,10 @@ async fn operations() {
 /// <https://learn.microsoft.com/en-us/graph/api/tenantrelationship-list-delegatedadmincustomers?view=graph-rest-1.0>
 #[tokio::test]
 async fn customers() {
-    let page = doc_page::<DelegatedAdminCustomer>(
-        gdap::list_customers(&tenant()),
-        "tenantrelationship-list-delegatedadmincustomers",
-    )
-    .await;
-    assert_eq!(
-        page.items[1].tenant_id,
-        "1c0fa218-5dec-49db-8247-cfa457af8116"
-    );
-    assert_eq!(
-        page.items[1].display_name.as_deref(),
-        Some("Contoso subsidiary Inc")
-    );
+    let call = gdap::list_customers(&tenant());
+    let page: Page<DelegatedAdminCustomer> =
+        doc_page(call, "tenantrelationship-list-delegatedadmincustomers").await;
+    assert_eq!(page.items[1].tenant_id, "1c0fa218-5dec-49db-8247-cfa457af8116");
+    assert_eq!(page.items[1].display_name.as_deref(), Some("Contoso subsidiary Inc"));
     assert!(page.items[0].extra.contains_key("@odata.etag"));
 }

@@ -18,10 +18,7 @@ async fn get_group() {
     assert_eq!(g.display_name.as_deref(), Some("HR Taskforce"));
     assert_eq!(g.kind(), GroupKind::Microsoft365);
     assert_eq!(g.membership_rule, None);
-    assert_eq!(
-        g.created_date_time.unwrap().to_rfc3339(),
-        "2017-07-31T18:56:16+00:00"
-    );
+    assert_eq!(g.created_date_time.unwrap().to_rfc3339(), "2017-07-31T18:56:16+00:00");
     assert_eq!(g.extra["resourceProvisioningOptions"][0], "Team");
     assert!(g.extra["expirationDateTime"].is_null());
 }
@@ -30,11 +27,8 @@ async fn get_group() {
 /// and example 6: a dynamic group with an `@odata.id` annotation).
 #[tokio::test]
 async fn list_groups() {
-    let page = doc_page::<Group>(
-        groups::list(&tenant(), &Query::new()).unwrap(),
-        "group-list",
-    )
-    .await;
+    let page =
+        doc_page::<Group>(groups::list(&tenant(), &Query::new()).unwrap(), "group-list").await;
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.items[0].kind(), GroupKind::Microsoft365);
     assert_eq!(page.items[1].group_types, Some(vec![]));
@@ -44,38 +38,24 @@ async fn list_groups() {
         GroupKind::Distribution,
         "mail-enabled, not security, not unified"
     );
-    let page = doc_page::<Group>(
-        groups::list(&tenant(), &Query::new()).unwrap(),
-        "group-list-dynamic",
-    )
-    .await;
+    let page =
+        doc_page::<Group>(groups::list(&tenant(), &Query::new()).unwrap(), "group-list-dynamic")
+            .await;
     assert_eq!(page.count, Some(1));
     let g = &page.items[0];
     assert_eq!(g.membership_rule_processing_state.as_deref(), Some("On"));
     assert!(g.membership_rule.as_deref().unwrap().contains("Nairobi"));
-    assert!(g.extra["@odata.id"]
-        .as_str()
-        .unwrap()
-        .ends_with("Microsoft.DirectoryServices.Group"));
+    assert!(g.extra["@odata.id"].as_str().unwrap().ends_with("Microsoft.DirectoryServices.Group"));
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/group-post-groups?view=graph-rest-1.0>
 /// (example 1, indented with tabs in the documentation).
 #[tokio::test]
 async fn create_group() {
-    let g: Group = created(
-        groups::create(
-            &tenant(),
-            &NewGroup::microsoft365("Library Assist", "library"),
-        )
-        .unwrap(),
-        "group-post-groups",
-    )
-    .await;
-    assert_eq!(
-        g.id.unwrap().as_str(),
-        "b320ee12-b1cd-4cca-b648-a437be61c5cd"
-    );
+    let call =
+        groups::create(&tenant(), &NewGroup::microsoft365("Library Assist", "library")).unwrap();
+    let g: Group = created(call, "group-post-groups").await;
+    assert_eq!(g.id.unwrap().as_str(), "b320ee12-b1cd-4cca-b648-a437be61c5cd");
     assert_eq!(g.mail.as_deref(), Some("library7423@contoso.com"));
     assert_eq!(g.extra["preferredDataLocation"], "CAN");
 }
@@ -85,24 +65,15 @@ async fn create_group() {
 /// <https://learn.microsoft.com/en-us/graph/api/group-list-owners?view=graph-rest-1.0>.
 #[tokio::test]
 async fn members_and_owners() {
-    let page = doc_page::<DirectoryObject>(
-        groups::members(&tenant(), GROUP, &Query::new()).unwrap(),
-        "group-list-members",
-    )
-    .await;
+    let call = groups::members(&tenant(), GROUP, &Query::new()).unwrap();
+    let page: Page<DirectoryObject> = doc_page(call, "group-list-members").await;
     assert_eq!(page.items[0].id.as_deref(), Some("id-value"));
     assert_eq!(page.items[0].odata_type, None);
-    let page = doc_page::<DirectoryObject>(
-        groups::owners(&tenant(), GROUP, &Query::new()).unwrap(),
-        "group-list-owners",
-    )
-    .await;
+    let call = groups::owners(&tenant(), GROUP, &Query::new()).unwrap();
+    let page: Page<DirectoryObject> = doc_page(call, "group-list-owners").await;
     assert_eq!(page.items.len(), 3);
     assert_eq!(page.items[1].display_name.as_deref(), Some("Megan Bowen"));
-    assert_eq!(
-        page.items[1].extra["userPrincipalName"],
-        "MeganB@contoso.com"
-    );
+    assert_eq!(page.items[1].extra["userPrincipalName"], "MeganB@contoso.com");
 }
 
 /// Membership changes and deletion answer `204 No Content`:

@@ -19,21 +19,13 @@ const CONFIG: &str = "34977265-7265-3497-6572-973465729734";
 /// <https://learn.microsoft.com/en-us/graph/api/intune-deviceconfig-deviceconfiguration-list?view=graph-rest-1.0>
 #[tokio::test]
 async fn list_policies() {
-    let page = doc_page::<IntunePolicy>(
-        intune::list(&tenant(), IntuneKind::DeviceConfiguration, &Query::new()).unwrap(),
-        "intune-deviceconfig-deviceconfiguration-list",
-    )
-    .await;
+    let call = intune::list(&tenant(), IntuneKind::DeviceConfiguration, &Query::new()).unwrap();
+    let page: Page<IntunePolicy> =
+        doc_page(call, "intune-deviceconfig-deviceconfiguration-list").await;
     let p = &page.items[0];
-    assert_eq!(
-        p.odata_type.as_deref(),
-        Some("#microsoft.graph.deviceConfiguration")
-    );
+    assert_eq!(p.odata_type.as_deref(), Some("#microsoft.graph.deviceConfiguration"));
     assert_eq!(p.display_name.as_deref(), Some("Display Name value"));
-    assert_eq!(
-        p.created_date_time.unwrap().to_rfc3339(),
-        "2017-01-01T08:02:43.577596500+00:00"
-    );
+    assert_eq!(p.created_date_time.unwrap().to_rfc3339(), "2017-01-01T08:02:43.577596500+00:00");
     assert_eq!(p.extra["version"], 7);
 }
 
@@ -44,23 +36,17 @@ async fn list_policies() {
 #[tokio::test]
 async fn get_policy_as_documented() {
     let body = include_str!("fixtures/intune-deviceconfig-deviceconfiguration-get.json");
-    let p: IntunePolicy = decode(
-        intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
-        200,
-        body,
-    )
-    .await;
+    let p: IntunePolicy =
+        decode(intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(), 200, body)
+            .await;
     assert_eq!(p.id, CONFIG);
     assert_eq!(p.description.as_deref(), Some("Description value"));
     assert!(p.extra.get("value").is_none());
     // The top-level shape the service sends reads the same.
     let top = serde_json::from_str::<Value>(body).unwrap()["value"].to_string();
-    let p: IntunePolicy = decode(
-        intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
-        200,
-        &top,
-    )
-    .await;
+    let p: IntunePolicy =
+        decode(intune::get(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(), 200, &top)
+            .await;
     assert_eq!(p.id, CONFIG);
 }
 
@@ -79,22 +65,12 @@ async fn create_update_delete() {
     }))
     .unwrap();
     let body = include_str!("fixtures/intune-deviceconfig-editionupgradeconfiguration-create.json");
-    let created: IntunePolicy = decode(
-        intune::create(&tenant(), IntuneKind::DeviceConfiguration, &sent).unwrap(),
-        201,
-        body,
-    )
-    .await;
+    let call = intune::create(&tenant(), IntuneKind::DeviceConfiguration, &sent).unwrap();
+    let created: IntunePolicy = decode(call, 201, body).await;
     assert_eq!(created.id, "f39fc471-c471-f39f-71c4-9ff371c49ff3");
     assert_eq!(created.extra["targetEdition"], "windows10EnterpriseN");
     decode(
-        intune::update(
-            &tenant(),
-            IntuneKind::DeviceConfiguration,
-            &created.id,
-            &created,
-        )
-        .unwrap(),
+        intune::update(&tenant(), IntuneKind::DeviceConfiguration, &created.id, &created).unwrap(),
         200,
         body,
     )
@@ -120,11 +96,10 @@ async fn assignments() {
         "intune-deviceconfig-deviceconfiguration-assign",
     )
     .await;
-    let page = doc_page::<Value>(
-        intune::list_assignments(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap(),
-        "intune-deviceconfig-deviceconfigurationassignment-list",
-    )
-    .await;
+    let call =
+        intune::list_assignments(&tenant(), IntuneKind::DeviceConfiguration, CONFIG).unwrap();
+    let page: Page<Value> =
+        doc_page(call, "intune-deviceconfig-deviceconfigurationassignment-list").await;
     assert_eq!(
         page.items[0]["target"]["@odata.type"],
         "microsoft.graph.configurationManagerCollectionAssignmentTarget"
@@ -137,18 +112,13 @@ async fn assignments() {
 #[tokio::test]
 async fn definition_values() {
     let id = "50428918-8918-5042-1889-425018894250";
-    let page = doc_page::<Value>(
-        intune::list_definition_values(&tenant(), id).unwrap(),
-        "intune-grouppolicy-grouppolicydefinitionvalue-list",
-    )
-    .await;
+    let call = intune::list_definition_values(&tenant(), id).unwrap();
+    let page: Page<Value> =
+        doc_page(call, "intune-grouppolicy-grouppolicydefinitionvalue-list").await;
     assert_eq!(page.items[0]["configurationType"], "preference");
     let value = json!({"enabled": true, "definition@odata.bind": "https://graph.microsoft.com/beta/deviceManagement/groupPolicyDefinitions('x')"});
-    let created = created(
-        intune::add_definition_value(&tenant(), id, &value).unwrap(),
-        "intune-grouppolicy-grouppolicydefinitionvalue-create",
-    )
-    .await;
+    let call = intune::add_definition_value(&tenant(), id, &value).unwrap();
+    let created = created(call, "intune-grouppolicy-grouppolicydefinitionvalue-create").await;
     assert_eq!(created["id"], id);
 }
 
@@ -156,43 +126,28 @@ async fn definition_values() {
 /// (wrapped in `"value"`; the operation reads both shapes).
 #[tokio::test]
 async fn apple_push_certificate() {
-    let c: ApplePushCertificate = ok(
-        intune::apple_push_certificate(&tenant()),
-        "intune-devices-applepushnotificationcertificate-get",
-    )
-    .await;
-    assert_eq!(
-        c.apple_identifier.as_deref(),
-        Some("Apple Identifier value")
-    );
-    assert_eq!(
-        c.expiration_date_time.unwrap().to_rfc3339(),
-        "2017-01-01T07:57:57.248123400+00:00"
-    );
-    assert_eq!(
-        c.extra["certificateSerialNumber"],
-        "Certificate Serial Number value"
-    );
+    let call = intune::apple_push_certificate(&tenant());
+    let c: ApplePushCertificate =
+        ok(call, "intune-devices-applepushnotificationcertificate-get").await;
+    assert_eq!(c.apple_identifier.as_deref(), Some("Apple Identifier value"));
+    assert_eq!(c.expiration_date_time.unwrap().to_rfc3339(), "2017-01-01T07:57:57.248123400+00:00");
+    assert_eq!(c.extra["certificateSerialNumber"], "Certificate Serial Number value");
 }
 
 /// <https://learn.microsoft.com/en-us/graph/api/intune-onboarding-vpptoken-list?view=graph-rest-1.0>
 /// and <https://learn.microsoft.com/en-us/graph/api/intune-enrollment-deponboardingsetting-list?view=graph-rest-beta>.
 #[tokio::test]
 async fn apple_tokens() {
-    let page = doc_page::<VppToken>(
-        intune::list_vpp_tokens(&tenant()),
-        "intune-onboarding-vpptoken-list",
-    )
-    .await;
+    let page =
+        doc_page::<VppToken>(intune::list_vpp_tokens(&tenant()), "intune-onboarding-vpptoken-list")
+            .await;
     let v = &page.items[0];
     assert_eq!(v.state.as_deref(), Some("valid"));
     assert_eq!(v.extra["vppTokenAccountType"], "education");
     assert!(v.expiration_date_time.is_some());
-    let page = doc_page::<DepOnboardingSetting>(
-        intune::list_dep_onboarding(&tenant()),
-        "intune-enrollment-deponboardingsetting-list",
-    )
-    .await;
+    let call = intune::list_dep_onboarding(&tenant());
+    let page: Page<DepOnboardingSetting> =
+        doc_page(call, "intune-enrollment-deponboardingsetting-list").await;
     let d = &page.items[0];
     assert_eq!(d.token_name.as_deref(), Some("Token Name value"));
     assert_eq!(
@@ -219,16 +174,14 @@ async fn list_settings() {
         req.path(),
         format!("/beta/deviceManagement/configurationPolicies/{CONFIG}/settings")
     );
-    let page = first_page::<Value>(req, body).await;
+    let page: Page<Value> = first_page(req, body).await;
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0]["id"], id);
 
     // Through the tenant's Intune handler, against the exact method and path.
     let (server, graph) = common::client().await;
     Mock::given(method("GET"))
-        .and(path(format!(
-            "/beta/deviceManagement/configurationPolicies/{CONFIG}/settings"
-        )))
+        .and(path(format!("/beta/deviceManagement/configurationPolicies/{CONFIG}/settings")))
         .respond_with(
             ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "application/json"),
         )
@@ -236,35 +189,20 @@ async fn list_settings() {
         .mount(&server)
         .await;
     let t = tenant();
-    let settings: Vec<Value> = graph
-        .tenant(&t)
-        .intune()
-        .settings(CONFIG)
-        .collect()
-        .await
-        .unwrap();
+    let settings: Vec<Value> = graph.tenant(&t).intune().settings(CONFIG).collect().await.unwrap();
     assert_eq!(settings.len(), 1);
     let s = &settings[0];
-    assert_eq!(
-        s["@odata.type"],
-        "#microsoft.graph.deviceManagementConfigurationSetting"
-    );
+    assert_eq!(s["@odata.type"], "#microsoft.graph.deviceManagementConfigurationSetting");
     assert_eq!(s["id"], id);
     let instance = &s["settingInstance"];
     assert_eq!(
         instance["@odata.type"],
         "microsoft.graph.deviceManagementConfigurationChoiceSettingInstance"
     );
-    assert_eq!(
-        instance["settingDefinitionId"],
-        "Setting Definition Id value"
-    );
+    assert_eq!(instance["settingDefinitionId"], "Setting Definition Id value");
     assert_eq!(instance["choiceSettingValue"]["value"], "Value value");
     // Properties the SDK has no field for are kept, nested ones included.
-    assert_eq!(
-        instance["auditRuleInformation"]["auditRuleMetadata"]["metadataType"],
-        "stig"
-    );
+    assert_eq!(instance["auditRuleInformation"]["auditRuleMetadata"]["metadataType"], "stig");
     assert_eq!(
         instance["settingInstanceTemplateReference"]["settingInstanceTemplateId"],
         "Setting Instance Template Id value"
@@ -280,8 +218,5 @@ async fn list_settings() {
     assert!(at["settingDefinitionId"].is_null());
     assert!(at.as_object().unwrap().contains_key("choiceSettingValue"));
     // What was read is what the page shows.
-    assert_eq!(
-        json!({ "value": settings }),
-        serde_json::from_str::<Value>(body).unwrap()
-    );
+    assert_eq!(json!({ "value": settings }), serde_json::from_str::<Value>(body).unwrap());
 }

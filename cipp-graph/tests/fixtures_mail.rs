@@ -10,12 +10,7 @@ use cipp_graph::model::{
     MailboxSettings, MessageRule, Site,
 };
 use cipp_graph::sharepoint;
-use cipp_graph::users::UserRef;
 use fixtures::*;
-
-fn adele() -> UserRef {
-    UserRef::parse("AdeleV@contoso.com").unwrap()
-}
 
 /// <https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messagerules?view=graph-rest-1.0>,
 /// <https://learn.microsoft.com/en-us/graph/api/messagerule-update?view=graph-rest-1.0>;
@@ -23,30 +18,18 @@ fn adele() -> UserRef {
 /// (<https://learn.microsoft.com/en-us/graph/api/messagerule-delete?view=graph-rest-1.0>).
 #[tokio::test]
 async fn inbox_rules() {
-    let page = doc_page::<MessageRule>(
-        mail::inbox_rules(&tenant(), &adele()),
-        "mailfolder-list-messagerules",
-    )
-    .await;
+    let call = mail::inbox_rules(&tenant(), &adele());
+    let page: Page<MessageRule> = doc_page(call, "mailfolder-list-messagerules").await;
     let (spam, partner) = (&page.items[0], &page.items[1]);
     assert_eq!(spam.actions.as_ref().unwrap().delete, Some(true));
-    assert_eq!(
-        spam.conditions.as_ref().unwrap()["subjectContains"][0],
-        "enter to win"
-    );
+    assert_eq!(spam.conditions.as_ref().unwrap()["subjectContains"][0], "enter to win");
     let fwd = &partner.actions.as_ref().unwrap().forward_to[0].email_address;
-    assert_eq!(
-        fwd.address.as_deref(),
-        Some("AlexW@contoso.onmicrosoft.com")
-    );
+    assert_eq!(fwd.address.as_deref(), Some("AlexW@contoso.onmicrosoft.com"));
     assert_eq!(partner.sequence, Some(2));
     assert_eq!(partner.extra["isReadOnly"], false);
 
-    let r: MessageRule = ok(
-        mail::set_inbox_rule_enabled(&tenant(), &adele(), "AQAAAJ5dZqA=", true).unwrap(),
-        "messagerule-update",
-    )
-    .await;
+    let call = mail::set_inbox_rule_enabled(&tenant(), &adele(), "AQAAAJ5dZqA=", true).unwrap();
+    let r: MessageRule = ok(call, "messagerule-update").await;
     assert_eq!(r.display_name.as_deref(), Some("Important from partner"));
     assert_eq!(r.actions.unwrap().extra["markImportance"], "high");
     no_content(mail::delete_inbox_rule(&tenant(), &adele(), "AQAAAJ5dZqA=").unwrap()).await;
@@ -58,11 +41,8 @@ async fn inbox_rules() {
 /// (example 1: the same values in camelCase).
 #[tokio::test]
 async fn mailbox_settings() {
-    let s: MailboxSettings = ok(
-        mail::mailbox_settings(&tenant(), &adele()),
-        "user-get-mailboxsettings",
-    )
-    .await;
+    let s: MailboxSettings =
+        ok(mail::mailbox_settings(&tenant(), &adele()), "user-get-mailboxsettings").await;
     let ar = s.automatic_replies_setting.as_ref().unwrap();
     assert_eq!(ar.status, AutomaticRepliesStatus::Scheduled);
     assert_eq!(ar.external_audience, Some(ExternalAudience::All));
@@ -70,16 +50,9 @@ async fn mailbox_settings() {
         ar.scheduled_end_date_time.as_ref().unwrap().date_time,
         "2016-03-28T07:00:00.0000000"
     );
-    assert!(ar
-        .internal_reply_message
-        .as_deref()
-        .unwrap()
-        .contains("worldwide reunion"));
+    assert!(ar.internal_reply_message.as_deref().unwrap().contains("worldwide reunion"));
     assert_eq!(s.time_zone.as_deref(), Some("UTC"));
-    assert_eq!(
-        s.extra["workingHours"]["timeZone"]["name"],
-        "Pacific Standard Time"
-    );
+    assert_eq!(s.extra["workingHours"]["timeZone"]["name"], "Pacific Standard Time");
 
     let setting = AutomaticRepliesSetting {
         status: AutomaticRepliesStatus::Scheduled,
@@ -128,9 +101,6 @@ async fn send_mail() {
 async fn root_site() {
     let s: Site = ok(sharepoint::root_site(&tenant()), "site-get").await;
     assert_eq!(s.hostname(), Some("contoso.sharepoint.com"));
-    assert_eq!(
-        s.web_url.as_deref(),
-        Some("https://contoso.sharepoint.com/teams/1drvteam")
-    );
+    assert_eq!(s.web_url.as_deref(), Some("https://contoso.sharepoint.com/teams/1drvteam"));
     assert_eq!(s.extra["name"], "1drvteam");
 }

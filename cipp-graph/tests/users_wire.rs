@@ -4,63 +4,48 @@
 mod common;
 
 use cipp_core::ApiErrorKind;
-use cipp_graph::model::{AssignedLicense, Field, NewUser, PasswordProfile, SkuId, UserPatch};
+use cipp_graph::model::{AssignedLicense, DirectoryObjectId, Field, SkuId, UserPatch};
 use cipp_graph::odata::Query;
 use cipp_graph::password::PasswordStyle;
 use cipp_graph::users::UserRef;
 use common::*;
 
+use cipp_graph::TenantGraph;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::json;
-use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, ResponseTemplate};
+use serde_json::{json, Value};
+use wiremock::{MockServer, ResponseTemplate};
 
 const ADELE: &str = "87d349ed-44d7-43e1-9a83-5f2406dee5bd";
+const SKU: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+const NO_USAGE_LOCATION: &str =
+    "License assignment cannot be done for user with invalid usage location.";
 
 #[tokio::test]
 async fn list_users_with_advanced_query() {
-    let (server, graph) = client().await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/users"))
-        .and(query_param("$select", "id,displayName,mail"))
-        .and(query_param("$filter", "endswith(mail,'@contoso.com')"))
-        .and(query_param("$orderby", "displayName"))
-        .and(query_param("$count", "true"))
-        .and(header("consistencylevel", "eventual"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let (server, t) = contoso().await;
+    on(&server, "GET /v1.0/users?$select=id,displayName,mail&$filter=endswith(mail,'@contoso.com')&$orderby=displayName&$count=true")
+        .header("consistencylevel", "eventual")
+        .reply(200, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,displayName,mail)",
             "@odata.count": 1,
             "value": [{"id": ADELE, "displayName": "Adele Vance", "mail": "AdeleV@contoso.com", "someNewProperty": {"x": 1}}]
-        })))
-        .expect(1)
-        .mount(&server)
+        }))
         .await;
     let q = Query::new()
         .select(["id", "displayName", "mail"])
         .filter("endswith(mail,'@contoso.com')")
         .orderby("displayName");
-    let users: Vec<_> = graph
-        .tenant(&tenant())
-        .users()
-        .list()
-        .query(q.clone())
-        .collect()
-        .await
-        .unwrap();
+    let users: Vec<_> = t.users().list().query(q).collect().await.unwrap();
     assert_eq!(users[0].display_name.as_deref(), Some("Adele Vance"));
-    assert_eq!(
-        users[0].extra["someNewProperty"],
-        json!({"x": 1}),
-        "unknown fields kept"
-    );
+    let extra = &users[0].extra["someNewProperty"];
+    assert_eq!(extra, &json!({"x": 1}), "unknown fields kept");
 }
 
 #[tokio::test]
 async fn get_guest_user_escapes_the_upn_and_reads_the_documented_user() {
-    let (server, graph) = client().await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/users/john_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let (server, t) = contoso().await;
+    on(&server, "GET /v1.0/users/john_fabrikam.com%23EXT%23%40contoso.onmicrosoft.com")
+        .reply(200, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
             "businessPhones": ["+1 425 555 0109"], "displayName": "John Guest", "givenName": "John",
             "jobTitle": null, "mail": "john@fabrikam.com", "mobilePhone": null, "officeLocation": null,
@@ -68,140 +53,72 @@ async fn get_guest_user_escapes_the_upn_and_reads_the_documented_user() {
             "userPrincipalName": "john_fabrikam.com#EXT#@contoso.onmicrosoft.com",
             "id": "48d31887-5fad-4d73-a9f5-3c356e68a038", "userType": "Guest",
             "onPremisesLastSyncDateTime": "", "createdDateTime": "2019-02-05T20:38:27Z"
-        })))
-        .expect(1)
-        .mount(&server)
+        }))
         .await;
-    let u = graph
-        .tenant(&tenant())
-        .users()
-        .get(&UserRef::parse("john_fabrikam.com#EXT#@contoso.onmicrosoft.com").unwrap())
-        .await
-        .unwrap();
+    let guest = UserRef::parse("john_fabrikam.com#EXT#@contoso.onmicrosoft.com").unwrap();
+    let u = t.users().get(&guest).await.unwrap();
     assert!(u.is_guest());
-    assert_eq!(
-        u.on_premises_last_sync_date_time, None,
-        "empty-string timestamp read as absent"
-    );
+    let last_sync = u.on_premises_last_sync_date_time;
+    assert_eq!(last_sync, None, "empty-string timestamp read as absent");
     assert!(u.created_date_time.is_some());
 }
 
 #[tokio::test]
 async fn get_missing_user_is_not_found_with_request_id() {
-    let (server, graph) = client().await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/users/nobody%40contoso.com"))
-        .respond_with(graph_error(404, "Request_ResourceNotFound", "Resource 'nobody@contoso.com' does not exist or one of its queried reference-property objects are not present."))
-        .mount(&server)
+    let (server, t) = contoso().await;
+    stub(&server, "GET /v1.0/users/nobody%40contoso.com")
+        .fail(404, "Request_ResourceNotFound", "Resource 'nobody@contoso.com' does not exist or one of its queried reference-property objects are not present.")
         .await;
-    let err = graph
-        .tenant(&tenant())
-        .users()
-        .get(&UserRef::parse("nobody@contoso.com").unwrap())
-        .await
-        .unwrap_err();
+    let nobody = UserRef::parse("nobody@contoso.com").unwrap();
+    let err = t.users().get(&nobody).await.unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.request_id(), Some("rid-1"));
 }
 
 #[tokio::test]
 async fn create_user_sends_the_documented_body() {
-    let (server, graph) = client().await;
-    Mock::given(method("POST"))
-        .and(path("/v1.0/users"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({
+    let (server, t) = contoso().await;
+    on(&server, "POST /v1.0/users")
+        .header("content-type", "application/json")
+        .body(json!({
             "accountEnabled": true, "displayName": "Adele Vance", "mailNickname": "AdeleV",
             "userPrincipalName": "AdeleV@contoso.com", "usageLocation": "GB",
             "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "xWwvJ]6NMw+bWH-d"}
-        })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+        }))
+        .reply(201, json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
             "id": ADELE, "businessPhones": [], "displayName": "Adele Vance", "userPrincipalName": "AdeleV@contoso.com"
-        })))
-        .expect(1)
-        .mount(&server)
+        }))
         .await;
-    let new = NewUser {
-        account_enabled: true,
-        display_name: "Adele Vance".into(),
-        mail_nickname: "AdeleV".into(),
-        user_principal_name: "AdeleV@contoso.com".into(),
-        password_profile: PasswordProfile {
-            force_change_password_next_sign_in: true,
-            password: SecretString::from("xWwvJ]6NMw+bWH-d"),
-        },
-        usage_location: Some("GB".into()),
-        given_name: None,
-        surname: None,
-        job_title: None,
-        department: None,
-        extra: Default::default(),
-    };
-    let u = graph.tenant(&tenant()).users().create(&new).await.unwrap();
+    let new = new_user("Adele Vance", "AdeleV@contoso.com", "xWwvJ]6NMw+bWH-d", Some("GB"));
+    let u = t.users().create(&new).await.unwrap();
     assert_eq!(u.id.unwrap().as_str(), ADELE);
 }
 
 #[tokio::test]
 async fn invalid_input_sends_nothing() {
-    let (server, graph) = client().await;
-    let mut bad = NewUser {
-        account_enabled: true,
-        display_name: "X".into(),
-        mail_nickname: "x".into(),
-        user_principal_name: "no-at-sign".into(),
-        password_profile: PasswordProfile {
-            force_change_password_next_sign_in: true,
-            password: SecretString::from("p"),
-        },
-        usage_location: None,
-        given_name: None,
-        surname: None,
-        job_title: None,
-        department: None,
-        extra: Default::default(),
-    };
-    assert!(graph.tenant(&tenant()).users().create(&bad).await.is_err());
+    let (server, t) = contoso().await;
+    let users = t.users();
+    let mut bad = new_user("X", "no-at-sign", "p", None);
+    assert!(users.create(&bad).await.is_err());
     bad.user_principal_name = "x@contoso.com".into();
     bad.usage_location = Some("GBR".into());
-    assert!(graph.tenant(&tenant()).users().create(&bad).await.is_err());
+    assert!(users.create(&bad).await.is_err());
     assert!(UserRef::parse("no-at-sign").is_err());
     let u = UserRef::parse("x@contoso.com").unwrap();
-    assert!(graph
-        .tenant(&tenant())
-        .users()
-        .update(&u, &UserPatch::default())
-        .await
-        .is_err());
-    assert!(graph
-        .tenant(&tenant())
-        .users()
-        .delete_permanently(&cipp_graph::model::DirectoryObjectId::from("not-a-guid"))
-        .await
-        .is_err());
-    assert!(graph
-        .tenant(&tenant())
-        .users()
-        .assign_licenses(&u, &[], &[], None)
-        .await
-        .is_err());
-    assert!(
-        server.received_requests().await.unwrap().is_empty(),
-        "nothing was sent"
-    );
+    assert!(users.update(&u, &UserPatch::default()).await.is_err());
+    let not_a_guid = DirectoryObjectId::from("not-a-guid");
+    assert!(users.delete_permanently(&not_a_guid).await.is_err());
+    assert!(users.assign_licenses(&u, &[], &[], None).await.is_err());
+    nothing_sent(&server).await;
 }
 
 #[tokio::test]
 async fn update_sets_and_clears_fields() {
-    let (server, graph) = client().await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("/v1.0/users/{ADELE}")))
-        .and(body_json(
-            json!({"jobTitle": "Engineer", "department": null, "businessPhones": []}),
-        ))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    let (server, t) = contoso().await;
+    on(&server, &format!("PATCH /v1.0/users/{ADELE}"))
+        .body(json!({"jobTitle": "Engineer", "department": null, "businessPhones": []}))
+        .reply(204, Value::Null)
         .await;
     let patch = UserPatch {
         job_title: Field::Set("Engineer".into()),
@@ -209,419 +126,212 @@ async fn update_sets_and_clears_fields() {
         business_phones: Field::Set(vec![]),
         ..Default::default()
     };
-    graph
-        .tenant(&tenant())
-        .users()
-        .update(&UserRef::parse(ADELE).unwrap(), &patch)
-        .await
-        .unwrap();
+    t.users().update(&user(ADELE), &patch).await.unwrap();
 }
 
 #[tokio::test]
 async fn delete_restore_and_purge() {
-    let (server, graph) = client().await;
-    let u = UserRef::parse(ADELE).unwrap();
-    Mock::given(method("DELETE"))
-        .and(path(format!("/v1.0/users/{ADELE}")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    let (server, t) = contoso().await;
+    on(&server, &format!("DELETE /v1.0/users/{ADELE}")).reply(204, Value::Null).await;
+    on(&server, "GET /v1.0/directory/deletedItems/microsoft.graph.user")
+        .reply(200, json!({"value": [
+            {"id": ADELE, "displayName": "Adele Vance", "deletedDateTime": "2026-11-20T10:00:00Z"}]}))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/directory/deletedItems/microsoft.graph.user"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
-            {"id": ADELE, "displayName": "Adele Vance", "deletedDateTime": "2026-11-20T10:00:00Z"}]})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/v1.0/directory/deletedItems/{ADELE}/restore"
-        )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    on(&server, &format!("POST /v1.0/directory/deletedItems/{ADELE}/restore"))
+        .reply(
+            200,
+            json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects/$entity",
-            "@odata.type": "#microsoft.graph.user", "id": ADELE, "displayName": "Adele Vance"})))
-        .expect(1)
-        .mount(&server)
+            "@odata.type": "#microsoft.graph.user", "id": ADELE, "displayName": "Adele Vance"}),
+        )
         .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("/v1.0/directory/deletedItems/{ADELE}")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    on(&server, &format!("DELETE /v1.0/directory/deletedItems/{ADELE}"))
+        .reply(204, Value::Null)
         .await;
-    graph.tenant(&tenant()).users().delete(&u).await.unwrap();
-    let deleted: Vec<_> = graph
-        .tenant(&tenant())
-        .users()
-        .list_deleted()
-        .query(Query::new())
-        .collect()
-        .await
-        .unwrap();
+    let users = t.users();
+    users.delete(&user(ADELE)).await.unwrap();
+    let deleted: Vec<_> = users.list_deleted().query(Query::new()).collect().await.unwrap();
     assert!(deleted[0].deleted_date_time.is_some());
-    let restored = graph
-        .tenant(&tenant())
-        .users()
-        .restore(&cipp_graph::model::DirectoryObjectId::from(ADELE))
-        .await
-        .unwrap();
-    assert_eq!(
-        restored.odata_type.as_deref(),
-        Some("#microsoft.graph.user")
-    );
-    graph
-        .tenant(&tenant())
-        .users()
-        .delete_permanently(&cipp_graph::model::DirectoryObjectId::from(ADELE))
-        .await
-        .unwrap();
+    let id = DirectoryObjectId::from(ADELE);
+    let restored = users.restore(&id).await.unwrap();
+    let kind = restored.odata_type.as_deref();
+    assert_eq!(kind, Some("#microsoft.graph.user"));
+    users.delete_permanently(&id).await.unwrap();
 }
 
 #[tokio::test]
 async fn revoke_sessions_and_block_sign_in() {
-    let (server, graph) = client().await;
+    let (server, t) = contoso().await;
     let u = UserRef::parse("adelev@contoso.com").unwrap();
-    Mock::given(method("POST"))
-        .and(path("/v1.0/users/adelev%40contoso.com/revokeSignInSessions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true})))
-        .expect(1)
-        .mount(&server)
+    on(&server, "POST /v1.0/users/adelev%40contoso.com/revokeSignInSessions")
+        .reply(200, json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true}))
         .await;
-    Mock::given(method("PATCH"))
-        .and(path("/v1.0/users/adelev%40contoso.com"))
-        .and(body_json(json!({"accountEnabled": false})))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    on(&server, "PATCH /v1.0/users/adelev%40contoso.com")
+        .body(json!({"accountEnabled": false}))
+        .reply(204, Value::Null)
         .await;
-    assert!(graph
-        .tenant(&tenant())
-        .users()
-        .revoke_sessions(&u)
-        .await
-        .unwrap());
-    graph
-        .tenant(&tenant())
-        .users()
-        .set_sign_in(&u, false)
-        .await
-        .unwrap();
+    assert!(t.users().revoke_sessions(&u).await.unwrap());
+    t.users().set_sign_in(&u, false).await.unwrap();
+}
+
+/// A mock server where Adele reads with `onPremisesSyncEnabled` = `synced` (what a
+/// password reset checks first), and Contoso's Graph.
+async fn adele_synced(synced: Value) -> (MockServer, TenantGraph) {
+    let (server, t) = contoso().await;
+    let read = format!("GET /v1.0/users/{ADELE}?$select=id,onPremisesSyncEnabled");
+    stub(&server, &read).reply(200, json!({"id": ADELE, "onPremisesSyncEnabled": synced})).await;
+    (server, t)
 }
 
 #[tokio::test]
 async fn reset_password_cloud_user_uses_password_profile() {
-    let (server, graph) = client().await;
-    let u = UserRef::parse(ADELE).unwrap();
-    Mock::given(method("GET"))
-        .and(path(format!("/v1.0/users/{ADELE}")))
-        .and(query_param("$select", "id,onPremisesSyncEnabled"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": ADELE, "onPremisesSyncEnabled": null})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("/v1.0/users/{ADELE}")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let r = graph
-        .tenant(&tenant())
-        .users()
-        .reset_password(&u, None, &PasswordStyle::default(), false)
-        .await
-        .unwrap();
+    let (server, t) = adele_synced(Value::Null).await;
+    on(&server, &format!("PATCH /v1.0/users/{ADELE}")).reply(204, Value::Null).await;
+    let style = PasswordStyle::default();
+    let r = t.users().reset_password(&user(ADELE), None, &style, false).await;
+    let r = r.unwrap();
     assert!(!r.via_writeback);
     let sent = received(&server, "PATCH", &format!("/v1.0/users/{ADELE}")).await;
-    assert_eq!(
-        sent["passwordProfile"]["forceChangePasswordNextSignIn"],
-        false
-    );
-    assert_eq!(
-        sent["passwordProfile"]["password"],
-        r.password.expose_secret()
-    );
+    let profile = &sent["passwordProfile"];
+    assert_eq!(profile["forceChangePasswordNextSignIn"], false);
+    assert_eq!(profile["password"], r.password.expose_secret());
     assert_eq!(r.password.expose_secret().len(), 14);
 }
 
 #[tokio::test]
 async fn reset_password_synced_user_goes_through_writeback() {
-    let (server, graph) = client().await;
-    let u = UserRef::parse(ADELE).unwrap();
-    Mock::given(method("GET"))
-        .and(path(format!("/v1.0/users/{ADELE}")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": ADELE, "onPremisesSyncEnabled": true})),
-        )
-        .mount(&server)
+    let (server, t) = adele_synced(json!(true)).await;
+    let writeback = format!("POST /beta/users/{ADELE}/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword");
+    let location = "https://graph.microsoft.com/beta/users/x/authentication/operations/y";
+    on(&server, &writeback)
+        .body(json!({"newPassword": "Given-Passw0rd!"}))
+        .respond(ResponseTemplate::new(202).insert_header("location", location))
         .await;
-    let writeback = format!("/beta/users/{ADELE}/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword");
-    Mock::given(method("POST"))
-        .and(path(writeback.as_str()))
-        .and(body_json(json!({"newPassword": "Given-Passw0rd!"})))
-        .respond_with(ResponseTemplate::new(202).insert_header(
-            "location",
-            "https://graph.microsoft.com/beta/users/x/authentication/operations/y",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let r = graph
-        .tenant(&tenant())
-        .users()
-        .reset_password(
-            &u,
-            Some(SecretString::from("Given-Passw0rd!")),
-            &PasswordStyle::default(),
-            false,
-        )
-        .await
-        .unwrap();
+    let given = Some(SecretString::from("Given-Passw0rd!"));
+    let style = PasswordStyle::default();
+    let r = t.users().reset_password(&user(ADELE), given, &style, false).await;
+    let r = r.unwrap();
     assert!(r.via_writeback && r.must_change);
 }
 
 #[tokio::test]
 async fn change_upn_checks_the_domain_first() {
-    let (server, graph) = client().await;
-    let u = UserRef::parse(ADELE).unwrap();
-    Mock::given(method("GET"))
-        .and(path("/v1.0/domains"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+    let (server, t) = contoso().await;
+    stub(&server, "GET /v1.0/domains")
+        .reply(200, json!({"value": [
             {"id": "contoso.onmicrosoft.com", "isVerified": true, "isDefault": false, "isInitial": true, "authenticationType": "Managed"},
             {"id": "contoso.com", "isVerified": true, "isDefault": true, "isInitial": false, "authenticationType": "Managed"},
-            {"id": "pending.example", "isVerified": false}]})))
-        .mount(&server)
+            {"id": "pending.example", "isVerified": false}]}))
         .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("/v1.0/users/{ADELE}")))
-        .and(body_json(
-            json!({"userPrincipalName": "adele.vance@contoso.com"}),
-        ))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    on(&server, &format!("PATCH /v1.0/users/{ADELE}"))
+        .body(json!({"userPrincipalName": "adele.vance@contoso.com"}))
+        .reply(204, Value::Null)
         .await;
-    graph
-        .tenant(&tenant())
-        .users()
-        .change_upn(&u, "adele.vance@contoso.com")
-        .await
-        .unwrap();
+    let users = t.users();
+    users.change_upn(&user(ADELE), "adele.vance@contoso.com").await.unwrap();
     for bad in ["adele@fabrikam.com", "adele@pending.example"] {
-        let err = graph
-            .tenant(&tenant())
-            .users()
-            .change_upn(&u, bad)
-            .await
-            .unwrap_err();
+        let err = users.change_upn(&user(ADELE), bad).await.unwrap_err();
         assert!(err.to_string().contains("not a verified domain"), "{err}");
     }
 }
 
 #[tokio::test]
 async fn manager_set_and_removed() {
-    let (server, graph) = client().await;
-    let u = UserRef::parse(ADELE).unwrap();
+    let (server, t) = contoso().await;
     let mgr = "48d31887-5fad-4d73-a9f5-3c356e68a038";
-    Mock::given(method("PUT"))
-        .and(path(format!("/v1.0/users/{ADELE}/manager/$ref")))
-        .and(body_json(
-            json!({"@odata.id": format!("{}/v1.0/directoryObjects/{mgr}", server.uri())}),
-        ))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    let manager_ref = format!("/v1.0/users/{ADELE}/manager/$ref");
+    on(&server, &format!("PUT {manager_ref}"))
+        .body(object_ref(&server, mgr))
+        .reply(204, Value::Null)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("/v1.0/users/{ADELE}/manager/$ref")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    graph
-        .tenant(&tenant())
-        .users()
-        .set_manager(&u, &cipp_graph::model::DirectoryObjectId::from(mgr))
-        .await
-        .unwrap();
-    graph
-        .tenant(&tenant())
-        .users()
-        .remove_manager(&u)
-        .await
-        .unwrap();
+    on(&server, &format!("DELETE {manager_ref}")).reply(204, Value::Null).await;
+    let users = t.users();
+    let id = DirectoryObjectId::from(mgr);
+    users.set_manager(&user(ADELE), &id).await.unwrap();
+    users.remove_manager(&user(ADELE)).await.unwrap();
 }
 
 #[tokio::test]
 async fn memberships_polymorphic() {
-    let (server, graph) = client().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1.0/users/{ADELE}/transitiveMemberOf")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+    let (server, t) = contoso().await;
+    stub(&server, &format!("GET /v1.0/users/{ADELE}/transitiveMemberOf"))
+        .reply(200, json!({"value": [
             {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "All Staff", "groupTypes": ["Unified"]},
-            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Global Administrator", "roleTemplateId": "62e90394-69f5-4237-9190-012177145e10"}]})))
-        .mount(&server)
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Global Administrator", "roleTemplateId": "62e90394-69f5-4237-9190-012177145e10"}]}))
         .await;
-    let m: Vec<_> = graph
-        .tenant(&tenant())
-        .users()
-        .member_of(&UserRef::parse(ADELE).unwrap(), true)
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(
-        m[1].odata_type.as_deref(),
-        Some("#microsoft.graph.directoryRole")
-    );
-    assert_eq!(
-        m[1].extra["roleTemplateId"],
-        "62e90394-69f5-4237-9190-012177145e10"
-    );
+    let m: Vec<_> = t.users().member_of(&user(ADELE), true).collect().await.unwrap();
+    let role = &m[1];
+    assert_eq!(role.odata_type.as_deref(), Some("#microsoft.graph.directoryRole"));
+    assert_eq!(role.extra["roleTemplateId"], "62e90394-69f5-4237-9190-012177145e10");
 }
 
 #[tokio::test]
 async fn licences_retry_after_setting_a_usage_location() {
-    let (server, graph) = client().await;
-    let u = UserRef::parse(ADELE).unwrap();
-    let sku = "6fd2c87f-b296-42f0-b197-1e91e994b900";
-    Mock::given(method("POST"))
-        .and(path(format!("/v1.0/users/{ADELE}/assignLicense")))
-        .respond_with(graph_error(
-            400,
-            "Request_BadRequest",
-            "License assignment cannot be done for user with invalid usage location.",
-        ))
-        .up_to_n_times(1)
-        .mount(&server)
+    let (server, t) = contoso().await;
+    let assign = format!("POST /v1.0/users/{ADELE}/assignLicense");
+    on(&server, &assign).first(1).fail(400, "Request_BadRequest", NO_USAGE_LOCATION).await;
+    on(&server, &format!("PATCH /v1.0/users/{ADELE}"))
+        .body(json!({"usageLocation": "US"}))
+        .reply(204, Value::Null)
         .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("/v1.0/users/{ADELE}")))
-        .and(body_json(json!({"usageLocation": "US"})))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+    let license = json!([{"skuId": SKU, "disabledPlans": []}]);
+    on(&server, &assign)
+        .body(json!({"addLicenses": license, "removeLicenses": []}))
+        .reply(200, json!({"id": ADELE, "assignedLicenses": license}))
         .await;
-    Mock::given(method("POST"))
-        .and(path(format!("/v1.0/users/{ADELE}/assignLicense")))
-        .and(body_json(
-            json!({"addLicenses": [{"skuId": sku, "disabledPlans": []}], "removeLicenses": []}),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"id": ADELE, "assignedLicenses": [{"skuId": sku, "disabledPlans": []}]}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let add = [AssignedLicense {
-        sku_id: SkuId(sku.into()),
-        disabled_plans: vec![],
-    }];
-    let user = graph
-        .tenant(&tenant())
-        .users()
-        .assign_licenses(&u, &add, &[], Some("US"))
-        .await
-        .unwrap();
-    assert_eq!(user.assigned_licenses.unwrap()[0].sku_id.as_str(), sku);
+    let add = [AssignedLicense { sku_id: SkuId(SKU.into()), disabled_plans: vec![] }];
+    let users = t.users();
+    let user = users.assign_licenses(&user(ADELE), &add, &[], Some("US")).await;
+    let assigned = user.unwrap().assigned_licenses.unwrap();
+    assert_eq!(assigned[0].sku_id.as_str(), SKU);
 }
 
 #[tokio::test]
 async fn licence_without_usage_location_fallback_reports_the_error() {
-    let (server, graph) = client().await;
-    Mock::given(method("POST"))
-        .respond_with(graph_error(
-            400,
-            "Request_BadRequest",
-            "License assignment cannot be done for user with invalid usage location.",
-        ))
+    let (server, t) = contoso().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(graph_error(400, "Request_BadRequest", NO_USAGE_LOCATION))
         .mount(&server)
         .await;
-    let err = graph
-        .tenant(&tenant())
-        .users()
-        .assign_licenses(
-            &UserRef::parse(ADELE).unwrap(),
-            &[],
-            &[SkuId("6fd2c87f-b296-42f0-b197-1e91e994b900".into())],
-            None,
-        )
-        .await
-        .unwrap_err();
+    let remove = [SkuId(SKU.into())];
+    let err = t.users().assign_licenses(&user(ADELE), &[], &remove, None).await;
+    let err = err.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::BadRequest);
 }
 
 #[tokio::test]
 async fn subscribed_skus_and_small_patches() {
-    let (server, graph) = client().await;
-    let u = UserRef::parse(ADELE).unwrap();
-    Mock::given(method("GET"))
-        .and(path("/v1.0/subscribedSkus"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{
+    let (server, t) = contoso().await;
+    stub(&server, "GET /v1.0/subscribedSkus")
+        .reply(200, json!({"value": [{
             "capabilityStatus": "Enabled", "consumedUnits": 14, "id": "48a80680-7326-48cd-9935-b556b81d3a4e_c7df2760-2c81-4ef7-b578-5b5392b571df",
             "prepaidUnits": {"enabled": 25, "suspended": 0, "warning": 0}, "skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df",
-            "skuPartNumber": "ENTERPRISEPREMIUM", "servicePlans": []}]})))
-        .mount(&server)
+            "skuPartNumber": "ENTERPRISEPREMIUM", "servicePlans": []}]}))
         .await;
-    let skus: Vec<_> = graph
-        .tenant(&tenant())
-        .directory()
-        .subscribed_skus()
-        .collect()
-        .await
-        .unwrap();
+    let skus: Vec<_> = t.directory().subscribed_skus().collect().await.unwrap();
     assert_eq!(skus[0].available(), Some(11));
 
-    for (body, call) in [
-        (json!({"passwordPolicies": "DisablePasswordExpiration"}), 0),
-        (json!({"passwordPolicies": "None"}), 1),
-        (json!({"onPremisesImmutableId": null}), 2),
+    let u = user(ADELE);
+    for (name, body, call) in [
+        ("never expires", json!({"passwordPolicies": "DisablePasswordExpiration"}), 0),
+        ("expires", json!({"passwordPolicies": "None"}), 1),
+        ("clear immutable id", json!({"onPremisesImmutableId": null}), 2),
     ] {
-        let server2 = wiremock::MockServer::start().await;
-        let g2 = client_for(&server2);
-        Mock::given(method("PATCH"))
-            .and(path(format!("/v1.0/users/{ADELE}")))
-            .and(body_json(body))
-            .respond_with(ResponseTemplate::new(204))
-            .expect(1)
-            .mount(&server2)
+        let (server2, t2) = contoso().await;
+        on(&server2, &format!("PATCH /v1.0/users/{ADELE}"))
+            .body(body)
+            .reply(204, Value::Null)
             .await;
-        match call {
-            0 => g2
-                .tenant(&tenant())
-                .users()
-                .set_password_never_expires(&u, true)
-                .await
-                .unwrap(),
-            1 => g2
-                .tenant(&tenant())
-                .users()
-                .set_password_never_expires(&u, false)
-                .await
-                .unwrap(),
-            _ => g2
-                .tenant(&tenant())
-                .users()
-                .clear_immutable_id(&u)
-                .await
-                .unwrap(),
-        }
+        let users = t2.users();
+        let done = match call {
+            0 => users.set_password_never_expires(&u, true).await,
+            1 => users.set_password_never_expires(&u, false).await,
+            _ => users.clear_immutable_id(&u).await,
+        };
+        done.unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/v1.0/users/{ADELE}/reprocessLicenseAssignment"
-        )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": ADELE})))
-        .expect(1)
-        .mount(&server)
+    on(&server, &format!("POST /v1.0/users/{ADELE}/reprocessLicenseAssignment"))
+        .reply(200, json!({"id": ADELE}))
         .await;
-    graph
-        .tenant(&tenant())
-        .users()
-        .reprocess_licenses(&u)
-        .await
-        .unwrap();
+    t.users().reprocess_licenses(&u).await.unwrap();
 }
