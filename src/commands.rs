@@ -18,13 +18,15 @@ use crate::client::Cipp;
 use crate::offboarding::{LicenseRemoval, OffboardingOptions};
 use crate::users::{Guard, LicenseChange};
 
+pub use crate::user_commands::USER_ACTIONS_WITHOUT_COMMAND;
+
 fn to_command_error(e: Error) -> CommandError {
     CommandError::from(e)
 }
 
 /// A report becomes output when it is done, and a failure when any step failed — a task
 /// never reports success for a tenant where something failed.
-fn report_output(r: Report, extra: Value) -> Result<CommandOutput, CommandError> {
+pub(crate) fn report_output(r: Report, extra: Value) -> Result<CommandOutput, CommandError> {
     match r.overall() {
         Outcome::Failed { error } => Err(CommandError::Failed(error)),
         Outcome::Partial { message, failures } => Err(CommandError::failed(format!(
@@ -41,7 +43,7 @@ fn report_output(r: Report, extra: Value) -> Result<CommandOutput, CommandError>
     }
 }
 
-fn outcome_output(o: Outcome) -> Result<CommandOutput, CommandError> {
+pub(crate) fn outcome_output(o: Outcome) -> Result<CommandOutput, CommandError> {
     let mut r = Report::new();
     r.push("action", o);
     report_output(r, Value::Null)
@@ -78,7 +80,7 @@ impl<P: DeserializeOwned + Send + Sync + 'static> Command for Typed<P> {
     }
 }
 
-fn typed<P, F, Fut>(cipp: &Cipp, f: F) -> Arc<dyn Command>
+pub(crate) fn typed<P, F, Fut>(cipp: &Cipp, f: F) -> Arc<dyn Command>
 where
     P: DeserializeOwned + Send + Sync + 'static,
     F: Fn(Cipp, TenantId, P) -> Fut + Send + Sync + 'static,
@@ -216,6 +218,7 @@ fn guard(allow: bool) -> Guard {
 /// into `registry`.
 pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
     register_tenant_reports(registry, cipp);
+    crate::user_commands::register(registry, cipp);
     registry.register(
         "user.add_to_groups",
         typed(cipp, |c, t, p: UserGroups| async move {

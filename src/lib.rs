@@ -40,6 +40,7 @@ pub mod remediation;
 pub mod research;
 pub mod sharepoint;
 pub mod templates;
+mod user_commands;
 pub mod users;
 
 pub use cipp_core as core;
