@@ -166,6 +166,14 @@ struct Grant {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SendOnBehalf {
+    user: String,
+    to: String,
+    grant: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Calendar {
     user: String,
     to: String,
@@ -437,6 +445,30 @@ pub(crate) fn register(registry: &mut Registry, cipp: &Cipp) {
             };
             u.set_onedrive_sharing(level).await.map_err(err)?;
             done("OneDrive sharing set", &p.user)
+        };
+        "user.remove_full_access": Text => |u, p| {
+            u.remove_full_access(&p.value).await.map_err(err)?;
+            done("full access removed", &p.user)
+        };
+        "user.grant_send_as": Text => |u, p| {
+            u.grant_send_as(&p.value).await.map_err(err)?;
+            done("Send-As granted", &p.user)
+        };
+        "user.remove_send_as": Text => |u, p| {
+            u.remove_send_as(&p.value).await.map_err(err)?;
+            done("Send-As removed", &p.user)
+        };
+        "user.set_send_on_behalf": SendOnBehalf => |u, p| {
+            u.set_send_on_behalf(&p.to, p.grant).await.map_err(err)?;
+            done(if p.grant { "Send-on-Behalf granted" } else { "Send-on-Behalf removed" }, &p.user)
+        };
+        "user.remove_calendar": Text => |u, p| {
+            u.remove_calendar(&p.value).await.map_err(err)?;
+            done("calendar permission removed", &p.user)
+        };
+        "user.remove_inbox_rule": Text => |u, p| {
+            u.remove_inbox_rule(&p.value).await.map_err(err)?;
+            done("inbox rule removed", &p.user)
         };
         "user.add_onedrive_shortcut": Shortcut => |u, p| {
             u.add_onedrive_shortcut(&p.name, &p.target).await.map_err(err)?;

@@ -81,4 +81,41 @@ impl UserActions {
         let c = cmdlets::set_calendar_permission(&self.mailbox()?, to, rights, false)?;
         self.handle.exchange().invoke(&c).await.map(drop)
     }
+
+    /// Remove FullAccess to the mailbox from `to`.
+    pub async fn remove_full_access(&self, to: &str) -> Result<(), Error> {
+        let c = cmdlets::remove_full_access(&self.mailbox()?, to)?;
+        self.handle.exchange().invoke(&c).await.map(drop)
+    }
+
+    /// Grant `to` Send-As on the mailbox (`Add-RecipientPermission`).
+    pub async fn grant_send_as(&self, to: &str) -> Result<(), Error> {
+        let c = cmdlets::add_send_as(&self.mailbox()?, to)?;
+        self.handle.exchange().invoke(&c).await.map(drop)
+    }
+
+    /// Remove Send-As on the mailbox from `to`.
+    pub async fn remove_send_as(&self, to: &str) -> Result<(), Error> {
+        let c = cmdlets::remove_send_as(&self.mailbox()?, to)?;
+        self.handle.exchange().invoke(&c).await.map(drop)
+    }
+
+    /// Grant (`true`) or remove (`false`) Send-on-Behalf for `to`
+    /// (`Set-Mailbox -GrantSendOnBehalfTo @{Add|Remove}`).
+    pub async fn set_send_on_behalf(&self, to: &str, grant: bool) -> Result<(), Error> {
+        let c = cmdlets::send_on_behalf(&self.mailbox()?, to, grant)?;
+        self.handle.exchange().invoke(&c).await.map(drop)
+    }
+
+    /// Remove `to`'s permission on the mailbox's calendar.
+    pub async fn remove_calendar(&self, to: &str) -> Result<(), Error> {
+        let c = cmdlets::remove_calendar_permission(&self.mailbox()?, to)?;
+        self.handle.exchange().invoke(&c).await.map(drop)
+    }
+
+    /// Remove one inbox rule by its identity (as `Get-InboxRule` gives it).
+    pub async fn remove_inbox_rule(&self, rule_identity: &str) -> Result<(), Error> {
+        let c = cmdlets::remove_inbox_rule(&self.mailbox()?, rule_identity)?;
+        self.handle.exchange().invoke(&c).await.map(drop)
+    }
 }
