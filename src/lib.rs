@@ -36,6 +36,7 @@ pub mod access;
 mod client;
 pub mod commands;
 pub mod offboarding;
+pub mod recycle_bin;
 pub mod remediation;
 pub mod research;
 pub mod sharepoint;

@@ -311,8 +311,61 @@ fn guard(allow: bool) -> Guard {
     }
 }
 
-/// Registers every `user.<action>` command of this module.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Deleted {
+    id: String,
+    #[serde(default)]
+    new_user_principal_name: Option<String>,
+}
+
+/// Registers the recycle-bin commands: `recycle_bin.restore_user` (`id`, optional
+/// `newUserPrincipalName`), `recycle_bin.restore_group` and `recycle_bin.delete_permanently`.
+fn register_recycle_bin(registry: &mut Registry, cipp: &Cipp) {
+    registry.register(
+        "recycle_bin.restore_user",
+        typed(cipp, |c: Cipp, t: TenantId, p: Deleted| async move {
+            let o = c
+                .tenant(&t)
+                .recycle_bin()
+                .restore_user(&p.id, p.new_user_principal_name.as_deref())
+                .await
+                .map_err(err)?;
+            Ok(CommandOutput::Done(
+                json!({"restored": o.id, "userPrincipalName": o.extra.get("userPrincipalName")}),
+            ))
+        }),
+    );
+    registry.register(
+        "recycle_bin.restore_group",
+        typed(cipp, |c: Cipp, t: TenantId, p: Deleted| async move {
+            let o = c
+                .tenant(&t)
+                .recycle_bin()
+                .restore_group(&p.id)
+                .await
+                .map_err(err)?;
+            Ok(CommandOutput::Done(
+                json!({"restored": o.id, "displayName": o.display_name}),
+            ))
+        }),
+    );
+    registry.register(
+        "recycle_bin.delete_permanently",
+        typed(cipp, |c: Cipp, t: TenantId, p: Deleted| async move {
+            c.tenant(&t)
+                .recycle_bin()
+                .delete_permanently(&p.id)
+                .await
+                .map_err(err)?;
+            Ok(CommandOutput::Done(json!({"deletedPermanently": p.id})))
+        }),
+    );
+}
+
+/// Registers every `user.<action>` command of this module, and the recycle bin's.
 pub(crate) fn register(registry: &mut Registry, cipp: &Cipp) {
+    register_recycle_bin(registry, cipp);
     user_commands! { registry, cipp;
         "user.edit": Edit => |u, p| outcome_output(u.edit(&p.patch.0).await.map_err(err)?);
         "user.require_password_change": User => |u, p| {

@@ -55,6 +55,7 @@ pub mod model;
 pub mod odata;
 pub mod op;
 pub mod password;
+pub mod recycle_bin;
 pub mod sharepoint;
 mod tenant;
 pub mod users;

@@ -85,6 +85,10 @@ impl TenantGraph {
     pub fn intune(&self) -> crate::intune::Intune {
         crate::intune::Intune(self.clone())
     }
+    /// The recycle bin: deleted users and groups, restore, delete for good.
+    pub fn recycle_bin(&self) -> crate::recycle_bin::RecycleBin {
+        crate::recycle_bin::RecycleBin(self.clone())
+    }
     /// Service principals and their credentials.
     pub fn applications(&self) -> crate::applications::Applications {
         crate::applications::Applications(self.clone())

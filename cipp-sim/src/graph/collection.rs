@@ -606,9 +606,42 @@ fn deleted_purge(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
 }
 
 fn deleted_restore(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
-    let (res, item) = find_deleted(ctx.t, p.get(0))?;
+    let (res, mut item) = find_deleted(ctx.t, p.get(0))?;
+    // Beta takes `newUserPrincipalName` and `autoReconcileProxyConflict`; v1.0 no body.
+    let body = ctx.req.json()?;
+    for (name, _) in body.as_object().into_iter().flatten() {
+        let known = ["newUserPrincipalName", "autoReconcileProxyConflict"].contains(&name.as_str());
+        if !known || ctx.req.version != "beta" {
+            return Err(error(
+                400,
+                "BadRequest",
+                &format!("The parameter '{name}' in the request payload is not a valid parameter for the operation 'restore'."),
+            ));
+        }
+    }
+    if let Some(upn) = body.get("newUserPrincipalName").and_then(Value::as_str) {
+        if item.get("userPrincipalName").is_none() {
+            return Err(error(
+                400,
+                "Request_BadRequest",
+                "newUserPrincipalName applies to users only.",
+            ));
+        }
+        item["userPrincipalName"] = json!(upn);
+    }
     if let Some(hook) = res.hooks.before_restore {
         hook(ctx, &item)?;
+    }
+    if let Some(upn) = body.get("newUserPrincipalName") {
+        let id = id_of(&item);
+        if let Some(stored) = store_mut(ctx.t, res.area)
+            .get_mut(res.path)
+            .deleted_mut()
+            .iter_mut()
+            .find(|v| id_of(v) == id)
+        {
+            stored["userPrincipalName"] = upn.clone();
+        }
     }
     let restored = store_mut(ctx.t, res.area)
         .get_mut(res.path)

@@ -136,17 +136,11 @@ fn before_update(
     Ok(())
 }
 
-/// A restore over a UPN that a live user took since is refused, as Graph refuses it.
+/// A restore over a UPN that a live user took since is refused, as Graph refuses it; a new
+/// UPN (beta `newUserPrincipalName`) must also be on a verified domain.
 fn before_restore(ctx: &mut Ctx<'_, '_>, user: &Value) -> Result<(), Reply> {
     let upn = user["userPrincipalName"].as_str().unwrap_or_default();
-    if ctx.t.directory.user(upn).is_some() {
-        return Err(error(
-            400,
-            "Request_BadRequest",
-            "Another object with the same value for property userPrincipalName already exists.",
-        ));
-    }
-    Ok(())
+    check_upn(ctx.t, upn, None)
 }
 
 pub(crate) const ROUTES: &[Route] = routes![
