@@ -33,6 +33,7 @@
 )]
 
 pub mod access;
+pub mod authz;
 mod client;
 pub mod commands;
 pub mod offboarding;

@@ -77,6 +77,17 @@ pub enum Error {
         /// What was unexpected.
         message: String,
     },
+    /// The caller's identity lacks a permission, or the tenant is outside its scope:
+    /// refused before anything was sent.
+    #[error("forbidden: {permission}{}: {reason}. What to do: ask for a role that grants {permission} there", tenant.as_ref().map(|t| format!(" in tenant {t}")).unwrap_or_default())]
+    Forbidden {
+        /// The permission needed (`Identity.User.ReadWrite`).
+        permission: String,
+        /// The tenant, when the operation is in one.
+        tenant: Option<String>,
+        /// Why it is refused.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -89,6 +100,24 @@ impl Error {
             field: crate::redact::echo(&field.into()),
             message: elide_middle(shorten_quoted(message.into()), 512),
         }
+    }
+
+    /// An [`Error::Forbidden`]: an access-control refusal.
+    pub fn forbidden(
+        permission: impl Into<String>,
+        tenant: Option<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Forbidden {
+            permission: permission.into(),
+            tenant,
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether this is an access-control refusal ([`Error::Forbidden`]).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Error::Forbidden { .. })
     }
 
     /// An [`Error::Protocol`]: the service's answer broke its contract.
