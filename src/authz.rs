@@ -661,6 +661,167 @@ pub fn redact(parameters: &Value) -> Value {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Enforcement
+
+/// What a client acts under: the principal, the tenant groups its scopes name, and the
+/// audit sink. Attach it with [`crate::Cipp::with_access_control`].
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AccessControl {
+    /// Who acts.
+    pub principal: Principal,
+    /// The tenant groups role scopes refer to.
+    pub groups: TenantGroups,
+    /// Where events go (`None`: checks only).
+    pub audit: Option<Arc<dyn AuditSink>>,
+}
+
+impl fmt::Debug for AccessControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessControl")
+            .field("principal", &self.principal.name)
+            .field("audited", &self.audit.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccessControl {
+    /// Checks for `principal`, no tenant groups, no audit sink.
+    pub fn new(principal: Principal) -> AccessControl {
+        AccessControl {
+            principal,
+            groups: TenantGroups::default(),
+            audit: None,
+        }
+    }
+
+    /// The tenant groups scopes refer to.
+    pub fn groups(mut self, groups: TenantGroups) -> AccessControl {
+        self.groups = groups;
+        self
+    }
+
+    /// Records events in `sink`.
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> AccessControl {
+        self.audit = Some(sink);
+        self
+    }
+}
+
+/// What an audited call is about.
+pub(crate) struct Act<'a> {
+    pub operation: &'a str,
+    pub permission: &'a Permission,
+    pub target: Option<&'a str>,
+    pub parameters: Value,
+}
+
+impl crate::client::TenantHandle {
+    /// Checks that the client's principal may use `permission` in this tenant (and that
+    /// the tenant is not excluded from the fleet); a refusal is recorded in the audit trail
+    /// and returned as [`Error::Forbidden`]. Without access control only the exclusion is
+    /// checked.
+    pub async fn authorize(&self, operation: &str, permission: &Permission) -> Result<(), Error> {
+        self.authorize_act(&Act {
+            operation,
+            permission,
+            target: None,
+            parameters: Value::Null,
+        })
+        .await
+    }
+
+    pub(crate) async fn authorize_act(&self, act: &Act<'_>) -> Result<(), Error> {
+        let tenant = self.id().as_str();
+        let refusal = if self.cipp().is_excluded(self.id()) {
+            Some(Refusal {
+                permission: act.permission.clone(),
+                tenant: Some(tenant.to_owned()),
+                reason: "the tenant is excluded from the fleet".to_owned(),
+            })
+        } else {
+            self.cipp().access_control().and_then(|a| {
+                a.principal
+                    .check_names(act.permission, Some(&[tenant]), &a.groups)
+                    .err()
+            })
+        };
+        match refusal {
+            None => Ok(()),
+            Some(r) => {
+                self.record(act, AuditOutcome::Refused {
+                    reason: r.reason.clone(),
+                })
+                .await;
+                Err(r.into())
+            }
+        }
+    }
+
+    async fn record(&self, act: &Act<'_>, outcome: AuditOutcome) {
+        let Some(access) = self.cipp().access_control() else {
+            return;
+        };
+        let Some(sink) = &access.audit else {
+            return;
+        };
+        sink.record(AuditEvent {
+            at: self.cipp().pipeline().clock().now(),
+            principal: access.principal.name.clone(),
+            operation: act.operation.to_owned(),
+            permission: act.permission.to_string(),
+            tenant: Some(self.id().as_str().to_owned()),
+            target: act.target.map(str::to_owned),
+            parameters: redact(&act.parameters),
+            outcome,
+        })
+        .await;
+    }
+
+    /// Authorizes, runs `work`, and records the outcome (`classify` turns a success into
+    /// an outcome: a report with failed steps is `Partial`).
+    pub(crate) async fn audited<T>(
+        &self,
+        act: Act<'_>,
+        classify: impl FnOnce(&T) -> AuditOutcome,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        self.authorize_act(&act).await?;
+        let result = work.await;
+        let outcome = match &result {
+            Ok(v) => classify(v),
+            Err(e) => AuditOutcome::Failed {
+                error: e.to_string(),
+                request_id: e.request_id().map(str::to_owned),
+            },
+        };
+        self.record(&act, outcome).await;
+        result
+    }
+}
+
+/// A success is a success.
+pub(crate) fn succeeded<T>(_: &T) -> AuditOutcome {
+    AuditOutcome::Succeeded
+}
+
+/// A report (or an outcome) with failures is partial.
+pub(crate) fn by_report(r: &cipp_core::Report) -> AuditOutcome {
+    by_outcome(&r.overall())
+}
+
+/// An outcome's audit outcome.
+pub(crate) fn by_outcome(o: &cipp_core::Outcome) -> AuditOutcome {
+    if o.is_failure() {
+        AuditOutcome::Partial {
+            message: o.message(),
+        }
+    } else {
+        AuditOutcome::Succeeded
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

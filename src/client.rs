@@ -143,6 +143,7 @@ impl CippBuilder {
         }
         let pipeline = b.build()?;
         Ok(Cipp {
+            access: None,
             inner: Arc::new(Inner {
                 graph: GraphClient::new(pipeline.clone()),
                 exchange: ExoClient::new(pipeline.clone()),
@@ -168,6 +169,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Cipp {
     inner: Arc<Inner>,
+    /// Who acts, and where their actions are recorded (`None`: unrestricted, unaudited).
+    access: Option<Arc<crate::authz::AccessControl>>,
 }
 
 impl std::fmt::Debug for Cipp {
@@ -182,6 +185,26 @@ impl Cipp {
     /// Starts building a client.
     pub fn builder() -> CippBuilder {
         CippBuilder::default()
+    }
+
+    /// The same client acting under `access`: every facade operation checks the
+    /// principal's permission and tenant scope before it sends anything, and records its
+    /// writes and refusals in the audit sink (see [`crate::authz`]).
+    pub fn with_access_control(&self, access: crate::authz::AccessControl) -> Cipp {
+        Cipp {
+            inner: self.inner.clone(),
+            access: Some(Arc::new(access)),
+        }
+    }
+
+    /// The access control this client acts under, if any.
+    pub fn access_control(&self) -> Option<&crate::authz::AccessControl> {
+        self.access.as_deref()
+    }
+
+    /// Whether `tenant` is excluded from the fleet.
+    pub fn is_excluded(&self, tenant: &TenantId) -> bool {
+        self.inner.exclude.contains(tenant)
     }
 
     /// The request pipeline (the escape hatch for anything not modelled).
@@ -325,6 +348,7 @@ impl Cipp {
     pub fn background(&self, threshold: Duration) -> Cipp {
         let p = self.inner.pipeline.background(threshold);
         Cipp {
+            access: self.access.clone(),
             inner: Arc::new(Inner {
                 graph: GraphClient::new(p.clone()),
                 exchange: ExoClient::new(p.clone()),
