@@ -468,8 +468,12 @@ pub fn new_transport_rule(
     name: &str,
     params: &serde_json::Map<String, Value>,
 ) -> Result<Cmdlet, Error> {
-    crate::protection::new_object(crate::protection::ProtectionKind::TransportRule, name, params)
-        .map(|c| c.untyped())
+    crate::protection::new_object(
+        crate::protection::ProtectionKind::TransportRule,
+        name,
+        params,
+    )
+    .map(|c| c.untyped())
 }
 
 /// `Set-TransportRule -Identity`.

@@ -12,7 +12,7 @@ use crate::Reply;
 
 macro_rules! family {
     ($($noun:literal: [$($verb:literal),*]);* $(;)?) => {
-        &[$($(Cmdlet { name: concat!($verb, "-", $noun), params: &["*"], run: run },)*)*]
+        &[$($(Cmdlet { name: concat!($verb, "-", $noun), params: &["*"], run },)*)*]
     };
 }
 
@@ -51,7 +51,11 @@ fn matches(row: &Value, id: &str) -> bool {
 }
 
 fn find(ctx: &ExoCtx<'_>, noun: &str, id: &str) -> Option<usize> {
-    ctx.t.protection.rows(noun).iter().position(|r| matches(r, id))
+    ctx.t
+        .protection
+        .rows(noun)
+        .iter()
+        .position(|r| matches(r, id))
 }
 
 fn already_exists(name: &str) -> Reply {
@@ -140,13 +144,11 @@ fn create(ctx: &mut ExoCtx<'_>, noun: &str) -> Reply {
             "Cannot process command because of one or more missing mandatory parameters: Name.",
         );
     };
-    if ctx
-        .t
-        .protection
-        .rows(noun)
-        .iter()
-        .any(|r| r["Name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&obj_name)))
-    {
+    if ctx.t.protection.rows(noun).iter().any(|r| {
+        r["Name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(&obj_name))
+    }) {
         return already_exists(&obj_name);
     }
     let policy = match check_policy(ctx, noun) {
@@ -178,7 +180,10 @@ fn create(ctx: &mut ExoCtx<'_>, noun: &str) -> Reply {
         row["Priority"] = json!(priority);
         if let Some(rows) = ctx.t.protection.rows_mut(noun) {
             for r in rows.iter_mut() {
-                if r["Priority"].as_u64().is_some_and(|p| p as usize >= priority) {
+                if r["Priority"]
+                    .as_u64()
+                    .is_some_and(|p| p as usize >= priority)
+                {
                     r["Priority"] = json!(r["Priority"].as_u64().unwrap_or(0) + 1);
                 }
             }
@@ -238,7 +243,10 @@ fn change(ctx: &mut ExoCtx<'_>, noun: &str) -> Reply {
     if let (Some(rule_noun), true) = (rule_of(noun), new_name != old_name) {
         let key = policy_of(rule_noun).unwrap_or_default();
         for r in ctx.t.protection.rows_mut(rule_noun).into_iter().flatten() {
-            if r[key].as_str().is_some_and(|p| p.eq_ignore_ascii_case(&old_name)) {
+            if r[key]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case(&old_name))
+            {
                 r[key] = json!(new_name);
             }
         }
@@ -258,13 +266,11 @@ fn remove(ctx: &mut ExoCtx<'_>, noun: &str) -> Reply {
     if let Some(rule_noun) = rule_of(noun) {
         let name = row["Name"].as_str().unwrap_or_default().to_owned();
         let key = policy_of(rule_noun).unwrap_or_default();
-        if let Some(r) = ctx
-            .t
-            .protection
-            .rows(rule_noun)
-            .iter()
-            .find(|r| r[key].as_str().is_some_and(|p| p.eq_ignore_ascii_case(&name)))
-        {
+        if let Some(r) = ctx.t.protection.rows(rule_noun).iter().find(|r| {
+            r[key]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case(&name))
+        }) {
             return argument_error(&format!(
                 "The policy '{name}' is used by rule '{}'. Remove the rule first.",
                 r["Name"].as_str().unwrap_or_default()
