@@ -131,30 +131,31 @@ impl ProtectionKind {
 
 /// A row of any [`ProtectionKind`]'s `Get-` cmdlet. The common properties are typed;
 /// everything else (the policy's settings, the rule's conditions) stays in
-/// [`ProtectionObject::extra`] as sent.
+/// [`ProtectionObject::extra`] as sent. Typed properties that are not set are left out when
+/// written back.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProtectionObject {
     /// Identity (usually the name).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
     /// Name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Object GUID.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
     /// Whether this is the tenant's default policy (policies).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
     /// Whether it is on (connectors, policies that have it).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `Enabled` or `Disabled` (rules).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Order among the rules (rules).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
     /// Everything else.
     #[serde(flatten)]
