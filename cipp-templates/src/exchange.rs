@@ -158,6 +158,19 @@ fn objects(kind: &TemplateKind, body: Option<&Map<String, Value>>) -> Option<Obj
     Some(Objects { main, rule })
 }
 
+/// Every [`Objects`] a kind's objects can be (connectors: inbound and outbound).
+fn variants(kind: &TemplateKind) -> Vec<Objects> {
+    if *kind != TemplateKind::ExchangeConnector {
+        return objects(kind, None).into_iter().collect();
+    }
+    [
+        ProtectionKind::InboundConnector,
+        ProtectionKind::OutboundConnector,
+    ]
+    .map(|main| Objects { main, rule: None })
+    .to_vec()
+}
+
 #[derive(Clone, Copy)]
 struct Objects {
     main: ProtectionKind,
@@ -367,19 +380,8 @@ pub async fn fetch_existing(
     exo: &TenantExchange,
     kind: &TemplateKind,
 ) -> Result<Vec<crate::plan::Existing>, ApplyError> {
-    let variants: Vec<Objects> = if *kind == TemplateKind::ExchangeConnector {
-        [
-            ProtectionKind::InboundConnector,
-            ProtectionKind::OutboundConnector,
-        ]
-        .into_iter()
-        .map(|main| Objects { main, rule: None })
-        .collect()
-    } else {
-        objects(kind, None).into_iter().collect()
-    };
     let mut out = Vec::new();
-    for objs in variants {
+    for objs in variants(kind) {
         let (mains, rules) =
             futures::try_join!(exo.protection_objects(objs.main), list(exo, objs.rule))?;
         for m in &mains {
@@ -435,17 +437,7 @@ pub async fn capture(
             message: "give the object's name or identity".to_owned(),
         });
     }
-    let candidates: Vec<Objects> = if *kind == TemplateKind::ExchangeConnector {
-        [
-            ProtectionKind::InboundConnector,
-            ProtectionKind::OutboundConnector,
-        ]
-        .into_iter()
-        .map(|main| Objects { main, rule: None })
-        .collect()
-    } else {
-        objects(kind, None).into_iter().collect()
-    };
+    let candidates = variants(kind);
     if candidates.is_empty() {
         return Err(CaptureError::Unsupported {
             what,
@@ -470,19 +462,12 @@ pub async fn capture(
     let mut body = shape(kind, objs, &main, rule, true);
     body.insert("Name".to_owned(), Value::String(name.clone()));
     let mut warnings = Vec::new();
-    let recipients: Vec<&str> = [
-        "SentTo",
-        "SentToMemberOf",
-        "RecipientDomainIs",
-        "ExceptIfSentTo",
-        "ExceptIfSentToMemberOf",
-        "ExceptIfRecipientDomainIs",
-        "SenderDomains",
-        "RecipientDomains",
-    ]
-    .into_iter()
-    .filter(|k| body.contains_key(*k))
-    .collect();
+    // Recipient conditions and connector domains name things of the source tenant.
+    let recipients: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.contains("SentTo") || k.ends_with("DomainIs") || k.ends_with("Domains"))
+        .collect();
     if !recipients.is_empty() {
         warnings.push(format!(
             "{} name recipients or domains of the source tenant; use variables \
