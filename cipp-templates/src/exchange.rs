@@ -307,6 +307,8 @@ struct Split {
     main: Map<String, Value>,
     rule: Map<String, Value>,
     rule_name: String,
+    /// Whether the body names the rule (`RuleName`); otherwise it is named as the policy.
+    rule_named: bool,
 }
 
 fn split(objs: Objects, name: &str, body: &Map<String, Value>) -> Split {
@@ -316,6 +318,7 @@ fn split(objs: Objects, name: &str, body: &Map<String, Value>) -> Split {
     }
     let mut rule = Map::new();
     let mut rule_name = name.to_owned();
+    let mut rule_named = false;
     if objs.rule.is_some() || objs.main == ProtectionKind::TransportRule {
         if let Some(e) = state_enabled(&main) {
             main.insert("Enabled".to_owned(), Value::Bool(e));
@@ -333,6 +336,7 @@ fn split(objs: Objects, name: &str, body: &Map<String, Value>) -> Split {
                 if k.eq_ignore_ascii_case("RuleName") {
                     if let Some(n) = v.as_str().filter(|n| !n.trim().is_empty()) {
                         rule_name = n.to_owned();
+                        rule_named = true;
                     }
                 } else {
                     rule.insert(k, v);
@@ -345,6 +349,7 @@ fn split(objs: Objects, name: &str, body: &Map<String, Value>) -> Split {
         main,
         rule,
         rule_name,
+        rule_named,
     }
 }
 
@@ -687,7 +692,10 @@ async fn update(
     let rule_current = rule.name.clone().unwrap_or_default();
     let mut params = only(&s.rule, Some(keys));
     let enabled = remove_ci(&mut params, "Enabled");
-    let rename_rule = rule_current != s.rule_name;
+    // The rule is renamed when the template names it, or when it was named as the policy
+    // (so a renamed policy keeps its rule's name in step).
+    let rename_rule = rule_current != s.rule_name
+        && (s.rule_named || rule_current.eq_ignore_ascii_case(&current_name));
     if let Some(c) = set_cmdlet(
         rule_kind,
         &rule_current,
@@ -696,7 +704,12 @@ async fn update(
     ) {
         send(exo, Ok(c)).await?;
     }
-    rule_state(exo, rule_kind, &s.rule_name, enabled.as_ref()).await
+    let rule_now = if rename_rule {
+        &s.rule_name
+    } else {
+        &rule_current
+    };
+    rule_state(exo, rule_kind, rule_now, enabled.as_ref()).await
 }
 
 /// `Set-<Noun> -Identity` with `params` and, when renaming, `-Name`; `None` when there is

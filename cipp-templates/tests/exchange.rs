@@ -497,3 +497,55 @@ async fn other_kinds_and_conflicts_send_nothing() {
     assert!(server.received_requests().await.unwrap().is_empty());
     assert!(exchange::is_exchange_kind(&TemplateKind::ExchangeConnector));
 }
+
+#[tokio::test]
+async fn the_default_spam_filter_policy_is_adopted_by_name_and_updated_without_a_rule() {
+    let (_sim, exo) = setup();
+    let (src, dst) = (tenant(&exo, SRC), tenant(&exo, DST));
+    run(
+        &src,
+        "Set-HostedContentFilterPolicy",
+        json!({"Identity": "Default", "BulkThreshold": 5, "HighConfidencePhishAction": "Quarantine",
+               "SpamAction": "Quarantine"}),
+    )
+    .await;
+    let captured = capture(&src, &TemplateKind::SpamFilter, "Default")
+        .await
+        .unwrap();
+    assert!(
+        captured.warnings.iter().any(|w| w.contains("has no rule")),
+        "{:?}",
+        captured.warnings
+    );
+    let templates = [captured.template];
+    let state = fetch_state(&dst, DST, &templates).await.unwrap();
+    let strict = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
+    assert!(
+        strict.has_conflicts(),
+        "no adoption without asking: {strict}"
+    );
+    let options = PlanOptions::default().adopt_by_name(true);
+    let p = plan(&templates, &state, &[], &options).unwrap();
+    let Action::Update {
+        matched_by,
+        changes,
+        ..
+    } = &p.items[0].action
+    else {
+        panic!("{p}")
+    };
+    assert_eq!(*matched_by, MatchedBy::Name);
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["/BulkThreshold", "/SpamAction"]);
+    let report = apply(&dst, &p, &ApplyOptions::default()).await;
+    assert!(is_verified(&report.items[0].outcome), "{report:?}");
+    let rules = fetch_existing(&dst, &TemplateKind::SpamFilter)
+        .await
+        .unwrap();
+    assert_eq!(rules.len(), 1, "still the Default policy alone");
+    assert!(rules[0].body.get("RecipientDomainIs").is_none());
+    let state = fetch_state(&dst, DST, &templates).await.unwrap();
+    assert!(plan(&templates, &state, &report.bindings, &options)
+        .unwrap()
+        .is_empty());
+}
