@@ -362,35 +362,142 @@ fn item(kind: TemplateKind, action: Action) -> PlanItem {
 }
 
 #[tokio::test]
-async fn create_sends_the_policy_then_its_rule() {
+async fn create_sends_each_kinds_cmdlets_policy_then_rule() {
+    let guid = "6d7e8f90-0000-4000-8000-00000000a001";
+    // (kind, template body, the cmdlets expected in order with their parameters)
+    let cases = [
+        (
+            TemplateKind::SpamFilter,
+            json!({"PolicyName": "Strict", "BulkThreshold": 4, "RecipientDomainIs": ["contoso.com"],
+                   "State": "Enabled", "Priority": 0}),
+            vec![
+                (
+                    "New-HostedContentFilterPolicy",
+                    json!({"Name": "Strict", "BulkThreshold": 4}),
+                ),
+                (
+                    "New-HostedContentFilterRule",
+                    json!({"Name": "Strict", "HostedContentFilterPolicy": "Strict",
+                   "RecipientDomainIs": ["contoso.com"], "Enabled": true, "Priority": 0}),
+                ),
+            ],
+        ),
+        (
+            TemplateKind::SafeLinks,
+            json!({"Name": "Strict", "ScanUrls": true, "RuleName": "Strict rule",
+                   "SentToMemberOf": ["All staff"], "Enabled": false}),
+            vec![
+                (
+                    "New-SafeLinksPolicy",
+                    json!({"Name": "Strict", "ScanUrls": true}),
+                ),
+                (
+                    "New-SafeLinksRule",
+                    json!({"Name": "Strict rule", "SafeLinksPolicy": "Strict",
+                   "SentToMemberOf": ["All staff"], "Enabled": false}),
+                ),
+            ],
+        ),
+        (
+            TemplateKind::ExchangeConnector,
+            json!({"Name": "Strict", "cippConnectorType": "Inbound", "SenderDomains": ["partner.com"],
+                   "RequireTls": true}),
+            vec![(
+                "New-InboundConnector",
+                json!({"Name": "Strict", "SenderDomains": ["partner.com"],
+                   "RequireTls": true}),
+            )],
+        ),
+        (
+            TemplateKind::TransportRule,
+            json!({"Name": "Strict", "FromScope": "NotInOrganization", "Enabled": false}),
+            vec![(
+                "New-TransportRule",
+                json!({"Name": "Strict", "FromScope": "NotInOrganization",
+                   "Enabled": false}),
+            )],
+        ),
+    ];
+    for (kind, body, cmdlets) in cases {
+        let server = MockServer::start().await;
+        let exo = wire_exo(&server);
+        for (i, (name, params)) in cmdlets.iter().enumerate() {
+            let rows = if i == 0 {
+                json!([{"Identity": "Strict", "Name": "Strict", "Guid": guid}])
+            } else {
+                json!([])
+            };
+            expect(&server, name, params.clone(), rows).await;
+        }
+        let it = item(kind.clone(), Action::Create { body });
+        let (id, outcome) =
+            exchange::apply_item(&exo, &it, &ApplyOptions::new().verify(false)).await;
+        assert_eq!(id.as_deref(), Some(guid), "{kind}");
+        assert!(outcome.is_ok(), "{kind}: {outcome:?}");
+        let sent = server.received_requests().await.unwrap();
+        assert_eq!(sent.len(), cmdlets.len(), "{kind}: nothing else is sent");
+    }
+}
+
+#[tokio::test]
+async fn capture_reads_the_policy_and_its_rule_and_strips_what_the_server_owns() {
     let server = MockServer::start().await;
     let exo = wire_exo(&server);
-    let guid = "6d7e8f90-0000-4000-8000-00000000a001";
     expect(
         &server,
-        "New-HostedContentFilterPolicy",
-        json!({"Name": "Strict", "BulkThreshold": 4}),
-        json!([{"Identity": "Strict", "Name": "Strict", "Guid": guid, "BulkThreshold": 4}]),
+        "Get-SafeLinksPolicy",
+        json!({"Identity": "Strict links"}),
+        json!([{
+            "Identity": "Strict links", "Name": "Strict links", "Id": "Strict links",
+            "Guid": "0b1c2d3e-0000-4000-8000-00000000b001", "Guid@data.type": "Guid",
+            "DistinguishedName": "CN=Strict links,CN=SafeLinksPolicies,CN=Transport Settings,CN=Configuration,CN=contoso.onmicrosoft.com",
+            "ExchangeVersion": "0.20 (15.0.0.0)", "ObjectState": "Unchanged", "IsValid": true,
+            "WhenChanged": "2026-10-01T09:00:00+00:00", "WhenCreatedUTC": "2026-09-01T09:00:00Z",
+            "OrganizationId": "EURPR01A001.prod.outlook.com/Microsoft Exchange Hosted Organizations/contoso.onmicrosoft.com",
+            "IsBuiltInProtection": false, "AdminDisplayName": "Strict links for staff",
+            "EnableSafeLinksForEmail": true, "ScanUrls": true, "TrackClicks": true,
+            "DoNotRewriteUrls": [], "CustomNotificationText": "", "RecommendedPolicyType": "Custom",
+            "NewFutureFlag": 3
+        }]),
     )
     .await;
     expect(
         &server,
-        "New-HostedContentFilterRule",
-        json!({"Name": "Strict", "HostedContentFilterPolicy": "Strict",
-               "RecipientDomainIs": ["contoso.com"], "Enabled": true, "Priority": 0}),
-        json!([]),
+        "Get-SafeLinksRule",
+        json!({}),
+        json!([
+            {"Identity": "Other", "Name": "Other", "SafeLinksPolicy": "Other policy", "State": "Enabled", "Priority": 0},
+            {"Identity": "Strict links", "Name": "Strict links", "SafeLinksPolicy": "Strict links",
+             "State": "Disabled", "Priority": 1, "Comments": null, "SentTo": null,
+             "SentToMemberOf": ["All staff"], "RecipientDomainIs": null, "ExceptIfSentTo": null,
+             "Guid": "0b1c2d3e-0000-4000-8000-00000000b002", "Description": "If the message: Is sent to a member of group: 'All staff'",
+             "Conditions": ["Microsoft.Exchange.MessagingPolicies.Rules.Tasks.SentToMemberOfPredicate"],
+             "WhenChanged": "2026-10-01T09:00:00+00:00", "IsValid": true}
+        ]),
     )
     .await;
-    let it = item(
-        TemplateKind::SpamFilter,
-        Action::Create {
-            body: json!({"PolicyName": "Strict", "BulkThreshold": 4, "RecipientDomainIs": ["contoso.com"],
-                         "State": "Enabled", "Priority": 0}),
-        },
+    let c = capture(&exo, &TemplateKind::SafeLinks, "Strict links")
+        .await
+        .unwrap();
+    assert_eq!(
+        c.template.body,
+        json!({"Name": "Strict links", "AdminDisplayName": "Strict links for staff",
+               "EnableSafeLinksForEmail": true, "ScanUrls": true, "TrackClicks": true,
+               "RecommendedPolicyType": "Custom", "NewFutureFlag": 3,
+               "SentToMemberOf": ["All staff"], "Enabled": false})
     );
-    let (id, outcome) = exchange::apply_item(&exo, &it, &ApplyOptions::new().verify(false)).await;
-    assert_eq!(id.as_deref(), Some(guid));
-    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(c.template.name, "Strict links");
+    assert_eq!(c.template.description, "Strict links for staff");
+    assert_eq!(c.object_id, "0b1c2d3e-0000-4000-8000-00000000b001");
+    assert!(
+        !c.template.to_value().to_string().contains("0b1c2d3e"),
+        "no source id in the template"
+    );
+    assert!(
+        c.warnings.iter().any(|w| w.contains("SentToMemberOf")),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[tokio::test]
