@@ -109,6 +109,10 @@ pub const EXCHANGE_SERVER_OWNED: &[&str] = &[
 
 const CONNECTOR_TYPE: &str = "cippConnectorType";
 
+/// Properties CIPP's stored templates carry that are no cmdlet parameter; left out of what
+/// is sent.
+pub const CIPP_BOOKKEEPING: &[&str] = &["TemplateName", "TemplateDescription", "GUID"];
+
 /// Whether `kind` is one of [`EXCHANGE_KINDS`].
 pub fn is_exchange_kind(kind: &TemplateKind) -> bool {
     EXCHANGE_KINDS.contains(kind)
@@ -248,21 +252,28 @@ fn id_of(o: &ProtectionObject) -> Option<String> {
         .or_else(|| o.name.clone())
 }
 
-/// An object (and its rule) in template shape.
+/// An object (and its rule) in template shape. For a capture (`capture`) empty values and
+/// a rule's `Priority` (its position among the source tenant's rules) are left out; the
+/// tenant's existing objects keep them, so a template that sets a priority is compared.
 fn shape(
     kind: &TemplateKind,
     objs: Objects,
     main: &ProtectionObject,
     rule: Option<&ProtectionObject>,
-    drop_empty: bool,
+    capture: bool,
 ) -> Map<String, Value> {
     let row = row_map(main);
-    let read_only: &[&str] = if objs.main == ProtectionKind::TransportRule {
+    let kept = |k: &&str| capture || !k.eq_ignore_ascii_case("Priority");
+    let read_only: Vec<&str> = if objs.main == ProtectionKind::TransportRule {
         TRANSPORT_RULE_READ_ONLY
+            .iter()
+            .copied()
+            .filter(kept)
+            .collect()
     } else {
-        &[]
+        Vec::new()
     };
-    let mut out = clean(&row, read_only, drop_empty);
+    let mut out = clean(&row, &read_only, capture);
     if objs.main == ProtectionKind::TransportRule {
         if let Some(e) = state_enabled(&row) {
             out.insert("Enabled".to_owned(), Value::Bool(e));
@@ -282,10 +293,8 @@ fn shape(
     if let (Some(rule_kind), Some(rule)) = (objs.rule, rule) {
         let rrow = row_map(rule);
         let policy_param = rule_kind.policy_parameter().unwrap_or_default();
-        let mut ro: Vec<&str> = TRANSPORT_RULE_READ_ONLY.to_vec();
-        ro.extend(["Name", policy_param]);
-        for (k, v) in clean(&rrow, &ro, drop_empty) {
-            if is_one_of(&k, RULE_PARAMETERS) {
+        for (k, v) in clean(&rrow, &["Name", policy_param], capture) {
+            if is_one_of(&k, RULE_PARAMETERS) && !(capture && k.eq_ignore_ascii_case("Priority")) {
                 out.insert(k, v);
             }
         }
@@ -315,6 +324,16 @@ fn split(objs: Objects, name: &str, body: &Map<String, Value>) -> Split {
     let mut main = body.clone();
     for k in ["Name", "PolicyName", CONNECTOR_TYPE] {
         remove_ci(&mut main, k);
+    }
+    // CIPP's template bookkeeping is no parameter (its description is the rule's comment).
+    let description = remove_ci(&mut main, "TemplateDescription");
+    for k in CIPP_BOOKKEEPING {
+        remove_ci(&mut main, k);
+    }
+    if let (Some(d), Some(_)) = (description, objs.rule) {
+        if get_ci(&main, "Comments").is_none() {
+            main.insert("Comments".to_owned(), d);
+        }
     }
     let mut rule = Map::new();
     let mut rule_name = name.to_owned();
@@ -840,8 +859,11 @@ pub async fn apply_item(
     let outcome = match read_back(exo, &item.kind, objs, read_name).await {
         Ok(read) => {
             let mut sent = body.clone();
-            if !objs.main.can_create() {
-                if let Value::Object(m) = &mut sent {
+            if let Value::Object(m) = &mut sent {
+                for k in CIPP_BOOKKEEPING {
+                    remove_ci(m, k);
+                }
+                if !objs.main.can_create() {
                     m.insert("Name".to_owned(), Value::String("Default".to_owned()));
                 }
             }

@@ -210,8 +210,9 @@ async fn a_changed_template_updates_only_what_differs_and_renames_through_its_bi
     let t = Template::new(
         TemplateKind::SafeLinks,
         "Links",
-        json!({"Name": "Links", "ScanUrls": true, "TrackClicks": true,
-               "RecipientDomainIs": ["fabrikam.com"], "Enabled": true}),
+        json!({"Name": "Links", "ScanUrls": true, "TrackClicks": true, "Priority": 0,
+               "RecipientDomainIs": ["fabrikam.com"], "Enabled": true,
+               "TemplateName": "CIPP bookkeeping, never sent"}),
     );
     let state = fetch_state(&dst, DST, std::slice::from_ref(&t))
         .await
@@ -225,9 +226,17 @@ async fn a_changed_template_updates_only_what_differs_and_renames_through_its_bi
     .unwrap();
     let report = apply(&dst, &first, &ApplyOptions::default()).await;
     assert!(report.is_ok(), "{report:?}");
+    let created = fetch_existing(&dst, &TemplateKind::SafeLinks)
+        .await
+        .unwrap();
+    assert!(
+        created[0].body.get("TemplateName").is_none(),
+        "CIPP bookkeeping is not sent"
+    );
+    assert_eq!(created[0].body["Priority"], 0);
 
     let mut renamed = t.clone();
-    renamed.body = json!({"Name": "Links v2", "ScanUrls": true, "TrackClicks": false,
+    renamed.body = json!({"Name": "Links v2", "ScanUrls": true, "TrackClicks": false, "Priority": 0,
                           "RecipientDomainIs": ["fabrikam.com"], "Enabled": false});
     let templates = [renamed];
     let state = fetch_state(&dst, DST, &templates).await.unwrap();
