@@ -18,20 +18,29 @@
 //! parameter creates the policy alone (a policy without a rule applies to nobody; the
 //! tenant's `Default` spam filter policy has none).
 //!
-//! # What the lead calls
+//! # Deploying
 //!
 //! - Capture: [`capture`]`(exo, kind, identity) -> Result<Capture, CaptureError>` (identity:
-//!   the object's name, or for spam filters and Safe Links the policy's name).
-//! - Fetch: [`fetch_existing`]`(exo, kind) -> Result<Vec<Existing>, ApplyError>` gives the
-//!   objects of one kind in template shape, keyed by GUID; [`fetch_state`]`(exo, templates)`
-//!   fills [`TenantState::existing`] for every Exchange kind among the templates
-//!   (concurrently). Then plan as usual with [`crate::plan::plan`], giving
-//!   [`plan_options`]`(kind, options)` for a connection filter (adoption by name is always
-//!   on: the `Default` policy exists in every tenant, and there is nothing to orphan).
+//!   the object's name; for spam filters and Safe Links the policy's name).
+//! - Existing objects: [`fetch_existing`]`(exo, kind) -> Result<Vec<Existing>, ApplyError>`
+//!   gives the objects of one kind in template shape, keyed by GUID;
+//!   [`fetch_state`]`(exo, tenant, templates) -> Result<TenantState, ApplyError>` fills
+//!   [`TenantState::existing`] for every Exchange kind among the templates (concurrently), to
+//!   merge with the Graph kinds' state.
+//! - Plan with [`crate::plan::plan`] as for every kind. A connection filter template always
+//!   means the tenant's `Default` policy: plan it with [`plan_options`]`(kind, options)`,
+//!   which turns adoption by name on for that kind only (without it the plan says
+//!   conflict; [`apply_item`] still updates `Default` for a create).
 //! - Apply: [`apply_item`]`(exo, item, options) -> (Option<String>, Outcome)` for one plan
-//!   item of an Exchange kind (the same shape as the Graph kinds' items in
-//!   [`crate::apply`]: the object id to bind, and the outcome), or [`apply`]`(exo, plan,
-//!   options) -> ApplyReport` for a plan of Exchange items only.
+//!   item of an Exchange kind — the same pair as the Graph kinds' items in [`crate::apply`]:
+//!   the object id to bind, and the outcome — or [`apply`]`(exo, plan, options) ->
+//!   ApplyReport` for a plan of Exchange items only.
+//!
+//! Limits: recipients and domains in rule conditions (`RecipientDomainIs`, `SentTo`, …) and
+//! connector domains are kept as written (use variables such as `%defaultdomain%`; capture
+//! warns); arrays compare in order; properties of a real `Get-*` row that are neither
+//! server-owned ([`EXCHANGE_SERVER_OWNED`]) nor parameters are kept and sent on create,
+//! where Exchange may refuse them (remove them from the template).
 //!
 //! Updates send only the parameters that differ (the plan's [`FieldChange`]s); a rule's
 //! state changes through `Enable-`/`Disable-`. After each write the object is read back, put
