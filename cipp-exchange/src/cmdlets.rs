@@ -463,28 +463,17 @@ pub fn get_transport_rules(identity: Option<&str>) -> Cmdlet<crate::model::Trans
     build(identity).output()
 }
 
-fn rule_params(mut c: Cmdlet, params: &serde_json::Map<String, Value>) -> Result<Cmdlet, Error> {
-    for (k, v) in params {
-        if k.eq_ignore_ascii_case("Identity") || k.eq_ignore_ascii_case("Name") {
-            return Err(Error::invalid_input(
-                k,
-                "give the name or identity as its own argument",
-            ));
-        }
-        c = c.param(k, v.clone());
-    }
-    Ok(c)
-}
-
 /// `New-TransportRule -Name` with its conditions and actions.
 pub fn new_transport_rule(
     name: &str,
     params: &serde_json::Map<String, Value>,
 ) -> Result<Cmdlet, Error> {
-    if name.trim().is_empty() || name.len() > 64 {
-        return Err(Error::invalid_input("Name", "must be 1–64 characters"));
-    }
-    rule_params(Cmdlet::new("New-TransportRule").param("Name", name), params)
+    crate::protection::new_object(
+        crate::protection::ProtectionKind::TransportRule,
+        name,
+        params,
+    )
+    .map(|c| c.untyped())
 }
 
 /// `Set-TransportRule -Identity`.
@@ -492,26 +481,16 @@ pub fn set_transport_rule(
     identity: &str,
     params: &serde_json::Map<String, Value>,
 ) -> Result<Cmdlet, Error> {
-    if identity.trim().is_empty() || params.is_empty() {
-        return Err(Error::invalid_input(
-            "Identity",
-            "give a rule and at least one change",
-        ));
-    }
-    rule_params(
-        Cmdlet::new("Set-TransportRule").param("Identity", identity),
+    crate::protection::set(
+        crate::protection::ProtectionKind::TransportRule,
+        identity,
         params,
     )
 }
 
 /// `Remove-TransportRule -Identity -Confirm:$false`.
 pub fn remove_transport_rule(identity: &str) -> Result<Cmdlet, Error> {
-    if identity.trim().is_empty() {
-        return Err(Error::invalid_input("Identity", "empty rule identity"));
-    }
-    Ok(Cmdlet::new("Remove-TransportRule")
-        .param("Identity", identity)
-        .param("Confirm", false))
+    crate::protection::remove(crate::protection::ProtectionKind::TransportRule, identity)
 }
 
 /// `Get-AdminAuditLogConfig`.

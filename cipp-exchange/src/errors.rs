@@ -75,6 +75,12 @@ pub fn read_exchange_error(e: &mut ApiError, body: &[u8]) {
     {
         e.kind = ApiErrorKind::NotFound;
     }
+    if e.inner_code
+        .as_deref()
+        .is_some_and(|c| c.ends_with("AlreadyExistsException"))
+    {
+        e.kind = ApiErrorKind::Conflict;
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! functions in [`cmdlets`] build validated ones for mailboxes, aliases, forwarding,
 //! conversions, archives, inbox rules, automatic replies, permissions, distribution groups,
 //! mobile devices, transport rules, audit configuration, the unified audit log, message
-//! traces and the outbound spam policy. [`ExoClient`] sends them (paging by re-POSTing the
+//! traces and the outbound spam policy, and ([`protection`]) transport rules, spam and
+//! connection filters, connectors and Safe Links. [`ExoClient`] sends them (paging by re-POSTing the
 //! body to the next link, `@adminapi.warnings` surfaced) one by one or in `$batch`es of 10;
 //! `exo.tenant(&t)` gives a [`TenantExchange`] with the typed operations of one tenant.
 //! Microsoft does not document this endpoint; it behaves as CIPP uses it.
@@ -33,6 +34,7 @@ pub mod cmdlet;
 pub mod cmdlets;
 pub mod errors;
 pub mod model;
+pub mod protection;
 
 pub use cipp_core;
 pub use client::{

@@ -21,6 +21,7 @@
 pub mod apply;
 pub mod canonical;
 pub mod capture;
+pub mod exchange;
 pub mod guardrails;
 pub mod import;
 pub mod plan;

@@ -12,6 +12,7 @@ use crate::{Reply, Sim};
 mod compliance;
 mod mailboxes;
 mod permissions;
+mod protection;
 mod recipients;
 mod rules;
 
@@ -64,13 +65,14 @@ pub(crate) struct Cmdlet {
     pub run: Run,
 }
 
-fn tables() -> [&'static [Cmdlet]; 5] {
+fn tables() -> [&'static [Cmdlet]; 6] {
     [
         mailboxes::CMDLETS,
         rules::CMDLETS,
         permissions::CMDLETS,
         recipients::CMDLETS,
         compliance::CMDLETS,
+        protection::CMDLETS,
     ]
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 mod areas;
 mod exchange;
+pub mod protection;
 mod store;
 
 pub use areas::{
@@ -36,6 +37,8 @@ pub struct SimTenant {
     pub mail: Mail,
     /// Exchange Online objects (mailboxes are built from the users on first use).
     pub exchange: ExoState,
+    /// Spam and connection filters, connectors and Safe Links (Exchange Online Protection).
+    pub protection: protection::ProtectionState,
     /// Intune collections and assignments.
     pub intune: Intune,
     /// Conditional Access policies, named locations, security defaults, throttling.
