@@ -17,7 +17,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::command::{
     clamp_retry_after, retry_at, CommandError, CommandOutput, Registry, RunContext,
 };
-use crate::notify::{fingerprint, Event, Notifier, SCHEMA_VERSION};
+use crate::notify::{routing, template, Notifier};
 use crate::store::{Store, WorkItem, WorkQueue};
 use crate::task::{Lease, NewTask, Target, Task, TaskState, TenantOutcome, TenantResult};
 use crate::SchedulerError;
@@ -310,6 +310,12 @@ impl Engine {
             return Err(SchedulerError::Invalid("a task needs a name".into()));
         }
         self.registry.validate(&spec.command, &spec.parameters)?;
+        for t in [&spec.post_execution.subject, &spec.post_execution.comment]
+            .into_iter()
+            .flatten()
+        {
+            template::validate(t)?;
+        }
         spec.schedule.validate()?;
         if let Target::Tenant { id } = &spec.target {
             if id.trim().is_empty() {
@@ -902,38 +908,22 @@ impl Engine {
         Ok(summary)
     }
 
+    /// Sends the run's events ([`crate::notify::routing::events`]) to the notifiers of
+    /// the channels the task asks for, and to no other.
     async fn notify(&self, task: &Task, run: &RunSummary) {
-        if run.results.is_empty() || !task.spec.post_execution.any() || self.notifiers.is_empty() {
+        let wanted: Vec<&Arc<dyn Notifier>> = self
+            .notifiers
+            .iter()
+            .filter(|n| task.spec.post_execution.wants(n.channel()))
+            .collect();
+        if wanted.is_empty() {
             return;
         }
-        let failed: Vec<&str> = run
-            .results
-            .iter()
-            .filter(|r| !r.outcome.is_ok())
-            .map(|r| r.tenant.as_str())
-            .collect();
-        let kind = if failed.is_empty() {
-            "task.completed"
-        } else {
-            "task.failed"
-        };
-        let mut parts = vec![kind, task.id.as_str()];
-        parts.extend(failed.iter().copied());
-        let event = Event {
-            schema_version: SCHEMA_VERSION,
-            kind: kind.into(),
-            source: "cipp-scheduler".into(),
-            title: format!("{}: {}", task.spec.name, task.state.cipp_name()),
-            tenants: run.results.iter().map(|r| r.tenant.clone()).collect(),
-            time: self.clock.now(),
-            count: run.results.len(),
-            reference: task.spec.reference.clone(),
-            fingerprint: fingerprint(&parts),
-            payload: json!({"taskId": task.id, "runId": run.run_id, "command": task.spec.command, "results": run.results}),
-        };
-        for n in &self.notifiers {
-            if let Err(e) = n.notify(&event).await {
-                tracing::warn!(notifier = n.name(), error = %e, "notification failed");
+        for event in routing::events(task, &run.run_id, &run.results, self.clock.now()) {
+            for n in &wanted {
+                if let Err(e) = n.notify(&event).await {
+                    tracing::warn!(notifier = n.name(), error = %e, "notification failed");
+                }
             }
         }
     }
