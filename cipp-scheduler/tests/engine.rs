@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use cipp_core::{Clock, ManualClock};
 use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
 use cipp_scheduler::engine::{Engine, EngineSettings, StaticTenants};
-use cipp_scheduler::notify::{Event, Notifier};
+use cipp_scheduler::notify::{Channel, Event, Notifier};
 use cipp_scheduler::recurrence::{CatchUp, Recurrence, Schedule};
 use cipp_scheduler::store::{MemoryStore, SqliteStore, Store};
 use cipp_scheduler::task::{Lease, NewTask, PostExecution, Target, TaskState, TenantOutcome};
@@ -66,6 +66,9 @@ struct Collect(Mutex<Vec<Event>>);
 impl Notifier for Collect {
     fn name(&self) -> &str {
         "collect"
+    }
+    fn channel(&self) -> Channel {
+        Channel::Webhook
     }
     async fn notify(&self, e: &Event) -> Result<(), SchedulerError> {
         self.0.lock().unwrap().push(e.clone());

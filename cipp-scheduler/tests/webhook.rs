@@ -19,6 +19,8 @@ fn event() -> Event {
         tenants: vec!["contoso.com".into()],
         time: "2026-11-27T09:00:00Z".parse().unwrap(),
         count: 1,
+        findings: 0,
+        comment: None,
         reference: Some("TICKET-42".into()),
         fingerprint: fingerprint(&["task.failed", "t1", "contoso.com"]),
         payload: json!({"results": []}),
@@ -95,76 +97,6 @@ async fn a_refusal_is_not_retried() {
         WebhookAuth::None
     )
     .is_err());
-}
-
-#[tokio::test]
-async fn halopsa_tickets_consolidated_and_split() {
-    use cipp_scheduler::notify::{HaloPsaNotifier, TicketStrategy};
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/token"))
-        .and(wiremock::matchers::body_string_contains(
-            "grant_type=client_credentials",
-        ))
-        .and(wiremock::matchers::body_string_contains(
-            "client_id=halo-app",
-        ))
-        .and(wiremock::matchers::body_string_contains("scope=all"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "halo-token", "token_type": "Bearer", "expires_in": 3600}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .and(header("authorization", "Bearer halo-token"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!([{"id": 1}])))
-        .mount(&server)
-        .await;
-    let mut e = event();
-    e.payload = json!({"results": [
-        {"tenant": "contoso.com", "outcome": {"status": "failed", "error": "x"}},
-        {"tenant": "fabrikam.com", "outcome": {"status": "failed", "error": "y"}}]});
-    let make = |strategy| {
-        HaloPsaNotifier::new(
-            Arc::new(ReqwestTransport::new().unwrap()),
-            &server.uri(),
-            "halo-app",
-            SecretString::from("halo-secret"),
-            21,
-            1,
-            strategy,
-        )
-        .unwrap()
-        .map_tenant("contoso.com", 42)
-    };
-    make(TicketStrategy::Consolidated).notify(&e).await.unwrap();
-    make(TicketStrategy::Split).notify(&e).await.unwrap();
-    let tickets: Vec<serde_json::Value> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/api/Tickets")
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
-    assert_eq!(
-        tickets[0].as_array().unwrap().len(),
-        1,
-        "consolidated: one ticket"
-    );
-    assert_eq!(tickets[0][0]["client_id"], 42);
-    assert_eq!(tickets[0][0]["tickettype_id"], 21);
-    assert_eq!(
-        tickets[1].as_array().unwrap().len(),
-        2,
-        "split: one per affected item"
-    );
-    assert_eq!(
-        tickets[1][1]["client_id"], 1,
-        "unmapped tenant → default client"
-    );
-    assert!(!tickets[1][0]["summary"].as_str().unwrap().contains("2026"));
 }
 
 /// HaloPSA (or a proxy in front of it) echoing the request in its error answers: neither

@@ -223,6 +223,13 @@ impl WebhookNotifier {
         self.format
     }
 
+    /// Tries each event at most `attempts` times (at least once; 3 by default), backing
+    /// off 0.5 s, 1 s, 2 s, … between tries.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
     /// Signs each body with HMAC-SHA256 under `secret`.
     pub fn signed(mut self, secret: cipp_core::SecretString) -> Self {
         self.signing_secret = Some(secret);
