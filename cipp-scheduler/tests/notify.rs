@@ -9,11 +9,11 @@ use cipp_core::{Clock, ManualClock, ReqwestTransport, SecretString};
 use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
 use cipp_scheduler::engine::{Engine, StaticTenants};
 use cipp_scheduler::notify::{
-    fingerprint, Channel, EmailNotifier, EmailSender, Event, HaloPsaNotifier, Notifier,
-    TicketStrategy, WebhookAuth, WebhookFormat, WebhookNotifier,
+    fingerprint, Channel, EmailNotifier, EmailSender, Event, HaloPsaNotifier, MemoryTicketBook,
+    Notifier, TicketBook, TicketStrategy, WebhookAuth, WebhookFormat, WebhookNotifier,
 };
 use cipp_scheduler::recurrence::{Recurrence, Schedule};
-use cipp_scheduler::store::MemoryStore;
+use cipp_scheduler::store::{MemoryStore, SqliteStore};
 use cipp_scheduler::task::{NewTask, NotifyPer};
 use cipp_scheduler::SchedulerError;
 use serde_json::{json, Value};
@@ -622,4 +622,69 @@ async fn halopsa_adds_a_note_to_the_open_ticket_and_opens_another_once_it_is_clo
         .as_str()
         .unwrap()
         .contains("Two admins without MFA"));
+}
+
+/// The ticket book's contract, for every store that keeps one.
+async fn book_contract(book: &dyn TicketBook) {
+    assert_eq!(book.ticket("42:fp").await.unwrap(), None);
+    book.record("42:fp", 314).await.unwrap();
+    book.record("1:fp", 7).await.unwrap();
+    assert_eq!(book.ticket("42:fp").await.unwrap(), Some(314));
+    book.record("42:fp", 315).await.unwrap();
+    assert_eq!(book.ticket("42:fp").await.unwrap(), Some(315));
+    book.forget("42:fp").await.unwrap();
+    assert_eq!(book.ticket("42:fp").await.unwrap(), None);
+    assert_eq!(book.ticket("1:fp").await.unwrap(), Some(7));
+}
+
+#[tokio::test]
+async fn the_ticket_book_in_memory_and_in_sqlite_across_a_reopen() {
+    book_contract(&MemoryTicketBook::new()).await;
+    book_contract(&SqliteStore::open_in_memory().unwrap()).await;
+    // A restarted worker still merges into the ticket it opened.
+    let dir = std::env::temp_dir().join(format!("cipp-book-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tasks.sqlite");
+    let server = MockServer::start().await;
+    mount_halo_token(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/api/Tickets"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 314})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/Tickets/314"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"hasbeenclosed": false})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Actions"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!([{"id": 9}])))
+        .mount(&server)
+        .await;
+    for _ in 0..2 {
+        let store = Arc::new(SqliteStore::open(&file).unwrap());
+        halo(&server.uri(), TicketStrategy::Consolidated)
+            .with_book(store)
+            .notify(&event())
+            .await
+            .unwrap();
+    }
+    let calls: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() != "/auth/token")
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "POST /api/Tickets",
+            "GET /api/Tickets/314",
+            "POST /api/Actions"
+        ]
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -867,3 +867,19 @@ async fn catch_up_runs_of_a_shared_task_each_run_in_full() {
     assert!(stored.lease.is_none() && stored.current_run.is_none());
     drop_schema(&schema).await;
 }
+
+/// The PSA ticket book in PostgreSQL: shared by every worker's store.
+#[tokio::test]
+async fn the_psa_ticket_book_is_shared_by_the_workers() {
+    use cipp_scheduler::notify::TicketBook;
+    let Some(schema) = schema().await else { return };
+    let a = PgStore::connect(&config(), &schema).await.unwrap();
+    let b = PgStore::connect(&config(), &schema).await.unwrap();
+    assert_eq!(a.ticket("42:fp").await.unwrap(), None);
+    a.record("42:fp", 314).await.unwrap();
+    assert_eq!(b.ticket("42:fp").await.unwrap(), Some(314));
+    b.record("42:fp", 315).await.unwrap();
+    assert_eq!(a.ticket("42:fp").await.unwrap(), Some(315));
+    a.forget("42:fp").await.unwrap();
+    assert_eq!(b.ticket("42:fp").await.unwrap(), None);
+}
