@@ -9,15 +9,16 @@ use cipp_core::{Clock, ManualClock, ReqwestTransport, SecretString};
 use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
 use cipp_scheduler::engine::{Engine, StaticTenants};
 use cipp_scheduler::notify::{
-    fingerprint, Channel, EmailNotifier, EmailSender, Event, HaloPsaNotifier, MemoryTicketBook,
-    Notifier, TicketBook, TicketStrategy, WebhookAuth, WebhookFormat, WebhookNotifier,
+    fingerprint, signature, Channel, EmailNotifier, EmailSender, Event, HaloPsaNotifier,
+    MemoryTicketBook, Notifier, TicketBook, TicketStrategy, WebhookAuth, WebhookFormat,
+    WebhookNotifier,
 };
 use cipp_scheduler::recurrence::{Recurrence, Schedule};
 use cipp_scheduler::store::{MemoryStore, SqliteStore};
 use cipp_scheduler::task::{NewTask, NotifyPer};
 use cipp_scheduler::SchedulerError;
 use serde_json::{json, Value};
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Answers per tenant from its parameters: `findings.<tenant>` as output, a failure for
@@ -83,15 +84,57 @@ fn halo(uri: &str, strategy: TicketStrategy) -> HaloPsaNotifier {
     .map_tenant("b.com", 42)
 }
 
+/// Answers `verb path` with `status` and a JSON body, `times` times (`None`: always).
+async fn on(
+    server: &MockServer,
+    verb: &str,
+    p: &str,
+    status: u16,
+    body: Value,
+    times: Option<u64>,
+) {
+    let mock = Mock::given(method(verb))
+        .and(path(p))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body));
+    match times {
+        Some(n) => mock.up_to_n_times(n).mount(server).await,
+        None => mock.mount(server).await,
+    }
+}
+
 async fn mount_halo_token(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/auth/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": "halo-token", "expires_in": 3600})),
-        )
-        .mount(server)
-        .await;
+    let token = json!({"access_token": "halo-token", "expires_in": 3600});
+    on(server, "POST", "/auth/token", 200, token, None).await;
+}
+
+/// A HaloPSA that issues `halo-token` and answers `script`: `(verb, path, status, body,
+/// times)`, earlier lines first.
+async fn halo_server(script: &[(&str, &str, u16, Value, Option<u64>)]) -> MockServer {
+    let server = MockServer::start().await;
+    mount_halo_token(&server).await;
+    for (verb, p, status, body, times) in script {
+        on(&server, verb, p, *status, body.clone(), *times).await;
+    }
+    server
+}
+
+/// The requests `server` got besides the token's, as `METHOD /path?query`; each carries
+/// the bearer token.
+async fn calls(server: &MockServer) -> Vec<String> {
+    let reqs = server.received_requests().await.unwrap();
+    let api: Vec<&wiremock::Request> = reqs
+        .iter()
+        .filter(|r| r.url.path() != "/auth/token")
+        .collect();
+    for r in &api {
+        assert_eq!(r.headers["authorization"], "Bearer halo-token", "{}", r.url);
+    }
+    api.iter()
+        .map(|r| match r.url.query() {
+            Some(q) => format!("{} {}?{q}", r.method, r.url.path()),
+            None => format!("{} {}", r.method, r.url.path()),
+        })
+        .collect()
 }
 
 /// An engine over a.com, b.com, c.com with a webhook, e-mail and HaloPSA registered.
@@ -102,11 +145,15 @@ async fn rig() -> Rig {
         .mount(&hook)
         .await;
     mount_halo_token(&halo_server).await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 7})))
-        .mount(&halo_server)
-        .await;
+    on(
+        &halo_server,
+        "POST",
+        "/api/Tickets",
+        201,
+        json!({"id": 7}),
+        None,
+    )
+    .await;
     let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
     let mut reg = Registry::new();
     reg.register("findings", Arc::new(Findings));
@@ -163,16 +210,6 @@ async fn hook_events(r: &Rig) -> Vec<Value> {
     events
 }
 
-async fn halo_calls(r: &Rig) -> Vec<String> {
-    r.halo
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|q| format!("{} {}", q.method, q.url.path()))
-        .collect()
-}
-
 fn some_findings() -> Value {
     json!({"findings": {"a.com": [{"user": "x"}, {"user": "y"}], "b.com": [], "c.com": null}})
 }
@@ -188,7 +225,7 @@ async fn each_event_goes_only_to_the_channels_the_task_asks_for() {
     assert_eq!(hook_events(&r).await.len(), 1, "the webhook got the run");
     assert!(r.mail.0.lock().unwrap().is_empty(), "no e-mail");
     assert!(
-        halo_calls(&r).await.is_empty(),
+        r.halo.received_requests().await.unwrap().is_empty(),
         "no ticket, not even a token"
     );
 
@@ -206,8 +243,8 @@ async fn each_event_goes_only_to_the_channels_the_task_asks_for() {
     assert!(hook_events(&r).await.is_empty(), "no webhook");
     assert_eq!(r.mail.0.lock().unwrap().len(), 1);
     assert_eq!(
-        halo_calls(&r).await,
-        ["POST /auth/token", "POST /api/Tickets", "POST /api/Tickets"],
+        calls(&r.halo).await,
+        ["POST /api/Tickets", "POST /api/Tickets"],
         "one ticket per client: a.com and b.com (42), c.com (default 1)"
     );
 }
@@ -491,14 +528,7 @@ fn two_client_event() -> Event {
 
 #[tokio::test]
 async fn halopsa_consolidates_per_client_and_splits_per_tenant() {
-    let server = MockServer::start().await;
-    mount_halo_token(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .and(header("authorization", "Bearer halo-token"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!([{"id": 100}])))
-        .mount(&server)
-        .await;
+    let server = halo_server(&[("POST", "/api/Tickets", 201, json!([{"id": 100}]), None)]).await;
     let e = two_client_event();
     halo(&server.uri(), TicketStrategy::Consolidated)
         .notify(&e)
@@ -518,13 +548,11 @@ async fn halopsa_consolidates_per_client_and_splits_per_tenant() {
         .unwrap()
         .contains("a.com"));
 
-    let server = MockServer::start().await;
-    mount_halo_token(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 5})))
-        .mount(&server)
-        .await;
+    assert_eq!(
+        calls(&server).await,
+        ["POST /api/Tickets", "POST /api/Tickets"]
+    );
+    let server = halo_server(&[("POST", "/api/Tickets", 201, json!({"id": 5}), None)]).await;
     halo(&server.uri(), TicketStrategy::Split)
         .notify(&e)
         .await
@@ -555,65 +583,43 @@ async fn halopsa_consolidates_per_client_and_splits_per_tenant() {
 
 #[tokio::test]
 async fn halopsa_adds_a_note_to_the_open_ticket_and_opens_another_once_it_is_closed() {
-    let server = MockServer::start().await;
-    mount_halo_token(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 314})))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 315})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/Tickets/314"))
-        .and(query_param("includedetails", "true"))
-        .and(header("authorization", "Bearer halo-token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": 314, "hasbeenclosed": false})),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/Tickets/314"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": 314, "hasbeenclosed": true})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/Actions"))
-        .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!([{"id": 9}])))
-        .mount(&server)
-        .await;
+    let server = halo_server(&[
+        ("POST", "/api/Tickets", 201, json!({"id": 314}), Some(1)),
+        ("POST", "/api/Tickets", 201, json!({"id": 315}), None),
+        (
+            "GET",
+            "/api/Tickets/314",
+            200,
+            json!({"id": 314, "hasbeenclosed": false}),
+            Some(1),
+        ),
+        (
+            "GET",
+            "/api/Tickets/314",
+            200,
+            json!({"id": 314, "hasbeenclosed": true}),
+            None,
+        ),
+        ("POST", "/api/Actions", 201, json!([{"id": 9}]), None),
+    ])
+    .await;
     let psa = halo(&server.uri(), TicketStrategy::Consolidated);
     let e = event();
     for _ in 0..3 {
         psa.notify(&e).await.unwrap();
     }
-    let reqs = server.received_requests().await.unwrap();
-    let calls: Vec<String> = reqs
-        .iter()
-        .filter(|r| r.url.path() != "/auth/token")
-        .map(|r| format!("{} {}", r.method, r.url.path()))
-        .collect();
     assert_eq!(
-        calls,
+        calls(&server).await,
         [
             "POST /api/Tickets",
-            "GET /api/Tickets/314",
+            "GET /api/Tickets/314?includedetails=true",
             "POST /api/Actions",
-            "GET /api/Tickets/314",
+            "GET /api/Tickets/314?includedetails=true",
             "POST /api/Tickets",
         ],
         "open → a note; closed → a new ticket"
     );
-    let note = &bodies(&reqs, "/api/Actions")[0];
+    let note = &bodies(&server.received_requests().await.unwrap(), "/api/Actions")[0];
     assert_eq!(note[0]["ticket_id"], 314);
     assert_eq!(note[0]["outcome"], "Private Note");
     assert_eq!(note[0]["outcome_id"], 7);
@@ -645,23 +651,18 @@ async fn the_ticket_book_in_memory_and_in_sqlite_across_a_reopen() {
     let dir = std::env::temp_dir().join(format!("cipp-book-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("tasks.sqlite");
-    let server = MockServer::start().await;
-    mount_halo_token(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 314})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/Tickets/314"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"hasbeenclosed": false})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/Actions"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!([{"id": 9}])))
-        .mount(&server)
-        .await;
+    let server = halo_server(&[
+        ("POST", "/api/Tickets", 201, json!({"id": 314}), None),
+        (
+            "GET",
+            "/api/Tickets/314",
+            200,
+            json!({"hasbeenclosed": false}),
+            None,
+        ),
+        ("POST", "/api/Actions", 201, json!([{"id": 9}]), None),
+    ])
+    .await;
     for _ in 0..2 {
         let store = Arc::new(SqliteStore::open(&file).unwrap());
         halo(&server.uri(), TicketStrategy::Consolidated)
@@ -670,21 +671,116 @@ async fn the_ticket_book_in_memory_and_in_sqlite_across_a_reopen() {
             .await
             .unwrap();
     }
-    let calls: Vec<String> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() != "/auth/token")
-        .map(|r| format!("{} {}", r.method, r.url.path()))
-        .collect();
     assert_eq!(
-        calls,
+        calls(&server).await,
         [
             "POST /api/Tickets",
-            "GET /api/Tickets/314",
+            "GET /api/Tickets/314?includedetails=true",
             "POST /api/Actions"
         ]
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn signed_authenticated_json_with_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .and(header("authorization", "Bearer hook-token"))
+        .and(header("x-cipp-fingerprint", event().fingerprint.as_str()))
+        .and(header_exists("x-cipp-signature"))
+        .respond_with(|req: &wiremock::Request| {
+            let ok = req.headers["x-cipp-signature"] == signature("shared-secret", &req.body);
+            ResponseTemplate::new(if ok { 204 } else { 401 })
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let hook = WebhookNotifier::new(
+        transport(),
+        &format!("{}/hook", server.uri()),
+        WebhookAuth::Bearer(SecretString::from("hook-token")),
+    )
+    .unwrap()
+    .signed(SecretString::from("shared-secret"));
+    assert_eq!(hook.format(), WebhookFormat::Schema);
+    hook.notify(&event()).await.unwrap();
+    let body: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[1].body).unwrap();
+    assert_eq!(body["schemaVersion"], 1);
+    assert_eq!(body["reference"], "PSA-1");
+    assert!(!format!("{hook:?}").contains("hook-token"));
+}
+
+#[tokio::test]
+async fn a_refusal_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let hook = WebhookNotifier::new(transport(), &server.uri(), WebhookAuth::None).unwrap();
+    let err = hook.notify(&event()).await.unwrap_err();
+    assert!(err.to_string().contains("400"));
+}
+
+/// HaloPSA (or a proxy in front of it) echoing the request in its error answers: neither
+/// the client secret nor the access token reaches the error.
+#[tokio::test]
+async fn halopsa_errors_echoing_the_request_leak_no_secret() {
+    let echo = |req: &wiremock::Request| {
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        ResponseTemplate::new(400).set_body_string(format!(
+            "rejected. authorization: {auth}; body: {}",
+            String::from_utf8_lossy(&req.body)
+        ))
+    };
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJoYWxvIn0.c2lnbmF0dXJl";
+    // The token endpoint refuses and echoes the form; then the ticket endpoint refuses
+    // and echoes the bearer token.
+    let cases = [
+        ("/auth/token", None, ["Halo~Client.Secret", "Halo%7EClient"]),
+        ("/api/Tickets", Some(jwt), ["eyJzdWIiOiJoYWxvIn0", jwt]),
+    ];
+    for (echoing, token, secrets) in cases {
+        let server = MockServer::start().await;
+        if let Some(t) = token {
+            let answer = json!({"access_token": t, "expires_in": 3600});
+            on(&server, "POST", "/auth/token", 200, answer, None).await;
+        }
+        Mock::given(method("POST"))
+            .and(path(echoing))
+            .respond_with(echo)
+            .mount(&server)
+            .await;
+        let err = HaloPsaNotifier::new(
+            transport(),
+            &server.uri(),
+            "halo-app",
+            SecretString::from("Halo~Client.Secret"),
+            21,
+            1,
+            TicketStrategy::Consolidated,
+        )
+        .unwrap()
+        .notify(&event())
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(secrets.iter().all(|s| !err.contains(s)), "{err}");
+        assert!(err.contains("[REDACTED]"), "{err}");
+    }
 }
