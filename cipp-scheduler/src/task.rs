@@ -233,10 +233,10 @@ pub struct PostExecution {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per: Option<NotifyPer>,
     /// A custom subject (the event's title), with variables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub subject: Option<String>,
     /// An alert comment carried in every event, with variables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub comment: Option<String>,
 }
 
@@ -367,6 +367,7 @@ impl NewTask {
     ///
     /// ```
     /// use cipp_scheduler::recurrence::{Recurrence, Schedule};
+    /// use cipp_scheduler::notify::Channel;
     /// use cipp_scheduler::task::{NewTask, Target};
     /// let t = NewTask::builder(
     ///     "Weekly MFA report",
@@ -375,7 +376,7 @@ impl NewTask {
     /// )
     /// .tenant("contoso.onmicrosoft.com")
     /// .reference("PSA-1001")
-    /// .notify_webhook()
+    /// .notify_on(Channel::Webhook)
     /// .build();
     /// assert_eq!(t.target, Target::Tenant { id: "contoso.onmicrosoft.com".into() });
     /// assert!(t.post_execution.webhook && !t.post_execution.email);
@@ -446,19 +447,16 @@ impl NewTaskBuilder {
         };
         self
     }
-    /// Sends each run's results to the webhook notifiers.
-    pub fn notify_webhook(mut self) -> Self {
-        self.task.post_execution.webhook = true;
-        self
-    }
-    /// Sends each run's results by e-mail.
-    pub fn notify_email(mut self) -> Self {
-        self.task.post_execution.email = true;
-        self
-    }
-    /// Files each run's results as PSA tickets.
-    pub fn notify_psa(mut self) -> Self {
-        self.task.post_execution.psa = true;
+    /// Sends each run's events to the notifiers of `channel` (once per channel asked
+    /// for; see [`PostExecution::wants`]).
+    pub fn notify_on(mut self, channel: crate::notify::Channel) -> Self {
+        use crate::notify::Channel;
+        let p = &mut self.task.post_execution;
+        match channel {
+            Channel::Webhook => p.webhook = true,
+            Channel::Email => p.email = true,
+            Channel::Psa => p.psa = true,
+        }
         self
     }
     /// Notifies only when the run found something or a tenant failed.
@@ -476,11 +474,6 @@ impl NewTaskBuilder {
         self.task.post_execution.subject = Some(subject.into());
         self
     }
-    /// The alert comment carried in every event, with variables.
-    pub fn alert_comment(mut self, comment: impl Into<String>) -> Self {
-        self.task.post_execution.comment = Some(comment.into());
-        self
-    }
     /// The caller's reference, carried into every result and notification.
     pub fn reference(mut self, reference: impl Into<String>) -> Self {
         self.task.reference = Some(reference.into());
@@ -494,6 +487,11 @@ impl NewTaskBuilder {
     /// Refuses the task when another one has the same name.
     pub fn unique_name(mut self) -> Self {
         self.task.unique_name = true;
+        self
+    }
+    /// The alert comment carried in every event, with variables.
+    pub fn alert_comment(mut self, comment: impl Into<String>) -> Self {
+        self.task.post_execution.comment = Some(comment.into());
         self
     }
     /// The task.

@@ -64,15 +64,12 @@ struct Collect(Mutex<Vec<Event>>);
 
 #[async_trait]
 impl Notifier for Collect {
-    fn name(&self) -> &str {
-        "collect"
-    }
-    fn channel(&self) -> Channel {
-        Channel::Webhook
-    }
     async fn notify(&self, e: &Event) -> Result<(), SchedulerError> {
         self.0.lock().unwrap().push(e.clone());
         Ok(())
+    }
+    fn channel(&self) -> Channel {
+        Channel::Webhook
     }
 }
 

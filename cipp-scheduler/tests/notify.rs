@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use cipp_core::{Clock, ManualClock, ReqwestTransport, SecretString};
+use cipp_core::{ManualClock, ReqwestTransport, SecretString};
 use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
 use cipp_scheduler::engine::{Engine, StaticTenants};
 use cipp_scheduler::notify::{
@@ -15,7 +15,7 @@ use cipp_scheduler::notify::{
 };
 use cipp_scheduler::recurrence::{Recurrence, Schedule};
 use cipp_scheduler::store::{MemoryStore, SqliteStore};
-use cipp_scheduler::task::{NewTask, NotifyPer};
+use cipp_scheduler::task::{NewTask, NewTaskBuilder, NotifyPer};
 use cipp_scheduler::SchedulerError;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, header_exists, method, path};
@@ -27,8 +27,10 @@ struct Findings;
 
 #[async_trait]
 impl Command for Findings {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
+    fn validate(&self, p: &Value) -> Result<(), String> {
+        p.is_object()
+            .then_some(())
+            .ok_or_else(|| "the parameters are an object".into())
     }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         if ctx.parameters["fail"]
@@ -59,7 +61,6 @@ impl EmailSender for Mailbox {
 
 struct Rig {
     engine: Engine,
-    clock: ManualClock,
     hook: MockServer,
     halo: MockServer,
     mail: Arc<Mailbox>,
@@ -67,6 +68,11 @@ struct Rig {
 
 fn transport() -> Arc<ReqwestTransport> {
     Arc::new(ReqwestTransport::new().unwrap())
+}
+
+/// A webhook to `path` on `server`.
+fn hook_at(server: &MockServer, path: &str, auth: WebhookAuth) -> WebhookNotifier {
+    WebhookNotifier::new(transport(), &format!("{}{path}", server.uri()), auth).unwrap()
 }
 
 fn halo(uri: &str, strategy: TicketStrategy) -> HaloPsaNotifier {
@@ -154,7 +160,7 @@ async fn rig() -> Rig {
         None,
     )
     .await;
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let clock = ManualClock::new(START.parse().unwrap());
     let mut reg = Registry::new();
     reg.register("findings", Arc::new(Findings));
     let tenants = StaticTenants {
@@ -166,7 +172,7 @@ async fn rig() -> Rig {
         Arc::new(MemoryStore::new()),
         reg,
         Arc::new(tenants),
-        Arc::new(clock.clone()),
+        Arc::new(clock),
     )
     .with_notifier(Arc::new(
         WebhookNotifier::new(transport(), &hook.uri(), WebhookAuth::None).unwrap(),
@@ -180,20 +186,32 @@ async fn rig() -> Rig {
     )));
     Rig {
         engine,
-        clock,
         hook,
         halo: halo_server,
         mail,
     }
 }
 
-fn task(r: &Rig, parameters: Value) -> cipp_scheduler::task::NewTaskBuilder {
+const START: &str = "2026-11-27T09:00:00Z";
+
+/// A one-off task of the `findings` command, due when the rig's clock starts.
+fn task(parameters: Value) -> NewTaskBuilder {
     NewTask::builder(
         "MFA check",
         "findings",
-        Schedule::new(r.clock.now(), Recurrence::parse("0").unwrap()),
+        Schedule::new(START.parse().unwrap(), Recurrence::parse("0").unwrap()),
     )
     .parameters(parameters)
+}
+
+/// A fresh rig that added `tasks` and ran one tick.
+async fn ran(tasks: Vec<NewTaskBuilder>) -> Rig {
+    let r = rig().await;
+    for t in tasks {
+        r.engine.add(t.build()).await.unwrap();
+    }
+    r.engine.tick().await.unwrap();
+    r
 }
 
 /// The webhook's bodies, ordered by tenant (tenants run concurrently).
@@ -216,12 +234,7 @@ fn some_findings() -> Value {
 
 #[tokio::test]
 async fn each_event_goes_only_to_the_channels_the_task_asks_for() {
-    let r = rig().await;
-    r.engine
-        .add(task(&r, some_findings()).notify_webhook().build())
-        .await
-        .unwrap();
-    r.engine.tick().await.unwrap();
+    let r = ran(vec![task(some_findings()).notify_on(Channel::Webhook)]).await;
     assert_eq!(hook_events(&r).await.len(), 1, "the webhook got the run");
     assert!(r.mail.0.lock().unwrap().is_empty(), "no e-mail");
     assert!(
@@ -229,17 +242,10 @@ async fn each_event_goes_only_to_the_channels_the_task_asks_for() {
         "no ticket, not even a token"
     );
 
-    let r = rig().await;
-    r.engine
-        .add(
-            task(&r, some_findings())
-                .notify_email()
-                .notify_psa()
-                .build(),
-        )
-        .await
-        .unwrap();
-    r.engine.tick().await.unwrap();
+    let r = ran(vec![task(some_findings())
+        .notify_on(Channel::Email)
+        .notify_on(Channel::Psa)])
+    .await;
     assert!(hook_events(&r).await.is_empty(), "no webhook");
     assert_eq!(r.mail.0.lock().unwrap().len(), 1);
     assert_eq!(
@@ -258,16 +264,14 @@ async fn per_tenant_for_alerts_per_run_otherwise_and_as_asked() {
         (false, Some(NotifyPer::Tenant), 3),
     ];
     for (alert, per, expected) in cases {
-        let r = rig().await;
-        let mut b = task(&r, some_findings()).notify_webhook();
+        let mut b = task(some_findings()).notify_on(Channel::Webhook);
         if alert {
             b = b.hidden();
         }
         if let Some(per) = per {
             b = b.notify_per(per);
         }
-        r.engine.add(b.build()).await.unwrap();
-        r.engine.tick().await.unwrap();
+        let r = ran(vec![b]).await;
         let events = hook_events(&r).await;
         assert_eq!(events.len(), expected, "alert {alert}, {per:?}");
         if expected == 3 {
@@ -285,29 +289,18 @@ async fn per_tenant_for_alerts_per_run_otherwise_and_as_asked() {
 
 #[tokio::test]
 async fn only_with_findings_leaves_quiet_tenants_and_runs_silent() {
-    let r = rig().await;
     let params = json!({"findings": {"a.com": [1, 2, 3]}, "fail": ["c.com"]});
-    r.engine
-        .add(
-            task(&r, params)
-                .hidden()
-                .notify_webhook()
-                .notify_only_with_findings()
-                .build(),
-        )
-        .await
-        .unwrap();
-    r.engine
-        .add(
-            task(&r, json!({}))
-                .notify_webhook()
-                .notify_per(NotifyPer::Run)
-                .notify_only_with_findings()
-                .build(),
-        )
-        .await
-        .unwrap();
-    r.engine.tick().await.unwrap();
+    let r = ran(vec![
+        task(params)
+            .hidden()
+            .notify_on(Channel::Webhook)
+            .notify_only_with_findings(),
+        task(json!({}))
+            .notify_on(Channel::Webhook)
+            .notify_per(NotifyPer::Run)
+            .notify_only_with_findings(),
+    ])
+    .await;
     let events = hook_events(&r).await;
     let seen: Vec<(&Value, &Value, &Value)> = events
         .iter()
@@ -325,19 +318,12 @@ async fn only_with_findings_leaves_quiet_tenants_and_runs_silent() {
 
 #[tokio::test]
 async fn subject_and_comment_with_variables_and_unknown_ones_refused_up_front() {
-    let r = rig().await;
-    r.engine
-        .add(
-            task(&r, some_findings())
-                .hidden()
-                .notify_email()
-                .alert_subject("%taskname%: %resultcount% in %TenantName%")
-                .alert_comment("Look at %tenantid% <now>")
-                .build(),
-        )
-        .await
-        .unwrap();
-    r.engine.tick().await.unwrap();
+    let r = ran(vec![task(some_findings())
+        .hidden()
+        .notify_on(Channel::Email)
+        .alert_subject("%taskname%: %resultcount% in %TenantName%")
+        .alert_comment("Look at %tenantid% <now>")])
+    .await;
     let mail = r.mail.0.lock().unwrap().clone();
     let mut subjects: Vec<&str> = mail.iter().map(|m| m.1.as_str()).collect();
     subjects.sort();
@@ -352,7 +338,7 @@ async fn subject_and_comment_with_variables_and_unknown_ones_refused_up_front() 
     let a = mail.iter().find(|m| m.1.ends_with("a.com")).unwrap();
     assert!(a.2.contains("<p>Look at a.com &lt;now&gt;</p>"), "{}", a.2);
     for (subject, comment) in [(Some("%user%"), None), (None, Some("hi %tenant_name%"))] {
-        let mut b = task(&r, some_findings()).notify_email();
+        let mut b = task(some_findings()).notify_on(Channel::Email);
         if let Some(s) = subject {
             b = b.alert_subject(s);
         }
@@ -448,13 +434,7 @@ async fn each_format_posts_its_exact_body() {
             .expect(1)
             .mount(&server)
             .await;
-        let hook = WebhookNotifier::new(
-            transport(),
-            &format!("{}/hook/tok", server.uri()),
-            WebhookAuth::None,
-        )
-        .unwrap()
-        .with_format(format);
+        let hook = hook_at(&server, "/hook/tok", WebhookAuth::None).with_format(format);
         assert_eq!(hook.channel(), Channel::Webhook);
         hook.notify(&event()).await.unwrap();
     }
@@ -703,13 +683,8 @@ async fn signed_authenticated_json_with_retries() {
         .expect(1)
         .mount(&server)
         .await;
-    let hook = WebhookNotifier::new(
-        transport(),
-        &format!("{}/hook", server.uri()),
-        WebhookAuth::Bearer(SecretString::from("hook-token")),
-    )
-    .unwrap()
-    .signed(SecretString::from("shared-secret"));
+    let hook = hook_at(&server, "/hook", WebhookAuth::Bearer("hook-token".into()))
+        .signed(SecretString::from("shared-secret"));
     assert_eq!(hook.format(), WebhookFormat::Schema);
     hook.notify(&event()).await.unwrap();
     let body: Value =
@@ -727,8 +702,10 @@ async fn a_refusal_is_not_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let hook = WebhookNotifier::new(transport(), &server.uri(), WebhookAuth::None).unwrap();
-    let err = hook.notify(&event()).await.unwrap_err();
+    let err = hook_at(&server, "", WebhookAuth::None)
+        .notify(&event())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("400"));
 }
 

@@ -72,15 +72,12 @@ impl EmailNotifier {
 
 #[async_trait]
 impl Notifier for EmailNotifier {
-    fn name(&self) -> &str {
-        "email"
-    }
-    fn channel(&self) -> Channel {
-        Channel::Email
-    }
     async fn notify(&self, event: &Event) -> Result<(), SchedulerError> {
         self.sender
             .send(&self.to, &event.title, &event_html(event))
             .await
+    }
+    fn channel(&self) -> Channel {
+        Channel::Email
     }
 }

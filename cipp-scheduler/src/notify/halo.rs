@@ -357,12 +357,6 @@ impl HaloPsaNotifier {
 
 #[async_trait]
 impl Notifier for HaloPsaNotifier {
-    fn name(&self) -> &str {
-        "halopsa"
-    }
-    fn channel(&self) -> Channel {
-        Channel::Psa
-    }
     async fn notify(&self, event: &Event) -> Result<(), SchedulerError> {
         let drafts = self.drafts(event);
         if drafts.is_empty() {
@@ -381,5 +375,11 @@ impl Notifier for HaloPsaNotifier {
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+    fn channel(&self) -> Channel {
+        Channel::Psa
+    }
+    fn name(&self) -> &str {
+        "halopsa"
     }
 }

@@ -114,15 +114,28 @@ pub enum Channel {
     Psa,
 }
 
+impl Channel {
+    /// The channel's name: `webhook`, `email`, `psa`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::Email => "email",
+            Channel::Psa => "psa",
+        }
+    }
+}
+
 /// Delivers events.
 #[async_trait]
 pub trait Notifier: Send + Sync + 'static {
-    /// A name for logs.
-    fn name(&self) -> &str;
-    /// The channel it delivers on: it gets only the events of tasks that ask for it.
-    fn channel(&self) -> Channel;
     /// Delivers one event.
     async fn notify(&self, event: &Event) -> Result<(), SchedulerError>;
+    /// The channel it delivers on: it gets only the events of tasks that ask for it.
+    fn channel(&self) -> Channel;
+    /// A name for logs (the channel's, unless the notifier says otherwise).
+    fn name(&self) -> &str {
+        self.channel().as_str()
+    }
 }
 
 /// `s` with `&`, `<`, `>` and `"` escaped for HTML.

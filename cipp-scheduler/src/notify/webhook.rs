@@ -180,11 +180,13 @@ pub struct WebhookNotifier {
 
 impl std::fmt::Debug for WebhookNotifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookNotifier")
-            .field("url", &redact_url(&self.url))
-            .field("format", &self.format)
-            .field("auth", &self.auth)
-            .finish_non_exhaustive()
+        write!(
+            f,
+            "WebhookNotifier {{ url: {}, format: {:?}, auth: {:?}, .. }}",
+            redact_url(&self.url),
+            self.format,
+            self.auth
+        )
     }
 }
 
@@ -300,14 +302,6 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 #[async_trait]
 impl Notifier for WebhookNotifier {
-    fn name(&self) -> &str {
-        "webhook"
-    }
-
-    fn channel(&self) -> Channel {
-        Channel::Webhook
-    }
-
     async fn notify(&self, event: &Event) -> Result<(), SchedulerError> {
         let body = serde_json::to_vec(&self.format.body(event))
             .map_err(|e| SchedulerError::Notify(format!("cannot serialise the event: {e}")))?;
@@ -341,5 +335,8 @@ impl Notifier for WebhookNotifier {
             redact_url(&self.url),
             self.max_attempts
         ))))
+    }
+    fn channel(&self) -> Channel {
+        Channel::Webhook
     }
 }
