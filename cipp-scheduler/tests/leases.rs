@@ -10,7 +10,7 @@ use cipp_core::{Clock, ManualClock};
 use cipp_scheduler::command::{
     Command, CommandError, CommandOutput, Registry, RunContext, MAX_RETRY_AFTER,
 };
-use cipp_scheduler::engine::{Engine, EngineSettings, StaticTenants};
+use cipp_scheduler::engine::{Engine, EngineSettings, RunSummary, StaticTenants};
 use cipp_scheduler::recurrence::{Recurrence, Schedule, ScheduleError};
 use cipp_scheduler::store::{MemoryStore, SqliteStore, Store};
 use cipp_scheduler::task::{Lease, NewTask, Target, Task, TaskState, TenantOutcome, TenantResult};
@@ -323,34 +323,47 @@ async fn a_tick_holds_no_more_tasks_than_it_has_slots() {
     }
 }
 
+/// Workers `a` and `b` on `store`; `a` claimed a task recurring every `every` and its
+/// command holds until `gate.release`.
+async fn stalled(
+    store: &Arc<dyn Store>,
+    every: &str,
+) -> (
+    ManualClock,
+    Arc<Gate>,
+    Arc<Engine>,
+    Engine,
+    Task,
+    tokio::task::JoinHandle<Result<Vec<RunSummary>, SchedulerError>>,
+) {
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let gate = Arc::new(Gate {
+        hold_first: true,
+        ..Default::default()
+    });
+    let engine = |name| {
+        engine_with(
+            store.clone(),
+            gate.clone(),
+            Arc::new(clock.clone()),
+            name,
+            EngineSettings::default(),
+        )
+    };
+    let (a, b) = (Arc::new(engine("a")), engine("b"));
+    let task = a.add(spec(0, clock.now(), every)).await.unwrap();
+    let ha = tokio::spawn({
+        let a = a.clone();
+        async move { a.tick().await }
+    });
+    gate.started.notified().await;
+    (clock, gate, a, b, task, ha)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_stalled_past_its_lease_stops_without_overwriting_the_new_holder() {
     for (name, store) in stores() {
-        let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
-        let gate = Arc::new(Gate {
-            hold_first: true,
-            ..Default::default()
-        });
-        let a = Arc::new(engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "a",
-            EngineSettings::default(),
-        ));
-        let b = engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "b",
-            EngineSettings::default(),
-        );
-        let task = a.add(spec(0, clock.now(), "0")).await.unwrap();
-        let ha = tokio::spawn({
-            let a = a.clone();
-            async move { a.tick().await }
-        });
-        gate.started.notified().await;
+        let (clock, gate, _a, b, task, ha) = stalled(&store, "0").await;
         // a's command hangs past its 15-minute lease (its heartbeat, every 5 minutes of
         // real time, has not run): b takes the task over and finishes it.
         clock.advance(Duration::from_secs(16 * 60));
@@ -376,31 +389,7 @@ async fn a_worker_stalled_past_its_lease_stops_without_overwriting_the_new_holde
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_run_resumes_with_the_same_run_id() {
     for (name, store) in stores() {
-        let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
-        let gate = Arc::new(Gate {
-            hold_first: true,
-            ..Default::default()
-        });
-        let a = Arc::new(engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "a",
-            EngineSettings::default(),
-        ));
-        let b = engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "b",
-            EngineSettings::default(),
-        );
-        let task = a.add(spec(0, clock.now(), "1d")).await.unwrap();
-        let ha = tokio::spawn({
-            let a = a.clone();
-            async move { a.tick().await }
-        });
-        gate.started.notified().await;
+        let (clock, gate, _a, b, task, ha) = stalled(&store, "1d").await;
         ha.abort();
         let _ = ha.await;
         let stored = store.get(&task.id).await.unwrap().unwrap();
