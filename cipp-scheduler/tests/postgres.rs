@@ -54,9 +54,6 @@ struct Counter {
 
 #[async_trait]
 impl Command for Counter {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         {
             let mut f = self.in_flight.lock().unwrap();
@@ -80,6 +77,9 @@ impl Command for Counter {
             .entry(ctx.task_id)
             .or_default() -= 1;
         Ok(CommandOutput::Done(json!({})))
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -238,9 +238,6 @@ struct Probe {
 
 #[async_trait]
 impl Command for Probe {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         self.started.notify_one();
         if self.hang {
@@ -281,6 +278,9 @@ impl Command for Probe {
             .push((self.worker.into(), ctx.tenant.clone()));
         self.done.send_modify(|n| *n += 1);
         Ok(CommandOutput::Done(json!({"tenant": ctx.tenant})))
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -534,9 +534,6 @@ struct Timed {
 
 #[async_trait]
 impl Command for Timed {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         let first = {
             let mut spans = self.spans.lock().unwrap();
@@ -560,6 +557,9 @@ impl Command for Timed {
             s.1 = Some(std::time::Instant::now());
         }
         Ok(CommandOutput::Done(json!({"run": ctx.run_id})))
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
