@@ -10,11 +10,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cipp_core::{Clock, ManualClock};
 use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
-use cipp_scheduler::engine::{Engine, EngineSettings, StaticTenants};
+use cipp_scheduler::engine::{Engine, EngineSettings, RunSummary, StaticTenants};
 use cipp_scheduler::notify::{Channel, Event, Notifier};
 use cipp_scheduler::recurrence::{CatchUp, Recurrence, Schedule};
 use cipp_scheduler::store::{MemoryStore, SqliteStore, Store};
-use cipp_scheduler::task::{Lease, NewTask, PostExecution, Target, TaskState, TenantOutcome};
+use cipp_scheduler::task::{Lease, NewTask, PostExecution, Target, Task, TaskState, TenantOutcome};
 use cipp_scheduler::SchedulerError;
 use serde_json::{json, Value};
 
@@ -148,6 +148,13 @@ fn task(name: &str, first: DateTime<Utc>, rec: &str, target: Target) -> NewTask 
     }
 }
 
+/// Adds `t` and runs one tick: the task and its run.
+async fn run_one(r: &Rig, t: NewTask) -> (Task, RunSummary) {
+    let t = r.engine.add(t).await.unwrap();
+    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    (t, run)
+}
+
 fn a_com() -> Target {
     Target::Tenant { id: "a.com".into() }
 }
@@ -255,12 +262,7 @@ async fn a_new_task_runs_at_the_next_tick_and_run_now_runs_at_once() {
 #[tokio::test]
 async fn honest_states_from_per_tenant_outcomes() {
     let r = rig(Probe::failing(&["b.com"]));
-    let t = r
-        .engine
-        .add(task("some fail", r.clock.now(), "0", all()))
-        .await
-        .unwrap();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    let (t, run) = run_one(&r, task("some fail", r.clock.now(), "0", all())).await;
     assert_eq!(run.state, TaskState::CompletedWithErrors);
     assert_eq!(run.state.cipp_name(), "Completed with errors");
     let failed: Vec<_> = run
@@ -273,12 +275,7 @@ async fn honest_states_from_per_tenant_outcomes() {
     assert_eq!(r.engine.store().results(&t.id).await.unwrap().len(), 3);
 
     let r = rig(Probe::failing(&["a.com", "b.com", "c.com"]));
-    let t = r
-        .engine
-        .add(task("all fail", r.clock.now(), "1d", all()))
-        .await
-        .unwrap();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    let (t, run) = run_one(&r, task("all fail", r.clock.now(), "1d", all())).await;
     assert_eq!(run.state, TaskState::Failed);
     let stored = r.engine.store().get(&t.id).await.unwrap().unwrap();
     assert_eq!(stored.state, TaskState::FailedRecurring);

@@ -225,6 +225,16 @@ struct Gate {
     sleep: Option<Duration>,
 }
 
+impl Gate {
+    /// A gate whose command sleeps `d` each run.
+    fn sleeping(d: Duration) -> Arc<Gate> {
+        Arc::new(Gate {
+            sleep: Some(d),
+            ..Default::default()
+        })
+    }
+}
+
 #[async_trait]
 impl Command for Gate {
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
@@ -278,10 +288,7 @@ fn engine_with(
 async fn a_tick_holds_no_more_tasks_than_it_has_slots() {
     for (name, store) in stores() {
         let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
-        let gate = Arc::new(Gate {
-            sleep: Some(Duration::from_millis(20)),
-            ..Default::default()
-        });
+        let gate = Gate::sleeping(Duration::from_millis(20));
         let engine = Arc::new(engine_with(
             store.clone(),
             gate.clone(),
@@ -418,10 +425,7 @@ async fn the_heartbeat_keeps_a_long_run_from_being_taken_over() {
         lease: Duration::from_secs(30),
         ..Default::default()
     };
-    let gate = Arc::new(Gate {
-        sleep: Some(Duration::from_secs(100)),
-        ..Default::default()
-    });
+    let gate = Gate::sleeping(Duration::from_secs(100));
     let a = Arc::new(engine_with(
         store.clone(),
         gate.clone(),
