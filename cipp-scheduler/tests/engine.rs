@@ -169,7 +169,8 @@ fn all() -> Target {
 #[tokio::test]
 async fn unknown_commands_bad_parameters_and_duplicate_names_are_refused_up_front() {
     let r = rig(Probe::default());
-    let refusals: [(fn(&mut NewTask), &str); 2] = [
+    type Edit = fn(&mut NewTask);
+    let refusals: [(Edit, &str); 2] = [
         (|t| t.command = "nope".into(), "unknown command"),
         (|t| t.parameters = json!({"bad": 1}), "`bad`"),
     ];

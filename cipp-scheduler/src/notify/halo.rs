@@ -287,7 +287,9 @@ impl HaloPsaNotifier {
             .map_err(|e| SchedulerError::Notify(format!("HaloPSA {path}: {e}")))
     }
 
-    /// Whether ticket `id` is still open (`false` when it was closed or deleted).
+    /// Whether ticket `id` is still open: `false` when Halo says `hasbeenclosed: true` or
+    /// the ticket is gone (404); an answer without the flag counts as open, as CIPP reads
+    /// it.
     async fn is_open(&self, auth: &http::HeaderValue, id: i64) -> Result<bool, SchedulerError> {
         let r = self
             .call(
@@ -304,7 +306,7 @@ impl HaloPsaNotifier {
             return Err(refused("HaloPSA (reading a ticket)", r.status(), r.body()));
         }
         let v: Value = serde_json::from_slice(r.body()).unwrap_or(Value::Null);
-        Ok(v["hasbeenclosed"] == Value::Bool(false))
+        Ok(v["hasbeenclosed"] != Value::Bool(true))
     }
 
     /// Adds the draft as a private note to an open ticket of its condition, or opens a
