@@ -3,6 +3,7 @@
 //! request checked against wiremock, on a manual clock.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use cipp_core::{ManualClock, ReqwestTransport, SecretString};
@@ -460,7 +461,7 @@ async fn no_error_or_debug_quotes_the_webhook_token() {
     let closed = format!("http://127.0.0.1:9/hooks/{token}");
     let hook = WebhookNotifier::new(transport(), &closed, WebhookAuth::None)
         .unwrap()
-        .with_max_attempts(1);
+        .with_retries(1, Duration::ZERO);
     let err = hook.notify(&event()).await.unwrap_err().to_string();
     assert!(!err.contains(token), "{err}");
     let err = WebhookNotifier::new(transport(), &format!("ftp://x/{token}"), WebhookAuth::None)
@@ -684,7 +685,8 @@ async fn signed_authenticated_json_with_retries() {
         .mount(&server)
         .await;
     let hook = hook_at(&server, "/hook", WebhookAuth::Bearer("hook-token".into()))
-        .signed(SecretString::from("shared-secret"));
+        .signed(SecretString::from("shared-secret"))
+        .with_retries(3, Duration::ZERO);
     assert_eq!(hook.format(), WebhookFormat::Schema);
     hook.notify(&event()).await.unwrap();
     let body: Value =

@@ -176,6 +176,7 @@ pub struct WebhookNotifier {
     format: WebhookFormat,
     signing_secret: Option<cipp_core::SecretString>,
     max_attempts: u32,
+    backoff: Duration,
 }
 
 impl std::fmt::Debug for WebhookNotifier {
@@ -211,6 +212,7 @@ impl WebhookNotifier {
             format: WebhookFormat::detect(url),
             signing_secret: None,
             max_attempts: 3,
+            backoff: Duration::from_millis(500),
         })
     }
 
@@ -226,9 +228,11 @@ impl WebhookNotifier {
     }
 
     /// Tries each event at most `attempts` times (at least once; 3 by default), backing
-    /// off 0.5 s, 1 s, 2 s, … between tries.
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+    /// off `first_wait`, twice that, four times, … (capped at a minute) between tries
+    /// (0.5 s first by default).
+    pub fn with_retries(mut self, attempts: u32, first_wait: Duration) -> Self {
         self.max_attempts = attempts.max(1);
+        self.backoff = first_wait;
         self
     }
 
@@ -321,13 +325,16 @@ impl Notifier for WebhookNotifier {
                 Err(e) => last = e.to_string(),
             }
             if attempt < self.max_attempts {
-                // 0.5 s, 1 s, 2 s, … capped at one minute (no overflow for any attempt count).
-                let backoff = 2u64
+                // first_wait × 1, 2, 4, … capped at one minute (no overflow for any count).
+                let factor = 2u32
                     .checked_pow(attempt.saturating_sub(1))
-                    .and_then(|f| f.checked_mul(500))
-                    .unwrap_or(u64::MAX)
-                    .min(60_000);
-                tokio::time::sleep(Duration::from_millis(backoff)).await;
+                    .unwrap_or(u32::MAX);
+                let wait = self
+                    .backoff
+                    .checked_mul(factor)
+                    .unwrap_or(Duration::MAX)
+                    .min(Duration::from_secs(60));
+                tokio::time::sleep(wait).await;
             }
         }
         Err(SchedulerError::Notify(self.scrub(&format!(
