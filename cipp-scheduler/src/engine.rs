@@ -17,7 +17,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::command::{
     clamp_retry_after, retry_at, CommandError, CommandOutput, Registry, RunContext,
 };
-use crate::notify::{fingerprint, Event, Notifier, SCHEMA_VERSION};
+use crate::notify::{routing, template, Notifier};
 use crate::store::{Store, WorkItem, WorkQueue};
 use crate::task::{Lease, NewTask, Target, Task, TaskState, TenantOutcome, TenantResult};
 use crate::SchedulerError;
@@ -310,6 +310,12 @@ impl Engine {
             return Err(SchedulerError::Invalid("a task needs a name".into()));
         }
         self.registry.validate(&spec.command, &spec.parameters)?;
+        for t in [&spec.post_execution.subject, &spec.post_execution.comment]
+            .into_iter()
+            .flatten()
+        {
+            template::validate(t)?;
+        }
         spec.schedule.validate()?;
         if let Target::Tenant { id } = &spec.target {
             if id.trim().is_empty() {
@@ -397,74 +403,18 @@ impl Engine {
     /// over by another worker is stopped and left out (see
     /// [`SchedulerError::LeaseLost`]).
     pub async fn tick(&self) -> Result<Vec<RunSummary>, SchedulerError> {
-        /// One finished step of the tick: a claim, or a run.
-        enum Step {
-            Claimed(
-                Result<Vec<Task>, SchedulerError>,
-                Vec<OwnedSemaphorePermit>,
-                DateTime<Utc>,
-            ),
-            Ran(Result<Vec<RunSummary>, SchedulerError>),
-        }
-        let mut out = Vec::new();
-        let mut first_err: Option<SchedulerError> = None;
-        // Claims and runs are polled together: a run may hold a pooled connection that a
-        // claim waits for.
-        let mut steps: FuturesUnordered<
-            std::pin::Pin<Box<dyn std::future::Future<Output = Step> + Send + '_>>,
-        > = FuturesUnordered::new();
-        let mut claiming = false;
-        // Claim again only when slots were freed or the last claim filled every slot.
-        let mut claim_again = true;
-        loop {
-            if !claiming && claim_again && first_err.is_none() {
-                let permits = free_slots(&self.task_slots);
-                if !permits.is_empty() {
-                    claiming = true;
-                    claim_again = false;
-                    steps.push(Box::pin(async move {
-                        let now = self.clock.now();
-                        let claimed = self
-                            .store
-                            .claim_due(now, &self.lease(now), permits.len())
-                            .await;
-                        Step::Claimed(claimed, permits, now)
-                    }));
-                }
-            }
-            match steps.next().await {
-                None => break,
-                Some(Step::Claimed(Ok(claimed), permits, now)) => {
-                    claiming = false;
-                    claim_again = !claimed.is_empty() && claimed.len() == permits.len();
-                    for (task, permit) in claimed.into_iter().zip(permits) {
-                        steps.push(Box::pin(async move {
-                            let _slot = permit;
-                            Step::Ran(self.run_guarded(task, now, false).await)
-                        }));
-                    }
-                }
-                Some(Step::Claimed(Err(e), _, _)) => {
-                    claiming = false;
-                    first_err.get_or_insert(e);
-                }
-                Some(Step::Ran(result)) => {
-                    claim_again = true;
-                    match result {
-                        Ok(runs) => out.extend(runs),
-                        Err(SchedulerError::LeaseLost { what }) => {
-                            tracing::warn!(%what, worker = %self.settings.worker, "lease lost; run stopped");
-                        }
-                        Err(e) => {
-                            first_err.get_or_insert(e);
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(e) = first_err {
-            return Err(e);
-        }
+        let mut out = self
+            .claim_and_run(
+                &self.task_slots,
+                |n| async move {
+                    let now = self.clock.now();
+                    let claimed = self.store.claim_due(now, &self.lease(now), n).await?;
+                    Ok(claimed.into_iter().map(|t| (t, now)).collect())
+                },
+                |(task, now)| self.run_guarded(task, now, false),
+                "lease lost; run stopped",
+            )
+            .await?;
         if let Some(queue) = self.store.work_queue() {
             out.extend(self.work_items(queue).await?);
         }
@@ -712,46 +662,77 @@ impl Engine {
     /// is due — at most as many at once as [`EngineSettings::concurrency`], claiming again
     /// as slots free up — and finalises each run whose last item this worker closed.
     async fn work_items(&self, queue: &dyn WorkQueue) -> Result<Vec<RunSummary>, SchedulerError> {
-        enum Step {
-            Claimed(
-                Result<Vec<WorkItem>, SchedulerError>,
-                Vec<OwnedSemaphorePermit>,
-            ),
-            Ran(Result<Option<RunSummary>, SchedulerError>),
-        }
         let tasks: Mutex<HashMap<String, Option<Task>>> = Mutex::new(HashMap::new());
         let tasks = &tasks;
+        self.claim_and_run(
+            &self.item_slots,
+            |n| async move {
+                let now = self.clock.now();
+                queue.claim_items(now, &self.lease(now), n).await
+            },
+            |item| async move {
+                let summary = self.run_item_guarded(queue, item, tasks).await?;
+                Ok(summary.into_iter().collect())
+            },
+            "work item taken over; result dropped",
+        )
+        .await
+    }
+
+    /// Claims with `claim` (given the number of free `slots`) and runs each claimed thing
+    /// with `run` in its slot, claiming again as slots free up — only when slots were
+    /// freed or the last claim filled every slot — until nothing is claimed or running.
+    /// Claims and runs are polled together: a run may hold a pooled connection that a
+    /// claim waits for. A run whose lease was lost is logged with `lost` and left out; the
+    /// first other error stops further claims and is returned once the runs end.
+    async fn claim_and_run<'a, C, CF, CFut, RF, RFut>(
+        &'a self,
+        slots: &Arc<Semaphore>,
+        claim: CF,
+        run: RF,
+        lost: &'static str,
+    ) -> Result<Vec<RunSummary>, SchedulerError>
+    where
+        C: Send + 'a,
+        CF: Fn(usize) -> CFut,
+        CFut: std::future::Future<Output = Result<Vec<C>, SchedulerError>> + Send + 'a,
+        RF: Fn(C) -> RFut,
+        RFut: std::future::Future<Output = Result<Vec<RunSummary>, SchedulerError>> + Send + 'a,
+    {
+        /// One finished step: a claim, or a run.
+        enum Step<C> {
+            Claimed(Result<Vec<C>, SchedulerError>, Vec<OwnedSemaphorePermit>),
+            Ran(Result<Vec<RunSummary>, SchedulerError>),
+        }
         let mut out = Vec::new();
         let mut first_err: Option<SchedulerError> = None;
         let mut steps: FuturesUnordered<
-            std::pin::Pin<Box<dyn std::future::Future<Output = Step> + Send + '_>>,
+            std::pin::Pin<Box<dyn std::future::Future<Output = Step<C>> + Send + 'a>>,
         > = FuturesUnordered::new();
         let mut claiming = false;
         let mut claim_again = true;
         loop {
             if !claiming && claim_again && first_err.is_none() {
-                let permits = free_slots(&self.item_slots);
+                let permits = free_slots(slots);
                 if !permits.is_empty() {
                     claiming = true;
                     claim_again = false;
-                    steps.push(Box::pin(async move {
-                        let now = self.clock.now();
-                        let claimed = queue
-                            .claim_items(now, &self.lease(now), permits.len())
-                            .await;
-                        Step::Claimed(claimed, permits)
-                    }));
+                    let claimed = claim(permits.len());
+                    steps.push(Box::pin(
+                        async move { Step::Claimed(claimed.await, permits) },
+                    ));
                 }
             }
             match steps.next().await {
                 None => break,
-                Some(Step::Claimed(Ok(items), permits)) => {
+                Some(Step::Claimed(Ok(claimed), permits)) => {
                     claiming = false;
-                    claim_again = !items.is_empty() && items.len() == permits.len();
-                    for (item, permit) in items.into_iter().zip(permits) {
+                    claim_again = !claimed.is_empty() && claimed.len() == permits.len();
+                    for (c, permit) in claimed.into_iter().zip(permits) {
+                        let ran = run(c);
                         steps.push(Box::pin(async move {
                             let _slot = permit;
-                            Step::Ran(self.run_item_guarded(queue, item, tasks).await)
+                            Step::Ran(ran.await)
                         }));
                     }
                 }
@@ -759,17 +740,17 @@ impl Engine {
                     claiming = false;
                     first_err.get_or_insert(e);
                 }
-                Some(Step::Ran(result)) => {
+                Some(Step::Ran(Ok(runs))) => {
                     claim_again = true;
-                    match result {
-                        Ok(summary) => out.extend(summary),
-                        Err(SchedulerError::LeaseLost { what }) => {
-                            tracing::warn!(%what, worker = %self.settings.worker, "work item taken over; result dropped");
-                        }
-                        Err(e) => {
-                            first_err.get_or_insert(e);
-                        }
-                    }
+                    out.extend(runs);
+                }
+                Some(Step::Ran(Err(SchedulerError::LeaseLost { what }))) => {
+                    claim_again = true;
+                    tracing::warn!(%what, worker = %self.settings.worker, "{lost}");
+                }
+                Some(Step::Ran(Err(e))) => {
+                    claim_again = true;
+                    first_err.get_or_insert(e);
                 }
             }
         }
@@ -902,38 +883,22 @@ impl Engine {
         Ok(summary)
     }
 
+    /// Sends the run's events ([`crate::notify::routing::events`]) to the notifiers of
+    /// the channels the task asks for, and to no other.
     async fn notify(&self, task: &Task, run: &RunSummary) {
-        if run.results.is_empty() || !task.spec.post_execution.any() || self.notifiers.is_empty() {
+        let wanted: Vec<&Arc<dyn Notifier>> = self
+            .notifiers
+            .iter()
+            .filter(|n| task.spec.post_execution.wants(n.channel()))
+            .collect();
+        if wanted.is_empty() {
             return;
         }
-        let failed: Vec<&str> = run
-            .results
-            .iter()
-            .filter(|r| !r.outcome.is_ok())
-            .map(|r| r.tenant.as_str())
-            .collect();
-        let kind = if failed.is_empty() {
-            "task.completed"
-        } else {
-            "task.failed"
-        };
-        let mut parts = vec![kind, task.id.as_str()];
-        parts.extend(failed.iter().copied());
-        let event = Event {
-            schema_version: SCHEMA_VERSION,
-            kind: kind.into(),
-            source: "cipp-scheduler".into(),
-            title: format!("{}: {}", task.spec.name, task.state.cipp_name()),
-            tenants: run.results.iter().map(|r| r.tenant.clone()).collect(),
-            time: self.clock.now(),
-            count: run.results.len(),
-            reference: task.spec.reference.clone(),
-            fingerprint: fingerprint(&parts),
-            payload: json!({"taskId": task.id, "runId": run.run_id, "command": task.spec.command, "results": run.results}),
-        };
-        for n in &self.notifiers {
-            if let Err(e) = n.notify(&event).await {
-                tracing::warn!(notifier = n.name(), error = %e, "notification failed");
+        for event in routing::events(task, &run.run_id, &run.results, self.clock.now()) {
+            for n in &wanted {
+                if let Err(e) = n.notify(&event).await {
+                    tracing::warn!(notifier = n.name(), error = %e, "notification failed");
+                }
             }
         }
     }

@@ -6,8 +6,10 @@
 //! [`engine::Engine`] claims due tasks from a [`store::Store`] (in memory, SQLite or PostgreSQL), fans out
 //! over the tenants with bounded concurrency, stores per-tenant results, derives an honest
 //! state (never "completed" when a tenant failed), computes the next run without drift and
-//! sends [`notify::Event`]s. The engine knows nothing of Microsoft 365: the `cipp` facade
-//! registers the built-in commands.
+//! sends [`notify::Event`]s — per tenant or per run, only with findings when asked — to the
+//! [`notify::Channel`]s each task asks for (webhook: JSON schema, Teams, Slack, Discord;
+//! e-mail; HaloPSA tickets per client, merged into open ones). The engine knows nothing of
+//! Microsoft 365: the `cipp` facade registers the built-in commands.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cipp_scheduler::SchedulerError> {

@@ -74,6 +74,11 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE tasks ADD COLUMN IF NOT EXISTS claimable_at TIMESTAMPTZ;
     CREATE INDEX IF NOT EXISTS tasks_claimable ON tasks (claimable_at);
     ALTER TABLE work_items ADD COLUMN IF NOT EXISTS lease_token TEXT;",
+    // 4: the PSA tickets opened per condition (`notify::TicketBook`).
+    "CREATE TABLE IF NOT EXISTS psa_tickets (
+        key TEXT PRIMARY KEY,
+        ticket BIGINT NOT NULL
+    );",
 ];
 
 fn pg(e: tokio_postgres::Error) -> SchedulerError {
@@ -824,5 +829,36 @@ impl WorkQueue for PgStore {
             .await
             .map_err(pg)?,
         )
+    }
+}
+
+/// The PSA tickets opened per condition, in the `psa_tickets` table, shared by every worker.
+#[async_trait]
+impl crate::notify::TicketBook for PgStore {
+    async fn ticket(&self, key: &str) -> Result<Option<i64>, SchedulerError> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt("SELECT ticket FROM psa_tickets WHERE key = $1", &[&key])
+            .await
+            .map_err(pg)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+    async fn record(&self, key: &str, ticket: i64) -> Result<(), SchedulerError> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO psa_tickets (key, ticket) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET ticket = EXCLUDED.ticket",
+            &[&key, &ticket],
+        )
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+    async fn forget(&self, key: &str) -> Result<(), SchedulerError> {
+        let c = self.pool.get().await?;
+        c.execute("DELETE FROM psa_tickets WHERE key = $1", &[&key])
+            .await
+            .map_err(pg)?;
+        Ok(())
     }
 }

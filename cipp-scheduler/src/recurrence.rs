@@ -666,46 +666,44 @@ mod tests {
 
     #[test]
     fn calendar_rules_in_a_time_zone_across_dst() {
-        // Every Monday at 09:00 in New York, across the March DST change (8 March 2026).
-        let s = Schedule::new(
-            at("2026-02-28T00:00:00Z"),
-            Recurrence::parse("0 9 * * MON").unwrap(),
-        )
-        .in_time_zone("America/New_York");
-        let runs = s.next_runs(at("2026-02-28T00:00:00Z"), 3).unwrap();
-        assert_eq!(
-            runs,
-            [
-                at("2026-03-02T14:00:00Z"),
-                at("2026-03-09T13:00:00Z"),
-                at("2026-03-16T13:00:00Z")
-            ]
-        );
-        // First of the month at 09:00 in Brussels.
-        let s = Schedule::new(
-            at("2026-10-15T00:00:00Z"),
-            Recurrence::parse("0 9 1 * *").unwrap(),
-        )
-        .in_time_zone("Europe/Brussels");
-        let runs = s.next_runs(at("2026-10-15T00:00:00Z"), 2).unwrap();
-        assert_eq!(
-            runs,
-            [at("2026-11-01T08:00:00Z"), at("2026-12-01T08:00:00Z")]
-        );
-        // Last weekday of the month.
-        let s = Schedule::new(
-            at("2026-01-01T00:00:00Z"),
-            Recurrence::parse("0 18 LW * *").unwrap(),
-        );
-        let runs = s.next_runs(at("2026-01-01T00:00:00Z"), 3).unwrap();
-        assert_eq!(
-            runs,
-            [
-                at("2026-01-30T18:00:00Z"),
-                at("2026-02-27T18:00:00Z"),
-                at("2026-03-31T18:00:00Z")
-            ]
-        );
+        // (rule, time zone, from, expected runs)
+        let cases: [(&str, &str, &str, &[&str]); 3] = [
+            // Every Monday at 09:00 in New York, across the March DST change (8 March 2026).
+            (
+                "0 9 * * MON",
+                "America/New_York",
+                "2026-02-28T00:00:00Z",
+                &[
+                    "2026-03-02T14:00:00Z",
+                    "2026-03-09T13:00:00Z",
+                    "2026-03-16T13:00:00Z",
+                ],
+            ),
+            // First of the month at 09:00 in Brussels.
+            (
+                "0 9 1 * *",
+                "Europe/Brussels",
+                "2026-10-15T00:00:00Z",
+                &["2026-11-01T08:00:00Z", "2026-12-01T08:00:00Z"],
+            ),
+            // Last weekday of the month.
+            (
+                "0 18 LW * *",
+                "UTC",
+                "2026-01-01T00:00:00Z",
+                &[
+                    "2026-01-30T18:00:00Z",
+                    "2026-02-27T18:00:00Z",
+                    "2026-03-31T18:00:00Z",
+                ],
+            ),
+        ];
+        for (rule, tz, from, expected) in cases {
+            let s = Schedule::new(at(from), Recurrence::parse(rule).unwrap()).in_time_zone(tz);
+            let runs = s.next_runs(at(from), expected.len()).unwrap();
+            let expected: Vec<DateTime<Utc>> = expected.iter().map(|e| at(e)).collect();
+            assert_eq!(runs, expected, "{rule} in {tz}");
+        }
         assert!(Schedule::new(at("2026-01-01T00:00:00Z"), Recurrence::Once)
             .in_time_zone("Mars/Olympus")
             .validate()

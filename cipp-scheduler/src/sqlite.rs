@@ -59,6 +59,8 @@ const MIGRATIONS: &[&str] = &[
     // for existing rows right after.
     "ALTER TABLE tasks ADD COLUMN claimable_at INTEGER;
      CREATE INDEX tasks_claimable ON tasks(claimable_at);",
+    // 3: the PSA tickets opened per condition (`notify::TicketBook`).
+    "CREATE TABLE psa_tickets (key TEXT PRIMARY KEY, ticket INTEGER NOT NULL);",
 ];
 
 impl SqliteStore {
@@ -327,6 +329,47 @@ impl Store for SqliteStore {
                 .query_row("SELECT min(claimable_at) FROM tasks", [], |r| r.get(0))
                 .map_err(db)?;
             Ok(ms.and_then(DateTime::from_timestamp_millis))
+        })
+        .await
+    }
+}
+
+/// The PSA tickets opened per condition, in the `psa_tickets` table.
+#[async_trait]
+impl crate::notify::TicketBook for SqliteStore {
+    async fn ticket(&self, key: &str) -> Result<Option<i64>, SchedulerError> {
+        let key = key.to_owned();
+        self.with(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row(
+                "SELECT ticket FROM psa_tickets WHERE key = ?1",
+                [&key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)
+        })
+        .await
+    }
+    async fn record(&self, key: &str, ticket: i64) -> Result<(), SchedulerError> {
+        let key = key.to_owned();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO psa_tickets (key, ticket) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET ticket = excluded.ticket",
+                rusqlite::params![key, ticket],
+            )
+            .map(drop)
+            .map_err(db)
+        })
+        .await
+    }
+    async fn forget(&self, key: &str) -> Result<(), SchedulerError> {
+        let key = key.to_owned();
+        self.with(move |c| {
+            c.execute("DELETE FROM psa_tickets WHERE key = ?1", [&key])
+                .map(drop)
+                .map_err(db)
         })
         .await
     }

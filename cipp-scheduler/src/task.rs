@@ -158,6 +158,26 @@ fn error_summary_or_text<'de, D: serde::Deserializer<'de>>(
 }
 
 impl TenantOutcome {
+    /// How many findings the outcome reports (`%resultcount%`): the length of an array
+    /// output, nothing for an empty output (`null`, `[]`, `{}`, `""`), one for any other
+    /// output; one at least for a warning; none for no change, a failure or throttling.
+    pub fn findings(&self) -> usize {
+        fn count(v: &Value) -> usize {
+            match v {
+                Value::Null => 0,
+                Value::Array(a) => a.len(),
+                Value::Object(o) => usize::from(!o.is_empty()),
+                Value::String(s) => usize::from(!s.is_empty()),
+                _ => 1,
+            }
+        }
+        match self {
+            TenantOutcome::Succeeded { output, .. } => count(output),
+            TenantOutcome::Warning { output, .. } => count(output).max(1),
+            _ => 0,
+        }
+    }
+
     /// Whether it succeeded (with or without changes, warnings included).
     pub fn is_ok(&self) -> bool {
         matches!(
@@ -186,25 +206,75 @@ pub struct TenantResult {
     pub reference: Option<String>,
 }
 
-/// Post-execution notifications.
+/// Post-execution notifications: which channels a task's events go to, how they are
+/// grouped, when they are sent, and the alert subject and comment.
+///
+/// The subject and comment may use the variables `%tenantname%`, `%tenantid%`,
+/// `%resultcount%` and `%taskname%` ([`crate::notify::template`]); an unknown variable is
+/// refused when the task is added.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PostExecution {
-    /// Send to the webhook sinks.
+    /// Send to the webhook notifiers ([`crate::notify::Channel::Webhook`]).
     #[serde(default)]
     pub webhook: bool,
-    /// Send e-mail.
+    /// Send e-mail ([`crate::notify::Channel::Email`]).
     #[serde(default)]
     pub email: bool,
-    /// Create a PSA ticket.
+    /// Create a PSA ticket ([`crate::notify::Channel::Psa`]).
     #[serde(default)]
     pub psa: bool,
+    /// Notify only when the run found something ([`TenantOutcome::findings`] above zero)
+    /// or a tenant failed: a run that found nothing stays silent.
+    #[serde(default)]
+    pub only_with_findings: bool,
+    /// One event per tenant or per run; `None` takes the default of the task's kind
+    /// ([`PostExecution::grouping`]: per tenant for alerts, per run otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<NotifyPer>,
+    /// A custom subject (the event's title), with variables.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// An alert comment carried in every event, with variables.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// How a multi-tenant run is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum NotifyPer {
+    /// One event per tenant, as CIPP sends its alerts.
+    Tenant,
+    /// One event for the whole run.
+    Run,
 }
 
 impl PostExecution {
     /// Whether any notification is asked for.
     pub fn any(&self) -> bool {
         self.webhook || self.email || self.psa
+    }
+
+    /// Whether events go to `channel`.
+    pub fn wants(&self, channel: crate::notify::Channel) -> bool {
+        use crate::notify::Channel;
+        match channel {
+            Channel::Webhook => self.webhook,
+            Channel::Email => self.email,
+            Channel::Psa => self.psa,
+        }
+    }
+
+    /// The grouping in effect: the one asked for, else per tenant for an alert (a hidden
+    /// task, as CIPP's scripted alerts are) and per run for any other task.
+    pub fn grouping(&self, alert: bool) -> NotifyPer {
+        self.per.unwrap_or(if alert {
+            NotifyPer::Tenant
+        } else {
+            NotifyPer::Run
+        })
     }
 }
 
@@ -297,6 +367,7 @@ impl NewTask {
     ///
     /// ```
     /// use cipp_scheduler::recurrence::{Recurrence, Schedule};
+    /// use cipp_scheduler::notify::Channel;
     /// use cipp_scheduler::task::{NewTask, Target};
     /// let t = NewTask::builder(
     ///     "Weekly MFA report",
@@ -305,7 +376,7 @@ impl NewTask {
     /// )
     /// .tenant("contoso.onmicrosoft.com")
     /// .reference("PSA-1001")
-    /// .notify_webhook()
+    /// .notify_on(Channel::Webhook)
     /// .build();
     /// assert_eq!(t.target, Target::Tenant { id: "contoso.onmicrosoft.com".into() });
     /// assert!(t.post_execution.webhook && !t.post_execution.email);
@@ -376,19 +447,31 @@ impl NewTaskBuilder {
         };
         self
     }
-    /// Sends each run's results to the webhook notifiers.
-    pub fn notify_webhook(mut self) -> Self {
-        self.task.post_execution.webhook = true;
+    /// Sends each run's events to the notifiers of `channel` (once per channel asked
+    /// for; see [`PostExecution::wants`]).
+    pub fn notify_on(mut self, channel: crate::notify::Channel) -> Self {
+        use crate::notify::Channel;
+        let p = &mut self.task.post_execution;
+        match channel {
+            Channel::Webhook => p.webhook = true,
+            Channel::Email => p.email = true,
+            Channel::Psa => p.psa = true,
+        }
         self
     }
-    /// Sends each run's results by e-mail.
-    pub fn notify_email(mut self) -> Self {
-        self.task.post_execution.email = true;
+    /// Notifies only when the run found something or a tenant failed.
+    pub fn notify_only_with_findings(mut self) -> Self {
+        self.task.post_execution.only_with_findings = true;
         self
     }
-    /// Files each run's results as PSA tickets.
-    pub fn notify_psa(mut self) -> Self {
-        self.task.post_execution.psa = true;
+    /// One event per tenant or per run (see [`PostExecution::grouping`]).
+    pub fn notify_per(mut self, per: NotifyPer) -> Self {
+        self.task.post_execution.per = Some(per);
+        self
+    }
+    /// The events' subject, with variables (`%tenantname%`, `%resultcount%`, …).
+    pub fn alert_subject(mut self, subject: impl Into<String>) -> Self {
+        self.task.post_execution.subject = Some(subject.into());
         self
     }
     /// The caller's reference, carried into every result and notification.
@@ -404,6 +487,11 @@ impl NewTaskBuilder {
     /// Refuses the task when another one has the same name.
     pub fn unique_name(mut self) -> Self {
         self.task.unique_name = true;
+        self
+    }
+    /// The alert comment carried in every event, with variables.
+    pub fn alert_comment(mut self, comment: impl Into<String>) -> Self {
+        self.task.post_execution.comment = Some(comment.into());
         self
     }
     /// The task.

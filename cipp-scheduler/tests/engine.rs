@@ -1,5 +1,8 @@
 //! The engine on a manual clock (and paused Tokio time where commands wait).
 
+mod common;
+use common::TokioClock;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -7,11 +10,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cipp_core::{Clock, ManualClock};
 use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
-use cipp_scheduler::engine::{Engine, EngineSettings, StaticTenants};
-use cipp_scheduler::notify::{Event, Notifier};
+use cipp_scheduler::engine::{Engine, EngineSettings, RunSummary, StaticTenants};
+use cipp_scheduler::notify::{Channel, Event, Notifier};
 use cipp_scheduler::recurrence::{CatchUp, Recurrence, Schedule};
 use cipp_scheduler::store::{MemoryStore, SqliteStore, Store};
-use cipp_scheduler::task::{Lease, NewTask, PostExecution, Target, TaskState, TenantOutcome};
+use cipp_scheduler::task::{Lease, NewTask, PostExecution, Target, Task, TaskState, TenantOutcome};
 use cipp_scheduler::SchedulerError;
 use serde_json::{json, Value};
 
@@ -23,6 +26,16 @@ struct Probe {
     calls: Mutex<Vec<(String, String, Option<String>)>>,
     throttled: Mutex<Vec<String>>,
     big: bool,
+}
+
+impl Probe {
+    /// A probe failing for `tenants`.
+    fn failing(tenants: &[&str]) -> Self {
+        Probe {
+            fail: tenants.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        }
+    }
 }
 
 #[async_trait]
@@ -64,12 +77,12 @@ struct Collect(Mutex<Vec<Event>>);
 
 #[async_trait]
 impl Notifier for Collect {
-    fn name(&self) -> &str {
-        "collect"
-    }
     async fn notify(&self, e: &Event) -> Result<(), SchedulerError> {
         self.0.lock().unwrap().push(e.clone());
         Ok(())
+    }
+    fn channel(&self) -> Channel {
+        Channel::Webhook
     }
 }
 
@@ -135,6 +148,17 @@ fn task(name: &str, first: DateTime<Utc>, rec: &str, target: Target) -> NewTask 
     }
 }
 
+/// Adds `t` and runs one tick: the task and its run.
+async fn run_one(r: &Rig, t: NewTask) -> (Task, RunSummary) {
+    let t = r.engine.add(t).await.unwrap();
+    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    (t, run)
+}
+
+fn a_com() -> Target {
+    Target::Tenant { id: "a.com".into() }
+}
+
 fn all() -> Target {
     Target::AllTenants {
         exclude_tenants: vec![],
@@ -145,24 +169,17 @@ fn all() -> Target {
 #[tokio::test]
 async fn unknown_commands_bad_parameters_and_duplicate_names_are_refused_up_front() {
     let r = rig(Probe::default());
-    let mut t = task("t", r.clock.now(), "0", all());
-    t.command = "nope".into();
-    assert!(r
-        .engine
-        .add(t)
-        .await
-        .unwrap_err()
-        .to_string()
-        .contains("unknown command"));
-    let mut t = task("t", r.clock.now(), "0", all());
-    t.parameters = json!({"bad": 1});
-    assert!(r
-        .engine
-        .add(t)
-        .await
-        .unwrap_err()
-        .to_string()
-        .contains("`bad`"));
+    type Edit = fn(&mut NewTask);
+    let refusals: [(Edit, &str); 2] = [
+        (|t| t.command = "nope".into(), "unknown command"),
+        (|t| t.parameters = json!({"bad": 1}), "`bad`"),
+    ];
+    for (edit, says) in refusals {
+        let mut t = task("t", r.clock.now(), "0", all());
+        edit(&mut t);
+        let err = r.engine.add(t).await.unwrap_err().to_string();
+        assert!(err.contains(says), "{err}");
+    }
     let mut t = task("t", r.clock.now(), "0", all());
     t.schedule = t.schedule.in_time_zone("Nowhere/Special");
     assert!(r.engine.add(t).await.is_err());
@@ -182,12 +199,7 @@ async fn due_and_not_yet_due() {
     let r = rig(Probe::default());
     let t = r
         .engine
-        .add(task(
-            "later",
-            at("2026-11-27T10:00:00Z"),
-            "1d",
-            Target::Tenant { id: "a.com".into() },
-        ))
+        .add(task("later", at("2026-11-27T10:00:00Z"), "1d", a_com()))
         .await
         .unwrap();
     assert!(r.engine.tick().await.unwrap().is_empty());
@@ -250,16 +262,8 @@ async fn a_new_task_runs_at_the_next_tick_and_run_now_runs_at_once() {
 
 #[tokio::test]
 async fn honest_states_from_per_tenant_outcomes() {
-    let r = rig(Probe {
-        fail: vec!["b.com".into()],
-        ..Default::default()
-    });
-    let t = r
-        .engine
-        .add(task("some fail", r.clock.now(), "0", all()))
-        .await
-        .unwrap();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    let r = rig(Probe::failing(&["b.com"]));
+    let (t, run) = run_one(&r, task("some fail", r.clock.now(), "0", all())).await;
     assert_eq!(run.state, TaskState::CompletedWithErrors);
     assert_eq!(run.state.cipp_name(), "Completed with errors");
     let failed: Vec<_> = run
@@ -271,16 +275,8 @@ async fn honest_states_from_per_tenant_outcomes() {
     assert_eq!(failed, ["b.com"]);
     assert_eq!(r.engine.store().results(&t.id).await.unwrap().len(), 3);
 
-    let r = rig(Probe {
-        fail: vec!["a.com".into(), "b.com".into(), "c.com".into()],
-        ..Default::default()
-    });
-    let t = r
-        .engine
-        .add(task("all fail", r.clock.now(), "1d", all()))
-        .await
-        .unwrap();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    let r = rig(Probe::failing(&["a.com", "b.com", "c.com"]));
+    let (t, run) = run_one(&r, task("all fail", r.clock.now(), "1d", all())).await;
     assert_eq!(run.state, TaskState::Failed);
     let stored = r.engine.store().get(&t.id).await.unwrap().unwrap();
     assert_eq!(stored.state, TaskState::FailedRecurring);
@@ -317,12 +313,7 @@ async fn run_ids_references_and_truncation() {
 #[tokio::test]
 async fn no_catch_up_storm_and_each_policy() {
     let r = rig(Probe::default());
-    let mut t = task(
-        "every 15m",
-        at("2026-11-27T09:00:00Z"),
-        "15m",
-        Target::Tenant { id: "a.com".into() },
-    );
+    let mut t = task("every 15m", at("2026-11-27T09:00:00Z"), "15m", a_com());
     t.unique_name = false;
     let once = r.engine.add(t.clone()).await.unwrap();
     let mut skip = t.clone();
@@ -375,10 +366,7 @@ async fn a_throttled_tenant_is_retried_after_its_delay_without_holding_up_the_ot
 
 #[tokio::test]
 async fn notifications_only_when_there_are_results_and_asked_for() {
-    let r = rig(Probe {
-        fail: vec!["c.com".into()],
-        ..Default::default()
-    });
+    let r = rig(Probe::failing(&["c.com"]));
     let mut quiet = task("quiet", r.clock.now(), "0", all());
     quiet.post_execution = PostExecution::default();
     r.engine.add(quiet).await.unwrap();
@@ -447,25 +435,9 @@ async fn sqlite_keeps_everything_across_reopen_and_retakes_an_interrupted_run() 
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A clock that follows Tokio's (paused) time.
-#[derive(Debug)]
-struct TokioClock {
-    base: DateTime<Utc>,
-    start: tokio::time::Instant,
-}
-
-impl Clock for TokioClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.base + chrono::Duration::from_std(self.start.elapsed()).unwrap()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn the_runner_sleeps_until_the_due_time_and_wakes_for_new_tasks() {
-    let clock = Arc::new(TokioClock {
-        base: at("2026-11-27T09:00:00Z"),
-        start: tokio::time::Instant::now(),
-    });
+    let clock = Arc::new(TokioClock::starting_at(at("2026-11-27T09:00:00Z")));
     let probe = Arc::new(Probe::default());
     let mut reg = Registry::new();
     reg.register("probe", probe.clone());
@@ -478,12 +450,7 @@ async fn the_runner_sleeps_until_the_due_time_and_wakes_for_new_tasks() {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn(engine.clone().run(rx));
     let t = engine
-        .add(task(
-            "soon",
-            at("2026-11-27T09:00:10Z"),
-            "0",
-            Target::Tenant { id: "a.com".into() },
-        ))
+        .add(task("soon", at("2026-11-27T09:00:10Z"), "0", a_com()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(11)).await;
@@ -503,9 +470,6 @@ struct Warns;
 
 #[async_trait]
 impl Command for Warns {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         if ctx.tenant == "c.com" {
             // A service error keeps its status, code and request id in the result.
@@ -522,6 +486,9 @@ impl Command for Warns {
             output: json!({"tenant": ctx.tenant}),
             message: "blocked in the cloud only: the user is synced".into(),
         })
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 

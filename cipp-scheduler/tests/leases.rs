@@ -1,6 +1,9 @@
 //! Claim limits, lease fencing, heartbeats and run-id recovery on the single-machine stores
 //! (memory and SQLite), on a manual clock or paused Tokio time.
 
+mod common;
+use common::TokioClock;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +13,7 @@ use cipp_core::{Clock, ManualClock};
 use cipp_scheduler::command::{
     Command, CommandError, CommandOutput, Registry, RunContext, MAX_RETRY_AFTER,
 };
-use cipp_scheduler::engine::{Engine, EngineSettings, StaticTenants};
+use cipp_scheduler::engine::{Engine, EngineSettings, RunSummary, StaticTenants};
 use cipp_scheduler::recurrence::{Recurrence, Schedule, ScheduleError};
 use cipp_scheduler::store::{MemoryStore, SqliteStore, Store};
 use cipp_scheduler::task::{Lease, NewTask, Target, Task, TaskState, TenantOutcome, TenantResult};
@@ -26,6 +29,35 @@ fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
         ("memory", Arc::new(MemoryStore::new())),
         ("sqlite", Arc::new(SqliteStore::open_in_memory().unwrap())),
     ]
+}
+
+/// A planned task, claimed by worker `a` at `now` for `minutes`; with its lease token.
+async fn planned_and_claimed(
+    store: &Arc<dyn Store>,
+    now: DateTime<Utc>,
+    minutes: i64,
+) -> (Task, String) {
+    store.insert(&planned(0, now)).await.unwrap();
+    let t = claim_one(store, "a", now, minutes).await.unwrap();
+    let token = t.lease.clone().unwrap().token;
+    (t, token)
+}
+
+/// How many tasks hold a lease.
+async fn leased(store: &Arc<dyn Store>) -> usize {
+    let tasks = store.list(true).await.unwrap();
+    tasks.iter().filter(|t| t.lease.is_some()).count()
+}
+
+/// The task `worker` claims at `now` with a lease of `minutes`, if any.
+async fn claim_one(
+    store: &Arc<dyn Store>,
+    worker: &str,
+    now: DateTime<Utc>,
+    minutes: i64,
+) -> Option<Task> {
+    let lease = Lease::new(worker, now + chrono::Duration::minutes(minutes));
+    store.claim_due(now, &lease, 1).await.unwrap().pop()
 }
 
 fn spec(i: usize, first: DateTime<Utc>, rec: &str) -> NewTask {
@@ -84,14 +116,7 @@ async fn a_claim_takes_no_more_than_asked_earliest_first() {
         assert_eq!(store.claim_due(now, &lease, 4).await.unwrap().len(), 4);
         assert_eq!(store.claim_due(now, &lease, 100).await.unwrap().len(), 3);
         assert!(store.claim_due(now, &lease, 100).await.unwrap().is_empty());
-        let leased = store
-            .list(true)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|t| t.lease.is_some())
-            .count();
-        assert_eq!(leased, 10, "{name}");
+        assert_eq!(leased(&store).await, 10, "{name}");
         // Every claim has its own token.
         let tokens: std::collections::BTreeSet<String> = store
             .list(true)
@@ -108,29 +133,11 @@ async fn a_claim_takes_no_more_than_asked_earliest_first() {
 async fn a_worker_whose_lease_was_taken_over_cannot_write() {
     let now = at("2026-11-27T09:00:00Z");
     for (name, store) in stores() {
-        store.insert(&planned(0, now)).await.unwrap();
-        let a = store
-            .claim_due(
-                now,
-                &Lease::new("a", now + chrono::Duration::minutes(15)),
-                1,
-            )
-            .await
-            .unwrap()
-            .pop()
-            .unwrap();
-        let token_a = a.lease.clone().unwrap().token;
+        let (a, token_a) = planned_and_claimed(&store, now, 15).await;
         // Worker a stalls past its lease; worker b takes the task over and writes.
         let later = now + chrono::Duration::minutes(16);
-        let b = store
-            .claim_due(
-                later,
-                &Lease::new("b", later + chrono::Duration::minutes(15)),
-                1,
-            )
+        let b = claim_one(&store, "b", later, 15)
             .await
-            .unwrap()
-            .pop()
             .expect("taken over once a's lease expired");
         let token_b = b.lease.clone().unwrap().token;
         assert_ne!(token_a, token_b);
@@ -180,14 +187,7 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write() {
 async fn a_renewed_lease_keeps_the_task_and_survives_the_holders_writes() {
     let now = at("2026-11-27T09:00:00Z");
     for (name, store) in stores() {
-        store.insert(&planned(0, now)).await.unwrap();
-        let t = store
-            .claim_due(now, &Lease::new("a", now + chrono::Duration::minutes(1)), 1)
-            .await
-            .unwrap()
-            .pop()
-            .unwrap();
-        let token = t.lease.clone().unwrap().token;
+        let (t, token) = planned_and_claimed(&store, now, 1).await;
         store
             .renew(&t.id, &token, now + chrono::Duration::minutes(10))
             .await
@@ -225,11 +225,18 @@ struct Gate {
     sleep: Option<Duration>,
 }
 
+impl Gate {
+    /// A gate whose command sleeps `d` each run.
+    fn sleeping(d: Duration) -> Arc<Gate> {
+        Arc::new(Gate {
+            sleep: Some(d),
+            ..Default::default()
+        })
+    }
+}
+
 #[async_trait]
 impl Command for Gate {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         let first = {
             let mut calls = self.calls.lock().unwrap();
@@ -252,6 +259,9 @@ impl Command for Gate {
         }
         *self.in_flight.lock().unwrap() -= 1;
         Ok(CommandOutput::Done(json!({"run": ctx.run_id})))
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -278,10 +288,7 @@ fn engine_with(
 async fn a_tick_holds_no_more_tasks_than_it_has_slots() {
     for (name, store) in stores() {
         let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
-        let gate = Arc::new(Gate {
-            sleep: Some(Duration::from_millis(20)),
-            ..Default::default()
-        });
+        let gate = Gate::sleeping(Duration::from_millis(20));
         let engine = Arc::new(engine_with(
             store.clone(),
             gate.clone(),
@@ -302,14 +309,7 @@ async fn a_tick_holds_no_more_tasks_than_it_has_slots() {
         // While the tick runs, never more than three tasks are claimed at once.
         let mut most = 0;
         while !tick.is_finished() {
-            let held = store
-                .list(true)
-                .await
-                .unwrap()
-                .iter()
-                .filter(|t| t.lease.is_some())
-                .count();
-            most = most.max(held);
+            most = most.max(leased(&store).await);
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let runs = tick.await.unwrap();
@@ -323,34 +323,47 @@ async fn a_tick_holds_no_more_tasks_than_it_has_slots() {
     }
 }
 
+/// Workers `a` and `b` on `store`; `a` claimed a task recurring every `every` and its
+/// command holds until `gate.release`.
+async fn stalled(
+    store: &Arc<dyn Store>,
+    every: &str,
+) -> (
+    ManualClock,
+    Arc<Gate>,
+    Arc<Engine>,
+    Engine,
+    Task,
+    tokio::task::JoinHandle<Result<Vec<RunSummary>, SchedulerError>>,
+) {
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let gate = Arc::new(Gate {
+        hold_first: true,
+        ..Default::default()
+    });
+    let engine = |name| {
+        engine_with(
+            store.clone(),
+            gate.clone(),
+            Arc::new(clock.clone()),
+            name,
+            EngineSettings::default(),
+        )
+    };
+    let (a, b) = (Arc::new(engine("a")), engine("b"));
+    let task = a.add(spec(0, clock.now(), every)).await.unwrap();
+    let ha = tokio::spawn({
+        let a = a.clone();
+        async move { a.tick().await }
+    });
+    gate.started.notified().await;
+    (clock, gate, a, b, task, ha)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_stalled_past_its_lease_stops_without_overwriting_the_new_holder() {
     for (name, store) in stores() {
-        let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
-        let gate = Arc::new(Gate {
-            hold_first: true,
-            ..Default::default()
-        });
-        let a = Arc::new(engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "a",
-            EngineSettings::default(),
-        ));
-        let b = engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "b",
-            EngineSettings::default(),
-        );
-        let task = a.add(spec(0, clock.now(), "0")).await.unwrap();
-        let ha = tokio::spawn({
-            let a = a.clone();
-            async move { a.tick().await }
-        });
-        gate.started.notified().await;
+        let (clock, gate, _a, b, task, ha) = stalled(&store, "0").await;
         // a's command hangs past its 15-minute lease (its heartbeat, every 5 minutes of
         // real time, has not run): b takes the task over and finishes it.
         clock.advance(Duration::from_secs(16 * 60));
@@ -376,31 +389,7 @@ async fn a_worker_stalled_past_its_lease_stops_without_overwriting_the_new_holde
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_run_resumes_with_the_same_run_id() {
     for (name, store) in stores() {
-        let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
-        let gate = Arc::new(Gate {
-            hold_first: true,
-            ..Default::default()
-        });
-        let a = Arc::new(engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "a",
-            EngineSettings::default(),
-        ));
-        let b = engine_with(
-            store.clone(),
-            gate.clone(),
-            Arc::new(clock.clone()),
-            "b",
-            EngineSettings::default(),
-        );
-        let task = a.add(spec(0, clock.now(), "1d")).await.unwrap();
-        let ha = tokio::spawn({
-            let a = a.clone();
-            async move { a.tick().await }
-        });
-        gate.started.notified().await;
+        let (clock, gate, _a, b, task, ha) = stalled(&store, "1d").await;
         ha.abort();
         let _ = ha.await;
         let stored = store.get(&task.id).await.unwrap().unwrap();
@@ -427,35 +416,16 @@ async fn a_killed_workers_run_resumes_with_the_same_run_id() {
     }
 }
 
-/// A clock that follows Tokio's (paused) time.
-#[derive(Debug)]
-struct TokioClock {
-    base: DateTime<Utc>,
-    start: tokio::time::Instant,
-}
-
-impl Clock for TokioClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.base + chrono::Duration::from_std(self.start.elapsed()).unwrap()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn the_heartbeat_keeps_a_long_run_from_being_taken_over() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let clock: Arc<dyn Clock> = Arc::new(TokioClock {
-        base: at("2026-11-27T09:00:00Z"),
-        start: tokio::time::Instant::now(),
-    });
+    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(at("2026-11-27T09:00:00Z")));
     // Lease 30 s; the command takes 100 s.
     let settings = EngineSettings {
         lease: Duration::from_secs(30),
         ..Default::default()
     };
-    let gate = Arc::new(Gate {
-        sleep: Some(Duration::from_secs(100)),
-        ..Default::default()
-    });
+    let gate = Gate::sleeping(Duration::from_secs(100));
     let a = Arc::new(engine_with(
         store.clone(),
         gate.clone(),
@@ -488,13 +458,13 @@ struct Throttles(Duration);
 
 #[async_trait]
 impl Command for Throttles {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, _: RunContext) -> Result<CommandOutput, CommandError> {
         Err(CommandError::Throttled {
             retry_after: self.0,
         })
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 

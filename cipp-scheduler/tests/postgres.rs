@@ -54,9 +54,6 @@ struct Counter {
 
 #[async_trait]
 impl Command for Counter {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         {
             let mut f = self.in_flight.lock().unwrap();
@@ -80,6 +77,9 @@ impl Command for Counter {
             .entry(ctx.task_id)
             .or_default() -= 1;
         Ok(CommandOutput::Done(json!({})))
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -238,9 +238,6 @@ struct Probe {
 
 #[async_trait]
 impl Command for Probe {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         self.started.notify_one();
         if self.hang {
@@ -281,6 +278,9 @@ impl Command for Probe {
             .push((self.worker.into(), ctx.tenant.clone()));
         self.done.send_modify(|n| *n += 1);
         Ok(CommandOutput::Done(json!({"tenant": ctx.tenant})))
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -534,9 +534,6 @@ struct Timed {
 
 #[async_trait]
 impl Command for Timed {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
-    }
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         let first = {
             let mut spans = self.spans.lock().unwrap();
@@ -560,6 +557,9 @@ impl Command for Timed {
             s.1 = Some(std::time::Instant::now());
         }
         Ok(CommandOutput::Done(json!({"run": ctx.run_id})))
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -700,34 +700,50 @@ async fn a_claim_takes_no_more_than_the_free_slots() {
     drop_schema(&schema).await;
 }
 
-/// A worker stalled past its lease (its command hangs, its heartbeat has not run yet) is
-/// taken over; when it wakes up its writes are refused and the new holder's state stands.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_paused_past_its_lease_cannot_overwrite_the_new_holder() {
-    let Some(schema) = schema().await else { return };
+/// Workers `a` and `b` on one schema; `a` claimed a one-off task and its command holds
+/// until `timed.release`.
+type Stalled = (
+    ManualClock,
+    Arc<Timed>,
+    Arc<Engine>,
+    Engine,
+    cipp_scheduler::task::Task,
+    tokio::task::JoinHandle<Result<Vec<cipp_scheduler::engine::RunSummary>, SchedulerError>>,
+);
+
+async fn stalled(schema: &str) -> Stalled {
     let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
     let timed = Arc::new(Timed {
         hold_first: true,
         ..Default::default()
     });
     let settings = cipp_scheduler::engine::EngineSettings::default();
-    let a = Arc::new(
+    let engine = |name: &'static str| {
         timed_engine(
-            &schema,
+            schema,
             &timed,
             Arc::new(clock.clone()),
-            "a",
+            name,
             settings.clone(),
         )
-        .await,
-    );
-    let b = timed_engine(&schema, &timed, Arc::new(clock.clone()), "b", settings).await;
+    };
+    let a = Arc::new(engine("a").await);
+    let b = engine("b").await;
     let task = a.add(one_off(0, clock.now())).await.unwrap();
     let ha = {
         let a = a.clone();
         tokio::spawn(async move { a.tick().await })
     };
     timed.started.notified().await;
+    (clock, timed, a, b, task, ha)
+}
+
+/// A worker stalled past its lease (its command hangs, its heartbeat has not run yet) is
+/// taken over; when it wakes up its writes are refused and the new holder's state stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_paused_past_its_lease_cannot_overwrite_the_new_holder() {
+    let Some(schema) = schema().await else { return };
+    let (clock, timed, a, b, task, ha) = stalled(&schema).await;
     let held = a.store().get(&task.id).await.unwrap().unwrap();
     let token_a = held.lease.clone().unwrap().token;
     clock.advance(std::time::Duration::from_secs(16 * 60));
@@ -758,29 +774,7 @@ async fn a_worker_paused_past_its_lease_cannot_overwrite_the_new_holder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_run_resumes_elsewhere_with_the_same_run_id() {
     let Some(schema) = schema().await else { return };
-    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
-    let timed = Arc::new(Timed {
-        hold_first: true,
-        ..Default::default()
-    });
-    let settings = cipp_scheduler::engine::EngineSettings::default();
-    let a = Arc::new(
-        timed_engine(
-            &schema,
-            &timed,
-            Arc::new(clock.clone()),
-            "a",
-            settings.clone(),
-        )
-        .await,
-    );
-    let b = timed_engine(&schema, &timed, Arc::new(clock.clone()), "b", settings).await;
-    let task = a.add(one_off(0, clock.now())).await.unwrap();
-    let ha = {
-        let a = a.clone();
-        tokio::spawn(async move { a.tick().await })
-    };
-    timed.started.notified().await;
+    let (clock, timed, _a, b, task, ha) = stalled(&schema).await;
     ha.abort();
     let _ = ha.await;
     let run_a = timed.run_ids.lock().unwrap()[0].clone();
@@ -866,4 +860,22 @@ async fn catch_up_runs_of_a_shared_task_each_run_in_full() {
     assert_eq!(stored.next_run, Some(at("2026-11-27T10:15:00Z")));
     assert!(stored.lease.is_none() && stored.current_run.is_none());
     drop_schema(&schema).await;
+}
+
+/// The PSA ticket book in PostgreSQL: shared by every worker's store.
+#[tokio::test]
+async fn the_psa_ticket_book_is_shared_by_the_workers() {
+    use cipp_scheduler::notify::TicketBook;
+    let Some(schema) = schema().await else { return };
+    let (a, b) = (
+        PgStore::connect(&config(), &schema).await.unwrap(),
+        PgStore::connect(&config(), &schema).await.unwrap(),
+    );
+    // Each worker writes in turn; the other reads what it wrote.
+    for (writer, reader, ticket) in [(&a, &b, 314), (&b, &a, 315)] {
+        writer.record("42:fp", ticket).await.unwrap();
+        assert_eq!(reader.ticket("42:fp").await.unwrap(), Some(ticket));
+    }
+    a.forget("42:fp").await.unwrap();
+    assert_eq!(b.ticket("42:fp").await.unwrap(), None);
 }
