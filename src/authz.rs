@@ -111,6 +111,10 @@ permissions! {
     TENANT_RELATIONSHIP_READ = "Tenant"."Relationship".Read;
     /// Change GDAP relationships, invites and access assignments.
     TENANT_RELATIONSHIP_READWRITE = "Tenant"."Relationship".ReadWrite;
+    /// Read SharePoint and OneDrive settings.
+    SHAREPOINT_SITE_READ = "Sharepoint"."Site".Read;
+    /// Change SharePoint and OneDrive (provisioning, sharing, shortcuts).
+    SHAREPOINT_SITE_READWRITE = "Sharepoint"."Site".ReadWrite;
     /// Read scheduled tasks.
     CIPP_SCHEDULER_READ = "CIPP"."Scheduler".Read;
     /// Add, change and remove scheduled tasks.
@@ -257,6 +261,17 @@ impl TenantScope {
             allowed_groups: groups.into_iter().map(Into::into).collect(),
             ..TenantScope::default()
         }
+    }
+
+    /// Also allows the tenants of these groups.
+    pub fn and_groups<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        groups: I,
+    ) -> TenantScope {
+        self.allowed.get_or_insert_with(Vec::new);
+        self.allowed_groups
+            .extend(groups.into_iter().map(Into::into));
+        self
     }
 
     /// Also refuses these tenants.
@@ -750,9 +765,12 @@ impl crate::client::TenantHandle {
         match refusal {
             None => Ok(()),
             Some(r) => {
-                self.record(act, AuditOutcome::Refused {
-                    reason: r.reason.clone(),
-                })
+                self.record(
+                    act,
+                    AuditOutcome::Refused {
+                        reason: r.reason.clone(),
+                    },
+                )
                 .await;
                 Err(r.into())
             }

@@ -100,6 +100,25 @@ pub async fn offboard(
     user: &str,
     o: &OffboardingOptions,
 ) -> Result<OffboardingResult, Error> {
+    // Every permission the chosen steps need, checked before the first step runs (each
+    // step is checked and audited again as it runs).
+    use crate::authz::Permission;
+    handle
+        .authorize("user.offboard", &Permission::IDENTITY_USER_READWRITE)
+        .await?;
+    handle
+        .authorize("user.offboard", &Permission::EXCHANGE_MAILBOX_READWRITE)
+        .await?;
+    if o.remove_groups {
+        handle
+            .authorize("user.offboard", &Permission::IDENTITY_GROUP_READWRITE)
+            .await?;
+    }
+    if o.disable_onedrive_sharing {
+        handle
+            .authorize("user.offboard", &Permission::SHAREPOINT_SITE_READWRITE)
+            .await?;
+    }
     let nothing = !(o.revoke_sessions
         || o.reset_password
         || o.disable_sign_in

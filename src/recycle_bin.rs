@@ -16,6 +16,9 @@ use cipp_graph::model::{DirectoryObject, DirectoryObjectId, Group, User};
 use cipp_graph::recycle_bin::RestoreOptions;
 use cipp_graph::users::UserRef;
 
+use std::future::IntoFuture;
+
+use crate::authz::{succeeded, Act, Permission};
 use crate::client::TenantHandle;
 
 /// The recycle bin of one tenant.
@@ -38,7 +41,9 @@ impl RecycleBin {
         self.handle.graph().recycle_bin()
     }
 
-    /// Deleted users, as a listing (`search`, `count`, `pages`, `select`…).
+    /// Deleted users, as a listing (`search`, `count`, `pages`, `select`…). Listings are
+    /// reads of the graph handle: check [`TenantHandle::authorize`] first when acting for
+    /// a restricted principal.
     pub fn deleted_users(&self) -> cipp_graph::List<User> {
         self.bin().deleted_users()
     }
@@ -51,6 +56,22 @@ impl RecycleBin {
     /// Restores a deleted user, under `new_upn` when given. Without one, a user whose UPN
     /// a live user holds now is refused before the restore is sent.
     pub async fn restore_user(
+        &self,
+        id: &str,
+        new_upn: Option<&str>,
+    ) -> Result<DirectoryObject, Error> {
+        let act = Act {
+            operation: "recycle_bin.restore_user",
+            permission: &Permission::IDENTITY_USER_READWRITE,
+            target: Some(id),
+            parameters: serde_json::json!({"newUserPrincipalName": new_upn}),
+        };
+        self.handle
+            .audited(act, succeeded, self.restore_user_unchecked(id, new_upn))
+            .await
+    }
+
+    async fn restore_user_unchecked(
         &self,
         id: &str,
         new_upn: Option<&str>,
@@ -96,15 +117,31 @@ impl RecycleBin {
 
     /// Restores a deleted Microsoft 365 group.
     pub async fn restore_group(&self, id: &str) -> Result<DirectoryObject, Error> {
-        self.bin()
-            .restore(&DirectoryObjectId::from(id), &RestoreOptions::default())
+        let act = Act {
+            operation: "recycle_bin.restore_group",
+            permission: &Permission::IDENTITY_GROUP_READWRITE,
+            target: Some(id),
+            parameters: serde_json::Value::Null,
+        };
+        let work = self
+            .bin()
+            .restore(&DirectoryObjectId::from(id), &RestoreOptions::default());
+        self.handle
+            .audited(act, succeeded, work.into_future())
             .await
     }
 
     /// Deletes a deleted user or group for good (it cannot be restored afterwards).
     pub async fn delete_permanently(&self, id: &str) -> Result<(), Error> {
-        self.bin()
-            .delete_permanently(&DirectoryObjectId::from(id))
+        let act = Act {
+            operation: "recycle_bin.delete_permanently",
+            permission: &Permission::IDENTITY_USER_READWRITE,
+            target: Some(id),
+            parameters: serde_json::Value::Null,
+        };
+        let work = self.bin().delete_permanently(&DirectoryObjectId::from(id));
+        self.handle
+            .audited(act, succeeded, work.into_future())
             .await
     }
 }

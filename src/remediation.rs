@@ -69,6 +69,23 @@ pub async fn remediate(
     user: &str,
     o: &RemediationOptions,
 ) -> Result<RemediationResult, Error> {
+    use crate::authz::Permission;
+    for p in [
+        &Permission::IDENTITY_USER_READWRITE,
+        &Permission::EXCHANGE_MAILBOX_READWRITE,
+    ] {
+        handle
+            .authorize("user.remediate_compromised_account", p)
+            .await?;
+    }
+    if o.disable_onedrive_sharing {
+        handle
+            .authorize(
+                "user.remediate_compromised_account",
+                &Permission::SHAREPOINT_SITE_READWRITE,
+            )
+            .await?;
+    }
     let actions = handle.user(user)?;
     let mut report = Report::new();
     let mut password = None;

@@ -116,6 +116,9 @@ pub enum DeployError {
     Plan(PlanError),
     /// The fleet runner failed the tenant before the deploy ran.
     Fleet(Error),
+    /// The client's principal may not deploy templates to this tenant
+    /// (`Tenant.Standards.ReadWrite`); nothing was sent.
+    Forbidden(Error),
 }
 
 impl std::fmt::Display for DeployError {
@@ -133,7 +136,7 @@ impl std::fmt::Display for DeployError {
             DeployError::Guardrail(e) => write!(f, "{e}; nothing was deployed"),
             DeployError::State(e) => write!(f, "reading the tenant's state: {e}"),
             DeployError::Plan(e) => write!(f, "planning: {e}"),
-            DeployError::Fleet(e) => write!(f, "{e}"),
+            DeployError::Fleet(e) | DeployError::Forbidden(e) => write!(f, "{e}"),
         }
     }
 }
@@ -146,7 +149,7 @@ impl std::error::Error for DeployError {
             DeployError::Guardrail(e) => Some(e),
             DeployError::State(e) => Some(e),
             DeployError::Plan(e) => Some(e),
-            DeployError::Fleet(e) => Some(e),
+            DeployError::Fleet(e) | DeployError::Forbidden(e) => Some(e),
         }
     }
 }
@@ -417,6 +420,16 @@ pub async fn deploy(
                 error: None,
                 warnings: Vec::new(),
             };
+            if let Err(e) = handle
+                .authorize(
+                    "templates.deploy",
+                    &crate::authz::Permission::TENANT_STANDARDS_READWRITE,
+                )
+                .await
+            {
+                out.error = Some(DeployError::Forbidden(e));
+                return Ok(out);
+            }
             let mut resolved = match resolve(&templates, &options.variables, &tenant) {
                 Ok(r) => r,
                 Err(e) => {

@@ -26,6 +26,15 @@ pub async fn research(
     user: &str,
     options: &ResearchOptions,
 ) -> Result<ResearchReport, Error> {
+    use crate::authz::Permission;
+    for p in [
+        &Permission::IDENTITY_USER_READ,
+        &Permission::EXCHANGE_MAILBOX_READ,
+    ] {
+        handle
+            .authorize("user.research_compromised_account", p)
+            .await?;
+    }
     let t = handle.id().clone();
     let graph = handle.graph();
     let exo = handle.exchange();

@@ -414,6 +414,26 @@ impl TenantHandle {
     /// the user exists, later steps report failures in [`CreatedUser::report`] instead.
     pub async fn create_user(&self, new: &CreateUser) -> Result<CreatedUser, Error> {
         new.validate()?;
+        let target = new.username.clone();
+        let act = crate::authz::Act {
+            operation: "user.create",
+            permission: &crate::authz::Permission::IDENTITY_USER_READWRITE,
+            target: Some(&target),
+            parameters: serde_json::json!({
+                "displayName": new.display_name, "domain": new.domain,
+                "licenses": new.licenses, "groups": new.groups,
+                "temporaryAccessPass": new.temporary_access_pass.is_some(),
+            }),
+        };
+        self.audited(
+            act,
+            |c: &CreatedUser| crate::authz::by_report(&c.report),
+            self.create_user_unchecked(new),
+        )
+        .await
+    }
+
+    async fn create_user_unchecked(&self, new: &CreateUser) -> Result<CreatedUser, Error> {
         let g = self.graph();
         let t = self.id();
         let (domains, skus, groups) = futures::join!(

@@ -20,7 +20,9 @@ use cipp_graph::users::UserRef;
 use secrecy::SecretString;
 use serde::Serialize;
 
+use crate::authz::{by_outcome, Permission};
 use crate::client::TenantHandle;
+use serde_json::Value;
 
 pub mod create;
 pub mod identity;
@@ -183,6 +185,54 @@ impl UserActions {
         UserActions { handle, user }
     }
 
+    /// The user as audit events name it.
+    fn target(&self) -> String {
+        match &self.user {
+            UserRef::Id(id) => id.0.clone(),
+            UserRef::Upn(upn) => upn.clone(),
+            #[allow(unreachable_patterns)]
+            _ => String::new(),
+        }
+    }
+
+    /// Runs a write: checks `permission` for the client's principal in this tenant before
+    /// anything is sent, then records the outcome in the audit trail.
+    pub(crate) async fn act<T>(
+        &self,
+        operation: &str,
+        permission: &Permission,
+        parameters: Value,
+        classify: impl FnOnce(&T) -> crate::authz::AuditOutcome,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let target = self.target();
+        let act = crate::authz::Act {
+            operation,
+            permission,
+            target: Some(&target),
+            parameters,
+        };
+        self.handle.audited(act, classify, work).await
+    }
+
+    /// Runs a read: checks `Identity.User.Read` first (refusals are recorded).
+    pub(crate) async fn read<T>(
+        &self,
+        operation: &str,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let target = self.target();
+        self.handle
+            .authorize_act(&crate::authz::Act {
+                operation,
+                permission: &Permission::IDENTITY_USER_READ,
+                target: Some(&target),
+                parameters: Value::Null,
+            })
+            .await?;
+        work.await
+    }
+
     pub(crate) fn t(&self) -> &cipp_core::TenantId {
         self.handle.id()
     }
@@ -198,20 +248,23 @@ impl UserActions {
 
     /// Reads the properties the actions need.
     pub async fn resolve(&self) -> Result<User, Error> {
-        self.g()
-            .users()
-            .get(&self.user)
-            .select([
-                "id",
-                "displayName",
-                "userPrincipalName",
-                "accountEnabled",
-                "onPremisesSyncEnabled",
-                "onPremisesImmutableId",
-                "userType",
-                "mail",
-            ])
-            .await
+        self.read("user.resolve", async {
+            self.g()
+                .users()
+                .get(&self.user)
+                .select([
+                    "id",
+                    "displayName",
+                    "userPrincipalName",
+                    "accountEnabled",
+                    "onPremisesSyncEnabled",
+                    "onPremisesImmutableId",
+                    "userType",
+                    "mail",
+                ])
+                .await
+        })
+        .await
     }
 
     /// The user's object id (read when the user was named by UPN).
@@ -230,18 +283,21 @@ impl UserActions {
 
     /// The privileged roles the user holds (by name).
     pub async fn privileged_roles(&self) -> Result<Vec<String>, Error> {
-        let of = self.g().users().member_of(&self.user, false).await?;
-        Ok(of
-            .iter()
-            .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.directoryRole"))
-            .filter_map(|o| o.extra.get("roleTemplateId").and_then(|v| v.as_str()))
-            .filter_map(|t| {
-                PRIVILEGED_ROLES
-                    .iter()
-                    .find(|(id, _)| id.eq_ignore_ascii_case(t))
-                    .map(|(_, n)| n.to_string())
-            })
-            .collect())
+        self.read("user.privileged_roles", async {
+            let of = self.g().users().member_of(&self.user, false).await?;
+            Ok(of
+                .iter()
+                .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.directoryRole"))
+                .filter_map(|o| o.extra.get("roleTemplateId").and_then(|v| v.as_str()))
+                .filter_map(|t| {
+                    PRIVILEGED_ROLES
+                        .iter()
+                        .find(|(id, _)| id.eq_ignore_ascii_case(t))
+                        .map(|(_, n)| n.to_string())
+                })
+                .collect())
+        })
+        .await
     }
 
     pub(crate) async fn guard(&self, guard: Guard, action: &str) -> Result<(), Error> {
@@ -265,103 +321,118 @@ impl UserActions {
     /// View user: the user, memberships, methods, last sign-in and devices, read together;
     /// a section that fails is listed in `errors` and the rest still come back.
     pub async fn view(&self) -> Result<UserOverview, Error> {
-        let g = self.g();
-        let user = g.users().get(&self.user).await?;
-        let upn = user.user_principal_name.clone().unwrap_or_default();
-        let id = user.id.as_ref().map(|i| i.0.clone());
-        let member_of = g.users().member_of(&self.user, false).collect();
-        let methods = g.auth_methods().list(&self.user).collect();
-        let sign_in = async {
-            let f = SignInFilter {
-                user_id: id.clone(),
-                top: Some(1),
-                ..Default::default()
+        self.read("user.view", async {
+            let g = self.g();
+            let user = g.users().get(&self.user).await?;
+            let upn = user.user_principal_name.clone().unwrap_or_default();
+            let id = user.id.as_ref().map(|i| i.0.clone());
+            let member_of = g.users().member_of(&self.user, false).collect();
+            let methods = g.auth_methods().list(&self.user).collect();
+            let sign_in = async {
+                let f = SignInFilter {
+                    user_id: id.clone(),
+                    top: Some(1),
+                    ..Default::default()
+                };
+                g.audit().sign_ins(&f).stream().next().await.transpose()
             };
-            g.audit().sign_ins(&f).stream().next().await.transpose()
-        };
-        let devices = g.audit().managed_devices_of(&upn).collect();
-        let (m, a, s, d) = futures::join!(member_of, methods, sign_in, devices);
-        let mut errors = Vec::new();
-        let mut take = |name: &str, e: Error| errors.push((name.to_owned(), e.to_string()));
-        let member_of = m.unwrap_or_else(|e| {
-            take("memberOf", e);
-            Vec::new()
-        });
-        let methods = a.unwrap_or_else(|e| {
-            take("methods", e);
-            Vec::new()
-        });
-        let last_sign_in = s.unwrap_or_else(|e| {
-            take("signIns", e);
-            None
-        });
-        let devices = d.unwrap_or_else(|e| {
-            take("devices", e);
-            Vec::new()
-        });
-        Ok(UserOverview {
-            user,
-            member_of,
-            methods,
-            last_sign_in,
-            devices,
-            errors,
+            let devices = g.audit().managed_devices_of(&upn).collect();
+            let (m, a, s, d) = futures::join!(member_of, methods, sign_in, devices);
+            let mut errors = Vec::new();
+            let mut take = |name: &str, e: Error| errors.push((name.to_owned(), e.to_string()));
+            let member_of = m.unwrap_or_else(|e| {
+                take("memberOf", e);
+                Vec::new()
+            });
+            let methods = a.unwrap_or_else(|e| {
+                take("methods", e);
+                Vec::new()
+            });
+            let last_sign_in = s.unwrap_or_else(|e| {
+                take("signIns", e);
+                None
+            });
+            let devices = d.unwrap_or_else(|e| {
+                take("devices", e);
+                Vec::new()
+            });
+            Ok(UserOverview {
+                user,
+                member_of,
+                methods,
+                last_sign_in,
+                devices,
+                errors,
+            })
         })
+        .await
     }
 
     /// Edit user (one PATCH; an empty patch is refused).
     pub async fn edit(&self, patch: &UserPatch) -> Result<Outcome, Error> {
-        self.g().users().update(&self.user, patch).await?;
-        Ok(Outcome::succeeded("user updated"))
+        self.act(
+            "user.edit",
+            &Permission::IDENTITY_USER_READWRITE,
+            serde_json::to_value(patch).unwrap_or(Value::Null),
+            by_outcome,
+            async {
+                self.g().users().update(&self.user, patch).await?;
+                Ok(Outcome::succeeded("user updated"))
+            },
+        )
+        .await
     }
 
     /// Create template from user: the defaults a new user would copy.
     pub async fn capture_defaults(&self) -> Result<UserDefaults, Error> {
-        let u = self
-            .g()
-            .users()
-            .get(&self.user)
-            .select([
-                "id",
-                "userPrincipalName",
-                "jobTitle",
-                "department",
-                "companyName",
-                "streetAddress",
-                "city",
-                "state",
-                "postalCode",
-                "country",
-                "usageLocation",
-                "assignedLicenses",
-            ])
-            .await?;
-        let groups = self.g().users().member_of(&self.user, false).await?;
-        Ok(UserDefaults {
-            job_title: u.job_title,
-            department: u.department,
-            company_name: u.company_name,
-            street_address: u.street_address,
-            city: u.city,
-            state: u.state,
-            postal_code: u.postal_code,
-            country: u.country,
-            usage_location: u.usage_location,
-            licenses: u
-                .assigned_licenses
-                .unwrap_or_default()
-                .into_iter()
-                .map(|l| l.sku_id)
-                .collect(),
-            groups: groups
-                .into_iter()
-                .filter(|g| g.odata_type.as_deref() == Some("#microsoft.graph.group"))
-                .filter_map(|g| g.id)
-                .collect(),
-            domain: u
-                .user_principal_name
-                .and_then(|p| p.split_once('@').map(|(_, d)| d.to_owned())),
+        self.read("user.capture_defaults", async {
+            let u = self
+                .g()
+                .users()
+                .get(&self.user)
+                .select([
+                    "id",
+                    "userPrincipalName",
+                    "jobTitle",
+                    "department",
+                    "companyName",
+                    "streetAddress",
+                    "city",
+                    "state",
+                    "postalCode",
+                    "country",
+                    "usageLocation",
+                    "assignedLicenses",
+                ])
+                .await?;
+            let groups = self.g().users().member_of(&self.user, false).await?;
+            Ok(UserDefaults {
+                job_title: u.job_title,
+                department: u.department,
+                company_name: u.company_name,
+                street_address: u.street_address,
+                city: u.city,
+                state: u.state,
+                postal_code: u.postal_code,
+                country: u.country,
+                usage_location: u.usage_location,
+                licenses: u
+                    .assigned_licenses
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| l.sku_id)
+                    .collect(),
+                groups: groups
+                    .into_iter()
+                    .filter(|g| g.odata_type.as_deref() == Some("#microsoft.graph.group"))
+                    .filter_map(|g| g.id)
+                    .collect(),
+                domain: u
+                    .user_principal_name
+                    .and_then(|p| p.split_once('@').map(|(_, d)| d.to_owned())),
+            })
         })
+        .await
     }
 
     /// Bulk edit: one patch per user, sent through `$batch`; one outcome per user.
@@ -369,6 +440,9 @@ impl UserActions {
         handle: &TenantHandle,
         edits: &[(String, UserPatch)],
     ) -> Result<Report, Error> {
+        handle
+            .authorize("user.bulk_edit", &Permission::IDENTITY_USER_READWRITE)
+            .await?;
         let mut ops = Vec::with_capacity(edits.len());
         let mut report = Report::new();
         let mut names = Vec::new();
@@ -398,18 +472,21 @@ impl UserActions {
     pub async fn timestamps(
         &self,
     ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), Error> {
-        let u = self
-            .g()
-            .users()
-            .get(&self.user)
-            .select(["id", "createdDateTime", "lastPasswordChangeDateTime"])
-            .await?;
-        let last = u
-            .extra
-            .get("lastPasswordChangeDateTime")
-            .and_then(|v| v.as_str())
-            .and_then(cipp_graph::model::parse_timestamp);
-        Ok((u.created_date_time, last))
+        self.read("user.timestamps", async {
+            let u = self
+                .g()
+                .users()
+                .get(&self.user)
+                .select(["id", "createdDateTime", "lastPasswordChangeDateTime"])
+                .await?;
+            let last = u
+                .extra
+                .get("lastPasswordChangeDateTime")
+                .and_then(|v| v.as_str())
+                .and_then(cipp_graph::model::parse_timestamp);
+            Ok((u.created_date_time, last))
+        })
+        .await
     }
 
     pub(crate) fn mailbox(&self) -> Result<String, Error> {
