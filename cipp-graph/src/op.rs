@@ -1,9 +1,14 @@
 //! Typed request values: a request plus the way to read its answer.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use cipp_core::{ApiRequest, ApiResponse, Error, Pipeline};
+use cipp_core::{ApiRequest, ApiResponse, Audience, Error, Pipeline, TenantId};
+use http::Method;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::odata::Query;
 
 /// Reads a response into `T`.
 pub type Decoder<T> = fn(&ApiResponse) -> Result<T, Error>;
@@ -80,4 +85,89 @@ pub fn json<T: DeserializeOwned>(r: &ApiResponse) -> Result<T, Error> {
 /// Ignores the body (204 No Content and similar).
 pub fn unit(_: &ApiResponse) -> Result<(), Error> {
     Ok(())
+}
+
+/// A Graph request of `method` on `path` in `tenant`, named `operation` in errors and logs.
+pub(crate) fn request(
+    tenant: &TenantId,
+    method: Method,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+) -> ApiRequest {
+    ApiRequest::new(tenant.clone(), Audience::Graph, method, path).operation(operation)
+}
+
+/// GET `path`, the answer read as JSON.
+pub(crate) fn get<T: DeserializeOwned>(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+) -> GraphOp<T> {
+    GraphOp::new(request(tenant, Method::GET, path, operation), json)
+}
+
+/// DELETE `path` (204).
+pub(crate) fn delete(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+) -> GraphOp<()> {
+    GraphOp::new(request(tenant, Method::DELETE, path, operation), unit)
+}
+
+/// PATCH `path` with `body`, read with `decode`. Marked idempotent: a PATCH sets fixed
+/// values, so repeating it changes nothing.
+pub(crate) fn patch<T, B: Serialize + ?Sized>(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+    body: &B,
+    decode: Decoder<T>,
+) -> Result<GraphOp<T>, Error> {
+    let r = request(tenant, Method::PATCH, path, operation)
+        .json(body)?
+        .idempotent(true);
+    Ok(GraphOp::new(r, decode))
+}
+
+/// POST `path` with `body`, the answer read with `decode` (not idempotent).
+pub(crate) fn post<T, B: Serialize + ?Sized>(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+    body: &B,
+    decode: Decoder<T>,
+) -> Result<GraphOp<T>, Error> {
+    let r = request(tenant, Method::POST, path, operation).json(body)?;
+    Ok(GraphOp::new(r, decode))
+}
+
+/// A listing of `path`: `query` checked (page size up to 999) and applied.
+pub(crate) fn list(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+    query: &Query,
+) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(request(tenant, Method::GET, path, operation)))
+}
+
+/// `id` lower-cased when it is a GUID; otherwise an error on `field` saying
+/// "`{id}` is not {what}".
+pub(crate) fn guid(field: &str, id: &str, what: &str) -> Result<String, Error> {
+    if crate::users::is_guid(id) {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid_input(field, format!("`{id}` is not {what}")))
+    }
+}
+
+/// `request` with `$select` when `fields` names any.
+pub(crate) fn select(request: ApiRequest, fields: &[&str]) -> ApiRequest {
+    if fields.is_empty() {
+        request
+    } else {
+        request.query("$select", &fields.join(","))
+    }
 }
