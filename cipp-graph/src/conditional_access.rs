@@ -27,7 +27,7 @@ use crate::model::{
     ConditionalAccessPolicy, NamedLocation, NamedLocationKind, SecurityDefaultsPolicy,
 };
 use crate::odata::Query;
-use crate::op::{delete, get, guid, json, list, patch, post, request, unit, GraphOp};
+use crate::op::{delete, get, guid, json, list, request, unit, with_body, GraphOp};
 
 const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
 const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
@@ -77,6 +77,19 @@ fn policy_body(p: &ConditionalAccessPolicy) -> Result<Value, Error> {
     Ok(v)
 }
 
+/// PATCH `{base}/{id}` with `body` (204; idempotent). The id is checked first.
+fn update(
+    tenant: &TenantId,
+    base: &str,
+    what: &str,
+    id: &str,
+    body: Result<Value, Error>,
+    operation: &'static str,
+) -> Result<GraphOp<()>, Error> {
+    let path = id_path(base, what, id)?;
+    with_body(tenant, Method::PATCH, path, operation, &body?, unit)
+}
+
 /// Lists policies, paged.
 pub fn list_policies(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
     list(tenant, POLICIES, "list conditional access policies", query)
@@ -95,8 +108,9 @@ pub fn create_policy(
     policy: &ConditionalAccessPolicy,
 ) -> Result<GraphOp<ConditionalAccessPolicy>, Error> {
     let body = policy_body(policy)?;
-    post(
+    with_body(
         tenant,
+        Method::POST,
         POLICIES,
         "create conditional access policy",
         &body,
@@ -110,14 +124,13 @@ pub fn update_policy(
     id: &str,
     policy: &ConditionalAccessPolicy,
 ) -> Result<GraphOp<()>, Error> {
-    let path = id_path(POLICIES, "policy", id)?;
-    let body = policy_body(policy)?;
-    patch(
+    update(
         tenant,
-        path,
+        POLICIES,
+        "policy",
+        id,
+        policy_body(policy),
         "update conditional access policy",
-        &body,
-        unit,
     )
 }
 
@@ -129,8 +142,9 @@ pub fn set_policy_state(
 ) -> Result<GraphOp<()>, Error> {
     let path = id_path(POLICIES, "policy", id)?;
     let body = json!({"state": state.as_str()});
-    patch(
+    with_body(
         tenant,
+        Method::PATCH,
         path,
         "set conditional access policy state",
         &body,
@@ -234,7 +248,14 @@ pub fn create_named_location(
     location: &NamedLocation,
 ) -> Result<GraphOp<NamedLocation>, Error> {
     let body = location_body(location)?;
-    post(tenant, LOCATIONS, "create named location", &body, json)
+    with_body(
+        tenant,
+        Method::POST,
+        LOCATIONS,
+        "create named location",
+        &body,
+        json,
+    )
 }
 
 /// Updates a named location (PATCH; 204). The `@odata.type` must stay the same.
@@ -243,9 +264,14 @@ pub fn update_named_location(
     id: &str,
     location: &NamedLocation,
 ) -> Result<GraphOp<()>, Error> {
-    let path = id_path(LOCATIONS, "named location", id)?;
-    let body = location_body(location)?;
-    patch(tenant, path, "update named location", &body, unit)
+    update(
+        tenant,
+        LOCATIONS,
+        "named location",
+        id,
+        location_body(location),
+        "update named location",
+    )
 }
 
 /// Lists authentication strength policies, paged.
@@ -267,8 +293,9 @@ pub fn get_security_defaults(tenant: &TenantId) -> GraphOp<SecurityDefaultsPolic
 /// Conditional Access policies can be enforced.
 pub fn disable_security_defaults(tenant: &TenantId) -> Result<GraphOp<()>, Error> {
     let body = json!({"isEnabled": false});
-    patch(
+    with_body(
         tenant,
+        Method::PATCH,
         SECURITY_DEFAULTS,
         "disable security defaults",
         &body,

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::model::{Group, NewGroup};
 use crate::odata::Query;
-use crate::op::{self, guid, json, post, request, unit, GraphOp};
+use crate::op::{self, guid, json, request, unit, with_body, GraphOp};
 use crate::users::directory_object_ref;
 
 /// Most members Graph accepts in one `members@odata.bind` request.
@@ -73,7 +73,14 @@ pub fn create(tenant: &TenantId, group: &NewGroup) -> Result<GraphOp<Group>, Err
             "a rule needs the DynamicMembership group type",
         ));
     }
-    post(tenant, "/v1.0/groups", "create group", group, json)
+    with_body(
+        tenant,
+        Method::POST,
+        "/v1.0/groups",
+        "create group",
+        group,
+        json,
+    )
 }
 
 /// Adds one member (`members/$ref`; Graph answers 400 if already a member).
@@ -86,7 +93,7 @@ pub fn add_member(
     let member = member_id(member)?;
     let path = format!("{}/members/$ref", group_path(group)?);
     let body = json!({"@odata.id": directory_object_ref(graph_base, &member)});
-    post(tenant, path, "add group member", &body, unit)
+    with_body(tenant, Method::POST, path, "add group member", &body, unit)
 }
 
 /// Removes one member (`members/{id}/$ref`: the `$ref` matters — without it Graph deletes

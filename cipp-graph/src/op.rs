@@ -115,30 +115,21 @@ pub(crate) fn delete(
     GraphOp::new(request(tenant, Method::DELETE, path, operation), unit)
 }
 
-/// PATCH `path` with `body`, read with `decode`. Marked idempotent: a PATCH sets fixed
-/// values, so repeating it changes nothing.
-pub(crate) fn patch<T, B: Serialize + ?Sized>(
+/// `method` (PATCH or POST) on `path` with the JSON `body`, the answer read with
+/// `decode`. A PATCH is marked idempotent (it sets fixed values, so repeating it changes
+/// nothing); a POST is not.
+pub(crate) fn with_body<T, B: Serialize + ?Sized>(
     tenant: &TenantId,
+    method: Method,
     path: impl Into<String>,
     operation: impl Into<Cow<'static, str>>,
     body: &B,
     decode: Decoder<T>,
 ) -> Result<GraphOp<T>, Error> {
-    let r = request(tenant, Method::PATCH, path, operation)
+    let idempotent = method == Method::PATCH;
+    let r = request(tenant, method, path, operation)
         .json(body)?
-        .idempotent(true);
-    Ok(GraphOp::new(r, decode))
-}
-
-/// POST `path` with `body`, the answer read with `decode` (not idempotent).
-pub(crate) fn post<T, B: Serialize + ?Sized>(
-    tenant: &TenantId,
-    path: impl Into<String>,
-    operation: impl Into<Cow<'static, str>>,
-    body: &B,
-    decode: Decoder<T>,
-) -> Result<GraphOp<T>, Error> {
-    let r = request(tenant, Method::POST, path, operation).json(body)?;
+        .idempotent(idempotent);
     Ok(GraphOp::new(r, decode))
 }
 

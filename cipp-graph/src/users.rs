@@ -108,6 +108,23 @@ fn v1(tenant: &TenantId, method: Method, path: String) -> ApiRequest {
     )
 }
 
+/// PATCH the user with `body` (204; idempotent).
+fn patch_user<B: serde::Serialize + ?Sized>(
+    tenant: &TenantId,
+    user: &UserRef,
+    operation: &'static str,
+    body: &B,
+) -> Result<GraphOp<()>, Error> {
+    op::with_body(
+        tenant,
+        Method::PATCH,
+        v1_path(user, ""),
+        operation,
+        body,
+        unit,
+    )
+}
+
 /// The v1.0 path of `user` followed by `rest` (empty, or starting with `/`).
 fn v1_path(user: &UserRef, rest: &str) -> String {
     format!("/v1.0{}{rest}", user.path())
@@ -179,7 +196,14 @@ pub fn create(tenant: &TenantId, user: &NewUser) -> Result<GraphOp<User>, Error>
     if let Some(loc) = &user.usage_location {
         validate_usage_location(loc)?;
     }
-    op::post(tenant, "/v1.0/users", "create user", user, json)
+    op::with_body(
+        tenant,
+        Method::POST,
+        "/v1.0/users",
+        "create user",
+        user,
+        json,
+    )
 }
 
 /// Updates a user with a typed patch (204). An empty patch is refused.
@@ -194,7 +218,7 @@ pub fn update(tenant: &TenantId, user: &UserRef, patch: &UserPatch) -> Result<Gr
         validate_usage_location(loc)?;
     }
     // Every field is set to a fixed value: repeating the PATCH changes nothing.
-    op::patch(tenant, v1_path(user, ""), "update user", patch, unit)
+    patch_user(tenant, user, "update user", patch)
 }
 
 /// Deletes a user (soft delete: restorable for 30 days).
@@ -264,7 +288,7 @@ pub fn set_sign_in_enabled(
         "block sign-in"
     };
     let body = json!({ "accountEnabled": enabled });
-    op::patch(tenant, v1_path(user, ""), operation, &body, unit)
+    patch_user(tenant, user, operation, &body)
 }
 
 /// Resets a cloud user's password through `passwordProfile`.
@@ -279,7 +303,7 @@ pub fn reset_password(
         "forceChangePasswordNextSignIn": force_change_next_sign_in,
         "password": password.expose_secret(),
     }});
-    op::patch(tenant, v1_path(user, ""), "reset password", &body, unit)
+    patch_user(tenant, user, "reset password", &body)
 }
 
 /// Resets a directory-synced user's password through the password method's
@@ -295,7 +319,14 @@ pub fn reset_password_synced(
         user.path()
     );
     let body = json!({"newPassword": password.expose_secret()});
-    op::post(tenant, path, "reset password (writeback)", &body, unit)
+    op::with_body(
+        tenant,
+        Method::POST,
+        path,
+        "reset password (writeback)",
+        &body,
+        unit,
+    )
 }
 
 /// The `@odata.id` of a directory object for `$ref` bodies.
@@ -394,19 +425,13 @@ pub fn set_password_never_expires(
         "None"
     };
     let body = json!({"passwordPolicies": policy});
-    op::patch(
-        tenant,
-        v1_path(user, ""),
-        "set password expiration",
-        &body,
-        unit,
-    )
+    patch_user(tenant, user, "set password expiration", &body)
 }
 
 /// Clears the on-premises immutable id (for a user no longer synchronised).
 pub fn clear_immutable_id(tenant: &TenantId, user: &UserRef) -> Result<GraphOp<()>, Error> {
     let body = json!({"onPremisesImmutableId": null});
-    op::patch(tenant, v1_path(user, ""), "clear immutable id", &body, unit)
+    patch_user(tenant, user, "clear immutable id", &body)
 }
 
 /// Reprocesses group-based licence assignment for the user.
@@ -513,19 +538,20 @@ pub fn set_default_mfa_method(
     }
     let path = format!("/beta{}/authentication/signInPreferences", user.path());
     let body = json!({"userPreferredMethodForSecondaryAuthentication": method});
-    op::patch(tenant, path, "set default MFA method", &body, unit)
+    op::with_body(
+        tenant,
+        Method::PATCH,
+        path,
+        "set default MFA method",
+        &body,
+        unit,
+    )
 }
 
 /// Requires a password change at the next sign-in.
 pub fn require_password_change(tenant: &TenantId, user: &UserRef) -> Result<GraphOp<()>, Error> {
     let body = json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}});
-    op::patch(
-        tenant,
-        v1_path(user, ""),
-        "require password change",
-        &body,
-        unit,
-    )
+    patch_user(tenant, user, "require password change", &body)
 }
 
 /// Sets the source of authority of a synced or previously synced user: cloud-managed or
@@ -537,7 +563,14 @@ pub fn set_cloud_managed(
 ) -> Result<GraphOp<()>, Error> {
     let path = format!("/beta{}/onPremisesSyncBehavior", user.path());
     let body = json!({"isCloudManaged": cloud_managed});
-    op::patch(tenant, path, "set source of authority", &body, unit)
+    op::with_body(
+        tenant,
+        Method::PATCH,
+        path,
+        "set source of authority",
+        &body,
+        unit,
+    )
 }
 
 /// A user's OneDrive (`GET /users/{id}/drive`).
@@ -564,7 +597,14 @@ pub fn add_drive_shortcut(
         "@microsoft.graph.conflictBehavior": "rename"
     });
     let path = format!("/beta{}/drive/root/children", user.path());
-    op::post(tenant, path, "add OneDrive shortcut", &body, unit)
+    op::with_body(
+        tenant,
+        Method::POST,
+        path,
+        "add OneDrive shortcut",
+        &body,
+        unit,
+    )
 }
 
 /// The result of a password reset.
