@@ -55,19 +55,8 @@ impl std::fmt::Debug for CippBuilder {
     }
 }
 
-/// Builder methods handed on to the [`PipelineBuilder`] of the same name.
-macro_rules! pipeline_setters {
-    ($($(#[$doc:meta])* $name:ident($arg:ty);)*) => {$(
-        $(#[$doc])*
-        pub fn $name(mut self, value: $arg) -> Self {
-            self.pipeline = self.pipeline.$name(value);
-            self
-        }
-    )*};
-}
-
 impl CippBuilder {
-    pipeline_setters! {
+    cipp_core::builder_methods! { via pipeline;
         /// The transport (default: reqwest; use `Arc::new(Simulator::demo())` offline).
         transport(Arc<dyn Transport>);
         /// Credentials: a partner refresh token, app credentials, or any token provider.

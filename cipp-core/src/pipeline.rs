@@ -65,17 +65,15 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Credentials::StaticToken(_) => f.write_str("Credentials::StaticToken([REDACTED])"),
-            Credentials::ClientSecret { client_id, .. } => f
-                .debug_struct("Credentials::ClientSecret")
-                .field("client_id", client_id)
-                .field("secret", &"[REDACTED]")
-                .finish(),
-            Credentials::PartnerRefreshToken { client_id, .. } => f
-                .debug_struct("Credentials::PartnerRefreshToken")
-                .field("client_id", client_id)
-                .field("secret", &"[REDACTED]")
-                .field("refresh_token", &"[REDACTED]")
-                .finish(),
+            Credentials::ClientSecret { client_id, .. } => {
+                let name = "Credentials::ClientSecret";
+                crate::redact::debug_app_credential(f, name, client_id, &["secret"])
+            }
+            Credentials::PartnerRefreshToken { client_id, .. } => {
+                let name = "Credentials::PartnerRefreshToken";
+                let secrets = ["secret", "refresh_token"];
+                crate::redact::debug_app_credential(f, name, client_id, &secrets)
+            }
             Credentials::Provider(p) => write!(f, "Credentials::Provider({})", p.name()),
         }
     }
@@ -109,19 +107,33 @@ impl fmt::Debug for dyn Transport {
     }
 }
 
-/// Builder methods that store `Some(value)` in the field of the same role.
-macro_rules! option_setters {
-    ($($(#[$doc:meta])* $name:ident($field:ident: $arg:ty);)*) => {$(
+/// Builder methods from a table, for the workspace's builders (not a supported API).
+///
+/// `set` arm: `name(field: Type);` makes `fn name(self, value: Type) -> Self` storing
+/// `Some(value)` in `self.field`. `via` arm: `via inner; name(Type);` makes
+/// `fn name(self, value: Type) -> Self` handing the value on to the `name` method of the
+/// builder in `self.inner`. Doc comments written above an entry go on its method.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! builder_methods {
+    (set $($(#[$doc:meta])* $name:ident($field:ident: $arg:ty);)*) => {$(
         $(#[$doc])*
         pub fn $name(mut self, value: $arg) -> Self {
             self.$field = Some(value);
             self
         }
     )*};
+    (via $inner:ident; $($(#[$doc:meta])* $name:ident($arg:ty);)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $arg) -> Self {
+            self.$inner = self.$inner.$name(value);
+            self
+        }
+    )*};
 }
 
 impl PipelineBuilder {
-    option_setters! {
+    crate::builder_methods! { set
         /// The transport (default: [`ReqwestTransport`]).
         transport(transport: Arc<dyn Transport>);
         /// The credentials (required).

@@ -382,7 +382,11 @@ mod tests {
         let mailbox = Some("m@a.com");
         let mut held = Vec::new();
         for _ in 0..4 {
-            held.push(admit(&g, "a.com", Workload::Exchange, mailbox).await.unwrap());
+            held.push(
+                admit(&g, "a.com", Workload::Exchange, mailbox)
+                    .await
+                    .unwrap(),
+            );
         }
         let fifth = tokio::time::timeout(
             Duration::from_secs(1),

@@ -144,17 +144,6 @@ impl<T> std::fmt::Debug for List<T> {
     }
 }
 
-/// OData options handed on to the listing's [`Query`] method of the same name.
-macro_rules! query_options {
-    ($($(#[$doc:meta])* $name:ident($arg:ty);)*) => {$(
-        $(#[$doc])*
-        pub fn $name(mut self, value: $arg) -> Self {
-            self.query = self.query.$name(value);
-            self
-        }
-    )*};
-}
-
 impl<T: DeserializeOwned + Send + 'static> List<T> {
     /// A listing whose first request `build` makes from the OData arguments (validating
     /// them).
@@ -184,7 +173,7 @@ impl<T: DeserializeOwned + Send + 'static> List<T> {
         self.query = self.query.select(fields);
         self
     }
-    query_options! {
+    cipp_core::builder_methods! { via query;
         /// `$filter` (quote literals with [`crate::odata::quote`]).
         filter(impl Into<String>);
         /// `$orderby`.
