@@ -39,20 +39,12 @@ enum FleetSource {
 /// assert_eq!(tenants.len(), 3);
 /// # Ok(()) }
 /// ```
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CippBuilder {
     pipeline: PipelineBuilder,
     concurrency: Option<usize>,
     fleet: Option<FleetSource>,
     exclude: Vec<TenantId>,
-}
-
-impl std::fmt::Debug for CippBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CippBuilder")
-            .field("pipeline", &self.pipeline)
-            .finish_non_exhaustive()
-    }
 }
 
 impl CippBuilder {

@@ -27,7 +27,7 @@ use crate::model::{
     ConditionalAccessPolicy, NamedLocation, NamedLocationKind, SecurityDefaultsPolicy,
 };
 use crate::odata::Query;
-use crate::op::{delete, get, guid, json, list, request, unit, with_body, GraphOp};
+use crate::op::{delete, get, guid, json, list, patch, request, with_body, GraphOp};
 
 const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
 const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
@@ -87,7 +87,7 @@ fn update(
     operation: &'static str,
 ) -> Result<GraphOp<()>, Error> {
     let path = id_path(base, what, id)?;
-    with_body(tenant, Method::PATCH, path, operation, &body?, unit)
+    patch(tenant, path, operation, &body?)
 }
 
 /// Lists policies, paged.
@@ -142,14 +142,7 @@ pub fn set_policy_state(
 ) -> Result<GraphOp<()>, Error> {
     let path = id_path(POLICIES, "policy", id)?;
     let body = json!({"state": state.as_str()});
-    with_body(
-        tenant,
-        Method::PATCH,
-        path,
-        "set conditional access policy state",
-        &body,
-        unit,
-    )
+    patch(tenant, path, "set conditional access policy state", &body)
 }
 
 /// Deletes a policy (204).
@@ -293,13 +286,11 @@ pub fn get_security_defaults(tenant: &TenantId) -> GraphOp<SecurityDefaultsPolic
 /// Conditional Access policies can be enforced.
 pub fn disable_security_defaults(tenant: &TenantId) -> Result<GraphOp<()>, Error> {
     let body = json!({"isEnabled": false});
-    with_body(
+    patch(
         tenant,
-        Method::PATCH,
         SECURITY_DEFAULTS,
         "disable security defaults",
         &body,
-        unit,
     )
 }
 

@@ -86,14 +86,7 @@ pub fn set_automatic_replies(
     }
     let path = format!("/v1.0{}/mailboxSettings", user.path());
     let body = json!({"automaticRepliesSetting": setting});
-    op::with_body(
-        tenant,
-        Method::PATCH,
-        path,
-        "set automatic replies",
-        &body,
-        unit,
-    )
+    op::patch(tenant, path, "set automatic replies", &body)
 }
 
 /// An HTML message to send with [`send_mail`].

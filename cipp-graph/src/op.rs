@@ -133,6 +133,16 @@ pub(crate) fn with_body<T, B: Serialize + ?Sized>(
     Ok(GraphOp::new(r, decode))
 }
 
+/// PATCH `path` with `body` (204; idempotent, see [`with_body`]).
+pub(crate) fn patch<B: Serialize + ?Sized>(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+    body: &B,
+) -> Result<GraphOp<()>, Error> {
+    with_body(tenant, Method::PATCH, path, operation, body, unit)
+}
+
 /// A listing of `path`: `query` checked (page size up to 999) and applied.
 pub(crate) fn list(
     tenant: &TenantId,

@@ -115,14 +115,7 @@ fn patch_user<B: serde::Serialize + ?Sized>(
     operation: &'static str,
     body: &B,
 ) -> Result<GraphOp<()>, Error> {
-    op::with_body(
-        tenant,
-        Method::PATCH,
-        v1_path(user, ""),
-        operation,
-        body,
-        unit,
-    )
+    op::patch(tenant, v1_path(user, ""), operation, body)
 }
 
 /// The v1.0 path of `user` followed by `rest` (empty, or starting with `/`).
@@ -538,14 +531,7 @@ pub fn set_default_mfa_method(
     }
     let path = format!("/beta{}/authentication/signInPreferences", user.path());
     let body = json!({"userPreferredMethodForSecondaryAuthentication": method});
-    op::with_body(
-        tenant,
-        Method::PATCH,
-        path,
-        "set default MFA method",
-        &body,
-        unit,
-    )
+    op::patch(tenant, path, "set default MFA method", &body)
 }
 
 /// Requires a password change at the next sign-in.
@@ -563,14 +549,7 @@ pub fn set_cloud_managed(
 ) -> Result<GraphOp<()>, Error> {
     let path = format!("/beta{}/onPremisesSyncBehavior", user.path());
     let body = json!({"isCloudManaged": cloud_managed});
-    op::with_body(
-        tenant,
-        Method::PATCH,
-        path,
-        "set source of authority",
-        &body,
-        unit,
-    )
+    op::patch(tenant, path, "set source of authority", &body)
 }
 
 /// A user's OneDrive (`GET /users/{id}/drive`).
