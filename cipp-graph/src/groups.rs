@@ -176,16 +176,23 @@ impl Groups {
         &self,
         group: &crate::model::GroupId,
     ) -> crate::List<crate::model::DirectoryObject> {
-        let group = group.clone();
-        self.0.list(move |t, q| members(t, group.as_str(), q))
+        self.related(group, members)
     }
     /// Owners.
     pub fn owners(
         &self,
         group: &crate::model::GroupId,
     ) -> crate::List<crate::model::DirectoryObject> {
+        self.related(group, owners)
+    }
+    /// A listing of the group's members or owners, built by `build`.
+    fn related(
+        &self,
+        group: &crate::model::GroupId,
+        build: fn(&TenantId, &str, &Query) -> Result<ApiRequest, Error>,
+    ) -> crate::List<crate::model::DirectoryObject> {
         let group = group.clone();
-        self.0.list(move |t, q| owners(t, group.as_str(), q))
+        self.0.list(move |t, q| build(t, group.as_str(), q))
     }
 
     /// Reads a group and refuses one whose membership Graph cannot change: distribution
