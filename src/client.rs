@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cipp_core::{
-    Clock, Credentials, Endpoints, Error, Fleet, Pipeline, RetryPolicy, Tenant, TenantId,
-    TenantResult, ThrottleSettings, Transport,
+    Clock, Credentials, Endpoints, Error, Fleet, Pipeline, PipelineBuilder, RetryPolicy, Tenant,
+    TenantId, TenantResult, ThrottleSettings, Transport,
 };
 use cipp_exchange::{ExoClient, TenantExchange};
 use cipp_graph::{GraphClient, TenantGraph};
@@ -39,57 +39,28 @@ enum FleetSource {
 /// assert_eq!(tenants.len(), 3);
 /// # Ok(()) }
 /// ```
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CippBuilder {
-    transport: Option<Arc<dyn Transport>>,
-    credentials: Option<Credentials>,
-    endpoints: Option<Endpoints>,
-    retry: Option<RetryPolicy>,
-    throttle: Option<ThrottleSettings>,
-    clock: Option<Arc<dyn Clock>>,
+    pipeline: PipelineBuilder,
     concurrency: Option<usize>,
     fleet: Option<FleetSource>,
     exclude: Vec<TenantId>,
 }
 
-impl std::fmt::Debug for CippBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CippBuilder")
-            .field("credentials", &self.credentials)
-            .finish_non_exhaustive()
-    }
-}
-
 impl CippBuilder {
-    /// The transport (default: reqwest; use `Arc::new(Simulator::demo())` offline).
-    pub fn transport(mut self, t: Arc<dyn Transport>) -> Self {
-        self.transport = Some(t);
-        self
-    }
-    /// Credentials: a partner refresh token, app credentials, or any token provider.
-    pub fn credentials(mut self, c: Credentials) -> Self {
-        self.credentials = Some(c);
-        self
-    }
-    /// Endpoints (default: the global cloud).
-    pub fn endpoints(mut self, e: Endpoints) -> Self {
-        self.endpoints = Some(e);
-        self
-    }
-    /// Retry policy.
-    pub fn retry(mut self, r: RetryPolicy) -> Self {
-        self.retry = Some(r);
-        self
-    }
-    /// Client-side throttle caps.
-    pub fn throttle(mut self, t: ThrottleSettings) -> Self {
-        self.throttle = Some(t);
-        self
-    }
-    /// The clock.
-    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
-        self.clock = Some(c);
-        self
+    cipp_core::builder_methods! { via pipeline;
+        /// The transport (default: reqwest; use `Arc::new(Simulator::demo())` offline).
+        transport(Arc<dyn Transport>);
+        /// Credentials: a partner refresh token, app credentials, or any token provider.
+        credentials(Credentials);
+        /// Endpoints (default: the global cloud).
+        endpoints(Endpoints);
+        /// Retry policy.
+        retry(RetryPolicy);
+        /// Client-side throttle caps.
+        throttle(ThrottleSettings);
+        /// The clock.
+        clock(Arc<dyn Clock>);
     }
     /// Tenants worked on at once by fleet operations (default 10).
     pub fn concurrency(mut self, n: usize) -> Self {
@@ -122,26 +93,7 @@ impl CippBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Cipp, Error> {
-        let mut b = Pipeline::builder();
-        if let Some(t) = self.transport {
-            b = b.transport(t);
-        }
-        if let Some(c) = self.credentials {
-            b = b.credentials(c);
-        }
-        if let Some(e) = self.endpoints {
-            b = b.endpoints(e);
-        }
-        if let Some(r) = self.retry {
-            b = b.retry(r);
-        }
-        if let Some(t) = self.throttle {
-            b = b.throttle(t);
-        }
-        if let Some(c) = self.clock {
-            b = b.clock(c);
-        }
-        let pipeline = b.build()?;
+        let pipeline = self.pipeline.build()?;
         Ok(Cipp {
             access: None,
             inner: Arc::new(Inner {

@@ -401,10 +401,12 @@ impl ClientSecretCredential {
 
 impl fmt::Debug for ClientSecretCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientSecretCredential")
-            .field("client_id", &self.client_id)
-            .field("secret", &"[REDACTED]")
-            .finish()
+        crate::redact::debug_app_credential(
+            f,
+            "ClientSecretCredential",
+            &self.client_id,
+            &["secret"],
+        )
     }
 }
 
@@ -465,11 +467,8 @@ impl PartnerRefreshToken {
 
 impl fmt::Debug for PartnerRefreshToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PartnerRefreshToken")
-            .field("client_id", &self.client_id)
-            .field("secret", &"[REDACTED]")
-            .field("refresh_token", &"[REDACTED]")
-            .finish()
+        let secrets = ["secret", "refresh_token"];
+        crate::redact::debug_app_credential(f, "PartnerRefreshToken", &self.client_id, &secrets)
     }
 }
 

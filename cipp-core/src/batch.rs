@@ -97,8 +97,14 @@ pub async fn send(
     options: &BatchOptions,
 ) -> Result<ItemResults, Error> {
     let chunks = chunk(items, format.max_items())?;
+    let sender = Sender {
+        pipeline,
+        tenant,
+        format,
+        options,
+    };
     let results: Vec<Result<ItemResults, Error>> = futures::stream::iter(chunks)
-        .map(|c| send_chunk(pipeline, tenant, c, format, options))
+        .map(|c| sender.send_chunk(c))
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;
@@ -161,95 +167,107 @@ pub fn chunk(items: Vec<BatchItem>, max: usize) -> Result<Vec<Vec<BatchItem>>, E
     Ok(chunks)
 }
 
-async fn send_chunk(
-    pipeline: &Pipeline,
-    tenant: &TenantId,
-    items: Vec<BatchItem>,
-    format: &dyn BatchFormat,
-    options: &BatchOptions,
-) -> Result<ItemResults, Error> {
-    let budget = options
-        .max_total_wait
-        .unwrap_or(pipeline.retry_policy().max_total_wait);
-    let mut pending = items;
-    let mut done = ItemResults::new();
-    let mut waited = Duration::ZERO;
-    let mut round = 0;
-    loop {
-        let envelope = format.envelope(tenant, &pending)?;
-        let answers: Envelope = pipeline.send_json(envelope).await?;
-        let now: std::time::SystemTime = pipeline.clock().now().into();
-        let mut retry: Vec<(BatchItem, ApiResponse)> = Vec::new();
-        let mut longest = Duration::ZERO;
-        for item in pending {
-            let Some(answer) = answers
-                .responses
-                .iter()
-                .find(|a| a.id.eq_ignore_ascii_case(&item.id))
-            else {
-                done.insert(
-                    item.id.clone(),
-                    Err(Error::protocol(
-                        Some(tenant.clone()),
-                        "$batch",
-                        format!("the batch answer has no response for item {}", item.id),
-                    )),
+/// Where and how one batch's envelopes are sent.
+#[derive(Clone, Copy)]
+struct Sender<'a> {
+    pipeline: &'a Pipeline,
+    tenant: &'a TenantId,
+    format: &'a dyn BatchFormat,
+    options: &'a BatchOptions,
+}
+
+impl Sender<'_> {
+    /// Sends one chunk (one envelope, and again for the items worth re-sending).
+    async fn send_chunk(self, items: Vec<BatchItem>) -> Result<ItemResults, Error> {
+        let Sender {
+            pipeline,
+            tenant,
+            format,
+            options,
+        } = self;
+        let budget = options
+            .max_total_wait
+            .unwrap_or(pipeline.retry_policy().max_total_wait);
+        let mut pending = items;
+        let mut done = ItemResults::new();
+        let mut waited = Duration::ZERO;
+        let mut round = 0;
+        loop {
+            let envelope = format.envelope(tenant, &pending)?;
+            let answers: Envelope = pipeline.send_json(envelope).await?;
+            let now: std::time::SystemTime = pipeline.clock().now().into();
+            let mut retry: Vec<(BatchItem, ApiResponse)> = Vec::new();
+            let mut longest = Duration::ZERO;
+            for item in pending {
+                let Some(answer) = answers
+                    .responses
+                    .iter()
+                    .find(|a| a.id.eq_ignore_ascii_case(&item.id))
+                else {
+                    done.insert(
+                        item.id.clone(),
+                        Err(Error::protocol(
+                            Some(tenant.clone()),
+                            "$batch",
+                            format!("the batch answer has no response for item {}", item.id),
+                        )),
+                    );
+                    continue;
+                };
+                let response = to_response(tenant, &item.request, answer);
+                let retry_after = answer
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                    .and_then(|(_, v)| parse_retry_after(v, now));
+                let decision = resend_decision(
+                    answer.status,
+                    retry_after.is_some(),
+                    item.request.is_idempotent(),
+                    item.request.retries_not_found(),
                 );
-                continue;
-            };
-            let response = to_response(tenant, &item.request, answer);
-            let retry_after = answer
-                .headers
+                if decision == Resend::Retry && round < options.max_retry_rounds {
+                    longest =
+                        longest.max(retry_after.unwrap_or(Duration::from_secs(1 << round.min(5))));
+                    retry.push((item, response));
+                    continue;
+                }
+                let result = if response.status.is_success() || response.status.is_redirection() {
+                    Ok(response)
+                } else {
+                    Err(item_error(&item.request, &response, decision))
+                };
+                done.insert(item.id.clone(), result);
+            }
+            if retry.is_empty() {
+                return Ok(done);
+            }
+            if waited.saturating_add(longest) > budget {
+                // Out of budget: each item keeps the answer it got.
+                for (item, response) in retry {
+                    let e = item_error(&item.request, &response, Resend::Final);
+                    done.insert(item.id.clone(), Err(e));
+                }
+                return Ok(done);
+            }
+            tracing::debug!(tenant = %tenant, items = retry.len(), wait_ms = longest.as_millis() as u64, "re-sending batch items");
+            tokio::time::sleep(longest).await;
+            waited = waited.saturating_add(longest);
+            round += 1;
+            // Items that depended on a re-sent item travel with it; the others stay done.
+            let ids: Vec<String> = retry
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-                .and_then(|(_, v)| parse_retry_after(v, now));
-            let decision = resend_decision(
-                answer.status,
-                retry_after.is_some(),
-                item.request.is_idempotent(),
-                item.request.retries_not_found(),
-            );
-            if decision == Resend::Retry && round < options.max_retry_rounds {
-                longest =
-                    longest.max(retry_after.unwrap_or(Duration::from_secs(1 << round.min(5))));
-                retry.push((item, response));
-                continue;
-            }
-            let result = if response.status.is_success() || response.status.is_redirection() {
-                Ok(response)
-            } else {
-                Err(item_error(&item.request, &response, decision))
-            };
-            done.insert(item.id.clone(), result);
+                .map(|(i, _)| i.id.to_ascii_lowercase())
+                .collect();
+            pending = retry
+                .into_iter()
+                .map(|(mut i, _)| {
+                    i.depends_on
+                        .retain(|d| ids.contains(&d.to_ascii_lowercase()));
+                    i
+                })
+                .collect();
         }
-        if retry.is_empty() {
-            return Ok(done);
-        }
-        if waited.saturating_add(longest) > budget {
-            // Out of budget: each item keeps the answer it got.
-            for (item, response) in retry {
-                let e = item_error(&item.request, &response, Resend::Final);
-                done.insert(item.id.clone(), Err(e));
-            }
-            return Ok(done);
-        }
-        tracing::debug!(tenant = %tenant, items = retry.len(), wait_ms = longest.as_millis() as u64, "re-sending batch items");
-        tokio::time::sleep(longest).await;
-        waited = waited.saturating_add(longest);
-        round += 1;
-        // Items that depended on a re-sent item travel with it; the others stay done.
-        let ids: Vec<String> = retry
-            .iter()
-            .map(|(i, _)| i.id.to_ascii_lowercase())
-            .collect();
-        pending = retry
-            .into_iter()
-            .map(|(mut i, _)| {
-                i.depends_on
-                    .retain(|d| ids.contains(&d.to_ascii_lowercase()));
-                i
-            })
-            .collect();
     }
 }
 

@@ -935,16 +935,15 @@ mod tests {
         TenantId::parse("contoso.onmicrosoft.com").unwrap()
     }
 
+    /// The error read from an answer with `status` and `body` and no headers.
+    fn api_error(operation: &str, status: StatusCode, body: &[u8]) -> ApiError {
+        ApiError::from_response(t(), operation, status, &HeaderMap::new(), body)
+    }
+
     #[test]
     fn parses_documented_error_body_with_inner_error() {
         let body = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"date":"2024-01-02T03:04:05","request-id":"8b4b4d0d-1111","client-request-id":"cc-1"}}}"#;
-        let e = ApiError::from_response(
-            t(),
-            "PATCH /v1.0/users/x",
-            StatusCode::FORBIDDEN,
-            &HeaderMap::new(),
-            body,
-        );
+        let e = api_error("PATCH /v1.0/users/x", StatusCode::FORBIDDEN, body);
         assert_eq!(e.code, "Authorization_RequestDenied");
         assert_eq!(e.request_id.as_deref(), Some("8b4b4d0d-1111"));
         assert_eq!(e.client_request_id.as_deref(), Some("cc-1"));
@@ -962,13 +961,7 @@ mod tests {
     #[test]
     fn parses_lowercase_innererror_nested_and_empty_code() {
         let body = br#"{"error":{"code":"","message":"x","innererror":{"code":"outer","innererror":{"code":"deepest","request-id":"r2"}}}}"#;
-        let e = ApiError::from_response(
-            t(),
-            "GET /x",
-            StatusCode::BAD_REQUEST,
-            &HeaderMap::new(),
-            body,
-        );
+        let e = api_error("GET /x", StatusCode::BAD_REQUEST, body);
         assert_eq!(e.code, "");
         assert_eq!(e.inner_code.as_deref(), Some("deepest"));
         assert_eq!(e.request_id.as_deref(), Some("r2"));
@@ -1005,13 +998,7 @@ mod tests {
     #[test]
     fn licence_errors_classified() {
         let body = br#"{"error":{"code":"Authentication_RequestFromNonPremiumTenantOrB2CTenant","message":"Neither tenant is B2C or tenant doesn't have premium license"}}"#;
-        let e = ApiError::from_response(
-            t(),
-            "GET /v1.0/auditLogs/signIns",
-            StatusCode::FORBIDDEN,
-            &HeaderMap::new(),
-            body,
-        );
+        let e = api_error("GET /v1.0/auditLogs/signIns", StatusCode::FORBIDDEN, body);
         assert_eq!(e.kind, ApiErrorKind::MissingLicense);
         assert!(e.to_string().contains("P1/P2"));
     }

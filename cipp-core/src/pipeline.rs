@@ -65,17 +65,15 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Credentials::StaticToken(_) => f.write_str("Credentials::StaticToken([REDACTED])"),
-            Credentials::ClientSecret { client_id, .. } => f
-                .debug_struct("Credentials::ClientSecret")
-                .field("client_id", client_id)
-                .field("secret", &"[REDACTED]")
-                .finish(),
-            Credentials::PartnerRefreshToken { client_id, .. } => f
-                .debug_struct("Credentials::PartnerRefreshToken")
-                .field("client_id", client_id)
-                .field("secret", &"[REDACTED]")
-                .field("refresh_token", &"[REDACTED]")
-                .finish(),
+            Credentials::ClientSecret { client_id, .. } => {
+                let name = "Credentials::ClientSecret";
+                crate::redact::debug_app_credential(f, name, client_id, &["secret"])
+            }
+            Credentials::PartnerRefreshToken { client_id, .. } => {
+                let name = "Credentials::PartnerRefreshToken";
+                let secrets = ["secret", "refresh_token"];
+                crate::redact::debug_app_credential(f, name, client_id, &secrets)
+            }
             Credentials::Provider(p) => write!(f, "Credentials::Provider({})", p.name()),
         }
     }
@@ -109,63 +107,60 @@ impl fmt::Debug for dyn Transport {
     }
 }
 
+/// Builder methods from a table, for the workspace's builders (not a supported API).
+///
+/// `set` arm: `name(field: Type);` makes `fn name(self, value: Type) -> Self` storing
+/// `Some(value)` in `self.field`. `via` arm: `via inner; name(Type);` makes
+/// `fn name(self, value: Type) -> Self` handing the value on to the `name` method of the
+/// builder in `self.inner`. Doc comments written above an entry go on its method.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! builder_methods {
+    (set $($(#[$doc:meta])* $name:ident($field:ident: $arg:ty);)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $arg) -> Self {
+            self.$field = Some(value);
+            self
+        }
+    )*};
+    (via $inner:ident; $($(#[$doc:meta])* $name:ident($arg:ty);)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $arg) -> Self {
+            self.$inner = self.$inner.$name(value);
+            self
+        }
+    )*};
+}
+
 impl PipelineBuilder {
-    /// The transport (default: [`ReqwestTransport`]).
-    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
-        self
-    }
-    /// The credentials (required).
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
-        self
-    }
-    /// The endpoints (default: the global cloud).
-    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
-        self.endpoints = Some(endpoints);
-        self
-    }
-    /// The retry policy.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = Some(retry);
-        self
-    }
-    /// Client-side throttle caps (default: [`ThrottleSettings::documented`]).
-    pub fn throttle(mut self, throttle: ThrottleSettings) -> Self {
-        self.throttle = Some(throttle);
-        self
-    }
-    /// The clock used for token expiry (default: the system clock).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-    /// How long before expiry a cached token is renewed (default 5 minutes).
-    pub fn token_refresh_skew(mut self, skew: Duration) -> Self {
-        self.token_skew = Some(skew);
-        self
+    crate::builder_methods! { set
+        /// The transport (default: [`ReqwestTransport`]).
+        transport(transport: Arc<dyn Transport>);
+        /// The credentials (required).
+        credentials(credentials: Credentials);
+        /// The endpoints (default: the global cloud).
+        endpoints(endpoints: Endpoints);
+        /// The retry policy.
+        retry(retry: RetryPolicy);
+        /// Client-side throttle caps (default: [`ThrottleSettings::documented`]).
+        throttle(throttle: ThrottleSettings);
+        /// The clock used for token expiry (default: the system clock).
+        clock(clock: Arc<dyn Clock>);
+        /// How long before expiry a cached token is renewed (default 5 minutes).
+        token_refresh_skew(token_skew: Duration);
+        /// How long a failed token request is remembered (default 10 s): callers asking for
+        /// the same tenant and audience meanwhile get the same error at once instead of
+        /// sending the token endpoint a request each (a dead refresh token and a burst of
+        /// 1,000 calls make one token request). `Duration::ZERO` remembers a failure only for
+        /// the callers that were already waiting on it.
+        token_failure_ttl(token_failure_ttl: Duration);
+        /// The most time one call may take, its retries and their waits included (default
+        /// [`DEFAULT_DEADLINE`]); [`ApiRequest::deadline`] overrides it for one request.
+        deadline(deadline: Duration);
+        /// Answers requests before the transport (an operation-level mock).
+        intercept(interceptor: Arc<dyn Interceptor>);
     }
 
-    /// How long a failed token request is remembered (default 10 s): callers asking for
-    /// the same tenant and audience meanwhile get the same error at once instead of
-    /// sending the token endpoint a request each (a dead refresh token and a burst of
-    /// 1,000 calls make one token request). `Duration::ZERO` remembers a failure only for
-    /// the callers that were already waiting on it.
-    pub fn token_failure_ttl(mut self, ttl: Duration) -> Self {
-        self.token_failure_ttl = Some(ttl);
-        self
-    }
-    /// The most time one call may take, its retries and their waits included (default
-    /// [`DEFAULT_DEADLINE`]); [`ApiRequest::deadline`] overrides it for one request.
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-    /// Answers requests before the transport (an operation-level mock).
-    pub fn intercept(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
-        self.interceptor = Some(interceptor);
-        self
-    }
     /// Whether the `cipp.request` span logs request paths as they are. By default
     /// (`false`) object ids and user principal names in paths are replaced by `{id}` and
     /// `{upn}`, so logs hold no personal data.

@@ -15,6 +15,22 @@ pub const MAX_ECHO_CHARS: usize = 80;
 /// What replaces a secret.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// `Debug` output of an app credential: `name { client_id: "…", secret: "[REDACTED]", … }`
+/// with every one of `secrets` shown as [`REDACTED`].
+pub(crate) fn debug_app_credential(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    client_id: &str,
+    secrets: &[&str],
+) -> std::fmt::Result {
+    let mut d = f.debug_struct(name);
+    d.field("client_id", &client_id);
+    for s in secrets {
+        d.field(s, &REDACTED);
+    }
+    d.finish()
+}
+
 /// Keys whose values are secrets, matched case-insensitively at the *end* of a key name
 /// (so `client_secret`, `secretText`, `refresh_token`, `newPassword` and
 /// `temporaryAccessPass` are all covered), followed by `=` or `:`.

@@ -299,107 +299,69 @@ mod tests {
         );
     }
 
+    /// `admit` for `tenant` with no background threshold and no budget limit.
+    async fn admit(
+        g: &ThrottleGovernor,
+        tenant: &str,
+        workload: Workload,
+        partition: Option<&str>,
+    ) -> Result<Admission, Error> {
+        g.admit(&t(tenant), workload, partition, None, Duration::MAX)
+            .await
+    }
+
+    /// The `retry_after` of a `Throttled` error (panics on anything else).
+    fn throttled_for(result: Result<Admission, Error>) -> Duration {
+        match result {
+            Err(Error::Throttled { retry_after, .. }) => retry_after,
+            other => panic!("expected Throttled, got {:?}", other.map(|_| "admitted")),
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn throttled_key_waits_other_tenants_do_not() {
         let g = ThrottleGovernor::new(ThrottleSettings::none());
-        g.record_throttle(
-            &t("a.com"),
-            Workload::GraphIdentity,
-            None,
-            Duration::from_secs(5),
-        );
+        let identity = Workload::GraphIdentity;
+        g.record_throttle(&t("a.com"), identity, None, Duration::from_secs(5));
         let start = Instant::now();
-        g.admit(
-            &t("b.com"),
-            Workload::GraphIdentity,
-            None,
-            None,
-            Duration::MAX,
-        )
-        .await
-        .unwrap();
+        admit(&g, "b.com", identity, None).await.unwrap();
         assert_eq!(start.elapsed(), Duration::ZERO);
-        g.admit(
-            &t("a.com"),
-            Workload::GraphReports,
-            None,
-            None,
-            Duration::MAX,
-        )
-        .await
-        .unwrap();
-        assert_eq!(start.elapsed(), Duration::ZERO);
-        let err = g
-            .admit(
-                &t("a.com"),
-                Workload::GraphIdentity,
-                None,
-                Some(Duration::from_secs(1)),
-                Duration::MAX,
-            )
+        admit(&g, "a.com", Workload::GraphReports, None)
             .await
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::Throttled { retry_after, .. } if retry_after == Duration::from_secs(5))
-        );
-        g.admit(
-            &t("a.com"),
-            Workload::GraphIdentity,
-            None,
-            None,
-            Duration::MAX,
-        )
-        .await
-        .unwrap();
+            .unwrap();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        let background = Some(Duration::from_secs(1));
+        let err = g
+            .admit(&t("a.com"), identity, None, background, Duration::MAX)
+            .await;
+        assert_eq!(throttled_for(err), Duration::from_secs(5));
+        admit(&g, "a.com", identity, None).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]
     async fn wait_obeys_the_callers_budget_and_absurd_delays_do_not_panic() {
         let g = ThrottleGovernor::new(ThrottleSettings::none());
+        let identity = Workload::GraphIdentity;
         // Retry-After: 1e19 used to overflow Instant.
-        g.record_throttle(
-            &t("a.com"),
-            Workload::GraphIdentity,
-            None,
-            Duration::from_secs_f64(1e19),
-        );
-        g.record_throttle(&t("b.com"), Workload::GraphIdentity, None, Duration::MAX);
-        g.record_throttle(
-            &t("c.com"),
-            Workload::GraphIdentity,
-            None,
-            Duration::from_secs(3600),
-        );
+        for (tenant, delay) in [
+            ("a.com", Duration::from_secs_f64(1e19)),
+            ("b.com", Duration::MAX),
+            ("c.com", Duration::from_secs(3600)),
+        ] {
+            g.record_throttle(&t(tenant), identity, None, delay);
+        }
         let start = Instant::now();
         // A caller with 180 s of budget left gets Throttled at once instead of an hour's sleep.
         let err = g
-            .admit(
-                &t("c.com"),
-                Workload::GraphIdentity,
-                None,
-                None,
-                Duration::from_secs(180),
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::Throttled { retry_after, .. } if retry_after == Duration::from_secs(3600))
-        );
+            .admit(&t("c.com"), identity, None, None, Duration::from_secs(180))
+            .await;
+        assert_eq!(throttled_for(err), Duration::from_secs(3600));
         assert_eq!(start.elapsed(), Duration::ZERO);
         let err = g
-            .admit(
-                &t("a.com"),
-                Workload::GraphIdentity,
-                None,
-                None,
-                Duration::from_secs(1),
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::Throttled { retry_after, .. } if retry_after <= crate::retry::MAX_RETRY_AFTER)
-        );
+            .admit(&t("a.com"), identity, None, None, Duration::from_secs(1))
+            .await;
+        assert!(throttled_for(err) <= crate::retry::MAX_RETRY_AFTER);
     }
 
     #[tokio::test(start_paused = true)]
@@ -407,15 +369,9 @@ mod tests {
         let g = ThrottleGovernor::new(ThrottleSettings::documented());
         let start = Instant::now();
         for _ in 0..3 {
-            g.admit(
-                &t("a.com"),
-                Workload::GraphConditionalAccess,
-                None,
-                None,
-                Duration::MAX,
-            )
-            .await
-            .unwrap();
+            admit(&g, "a.com", Workload::GraphConditionalAccess, None)
+                .await
+                .unwrap();
         }
         assert_eq!(start.elapsed(), Duration::from_secs(2));
     }
@@ -423,50 +379,27 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn four_per_mailbox() {
         let g = ThrottleGovernor::new(ThrottleSettings::documented());
+        let mailbox = Some("m@a.com");
         let mut held = Vec::new();
         for _ in 0..4 {
             held.push(
-                g.admit(
-                    &t("a.com"),
-                    Workload::Exchange,
-                    Some("m@a.com"),
-                    None,
-                    Duration::MAX,
-                )
-                .await
-                .unwrap(),
+                admit(&g, "a.com", Workload::Exchange, mailbox)
+                    .await
+                    .unwrap(),
             );
         }
         let fifth = tokio::time::timeout(
             Duration::from_secs(1),
-            g.admit(
-                &t("a.com"),
-                Workload::Exchange,
-                Some("m@a.com"),
-                None,
-                Duration::MAX,
-            ),
+            admit(&g, "a.com", Workload::Exchange, mailbox),
         )
         .await;
         assert!(fifth.is_err(), "a fifth request was admitted");
-        g.admit(
-            &t("a.com"),
-            Workload::Exchange,
-            Some("other@a.com"),
-            None,
-            Duration::MAX,
-        )
-        .await
-        .unwrap();
+        admit(&g, "a.com", Workload::Exchange, Some("other@a.com"))
+            .await
+            .unwrap();
         held.pop();
-        g.admit(
-            &t("a.com"),
-            Workload::Exchange,
-            Some("m@a.com"),
-            None,
-            Duration::MAX,
-        )
-        .await
-        .unwrap();
+        admit(&g, "a.com", Workload::Exchange, mailbox)
+            .await
+            .unwrap();
     }
 }

@@ -9,18 +9,10 @@ use serde_json::json;
 
 use crate::model::ServicePrincipal;
 use crate::odata::quote;
-use crate::op::{json, GraphOp};
-use crate::users::is_guid;
+use crate::op::{guid, json, GraphOp};
 
 fn check_app_id(app_id: &str) -> Result<(), Error> {
-    if is_guid(app_id) {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            "appId",
-            format!("`{app_id}` is not an application id (GUID)"),
-        ))
-    }
+    guid("appId", app_id, "an application id (GUID)").map(drop)
 }
 
 /// Lists the service principals of an application (0 or 1) by its application id.
@@ -88,12 +80,11 @@ pub fn add_service_principal_password(
     display_name: &str,
     end: DateTime<Utc>,
 ) -> Result<GraphOp<NewPasswordCredential>, Error> {
-    if !is_guid(service_principal_id) {
-        return Err(Error::invalid_input(
-            "servicePrincipal",
-            format!("`{service_principal_id}` is not an object id (GUID)"),
-        ));
-    }
+    guid(
+        "servicePrincipal",
+        service_principal_id,
+        "an object id (GUID)",
+    )?;
     let r = ApiRequest::post(
         tenant.clone(),
         Audience::Graph,

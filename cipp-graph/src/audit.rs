@@ -37,12 +37,7 @@ pub fn sign_ins(tenant: &TenantId, f: &SignInFilter) -> Result<ApiRequest, Error
     }
     let mut clauses = Vec::new();
     if let Some(id) = &f.user_id {
-        if !is_guid(id) {
-            return Err(Error::invalid_input(
-                "userId",
-                format!("`{id}` is not an object id"),
-            ));
-        }
+        crate::op::guid("userId", id, "an object id")?;
         clauses.push(format!("userId eq {}", quote(id)));
     }
     if let Some(upn) = &f.user_principal_name {
@@ -106,21 +101,11 @@ pub fn directory_audits(tenant: &TenantId, f: &AuditFilter) -> Result<ApiRequest
         });
     }
     if let Some(id) = &f.target_id {
-        if !is_guid(id) {
-            return Err(Error::invalid_input(
-                "targetId",
-                format!("`{id}` is not an object id"),
-            ));
-        }
+        crate::op::guid("targetId", id, "an object id")?;
         clauses.push(format!("targetResources/any(t:t/id eq {})", quote(id)));
     }
     if let Some(id) = &f.initiated_by_user_id {
-        if !is_guid(id) {
-            return Err(Error::invalid_input(
-                "initiatedBy",
-                format!("`{id}` is not an object id"),
-            ));
-        }
+        crate::op::guid("initiatedBy", id, "an object id")?;
         clauses.push(format!("initiatedBy/user/id eq {}", quote(id)));
     }
     if let Some(t) = f.since {

@@ -1,13 +1,14 @@
 //! Authentication methods, Temporary Access Passes and MFA reports as request values.
 
-use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use cipp_core::{ApiRequest, Error, TenantId};
+use http::Method;
 
 use crate::model::{
     AuthMethod, AuthenticationRequirements, NewTemporaryAccessPass, PerUserMfaState,
     TemporaryAccessPass, TemporaryAccessPassPolicy, UserRegistrationDetails,
 };
 use crate::odata::Query;
-use crate::op::{json, unit, GraphOp};
+use crate::op::{self, json, GraphOp};
 use crate::users::UserRef;
 
 /// Shortest and longest lifetime Graph accepts for a Temporary Access Pass.
@@ -15,25 +16,14 @@ pub const TAP_LIFETIME_MINUTES: std::ops::RangeInclusive<u32> = 10..=43_200;
 
 /// Lists a user's methods (polymorphic; unknown kinds kept).
 pub fn list(tenant: &TenantId, user: &UserRef) -> ApiRequest {
-    ApiRequest::get(
-        tenant.clone(),
-        Audience::Graph,
-        format!("/v1.0{}/authentication/methods", user.path()),
-    )
-    .operation("list authentication methods")
+    let path = format!("/v1.0{}/authentication/methods", user.path());
+    op::request(tenant, Method::GET, path, "list authentication methods")
 }
 
 /// Reads the tenant's Temporary Access Pass policy.
 pub fn tap_policy(tenant: &TenantId) -> GraphOp<TemporaryAccessPassPolicy> {
-    GraphOp::new(
-        ApiRequest::get(
-            tenant.clone(),
-            Audience::Graph,
-            "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass",
-        )
-        .operation("get TAP policy"),
-        json,
-    )
+    let path = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass";
+    op::get(tenant, path, "get TAP policy")
 }
 
 /// Checks a TAP request against Graph's range and, when given, the tenant's policy.
@@ -91,17 +81,18 @@ pub fn create_tap(
     if policy.is_some_and(|p| p.is_usable_once == Some(true)) {
         body.is_usable_once = Some(true);
     }
-    let r = ApiRequest::post(
-        tenant.clone(),
-        Audience::Graph,
-        format!(
-            "/v1.0{}/authentication/temporaryAccessPassMethods",
-            user.path()
-        ),
+    let path = format!(
+        "/v1.0{}/authentication/temporaryAccessPassMethods",
+        user.path()
+    );
+    op::with_body(
+        tenant,
+        Method::POST,
+        path,
+        "create temporary access pass",
+        &body,
+        json,
     )
-    .operation("create temporary access pass")
-    .json(&body)?;
-    Ok(GraphOp::new(r, json))
 }
 
 /// Deletes one method. The password method cannot be deleted.
@@ -133,24 +124,13 @@ pub fn delete(
             )
         }
     };
-    Ok(GraphOp::new(
-        ApiRequest::delete(tenant.clone(), Audience::Graph, path)
-            .operation("delete authentication method"),
-        unit,
-    ))
+    Ok(op::delete(tenant, path, "delete authentication method"))
 }
 
 /// Reads per-user (legacy) MFA state (beta).
 pub fn per_user_mfa(tenant: &TenantId, user: &UserRef) -> GraphOp<AuthenticationRequirements> {
-    GraphOp::new(
-        ApiRequest::get(
-            tenant.clone(),
-            Audience::Graph,
-            format!("/beta{}/authentication/requirements", user.path()),
-        )
-        .operation("get per-user MFA"),
-        json,
-    )
+    let path = format!("/beta{}/authentication/requirements", user.path());
+    op::get(tenant, path, "get per-user MFA")
 }
 
 /// Sets per-user (legacy) MFA state (beta).
@@ -165,17 +145,11 @@ pub fn set_per_user_mfa(
             format!("`{s}` is not disabled, enabled or enforced"),
         ));
     }
-    let r = ApiRequest::patch(
-        tenant.clone(),
-        Audience::Graph,
-        format!("/beta{}/authentication/requirements", user.path()),
-    )
-    .operation("set per-user MFA")
-    .json(&AuthenticationRequirements {
+    let path = format!("/beta{}/authentication/requirements", user.path());
+    let body = AuthenticationRequirements {
         per_user_mfa_state: state,
-    })?
-    .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    };
+    op::patch(tenant, path, "set per-user MFA", &body)
 }
 
 /// The MFA registration report (the service supports only `$filter` and `$orderby`;
@@ -187,12 +161,8 @@ pub fn registration_details(tenant: &TenantId, query: &Query) -> Result<ApiReque
             "userRegistrationDetails supports only $filter and $orderby",
         ));
     }
-    let mut r = ApiRequest::get(
-        tenant.clone(),
-        Audience::Graph,
-        "/v1.0/reports/authenticationMethods/userRegistrationDetails",
-    )
-    .operation("list MFA registration details");
+    let path = "/v1.0/reports/authenticationMethods/userRegistrationDetails";
+    let mut r = op::request(tenant, Method::GET, path, "list MFA registration details");
     if let Some(f) = query.filter_expr() {
         r = r.query("$filter", f);
     }

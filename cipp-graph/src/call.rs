@@ -173,34 +173,21 @@ impl<T: DeserializeOwned + Send + 'static> List<T> {
         self.query = self.query.select(fields);
         self
     }
-    /// `$filter` (quote literals with [`crate::odata::quote`]).
-    pub fn filter(mut self, expr: impl Into<String>) -> Self {
-        self.query = self.query.filter(expr);
-        self
-    }
-    /// `$orderby`.
-    pub fn orderby(mut self, expr: impl Into<String>) -> Self {
-        self.query = self.query.orderby(expr);
-        self
-    }
-    /// `$top` (the page size).
-    pub fn top(mut self, n: u32) -> Self {
-        self.query = self.query.top(n);
-        self
+    cipp_core::builder_methods! { via query;
+        /// `$filter` (quote literals with [`crate::odata::quote`]).
+        filter(impl Into<String>);
+        /// `$orderby`.
+        orderby(impl Into<String>);
+        /// `$top` (the page size).
+        top(u32);
+        /// `$search` (quotes included: `"displayName:sales"`).
+        search(impl Into<String>);
+        /// `$expand`.
+        expand(impl Into<String>);
     }
     /// `$count=true` (read it from [`List::pages`]).
     pub fn count(mut self) -> Self {
         self.query = self.query.count();
-        self
-    }
-    /// `$search` (quotes included: `"displayName:sales"`).
-    pub fn search(mut self, expr: impl Into<String>) -> Self {
-        self.query = self.query.search(expr);
-        self
-    }
-    /// `$expand`.
-    pub fn expand(mut self, expr: impl Into<String>) -> Self {
-        self.query = self.query.expand(expr);
         self
     }
     /// Replaces every OData argument at once.

@@ -19,15 +19,15 @@
 use std::net::IpAddr;
 
 use cipp_core::request::encode_component;
-use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use cipp_core::{ApiRequest, Error, TenantId};
+use http::Method;
 use serde_json::{json, Value};
 
 use crate::model::{
     ConditionalAccessPolicy, NamedLocation, NamedLocationKind, SecurityDefaultsPolicy,
 };
 use crate::odata::Query;
-use crate::op::{json, unit, GraphOp};
-use crate::users::is_guid;
+use crate::op::{delete, get, guid, json, list, patch, request, with_body, GraphOp};
 
 const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
 const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
@@ -35,17 +35,8 @@ const STRENGTHS: &str = "/v1.0/policies/authenticationStrengthPolicies";
 const SECURITY_DEFAULTS: &str = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy";
 
 fn id_path(base: &str, what: &str, id: &str) -> Result<String, Error> {
-    if is_guid(id) {
-        Ok(format!(
-            "{base}/{}",
-            encode_component(&id.to_ascii_lowercase())
-        ))
-    } else {
-        Err(Error::invalid_input(
-            what,
-            format!("`{id}` is not a {what} id (GUID)"),
-        ))
-    }
+    let id = guid(what, id, &format!("a {what} id (GUID)"))?;
+    Ok(format!("{base}/{}", encode_component(&id)))
 }
 
 /// The policy as a request body: read-only fields (`id`, timestamps, `@odata.*`,
@@ -86,26 +77,28 @@ fn policy_body(p: &ConditionalAccessPolicy) -> Result<Value, Error> {
     Ok(v)
 }
 
+/// PATCH `{base}/{id}` with `body` (204; idempotent). The id is checked first.
+fn update(
+    tenant: &TenantId,
+    base: &str,
+    what: &str,
+    id: &str,
+    body: Result<Value, Error>,
+    operation: &'static str,
+) -> Result<GraphOp<()>, Error> {
+    let path = id_path(base, what, id)?;
+    patch(tenant, path, operation, &body?)
+}
+
 /// Lists policies, paged.
 pub fn list_policies(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
-    Ok(query.apply(
-        ApiRequest::get(tenant.clone(), Audience::Graph, POLICIES)
-            .operation("list conditional access policies"),
-    ))
+    list(tenant, POLICIES, "list conditional access policies", query)
 }
 
 /// Gets a policy.
 pub fn get_policy(tenant: &TenantId, id: &str) -> Result<GraphOp<ConditionalAccessPolicy>, Error> {
-    Ok(GraphOp::new(
-        ApiRequest::get(
-            tenant.clone(),
-            Audience::Graph,
-            id_path(POLICIES, "policy", id)?,
-        )
-        .operation("get conditional access policy"),
-        json,
-    ))
+    let path = id_path(POLICIES, "policy", id)?;
+    Ok(get(tenant, path, "get conditional access policy"))
 }
 
 /// Creates a policy (201 + the policy). Read-only fields of a captured policy are
@@ -115,12 +108,14 @@ pub fn create_policy(
     policy: &ConditionalAccessPolicy,
 ) -> Result<GraphOp<ConditionalAccessPolicy>, Error> {
     let body = policy_body(policy)?;
-    Ok(GraphOp::new(
-        ApiRequest::post(tenant.clone(), Audience::Graph, POLICIES)
-            .operation("create conditional access policy")
-            .json(&body)?,
+    with_body(
+        tenant,
+        Method::POST,
+        POLICIES,
+        "create conditional access policy",
+        &body,
         json,
-    ))
+    )
 }
 
 /// Replaces a policy's settings (PATCH with the whole policy; 204).
@@ -129,15 +124,14 @@ pub fn update_policy(
     id: &str,
     policy: &ConditionalAccessPolicy,
 ) -> Result<GraphOp<()>, Error> {
-    let path = id_path(POLICIES, "policy", id)?;
-    let body = policy_body(policy)?;
-    Ok(GraphOp::new(
-        ApiRequest::patch(tenant.clone(), Audience::Graph, path)
-            .operation("update conditional access policy")
-            .json(&body)?
-            .idempotent(true),
-        unit,
-    ))
+    update(
+        tenant,
+        POLICIES,
+        "policy",
+        id,
+        policy_body(policy),
+        "update conditional access policy",
+    )
 }
 
 /// Changes only a policy's state (PATCH `{"state": …}`; 204).
@@ -146,39 +140,20 @@ pub fn set_policy_state(
     id: &str,
     state: &crate::model::PolicyState,
 ) -> Result<GraphOp<()>, Error> {
-    Ok(GraphOp::new(
-        ApiRequest::patch(
-            tenant.clone(),
-            Audience::Graph,
-            id_path(POLICIES, "policy", id)?,
-        )
-        .operation("set conditional access policy state")
-        .json(&json!({"state": state.as_str()}))?
-        .idempotent(true),
-        unit,
-    ))
+    let path = id_path(POLICIES, "policy", id)?;
+    let body = json!({"state": state.as_str()});
+    patch(tenant, path, "set conditional access policy state", &body)
 }
 
 /// Deletes a policy (204).
 pub fn delete_policy(tenant: &TenantId, id: &str) -> Result<GraphOp<()>, Error> {
-    Ok(GraphOp::new(
-        ApiRequest::delete(
-            tenant.clone(),
-            Audience::Graph,
-            id_path(POLICIES, "policy", id)?,
-        )
-        .operation("delete conditional access policy"),
-        unit,
-    ))
+    let path = id_path(POLICIES, "policy", id)?;
+    Ok(delete(tenant, path, "delete conditional access policy"))
 }
 
 /// Lists named locations, paged.
 pub fn list_named_locations(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
-    Ok(query.apply(
-        ApiRequest::get(tenant.clone(), Audience::Graph, LOCATIONS)
-            .operation("list named locations"),
-    ))
+    list(tenant, LOCATIONS, "list named locations", query)
 }
 
 fn check_cidr(c: &str) -> bool {
@@ -266,12 +241,14 @@ pub fn create_named_location(
     location: &NamedLocation,
 ) -> Result<GraphOp<NamedLocation>, Error> {
     let body = location_body(location)?;
-    Ok(GraphOp::new(
-        ApiRequest::post(tenant.clone(), Audience::Graph, LOCATIONS)
-            .operation("create named location")
-            .json(&body)?,
+    with_body(
+        tenant,
+        Method::POST,
+        LOCATIONS,
+        "create named location",
+        &body,
         json,
-    ))
+    )
 }
 
 /// Updates a named location (PATCH; 204). The `@odata.type` must stay the same.
@@ -280,42 +257,41 @@ pub fn update_named_location(
     id: &str,
     location: &NamedLocation,
 ) -> Result<GraphOp<()>, Error> {
-    let path = id_path(LOCATIONS, "named location", id)?;
-    let body = location_body(location)?;
-    Ok(GraphOp::new(
-        ApiRequest::patch(tenant.clone(), Audience::Graph, path)
-            .operation("update named location")
-            .json(&body)?
-            .idempotent(true),
-        unit,
-    ))
+    update(
+        tenant,
+        LOCATIONS,
+        "named location",
+        id,
+        location_body(location),
+        "update named location",
+    )
 }
 
 /// Lists authentication strength policies, paged.
 pub fn list_authentication_strengths(tenant: &TenantId) -> ApiRequest {
-    ApiRequest::get(tenant.clone(), Audience::Graph, STRENGTHS)
-        .operation("list authentication strengths")
+    request(
+        tenant,
+        Method::GET,
+        STRENGTHS,
+        "list authentication strengths",
+    )
 }
 
 /// Reads the security-defaults policy.
 pub fn get_security_defaults(tenant: &TenantId) -> GraphOp<SecurityDefaultsPolicy> {
-    GraphOp::new(
-        ApiRequest::get(tenant.clone(), Audience::Graph, SECURITY_DEFAULTS)
-            .operation("get security defaults"),
-        json,
-    )
+    get(tenant, SECURITY_DEFAULTS, "get security defaults")
 }
 
 /// Turns security defaults off (PATCH `{"isEnabled": false}`; 204) — needed before
 /// Conditional Access policies can be enforced.
 pub fn disable_security_defaults(tenant: &TenantId) -> Result<GraphOp<()>, Error> {
-    Ok(GraphOp::new(
-        ApiRequest::patch(tenant.clone(), Audience::Graph, SECURITY_DEFAULTS)
-            .operation("disable security defaults")
-            .json(&json!({"isEnabled": false}))?
-            .idempotent(true),
-        unit,
-    ))
+    let body = json!({"isEnabled": false});
+    patch(
+        tenant,
+        SECURITY_DEFAULTS,
+        "disable security defaults",
+        &body,
+    )
 }
 
 /// Conditional Access in one tenant (`graph.tenant(&t).conditional_access()`).

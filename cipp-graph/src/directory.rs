@@ -1,20 +1,24 @@
 //! The organization, domains, licences (SKUs) and directory roles.
 
-use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use cipp_core::{ApiRequest, Error, TenantId};
+use http::Method;
 
 use crate::model::{Domain, Organization, SubscribedSku};
-use crate::op::{unit, GraphOp};
-use crate::users::is_guid;
+use crate::op::{self, GraphOp};
 
 /// The organization object (a one-item collection).
 pub fn organization(tenant: &TenantId) -> ApiRequest {
-    ApiRequest::get(tenant.clone(), Audience::Graph, "/v1.0/organization")
-        .operation("get organization")
+    op::request(
+        tenant,
+        Method::GET,
+        "/v1.0/organization",
+        "get organization",
+    )
 }
 
 /// The tenant's domains.
 pub fn domains(tenant: &TenantId) -> ApiRequest {
-    ApiRequest::get(tenant.clone(), Audience::Graph, "/v1.0/domains").operation("list domains")
+    op::request(tenant, Method::GET, "/v1.0/domains", "list domains")
 }
 
 /// Removes a member from a built-in directory role, named by its role template id
@@ -25,28 +29,10 @@ pub fn remove_role_member(
     role_template_id: &str,
     member_id: &str,
 ) -> Result<GraphOp<()>, Error> {
-    for (field, id) in [
-        ("role template id", role_template_id),
-        ("member", member_id),
-    ] {
-        if !is_guid(id) {
-            return Err(Error::invalid_input(
-                field,
-                format!("`{id}` is not an object id (GUID)"),
-            ));
-        }
-    }
-    let r = ApiRequest::delete(
-        tenant.clone(),
-        Audience::Graph,
-        format!(
-            "/v1.0/directoryRoles(roleTemplateId='{}')/members/{}/$ref",
-            role_template_id.to_ascii_lowercase(),
-            member_id.to_ascii_lowercase()
-        ),
-    )
-    .operation("remove directory role member");
-    Ok(GraphOp::new(r, unit))
+    let role = op::guid("role template id", role_template_id, "an object id (GUID)")?;
+    let member = op::guid("member", member_id, "an object id (GUID)")?;
+    let path = format!("/v1.0/directoryRoles(roleTemplateId='{role}')/members/{member}/$ref");
+    Ok(op::delete(tenant, path, "remove directory role member"))
 }
 
 /// Directory reads in one tenant (`graph.tenant(&t).directory()`).

@@ -1,58 +1,36 @@
 //! Group operations as request values.
 
 use cipp_core::request::encode_component;
-use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use cipp_core::{ApiRequest, Error, TenantId};
+use http::Method;
 use serde_json::json;
 
 use crate::model::{Group, NewGroup};
 use crate::odata::Query;
-use crate::op::{json, unit, GraphOp};
-use crate::users::{directory_object_ref, is_guid};
+use crate::op::{self, guid, json, request, unit, with_body, GraphOp};
+use crate::users::directory_object_ref;
 
 /// Most members Graph accepts in one `members@odata.bind` request.
 pub const BIND_CHUNK: usize = 20;
 
 fn group_path(id: &str) -> Result<String, Error> {
-    if is_guid(id) {
-        Ok(format!(
-            "/v1.0/groups/{}",
-            encode_component(&id.to_ascii_lowercase())
-        ))
-    } else {
-        Err(Error::invalid_input(
-            "group",
-            format!("`{id}` is not a group object id (GUID)"),
-        ))
-    }
+    let id = guid("group", id, "a group object id (GUID)")?;
+    Ok(format!("/v1.0/groups/{}", encode_component(&id)))
 }
 
 fn member_id(id: &str) -> Result<String, Error> {
-    if is_guid(id) {
-        Ok(id.to_ascii_lowercase())
-    } else {
-        Err(Error::invalid_input(
-            "member",
-            format!("`{id}` is not an object id (GUID)"),
-        ))
-    }
+    guid("member", id, "an object id (GUID)")
 }
 
 /// Lists groups.
 pub fn list(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
-    Ok(query.apply(
-        ApiRequest::get(tenant.clone(), Audience::Graph, "/v1.0/groups").operation("list groups"),
-    ))
+    op::list(tenant, "/v1.0/groups", "list groups", query)
 }
 
 /// Gets a group.
 pub fn get(tenant: &TenantId, id: &str, select: &[&str]) -> Result<GraphOp<Group>, Error> {
-    let mut r =
-        ApiRequest::get(tenant.clone(), Audience::Graph, group_path(id)?).operation("get group");
-    if !select.is_empty() {
-        r = r.query("$select", &select.join(","));
-    }
-    Ok(GraphOp::new(r, json))
+    let r = request(tenant, Method::GET, group_path(id)?, "get group");
+    Ok(GraphOp::new(op::select(r, select), json))
 }
 
 /// Creates a group (201 + the group), after checking Graph's rules: display name ≤ 256,
@@ -95,10 +73,14 @@ pub fn create(tenant: &TenantId, group: &NewGroup) -> Result<GraphOp<Group>, Err
             "a rule needs the DynamicMembership group type",
         ));
     }
-    let r = ApiRequest::post(tenant.clone(), Audience::Graph, "/v1.0/groups")
-        .operation("create group")
-        .json(group)?;
-    Ok(GraphOp::new(r, json))
+    with_body(
+        tenant,
+        Method::POST,
+        "/v1.0/groups",
+        "create group",
+        group,
+        json,
+    )
 }
 
 /// Adds one member (`members/$ref`; Graph answers 400 if already a member).
@@ -109,27 +91,17 @@ pub fn add_member(
     graph_base: &str,
 ) -> Result<GraphOp<()>, Error> {
     let member = member_id(member)?;
-    let r = ApiRequest::post(
-        tenant.clone(),
-        Audience::Graph,
-        format!("{}/members/$ref", group_path(group)?),
-    )
-    .operation("add group member")
-    .json(&json!({"@odata.id": directory_object_ref(graph_base, &member)}))?;
-    Ok(GraphOp::new(r, unit))
+    let path = format!("{}/members/$ref", group_path(group)?);
+    let body = json!({"@odata.id": directory_object_ref(graph_base, &member)});
+    with_body(tenant, Method::POST, path, "add group member", &body, unit)
 }
 
 /// Removes one member (`members/{id}/$ref`: the `$ref` matters — without it Graph deletes
 /// the member object itself).
 pub fn remove_member(tenant: &TenantId, group: &str, member: &str) -> Result<GraphOp<()>, Error> {
     let member = member_id(member)?;
-    let r = ApiRequest::delete(
-        tenant.clone(),
-        Audience::Graph,
-        format!("{}/members/{member}/$ref", group_path(group)?),
-    )
-    .operation("remove group member");
-    Ok(GraphOp::new(r, unit))
+    let path = format!("{}/members/{member}/$ref", group_path(group)?);
+    Ok(op::delete(tenant, path, "remove group member"))
 }
 
 /// Adds many members through `members@odata.bind`, one PATCH per 20 (each all-or-nothing).
@@ -153,8 +125,8 @@ pub fn add_members_bulk(
                 .iter()
                 .map(|id| directory_object_ref(graph_base, id))
                 .collect();
-            let r = ApiRequest::patch(tenant.clone(), Audience::Graph, path.clone())
-                .operation("add group members")
+            // Not idempotent: a member already added makes the repeat fail.
+            let r = request(tenant, Method::PATCH, path.clone(), "add group members")
                 .json(&json!({"members@odata.bind": binds}))?;
             Ok(GraphOp::new(r, unit))
         })
@@ -163,37 +135,19 @@ pub fn add_members_bulk(
 
 /// Lists direct members.
 pub fn members(tenant: &TenantId, group: &str, query: &Query) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
-    Ok(query.apply(
-        ApiRequest::get(
-            tenant.clone(),
-            Audience::Graph,
-            format!("{}/members", group_path(group)?),
-        )
-        .operation("list group members"),
-    ))
+    let path = format!("{}/members", group_path(group)?);
+    op::list(tenant, path, "list group members", query)
 }
 
 /// Lists owners.
 pub fn owners(tenant: &TenantId, group: &str, query: &Query) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
-    Ok(query.apply(
-        ApiRequest::get(
-            tenant.clone(),
-            Audience::Graph,
-            format!("{}/owners", group_path(group)?),
-        )
-        .operation("list group owners"),
-    ))
+    let path = format!("{}/owners", group_path(group)?);
+    op::list(tenant, path, "list group owners", query)
 }
 
 /// Deletes a group (Microsoft 365 groups go to the recycle bin; security groups do not).
 pub fn delete(tenant: &TenantId, group: &str) -> Result<GraphOp<()>, Error> {
-    Ok(GraphOp::new(
-        ApiRequest::delete(tenant.clone(), Audience::Graph, group_path(group)?)
-            .operation("delete group"),
-        unit,
-    ))
+    Ok(op::delete(tenant, group_path(group)?, "delete group"))
 }
 
 /// Group operations in one tenant (`graph.tenant(&t).groups()`).
@@ -222,16 +176,23 @@ impl Groups {
         &self,
         group: &crate::model::GroupId,
     ) -> crate::List<crate::model::DirectoryObject> {
-        let group = group.clone();
-        self.0.list(move |t, q| members(t, group.as_str(), q))
+        self.related(group, members)
     }
     /// Owners.
     pub fn owners(
         &self,
         group: &crate::model::GroupId,
     ) -> crate::List<crate::model::DirectoryObject> {
+        self.related(group, owners)
+    }
+    /// A listing of the group's members or owners, built by `build`.
+    fn related(
+        &self,
+        group: &crate::model::GroupId,
+        build: fn(&TenantId, &str, &Query) -> Result<ApiRequest, Error>,
+    ) -> crate::List<crate::model::DirectoryObject> {
         let group = group.clone();
-        self.0.list(move |t, q| owners(t, group.as_str(), q))
+        self.0.list(move |t, q| build(t, group.as_str(), q))
     }
 
     /// Reads a group and refuses one whose membership Graph cannot change: distribution

@@ -3,10 +3,11 @@
 
 use cipp_core::request::encode_component;
 use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use http::Method;
 use serde_json::json;
 
 use crate::model::{AutomaticRepliesSetting, AutomaticRepliesStatus, MailboxSettings, MessageRule};
-use crate::op::{json, unit, GraphOp};
+use crate::op::{self, json, unit, GraphOp};
 use crate::users::UserRef;
 
 fn rule_path(user: &UserRef, rule_id: &str) -> Result<String, Error> {
@@ -22,12 +23,8 @@ fn rule_path(user: &UserRef, rule_id: &str) -> Result<String, Error> {
 
 /// Lists the inbox rules visible to clients.
 pub fn inbox_rules(tenant: &TenantId, user: &UserRef) -> ApiRequest {
-    ApiRequest::get(
-        tenant.clone(),
-        Audience::Graph,
-        format!("/v1.0{}/mailFolders/inbox/messageRules", user.path()),
-    )
-    .operation("list inbox rules")
+    let path = format!("/v1.0{}/mailFolders/inbox/messageRules", user.path());
+    op::request(tenant, Method::GET, path, "list inbox rules")
 }
 
 /// Enables or disables a rule (200 + the updated rule).
@@ -37,15 +34,20 @@ pub fn set_inbox_rule_enabled(
     rule_id: &str,
     enabled: bool,
 ) -> Result<GraphOp<MessageRule>, Error> {
-    let r = ApiRequest::patch(tenant.clone(), Audience::Graph, rule_path(user, rule_id)?)
-        .operation(if enabled {
-            "enable inbox rule"
-        } else {
-            "disable inbox rule"
-        })
-        .json(&json!({"isEnabled": enabled}))?
-        .idempotent(true);
-    Ok(GraphOp::new(r, json))
+    let operation = if enabled {
+        "enable inbox rule"
+    } else {
+        "disable inbox rule"
+    };
+    let body = json!({"isEnabled": enabled});
+    op::with_body(
+        tenant,
+        Method::PATCH,
+        rule_path(user, rule_id)?,
+        operation,
+        &body,
+        json,
+    )
 }
 
 /// Deletes a rule.
@@ -54,24 +56,17 @@ pub fn delete_inbox_rule(
     user: &UserRef,
     rule_id: &str,
 ) -> Result<GraphOp<()>, Error> {
-    Ok(GraphOp::new(
-        ApiRequest::delete(tenant.clone(), Audience::Graph, rule_path(user, rule_id)?)
-            .operation("delete inbox rule"),
-        unit,
+    Ok(op::delete(
+        tenant,
+        rule_path(user, rule_id)?,
+        "delete inbox rule",
     ))
 }
 
 /// Reads mailbox settings (automatic replies among them).
 pub fn mailbox_settings(tenant: &TenantId, user: &UserRef) -> GraphOp<MailboxSettings> {
-    GraphOp::new(
-        ApiRequest::get(
-            tenant.clone(),
-            Audience::Graph,
-            format!("/v1.0{}/mailboxSettings", user.path()),
-        )
-        .operation("get mailbox settings"),
-        json,
-    )
+    let path = format!("/v1.0{}/mailboxSettings", user.path());
+    op::get(tenant, path, "get mailbox settings")
 }
 
 /// Sets automatic replies. A scheduled reply needs both start and end.
@@ -89,15 +84,9 @@ pub fn set_automatic_replies(
             "a scheduled reply needs a start and an end",
         ));
     }
-    let r = ApiRequest::patch(
-        tenant.clone(),
-        Audience::Graph,
-        format!("/v1.0{}/mailboxSettings", user.path()),
-    )
-    .operation("set automatic replies")
-    .json(&json!({"automaticRepliesSetting": setting}))?
-    .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    let path = format!("/v1.0{}/mailboxSettings", user.path());
+    let body = json!({"automaticRepliesSetting": setting});
+    op::patch(tenant, path, "set automatic replies", &body)
 }
 
 /// An HTML message to send with [`send_mail`].

@@ -22,6 +22,18 @@ pub struct Query {
     expand: Option<String>,
 }
 
+/// Query options set from one expression: `fn filter(self, expr) -> Self` stores
+/// `Some(expr)` in the field of the same name.
+macro_rules! expression_options {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, expr: impl Into<String>) -> Self {
+            self.$name = Some(expr.into());
+            self
+        }
+    )*};
+}
+
 impl Query {
     /// No options.
     pub fn new() -> Self {
@@ -38,16 +50,15 @@ impl Query {
         self
     }
 
-    /// `$filter` (an OData expression; quote string literals with [`quote`]).
-    pub fn filter(mut self, expr: impl Into<String>) -> Self {
-        self.filter = Some(expr.into());
-        self
-    }
-
-    /// `$orderby`.
-    pub fn orderby(mut self, expr: impl Into<String>) -> Self {
-        self.orderby = Some(expr.into());
-        self
+    expression_options! {
+        /// `$filter` (an OData expression; quote string literals with [`quote`]).
+        filter;
+        /// `$orderby`.
+        orderby;
+        /// `$search` (for example `"displayName:sales"`, quotes included).
+        search;
+        /// `$expand`.
+        expand;
     }
 
     /// `$top` (page size).
@@ -59,18 +70,6 @@ impl Query {
     /// `$count=true`.
     pub fn count(mut self) -> Self {
         self.count = true;
-        self
-    }
-
-    /// `$search` (for example `"displayName:sales"`, quotes included).
-    pub fn search(mut self, expr: impl Into<String>) -> Self {
-        self.search = Some(expr.into());
-        self
-    }
-
-    /// `$expand`.
-    pub fn expand(mut self, expr: impl Into<String>) -> Self {
-        self.expand = Some(expr.into());
         self
     }
 

@@ -1,9 +1,14 @@
 //! Typed request values: a request plus the way to read its answer.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use cipp_core::{ApiRequest, ApiResponse, Error, Pipeline};
+use cipp_core::{ApiRequest, ApiResponse, Audience, Error, Pipeline, TenantId};
+use http::Method;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::odata::Query;
 
 /// Reads a response into `T`.
 pub type Decoder<T> = fn(&ApiResponse) -> Result<T, Error>;
@@ -80,4 +85,90 @@ pub fn json<T: DeserializeOwned>(r: &ApiResponse) -> Result<T, Error> {
 /// Ignores the body (204 No Content and similar).
 pub fn unit(_: &ApiResponse) -> Result<(), Error> {
     Ok(())
+}
+
+/// A Graph request of `method` on `path` in `tenant`, named `operation` in errors and logs.
+pub(crate) fn request(
+    tenant: &TenantId,
+    method: Method,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+) -> ApiRequest {
+    ApiRequest::new(tenant.clone(), Audience::Graph, method, path).operation(operation)
+}
+
+/// GET `path`, the answer read as JSON.
+pub(crate) fn get<T: DeserializeOwned>(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+) -> GraphOp<T> {
+    GraphOp::new(request(tenant, Method::GET, path, operation), json)
+}
+
+/// DELETE `path` (204).
+pub(crate) fn delete(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+) -> GraphOp<()> {
+    GraphOp::new(request(tenant, Method::DELETE, path, operation), unit)
+}
+
+/// `method` (PATCH or POST) on `path` with the JSON `body`, the answer read with
+/// `decode`. A PATCH is marked idempotent (it sets fixed values, so repeating it changes
+/// nothing); a POST is not.
+pub(crate) fn with_body<T, B: Serialize + ?Sized>(
+    tenant: &TenantId,
+    method: Method,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+    body: &B,
+    decode: Decoder<T>,
+) -> Result<GraphOp<T>, Error> {
+    let idempotent = method == Method::PATCH;
+    let r = request(tenant, method, path, operation)
+        .json(body)?
+        .idempotent(idempotent);
+    Ok(GraphOp::new(r, decode))
+}
+
+/// PATCH `path` with `body` (204; idempotent, see [`with_body`]).
+pub(crate) fn patch<B: Serialize + ?Sized>(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+    body: &B,
+) -> Result<GraphOp<()>, Error> {
+    with_body(tenant, Method::PATCH, path, operation, body, unit)
+}
+
+/// A listing of `path`: `query` checked (page size up to 999) and applied.
+pub(crate) fn list(
+    tenant: &TenantId,
+    path: impl Into<String>,
+    operation: impl Into<Cow<'static, str>>,
+    query: &Query,
+) -> Result<ApiRequest, Error> {
+    query.validate(999)?;
+    Ok(query.apply(request(tenant, Method::GET, path, operation)))
+}
+
+/// `id` lower-cased when it is a GUID; otherwise an error on `field` saying
+/// "`{id}` is not {what}".
+pub(crate) fn guid(field: &str, id: &str, what: &str) -> Result<String, Error> {
+    if crate::users::is_guid(id) {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid_input(field, format!("`{id}` is not {what}")))
+    }
+}
+
+/// `request` with `$select` when `fields` names any.
+pub(crate) fn select(request: ApiRequest, fields: &[&str]) -> ApiRequest {
+    if fields.is_empty() {
+        request
+    } else {
+        request.query("$select", &fields.join(","))
+    }
 }

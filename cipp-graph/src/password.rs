@@ -85,6 +85,23 @@ const WORDS: &[&str] = &[
     "willow", "window", "winter", "yellow", "zephyr",
 ];
 
+/// An error on `field` unless `value` is within `range` ("must be 8–256, got 7").
+fn check_range(
+    field: &str,
+    value: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(), Error> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        let (low, high) = range.into_inner();
+        Err(Error::invalid_input(
+            field,
+            format!("must be {low}–{high}, got {value}"),
+        ))
+    }
+}
+
 /// Generates a password in `style`. Classic passwords contain every enabled class (at
 /// least 3 of the 4 must be enabled); passphrases meet Microsoft 365 complexity
 /// (3 classes, 8–256 characters). Invalid settings are refused before anything is made.
@@ -106,12 +123,7 @@ pub fn generate(style: &PasswordStyle) -> Result<SecretString, Error> {
             digits,
             specials,
         } => {
-            if !(8..=256).contains(length) {
-                return Err(Error::invalid_input(
-                    "length",
-                    format!("must be 8–256, got {length}"),
-                ));
-            }
+            check_range("length", *length, 8..=256)?;
             if let Some(bad) = specials.chars().find(|c| !ALLOWED_SPECIALS.contains(*c)) {
                 return Err(Error::invalid_input(
                     "specials",
@@ -159,12 +171,7 @@ pub fn generate(style: &PasswordStyle) -> Result<SecretString, Error> {
             number,
             special,
         } => {
-            if !(2..=10).contains(words) {
-                return Err(Error::invalid_input(
-                    "words",
-                    format!("must be 2–10, got {words}"),
-                ));
-            }
+            check_range("words", *words, 2..=10)?;
             let mut chosen: Vec<String> = WORDS
                 .choose_multiple(&mut rng, *words)
                 .map(|w| {

@@ -27,6 +27,17 @@ pub struct TenantGraph {
     tenant: TenantId,
 }
 
+/// The area handlers: `fn users(&self) -> crate::users::Users`, each wrapping a clone of
+/// the tenant's Graph.
+macro_rules! areas {
+    ($($(#[$doc:meta])* $name:ident: $module:ident::$handler:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> crate::$module::$handler {
+            crate::$module::$handler(self.clone())
+        }
+    )*};
+}
+
 impl TenantGraph {
     /// Graph for `tenant` through `pipeline`.
     pub fn new(pipeline: Pipeline, tenant: TenantId) -> Self {
@@ -48,54 +59,32 @@ impl TenantGraph {
         &self.pipeline.endpoints().graph
     }
 
-    /// Users: list, get, create, update, delete, restore, sessions, passwords, licences, …
-    pub fn users(&self) -> crate::users::Users {
-        crate::users::Users(self.clone())
-    }
-    /// Groups and their members.
-    pub fn groups(&self) -> crate::groups::Groups {
-        crate::groups::Groups(self.clone())
-    }
-    /// Authentication methods, Temporary Access Passes, per-user MFA, registration report.
-    pub fn auth_methods(&self) -> crate::auth_methods::AuthMethods {
-        crate::auth_methods::AuthMethods(self.clone())
-    }
-    /// Sign-in and directory audit logs, consent grants, new service principals, devices.
-    pub fn audit(&self) -> crate::audit::Audit {
-        crate::audit::Audit(self.clone())
-    }
-    /// The organisation, domains, licences (SKUs) and directory roles.
-    pub fn directory(&self) -> crate::directory::Directory {
-        crate::directory::Directory(self.clone())
-    }
-    /// Inbox rules, mailbox settings and mail.
-    pub fn mail(&self) -> crate::mail::Mail {
-        crate::mail::Mail(self.clone())
-    }
-    /// GDAP relationships and access assignments (call it on the partner tenant).
-    pub fn gdap(&self) -> crate::gdap::Gdap {
-        crate::gdap::Gdap(self.clone())
-    }
-    /// Conditional Access policies, named locations, authentication strengths, security
-    /// defaults.
-    pub fn conditional_access(&self) -> crate::conditional_access::ConditionalAccess {
-        crate::conditional_access::ConditionalAccess(self.clone())
-    }
-    /// Intune policies of every kind, their assignments, and the Apple tokens.
-    pub fn intune(&self) -> crate::intune::Intune {
-        crate::intune::Intune(self.clone())
-    }
-    /// The recycle bin: deleted users and groups, restore, delete for good.
-    pub fn recycle_bin(&self) -> crate::recycle_bin::RecycleBin {
-        crate::recycle_bin::RecycleBin(self.clone())
-    }
-    /// Service principals and their credentials.
-    pub fn applications(&self) -> crate::applications::Applications {
-        crate::applications::Applications(self.clone())
-    }
-    /// SharePoint and OneDrive: the admin URL, CSOM tenant administration, drives.
-    pub fn sharepoint(&self) -> crate::sharepoint::SharePoint {
-        crate::sharepoint::SharePoint(self.clone())
+    areas! {
+        /// Users: list, get, create, update, delete, restore, sessions, passwords, licences, …
+        users: users::Users;
+        /// Groups and their members.
+        groups: groups::Groups;
+        /// Authentication methods, Temporary Access Passes, per-user MFA, registration report.
+        auth_methods: auth_methods::AuthMethods;
+        /// Sign-in and directory audit logs, consent grants, new service principals, devices.
+        audit: audit::Audit;
+        /// The organisation, domains, licences (SKUs) and directory roles.
+        directory: directory::Directory;
+        /// Inbox rules, mailbox settings and mail.
+        mail: mail::Mail;
+        /// GDAP relationships and access assignments (call it on the partner tenant).
+        gdap: gdap::Gdap;
+        /// Conditional Access policies, named locations, authentication strengths, security
+        /// defaults.
+        conditional_access: conditional_access::ConditionalAccess;
+        /// Intune policies of every kind, their assignments, and the Apple tokens.
+        intune: intune::Intune;
+        /// The recycle bin: deleted users and groups, restore, delete for good.
+        recycle_bin: recycle_bin::RecycleBin;
+        /// Service principals and their credentials.
+        applications: applications::Applications;
+        /// SharePoint and OneDrive: the admin URL, CSOM tenant administration, drives.
+        sharepoint: sharepoint::SharePoint;
     }
 
     /// A call of `op` in this tenant.

@@ -5,12 +5,13 @@
 
 use cipp_core::request::encode_component;
 use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use http::Method;
 use secrecy::SecretString;
 use serde_json::json;
 
 use crate::model::{AssignedLicense, DirectoryObject, NewUser, SkuId, User, UserId, UserPatch};
 use crate::odata::Query;
-use crate::op::{json, unit, GraphOp};
+use crate::op::{self, json, unit, GraphOp};
 
 /// The fixed id of the password authentication method, whose `resetPassword` action resets
 /// a directory-synced user's password through writeback.
@@ -98,7 +99,7 @@ pub(crate) fn is_guid(s: &str) -> bool {
             .all(|(p, l)| p.len() == l && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn v1(tenant: &TenantId, method: http::Method, path: String) -> ApiRequest {
+fn v1(tenant: &TenantId, method: Method, path: String) -> ApiRequest {
     ApiRequest::new(
         tenant.clone(),
         Audience::Graph,
@@ -107,19 +108,30 @@ fn v1(tenant: &TenantId, method: http::Method, path: String) -> ApiRequest {
     )
 }
 
+/// PATCH the user with `body` (204; idempotent).
+fn patch_user<B: serde::Serialize + ?Sized>(
+    tenant: &TenantId,
+    user: &UserRef,
+    operation: &'static str,
+    body: &B,
+) -> Result<GraphOp<()>, Error> {
+    op::patch(tenant, v1_path(user, ""), operation, body)
+}
+
+/// The v1.0 path of `user` followed by `rest` (empty, or starting with `/`).
+fn v1_path(user: &UserRef, rest: &str) -> String {
+    format!("/v1.0{}{rest}", user.path())
+}
+
 /// Lists users (page size up to 999).
 pub fn list(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
-    Ok(query.apply(v1(tenant, http::Method::GET, "/users".into()).operation("list users")))
+    op::list(tenant, "/v1.0/users", "list users", query)
 }
 
 /// Gets one user, optionally with `$select`.
 pub fn get(tenant: &TenantId, user: &UserRef, select: &[&str]) -> GraphOp<User> {
-    let mut r = v1(tenant, http::Method::GET, user.path()).operation("get user");
-    if !select.is_empty() {
-        r = r.query("$select", &select.join(","));
-    }
-    GraphOp::new(r, json)
+    let r = v1(tenant, Method::GET, user.path()).operation("get user");
+    GraphOp::new(op::select(r, select), json)
 }
 
 /// Validates a user principal name: `local@domain.tld` with Graph's allowed characters.
@@ -177,10 +189,14 @@ pub fn create(tenant: &TenantId, user: &NewUser) -> Result<GraphOp<User>, Error>
     if let Some(loc) = &user.usage_location {
         validate_usage_location(loc)?;
     }
-    let r = v1(tenant, http::Method::POST, "/users".into())
-        .operation("create user")
-        .json(user)?;
-    Ok(GraphOp::new(r, json))
+    op::with_body(
+        tenant,
+        Method::POST,
+        "/v1.0/users",
+        "create user",
+        user,
+        json,
+    )
 }
 
 /// Updates a user with a typed patch (204). An empty patch is refused.
@@ -194,44 +210,23 @@ pub fn update(tenant: &TenantId, user: &UserRef, patch: &UserPatch) -> Result<Gr
     if let crate::model::Field::Set(loc) = &patch.usage_location {
         validate_usage_location(loc)?;
     }
-    let r = v1(tenant, http::Method::PATCH, user.path())
-        .operation("update user")
-        .json(patch)?
-        // Every field is set to a fixed value: repeating the PATCH changes nothing.
-        .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    // Every field is set to a fixed value: repeating the PATCH changes nothing.
+    patch_user(tenant, user, "update user", patch)
 }
 
 /// Deletes a user (soft delete: restorable for 30 days).
 pub fn delete(tenant: &TenantId, user: &UserRef) -> GraphOp<()> {
-    GraphOp::new(
-        v1(tenant, http::Method::DELETE, user.path()).operation("delete user"),
-        unit,
-    )
+    op::delete(tenant, v1_path(user, ""), "delete user")
 }
 
 /// Lists deleted users (the type cast is required).
 pub fn list_deleted(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
-    Ok(query.apply(
-        v1(
-            tenant,
-            http::Method::GET,
-            "/directory/deletedItems/microsoft.graph.user".into(),
-        )
-        .operation("list deleted users"),
-    ))
+    let path = "/v1.0/directory/deletedItems/microsoft.graph.user";
+    op::list(tenant, path, "list deleted users", query)
 }
 
 fn object_id(field: &str, id: &str) -> Result<String, Error> {
-    if is_guid(id) {
-        Ok(id.to_ascii_lowercase())
-    } else {
-        Err(Error::invalid_input(
-            field,
-            format!("`{id}` is not an object id (GUID)"),
-        ))
-    }
+    op::guid(field, id, "an object id (GUID)")
 }
 
 /// Restores a deleted object (user or group) from the recycle bin.
@@ -239,7 +234,7 @@ pub fn restore(tenant: &TenantId, id: &str) -> Result<GraphOp<DirectoryObject>, 
     let id = object_id("id", id)?;
     let r = v1(
         tenant,
-        http::Method::POST,
+        Method::POST,
         format!("/directory/deletedItems/{id}/restore"),
     )
     .operation("restore deleted item")
@@ -250,15 +245,8 @@ pub fn restore(tenant: &TenantId, id: &str) -> Result<GraphOp<DirectoryObject>, 
 /// Deletes a deleted object permanently.
 pub fn delete_permanently(tenant: &TenantId, id: &str) -> Result<GraphOp<()>, Error> {
     let id = object_id("id", id)?;
-    Ok(GraphOp::new(
-        v1(
-            tenant,
-            http::Method::DELETE,
-            format!("/directory/deletedItems/{id}"),
-        )
-        .operation("delete deleted item"),
-        unit,
-    ))
+    let path = format!("/v1.0/directory/deletedItems/{id}");
+    Ok(op::delete(tenant, path, "delete deleted item"))
 }
 
 fn bool_value(r: &cipp_core::ApiResponse) -> Result<bool, Error> {
@@ -274,13 +262,10 @@ fn bool_value(r: &cipp_core::ApiResponse) -> Result<bool, Error> {
 
 /// Revokes the user's sign-in sessions (refresh tokens); returns Graph's `value`.
 pub fn revoke_sign_in_sessions(tenant: &TenantId, user: &UserRef) -> GraphOp<bool> {
-    let r = v1(
-        tenant,
-        http::Method::POST,
-        format!("{}/revokeSignInSessions", user.path()),
-    )
-    .operation("revoke sign-in sessions")
-    .idempotent(true);
+    let path = format!("{}/revokeSignInSessions", user.path());
+    let r = v1(tenant, Method::POST, path)
+        .operation("revoke sign-in sessions")
+        .idempotent(true);
     GraphOp::new(r, bool_value)
 }
 
@@ -290,15 +275,13 @@ pub fn set_sign_in_enabled(
     user: &UserRef,
     enabled: bool,
 ) -> Result<GraphOp<()>, Error> {
-    let r = v1(tenant, http::Method::PATCH, user.path())
-        .operation(if enabled {
-            "enable sign-in"
-        } else {
-            "block sign-in"
-        })
-        .json(&json!({ "accountEnabled": enabled }))?
-        .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    let operation = if enabled {
+        "enable sign-in"
+    } else {
+        "block sign-in"
+    };
+    let body = json!({ "accountEnabled": enabled });
+    patch_user(tenant, user, operation, &body)
 }
 
 /// Resets a cloud user's password through `passwordProfile`.
@@ -313,11 +296,7 @@ pub fn reset_password(
         "forceChangePasswordNextSignIn": force_change_next_sign_in,
         "password": password.expose_secret(),
     }});
-    let r = v1(tenant, http::Method::PATCH, user.path())
-        .operation("reset password")
-        .json(&body)?
-        .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    patch_user(tenant, user, "reset password", &body)
 }
 
 /// Resets a directory-synced user's password through the password method's
@@ -328,17 +307,19 @@ pub fn reset_password_synced(
     password: &SecretString,
 ) -> Result<GraphOp<()>, Error> {
     use secrecy::ExposeSecret;
-    let r = ApiRequest::post(
-        tenant.clone(),
-        Audience::Graph,
-        format!(
-            "/beta{}/authentication/methods/{PASSWORD_METHOD_ID}/resetPassword",
-            user.path()
-        ),
+    let path = format!(
+        "/beta{}/authentication/methods/{PASSWORD_METHOD_ID}/resetPassword",
+        user.path()
+    );
+    let body = json!({"newPassword": password.expose_secret()});
+    op::with_body(
+        tenant,
+        Method::POST,
+        path,
+        "reset password (writeback)",
+        &body,
+        unit,
     )
-    .operation("reset password (writeback)")
-    .json(&json!({"newPassword": password.expose_secret()}))?;
-    Ok(GraphOp::new(r, unit))
 }
 
 /// The `@odata.id` of a directory object for `$ref` bodies.
@@ -357,40 +338,20 @@ pub fn set_manager(
     graph_base: &str,
 ) -> Result<GraphOp<()>, Error> {
     let manager_id = object_id("manager", manager_id)?;
-    let r = v1(
-        tenant,
-        http::Method::PUT,
-        format!("{}/manager/$ref", user.path()),
-    )
-    .operation("set manager")
-    .json(&json!({"@odata.id": directory_object_ref(graph_base, &manager_id)}))?;
+    let r = v1(tenant, Method::PUT, format!("{}/manager/$ref", user.path()))
+        .operation("set manager")
+        .json(&json!({"@odata.id": directory_object_ref(graph_base, &manager_id)}))?;
     Ok(GraphOp::new(r, unit))
 }
 
 /// Removes the user's manager.
 pub fn remove_manager(tenant: &TenantId, user: &UserRef) -> GraphOp<()> {
-    GraphOp::new(
-        v1(
-            tenant,
-            http::Method::DELETE,
-            format!("{}/manager/$ref", user.path()),
-        )
-        .operation("remove manager"),
-        unit,
-    )
+    op::delete(tenant, v1_path(user, "/manager/$ref"), "remove manager")
 }
 
 /// Gets the user's manager.
 pub fn get_manager(tenant: &TenantId, user: &UserRef) -> GraphOp<DirectoryObject> {
-    GraphOp::new(
-        v1(
-            tenant,
-            http::Method::GET,
-            format!("{}/manager", user.path()),
-        )
-        .operation("get manager"),
-        json,
-    )
+    op::get(tenant, v1_path(user, "/manager"), "get manager")
 }
 
 /// Lists the groups, roles and administrative units the user is a direct member of, or
@@ -401,16 +362,12 @@ pub fn member_of(
     transitive: bool,
     query: &Query,
 ) -> Result<ApiRequest, Error> {
-    query.validate(999)?;
     let rel = if transitive {
-        "transitiveMemberOf"
+        "/transitiveMemberOf"
     } else {
-        "memberOf"
+        "/memberOf"
     };
-    Ok(query.apply(
-        v1(tenant, http::Method::GET, format!("{}/{rel}", user.path()))
-            .operation("list memberships"),
-    ))
+    op::list(tenant, v1_path(user, rel), "list memberships", query)
 }
 
 /// Assigns and removes licences in one call (200 + the user).
@@ -433,7 +390,7 @@ pub fn assign_licenses(
     }
     let r = v1(
         tenant,
-        http::Method::POST,
+        Method::POST,
         format!("{}/assignLicense", user.path()),
     )
     .operation("assign licenses")
@@ -460,39 +417,33 @@ pub fn set_password_never_expires(
     } else {
         "None"
     };
-    let r = v1(tenant, http::Method::PATCH, user.path())
-        .operation("set password expiration")
-        .json(&json!({"passwordPolicies": policy}))?
-        .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    let body = json!({"passwordPolicies": policy});
+    patch_user(tenant, user, "set password expiration", &body)
 }
 
 /// Clears the on-premises immutable id (for a user no longer synchronised).
 pub fn clear_immutable_id(tenant: &TenantId, user: &UserRef) -> Result<GraphOp<()>, Error> {
-    let r = v1(tenant, http::Method::PATCH, user.path())
-        .operation("clear immutable id")
-        .json(&json!({"onPremisesImmutableId": null}))?
-        .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    let body = json!({"onPremisesImmutableId": null});
+    patch_user(tenant, user, "clear immutable id", &body)
 }
 
 /// Reprocesses group-based licence assignment for the user.
 pub fn reprocess_license_assignment(tenant: &TenantId, user: &UserRef) -> GraphOp<User> {
-    GraphOp::new(
-        v1(
-            tenant,
-            http::Method::POST,
-            format!("{}/reprocessLicenseAssignment", user.path()),
-        )
+    let path = format!("{}/reprocessLicenseAssignment", user.path());
+    let r = v1(tenant, Method::POST, path)
         .operation("reprocess license assignment")
-        .idempotent(true),
-        json,
-    )
+        .idempotent(true);
+    GraphOp::new(r, json)
 }
 
 /// Lists the tenant's licences.
 pub fn subscribed_skus(tenant: &TenantId) -> ApiRequest {
-    v1(tenant, http::Method::GET, "/subscribedSkus".into()).operation("list subscribed SKUs")
+    op::request(
+        tenant,
+        Method::GET,
+        "/v1.0/subscribedSkus",
+        "list subscribed SKUs",
+    )
 }
 
 #[cfg(test)]
@@ -578,24 +529,15 @@ pub fn set_default_mfa_method(
             format!("must be one of {}", METHODS.join(", ")),
         ));
     }
-    let r = ApiRequest::patch(
-        tenant.clone(),
-        Audience::Graph,
-        format!("/beta{}/authentication/signInPreferences", user.path()),
-    )
-    .operation("set default MFA method")
-    .json(&json!({"userPreferredMethodForSecondaryAuthentication": method}))?
-    .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    let path = format!("/beta{}/authentication/signInPreferences", user.path());
+    let body = json!({"userPreferredMethodForSecondaryAuthentication": method});
+    op::patch(tenant, path, "set default MFA method", &body)
 }
 
 /// Requires a password change at the next sign-in.
 pub fn require_password_change(tenant: &TenantId, user: &UserRef) -> Result<GraphOp<()>, Error> {
-    let r = v1(tenant, http::Method::PATCH, user.path())
-        .operation("require password change")
-        .json(&json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}}))?
-        .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    let body = json!({"passwordProfile": {"forceChangePasswordNextSignIn": true}});
+    patch_user(tenant, user, "require password change", &body)
 }
 
 /// Sets the source of authority of a synced or previously synced user: cloud-managed or
@@ -605,23 +547,14 @@ pub fn set_cloud_managed(
     user: &UserRef,
     cloud_managed: bool,
 ) -> Result<GraphOp<()>, Error> {
-    let r = ApiRequest::patch(
-        tenant.clone(),
-        Audience::Graph,
-        format!("/beta{}/onPremisesSyncBehavior", user.path()),
-    )
-    .operation("set source of authority")
-    .json(&json!({"isCloudManaged": cloud_managed}))?
-    .idempotent(true);
-    Ok(GraphOp::new(r, unit))
+    let path = format!("/beta{}/onPremisesSyncBehavior", user.path());
+    let body = json!({"isCloudManaged": cloud_managed});
+    op::patch(tenant, path, "set source of authority", &body)
 }
 
 /// A user's OneDrive (`GET /users/{id}/drive`).
 pub fn drive(tenant: &TenantId, user: &UserRef) -> GraphOp<crate::model::Drive> {
-    GraphOp::new(
-        v1(tenant, http::Method::GET, format!("{}/drive", user.path())).operation("get drive"),
-        json,
-    )
+    op::get(tenant, v1_path(user, "/drive"), "get drive")
 }
 
 /// Adds a shortcut to a SharePoint library or folder to the user's OneDrive (beta).
@@ -642,14 +575,15 @@ pub fn add_drive_shortcut(
         "remoteItem": {"sharepointIds": target},
         "@microsoft.graph.conflictBehavior": "rename"
     });
-    let r = ApiRequest::post(
-        tenant.clone(),
-        Audience::Graph,
-        format!("/beta{}/drive/root/children", user.path()),
+    let path = format!("/beta{}/drive/root/children", user.path());
+    op::with_body(
+        tenant,
+        Method::POST,
+        path,
+        "add OneDrive shortcut",
+        &body,
+        unit,
     )
-    .operation("add OneDrive shortcut")
-    .json(&body)?;
-    Ok(GraphOp::new(r, unit))
 }
 
 /// The result of a password reset.

@@ -1,33 +1,29 @@
 //! Authentication methods and Temporary Access Passes.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::common::{timestamp, Extra};
+use super::common::{model, model_with_nulls, Extra};
 
-/// One registered authentication method. The kind comes from `@odata.type`; kinds this
-/// version does not know are kept as [`AuthMethodKind::Unknown`] with all their fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthMethod {
-    /// `@odata.type`, for example `#microsoft.graph.phoneAuthenticationMethod`.
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
-    /// Method id.
-    #[serde(default)]
-    pub id: String,
-    /// Registration time, when the service reports it (`createdDateTime`, or
-    /// `creationDateTime` as FIDO2 security keys name it).
-    #[serde(
-        default,
-        alias = "creationDateTime",
-        skip_serializing_if = "Option::is_none",
-        with = "timestamp"
-    )]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Every other field (phone number, device name, …).
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// One registered authentication method. The kind comes from `@odata.type`; kinds this
+    /// version does not know are kept as [`AuthMethodKind::Unknown`] with all their fields.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AuthMethod {
+        /// `@odata.type`, for example `#microsoft.graph.phoneAuthenticationMethod`.
+        #[serde(rename = "@odata.type", default)]
+        odata_type: String,
+        /// Method id.
+        #[serde(default)]
+        id: String,
+        /// Registration time, when the service reports it (`createdDateTime`, or
+        /// `creationDateTime` as FIDO2 security keys name it).
+        #[serde(alias = "creationDateTime")]
+        created_date_time: Timestamp,
+        /// Every other field (phone number, device name, …).
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 /// The kinds of authentication methods.
@@ -94,37 +90,37 @@ impl AuthMethod {
     }
 }
 
-/// A Temporary Access Pass as created (the pass itself is returned only once).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemporaryAccessPass {
-    /// Method id.
-    #[serde(default)]
-    pub id: String,
-    /// The pass (a secret: shown once).
-    #[serde(default, deserialize_with = "secret_opt")]
-    pub temporary_access_pass: Option<secrecy::SecretString>,
-    /// Creation time.
-    #[serde(default, with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// When it becomes usable.
-    #[serde(default, with = "timestamp")]
-    pub start_date_time: Option<DateTime<Utc>>,
-    /// Lifetime in minutes.
-    #[serde(default)]
-    pub lifetime_in_minutes: Option<u32>,
-    /// Whether it can be used only once.
-    #[serde(default)]
-    pub is_usable_once: Option<bool>,
-    /// Whether it can be used now.
-    #[serde(default)]
-    pub is_usable: Option<bool>,
-    /// Why not, for example `NotYetValid`.
-    #[serde(default)]
-    pub method_usability_reason: Option<String>,
-    /// Everything else the service sent.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// A Temporary Access Pass as created (the pass itself is returned only once).
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct TemporaryAccessPass {
+        /// Method id.
+        #[serde(default)]
+        id: String,
+        /// The pass (a secret: shown once).
+        #[serde(default, deserialize_with = "secret_opt")]
+        temporary_access_pass: Option<secrecy::SecretString>,
+        /// Creation time.
+        created_date_time: Timestamp,
+        /// When it becomes usable.
+        start_date_time: Timestamp,
+        /// Lifetime in minutes.
+        #[serde(default)]
+        lifetime_in_minutes: Option<u32>,
+        /// Whether it can be used only once.
+        #[serde(default)]
+        is_usable_once: Option<bool>,
+        /// Whether it can be used now.
+        #[serde(default)]
+        is_usable: Option<bool>,
+        /// Why not, for example `NotYetValid`.
+        #[serde(default)]
+        method_usability_reason: Option<String>,
+        /// Everything else the service sent.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 fn secret_opt<'de, D: serde::Deserializer<'de>>(
@@ -133,86 +129,73 @@ fn secret_opt<'de, D: serde::Deserializer<'de>>(
     Ok(Option::<String>::deserialize(d)?.map(secrecy::SecretString::from))
 }
 
-/// A request for a Temporary Access Pass.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewTemporaryAccessPass {
-    /// When it becomes usable (now when absent).
-    #[serde(skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub start_date_time: Option<DateTime<Utc>>,
-    /// Lifetime, 10–43200 minutes (the policy's default when absent).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lifetime_in_minutes: Option<u32>,
-    /// One-time use.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_usable_once: Option<bool>,
+model! {
+    /// A request for a Temporary Access Pass.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct NewTemporaryAccessPass {
+        /// When it becomes usable (now when absent).
+        start_date_time: Timestamp,
+        /// Lifetime, 10–43200 minutes (the policy's default when absent).
+        lifetime_in_minutes: Option<u32>,
+        /// One-time use.
+        is_usable_once: Option<bool>,
+    }
 }
 
-/// The tenant's Temporary Access Pass policy
-/// (`policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemporaryAccessPassPolicy {
-    /// `enabled` or `disabled`.
-    #[serde(default)]
-    pub state: Option<String>,
-    /// Default lifetime.
-    #[serde(default)]
-    pub default_lifetime_in_minutes: Option<u32>,
-    /// Minimum lifetime.
-    #[serde(default)]
-    pub minimum_lifetime_in_minutes: Option<u32>,
-    /// Maximum lifetime.
-    #[serde(default)]
-    pub maximum_lifetime_in_minutes: Option<u32>,
-    /// Whether every pass must be one-time.
-    #[serde(default)]
-    pub is_usable_once: Option<bool>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// The tenant's Temporary Access Pass policy
+    /// (`policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`).
+    #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct TemporaryAccessPassPolicy {
+        /// `enabled` or `disabled`.
+        state: Option<String>,
+        /// Default lifetime.
+        default_lifetime_in_minutes: Option<u32>,
+        /// Minimum lifetime.
+        minimum_lifetime_in_minutes: Option<u32>,
+        /// Maximum lifetime.
+        maximum_lifetime_in_minutes: Option<u32>,
+        /// Whether every pass must be one-time.
+        is_usable_once: Option<bool>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
-/// A user's row in the MFA registration report (`userRegistrationDetails`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserRegistrationDetails {
-    /// User id.
-    #[serde(default)]
-    pub id: String,
-    /// UPN.
-    #[serde(default)]
-    pub user_principal_name: Option<String>,
-    /// Display name.
-    #[serde(default)]
-    pub user_display_name: Option<String>,
-    /// Whether the user holds an admin role.
-    #[serde(default)]
-    pub is_admin: Option<bool>,
-    /// Whether an MFA method is registered.
-    #[serde(default)]
-    pub is_mfa_registered: Option<bool>,
-    /// Whether the user can do MFA.
-    #[serde(default)]
-    pub is_mfa_capable: Option<bool>,
-    /// Whether SSPR is registered.
-    #[serde(default)]
-    pub is_sspr_registered: Option<bool>,
-    /// Registered methods.
-    #[serde(default)]
-    pub methods_registered: Vec<String>,
-    /// The preferred secondary method (may be `""`).
-    #[serde(default)]
-    pub user_preferred_method_for_secondary_authentication: Option<String>,
-    /// `member` or `guest`.
-    #[serde(default)]
-    pub user_type: Option<String>,
-    /// Last update.
-    #[serde(default, with = "timestamp")]
-    pub last_updated_date_time: Option<DateTime<Utc>>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// A user's row in the MFA registration report (`userRegistrationDetails`).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct UserRegistrationDetails {
+        /// User id.
+        id: String,
+        /// UPN.
+        user_principal_name: Option<String>,
+        /// Display name.
+        user_display_name: Option<String>,
+        /// Whether the user holds an admin role.
+        is_admin: Option<bool>,
+        /// Whether an MFA method is registered.
+        is_mfa_registered: Option<bool>,
+        /// Whether the user can do MFA.
+        is_mfa_capable: Option<bool>,
+        /// Whether SSPR is registered.
+        is_sspr_registered: Option<bool>,
+        /// Registered methods.
+        methods_registered: Vec<String>,
+        /// The preferred secondary method (may be `""`).
+        user_preferred_method_for_secondary_authentication: Option<String>,
+        /// `member` or `guest`.
+        user_type: Option<String>,
+        /// Last update.
+        last_updated_date_time: Timestamp,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 super::common::string_enum!(

@@ -110,6 +110,74 @@ macro_rules! string_enum {
 }
 pub(crate) use string_enum;
 
+/// Defines a model struct whose fields are all public (fields are written without `pub`).
+/// An `Option` field is read as `None` when missing and left out of the JSON when `None`
+/// (`#[serde(default, skip_serializing_if = "Option::is_none")]`); a [`Field`] is left out
+/// when `Unchanged`; a field written with the type `Timestamp` is an
+/// `Option<DateTime<Utc>>` read tolerantly by [`timestamp`]. Every other attribute (docs,
+/// `rename`, `alias`…) is kept as written. Models that write `None` as `null` use
+/// [`model_with_nulls!`] instead.
+macro_rules! model {
+    ($($def:tt)*) => {
+        $crate::model::common::model_fields!(omit $($def)*);
+    };
+}
+pub(crate) use model;
+
+/// Defines a model struct whose fields are all public (fields are written without `pub`),
+/// every field as written: an `Option` field is written as `null` when `None`. A field
+/// written with the type `Timestamp` is an `Option<DateTime<Utc>>` read tolerantly by
+/// [`timestamp`] (`null` when `None`).
+macro_rules! model_with_nulls {
+    ($($def:tt)*) => {
+        $crate::model::common::model_fields!(nulls $($def)*);
+    };
+}
+pub(crate) use model_with_nulls;
+
+/// The field muncher behind [`model!`] and [`model_with_nulls!`]: one field a step, in
+/// order (the order fields are serialised in).
+macro_rules! model_fields {
+    (@munch $mode:ident [$($head:tt)*] [$($done:tt)*]) => {
+        $($head)* { $($done)* }
+    };
+    (@munch omit $head:tt [$($done:tt)*] $(#[$m:meta])* $f:ident : Timestamp, $($rest:tt)*) => {
+        $crate::model::common::model_fields!(@munch omit $head [$($done)*
+            $(#[$m])*
+            #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::timestamp")]
+            pub $f: Option<::chrono::DateTime<::chrono::Utc>>,
+        ] $($rest)*);
+    };
+    (@munch nulls $head:tt [$($done:tt)*] $(#[$m:meta])* $f:ident : Timestamp, $($rest:tt)*) => {
+        $crate::model::common::model_fields!(@munch nulls $head [$($done)*
+            $(#[$m])*
+            #[serde(default, with = "crate::model::timestamp")]
+            pub $f: Option<::chrono::DateTime<::chrono::Utc>>,
+        ] $($rest)*);
+    };
+    (@munch omit $head:tt [$($done:tt)*] $(#[$m:meta])* $f:ident : Option<$t:ty>, $($rest:tt)*) => {
+        $crate::model::common::model_fields!(@munch omit $head [$($done)*
+            $(#[$m])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub $f: Option<$t>,
+        ] $($rest)*);
+    };
+    (@munch omit $head:tt [$($done:tt)*] $(#[$m:meta])* $f:ident : Field<$t:ty>, $($rest:tt)*) => {
+        $crate::model::common::model_fields!(@munch omit $head [$($done)*
+            $(#[$m])*
+            #[serde(skip_serializing_if = "Field::is_unchanged")]
+            pub $f: Field<$t>,
+        ] $($rest)*);
+    };
+    (@munch $mode:ident $head:tt [$($done:tt)*] $(#[$m:meta])* $f:ident : $t:ty, $($rest:tt)*) => {
+        $crate::model::common::model_fields!(@munch $mode $head [$($done)* $(#[$m])* pub $f: $t,] $($rest)*);
+    };
+    ($mode:ident $(#[$sm:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        $crate::model::common::model_fields!(@munch $mode [$(#[$sm])* pub struct $name] [] $($body)*);
+    };
+}
+pub(crate) use model_fields;
+
 /// Parses the timestamp shapes Microsoft services send: ISO 8601 with 0–7 (or more)
 /// fractional digits, `Z` or an offset, a space instead of `T` (token endpoint), or no zone
 /// at all (read as UTC). Returns `None` for an empty string.

@@ -1,11 +1,10 @@
 //! Conditional Access policies, named locations, authentication strengths and the
 //! security-defaults policy.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{string_enum, timestamp, Extra};
+use super::common::{model, string_enum, Extra};
 
 string_enum!(
     /// Whether a policy is enforced.
@@ -16,38 +15,34 @@ string_enum!(
     }
 );
 
-/// A Conditional Access policy. `conditions`, `grantControls` and `sessionControls` are
-/// kept whole as JSON, so a captured policy deploys exactly as read.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConditionalAccessPolicy {
-    /// Id (absent on a new policy).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    /// Name.
-    #[serde(default)]
-    pub display_name: String,
-    /// State.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<PolicyState>,
-    /// Users, applications, platforms, locations, risk levels…
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Value>,
-    /// Grant controls (operator, built-in controls, authentication strength…).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grant_controls: Option<Value>,
-    /// Session controls.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_controls: Option<Value>,
-    /// Created (read-only).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Modified (read-only).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub modified_date_time: Option<DateTime<Utc>>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A Conditional Access policy. `conditions`, `grantControls` and `sessionControls` are
+    /// kept whole as JSON, so a captured policy deploys exactly as read.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ConditionalAccessPolicy {
+        /// Id (absent on a new policy).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        id: String,
+        /// Name.
+        #[serde(default)]
+        display_name: String,
+        /// State.
+        state: Option<PolicyState>,
+        /// Users, applications, platforms, locations, risk levels…
+        conditions: Option<Value>,
+        /// Grant controls (operator, built-in controls, authentication strength…).
+        grant_controls: Option<Value>,
+        /// Session controls.
+        session_controls: Option<Value>,
+        /// Created (read-only).
+        created_date_time: Timestamp,
+        /// Modified (read-only).
+        modified_date_time: Timestamp,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl ConditionalAccessPolicy {
@@ -98,34 +93,32 @@ pub enum NamedLocationKind {
     Unknown(String),
 }
 
-/// A named location (IP ranges or countries).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NamedLocation {
-    /// `#microsoft.graph.ipNamedLocation` or `#microsoft.graph.countryNamedLocation`.
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
-    /// Id.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    /// Name.
-    #[serde(default)]
-    pub display_name: String,
-    /// IP locations: whether trusted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_trusted: Option<bool>,
-    /// IP locations: the ranges (`{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": …}`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_ranges: Option<Vec<Value>>,
-    /// Country locations: ISO 3166 two-letter codes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub countries_and_regions: Option<Vec<String>>,
-    /// Country locations: whether unknown countries count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_unknown_countries_and_regions: Option<bool>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A named location (IP ranges or countries).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct NamedLocation {
+        /// `#microsoft.graph.ipNamedLocation` or `#microsoft.graph.countryNamedLocation`.
+        #[serde(rename = "@odata.type", default)]
+        odata_type: String,
+        /// Id.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        id: String,
+        /// Name.
+        #[serde(default)]
+        display_name: String,
+        /// IP locations: whether trusted.
+        is_trusted: Option<bool>,
+        /// IP locations: the ranges (`{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": …}`).
+        ip_ranges: Option<Vec<Value>>,
+        /// Country locations: ISO 3166 two-letter codes.
+        countries_and_regions: Option<Vec<String>>,
+        /// Country locations: whether unknown countries count.
+        include_unknown_countries_and_regions: Option<bool>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl NamedLocation {
@@ -173,25 +166,26 @@ impl NamedLocation {
     }
 }
 
-/// An authentication strength policy (built-in or custom).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthenticationStrengthPolicy {
-    /// Id.
-    #[serde(default)]
-    pub id: String,
-    /// Name.
-    #[serde(default)]
-    pub display_name: String,
-    /// `builtIn` or `custom`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_type: Option<String>,
-    /// Allowed method combinations (`password,microsoftAuthenticatorPush`…).
-    #[serde(default)]
-    pub allowed_combinations: Vec<String>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// An authentication strength policy (built-in or custom).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AuthenticationStrengthPolicy {
+        /// Id.
+        #[serde(default)]
+        id: String,
+        /// Name.
+        #[serde(default)]
+        display_name: String,
+        /// `builtIn` or `custom`.
+        policy_type: Option<String>,
+        /// Allowed method combinations (`password,microsoftAuthenticatorPush`…).
+        #[serde(default)]
+        allowed_combinations: Vec<String>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 /// The security-defaults policy.

@@ -1,10 +1,9 @@
 //! GDAP: delegated admin relationships, their requests, access assignments and operations
 //! (all in the partner tenant).
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::common::{string_enum, timestamp, Extra};
+use super::common::{model, string_enum, Extra};
 
 string_enum!(
     /// Where a relationship is in its lifecycle: `created` → (lock for approval)
@@ -78,65 +77,54 @@ impl AccessDetails {
     }
 }
 
-/// The customer of a relationship.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RelationshipCustomer {
-    /// The customer's tenant id.
-    #[serde(default)]
-    pub tenant_id: String,
-    /// The customer's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
+model! {
+    /// The customer of a relationship.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RelationshipCustomer {
+        /// The customer's tenant id.
+        #[serde(default)]
+        tenant_id: String,
+        /// The customer's name.
+        display_name: Option<String>,
+    }
 }
 
-/// A delegated admin relationship (`delegatedAdminRelationship`, or its reseller subtype).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DelegatedAdminRelationship {
-    /// Id (`{customerTenantId}-{guid}` once a customer is known).
-    #[serde(default)]
-    pub id: String,
-    /// The ETag, sent back as `If-Match` on updates.
-    #[serde(
-        rename = "@odata.etag",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub etag: Option<String>,
-    /// Name, unique across the partner's relationships.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    /// ISO 8601 duration (`P730D`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<String>,
-    /// Status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<RelationshipStatus>,
-    /// The customer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<RelationshipCustomer>,
-    /// The roles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_details: Option<AccessDetails>,
-    /// `PT0S` (no auto-extend) or `P180D`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_extend_duration: Option<String>,
-    /// Created.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Last changed.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub last_modified_date_time: Option<DateTime<Utc>>,
-    /// Activated (the service sends `""` before activation: read as absent).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub activated_date_time: Option<DateTime<Utc>>,
-    /// Ends (activation + duration).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub end_date_time: Option<DateTime<Utc>>,
-    /// Everything else (`@odata.type`, reseller fields…).
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A delegated admin relationship (`delegatedAdminRelationship`, or its reseller subtype).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct DelegatedAdminRelationship {
+        /// Id (`{customerTenantId}-{guid}` once a customer is known).
+        #[serde(default)]
+        id: String,
+        /// The ETag, sent back as `If-Match` on updates.
+        #[serde(rename = "@odata.etag")]
+        etag: Option<String>,
+        /// Name, unique across the partner's relationships.
+        display_name: Option<String>,
+        /// ISO 8601 duration (`P730D`).
+        duration: Option<String>,
+        /// Status.
+        status: Option<RelationshipStatus>,
+        /// The customer.
+        customer: Option<RelationshipCustomer>,
+        /// The roles.
+        access_details: Option<AccessDetails>,
+        /// `PT0S` (no auto-extend) or `P180D`.
+        auto_extend_duration: Option<String>,
+        /// Created.
+        created_date_time: Timestamp,
+        /// Last changed.
+        last_modified_date_time: Timestamp,
+        /// Activated (the service sends `""` before activation: read as absent).
+        activated_date_time: Timestamp,
+        /// Ends (activation + duration).
+        end_date_time: Timestamp,
+        /// Everything else (`@odata.type`, reseller fields…).
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl DelegatedAdminRelationship {
@@ -167,25 +155,26 @@ impl DelegatedAdminRelationship {
     }
 }
 
-/// A lock-for-approval or terminate request on a relationship.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RelationshipRequest {
-    /// Id.
-    #[serde(default)]
-    pub id: String,
-    /// `lockForApproval`, `approve`, `terminate`…
-    #[serde(default)]
-    pub action: String,
-    /// `created`, `inProgress`, `succeeded`, `failed`…
-    #[serde(default)]
-    pub status: String,
-    /// Created.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A lock-for-approval or terminate request on a relationship.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RelationshipRequest {
+        /// Id.
+        #[serde(default)]
+        id: String,
+        /// `lockForApproval`, `approve`, `terminate`…
+        #[serde(default)]
+        action: String,
+        /// `created`, `inProgress`, `succeeded`, `failed`…
+        #[serde(default)]
+        status: String,
+        /// Created.
+        created_date_time: Timestamp,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 /// The group an access assignment grants roles to.
@@ -201,38 +190,31 @@ pub struct AccessContainer {
     pub extra: Extra,
 }
 
-/// An access assignment: roles of a relationship granted to a partner security group.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessAssignment {
-    /// Id.
-    #[serde(default)]
-    pub id: String,
-    /// The ETag, sent back as `If-Match`.
-    #[serde(
-        rename = "@odata.etag",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub etag: Option<String>,
-    /// The group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_container: Option<AccessContainer>,
-    /// The roles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_details: Option<AccessDetails>,
-    /// Status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<AssignmentStatus>,
-    /// Created.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Last changed.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub last_modified_date_time: Option<DateTime<Utc>>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// An access assignment: roles of a relationship granted to a partner security group.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AccessAssignment {
+        /// Id.
+        #[serde(default)]
+        id: String,
+        /// The ETag, sent back as `If-Match`.
+        #[serde(rename = "@odata.etag")]
+        etag: Option<String>,
+        /// The group.
+        access_container: Option<AccessContainer>,
+        /// The roles.
+        access_details: Option<AccessDetails>,
+        /// Status.
+        status: Option<AssignmentStatus>,
+        /// Created.
+        created_date_time: Timestamp,
+        /// Last changed.
+        last_modified_date_time: Timestamp,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl AccessAssignment {
@@ -244,32 +226,32 @@ impl AccessAssignment {
     }
 }
 
-/// A long-running operation on a relationship (for example an assignment update).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RelationshipOperation {
-    /// Id.
-    #[serde(default)]
-    pub id: String,
-    /// For example `delegatedAdminAccessAssignmentUpdate`.
-    #[serde(default)]
-    pub operation_type: String,
-    /// The operation's data: a JSON document sent as a string (see
-    /// [`RelationshipOperation::data_json`]).
-    #[serde(default)]
-    pub data: String,
-    /// `notStarted`, `running`, `succeeded`, `failed`…
-    #[serde(default)]
-    pub status: String,
-    /// Created.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Last changed.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub last_modified_date_time: Option<DateTime<Utc>>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A long-running operation on a relationship (for example an assignment update).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RelationshipOperation {
+        /// Id.
+        #[serde(default)]
+        id: String,
+        /// For example `delegatedAdminAccessAssignmentUpdate`.
+        #[serde(default)]
+        operation_type: String,
+        /// The operation's data: a JSON document sent as a string (see
+        /// [`RelationshipOperation::data_json`]).
+        #[serde(default)]
+        data: String,
+        /// `notStarted`, `running`, `succeeded`, `failed`…
+        #[serde(default)]
+        status: String,
+        /// Created.
+        created_date_time: Timestamp,
+        /// Last changed.
+        last_modified_date_time: Timestamp,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl RelationshipOperation {

@@ -1,59 +1,46 @@
 //! Groups.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::common::{timestamp, Extra, GroupId};
+use super::common::{model, Extra, GroupId};
 
-/// A Microsoft Graph group.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Group {
-    /// Object id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<GroupId>,
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    /// Description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `Unified`, `DynamicMembership`, …
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_types: Option<Vec<String>>,
-    /// Whether the group has a mailbox / is mail-enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mail_enabled: Option<bool>,
-    /// Whether the group is a security principal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_enabled: Option<bool>,
-    /// Mail alias.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mail_nickname: Option<String>,
-    /// SMTP address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mail: Option<String>,
-    /// Dynamic membership rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub membership_rule: Option<String>,
-    /// `On` or `Paused`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub membership_rule_processing_state: Option<String>,
-    /// Whether Entra roles can be assigned to the group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_assignable_to_role: Option<bool>,
-    /// Whether the group is synchronised from on-premises.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_premises_sync_enabled: Option<bool>,
-    /// Visibility (`Public`, `Private`, `HiddenMembership`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<String>,
-    /// Creation time.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A Microsoft Graph group.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Group {
+        /// Object id.
+        id: Option<GroupId>,
+        /// Display name.
+        display_name: Option<String>,
+        /// Description.
+        description: Option<String>,
+        /// `Unified`, `DynamicMembership`, …
+        group_types: Option<Vec<String>>,
+        /// Whether the group has a mailbox / is mail-enabled.
+        mail_enabled: Option<bool>,
+        /// Whether the group is a security principal.
+        security_enabled: Option<bool>,
+        /// Mail alias.
+        mail_nickname: Option<String>,
+        /// SMTP address.
+        mail: Option<String>,
+        /// Dynamic membership rule.
+        membership_rule: Option<String>,
+        /// `On` or `Paused`.
+        membership_rule_processing_state: Option<String>,
+        /// Whether Entra roles can be assigned to the group.
+        is_assignable_to_role: Option<bool>,
+        /// Whether the group is synchronised from on-premises.
+        on_premises_sync_enabled: Option<bool>,
+        /// Visibility (`Public`, `Private`, `HiddenMembership`).
+        visibility: Option<String>,
+        /// Creation time.
+        created_date_time: Timestamp,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 /// What kind of group this is, which decides who can change its membership.
@@ -107,39 +94,37 @@ impl Group {
     }
 }
 
-/// A new group. Build one with [`NewGroup::security`], [`NewGroup::microsoft365`] and the
-/// `dynamic` / `role_assignable` modifiers.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewGroup {
-    /// Display name (≤ 256 characters).
-    pub display_name: String,
-    /// Mail alias (≤ 64 ASCII characters, no spaces or `@ () \ [] " ; : . <> ,`).
-    pub mail_nickname: String,
-    /// Mail-enabled (true for Microsoft 365 groups).
-    pub mail_enabled: bool,
-    /// Security-enabled.
-    pub security_enabled: bool,
-    /// Group types.
-    pub group_types: Vec<String>,
-    /// Description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Dynamic membership rule.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub membership_rule: Option<String>,
-    /// `On` for dynamic groups.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub membership_rule_processing_state: Option<String>,
-    /// Role-assignable (set at creation only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_assignable_to_role: Option<bool>,
-    /// Initial members (`https://graph.microsoft.com/v1.0/directoryObjects/{id}`, ≤ 20).
-    #[serde(rename = "members@odata.bind", skip_serializing_if = "Vec::is_empty")]
-    pub members_bind: Vec<String>,
-    /// Initial owners (≤ 20).
-    #[serde(rename = "owners@odata.bind", skip_serializing_if = "Vec::is_empty")]
-    pub owners_bind: Vec<String>,
+model! {
+    /// A new group. Build one with [`NewGroup::security`], [`NewGroup::microsoft365`] and the
+    /// `dynamic` / `role_assignable` modifiers.
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct NewGroup {
+        /// Display name (≤ 256 characters).
+        display_name: String,
+        /// Mail alias (≤ 64 ASCII characters, no spaces or `@ () \ [] " ; : . <> ,`).
+        mail_nickname: String,
+        /// Mail-enabled (true for Microsoft 365 groups).
+        mail_enabled: bool,
+        /// Security-enabled.
+        security_enabled: bool,
+        /// Group types.
+        group_types: Vec<String>,
+        /// Description.
+        description: Option<String>,
+        /// Dynamic membership rule.
+        membership_rule: Option<String>,
+        /// `On` for dynamic groups.
+        membership_rule_processing_state: Option<String>,
+        /// Role-assignable (set at creation only).
+        is_assignable_to_role: Option<bool>,
+        /// Initial members (`https://graph.microsoft.com/v1.0/directoryObjects/{id}`, ≤ 20).
+        #[serde(rename = "members@odata.bind", skip_serializing_if = "Vec::is_empty")]
+        members_bind: Vec<String>,
+        /// Initial owners (≤ 20).
+        #[serde(rename = "owners@odata.bind", skip_serializing_if = "Vec::is_empty")]
+        owners_bind: Vec<String>,
+    }
 }
 
 impl NewGroup {

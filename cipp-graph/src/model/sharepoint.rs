@@ -2,21 +2,23 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::Extra;
+use super::common::{model_with_nulls, Extra};
 
-/// A site (`GET /sites/root`); its `id` is `{hostname},{site collection id},{web id}`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Site {
-    /// `{hostname},{site collection id},{web id}`.
-    pub id: Option<String>,
-    /// The site's display name.
-    pub display_name: Option<String>,
-    /// The site's URL.
-    pub web_url: Option<String>,
-    /// Properties this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// A site (`GET /sites/root`); its `id` is `{hostname},{site collection id},{web id}`.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Site {
+        /// `{hostname},{site collection id},{web id}`.
+        id: Option<String>,
+        /// The site's display name.
+        display_name: Option<String>,
+        /// The site's URL.
+        web_url: Option<String>,
+        /// Properties this version does not model.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl Site {
@@ -29,19 +31,21 @@ impl Site {
     }
 }
 
-/// A drive (`GET /users/{id}/drive`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Drive {
-    /// The drive id.
-    pub id: Option<String>,
-    /// `personal` for OneDrive, `business` for OneDrive for Business, `documentLibrary`.
-    pub drive_type: Option<String>,
-    /// The drive's URL (`https://contoso-my.sharepoint.com/personal/…/Documents`).
-    pub web_url: Option<String>,
-    /// Properties this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// A drive (`GET /users/{id}/drive`).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Drive {
+        /// The drive id.
+        id: Option<String>,
+        /// `personal` for OneDrive, `business` for OneDrive for Business, `documentLibrary`.
+        drive_type: Option<String>,
+        /// The drive's URL (`https://contoso-my.sharepoint.com/personal/…/Documents`).
+        web_url: Option<String>,
+        /// Properties this version does not model.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl Drive {

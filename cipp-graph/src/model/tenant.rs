@@ -2,42 +2,40 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, SkuId};
+use super::common::{model_with_nulls, Extra, SkuId};
 
-/// A verified domain as listed on the organization.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifiedDomain {
-    /// Domain name.
-    #[serde(default)]
-    pub name: String,
-    /// Whether it is the default.
-    #[serde(default)]
-    pub is_default: Option<bool>,
-    /// Whether it is the initial `*.onmicrosoft.com` domain.
-    #[serde(default)]
-    pub is_initial: Option<bool>,
-    /// Everything else the service sent.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// A verified domain as listed on the organization.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct VerifiedDomain {
+        /// Domain name.
+        name: String,
+        /// Whether it is the default.
+        is_default: Option<bool>,
+        /// Whether it is the initial `*.onmicrosoft.com` domain.
+        is_initial: Option<bool>,
+        /// Everything else the service sent.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
-/// The tenant's organization object.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Organization {
-    /// Tenant id.
-    #[serde(default)]
-    pub id: String,
-    /// Organisation name.
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// Verified domains.
-    #[serde(default)]
-    pub verified_domains: Vec<VerifiedDomain>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// The tenant's organization object.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct Organization {
+        /// Tenant id.
+        id: String,
+        /// Organisation name.
+        display_name: Option<String>,
+        /// Verified domains.
+        verified_domains: Vec<VerifiedDomain>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl Organization {
@@ -58,72 +56,70 @@ impl Organization {
     }
 }
 
-/// A domain of the tenant (`/domains`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Domain {
-    /// The domain name.
-    #[serde(default)]
-    pub id: String,
-    /// Whether it is verified.
-    #[serde(default)]
-    pub is_verified: Option<bool>,
-    /// Whether it is the default.
-    #[serde(default)]
-    pub is_default: Option<bool>,
-    /// Whether it is the initial domain.
-    #[serde(default)]
-    pub is_initial: Option<bool>,
-    /// `Managed` or `Federated`.
-    #[serde(default)]
-    pub authentication_type: Option<String>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// A domain of the tenant (`/domains`).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct Domain {
+        /// The domain name.
+        id: String,
+        /// Whether it is verified.
+        is_verified: Option<bool>,
+        /// Whether it is the default.
+        is_default: Option<bool>,
+        /// Whether it is the initial domain.
+        is_initial: Option<bool>,
+        /// `Managed` or `Federated`.
+        authentication_type: Option<String>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
-/// Seat counts of a subscription.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrepaidUnits {
-    /// Seats bought and active.
-    #[serde(default)]
-    pub enabled: Option<i64>,
-    /// Seats suspended.
-    #[serde(default)]
-    pub suspended: Option<i64>,
-    /// Seats in warning.
-    #[serde(default)]
-    pub warning: Option<i64>,
-    /// Everything else the service sent.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// Seat counts of a subscription.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct PrepaidUnits {
+        /// Seats bought and active.
+        enabled: Option<i64>,
+        /// Seats suspended.
+        suspended: Option<i64>,
+        /// Seats in warning.
+        warning: Option<i64>,
+        /// Everything else the service sent.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
-/// A licence the tenant has (`subscribedSkus`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SubscribedSku {
-    /// Subscription id.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// SKU id.
-    pub sku_id: SkuId,
-    /// Part number (`ENTERPRISEPACK`, `SPE_E3`, …).
-    #[serde(default)]
-    pub sku_part_number: Option<String>,
-    /// Seats used.
-    #[serde(default)]
-    pub consumed_units: Option<i64>,
-    /// Seats bought.
-    #[serde(default)]
-    pub prepaid_units: Option<PrepaidUnits>,
-    /// `Enabled`, `Suspended`, …
-    #[serde(default)]
-    pub capability_status: Option<String>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model_with_nulls! {
+    /// A licence the tenant has (`subscribedSkus`).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct SubscribedSku {
+        /// Subscription id.
+        #[serde(default)]
+        id: Option<String>,
+        /// SKU id.
+        sku_id: SkuId,
+        /// Part number (`ENTERPRISEPACK`, `SPE_E3`, …).
+        #[serde(default)]
+        sku_part_number: Option<String>,
+        /// Seats used.
+        #[serde(default)]
+        consumed_units: Option<i64>,
+        /// Seats bought.
+        #[serde(default)]
+        prepaid_units: Option<PrepaidUnits>,
+        /// `Enabled`, `Suspended`, …
+        #[serde(default)]
+        capability_status: Option<String>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl SubscribedSku {

@@ -1,9 +1,8 @@
 //! Users.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::common::{timestamp, Extra, Field, SkuId, UserId};
+use super::common::{model, Extra, Field, SkuId, UserId};
 
 /// A licence assigned to a user.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -16,106 +15,77 @@ pub struct AssignedLicense {
     pub disabled_plans: Vec<String>,
 }
 
-/// A Microsoft Graph user (the properties CIPP reads, and every other one kept in `extra`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct User {
-    /// Object id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<UserId>,
-    /// User principal name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_principal_name: Option<String>,
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    /// Given name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    /// Surname.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub surname: Option<String>,
-    /// Whether sign-in is allowed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_enabled: Option<bool>,
-    /// Primary SMTP address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mail: Option<String>,
-    /// Mail alias.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mail_nickname: Option<String>,
-    /// Job title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_title: Option<String>,
-    /// Department.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    /// Company name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub company_name: Option<String>,
-    /// Office location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub office_location: Option<String>,
-    /// Mobile phone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile_phone: Option<String>,
-    /// Business phones (Graph allows one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub business_phones: Option<Vec<String>>,
-    /// Other e-mail addresses.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub other_mails: Option<Vec<String>>,
-    /// Street address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub street_address: Option<String>,
-    /// City.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// State or province.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    /// Postal code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<String>,
-    /// Country.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// Two-letter usage location (needed for licensing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage_location: Option<String>,
-    /// `Member` or `Guest`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
-    /// Preferred language.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_language: Option<String>,
-    /// Proxy addresses (`SMTP:` primary, `smtp:` secondary); read-only in Graph.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_addresses: Option<Vec<String>>,
-    /// Assigned licences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assigned_licenses: Option<Vec<AssignedLicense>>,
-    /// Password policies (`DisablePasswordExpiration`, `DisableStrongPassword`, or `None`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_policies: Option<String>,
-    /// Whether the user is synchronised from on-premises AD (`null` for cloud users).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_premises_sync_enabled: Option<bool>,
-    /// The on-premises immutable id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_premises_immutable_id: Option<String>,
-    /// Last directory sync.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub on_premises_last_sync_date_time: Option<DateTime<Utc>>,
-    /// Creation time.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub created_date_time: Option<DateTime<Utc>>,
-    /// Deletion time (deleted items only).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
-    pub deleted_date_time: Option<DateTime<Utc>>,
-    /// Everything else the service sent.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A Microsoft Graph user (the properties CIPP reads, and every other one kept in `extra`).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct User {
+        /// Object id.
+        id: Option<UserId>,
+        /// User principal name.
+        user_principal_name: Option<String>,
+        /// Display name.
+        display_name: Option<String>,
+        /// Given name.
+        given_name: Option<String>,
+        /// Surname.
+        surname: Option<String>,
+        /// Whether sign-in is allowed.
+        account_enabled: Option<bool>,
+        /// Primary SMTP address.
+        mail: Option<String>,
+        /// Mail alias.
+        mail_nickname: Option<String>,
+        /// Job title.
+        job_title: Option<String>,
+        /// Department.
+        department: Option<String>,
+        /// Company name.
+        company_name: Option<String>,
+        /// Office location.
+        office_location: Option<String>,
+        /// Mobile phone.
+        mobile_phone: Option<String>,
+        /// Business phones (Graph allows one).
+        business_phones: Option<Vec<String>>,
+        /// Other e-mail addresses.
+        other_mails: Option<Vec<String>>,
+        /// Street address.
+        street_address: Option<String>,
+        /// City.
+        city: Option<String>,
+        /// State or province.
+        state: Option<String>,
+        /// Postal code.
+        postal_code: Option<String>,
+        /// Country.
+        country: Option<String>,
+        /// Two-letter usage location (needed for licensing).
+        usage_location: Option<String>,
+        /// `Member` or `Guest`.
+        user_type: Option<String>,
+        /// Preferred language.
+        preferred_language: Option<String>,
+        /// Proxy addresses (`SMTP:` primary, `smtp:` secondary); read-only in Graph.
+        proxy_addresses: Option<Vec<String>>,
+        /// Assigned licences.
+        assigned_licenses: Option<Vec<AssignedLicense>>,
+        /// Password policies (`DisablePasswordExpiration`, `DisableStrongPassword`, or `None`).
+        password_policies: Option<String>,
+        /// Whether the user is synchronised from on-premises AD (`null` for cloud users).
+        on_premises_sync_enabled: Option<bool>,
+        /// The on-premises immutable id.
+        on_premises_immutable_id: Option<String>,
+        /// Last directory sync.
+        on_premises_last_sync_date_time: Timestamp,
+        /// Creation time.
+        created_date_time: Timestamp,
+        /// Deletion time (deleted items only).
+        deleted_date_time: Timestamp,
+        /// Everything else the service sent.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
 impl User {
@@ -153,116 +123,94 @@ fn expose<S: serde::Serializer>(p: &secrecy::SecretString, s: S) -> Result<S::Ok
     s.serialize_str(p.expose_secret())
 }
 
-/// A new user.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewUser {
-    /// Whether sign-in is allowed.
-    pub account_enabled: bool,
-    /// Display name.
-    pub display_name: String,
-    /// Mail alias (the part before `@` by default).
-    pub mail_nickname: String,
-    /// User principal name on a verified domain.
-    pub user_principal_name: String,
-    /// The initial password.
-    pub password_profile: PasswordProfile,
-    /// Two-letter usage location.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage_location: Option<String>,
-    /// Given name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    /// Surname.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub surname: Option<String>,
-    /// Job title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_title: Option<String>,
-    /// Department.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    /// Any other properties to set.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A new user.
+    #[derive(Clone, Debug, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct NewUser {
+        /// Whether sign-in is allowed.
+        account_enabled: bool,
+        /// Display name.
+        display_name: String,
+        /// Mail alias (the part before `@` by default).
+        mail_nickname: String,
+        /// User principal name on a verified domain.
+        user_principal_name: String,
+        /// The initial password.
+        password_profile: PasswordProfile,
+        /// Two-letter usage location.
+        usage_location: Option<String>,
+        /// Given name.
+        given_name: Option<String>,
+        /// Surname.
+        surname: Option<String>,
+        /// Job title.
+        job_title: Option<String>,
+        /// Department.
+        department: Option<String>,
+        /// Any other properties to set.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
 
-/// A change to a user: each field is left alone, set, or cleared.
-///
-/// ```
-/// use cipp_graph::model::{Field, UserPatch};
-/// let p = UserPatch { job_title: Field::Set("Engineer".into()), department: Field::Clear, ..Default::default() };
-/// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"jobTitle":"Engineer","department":null}"#);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserPatch {
-    /// Display name.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub display_name: Field<String>,
-    /// Given name.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub given_name: Field<String>,
-    /// Surname.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub surname: Field<String>,
-    /// User principal name (use `UsersApi::change_upn` to check the domain first).
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub user_principal_name: Field<String>,
-    /// Mail alias.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub mail_nickname: Field<String>,
-    /// Job title.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub job_title: Field<String>,
-    /// Department.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub department: Field<String>,
-    /// Company name.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub company_name: Field<String>,
-    /// Office location.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub office_location: Field<String>,
-    /// Mobile phone.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub mobile_phone: Field<String>,
-    /// Business phones (clear with `Set(vec![])`).
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub business_phones: Field<Vec<String>>,
-    /// Other e-mail addresses (clear with `Set(vec![])`).
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub other_mails: Field<Vec<String>>,
-    /// Street address.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub street_address: Field<String>,
-    /// City.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub city: Field<String>,
-    /// State.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub state: Field<String>,
-    /// Postal code.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub postal_code: Field<String>,
-    /// Country.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub country: Field<String>,
-    /// Usage location.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub usage_location: Field<String>,
-    /// Whether sign-in is allowed.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub account_enabled: Field<bool>,
-    /// Password policies.
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub password_policies: Field<String>,
-    /// On-premises immutable id (clear to detach a previously synced user).
-    #[serde(skip_serializing_if = "Field::is_unchanged")]
-    pub on_premises_immutable_id: Field<String>,
-    /// Any other properties.
-    #[serde(flatten)]
-    pub extra: super::common::Extra,
+model! {
+    /// A change to a user: each field is left alone, set, or cleared.
+    ///
+    /// ```
+    /// use cipp_graph::model::{Field, UserPatch};
+    /// let p = UserPatch { job_title: Field::Set("Engineer".into()), department: Field::Clear, ..Default::default() };
+    /// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"jobTitle":"Engineer","department":null}"#);
+    /// ```
+    #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct UserPatch {
+        /// Display name.
+        display_name: Field<String>,
+        /// Given name.
+        given_name: Field<String>,
+        /// Surname.
+        surname: Field<String>,
+        /// User principal name (use `UsersApi::change_upn` to check the domain first).
+        user_principal_name: Field<String>,
+        /// Mail alias.
+        mail_nickname: Field<String>,
+        /// Job title.
+        job_title: Field<String>,
+        /// Department.
+        department: Field<String>,
+        /// Company name.
+        company_name: Field<String>,
+        /// Office location.
+        office_location: Field<String>,
+        /// Mobile phone.
+        mobile_phone: Field<String>,
+        /// Business phones (clear with `Set(vec![])`).
+        business_phones: Field<Vec<String>>,
+        /// Other e-mail addresses (clear with `Set(vec![])`).
+        other_mails: Field<Vec<String>>,
+        /// Street address.
+        street_address: Field<String>,
+        /// City.
+        city: Field<String>,
+        /// State.
+        state: Field<String>,
+        /// Postal code.
+        postal_code: Field<String>,
+        /// Country.
+        country: Field<String>,
+        /// Usage location.
+        usage_location: Field<String>,
+        /// Whether sign-in is allowed.
+        account_enabled: Field<bool>,
+        /// Password policies.
+        password_policies: Field<String>,
+        /// On-premises immutable id (clear to detach a previously synced user).
+        on_premises_immutable_id: Field<String>,
+        /// Any other properties.
+        #[serde(flatten)]
+        extra: super::common::Extra,
+    }
 }
 
 impl UserPatch {
@@ -275,27 +223,20 @@ impl UserPatch {
     }
 }
 
-/// A deleted directory object as restored.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct DirectoryObject {
-    /// `@odata.type`, for example `#microsoft.graph.user`.
-    #[serde(
-        rename = "@odata.type",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_type: Option<String>,
-    /// Object id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Display name.
-    #[serde(
-        rename = "displayName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub display_name: Option<String>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub extra: Extra,
+model! {
+    /// A deleted directory object as restored.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct DirectoryObject {
+        /// `@odata.type`, for example `#microsoft.graph.user`.
+        #[serde(rename = "@odata.type")]
+        odata_type: Option<String>,
+        /// Object id.
+        id: Option<String>,
+        /// Display name.
+        #[serde(rename = "displayName")]
+        display_name: Option<String>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
 }
