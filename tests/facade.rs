@@ -1,10 +1,12 @@
 //! The facade on the simulator: user actions, research, remediation and offboarding change
 //! the simulator's state as they say they do.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use cipp::core::{ManualClock, Outcome, TenantId};
+use cipp::core::{Outcome, TenantId};
 use cipp::exchange::addresses::AliasChange;
 use cipp::graph::model::{NewTemporaryAccessPass, PerUserMfaState};
 use cipp::graph::password::PasswordStyle;
@@ -18,17 +20,7 @@ use cipp::Cipp;
 use serde_json::Value;
 
 fn setup() -> (Simulator, Cipp) {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock))
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
-    (sim, cipp)
+    common::demo(Some(&common::demo_clock()), common::Fleet::Partner)
 }
 
 fn contoso() -> TenantId {

@@ -1,5 +1,7 @@
 //! The built-in commands run by the scheduler engine on the simulator.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,18 +24,10 @@ struct Rig {
 }
 
 fn rig() -> Rig {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock.clone()))
-        .partner_tenant(scenario::DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap()
-        // Commands fail fast on long throttling so the engine can retry that tenant later.
-        .background(Duration::from_secs(1));
+    let clock = common::demo_clock();
+    let (sim, cipp) = common::demo(Some(&clock), common::Fleet::Partner);
+    // Commands fail fast on long throttling so the engine can retry that tenant later.
+    let cipp = cipp.background(Duration::from_secs(1));
     let mut reg = Registry::new();
     register_builtin(&mut reg, &cipp);
     let engine = Engine::new(

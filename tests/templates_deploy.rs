@@ -2,11 +2,10 @@
 //! group from Contoso, deploy them to Fabrikam and Northwind concurrently, and deploy again
 //! with the returned bindings: all no-op.
 
-use std::sync::Arc;
+mod common;
 
 use cipp::core::Outcome;
 use cipp::graph::model::ConditionalAccessPolicy;
-use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::Simulator;
 use cipp::templates::capture::{capture_conditional_access, capture_group};
 use cipp::templates::template::{Template, TemplateKind};
@@ -15,15 +14,7 @@ use cipp::{Cipp, Tenant};
 use serde_json::json;
 
 fn setup() -> (Simulator, Cipp) {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant_relationships(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
-    (sim, cipp)
+    common::demo(None, common::Fleet::Relationships)
 }
 
 async fn tenants(cipp: &Cipp) -> (Tenant, Vec<Tenant>) {
