@@ -32,22 +32,19 @@ fn contoso() -> TenantId {
 async fn an_alias_added_is_visible_and_can_become_primary() {
     let (_s, exo, _) = setup();
     let t = contoso();
+    let mailboxes = exo.tenant(&t);
     let add = AliasChange {
         add: vec!["adele.vance@contoso.com".into()],
         ..Default::default()
     };
     assert!(matches!(
-        exo.tenant(&t)
+        mailboxes
             .change_aliases("adelev@contoso.com", &add)
             .await
             .unwrap(),
         Outcome::Succeeded { .. }
     ));
-    let mb = exo
-        .tenant(&t)
-        .get_mailbox("adelev@contoso.com")
-        .await
-        .unwrap();
+    let mb = mailboxes.get_mailbox("adelev@contoso.com").await.unwrap();
     assert!(mb
         .email_addresses
         .contains(&"smtp:adele.vance@contoso.com".to_string()));
@@ -55,12 +52,11 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
         make_primary: Some("adele.vance@contoso.com".into()),
         ..Default::default()
     };
-    exo.tenant(&t)
+    mailboxes
         .change_aliases("adelev@contoso.com", &primary)
         .await
         .unwrap();
-    let mb = exo
-        .tenant(&t)
+    let mb = mailboxes
         .get_mailbox("adele.vance@contoso.com")
         .await
         .unwrap();
@@ -75,18 +71,14 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
 async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let rules = exo
-        .tenant(&t)
-        .inbox_rules(DEMO_COMPROMISED_UPN)
-        .await
-        .unwrap();
+    let mailboxes = exo.tenant(&t);
+    let rules = mailboxes.inbox_rules(DEMO_COMPROMISED_UPN).await.unwrap();
     assert!(
         rules.iter().any(|r| r.name.as_deref() == Some(".")),
         "the hidden rule is listed"
     );
     assert!(!rules.iter().any(|r| r.is_system()));
-    let report = exo
-        .tenant(&t)
+    let report = mailboxes
         .disable_all_inbox_rules(DEMO_COMPROMISED_UPN)
         .await
         .unwrap();
@@ -94,14 +86,9 @@ async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
         matches!(report.overall(), Outcome::Succeeded { .. }),
         "{report:?}"
     );
-    let rules = exo
-        .tenant(&t)
-        .inbox_rules(DEMO_COMPROMISED_UPN)
-        .await
-        .unwrap();
+    let rules = mailboxes.inbox_rules(DEMO_COMPROMISED_UPN).await.unwrap();
     assert!(rules.iter().all(|r| r.enabled == Some(false)));
-    let again = exo
-        .tenant(&t)
+    let again = mailboxes
         .disable_all_inbox_rules(DEMO_COMPROMISED_UPN)
         .await
         .unwrap();
@@ -112,24 +99,17 @@ async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
 async fn a_forwarding_removed_is_gone() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let mb = exo
-        .tenant(&t)
-        .get_mailbox(DEMO_COMPROMISED_UPN)
-        .await
-        .unwrap();
+    let mailboxes = exo.tenant(&t);
+    let mb = mailboxes.get_mailbox(DEMO_COMPROMISED_UPN).await.unwrap();
     assert_eq!(
         mb.forwarding_smtp_address.as_deref(),
         Some("smtp:collector@evil-mail.example")
     );
-    exo.tenant(&t)
+    mailboxes
         .set_forwarding(DEMO_COMPROMISED_UPN, &Forwarding::Disabled)
         .await
         .unwrap();
-    let mb = exo
-        .tenant(&t)
-        .get_mailbox(DEMO_COMPROMISED_UPN)
-        .await
-        .unwrap();
+    let mb = mailboxes.get_mailbox(DEMO_COMPROMISED_UPN).await.unwrap();
     assert_eq!(mb.forwarding_smtp_address, None);
     assert_eq!(mb.deliver_to_mailbox_and_forward, Some(false));
     // Doing it again changes nothing, and Exchange says so.
@@ -147,8 +127,8 @@ async fn a_forwarding_removed_is_gone() {
 async fn unknown_identities_and_cmdlets_get_exchange_errors() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let err = exo
-        .tenant(&t)
+    let mailboxes = exo.tenant(&t);
+    let err = mailboxes
         .get_mailbox("ghost@contoso.com")
         .await
         .unwrap_err();
@@ -214,6 +194,7 @@ async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
 async fn permissions_devices_audit_and_traces() {
     let (_s, exo, clock) = setup();
     let t = contoso();
+    let mailboxes = exo.tenant(&t);
     let perms = exo
         .invoke_as::<MailboxPermission>(
             &t,
@@ -265,8 +246,7 @@ async fn permissions_devices_audit_and_traces() {
         .await
         .unwrap();
     assert_eq!(cal.value.len(), 2);
-    let devices = exo
-        .tenant(&t)
+    let devices = mailboxes
         .mobile_devices(DEMO_COMPROMISED_UPN)
         .await
         .unwrap();
@@ -279,7 +259,7 @@ async fn permissions_devices_audit_and_traces() {
     .await
     .unwrap();
     assert_eq!(
-        exo.tenant(&t)
+        mailboxes
             .mobile_devices(DEMO_COMPROMISED_UPN)
             .await
             .unwrap()
@@ -288,7 +268,7 @@ async fn permissions_devices_audit_and_traces() {
     );
 
     assert_eq!(
-        exo.tenant(&t)
+        mailboxes
             .admin_audit_log_config()
             .await
             .unwrap()
@@ -296,8 +276,7 @@ async fn permissions_devices_audit_and_traces() {
         Some(true)
     );
     let now = clock.now();
-    let records = exo
-        .tenant(&t)
+    let records = mailboxes
         .search_unified_audit_log(
             now - Duration::days(7),
             now,
@@ -312,8 +291,7 @@ async fn permissions_devices_audit_and_traces() {
         records[0].audit_data_json().unwrap()["Parameters"][0]["Value"],
         ".."
     );
-    let traces = exo
-        .tenant(&t)
+    let traces = mailboxes
         .message_trace(DEMO_COMPROMISED_UPN, now - Duration::days(7), now)
         .await
         .unwrap();
