@@ -72,26 +72,21 @@ async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
     let (_s, exo, _) = setup();
     let t = contoso();
     let mailboxes = exo.tenant(&t);
-    let rules = mailboxes.inbox_rules(DEMO_COMPROMISED_UPN).await.unwrap();
+    let upn = DEMO_COMPROMISED_UPN;
+    let rules = mailboxes.inbox_rules(upn).await.unwrap();
     assert!(
         rules.iter().any(|r| r.name.as_deref() == Some(".")),
         "the hidden rule is listed"
     );
     assert!(!rules.iter().any(|r| r.is_system()));
-    let report = mailboxes
-        .disable_all_inbox_rules(DEMO_COMPROMISED_UPN)
-        .await
-        .unwrap();
+    let report = mailboxes.disable_all_inbox_rules(upn).await.unwrap();
     assert!(
         matches!(report.overall(), Outcome::Succeeded { .. }),
         "{report:?}"
     );
     let rules = mailboxes.inbox_rules(DEMO_COMPROMISED_UPN).await.unwrap();
     assert!(rules.iter().all(|r| r.enabled == Some(false)));
-    let again = mailboxes
-        .disable_all_inbox_rules(DEMO_COMPROMISED_UPN)
-        .await
-        .unwrap();
+    let again = mailboxes.disable_all_inbox_rules(upn).await.unwrap();
     assert!(matches!(again.overall(), Outcome::NoChange { .. }));
 }
 
@@ -150,21 +145,10 @@ async fn unknown_identities_and_cmdlets_get_exchange_errors() {
 async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
     let (sim, exo, _) = setup();
     let t = contoso();
-    exo.invoke(
-        &t,
-        &cmdlets::add_distribution_group_member("everyone@contoso.com", "alexw@contoso.com")
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let err = exo
-        .invoke(
-            &t,
-            &cmdlets::add_distribution_group_member("everyone@contoso.com", "alexw@contoso.com")
-                .unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let add = cmdlets::add_distribution_group_member("everyone@contoso.com", "alexw@contoso.com")
+        .unwrap();
+    exo.invoke(&t, &add).await.unwrap();
+    let err = exo.invoke(&t, &add).await.unwrap_err();
     assert!(err.to_string().contains("already a member"), "{err}");
     let members = exo
         .invoke(
@@ -179,15 +163,12 @@ async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
         .any(|m| m["PrimarySmtpAddress"] == "alexw@contoso.com"));
     let st = sim.lock_state();
     let c = st.tenant("contoso.com").unwrap();
-    let gid = c
+    let everyone = c
         .groups()
         .iter()
-        .find(|g| g["displayName"] == "Everyone DL")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(c.directory.members[&gid].len(), 3);
+        .find(|g| g["displayName"] == "Everyone DL");
+    let gid = everyone.unwrap()["id"].as_str().unwrap();
+    assert_eq!(c.directory.members[gid].len(), 3);
 }
 
 #[tokio::test]
