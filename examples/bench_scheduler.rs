@@ -153,6 +153,17 @@ fn task(i: usize, at: chrono::DateTime<chrono::Utc>) -> NewTask {
     }
 }
 
+/// Ticks `engine` until a tick finds nothing due; how many runs it made.
+async fn drain(engine: Arc<Engine>) -> usize {
+    let mut total = 0;
+    loop {
+        match engine.tick().await.unwrap().len() {
+            0 => return total,
+            n => total += n,
+        }
+    }
+}
+
 async fn throughput(name: &str, engines: Vec<Arc<Engine>>, n: usize) {
     let now = SystemClock.now();
     for i in 0..n {
@@ -161,19 +172,7 @@ async fn throughput(name: &str, engines: Vec<Arc<Engine>>, n: usize) {
     let start = Instant::now();
     let handles: Vec<_> = engines
         .iter()
-        .map(|e| {
-            let e = e.clone();
-            tokio::spawn(async move {
-                let mut k = 0;
-                loop {
-                    let r = e.tick().await.unwrap();
-                    if r.is_empty() {
-                        break k;
-                    }
-                    k += r.len();
-                }
-            })
-        })
+        .map(|e| tokio::spawn(drain(e.clone())))
         .collect();
     let mut total = 0;
     for h in handles {

@@ -177,17 +177,13 @@ async fn research_sends_its_independent_requests_concurrently() {
 async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account() {
     let (sim, cipp) = setup();
     let h = cipp.tenant(&contoso());
-    let before = user_json(&sim, DEMO_COMPROMISED_UPN);
-    let dry = remediate(
-        &h,
-        DEMO_COMPROMISED_UPN,
-        &RemediationOptions {
-            dry_run: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let upn = DEMO_COMPROMISED_UPN;
+    let before = user_json(&sim, upn);
+    let dry_run = RemediationOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let dry = remediate(&h, upn, &dry_run).await.unwrap();
     assert!(dry.password.is_none());
     assert!(dry
         .report
@@ -235,16 +231,11 @@ async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account
         .collect();
     assert!(active.is_empty(), "still active: {active:?}");
     // Running it again changes nothing.
-    let again = remediate(
-        &h,
-        DEMO_COMPROMISED_UPN,
-        &RemediationOptions {
-            reset_password: false,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let keep_password = RemediationOptions {
+        reset_password: false,
+        ..Default::default()
+    };
+    let again = remediate(&h, upn, &keep_password).await.unwrap();
     // Revoking sessions and setting OneDrive sharing are re-applied each time (the services do
     // not say whether anything changed); every other step reports that nothing was needed.
     for s in
@@ -389,16 +380,13 @@ async fn user_actions_change_state() {
         .unwrap();
     assert!(matches!(o, Outcome::Warning { .. }), "{o:?}");
     // TAP, per-user MFA, aliases, password policy.
-    let tap = alex
-        .create_temporary_access_pass(
-            &NewTemporaryAccessPass {
-                lifetime_in_minutes: Some(60),
-                ..Default::default()
-            },
-            Guard::RefusePrivileged,
-        )
-        .await
-        .unwrap();
+    let one_hour = NewTemporaryAccessPass {
+        lifetime_in_minutes: Some(60),
+        ..Default::default()
+    };
+    let refuse = Guard::RefusePrivileged;
+    let tap = alex.create_temporary_access_pass(&one_hour, refuse).await;
+    let tap = tap.unwrap();
     assert!(tap.temporary_access_pass.is_some());
     alex.set_per_user_mfa(PerUserMfaState::Enforced)
         .await
