@@ -140,17 +140,9 @@ async fn shared_fan_out(cfg: &str, workers: usize, n: usize) {
 }
 
 fn task(i: usize, at: chrono::DateTime<chrono::Utc>) -> NewTask {
-    NewTask {
-        name: format!("t{i}"),
-        command: "noop".into(),
-        parameters: json!({}),
-        target: Target::Tenant { id: "a.com".into() },
-        schedule: Schedule::new(at, Recurrence::Once),
-        post_execution: Default::default(),
-        reference: None,
-        hidden: false,
-        unique_name: false,
-    }
+    NewTask::builder(format!("t{i}"), "noop", Schedule::new(at, Recurrence::Once))
+        .tenant("a.com")
+        .build()
 }
 
 /// Ticks `engine` until a tick finds nothing due; how many runs it made.

@@ -23,6 +23,18 @@ fn setup() -> (Simulator, Cipp) {
     common::demo(Some(&common::demo_clock()), common::Fleet::Partner)
 }
 
+/// Research of the demo's compromised account in Contoso.
+async fn research_compromised(cipp: &Cipp) -> cipp::research::ResearchReport {
+    let h = cipp.tenant(&contoso());
+    let options = ResearchOptions::default();
+    research(&h, DEMO_COMPROMISED_UPN, &options).await.unwrap()
+}
+
+/// Every request whose path starts with `path` answered 500.
+fn server_errors(path: &str) -> FaultRule {
+    FaultRule::new(FaultKind::ServerError(500), FaultTrigger::Always).on_path(path)
+}
+
 fn contoso() -> TenantId {
     TenantId::parse("contoso.onmicrosoft.com").unwrap()
 }
@@ -65,13 +77,7 @@ async fn the_fleet_comes_from_gdap_minus_exclusions() {
 #[tokio::test]
 async fn research_finds_and_explains_every_planted_indicator() {
     let (_sim, cipp) = setup();
-    let r = research(
-        &cipp.tenant(&contoso()),
-        DEMO_COMPROMISED_UPN,
-        &ResearchOptions::default(),
-    )
-    .await
-    .unwrap();
+    let r = research_compromised(&cipp).await;
     assert_eq!(r.verdict, Verdict::LikelyCompromised);
     let titles: Vec<&str> = r.indicators.iter().map(|i| i.title.as_str()).collect();
     for expected in [
@@ -131,17 +137,8 @@ async fn research_finds_and_explains_every_planted_indicator() {
 #[tokio::test]
 async fn research_sections_fail_soft() {
     let (sim, cipp) = setup();
-    sim.add_fault(
-        FaultRule::new(FaultKind::ServerError(500), FaultTrigger::Always)
-            .on_path("/v1.0/auditlogs/"),
-    );
-    let r = research(
-        &cipp.tenant(&contoso()),
-        DEMO_COMPROMISED_UPN,
-        &ResearchOptions::default(),
-    )
-    .await
-    .unwrap();
+    sim.add_fault(server_errors("/v1.0/auditlogs/"));
+    let r = research_compromised(&cipp).await;
     assert!(r.user_sign_ins.error.is_some() && r.user_sign_ins.data.is_none());
     assert!(r.tenant_sign_ins.error.is_some());
     assert!(
@@ -155,13 +152,7 @@ async fn research_sends_its_independent_requests_concurrently() {
     let (sim, cipp) = setup();
     sim.set_latency(Duration::from_millis(50));
     let start = tokio::time::Instant::now();
-    research(
-        &cipp.tenant(&contoso()),
-        DEMO_COMPROMISED_UPN,
-        &ResearchOptions::default(),
-    )
-    .await
-    .unwrap();
+    research_compromised(&cipp).await;
     let wall = start.elapsed();
     let requests = sim.request_log().len() as u32;
     // Longest dependent chain: Graph token → user → (Exchange token → cmdlet), 4 round trips.
@@ -258,23 +249,15 @@ async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account
 #[tokio::test]
 async fn a_failing_step_does_not_stop_the_others() {
     let (sim, cipp) = setup();
-    sim.add_fault(
-        FaultRule::new(FaultKind::ServerError(500), FaultTrigger::Always)
-            .on_path("/v1.0/users/")
-            .for_tenant("contoso.com"),
-    );
+    sim.add_fault(server_errors("/v1.0/users/").for_tenant("contoso.com"));
     // Graph user calls fail; Exchange steps still run.
     let h = cipp.tenant(&contoso());
-    let r = remediate(
-        &h,
-        DEMO_COMPROMISED_UPN,
-        &RemediationOptions {
-            guard: Guard::AllowPrivileged,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let allow_privileged = RemediationOptions {
+        guard: Guard::AllowPrivileged,
+        ..Default::default()
+    };
+    let r = remediate(&h, DEMO_COMPROMISED_UPN, &allow_privileged).await;
+    let r = r.unwrap();
     let get = |n: &str| &r.report.steps.iter().find(|s| s.name == n).unwrap().outcome;
     assert!(matches!(get("block sign-in"), Outcome::Failed { .. }));
     assert!(get("disable inbox rules").is_ok());

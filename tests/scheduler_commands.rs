@@ -50,16 +50,11 @@ fn task(
     target: Target,
     now: chrono::DateTime<chrono::Utc>,
 ) -> NewTask {
+    let once = Schedule::new(now, Recurrence::Once);
+    let builder = NewTask::builder(command, command, once).parameters(parameters);
     NewTask {
-        name: command.into(),
-        command: command.into(),
-        parameters,
         target,
-        schedule: Schedule::new(now, Recurrence::Once),
-        post_execution: Default::default(),
-        reference: Some("T-1".into()),
-        hidden: false,
-        unique_name: false,
+        ..builder.reference("T-1").build()
     }
 }
 

@@ -80,24 +80,39 @@ async fn wait_before_retry(
     start.elapsed()
 }
 
+/// Decimal and HTTP-date `Retry-After` values are honoured (the date against the
+/// pipeline's clock), and backoff wins when it is longer than the service asked for.
 #[tokio::test(start_paused = true)]
-async fn decimal_retry_after_honoured() {
-    let waited = wait_before_retry("2.128", Duration::from_millis(100), None).await;
-    assert_eq!(waited, Duration::from_millis(2128));
-}
-
-#[tokio::test(start_paused = true)]
-async fn http_date_retry_after_uses_the_clock() {
-    let clock = cipp_core::ManualClock::new("2015-10-21T07:28:00Z".parse().unwrap());
-    let date = "Wed, 21 Oct 2015 07:28:07 GMT";
-    let waited = wait_before_retry(date, Duration::from_millis(100), Some(clock)).await;
-    assert_eq!(waited, Duration::from_secs(7));
-}
-
-#[tokio::test(start_paused = true)]
-async fn backoff_is_used_when_it_exceeds_retry_after() {
-    let waited = wait_before_retry("0", Duration::from_secs(3), None).await;
-    assert_eq!(waited, Duration::from_secs(3));
+async fn retry_after_and_backoff_set_the_wait() {
+    let date_clock = cipp_core::ManualClock::new("2015-10-21T07:28:00Z".parse().unwrap());
+    let ms = Duration::from_millis;
+    let cases = [
+        (
+            "decimal retry-after honoured",
+            "2.128",
+            ms(100),
+            None,
+            ms(2128),
+        ),
+        (
+            "HTTP-date retry-after uses the clock",
+            "Wed, 21 Oct 2015 07:28:07 GMT",
+            ms(100),
+            Some(date_clock),
+            Duration::from_secs(7),
+        ),
+        (
+            "backoff used when it exceeds retry-after",
+            "0",
+            ms(3000),
+            None,
+            ms(3000),
+        ),
+    ];
+    for (name, retry_after, base, clock, expected) in cases {
+        let waited = wait_before_retry(retry_after, base, clock).await;
+        assert_eq!(waited, expected, "{name}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
