@@ -125,23 +125,14 @@ async fn the_fleet_can_come_from_active_relationships() {
     );
     // Terminating Fabrikam's relationship takes it out of the fleet.
     let partner = TenantId::parse(DEMO_PARTNER).unwrap();
-    let rels = cipp
-        .graph()
-        .tenant(&partner)
-        .gdap()
-        .relationships()
-        .await
-        .unwrap();
+    let graph = cipp.graph();
+    let gdap = graph.tenant(&partner).gdap();
+    let rels = gdap.relationships().await.unwrap();
     let fabrikam = rels
         .iter()
         .find(|r| r.customer.as_ref().unwrap().display_name.as_deref() == Some("Fabrikam Inc"))
         .unwrap();
-    cipp.graph()
-        .tenant(&partner)
-        .gdap()
-        .terminate(&fabrikam.id)
-        .await
-        .unwrap();
+    gdap.terminate(&fabrikam.id).await.unwrap();
     let fleet = cipp.tenants().await.unwrap();
     assert_eq!(fleet.len(), 2);
     assert!(fleet

@@ -8,8 +8,8 @@ use cipp_exchange::addresses::AliasChange;
 use cipp_exchange::cmdlet::Cmdlet;
 use cipp_exchange::cmdlets::{self, AutoForwardingMode, Forwarding};
 use cipp_exchange::model::{MailboxPermission, OutboundSpamPolicy};
-use cipp_exchange::ExoClient;
-use cipp_sim::scenario::DEMO_COMPROMISED_UPN;
+use cipp_exchange::{CmdletOutput, ExoClient, TenantExchange};
+use cipp_sim::scenario::DEMO_COMPROMISED_UPN as UPN;
 use cipp_sim::Simulator;
 
 fn setup() -> (Simulator, ExoClient, ManualClock) {
@@ -24,6 +24,14 @@ fn setup() -> (Simulator, ExoClient, ManualClock) {
     (sim, ExoClient::new(p), clock)
 }
 
+/// Runs `cmdlet` (which must have been built) in `tenant` and returns its rows.
+async fn run<T>(
+    tenant: &TenantExchange,
+    cmdlet: Result<Cmdlet<T>, cipp_core::Error>,
+) -> CmdletOutput<serde_json::Value> {
+    tenant.invoke(&cmdlet.unwrap()).await.unwrap()
+}
+
 fn contoso() -> TenantId {
     TenantId::parse("contoso.onmicrosoft.com").unwrap()
 }
@@ -32,19 +40,18 @@ fn contoso() -> TenantId {
 async fn an_alias_added_is_visible_and_can_become_primary() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let mailboxes = exo.tenant(&t);
+    let mbx = exo.tenant(&t);
     let add = AliasChange {
         add: vec!["adele.vance@contoso.com".into()],
         ..Default::default()
     };
     assert!(matches!(
-        mailboxes
-            .change_aliases("adelev@contoso.com", &add)
+        mbx.change_aliases("adelev@contoso.com", &add)
             .await
             .unwrap(),
         Outcome::Succeeded { .. }
     ));
-    let mb = mailboxes.get_mailbox("adelev@contoso.com").await.unwrap();
+    let mb = mbx.get_mailbox("adelev@contoso.com").await.unwrap();
     assert!(mb
         .email_addresses
         .contains(&"smtp:adele.vance@contoso.com".to_string()));
@@ -52,14 +59,10 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
         make_primary: Some("adele.vance@contoso.com".into()),
         ..Default::default()
     };
-    mailboxes
-        .change_aliases("adelev@contoso.com", &primary)
+    mbx.change_aliases("adelev@contoso.com", &primary)
         .await
         .unwrap();
-    let mb = mailboxes
-        .get_mailbox("adele.vance@contoso.com")
-        .await
-        .unwrap();
+    let mb = mbx.get_mailbox("adele.vance@contoso.com").await.unwrap();
     assert_eq!(
         mb.primary_smtp_address.as_deref(),
         Some("adele.vance@contoso.com")
@@ -71,22 +74,21 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
 async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let mailboxes = exo.tenant(&t);
-    let upn = DEMO_COMPROMISED_UPN;
-    let rules = mailboxes.inbox_rules(upn).await.unwrap();
+    let mbx = exo.tenant(&t);
+    let rules = mbx.inbox_rules(UPN).await.unwrap();
     assert!(
         rules.iter().any(|r| r.name.as_deref() == Some(".")),
         "the hidden rule is listed"
     );
     assert!(!rules.iter().any(|r| r.is_system()));
-    let report = mailboxes.disable_all_inbox_rules(upn).await.unwrap();
+    let report = mbx.disable_all_inbox_rules(UPN).await.unwrap();
     assert!(
         matches!(report.overall(), Outcome::Succeeded { .. }),
         "{report:?}"
     );
-    let rules = mailboxes.inbox_rules(DEMO_COMPROMISED_UPN).await.unwrap();
+    let rules = mbx.inbox_rules(UPN).await.unwrap();
     assert!(rules.iter().all(|r| r.enabled == Some(false)));
-    let again = mailboxes.disable_all_inbox_rules(upn).await.unwrap();
+    let again = mbx.disable_all_inbox_rules(UPN).await.unwrap();
     assert!(matches!(again.overall(), Outcome::NoChange { .. }));
 }
 
@@ -94,27 +96,20 @@ async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
 async fn a_forwarding_removed_is_gone() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let mailboxes = exo.tenant(&t);
-    let mb = mailboxes.get_mailbox(DEMO_COMPROMISED_UPN).await.unwrap();
+    let mbx = exo.tenant(&t);
+    let mb = mbx.get_mailbox(UPN).await.unwrap();
     assert_eq!(
         mb.forwarding_smtp_address.as_deref(),
         Some("smtp:collector@evil-mail.example")
     );
-    mailboxes
-        .set_forwarding(DEMO_COMPROMISED_UPN, &Forwarding::Disabled)
+    mbx.set_forwarding(UPN, &Forwarding::Disabled)
         .await
         .unwrap();
-    let mb = mailboxes.get_mailbox(DEMO_COMPROMISED_UPN).await.unwrap();
+    let mb = mbx.get_mailbox(UPN).await.unwrap();
     assert_eq!(mb.forwarding_smtp_address, None);
     assert_eq!(mb.deliver_to_mailbox_and_forward, Some(false));
     // Doing it again changes nothing, and Exchange says so.
-    let out = exo
-        .invoke(
-            &t,
-            &cmdlets::set_forwarding(DEMO_COMPROMISED_UPN, &Forwarding::Disabled).unwrap(),
-        )
-        .await
-        .unwrap();
+    let out = run(&mbx, cmdlets::set_forwarding(UPN, &Forwarding::Disabled)).await;
     assert!(out.nothing_modified());
 }
 
@@ -122,11 +117,8 @@ async fn a_forwarding_removed_is_gone() {
 async fn unknown_identities_and_cmdlets_get_exchange_errors() {
     let (_s, exo, _) = setup();
     let t = contoso();
-    let mailboxes = exo.tenant(&t);
-    let err = mailboxes
-        .get_mailbox("ghost@contoso.com")
-        .await
-        .unwrap_err();
+    let mbx = exo.tenant(&t);
+    let err = mbx.get_mailbox("ghost@contoso.com").await.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::NotFound);
     assert!(err.to_string().contains("ghost@contoso.com"));
     let err = exo
@@ -145,18 +137,13 @@ async fn unknown_identities_and_cmdlets_get_exchange_errors() {
 async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
     let (sim, exo, _) = setup();
     let t = contoso();
+    let mbx = exo.tenant(&t);
     let add = cmdlets::add_distribution_group_member("everyone@contoso.com", "alexw@contoso.com")
         .unwrap();
     exo.invoke(&t, &add).await.unwrap();
     let err = exo.invoke(&t, &add).await.unwrap_err();
     assert!(err.to_string().contains("already a member"), "{err}");
-    let members = exo
-        .invoke(
-            &t,
-            &cmdlets::get_distribution_group_members("Everyone DL").unwrap(),
-        )
-        .await
-        .unwrap();
+    let members = run(&mbx, cmdlets::get_distribution_group_members("Everyone DL")).await;
     assert!(members
         .value
         .iter()
@@ -175,94 +162,55 @@ async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
 async fn permissions_devices_audit_and_traces() {
     let (_s, exo, clock) = setup();
     let t = contoso();
-    let mailboxes = exo.tenant(&t);
+    let mbx = exo.tenant(&t);
     let perms = exo
-        .invoke_as::<MailboxPermission>(
-            &t,
-            &cmdlets::get_mailbox_permissions(DEMO_COMPROMISED_UPN).unwrap(),
-        )
+        .invoke_as::<MailboxPermission>(&t, &cmdlets::get_mailbox_permissions(UPN).unwrap())
         .await
         .unwrap();
     assert!(perms
         .value
         .iter()
         .any(|p| p.user.as_deref() == Some("alexw@contoso.com")));
-    exo.invoke(
-        &t,
-        &cmdlets::remove_full_access(DEMO_COMPROMISED_UPN, "alexw@contoso.com").unwrap(),
-    )
-    .await
-    .unwrap();
-    exo.invoke(
-        &t,
-        &cmdlets::add_send_as(DEMO_COMPROMISED_UPN, "adelev@contoso.com").unwrap(),
-    )
-    .await
-    .unwrap();
-    let sendas = exo
-        .invoke(
-            &t,
-            &cmdlets::get_recipient_permissions(DEMO_COMPROMISED_UPN).unwrap(),
-        )
-        .await
-        .unwrap();
+    run(&mbx, cmdlets::remove_full_access(UPN, "alexw@contoso.com")).await;
+    run(&mbx, cmdlets::add_send_as(UPN, "adelev@contoso.com")).await;
+    let sendas = run(&mbx, cmdlets::get_recipient_permissions(UPN)).await;
     assert_eq!(sendas.value.len(), 1);
-    exo.invoke(
-        &t,
-        &cmdlets::set_calendar_permission(
+    run(
+        &mbx,
+        cmdlets::set_calendar_permission(
             "adelev@contoso.com",
             "alexw@contoso.com",
             "Reviewer",
             false,
-        )
-        .unwrap(),
+        ),
     )
-    .await
-    .unwrap();
-    let cal = exo
-        .invoke(
-            &t,
-            &cmdlets::get_calendar_permissions("adelev@contoso.com").unwrap(),
-        )
-        .await
-        .unwrap();
+    .await;
+    let cal = run(
+        &mbx,
+        cmdlets::get_calendar_permissions("adelev@contoso.com"),
+    )
+    .await;
     assert_eq!(cal.value.len(), 2);
-    let devices = mailboxes
-        .mobile_devices(DEMO_COMPROMISED_UPN)
-        .await
-        .unwrap();
+    let devices = mbx.mobile_devices(UPN).await.unwrap();
     assert_eq!(devices.len(), 2);
     let id = devices[1].identity.clone().unwrap();
-    exo.invoke(
-        &t,
-        &cmdlets::remove_mobile_device(DEMO_COMPROMISED_UPN, &id).unwrap(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        mailboxes
-            .mobile_devices(DEMO_COMPROMISED_UPN)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    run(&mbx, cmdlets::remove_mobile_device(UPN, &id)).await;
+    assert_eq!(mbx.mobile_devices(UPN).await.unwrap().len(), 1);
 
     assert_eq!(
-        mailboxes
-            .admin_audit_log_config()
+        mbx.admin_audit_log_config()
             .await
             .unwrap()
             .unified_audit_log_ingestion_enabled,
         Some(true)
     );
     let now = clock.now();
-    let records = mailboxes
+    let records = mbx
         .search_unified_audit_log(
             now - Duration::days(7),
             now,
             &["New-InboxRule", "Set-InboxRule"],
-            &[DEMO_COMPROMISED_UPN],
+            &[UPN],
             10_000,
         )
         .await
@@ -272,8 +220,8 @@ async fn permissions_devices_audit_and_traces() {
         records[0].audit_data_json().unwrap()["Parameters"][0]["Value"],
         ".."
     );
-    let traces = mailboxes
-        .message_trace(DEMO_COMPROMISED_UPN, now - Duration::days(7), now)
+    let traces = mbx
+        .message_trace(UPN, now - Duration::days(7), now)
         .await
         .unwrap();
     assert_eq!(traces.len(), 5);
@@ -303,18 +251,18 @@ async fn permissions_devices_audit_and_traces() {
 async fn transport_rules_and_batches_on_the_simulator() {
     let (_s, exo, _) = setup();
     let t = contoso();
+    let mbx = exo.tenant(&t);
     let mut params = serde_json::Map::new();
     params.insert("SentToScope".into(), "NotInOrganization".into());
     params.insert(
         "RejectMessageReasonText".into(),
         "External forwarding is blocked".into(),
     );
-    exo.invoke(
-        &t,
-        &cmdlets::new_transport_rule("Block external forwarding", &params).unwrap(),
+    run(
+        &mbx,
+        cmdlets::new_transport_rule("Block external forwarding", &params),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(exo
         .invoke(
             &t,
@@ -327,12 +275,11 @@ async fn transport_rules_and_batches_on_the_simulator() {
         .await
         .unwrap();
     assert_eq!(rules.value.len(), 1);
-    exo.invoke(
-        &t,
-        &cmdlets::remove_transport_rule("Block external forwarding").unwrap(),
+    run(
+        &mbx,
+        cmdlets::remove_transport_rule("Block external forwarding"),
     )
-    .await
-    .unwrap();
+    .await;
 
     let list: Vec<Cmdlet> = ["adelev", "alexw", "ghost", "meganb"]
         .iter()

@@ -53,18 +53,18 @@ pub fn demo(clock: Option<&ManualClock>, fleet: Fleet) -> (Simulator, Cipp) {
 pub async fn wire() -> (MockServer, Cipp, TenantId) {
     let server = MockServer::start().await;
     let t = TenantId::parse("contoso.onmicrosoft.com").unwrap();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(ReqwestTransport::new().unwrap()))
+    let retry = RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        ..Default::default()
+    };
+    let transport = Arc::new(ReqwestTransport::new().unwrap());
+    let token = Credentials::StaticToken(SecretString::from("tok"));
+    let b = Cipp::builder().transport(transport).credentials(token);
+    let b = b
         .endpoints(Endpoints::single_base(&server.uri()))
-        .credentials(Credentials::StaticToken(SecretString::from("tok")))
-        .retry(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(2),
-            ..Default::default()
-        })
-        .tenants(vec![Tenant::new(t.clone())])
-        .build()
-        .unwrap();
+        .retry(retry);
+    let cipp = b.tenants(vec![Tenant::new(t.clone())]).build().unwrap();
     (server, cipp, t)
 }
 
