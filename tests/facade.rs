@@ -397,20 +397,22 @@ async fn user_actions_change_state() {
 async fn offboarding_runs_in_order_and_defers_licences() {
     let (sim, cipp) = setup();
     let h = cipp.tenant(&contoso());
+    // Every step but forwarding, OneDrive and deletion; each value beside the switch it
+    // goes with.
     let options = OffboardingOptions {
         revoke_sessions: true,
         reset_password: true,
         disable_sign_in: true,
+        licenses: LicenseRemoval::Deferred,
         hide_from_gal: true,
         remove_groups: true,
         remove_rules: true,
+        out_of_office: Some("I have left Contoso.".into()),
         remove_mobile_devices: true,
         remove_calendar_invites: true,
-        out_of_office: Some("I have left Contoso.".into()),
-        grant_full_access: vec![("adelev@contoso.com".into(), false)],
         convert_to_shared: true,
+        grant_full_access: vec![("adelev@contoso.com".into(), false)],
         remove_mfa_methods: true,
-        licenses: LicenseRemoval::Deferred,
         ..Default::default()
     };
     let r = offboard(&h, DEMO_COMPROMISED_UPN, &options).await.unwrap();

@@ -12,7 +12,8 @@ use cipp_exchange::{CmdletOutput, ExoClient, TenantExchange};
 use cipp_sim::scenario::DEMO_COMPROMISED_UPN as UPN;
 use cipp_sim::Simulator;
 
-fn setup() -> (Simulator, ExoClient, ManualClock) {
+/// The demo simulator, the Exchange admin API of its Contoso tenant, and its clock.
+fn setup() -> (Simulator, TenantExchange, ManualClock) {
     let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
     let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
     let p = Pipeline::builder()
@@ -21,7 +22,7 @@ fn setup() -> (Simulator, ExoClient, ManualClock) {
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
-    (sim, ExoClient::new(p), clock)
+    (sim, ExoClient::new(p).tenant(&contoso()), clock)
 }
 
 /// Runs `cmdlet` (which must have been built) in `tenant` and returns its rows.
@@ -38,9 +39,7 @@ fn contoso() -> TenantId {
 
 #[tokio::test]
 async fn an_alias_added_is_visible_and_can_become_primary() {
-    let (_s, exo, _) = setup();
-    let t = contoso();
-    let mbx = exo.tenant(&t);
+    let (_s, mbx, _) = setup();
     let add = AliasChange {
         add: vec!["adele.vance@contoso.com".into()],
         ..Default::default()
@@ -72,9 +71,7 @@ async fn an_alias_added_is_visible_and_can_become_primary() {
 
 #[tokio::test]
 async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
-    let (_s, exo, _) = setup();
-    let t = contoso();
-    let mbx = exo.tenant(&t);
+    let (_s, mbx, _) = setup();
     let rules = mbx.inbox_rules(UPN).await.unwrap();
     assert!(
         rules.iter().any(|r| r.name.as_deref() == Some(".")),
@@ -94,9 +91,7 @@ async fn hidden_rules_are_found_and_a_disabled_rule_stays_disabled() {
 
 #[tokio::test]
 async fn a_forwarding_removed_is_gone() {
-    let (_s, exo, _) = setup();
-    let t = contoso();
-    let mbx = exo.tenant(&t);
+    let (_s, mbx, _) = setup();
     let mb = mbx.get_mailbox(UPN).await.unwrap();
     assert_eq!(
         mb.forwarding_smtp_address.as_deref(),
@@ -115,19 +110,14 @@ async fn a_forwarding_removed_is_gone() {
 
 #[tokio::test]
 async fn unknown_identities_and_cmdlets_get_exchange_errors() {
-    let (_s, exo, _) = setup();
-    let t = contoso();
-    let mbx = exo.tenant(&t);
+    let (_s, mbx, _) = setup();
     let err = mbx.get_mailbox("ghost@contoso.com").await.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::NotFound);
     assert!(err.to_string().contains("ghost@contoso.com"));
-    let err = exo
-        .invoke(&t, &Cmdlet::new("Get-Nonsense"))
-        .await
-        .unwrap_err();
+    let err = mbx.invoke(&Cmdlet::new("Get-Nonsense")).await.unwrap_err();
     assert!(err.to_string().contains("not recognized"), "{err}");
-    let err = exo
-        .invoke(&t, &Cmdlet::new("Get-Mailbox").param("Bogus", 1))
+    let err = mbx
+        .invoke(&Cmdlet::new("Get-Mailbox").param("Bogus", 1))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("'Bogus'"), "{err}");
@@ -135,13 +125,11 @@ async fn unknown_identities_and_cmdlets_get_exchange_errors() {
 
 #[tokio::test]
 async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
-    let (sim, exo, _) = setup();
-    let t = contoso();
-    let mbx = exo.tenant(&t);
+    let (sim, mbx, _) = setup();
     let add = cmdlets::add_distribution_group_member("everyone@contoso.com", "alexw@contoso.com")
         .unwrap();
-    exo.invoke(&t, &add).await.unwrap();
-    let err = exo.invoke(&t, &add).await.unwrap_err();
+    mbx.invoke(&add).await.unwrap();
+    let err = mbx.invoke(&add).await.unwrap_err();
     assert!(err.to_string().contains("already a member"), "{err}");
     let members = run(&mbx, cmdlets::get_distribution_group_members("Everyone DL")).await;
     assert!(members
@@ -160,11 +148,9 @@ async fn distribution_list_membership_through_exchange_shows_in_graph_state() {
 
 #[tokio::test]
 async fn permissions_devices_audit_and_traces() {
-    let (_s, exo, clock) = setup();
-    let t = contoso();
-    let mbx = exo.tenant(&t);
-    let perms = exo
-        .invoke_as::<MailboxPermission>(&t, &cmdlets::get_mailbox_permissions(UPN).unwrap())
+    let (_s, mbx, clock) = setup();
+    let perms = mbx
+        .invoke_as::<MailboxPermission>(&cmdlets::get_mailbox_permissions(UPN).unwrap())
         .await
         .unwrap();
     assert!(perms
@@ -226,60 +212,36 @@ async fn permissions_devices_audit_and_traces() {
         .unwrap();
     assert_eq!(traces.len(), 5);
 
-    let spam = exo
-        .invoke_as::<OutboundSpamPolicy>(&t, &cmdlets::get_outbound_spam_policy("Default"))
-        .await
-        .unwrap();
-    assert_eq!(
-        spam.value[0].auto_forwarding_mode.as_deref(),
-        Some("Automatic")
-    );
-    exo.invoke(
-        &t,
-        &cmdlets::set_auto_forwarding_mode("Default", AutoForwardingMode::Off),
-    )
-    .await
-    .unwrap();
-    let spam = exo
-        .invoke_as::<OutboundSpamPolicy>(&t, &cmdlets::get_outbound_spam_policy("Default"))
-        .await
-        .unwrap();
+    let policy = cmdlets::get_outbound_spam_policy("Default");
+    let spam = mbx.invoke_as::<OutboundSpamPolicy>(&policy).await.unwrap();
+    let mode = spam.value[0].auto_forwarding_mode.as_deref();
+    assert_eq!(mode, Some("Automatic"));
+    let off = cmdlets::set_auto_forwarding_mode("Default", AutoForwardingMode::Off);
+    mbx.invoke(&off).await.unwrap();
+    let spam = mbx.invoke_as::<OutboundSpamPolicy>(&policy).await.unwrap();
     assert_eq!(spam.value[0].auto_forwarding_mode.as_deref(), Some("Off"));
 }
 
 #[tokio::test]
 async fn transport_rules_and_batches_on_the_simulator() {
-    let (_s, exo, _) = setup();
-    let t = contoso();
-    let mbx = exo.tenant(&t);
+    let (_s, mbx, _) = setup();
     let mut params = serde_json::Map::new();
     params.insert("SentToScope".into(), "NotInOrganization".into());
     params.insert(
         "RejectMessageReasonText".into(),
         "External forwarding is blocked".into(),
     );
-    run(
-        &mbx,
-        cmdlets::new_transport_rule("Block external forwarding", &params),
-    )
-    .await;
-    assert!(exo
-        .invoke(
-            &t,
-            &cmdlets::new_transport_rule("Block external forwarding", &params).unwrap()
-        )
-        .await
-        .is_err());
-    let rules = exo
-        .invoke(&t, &cmdlets::get_transport_rules(None))
-        .await
-        .unwrap();
+    let block = "Block external forwarding";
+    let new_rule = cmdlets::new_transport_rule(block, &params).unwrap();
+    mbx.invoke(&new_rule).await.unwrap();
+    assert!(
+        mbx.invoke(&new_rule).await.is_err(),
+        "a second rule of that name"
+    );
+    let rules = mbx.invoke(&cmdlets::get_transport_rules(None)).await;
+    let rules = rules.unwrap();
     assert_eq!(rules.value.len(), 1);
-    run(
-        &mbx,
-        cmdlets::remove_transport_rule("Block external forwarding"),
-    )
-    .await;
+    run(&mbx, cmdlets::remove_transport_rule(block)).await;
 
     let list: Vec<Cmdlet> = ["adelev", "alexw", "ghost", "meganb"]
         .iter()
@@ -289,7 +251,7 @@ async fn transport_rules_and_batches_on_the_simulator() {
                 .untyped()
         })
         .collect();
-    let results = exo.batch(&t, &list).await.unwrap();
+    let results = mbx.batch(&list).await.unwrap();
     assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok());
     assert!(results[2].as_ref().unwrap_err().is_not_found());
 }
