@@ -60,7 +60,12 @@ pub struct Client<'a> {
     pub tenant: &'a str,
 }
 
-impl Client<'_> {
+impl<'a> Client<'a> {
+    /// Requests for `tenant` through `p`.
+    pub fn new(p: &'a Pipeline, tenant: &'a str) -> Self {
+        Client { p, tenant }
+    }
+
     /// The JSON a `GET` answers.
     pub async fn get(&self, path: &str) -> Value {
         get(self.p, self.tenant, path).await
@@ -78,6 +83,12 @@ impl Client<'_> {
             .await
             .unwrap()
     }
+}
+
+/// The text of `field` in every object of the JSON array `items`.
+pub fn strings<'v>(items: &'v Value, field: &str) -> Vec<&'v str> {
+    let items = items.as_array().unwrap();
+    items.iter().map(|o| o[field].as_str().unwrap()).collect()
 }
 
 /// An Exchange admin API cmdlet call on `tenant`.
