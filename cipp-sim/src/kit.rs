@@ -274,6 +274,17 @@ impl Licence {
     }
 }
 
+/// Builder methods that add their argument to one of the builder's lists.
+macro_rules! adders {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $list:ident;)+) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$list.push($arg);
+            self
+        }
+    )+};
+}
+
 /// A tenant to seed.
 #[derive(Clone, Debug)]
 pub struct TenantSeed {
@@ -291,6 +302,19 @@ pub struct TenantSeed {
 }
 
 impl TenantSeed {
+    adders! {
+        /// Adds a user.
+        user(user: UserSeed) => users;
+        /// Adds a group.
+        group(group: GroupSeed) => groups;
+        /// Adds a subscribed SKU.
+        licence(licence: Licence) => licences;
+        /// Adds a directory audit record (`auditLogs/directoryAudits` JSON).
+        audit_event(event: Value) => audits;
+        /// Adds a sign-in record (`auditLogs/signIns` JSON).
+        sign_in(sign_in: Value) => sign_ins;
+    }
+
     /// A tenant with its initial `*.onmicrosoft.com` domain; the id is derived from it.
     pub fn new(initial_domain: &str, display_name: &str) -> Self {
         let id = synthetic_guid(&initial_domain.to_ascii_lowercase());
@@ -318,24 +342,6 @@ impl TenantSeed {
     /// Adds a verified custom domain and makes it the default.
     pub fn domain(mut self, domain: &str) -> Self {
         self.tenant = self.tenant.with_default_domain(domain);
-        self
-    }
-
-    /// Adds a user.
-    pub fn user(mut self, user: UserSeed) -> Self {
-        self.users.push(user);
-        self
-    }
-
-    /// Adds a group.
-    pub fn group(mut self, group: GroupSeed) -> Self {
-        self.groups.push(group);
-        self
-    }
-
-    /// Adds a subscribed SKU.
-    pub fn licence(mut self, licence: Licence) -> Self {
-        self.licences.push(licence);
         self
     }
 
@@ -388,18 +394,6 @@ impl TenantSeed {
     /// `oauth2PermissionGrants`…).
     pub fn directory(self, path: &str, item: Value) -> Self {
         self.collection(Area::Directory, path, item)
-    }
-
-    /// Adds a directory audit record (`auditLogs/directoryAudits` JSON).
-    pub fn audit_event(mut self, event: Value) -> Self {
-        self.audits.push(event);
-        self
-    }
-
-    /// Adds a sign-in record (`auditLogs/signIns` JSON).
-    pub fn sign_in(mut self, sign_in: Value) -> Self {
-        self.sign_ins.push(sign_in);
-        self
     }
 
     /// Builds the tenant; member, owner and licence references must name seeded objects.
@@ -586,6 +580,15 @@ impl fmt::Debug for SimBuilder {
 }
 
 impl SimBuilder {
+    adders! {
+        /// Adds a customer tenant.
+        tenant(tenant: TenantSeed) => tenants;
+        /// Adds a fault rule (per route, cmdlet or tenant: see [`FaultRule`]).
+        fault(rule: FaultRule) => faults;
+        /// Adds latency for some requests (see [`LatencyRule`]).
+        latency(rule: LatencyRule) => latency;
+    }
+
     /// An empty builder.
     pub fn new() -> Self {
         SimBuilder::default()
@@ -597,28 +600,10 @@ impl SimBuilder {
         self
     }
 
-    /// Adds a customer tenant.
-    pub fn tenant(mut self, tenant: TenantSeed) -> Self {
-        self.tenants.push(tenant);
-        self
-    }
-
     /// Sets the partner tenant: every other tenant becomes its GDAP customer, reachable
     /// with [`Simulator::partner_credentials`].
     pub fn partner(mut self, tenant: TenantSeed) -> Self {
         self.partner = Some(tenant);
-        self
-    }
-
-    /// Adds a fault rule (per route, cmdlet or tenant: see [`FaultRule`]).
-    pub fn fault(mut self, rule: FaultRule) -> Self {
-        self.faults.push(rule);
-        self
-    }
-
-    /// Adds latency for some requests (see [`LatencyRule`]).
-    pub fn latency(mut self, rule: LatencyRule) -> Self {
-        self.latency.push(rule);
         self
     }
 

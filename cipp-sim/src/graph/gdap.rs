@@ -15,6 +15,12 @@ const ENTITY: &str = "tenantRelationships/delegatedAdminRelationships";
 
 /// Days in an ISO 8601 date duration (`P730D`, `P2Y`).
 pub(crate) fn days(d: &str) -> Option<i64> {
+    /// Days per unit (a year is 365 days and a month 30, as GDAP counts them).
+    fn unit_days(unit: char) -> Option<i64> {
+        [('Y', 365), ('M', 30), ('W', 7), ('D', 1)]
+            .into_iter()
+            .find_map(|(u, days)| (u == unit).then_some(days))
+    }
     let rest = d.strip_prefix('P')?;
     let (mut total, mut n) = (0i64, String::new());
     for c in rest.chars() {
@@ -24,13 +30,7 @@ pub(crate) fn days(d: &str) -> Option<i64> {
         }
         let v: i64 = n.parse().ok()?;
         n.clear();
-        total = total.checked_add(v.checked_mul(match c {
-            'Y' => 365,
-            'M' => 30,
-            'W' => 7,
-            'D' => 1,
-            _ => return None,
-        })?)?;
+        total = total.checked_add(v.checked_mul(unit_days(c)?)?)?;
     }
     (n.is_empty() && !rest.is_empty()).then_some(total)
 }
