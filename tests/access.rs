@@ -46,14 +46,12 @@ async fn access_health_says_why_operations_would_fail() {
     )
     .await
     .unwrap();
-    let rels = cipp
-        .graph()
-        .tenant(&partner)
-        .gdap()
+    let graph = cipp.graph();
+    let gdap = graph.tenant(&partner).gdap();
+    let active = gdap
         .relationships()
-        .query(cipp::graph::gdap::active_query())
-        .await
-        .unwrap();
+        .query(cipp::graph::gdap::active_query());
+    let rels = active.await.unwrap();
     let contoso = rels
         .iter()
         .find(|r| r.customer.as_ref().unwrap().display_name.as_deref() == Some("Contoso Ltd"))

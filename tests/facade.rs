@@ -270,15 +270,9 @@ async fn privileged_admins_are_protected_unless_allowed() {
     let (sim, cipp) = setup();
     let h = cipp.tenant(&contoso());
     let diego = h.user("diegos@contoso.com").unwrap();
-    let err = diego
-        .reset_password(
-            None,
-            &PasswordStyle::default(),
-            true,
-            Guard::RefusePrivileged,
-        )
-        .await
-        .unwrap_err();
+    let style = PasswordStyle::default();
+    let refused = diego.reset_password(None, &style, true, Guard::RefusePrivileged);
+    let err = refused.await.unwrap_err();
     assert!(err.to_string().contains("Global Administrator"), "{err}");
     assert!(diego
         .set_sign_in(false, Guard::RefusePrivileged)

@@ -13,6 +13,7 @@ use cipp::scheduler::recurrence::{Recurrence, Schedule};
 use cipp::scheduler::store::MemoryStore;
 use cipp::scheduler::task::{NewTask, Target, TaskState, TenantOutcome};
 use cipp::sim::{scenario, FaultKind, FaultRule, FaultTrigger, Simulator};
+use cipp::templates::template::{Template, TemplateKind};
 use cipp::Cipp;
 use serde_json::{json, Value};
 
@@ -257,7 +258,7 @@ async fn failure_notifications_are_emailed_from_the_partner_tenant() {
 }
 
 /// A template store in a fresh temporary directory holding `templates`.
-async fn template_store(templates: Vec<cipp::templates::template::Template>) -> String {
+async fn template_store(templates: Vec<Template>) -> String {
     use cipp::templates::store::{DirTemplateStore, TemplateStore};
     let dir = std::env::temp_dir().join(format!("cipp-templates-{}", uuid::Uuid::new_v4()));
     let store = DirTemplateStore::open(&dir).unwrap();
@@ -273,15 +274,13 @@ fn fabrikam_id(sim: &Simulator) -> String {
 
 #[tokio::test]
 async fn templates_deploy_creates_in_the_tenant_and_a_rerun_changes_nothing() {
-    use cipp::templates::template::{Template, TemplateKind};
     let r = rig();
     let group = Template::new(
         TemplateKind::Group,
         "Helpdesk %tenantname%",
         json!({"displayName": "Helpdesk", "groupType": "generic", "username": "helpdesk"}),
-    )
-    .with_id("group-helpdesk");
-    let store = template_store(vec![group]).await;
+    );
+    let store = template_store(vec![group.with_id("group-helpdesk")]).await;
     let params = json!({"templates": ["group-helpdesk"], "store": store});
     let target = one(fabrikam_id(&r.sim));
     let count = |sim: &Simulator| {
@@ -302,20 +301,13 @@ async fn templates_deploy_creates_in_the_tenant_and_a_rerun_changes_nothing() {
     }
     // Parameters are checked when the task is added.
     assert!(r
-        .engine
-        .add(task(
-            "templates.deploy",
-            json!({"store": "/nowhere"}),
-            target,
-            r.clock.now(),
-        ))
+        .add("templates.deploy", json!({"store": "/nowhere"}), target)
         .await
         .is_err());
 }
 
 #[tokio::test]
 async fn templates_deploy_fails_the_tenant_when_an_item_fails() {
-    use cipp::templates::template::{Template, TemplateKind};
     let r = rig();
     // Security defaults are on in Fabrikam: Graph refuses an enabled policy.
     let ca = Template::new(
@@ -326,9 +318,8 @@ async fn templates_deploy_fails_the_tenant_when_an_item_fails() {
                               "applications": {"includeApplications": ["All"]},
                               "users": {"includeUsers": ["All"]}},
                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}),
-    )
-    .with_id("ca-mfa");
-    let store = template_store(vec![ca]).await;
+    );
+    let store = template_store(vec![ca.with_id("ca-mfa")]).await;
     // A missing template fails the tenant and is named; a refused policy fails it too.
     for (templates, named) in [
         (json!(["ca-mfa", "missing"]), "missing"),
