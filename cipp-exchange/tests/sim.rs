@@ -114,13 +114,14 @@ async fn unknown_identities_and_cmdlets_get_exchange_errors() {
     let err = mbx.get_mailbox("ghost@contoso.com").await.unwrap_err();
     assert_eq!(err.as_api().unwrap().kind, ApiErrorKind::NotFound);
     assert!(err.to_string().contains("ghost@contoso.com"));
-    let err = mbx.invoke(&Cmdlet::new("Get-Nonsense")).await.unwrap_err();
-    assert!(err.to_string().contains("not recognized"), "{err}");
-    let err = mbx
-        .invoke(&Cmdlet::new("Get-Mailbox").param("Bogus", 1))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("'Bogus'"), "{err}");
+    let bogus = Cmdlet::new("Get-Mailbox").param("Bogus", 1);
+    for (cmdlet, says) in [
+        (Cmdlet::new("Get-Nonsense"), "not recognized"),
+        (bogus, "'Bogus'"),
+    ] {
+        let err = mbx.invoke(&cmdlet).await.unwrap_err();
+        assert!(err.to_string().contains(says), "{says}: {err}");
+    }
 }
 
 #[tokio::test]

@@ -595,16 +595,16 @@ impl SimBuilder {
     }
 
     /// Uses `clock` for the request log, timestamps and audit records.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
+        let clock = Some(clock);
+        SimBuilder { clock, ..self }
     }
 
     /// Sets the partner tenant: every other tenant becomes its GDAP customer, reachable
     /// with [`Simulator::partner_credentials`].
-    pub fn partner(mut self, tenant: TenantSeed) -> Self {
-        self.partner = Some(tenant);
-        self
+    pub fn partner(self, tenant: TenantSeed) -> Self {
+        let partner = Some(tenant);
+        SimBuilder { partner, ..self }
     }
 
     /// Adds the tenants of a JSON seed:

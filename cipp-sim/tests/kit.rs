@@ -64,15 +64,20 @@ async fn a_tenant_seeded_from_code_answers_graph_and_exchange() {
     let sales = owners["value"][0]["id"].as_str().unwrap().to_owned();
     let o = contoso.get(&format!("/v1.0/groups/{sales}/owners")).await;
     assert_eq!(o["value"][0]["userPrincipalName"], "adele@contoso.com");
-    let ca = contoso
-        .get("/v1.0/identity/conditionalAccess/policies")
+    contoso
+        .assert_first_items(&[
+            (
+                "/v1.0/identity/conditionalAccess/policies",
+                "displayName",
+                "Require MFA",
+            ),
+            (
+                "/v1.0/auditLogs/directoryAudits",
+                "activityDisplayName",
+                "Consent to application",
+            ),
+        ])
         .await;
-    assert_eq!(ca["value"][0]["displayName"], "Require MFA");
-    let audits = contoso.get("/v1.0/auditLogs/directoryAudits").await;
-    assert_eq!(
-        audits["value"][0]["activityDisplayName"],
-        "Consent to application"
-    );
     let devices = contoso.get("/v1.0/deviceManagement/managedDevices").await;
     assert_eq!(devices["value"][0]["deviceName"], "ADELE-PC");
     assert!(devices["value"][0]["id"].is_string(), "an id is generated");
@@ -145,18 +150,25 @@ async fn a_json_seed_with_a_partner_and_its_customers() {
         2,
         "password + authenticator"
     );
-    let members = contoso.get("/v1.0/users/adele@contoso.com/memberOf").await;
-    assert_eq!(members["value"][0]["displayName"], "Finance");
-    let nl = contoso
-        .get("/v1.0/identity/conditionalAccess/namedLocations")
-        .await;
-    assert_eq!(nl["value"][0]["displayName"], "HQ");
-    let si = contoso.get("/v1.0/auditLogs/signIns").await;
-    assert_eq!(si["value"][0]["id"], "s1");
-    let dc = contoso
-        .get("/v1.0/deviceManagement/deviceConfigurations")
-        .await;
-    assert_eq!(dc["value"][0]["displayName"], "Baseline");
+    let seeded = [
+        (
+            "/v1.0/users/adele@contoso.com/memberOf",
+            "displayName",
+            "Finance",
+        ),
+        (
+            "/v1.0/identity/conditionalAccess/namedLocations",
+            "displayName",
+            "HQ",
+        ),
+        ("/v1.0/auditLogs/signIns", "id", "s1"),
+        (
+            "/v1.0/deviceManagement/deviceConfigurations",
+            "displayName",
+            "Baseline",
+        ),
+    ];
+    contoso.assert_first_items(&seeded).await;
 }
 
 #[test]

@@ -22,17 +22,18 @@ pub(crate) fn days(d: &str) -> Option<i64> {
             .find_map(|(u, days)| (u == unit).then_some(days))
     }
     let rest = d.strip_prefix('P')?;
-    let (mut total, mut n) = (0i64, String::new());
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            n.push(c);
-            continue;
-        }
-        let v: i64 = n.parse().ok()?;
-        n.clear();
-        total = total.checked_add(v.checked_mul(unit_days(c)?)?)?;
+    let mut total = 0i64;
+    let mut left = rest;
+    // Each part is a number and its unit; trailing digits without a unit refuse the value.
+    while !left.is_empty() {
+        let (number, tail) = left.split_at(left.find(|c: char| !c.is_ascii_digit())?);
+        let mut tail = tail.chars();
+        let unit = tail.next()?;
+        let v: i64 = number.parse().ok()?;
+        total = total.checked_add(v.checked_mul(unit_days(unit)?)?)?;
+        left = tail.as_str();
     }
-    (n.is_empty() && !rest.is_empty()).then_some(total)
+    (!rest.is_empty()).then_some(total)
 }
 
 fn roles_of(v: &Value) -> Vec<String> {

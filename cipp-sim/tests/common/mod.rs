@@ -76,6 +76,14 @@ impl<'a> Client<'a> {
         get_err(self.p, self.tenant, path).await
     }
 
+    /// Checks the first item of listings: each row is `(path, field, expected value)`.
+    pub async fn assert_first_items(&self, rows: &[(&str, &str, &str)]) {
+        for (path, field, expected) in rows {
+            let page = self.get(path).await;
+            assert_eq!(page["value"][0][*field], *expected, "{path}");
+        }
+    }
+
     /// The JSON an Exchange cmdlet answers.
     pub async fn cmdlet(&self, name: &str, params: Value) -> Value {
         self.p
