@@ -23,8 +23,11 @@ struct Noop;
 
 #[async_trait]
 impl Command for Noop {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
+    fn validate(&self, parameters: &Value) -> Result<(), String> {
+        match parameters.as_object() {
+            Some(o) if o.is_empty() => Ok(()),
+            _ => Err("noop takes no parameters".into()),
+        }
     }
     async fn run(&self, _: RunContext) -> Result<CommandOutput, CommandError> {
         Ok(CommandOutput::Done(json!({})))

@@ -274,13 +274,13 @@ fn fabrikam_id(sim: &Simulator) -> String {
 
 #[tokio::test]
 async fn templates_deploy_creates_in_the_tenant_and_a_rerun_changes_nothing() {
-    let r = rig();
     let group = Template::new(
         TemplateKind::Group,
         "Helpdesk %tenantname%",
         json!({"displayName": "Helpdesk", "groupType": "generic", "username": "helpdesk"}),
     );
     let store = template_store(vec![group.with_id("group-helpdesk")]).await;
+    let r = rig();
     let params = json!({"templates": ["group-helpdesk"], "store": store});
     let target = one(fabrikam_id(&r.sim));
     let count = |sim: &Simulator| {

@@ -16,12 +16,9 @@ use cipp_sim::Simulator;
 fn setup() -> (Simulator, TenantExchange, ManualClock) {
     let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
     let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let p = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
+    let builder = Pipeline::builder().transport(Arc::new(sim.clone()));
+    let builder = builder.credentials(sim.demo_credentials());
+    let p = builder.clock(Arc::new(clock.clone())).build().unwrap();
     (sim, ExoClient::new(p).tenant(&contoso()), clock)
 }
 

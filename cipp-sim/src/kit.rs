@@ -71,6 +71,18 @@ fn seed_err(path: impl Into<String>, message: impl Into<String>) -> SeedError {
     }
 }
 
+/// Builder methods that add their argument (converted by the method named in
+/// parentheses, when there is one) to one of the builder's lists.
+macro_rules! adders {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $list:ident $(($conv:ident))?;)+) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$list.push($arg$(.$conv())?);
+            self
+        }
+    )+};
+}
+
 /// A user to seed.
 #[derive(Clone, Debug)]
 pub struct UserSeed {
@@ -81,6 +93,15 @@ pub struct UserSeed {
 }
 
 impl UserSeed {
+    adders! {
+        /// Assigns a licence (the SKU must be seeded in the tenant; it consumes a seat).
+        licence(sku_id: &str) => licences(to_ascii_lowercase);
+        /// Makes the user a member of a directory role (by role template id).
+        role(template_id: &str) => roles(to_ascii_lowercase);
+        /// Registers an authentication method (Graph JSON with `@odata.type`).
+        auth_method(method: Value) => methods;
+    }
+
     /// An enabled member user; the id is derived from the UPN.
     pub fn new(upn: &str, display_name: &str) -> Self {
         UserSeed::from_json(user_json(display_name, upn, "", true))
@@ -121,24 +142,6 @@ impl UserSeed {
         self
     }
 
-    /// Assigns a licence (the SKU must be seeded in the tenant; it consumes a seat).
-    pub fn licence(mut self, sku_id: &str) -> Self {
-        self.licences.push(sku_id.to_ascii_lowercase());
-        self
-    }
-
-    /// Makes the user a member of a directory role (by role template id).
-    pub fn role(mut self, template_id: &str) -> Self {
-        self.roles.push(template_id.to_ascii_lowercase());
-        self
-    }
-
-    /// Registers an authentication method (Graph JSON with `@odata.type`).
-    pub fn auth_method(mut self, method: Value) -> Self {
-        self.methods.push(method);
-        self
-    }
-
     fn id(&self) -> String {
         self.user["id"].as_str().unwrap_or_default().to_owned()
     }
@@ -153,6 +156,13 @@ pub struct GroupSeed {
 }
 
 impl GroupSeed {
+    adders! {
+        /// Adds a member (UPN or object id of a seeded user or group).
+        member(who: &str) => members(to_owned);
+        /// Adds an owner (UPN or object id).
+        owner(who: &str) => owners(to_owned);
+    }
+
     fn new(name: &str, types: Value, mail: bool, security: bool) -> Self {
         let nick: String = name
             .chars()
@@ -213,18 +223,6 @@ impl GroupSeed {
         }
     }
 
-    /// Adds a member (UPN or object id of a seeded user or group).
-    pub fn member(mut self, who: &str) -> Self {
-        self.members.push(who.to_owned());
-        self
-    }
-
-    /// Adds an owner (UPN or object id).
-    pub fn owner(mut self, who: &str) -> Self {
-        self.owners.push(who.to_owned());
-        self
-    }
-
     /// Sets any property.
     pub fn property(mut self, name: &str, value: Value) -> Self {
         self.group[name] = value;
@@ -272,17 +270,6 @@ impl Licence {
     pub fn from_json(sku: Value) -> Self {
         Licence { sku }
     }
-}
-
-/// Builder methods that add their argument to one of the builder's lists.
-macro_rules! adders {
-    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $list:ident;)+) => {$(
-        $(#[$doc])*
-        pub fn $name(mut self, $arg: $ty) -> Self {
-            self.$list.push($arg);
-            self
-        }
-    )+};
 }
 
 /// A tenant to seed.

@@ -124,11 +124,9 @@ fn before_create(ctx: &mut Ctx<'_, '_>, b: &mut Map<String, Value>) -> Result<()
         .unwrap_or("PT0S")
         .to_owned();
     if roles.iter().any(|r| r == GLOBAL_ADMIN) && auto != "PT0S" && auto != "P0D" {
-        return Err(error(
-            400,
-            "BadRequest",
-            "Relationships that include the Global Administrator role cannot be auto-extended.",
-        ));
+        let refused =
+            "Relationships that include the Global Administrator role cannot be auto-extended.";
+        return Err(error(400, "BadRequest", refused));
     }
     let id = synthetic_guid(&format!("gdap{}{}", ctx.t.id, ctx.sim.next_n()));
     let rel = json!({
@@ -198,11 +196,9 @@ fn before_update(
     if roles_of(&merged).iter().any(|r| r == GLOBAL_ADMIN)
         && merged["autoExtendDuration"] == "P180D"
     {
-        return Err(error(
-            400,
-            "BadRequest",
-            "Relationships that include the Global Administrator role cannot be auto-extended.",
-        ));
+        let refused =
+            "Relationships that include the Global Administrator role cannot be auto-extended.";
+        return Err(error(400, "BadRequest", refused));
     }
     Ok(())
 }
@@ -426,13 +422,8 @@ fn change_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
 
 fn list_operations(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     relationship(ctx, p.get(0))?;
-    let items = ctx
-        .t
-        .gdap
-        .operations
-        .get(&p.get(0).to_ascii_lowercase())
-        .cloned()
-        .unwrap_or_default();
+    let id = p.get(0).to_ascii_lowercase();
+    let items = ctx.t.gdap.operations.get(&id).cloned().unwrap_or_default();
     Ok(list(ctx.req, items, "operations", None))
 }
 

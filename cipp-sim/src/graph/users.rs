@@ -140,11 +140,9 @@ fn before_update(
 fn before_restore(ctx: &mut Ctx<'_, '_>, user: &Value) -> Result<(), Reply> {
     let upn = user["userPrincipalName"].as_str().unwrap_or_default();
     if ctx.t.directory.user(upn).is_some() {
-        return Err(error(
-            400,
-            "Request_BadRequest",
-            "Another object with the same value for property userPrincipalName already exists.",
-        ));
+        let taken =
+            "Another object with the same value for property userPrincipalName already exists.";
+        return Err(error(400, "Request_BadRequest", taken));
     }
     Ok(())
 }
