@@ -9,6 +9,9 @@
 //! cargo run --release --example bench_fleet
 //! ```
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,11 +27,7 @@ const LATENCY: Duration = Duration::from_millis(50);
 async fn main() -> Result<(), cipp::Error> {
     // 1. Research.
     let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant(scenario::DEMO_PARTNER)?
-        .build()?;
+    let cipp = support::demo_client(&sim)?;
     sim.set_latency(LATENCY);
     let t = TenantId::parse("contoso.onmicrosoft.com")?;
     let start = Instant::now();

@@ -23,8 +23,11 @@ struct Noop;
 
 #[async_trait]
 impl Command for Noop {
-    fn validate(&self, _: &Value) -> Result<(), String> {
-        Ok(())
+    fn validate(&self, parameters: &Value) -> Result<(), String> {
+        match parameters.as_object() {
+            Some(o) if o.is_empty() => Ok(()),
+            _ => Err("noop takes no parameters".into()),
+        }
     }
     async fn run(&self, _: RunContext) -> Result<CommandOutput, CommandError> {
         Ok(CommandOutput::Done(json!({})))
@@ -140,16 +143,19 @@ async fn shared_fan_out(cfg: &str, workers: usize, n: usize) {
 }
 
 fn task(i: usize, at: chrono::DateTime<chrono::Utc>) -> NewTask {
-    NewTask {
-        name: format!("t{i}"),
-        command: "noop".into(),
-        parameters: json!({}),
-        target: Target::Tenant { id: "a.com".into() },
-        schedule: Schedule::new(at, Recurrence::Once),
-        post_execution: Default::default(),
-        reference: None,
-        hidden: false,
-        unique_name: false,
+    NewTask::builder(format!("t{i}"), "noop", Schedule::new(at, Recurrence::Once))
+        .tenant("a.com")
+        .build()
+}
+
+/// Ticks `engine` until a tick finds nothing due; how many runs it made.
+async fn drain(engine: Arc<Engine>) -> usize {
+    let mut total = 0;
+    loop {
+        match engine.tick().await.unwrap().len() {
+            0 => return total,
+            n => total += n,
+        }
     }
 }
 
@@ -161,19 +167,7 @@ async fn throughput(name: &str, engines: Vec<Arc<Engine>>, n: usize) {
     let start = Instant::now();
     let handles: Vec<_> = engines
         .iter()
-        .map(|e| {
-            let e = e.clone();
-            tokio::spawn(async move {
-                let mut k = 0;
-                loop {
-                    let r = e.tick().await.unwrap();
-                    if r.is_empty() {
-                        break k;
-                    }
-                    k += r.len();
-                }
-            })
-        })
+        .map(|e| tokio::spawn(drain(e.clone())))
         .collect();
     let mut total = 0;
     for h in handles {

@@ -18,16 +18,20 @@ async fn main() -> Result<(), cipp::Error> {
         return Ok(());
     }
     let options = OffboardingOptions {
+        // Cut access first.
         revoke_sessions: true,
         reset_password: true,
         disable_sign_in: true,
+        // Detach the account from the organisation.
         hide_from_gal: true,
         remove_groups: true,
         remove_rules: true,
         remove_mobile_devices: true,
+        // Hand the mailbox over to a colleague.
         out_of_office: Some("I no longer work here; please contact the service desk.".into()),
         grant_full_access: vec![("adelev@contoso.com".into(), true)],
         convert_to_shared: true,
+        // Sign-in methods now; licences later, once the shared mailbox has landed.
         remove_mfa_methods: true,
         licenses: LicenseRemoval::Deferred,
         ..Default::default()

@@ -1,9 +1,9 @@
 //! Access health on the simulator, computed from the tenants themselves.
 
-use std::sync::Arc;
+mod common;
 
 use cipp::access::{access_health, Check};
-use cipp::core::{ManualClock, TenantId};
+use cipp::core::TenantId;
 use cipp::graph::gdap::workflow;
 use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::{SimTenant, Simulator};
@@ -13,17 +13,7 @@ use serde_json::json;
 const ADATUM: &str = "6d1f4c2a-0000-4000-8000-00000000ada7";
 
 fn setup() -> (Simulator, Cipp) {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock))
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
-    (sim, cipp)
+    common::demo(Some(&common::demo_clock()), common::Fleet::Partner)
 }
 
 #[tokio::test]
@@ -56,14 +46,12 @@ async fn access_health_says_why_operations_would_fail() {
     )
     .await
     .unwrap();
-    let rels = cipp
-        .graph()
-        .tenant(&partner)
-        .gdap()
+    let graph = cipp.graph();
+    let gdap = graph.tenant(&partner).gdap();
+    let active = gdap
         .relationships()
-        .query(cipp::graph::gdap::active_query())
-        .await
-        .unwrap();
+        .query(cipp::graph::gdap::active_query());
+    let rels = active.await.unwrap();
     let contoso = rels
         .iter()
         .find(|r| r.customer.as_ref().unwrap().display_name.as_deref() == Some("Contoso Ltd"))
@@ -120,16 +108,8 @@ async fn access_health_says_why_operations_would_fail() {
 
 #[tokio::test]
 async fn the_fleet_can_come_from_active_relationships() {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock))
-        .partner_tenant_relationships(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
+    let clock = common::demo_clock();
+    let (_sim, cipp) = common::demo(Some(&clock), common::Fleet::Relationships);
     let fleet = cipp.tenants().await.unwrap();
     assert_eq!(fleet.len(), 3);
     let contoso = fleet
@@ -143,23 +123,14 @@ async fn the_fleet_can_come_from_active_relationships() {
     );
     // Terminating Fabrikam's relationship takes it out of the fleet.
     let partner = TenantId::parse(DEMO_PARTNER).unwrap();
-    let rels = cipp
-        .graph()
-        .tenant(&partner)
-        .gdap()
-        .relationships()
-        .await
-        .unwrap();
+    let graph = cipp.graph();
+    let gdap = graph.tenant(&partner).gdap();
+    let rels = gdap.relationships().await.unwrap();
     let fabrikam = rels
         .iter()
         .find(|r| r.customer.as_ref().unwrap().display_name.as_deref() == Some("Fabrikam Inc"))
         .unwrap();
-    cipp.graph()
-        .tenant(&partner)
-        .gdap()
-        .terminate(&fabrikam.id)
-        .await
-        .unwrap();
+    gdap.terminate(&fabrikam.id).await.unwrap();
     let fleet = cipp.tenants().await.unwrap();
     assert_eq!(fleet.len(), 2);
     assert!(fleet

@@ -1,10 +1,12 @@
 //! The facade on the simulator: user actions, research, remediation and offboarding change
 //! the simulator's state as they say they do.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use cipp::core::{ManualClock, Outcome, TenantId};
+use cipp::core::{Outcome, TenantId};
 use cipp::exchange::addresses::AliasChange;
 use cipp::graph::model::{NewTemporaryAccessPass, PerUserMfaState};
 use cipp::graph::password::PasswordStyle;
@@ -18,17 +20,19 @@ use cipp::Cipp;
 use serde_json::Value;
 
 fn setup() -> (Simulator, Cipp) {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock))
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
-    (sim, cipp)
+    common::demo(Some(&common::demo_clock()), common::Fleet::Partner)
+}
+
+/// Research of the demo's compromised account in Contoso.
+async fn research_compromised(cipp: &Cipp) -> cipp::research::ResearchReport {
+    let h = cipp.tenant(&contoso());
+    let options = ResearchOptions::default();
+    research(&h, DEMO_COMPROMISED_UPN, &options).await.unwrap()
+}
+
+/// Every request whose path starts with `path` answered 500.
+fn server_errors(path: &str) -> FaultRule {
+    FaultRule::new(FaultKind::ServerError(500), FaultTrigger::Always).on_path(path)
 }
 
 fn contoso() -> TenantId {
@@ -73,13 +77,7 @@ async fn the_fleet_comes_from_gdap_minus_exclusions() {
 #[tokio::test]
 async fn research_finds_and_explains_every_planted_indicator() {
     let (_sim, cipp) = setup();
-    let r = research(
-        &cipp.tenant(&contoso()),
-        DEMO_COMPROMISED_UPN,
-        &ResearchOptions::default(),
-    )
-    .await
-    .unwrap();
+    let r = research_compromised(&cipp).await;
     assert_eq!(r.verdict, Verdict::LikelyCompromised);
     let titles: Vec<&str> = r.indicators.iter().map(|i| i.title.as_str()).collect();
     for expected in [
@@ -139,17 +137,8 @@ async fn research_finds_and_explains_every_planted_indicator() {
 #[tokio::test]
 async fn research_sections_fail_soft() {
     let (sim, cipp) = setup();
-    sim.add_fault(
-        FaultRule::new(FaultKind::ServerError(500), FaultTrigger::Always)
-            .on_path("/v1.0/auditlogs/"),
-    );
-    let r = research(
-        &cipp.tenant(&contoso()),
-        DEMO_COMPROMISED_UPN,
-        &ResearchOptions::default(),
-    )
-    .await
-    .unwrap();
+    sim.add_fault(server_errors("/v1.0/auditlogs/"));
+    let r = research_compromised(&cipp).await;
     assert!(r.user_sign_ins.error.is_some() && r.user_sign_ins.data.is_none());
     assert!(r.tenant_sign_ins.error.is_some());
     assert!(
@@ -163,13 +152,7 @@ async fn research_sends_its_independent_requests_concurrently() {
     let (sim, cipp) = setup();
     sim.set_latency(Duration::from_millis(50));
     let start = tokio::time::Instant::now();
-    research(
-        &cipp.tenant(&contoso()),
-        DEMO_COMPROMISED_UPN,
-        &ResearchOptions::default(),
-    )
-    .await
-    .unwrap();
+    research_compromised(&cipp).await;
     let wall = start.elapsed();
     let requests = sim.request_log().len() as u32;
     // Longest dependent chain: Graph token → user → (Exchange token → cmdlet), 4 round trips.
@@ -185,17 +168,13 @@ async fn research_sends_its_independent_requests_concurrently() {
 async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account() {
     let (sim, cipp) = setup();
     let h = cipp.tenant(&contoso());
-    let before = user_json(&sim, DEMO_COMPROMISED_UPN);
-    let dry = remediate(
-        &h,
-        DEMO_COMPROMISED_UPN,
-        &RemediationOptions {
-            dry_run: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let upn = DEMO_COMPROMISED_UPN;
+    let before = user_json(&sim, upn);
+    let dry_run = RemediationOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let dry = remediate(&h, upn, &dry_run).await.unwrap();
     assert!(dry.password.is_none());
     assert!(dry
         .report
@@ -243,16 +222,11 @@ async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account
         .collect();
     assert!(active.is_empty(), "still active: {active:?}");
     // Running it again changes nothing.
-    let again = remediate(
-        &h,
-        DEMO_COMPROMISED_UPN,
-        &RemediationOptions {
-            reset_password: false,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let keep_password = RemediationOptions {
+        reset_password: false,
+        ..Default::default()
+    };
+    let again = remediate(&h, upn, &keep_password).await.unwrap();
     // Revoking sessions and setting OneDrive sharing are re-applied each time (the services do
     // not say whether anything changed); every other step reports that nothing was needed.
     for s in
@@ -275,23 +249,15 @@ async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account
 #[tokio::test]
 async fn a_failing_step_does_not_stop_the_others() {
     let (sim, cipp) = setup();
-    sim.add_fault(
-        FaultRule::new(FaultKind::ServerError(500), FaultTrigger::Always)
-            .on_path("/v1.0/users/")
-            .for_tenant("contoso.com"),
-    );
+    sim.add_fault(server_errors("/v1.0/users/").for_tenant("contoso.com"));
     // Graph user calls fail; Exchange steps still run.
     let h = cipp.tenant(&contoso());
-    let r = remediate(
-        &h,
-        DEMO_COMPROMISED_UPN,
-        &RemediationOptions {
-            guard: Guard::AllowPrivileged,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let allow_privileged = RemediationOptions {
+        guard: Guard::AllowPrivileged,
+        ..Default::default()
+    };
+    let r = remediate(&h, DEMO_COMPROMISED_UPN, &allow_privileged).await;
+    let r = r.unwrap();
     let get = |n: &str| &r.report.steps.iter().find(|s| s.name == n).unwrap().outcome;
     assert!(matches!(get("block sign-in"), Outcome::Failed { .. }));
     assert!(get("disable inbox rules").is_ok());
@@ -304,15 +270,9 @@ async fn privileged_admins_are_protected_unless_allowed() {
     let (sim, cipp) = setup();
     let h = cipp.tenant(&contoso());
     let diego = h.user("diegos@contoso.com").unwrap();
-    let err = diego
-        .reset_password(
-            None,
-            &PasswordStyle::default(),
-            true,
-            Guard::RefusePrivileged,
-        )
-        .await
-        .unwrap_err();
+    let style = PasswordStyle::default();
+    let refused = diego.reset_password(None, &style, true, Guard::RefusePrivileged);
+    let err = refused.await.unwrap_err();
     assert!(err.to_string().contains("Global Administrator"), "{err}");
     assert!(diego
         .set_sign_in(false, Guard::RefusePrivileged)
@@ -397,16 +357,13 @@ async fn user_actions_change_state() {
         .unwrap();
     assert!(matches!(o, Outcome::Warning { .. }), "{o:?}");
     // TAP, per-user MFA, aliases, password policy.
-    let tap = alex
-        .create_temporary_access_pass(
-            &NewTemporaryAccessPass {
-                lifetime_in_minutes: Some(60),
-                ..Default::default()
-            },
-            Guard::RefusePrivileged,
-        )
-        .await
-        .unwrap();
+    let one_hour = NewTemporaryAccessPass {
+        lifetime_in_minutes: Some(60),
+        ..Default::default()
+    };
+    let refuse = Guard::RefusePrivileged;
+    let tap = alex.create_temporary_access_pass(&one_hour, refuse).await;
+    let tap = tap.unwrap();
     assert!(tap.temporary_access_pass.is_some());
     alex.set_per_user_mfa(PerUserMfaState::Enforced)
         .await
@@ -434,20 +391,22 @@ async fn user_actions_change_state() {
 async fn offboarding_runs_in_order_and_defers_licences() {
     let (sim, cipp) = setup();
     let h = cipp.tenant(&contoso());
+    // Every step but forwarding, OneDrive and deletion; each value beside the switch it
+    // goes with.
     let options = OffboardingOptions {
         revoke_sessions: true,
         reset_password: true,
         disable_sign_in: true,
+        licenses: LicenseRemoval::Deferred,
         hide_from_gal: true,
         remove_groups: true,
         remove_rules: true,
+        out_of_office: Some("I have left Contoso.".into()),
         remove_mobile_devices: true,
         remove_calendar_invites: true,
-        out_of_office: Some("I have left Contoso.".into()),
-        grant_full_access: vec![("adelev@contoso.com".into(), false)],
         convert_to_shared: true,
+        grant_full_access: vec![("adelev@contoso.com".into(), false)],
         remove_mfa_methods: true,
-        licenses: LicenseRemoval::Deferred,
         ..Default::default()
     };
     let r = offboard(&h, DEMO_COMPROMISED_UPN, &options).await.unwrap();

@@ -1,5 +1,7 @@
 //! The built-in commands run by the scheduler engine on the simulator.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use cipp::scheduler::recurrence::{Recurrence, Schedule};
 use cipp::scheduler::store::MemoryStore;
 use cipp::scheduler::task::{NewTask, Target, TaskState, TenantOutcome};
 use cipp::sim::{scenario, FaultKind, FaultRule, FaultTrigger, Simulator};
+use cipp::templates::template::{Template, TemplateKind};
 use cipp::Cipp;
 use serde_json::{json, Value};
 
@@ -22,18 +25,10 @@ struct Rig {
 }
 
 fn rig() -> Rig {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock.clone()))
-        .partner_tenant(scenario::DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap()
-        // Commands fail fast on long throttling so the engine can retry that tenant later.
-        .background(Duration::from_secs(1));
+    let clock = common::demo_clock();
+    let (sim, cipp) = common::demo(Some(&clock), common::Fleet::Partner);
+    // Commands fail fast on long throttling so the engine can retry that tenant later.
+    let cipp = cipp.background(Duration::from_secs(1));
     let mut reg = Registry::new();
     register_builtin(&mut reg, &cipp);
     let engine = Engine::new(
@@ -56,16 +51,11 @@ fn task(
     target: Target,
     now: chrono::DateTime<chrono::Utc>,
 ) -> NewTask {
+    let once = Schedule::new(now, Recurrence::Once);
+    let builder = NewTask::builder(command, command, once).parameters(parameters);
     NewTask {
-        name: command.into(),
-        command: command.into(),
-        parameters,
         target,
-        schedule: Schedule::new(now, Recurrence::Once),
-        post_execution: Default::default(),
-        reference: Some("T-1".into()),
-        hidden: false,
-        unique_name: false,
+        ..builder.reference("T-1").build()
     }
 }
 
@@ -73,85 +63,89 @@ fn contoso_id(sim: &Simulator) -> String {
     sim.lock_state().tenant("contoso.com").unwrap().id.clone()
 }
 
+/// One tenant as a task's target.
+fn one(id: String) -> Target {
+    Target::Tenant { id }
+}
+
+/// Every tenant of the fleet as a task's target.
+fn all_tenants() -> Target {
+    Target::AllTenants {
+        exclude_tenants: vec![],
+        exclude_groups: vec![],
+    }
+}
+
+/// The id of the group called `name` in `tenant`.
+fn group_id(tenant: &cipp::sim::SimTenant, name: &str) -> String {
+    let found = tenant.groups().iter().find(|g| g["displayName"] == name);
+    found.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+impl Rig {
+    /// Adds the task running `command` with `parameters` for `target`, due now.
+    async fn add(
+        &self,
+        command: &str,
+        parameters: Value,
+        target: Target,
+    ) -> Result<cipp::scheduler::task::Task, cipp::scheduler::SchedulerError> {
+        let spec = task(command, parameters, target, self.clock.now());
+        self.engine.add(spec).await
+    }
+
+    /// Adds the task running `command` with `parameters` for `target`, due now, and
+    /// expects it to be accepted.
+    async fn queue(&self, command: &str, parameters: Value, target: Target) {
+        self.add(command, parameters, target).await.unwrap();
+    }
+
+    /// The one run the next tick makes.
+    async fn run_next(&self) -> cipp::scheduler::engine::RunSummary {
+        self.engine.tick().await.unwrap().pop().unwrap()
+    }
+}
+
 #[tokio::test]
 async fn parameters_are_checked_when_the_task_is_added() {
     let r = rig();
-    let now = r.clock.now();
-    let err = r
-        .engine
-        .add(task(
+    let contoso = one(contoso_id(&r.sim));
+    for (command, parameters, named) in [
+        (
             "user.set_sign_in",
             json!({"user": "a@contoso.com"}),
-            Target::Tenant {
-                id: contoso_id(&r.sim),
-            },
-            now,
-        ))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("enabled"), "{err}");
-    let err = r
-        .engine
-        .add(task(
+            "enabled",
+        ),
+        (
             "user.revoke_sessions",
             json!({"user": "a@contoso.com", "typo": 1}),
-            Target::Tenant {
-                id: contoso_id(&r.sim),
-            },
-            now,
-        ))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("typo"), "{err}");
+            "typo",
+        ),
+    ] {
+        let err = r
+            .add(command, parameters, contoso.clone())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(named), "{command}: {err}");
+    }
 }
 
 #[tokio::test]
 async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
     let r = rig();
-    let now = r.clock.now();
     let (sales, alex) = {
         let st = r.sim.lock_state();
         let c = st.tenant("contoso.com").unwrap();
-        let g = c
-            .groups()
-            .iter()
-            .find(|g| g["displayName"] == "Sales Team")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let u = c
-            .users()
-            .iter()
-            .find(|u| u["userPrincipalName"] == "alexw@contoso.com")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        (g, u)
+        let g = group_id(c, "Sales Team");
+        (g, c.directory.user_id("alexw@contoso.com").unwrap())
     };
-    r.engine
-        .add(task(
-            "user.add_to_groups",
-            json!({"user": "alexw@contoso.com", "groups": [sales]}),
-            Target::Tenant {
-                id: contoso_id(&r.sim),
-            },
-            now,
-        ))
-        .await
-        .unwrap();
-    r.engine
-        .add(task(
-            "user.offboard",
-            json!({"user": "isaiahl@contoso.com", "disableSignIn": true, "hideFromGal": true}),
-            Target::Tenant {
-                id: contoso_id(&r.sim),
-            },
-            now,
-        ))
-        .await
-        .unwrap();
+    let add = json!({"user": "alexw@contoso.com", "groups": [sales]});
+    r.queue("user.add_to_groups", add, one(contoso_id(&r.sim)))
+        .await;
+    let offboard =
+        json!({"user": "isaiahl@contoso.com", "disableSignIn": true, "hideFromGal": true});
+    r.queue("user.offboard", offboard, one(contoso_id(&r.sim)))
+        .await;
     let runs = r.engine.tick().await.unwrap();
     assert!(
         runs.iter().all(|s| s.state == TaskState::Completed),
@@ -160,11 +154,7 @@ async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
     let st = r.sim.lock_state();
     let c = st.tenant("contoso.com").unwrap();
     assert!(c.directory.members[&sales].contains(&alex));
-    let isaiah = c
-        .users()
-        .iter()
-        .find(|u| u["userPrincipalName"] == "isaiahl@contoso.com")
-        .unwrap();
+    let isaiah = c.directory.user("isaiahl@contoso.com").unwrap();
     assert_eq!(isaiah["accountEnabled"], false);
 }
 
@@ -172,19 +162,9 @@ async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
 async fn a_fleet_task_reports_the_tenants_where_it_failed() {
     let r = rig();
     // The user exists only in Contoso: the other tenants fail, honestly.
-    r.engine
-        .add(task(
-            "user.revoke_sessions",
-            json!({"user": "adelev@contoso.com"}),
-            Target::AllTenants {
-                exclude_tenants: vec![],
-                exclude_groups: vec![],
-            },
-            r.clock.now(),
-        ))
-        .await
-        .unwrap();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    let adele = json!({"user": "adelev@contoso.com"});
+    r.queue("user.revoke_sessions", adele, all_tenants()).await;
+    let run = r.run_next().await;
     assert_eq!(run.state, TaskState::CompletedWithErrors);
     assert_eq!(run.results.iter().filter(|x| x.outcome.is_ok()).count(), 1);
     let failed = run.results.iter().find(|x| !x.outcome.is_ok()).unwrap();
@@ -208,13 +188,7 @@ async fn a_fleet_task_reports_the_tenants_where_it_failed() {
 #[tokio::test(start_paused = true)]
 async fn a_throttled_tenant_is_retried_later_while_the_others_finish() {
     let r = rig();
-    let fabrikam = r
-        .sim
-        .lock_state()
-        .tenant("fabrikam.com")
-        .unwrap()
-        .id
-        .clone();
+    let fabrikam = fabrikam_id(&r.sim);
     r.sim.add_fault(
         FaultRule::new(
             FaultKind::Throttle {
@@ -225,20 +199,10 @@ async fn a_throttled_tenant_is_retried_later_while_the_others_finish() {
         .on_path("/v1.0/reports/")
         .for_tenant(&fabrikam),
     );
-    r.engine
-        .add(task(
-            "tenant.mfa_registration",
-            json!({}),
-            Target::AllTenants {
-                exclude_tenants: vec![],
-                exclude_groups: vec![],
-            },
-            r.clock.now(),
-        ))
-        .await
-        .unwrap();
+    r.queue("tenant.mfa_registration", json!({}), all_tenants())
+        .await;
     let start = tokio::time::Instant::now();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
+    let run = r.run_next().await;
     assert_eq!(run.state, TaskState::Completed, "{:?}", run.results);
     assert!(start.elapsed() >= Duration::from_secs(30));
     let last = run.results.last().unwrap();
@@ -270,10 +234,7 @@ async fn failure_notifications_are_emailed_from_the_partner_tenant() {
     let mut t = task(
         "user.revoke_sessions",
         json!({"user": "adelev@contoso.com"}),
-        Target::AllTenants {
-            exclude_tenants: vec![],
-            exclude_groups: vec![],
-        },
+        all_tenants(),
         r.clock.now(),
     );
     t.post_execution = PostExecution {
@@ -297,7 +258,7 @@ async fn failure_notifications_are_emailed_from_the_partner_tenant() {
 }
 
 /// A template store in a fresh temporary directory holding `templates`.
-async fn template_store(templates: Vec<cipp::templates::template::Template>) -> String {
+async fn template_store(templates: Vec<Template>) -> String {
     use cipp::templates::store::{DirTemplateStore, TemplateStore};
     let dir = std::env::temp_dir().join(format!("cipp-templates-{}", uuid::Uuid::new_v4()));
     let store = DirTemplateStore::open(&dir).unwrap();
@@ -313,19 +274,15 @@ fn fabrikam_id(sim: &Simulator) -> String {
 
 #[tokio::test]
 async fn templates_deploy_creates_in_the_tenant_and_a_rerun_changes_nothing() {
-    use cipp::templates::template::{Template, TemplateKind};
-    let r = rig();
     let group = Template::new(
         TemplateKind::Group,
         "Helpdesk %tenantname%",
         json!({"displayName": "Helpdesk", "groupType": "generic", "username": "helpdesk"}),
-    )
-    .with_id("group-helpdesk");
-    let store = template_store(vec![group]).await;
+    );
+    let store = template_store(vec![group.with_id("group-helpdesk")]).await;
+    let r = rig();
     let params = json!({"templates": ["group-helpdesk"], "store": store});
-    let target = Target::Tenant {
-        id: fabrikam_id(&r.sim),
-    };
+    let target = one(fabrikam_id(&r.sim));
     let count = |sim: &Simulator| {
         let st = sim.lock_state();
         st.tenant("fabrikam.com")
@@ -336,35 +293,21 @@ async fn templates_deploy_creates_in_the_tenant_and_a_rerun_changes_nothing() {
             .count()
     };
     for round in 0..2 {
-        r.engine
-            .add(task(
-                "templates.deploy",
-                params.clone(),
-                target.clone(),
-                r.clock.now(),
-            ))
-            .await
-            .unwrap();
-        let run = r.engine.tick().await.unwrap().pop().unwrap();
+        r.queue("templates.deploy", params.clone(), target.clone())
+            .await;
+        let run = r.run_next().await;
         assert_eq!(run.state, TaskState::Completed, "round {round}: {run:?}");
         assert_eq!(count(&r.sim), 1, "round {round}");
     }
     // Parameters are checked when the task is added.
     assert!(r
-        .engine
-        .add(task(
-            "templates.deploy",
-            json!({"store": "/nowhere"}),
-            target,
-            r.clock.now(),
-        ))
+        .add("templates.deploy", json!({"store": "/nowhere"}), target)
         .await
         .is_err());
 }
 
 #[tokio::test]
 async fn templates_deploy_fails_the_tenant_when_an_item_fails() {
-    use cipp::templates::template::{Template, TemplateKind};
     let r = rig();
     // Security defaults are on in Fabrikam: Graph refuses an enabled policy.
     let ca = Template::new(
@@ -375,43 +318,26 @@ async fn templates_deploy_fails_the_tenant_when_an_item_fails() {
                               "applications": {"includeApplications": ["All"]},
                               "users": {"includeUsers": ["All"]}},
                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}),
-    )
-    .with_id("ca-mfa");
-    let store = template_store(vec![ca]).await;
-    r.engine
-        .add(task(
-            "templates.deploy",
-            json!({"templates": ["ca-mfa", "missing"], "store": store}),
-            Target::Tenant {
-                id: fabrikam_id(&r.sim),
-            },
-            r.clock.now(),
-        ))
-        .await
-        .unwrap();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
-    assert!(!run.results.iter().any(|x| x.outcome.is_ok()), "{run:?}");
-    match &run.results[0].outcome {
-        TenantOutcome::Failed { error } => {
-            assert!(error.message.contains("missing"), "{error}")
+    );
+    let store = template_store(vec![ca.with_id("ca-mfa")]).await;
+    // A missing template fails the tenant and is named; a refused policy fails it too.
+    for (templates, named) in [
+        (json!(["ca-mfa", "missing"]), "missing"),
+        (json!(["ca-mfa"]), ""),
+    ] {
+        let parameters = json!({"templates": templates, "store": store});
+        r.queue("templates.deploy", parameters, one(fabrikam_id(&r.sim)))
+            .await;
+        let run = r.run_next().await;
+        assert!(
+            !run.results.iter().any(|x| x.outcome.is_ok()),
+            "{templates}: {run:?}"
+        );
+        match &run.results[0].outcome {
+            TenantOutcome::Failed { error } => {
+                assert!(error.message.contains(named), "{templates}: {error}")
+            }
+            o => panic!("{templates}: {o:?}"),
         }
-        o => panic!("{o:?}"),
     }
-    r.engine
-        .add(task(
-            "templates.deploy",
-            json!({"templates": ["ca-mfa"], "store": store}),
-            Target::Tenant {
-                id: fabrikam_id(&r.sim),
-            },
-            r.clock.now(),
-        ))
-        .await
-        .unwrap();
-    let run = r.engine.tick().await.unwrap().pop().unwrap();
-    assert!(!run.results.iter().any(|x| x.outcome.is_ok()), "{run:?}");
-    assert!(matches!(
-        run.results[0].outcome,
-        TenantOutcome::Failed { .. }
-    ));
 }

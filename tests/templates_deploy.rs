@@ -2,11 +2,10 @@
 //! group from Contoso, deploy them to Fabrikam and Northwind concurrently, and deploy again
 //! with the returned bindings: all no-op.
 
-use std::sync::Arc;
+mod common;
 
 use cipp::core::Outcome;
 use cipp::graph::model::ConditionalAccessPolicy;
-use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::Simulator;
 use cipp::templates::capture::{capture_conditional_access, capture_group};
 use cipp::templates::template::{Template, TemplateKind};
@@ -15,15 +14,7 @@ use cipp::{Cipp, Tenant};
 use serde_json::json;
 
 fn setup() -> (Simulator, Cipp) {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant_relationships(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
-    (sim, cipp)
+    common::demo(None, common::Fleet::Relationships)
 }
 
 async fn tenants(cipp: &Cipp) -> (Tenant, Vec<Tenant>) {
@@ -91,14 +82,8 @@ async fn prepare(cipp: &Cipp) -> (Vec<Tenant>, Vec<Template>) {
 async fn deploys_to_two_tenants_and_again_with_the_bindings_is_no_op() {
     let (_sim, cipp) = setup();
     let (targets, templates) = prepare(&cipp).await;
-    let report = deploy(
-        &cipp,
-        &templates,
-        targets.clone(),
-        &DeployOptions::new(),
-        cipp.fleet(),
-    )
-    .await;
+    let options = DeployOptions::new();
+    let report = deploy(&cipp, &templates, targets.clone(), &options, cipp.fleet()).await;
     assert_eq!(report.tenants.len(), 2);
     assert_eq!(report.tenants[0].tenant.id, targets[0].id, "input order");
     assert!(report.is_ok(), "{:#?}", report.to_json());
@@ -134,14 +119,8 @@ async fn deploys_to_two_tenants_and_again_with_the_bindings_is_no_op() {
     assert_eq!(json["ok"], json!(true));
     assert_eq!(json["tenants"].as_array().unwrap().len(), 2);
 
-    let again = deploy(
-        &cipp,
-        &templates,
-        targets.clone(),
-        &DeployOptions::new().bindings(bindings.clone()),
-        cipp.fleet(),
-    )
-    .await;
+    let options = DeployOptions::new().bindings(bindings.clone());
+    let again = deploy(&cipp, &templates, targets.clone(), &options, cipp.fleet()).await;
     assert!(again.is_ok());
     assert!(again.is_no_op(), "{:#?}", again.to_json());
     for t in &again.tenants {
@@ -194,14 +173,8 @@ async fn the_html_report_escapes_names_and_variables_are_substituted() {
         json!({"displayName": name, "groupType": "generic", "username": "xss"}),
     )
     .with_id("group-xss");
-    let report = deploy(
-        &cipp,
-        &[t],
-        targets[..1].to_vec(),
-        &DeployOptions::new(),
-        cipp.fleet(),
-    )
-    .await;
+    let first = targets[..1].to_vec();
+    let report = deploy(&cipp, &[t], first, &DeployOptions::new(), cipp.fleet()).await;
     assert!(report.is_ok(), "{:#?}", report.to_json());
     let html = report.to_html();
     assert!(!html.contains("<script>"), "{html}");

@@ -1,10 +1,13 @@
 //! Secrets stay secret, logs stay clean, redirects are not followed, and the test
 //! transport fails loudly.
 
+mod common;
+
 use std::sync::Arc;
 
-use cipp_core::test_util::{FakeTokenProvider, MockResponse, MockTransport};
-use cipp_core::{paging, ApiRequest, Audience, Credentials, Pipeline, SecretString, TenantId};
+use cipp_core::test_util::{MockResponse, MockTransport};
+use cipp_core::{paging, ApiRequest, Audience, Credentials, Pipeline, RetryPolicy, SecretString};
+use common::{graph_get, mock_pipeline, on, scripted, serve, tenant_id, wire_pipeline};
 use futures::TryStreamExt;
 
 #[test]
@@ -36,15 +39,10 @@ fn debug_of_credentials_and_pipeline_shows_no_secret() {
 
 #[tokio::test]
 async fn unscripted_routes_fail_loudly_with_a_graph_shaped_404() {
-    let mock = Arc::new(MockTransport::new());
-    let p = Pipeline::builder()
-        .transport(mock.clone())
-        .credentials(Credentials::Provider(Arc::new(FakeTokenProvider::new())))
-        .build()
-        .unwrap();
-    let t = TenantId::parse("contoso.com").unwrap();
+    let mock = scripted([]);
+    let p = mock_pipeline(&mock, RetryPolicy::default());
     let err = p
-        .send(ApiRequest::get(t, Audience::Graph, "/v1.0/groups"))
+        .send(graph_get("contoso.com", "/v1.0/groups"))
         .await
         .unwrap_err();
     assert_eq!(err.as_api().unwrap().code, "MockRouteNotFound");
@@ -61,39 +59,29 @@ async fn unscripted_routes_fail_loudly_with_a_graph_shaped_404() {
 
 #[tokio::test]
 async fn delta_links_and_exchange_warnings_are_surfaced() {
-    let mock = Arc::new(MockTransport::new());
-    mock.on(
-        "GET",
-        "/v1.0/users/delta",
-        MockResponse::json(
-            200,
-            &serde_json::json!({
-                "@odata.deltaLink": "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=abc",
-                "value": [{"id": "1", "@removed": {"reason": "deleted"}}]
-            }),
-        ),
+    let delta = MockResponse::json(
+        200,
+        &serde_json::json!({
+            "@odata.deltaLink": "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=abc",
+            "value": [{"id": "1", "@removed": {"reason": "deleted"}}]
+        }),
     );
-    mock.on(
-        "POST",
-        "/adminapi/beta/contoso.com/InvokeCommand",
-        MockResponse::json(200, &serde_json::json!({
+    let warned = MockResponse::json(
+        200,
+        &serde_json::json!({
             "@adminapi.warnings": ["The command completed successfully but no settings have been modified."],
             "value": []
-        })),
+        }),
     );
-    let p = Pipeline::builder()
-        .transport(mock.clone())
-        .credentials(Credentials::Provider(Arc::new(FakeTokenProvider::new())))
-        .build()
-        .unwrap();
-    let t = TenantId::parse("contoso.com").unwrap();
-    let pages: Vec<cipp_core::Page<serde_json::Value>> = paging::pages(
-        p.clone(),
-        ApiRequest::get(t.clone(), Audience::Graph, "/v1.0/users/delta"),
-    )
-    .try_collect()
-    .await
-    .unwrap();
+    let invoke = "/adminapi/beta/contoso.com/InvokeCommand";
+    let mock = scripted([
+        ("GET", "/v1.0/users/delta", delta),
+        ("POST", invoke, warned),
+    ]);
+    let p = mock_pipeline(&mock, RetryPolicy::default());
+    let delta = graph_get("contoso.com", "/v1.0/users/delta");
+    let pages: Vec<cipp_core::Page<serde_json::Value>> =
+        paging::pages(p.clone(), delta).try_collect().await.unwrap();
     assert_eq!(
         pages[0].delta_link.as_deref(),
         Some("https://graph.microsoft.com/v1.0/users/delta?$deltatoken=abc")
@@ -101,13 +89,9 @@ async fn delta_links_and_exchange_warnings_are_surfaced() {
     assert_eq!(pages[0].items[0]["@removed"]["reason"], "deleted");
     let pages: Vec<cipp_core::Page<serde_json::Value>> = paging::pages(
         p,
-        ApiRequest::post(
-            t,
-            Audience::Exchange,
-            "/adminapi/beta/contoso.com/InvokeCommand",
-        )
-        .json(&serde_json::json!({"CmdletInput": {"CmdletName": "Get-Mailbox"}}))
-        .unwrap(),
+        ApiRequest::post(tenant_id("contoso.com"), Audience::Exchange, invoke)
+            .json(&serde_json::json!({"CmdletInput": {"CmdletName": "Get-Mailbox"}}))
+            .unwrap(),
     )
     .try_collect()
     .await
@@ -121,25 +105,14 @@ async fn delta_links_and_exchange_warnings_are_surfaced() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/users"))
-        .respond_with(
-            ResponseTemplate::new(302).insert_header("location", "https://evil.example.net/steal"),
-        )
-        .mount(&server)
-        .await;
-    let p = Pipeline::builder()
-        .transport(Arc::new(cipp_core::ReqwestTransport::new().unwrap()))
-        .endpoints(cipp_core::Endpoints::single_base(&server.uri()))
-        .credentials(Credentials::StaticToken(SecretString::from("t")))
-        .build()
-        .unwrap();
-    let t = TenantId::parse("contoso.com").unwrap();
+    let server = wiremock::MockServer::start().await;
+    let redirect = wiremock::ResponseTemplate::new(302)
+        .insert_header("location", "https://evil.example.net/steal");
+    serve(&server, on("GET", "/v1.0/users"), redirect).await;
+    let static_token = Credentials::StaticToken(SecretString::from("t"));
+    let p = wire_pipeline(&server, static_token);
     let r = p
-        .send(ApiRequest::get(t, Audience::Graph, "/v1.0/users"))
+        .send(graph_get("contoso.com", "/v1.0/users"))
         .await
         .unwrap();
     assert_eq!(r.status.as_u16(), 302);

@@ -3,49 +3,18 @@
 //! waits). Alone in its test binary, like `tracing_hygiene`: tracing's callsite interest
 //! cache is process-wide.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use cipp_core::test_util::{FakeTokenProvider, MockResponse, MockTransport};
 use cipp_core::{
-    ApiRequest, Audience, Credentials, Endpoints, HttpRequest, HttpResponse, Pipeline,
-    SecretString, TenantId, Transport, TransportError,
+    Credentials, Endpoints, HttpRequest, HttpResponse, Pipeline, SecretString, Transport,
+    TransportError,
 };
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn traced(f: impl FnOnce(&tokio::runtime::Runtime)) -> String {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        f(&rt);
-    });
-    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    out
-}
+use common::{graph_get, traced};
 
 #[test]
 fn paths_hold_placeholders_unless_personal_data_is_allowed() {
@@ -64,10 +33,8 @@ fn paths_hold_placeholders_unless_personal_data_is_allowed() {
                     .log_personal_data(personal)
                     .build()
                     .unwrap();
-                let t = TenantId::parse("contoso.com").unwrap();
-                p.send(ApiRequest::get(
-                    t,
-                    Audience::Graph,
+                p.send(graph_get(
+                    "contoso.com",
                     "/v1.0/users/adele.vance@contoso.com/memberOf",
                 ))
                 .await
@@ -114,8 +81,7 @@ fn other_tasks_events_do_not_land_in_a_pending_token_request_span() {
                 })
                 .build()
                 .unwrap();
-            let t = TenantId::parse("tenant-a.com").unwrap();
-            let call = p.send(ApiRequest::get(t, Audience::Graph, "/v1.0/organization"));
+            let call = p.send(graph_get("tenant-a.com", "/v1.0/organization"));
             let other = async {
                 tokio::time::sleep(Duration::from_millis(5)).await;
                 tracing::info!("event-of-another-task");

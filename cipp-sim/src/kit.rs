@@ -71,6 +71,18 @@ fn seed_err(path: impl Into<String>, message: impl Into<String>) -> SeedError {
     }
 }
 
+/// Builder methods that add their argument (converted by the method named in
+/// parentheses, when there is one) to one of the builder's lists.
+macro_rules! adders {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $list:ident $(($conv:ident))?;)+) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$list.push($arg$(.$conv())?);
+            self
+        }
+    )+};
+}
+
 /// A user to seed.
 #[derive(Clone, Debug)]
 pub struct UserSeed {
@@ -81,6 +93,15 @@ pub struct UserSeed {
 }
 
 impl UserSeed {
+    adders! {
+        /// Assigns a licence (the SKU must be seeded in the tenant; it consumes a seat).
+        licence(sku_id: &str) => licences(to_ascii_lowercase);
+        /// Makes the user a member of a directory role (by role template id).
+        role(template_id: &str) => roles(to_ascii_lowercase);
+        /// Registers an authentication method (Graph JSON with `@odata.type`).
+        auth_method(method: Value) => methods;
+    }
+
     /// An enabled member user; the id is derived from the UPN.
     pub fn new(upn: &str, display_name: &str) -> Self {
         UserSeed::from_json(user_json(display_name, upn, "", true))
@@ -121,24 +142,6 @@ impl UserSeed {
         self
     }
 
-    /// Assigns a licence (the SKU must be seeded in the tenant; it consumes a seat).
-    pub fn licence(mut self, sku_id: &str) -> Self {
-        self.licences.push(sku_id.to_ascii_lowercase());
-        self
-    }
-
-    /// Makes the user a member of a directory role (by role template id).
-    pub fn role(mut self, template_id: &str) -> Self {
-        self.roles.push(template_id.to_ascii_lowercase());
-        self
-    }
-
-    /// Registers an authentication method (Graph JSON with `@odata.type`).
-    pub fn auth_method(mut self, method: Value) -> Self {
-        self.methods.push(method);
-        self
-    }
-
     fn id(&self) -> String {
         self.user["id"].as_str().unwrap_or_default().to_owned()
     }
@@ -153,6 +156,13 @@ pub struct GroupSeed {
 }
 
 impl GroupSeed {
+    adders! {
+        /// Adds a member (UPN or object id of a seeded user or group).
+        member(who: &str) => members(to_owned);
+        /// Adds an owner (UPN or object id).
+        owner(who: &str) => owners(to_owned);
+    }
+
     fn new(name: &str, types: Value, mail: bool, security: bool) -> Self {
         let nick: String = name
             .chars()
@@ -211,18 +221,6 @@ impl GroupSeed {
             members,
             owners,
         }
-    }
-
-    /// Adds a member (UPN or object id of a seeded user or group).
-    pub fn member(mut self, who: &str) -> Self {
-        self.members.push(who.to_owned());
-        self
-    }
-
-    /// Adds an owner (UPN or object id).
-    pub fn owner(mut self, who: &str) -> Self {
-        self.owners.push(who.to_owned());
-        self
     }
 
     /// Sets any property.
@@ -291,6 +289,19 @@ pub struct TenantSeed {
 }
 
 impl TenantSeed {
+    adders! {
+        /// Adds a user.
+        user(user: UserSeed) => users;
+        /// Adds a group.
+        group(group: GroupSeed) => groups;
+        /// Adds a subscribed SKU.
+        licence(licence: Licence) => licences;
+        /// Adds a directory audit record (`auditLogs/directoryAudits` JSON).
+        audit_event(event: Value) => audits;
+        /// Adds a sign-in record (`auditLogs/signIns` JSON).
+        sign_in(sign_in: Value) => sign_ins;
+    }
+
     /// A tenant with its initial `*.onmicrosoft.com` domain; the id is derived from it.
     pub fn new(initial_domain: &str, display_name: &str) -> Self {
         let id = synthetic_guid(&initial_domain.to_ascii_lowercase());
@@ -318,24 +329,6 @@ impl TenantSeed {
     /// Adds a verified custom domain and makes it the default.
     pub fn domain(mut self, domain: &str) -> Self {
         self.tenant = self.tenant.with_default_domain(domain);
-        self
-    }
-
-    /// Adds a user.
-    pub fn user(mut self, user: UserSeed) -> Self {
-        self.users.push(user);
-        self
-    }
-
-    /// Adds a group.
-    pub fn group(mut self, group: GroupSeed) -> Self {
-        self.groups.push(group);
-        self
-    }
-
-    /// Adds a subscribed SKU.
-    pub fn licence(mut self, licence: Licence) -> Self {
-        self.licences.push(licence);
         self
     }
 
@@ -388,18 +381,6 @@ impl TenantSeed {
     /// `oauth2PermissionGrants`…).
     pub fn directory(self, path: &str, item: Value) -> Self {
         self.collection(Area::Directory, path, item)
-    }
-
-    /// Adds a directory audit record (`auditLogs/directoryAudits` JSON).
-    pub fn audit_event(mut self, event: Value) -> Self {
-        self.audits.push(event);
-        self
-    }
-
-    /// Adds a sign-in record (`auditLogs/signIns` JSON).
-    pub fn sign_in(mut self, sign_in: Value) -> Self {
-        self.sign_ins.push(sign_in);
-        self
     }
 
     /// Builds the tenant; member, owner and licence references must name seeded objects.
@@ -586,40 +567,31 @@ impl fmt::Debug for SimBuilder {
 }
 
 impl SimBuilder {
+    adders! {
+        /// Adds a customer tenant.
+        tenant(tenant: TenantSeed) => tenants;
+        /// Adds a fault rule (per route, cmdlet or tenant: see [`FaultRule`]).
+        fault(rule: FaultRule) => faults;
+        /// Adds latency for some requests (see [`LatencyRule`]).
+        latency(rule: LatencyRule) => latency;
+    }
+
     /// An empty builder.
     pub fn new() -> Self {
         SimBuilder::default()
     }
 
     /// Uses `clock` for the request log, timestamps and audit records.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Adds a customer tenant.
-    pub fn tenant(mut self, tenant: TenantSeed) -> Self {
-        self.tenants.push(tenant);
-        self
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
+        let clock = Some(clock);
+        SimBuilder { clock, ..self }
     }
 
     /// Sets the partner tenant: every other tenant becomes its GDAP customer, reachable
     /// with [`Simulator::partner_credentials`].
-    pub fn partner(mut self, tenant: TenantSeed) -> Self {
-        self.partner = Some(tenant);
-        self
-    }
-
-    /// Adds a fault rule (per route, cmdlet or tenant: see [`FaultRule`]).
-    pub fn fault(mut self, rule: FaultRule) -> Self {
-        self.faults.push(rule);
-        self
-    }
-
-    /// Adds latency for some requests (see [`LatencyRule`]).
-    pub fn latency(mut self, rule: LatencyRule) -> Self {
-        self.latency.push(rule);
-        self
+    pub fn partner(self, tenant: TenantSeed) -> Self {
+        let partner = Some(tenant);
+        SimBuilder { partner, ..self }
     }
 
     /// Adds the tenants of a JSON seed:

@@ -40,18 +40,10 @@ pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     }
 }
 
-/// Encodes a query component the way Graph writes its next links.
+/// Encodes a query component the way Graph writes its next links (unreserved characters
+/// and `$` kept, every other byte percent-encoded: the client's own encoding).
 pub fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'$' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    cipp_core::request::encode_component(s)
 }
 
 /// A parsed `$filter` expression.

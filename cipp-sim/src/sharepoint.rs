@@ -34,12 +34,20 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> Vec<&'a str> {
     out
 }
 
+/// XML's predefined entities and what they stand for; `&amp;` last, so that an escaped
+/// entity (`&amp;lt;`) comes out as text (`&lt;`).
+const XML_ENTITIES: [(&str, &str); 5] = [
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&quot;", "\""),
+    ("&apos;", "'"),
+    ("&amp;", "&"),
+];
+
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    XML_ENTITIES
+        .iter()
+        .fold(s.to_owned(), |text, (entity, c)| text.replace(entity, c))
 }
 
 pub(crate) fn process_query(sim: &Sim, tenant: &str, body: &[u8]) -> Reply {

@@ -49,94 +49,62 @@ pub(crate) fn handle(sim: &Sim, tenant_name: &str, body: &[u8]) -> Reply {
     let mut state = sim.lock_state();
     let state: &mut SimState = &mut state;
     let Some(tenant) = state.tenant(tenant_name).cloned() else {
-        return aadsts_error(
-            400,
-            "invalid_request",
-            90002,
-            &format!("Tenant '{tenant_name}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
-        );
+        let message = format!("Tenant '{tenant_name}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.");
+        return aadsts_error(400, "invalid_request", 90002, &message);
     };
     // v1 endpoint: `resource` names the audience (`scope=openid` comes along).
     let scope_param = get("resource").or(get("scope"));
     let Some(scope) = scope_param else {
-        return aadsts_error(
-            400,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'scope'.",
-        );
+        let message = "The request body must contain the following parameter: 'scope'.";
+        return aadsts_error(400, "invalid_request", 900144, message);
     };
     let Some(audience) = audience_of(scope) else {
         return aadsts_error(400, "invalid_scope", 70011, &format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."));
     };
     let client_id = get("client_id").unwrap_or("");
     let Some(app) = state.apps.get(client_id).cloned() else {
-        return aadsts_error(
-            400,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{client_id}' was not found in the directory '{}'.",
-                tenant.display_name
-            ),
+        let message = format!(
+            "Application with identifier '{client_id}' was not found in the directory '{}'.",
+            tenant.display_name
         );
+        return aadsts_error(400, "unauthorized_client", 700016, &message);
     };
     if get("client_secret") != Some(app.secret.as_str()) {
-        return aadsts_error(
-            401,
-            "invalid_client",
-            7000215,
-            &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
-        );
+        let message = format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'.");
+        return aadsts_error(401, "invalid_client", 7000215, &message);
     }
     let mut refresh_out: Option<String> = None;
     match get("grant_type") {
         Some("client_credentials") => {
             if tenant.id != app.home_tenant && !app.consented.contains(&tenant.id) {
-                return aadsts_error(
-                    400,
-                    "invalid_client",
-                    7000229,
-                    &format!("The client application {client_id} is missing service principal in the tenant {}.", tenant.id),
-                );
+                let message = format!("The client application {client_id} is missing service principal in the tenant {}.", tenant.id);
+                return aadsts_error(400, "invalid_client", 7000229, &message);
             }
         }
         Some("refresh_token") => {
             let rt = get("refresh_token").unwrap_or("");
             let Some(partner) = state.refresh_tokens.get(rt).cloned() else {
-                return aadsts_error(
-                    400,
-                    "invalid_grant",
-                    700082,
-                    "The refresh token has expired due to inactivity. The token was issued on 2025-01-01T00:00:00.0000000Z and was inactive for 90.00:00:00.",
-                );
+                let message = "The refresh token has expired due to inactivity. The token was issued on 2025-01-01T00:00:00.0000000Z and was inactive for 90.00:00:00.";
+                return aadsts_error(400, "invalid_grant", 700082, message);
             };
             let is_customer = state
                 .tenants
                 .get(&partner)
                 .is_some_and(|p| p.gdap.customers.contains(&tenant.id));
             if tenant.id != partner && !is_customer {
-                return aadsts_error(
-                    400,
-                    "invalid_grant",
-                    65001,
-                    &format!("The user or administrator has not consented to use the application with ID '{client_id}'. Send an interactive authorization request for this user and resource."),
-                );
+                let message = format!("The user or administrator has not consented to use the application with ID '{client_id}'. Send an interactive authorization request for this user and resource.");
+                return aadsts_error(400, "invalid_grant", 65001, &message);
             }
             let next = format!("{rt}.r");
             state.refresh_tokens.insert(next.clone(), partner);
             refresh_out = Some(next);
         }
         other => {
-            return aadsts_error(
-                400,
-                "unsupported_grant_type",
-                70003,
-                &format!(
-                    "The app requested an unsupported grant type '{}'.",
-                    other.unwrap_or("")
-                ),
+            let message = format!(
+                "The app requested an unsupported grant type '{}'.",
+                other.unwrap_or("")
             );
+            return aadsts_error(400, "unsupported_grant_type", 70003, &message);
         }
     }
     let token = sim.issue_token(&tenant.id, audience, client_id);

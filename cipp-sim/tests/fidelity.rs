@@ -258,11 +258,8 @@ async fn type_casts_on_relationships_in_short_and_long_form() {
     let h = Http::new(&sim, "contoso.com").await;
     // Diego holds a directory role and no groups; Megan is in five groups.
     for cast in ["graph.group", "microsoft.graph.group"] {
-        let (s, page) = h
-            .get(&format!(
-                "/v1.0/users/{DEMO_COMPROMISED_UPN}/memberOf/{cast}"
-            ))
-            .await;
+        let path = format!("/v1.0/users/{DEMO_COMPROMISED_UPN}/memberOf/{cast}");
+        let (s, page) = h.get(&path).await;
         assert_eq!(s, 200, "{cast}: {page}");
         let items = page["value"].as_array().unwrap();
         assert_eq!(items.len(), 5, "{cast}");
@@ -286,11 +283,8 @@ async fn type_casts_on_relationships_in_short_and_long_form() {
         .await;
     let sales = g["value"][0]["id"].as_str().unwrap().to_owned();
     for cast in ["graph.user", "microsoft.graph.user"] {
-        let (s, page) = h
-            .get(&format!(
-                "/v1.0/groups/{sales}/members/{cast}?$select=id,userPrincipalName"
-            ))
-            .await;
+        let path = format!("/v1.0/groups/{sales}/members/{cast}?$select=id,userPrincipalName");
+        let (s, page) = h.get(&path).await;
         assert_eq!(s, 200, "{page}");
         assert_eq!(page["value"].as_array().unwrap().len(), 2);
     }

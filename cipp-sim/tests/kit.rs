@@ -9,7 +9,9 @@ use std::time::Duration;
 use cipp_core::{ApiRequest, Audience, Clock, ManualClock, Pipeline, RetryPolicy};
 use cipp_sim::kit::{GroupSeed, Licence, TenantSeed, UserSeed};
 use cipp_sim::{FaultKind, FaultRule, FaultTrigger, LatencyRule, RequestMatch, Simulator};
-use common::{eventual, exo, get, get_err, graph_get, no_jitter, pipeline_with, t, Client};
+use common::{
+    eventual, exo, get, get_err, graph_get, no_jitter, pipeline_with, strings, t, Client,
+};
 use serde_json::{json, Value};
 
 const E3: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
@@ -41,10 +43,7 @@ async fn a_tenant_seeded_from_code_answers_graph_and_exchange() {
         .tenant(TenantSeed::new("fabrikam.onmicrosoft.com", "Fabrikam"))
         .build();
     let p = pipeline(&sim);
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     let users = contoso
         .get("/v1.0/users?$select=userPrincipalName,accountEnabled")
         .await;
@@ -65,15 +64,20 @@ async fn a_tenant_seeded_from_code_answers_graph_and_exchange() {
     let sales = owners["value"][0]["id"].as_str().unwrap().to_owned();
     let o = contoso.get(&format!("/v1.0/groups/{sales}/owners")).await;
     assert_eq!(o["value"][0]["userPrincipalName"], "adele@contoso.com");
-    let ca = contoso
-        .get("/v1.0/identity/conditionalAccess/policies")
+    contoso
+        .assert_first_items(&[
+            (
+                "/v1.0/identity/conditionalAccess/policies",
+                "displayName",
+                "Require MFA",
+            ),
+            (
+                "/v1.0/auditLogs/directoryAudits",
+                "activityDisplayName",
+                "Consent to application",
+            ),
+        ])
         .await;
-    assert_eq!(ca["value"][0]["displayName"], "Require MFA");
-    let audits = contoso.get("/v1.0/auditLogs/directoryAudits").await;
-    assert_eq!(
-        audits["value"][0]["activityDisplayName"],
-        "Consent to application"
-    );
     let devices = contoso.get("/v1.0/deviceManagement/managedDevices").await;
     assert_eq!(devices["value"][0]["deviceName"], "ADELE-PC");
     assert!(devices["value"][0]["id"].is_string(), "an id is generated");
@@ -125,10 +129,7 @@ async fn a_json_seed_with_a_partner_and_its_customers() {
         .unwrap();
     // Partner credentials reach the partner and its customers.
     let p = pipeline_with(&sim, sim.partner_credentials(), RetryPolicy::default());
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     let customers = get(
         &p,
         "msp.onmicrosoft.com",
@@ -149,18 +150,25 @@ async fn a_json_seed_with_a_partner_and_its_customers() {
         2,
         "password + authenticator"
     );
-    let members = contoso.get("/v1.0/users/adele@contoso.com/memberOf").await;
-    assert_eq!(members["value"][0]["displayName"], "Finance");
-    let nl = contoso
-        .get("/v1.0/identity/conditionalAccess/namedLocations")
-        .await;
-    assert_eq!(nl["value"][0]["displayName"], "HQ");
-    let si = contoso.get("/v1.0/auditLogs/signIns").await;
-    assert_eq!(si["value"][0]["id"], "s1");
-    let dc = contoso
-        .get("/v1.0/deviceManagement/deviceConfigurations")
-        .await;
-    assert_eq!(dc["value"][0]["displayName"], "Baseline");
+    let seeded = [
+        (
+            "/v1.0/users/adele@contoso.com/memberOf",
+            "displayName",
+            "Finance",
+        ),
+        (
+            "/v1.0/identity/conditionalAccess/namedLocations",
+            "displayName",
+            "HQ",
+        ),
+        ("/v1.0/auditLogs/signIns", "id", "s1"),
+        (
+            "/v1.0/deviceManagement/deviceConfigurations",
+            "displayName",
+            "Baseline",
+        ),
+    ];
+    contoso.assert_first_items(&seeded).await;
 }
 
 #[test]
@@ -216,10 +224,7 @@ async fn faults_per_route_cmdlet_and_tenant() {
         )
         .build();
     let p = pipeline_with(&sim, sim.client_credentials(), RetryPolicy::never());
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     let err = contoso
         .get_err("/v1.0/users/adele@contoso.com/memberOf")
         .await;
@@ -261,10 +266,7 @@ async fn latency_per_route_and_cmdlet_in_tokio_time() {
         ))
         .build();
     let p = pipeline(&sim);
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     contoso.get("/v1.0/users").await; // token + users: no latency
     let start = tokio::time::Instant::now();
     contoso.get("/v1.0/auditLogs/signIns").await;
@@ -293,10 +295,7 @@ async fn request_log_assertions_name_what_happened() {
         .tenant(contoso())
         .build();
     let p = pipeline(&sim);
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     contoso.get("/v1.0/users/ben@contoso.com").await;
     p.send(
         ApiRequest::patch(
@@ -373,12 +372,7 @@ async fn the_generic_store_sorts_counts_pages_and_refuses_unknown_methods() {
         .await
         .unwrap();
     assert_eq!(page["@odata.count"], 5);
-    let names: Vec<&str> = page["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["displayName"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = strings(&page["value"], "displayName");
     assert_eq!(names, ["Group 4", "Group 3"]);
     assert!(
         page["@odata.nextLink"]

@@ -134,10 +134,7 @@ async fn user_by_id_or_encoded_upn_and_guest_upn() {
         ));
     }
     let p = pipeline(&sim);
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     let u = contoso.get("/v1.0/users/AdeleV%40contoso.com").await;
     assert_eq!(u["displayName"], "Adele Vance");
     let id = u["id"].as_str().unwrap().to_owned();
@@ -165,10 +162,7 @@ async fn deleted_items_cast_in_short_and_long_form() {
         c.directory.users_mut().deleted_mut().push(u);
     }
     let p = pipeline(&sim);
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     for path in [
         "/v1.0/directory/deletedItems/microsoft.graph.user",
         "/v1.0/directory/deletedItems/graph.user",
@@ -271,10 +265,7 @@ async fn server_errors_latency_and_truncated_bodies() {
     );
     sim.set_latency(Duration::from_millis(20));
     let p = pipeline_with(&sim, sim.demo_credentials(), no_jitter());
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     let start = tokio::time::Instant::now();
     for _ in 0..2 {
         get(&p, "fabrikam.com", "/v1.0/organization").await;
@@ -301,10 +292,7 @@ async fn unknown_tokens_are_refused_with_401() {
         Credentials::StaticToken(SecretString::from("forged")),
         RetryPolicy::never(),
     );
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     let err = contoso.get_err("/v1.0/users").await;
     assert_eq!(err.status().unwrap().as_u16(), 401);
     assert_eq!(err.as_api().unwrap().code, "InvalidAuthenticationToken");
@@ -340,10 +328,7 @@ async fn served_over_http_with_next_links_back_to_the_server() {
 async fn users_are_created_changed_deleted_and_restored() {
     let (sim, _) = demo_at_nine();
     let p = pipeline(&sim);
-    let contoso = Client {
-        p: &p,
-        tenant: "contoso.com",
-    };
+    let contoso = Client::new(&p, "contoso.com");
     let contoso_id = t("contoso.com");
     let body = serde_json::json!({
         "@odata.type": "#microsoft.graph.user",
@@ -442,10 +427,7 @@ async fn throttling_at_a_rate_is_deterministic_and_survivable() {
         let sim = Simulator::demo();
         sim.add_fault(throttle("1", FaultTrigger::Rate(0.3)).on_path("/v1.0/organization"));
         let p = pipeline(&sim);
-        let contoso = Client {
-            p: &p,
-            tenant: "contoso.com",
-        };
+        let contoso = Client::new(&p, "contoso.com");
         for _ in 0..20 {
             contoso.get("/v1.0/organization").await;
         }

@@ -50,15 +50,21 @@ pub fn client() -> Result<(Cipp, Option<Simulator>), Error> {
         }
         _ => {
             let sim = Simulator::demo();
-            let cipp = Cipp::builder()
-                .transport(Arc::new(sim.clone()))
-                .credentials(sim.demo_credentials())
-                .partner_tenant(scenario::DEMO_PARTNER)?
-                .build()?;
+            let cipp = demo_client(&sim)?;
             eprintln!("(offline: the simulator's demo scenario; set CIPP_CLIENT_ID/CIPP_CLIENT_SECRET/... for a real fleet)");
             Ok((cipp, Some(sim)))
         }
     }
+}
+
+/// A client of `sim` with its demo credentials, whose fleet is the demo partner's
+/// customers.
+pub fn demo_client(sim: &Simulator) -> Result<Cipp, Error> {
+    Cipp::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .partner_tenant(scenario::DEMO_PARTNER)?
+        .build()
 }
 
 /// The tenant and user an example works on (`CIPP_TENANT`, `CIPP_USER`, or the demo's).

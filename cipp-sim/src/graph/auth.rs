@@ -149,13 +149,8 @@ fn delete_method(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
 
 fn get_requirements(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let uid = ctx.user_id(p.get(0))?;
-    let state = ctx
-        .t
-        .auth
-        .per_user_mfa
-        .get(&uid)
-        .cloned()
-        .unwrap_or_else(|| "disabled".into());
+    let stored = ctx.t.auth.per_user_mfa.get(&uid).cloned();
+    let state = stored.unwrap_or_else(|| "disabled".into());
     Ok(Reply::json(200, json!({ "perUserMfaState": state })))
 }
 

@@ -17,11 +17,8 @@ pub(crate) fn handle(sim: &Sim, req: &GraphRequest<'_>) -> Reply {
         return error(400, "BadRequest", "Invalid batch payload format.");
     };
     if items.len() > 20 {
-        return error(
-            400,
-            "BadRequest",
-            "The number of requests in the batch exceeds the limit of 20.",
-        );
+        let too_many = "The number of requests in the batch exceeds the limit of 20.";
+        return error(400, "BadRequest", too_many);
     }
     let mut seen = Vec::new();
     for it in items {

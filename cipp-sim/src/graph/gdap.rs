@@ -15,24 +15,25 @@ const ENTITY: &str = "tenantRelationships/delegatedAdminRelationships";
 
 /// Days in an ISO 8601 date duration (`P730D`, `P2Y`).
 pub(crate) fn days(d: &str) -> Option<i64> {
-    let rest = d.strip_prefix('P')?;
-    let (mut total, mut n) = (0i64, String::new());
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            n.push(c);
-            continue;
-        }
-        let v: i64 = n.parse().ok()?;
-        n.clear();
-        total = total.checked_add(v.checked_mul(match c {
-            'Y' => 365,
-            'M' => 30,
-            'W' => 7,
-            'D' => 1,
-            _ => return None,
-        })?)?;
+    /// Days per unit (a year is 365 days and a month 30, as GDAP counts them).
+    fn unit_days(unit: char) -> Option<i64> {
+        [('Y', 365), ('M', 30), ('W', 7), ('D', 1)]
+            .into_iter()
+            .find_map(|(u, days)| (u == unit).then_some(days))
     }
-    (n.is_empty() && !rest.is_empty()).then_some(total)
+    let rest = d.strip_prefix('P')?;
+    let mut total = 0i64;
+    let mut left = rest;
+    // Each part is a number and its unit; trailing digits without a unit refuse the value.
+    while !left.is_empty() {
+        let (number, tail) = left.split_at(left.find(|c: char| !c.is_ascii_digit())?);
+        let mut tail = tail.chars();
+        let unit = tail.next()?;
+        let v: i64 = number.parse().ok()?;
+        total = total.checked_add(v.checked_mul(unit_days(unit)?)?)?;
+        left = tail.as_str();
+    }
+    (!rest.is_empty()).then_some(total)
 }
 
 fn roles_of(v: &Value) -> Vec<String> {
@@ -123,11 +124,9 @@ fn before_create(ctx: &mut Ctx<'_, '_>, b: &mut Map<String, Value>) -> Result<()
         .unwrap_or("PT0S")
         .to_owned();
     if roles.iter().any(|r| r == GLOBAL_ADMIN) && auto != "PT0S" && auto != "P0D" {
-        return Err(error(
-            400,
-            "BadRequest",
-            "Relationships that include the Global Administrator role cannot be auto-extended.",
-        ));
+        let refused =
+            "Relationships that include the Global Administrator role cannot be auto-extended.";
+        return Err(error(400, "BadRequest", refused));
     }
     let id = synthetic_guid(&format!("gdap{}{}", ctx.t.id, ctx.sim.next_n()));
     let rel = json!({
@@ -197,11 +196,9 @@ fn before_update(
     if roles_of(&merged).iter().any(|r| r == GLOBAL_ADMIN)
         && merged["autoExtendDuration"] == "P180D"
     {
-        return Err(error(
-            400,
-            "BadRequest",
-            "Relationships that include the Global Administrator role cannot be auto-extended.",
-        ));
+        let refused =
+            "Relationships that include the Global Administrator role cannot be auto-extended.";
+        return Err(error(400, "BadRequest", refused));
     }
     Ok(())
 }
@@ -425,13 +422,8 @@ fn change_assignment(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
 
 fn list_operations(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     relationship(ctx, p.get(0))?;
-    let items = ctx
-        .t
-        .gdap
-        .operations
-        .get(&p.get(0).to_ascii_lowercase())
-        .cloned()
-        .unwrap_or_default();
+    let id = p.get(0).to_ascii_lowercase();
+    let items = ctx.t.gdap.operations.get(&id).cloned().unwrap_or_default();
     Ok(list(ctx.req, items, "operations", None))
 }
 

@@ -24,13 +24,8 @@ fn default_mailbox_settings() -> Value {
 
 fn list_rules(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let uid = ctx.user_id(p.get(0))?;
-    let items = ctx
-        .t
-        .mail
-        .inbox_rules
-        .get(&uid)
-        .cloned()
-        .unwrap_or_default();
+    let items = ctx.t.mail.inbox_rules.get(&uid).cloned();
+    let items = items.unwrap_or_default();
     Ok(list(ctx.req, items, "users/mailFolders/messageRules", None))
 }
 
@@ -69,13 +64,8 @@ fn delete_rule(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
 
 fn get_settings(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
     let uid = ctx.user_id(p.get(0))?;
-    let s = ctx
-        .t
-        .mail
-        .mailbox_settings
-        .get(&uid)
-        .cloned()
-        .unwrap_or_else(default_mailbox_settings);
+    let stored = ctx.t.mail.mailbox_settings.get(&uid).cloned();
+    let s = stored.unwrap_or_else(default_mailbox_settings);
     Ok(Reply::json(200, s))
 }
 

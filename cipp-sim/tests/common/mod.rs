@@ -60,7 +60,12 @@ pub struct Client<'a> {
     pub tenant: &'a str,
 }
 
-impl Client<'_> {
+impl<'a> Client<'a> {
+    /// Requests for `tenant` through `p`.
+    pub fn new(p: &'a Pipeline, tenant: &'a str) -> Self {
+        Client { p, tenant }
+    }
+
     /// The JSON a `GET` answers.
     pub async fn get(&self, path: &str) -> Value {
         get(self.p, self.tenant, path).await
@@ -71,6 +76,14 @@ impl Client<'_> {
         get_err(self.p, self.tenant, path).await
     }
 
+    /// Checks the first item of listings: each row is `(path, field, expected value)`.
+    pub async fn assert_first_items(&self, rows: &[(&str, &str, &str)]) {
+        for (path, field, expected) in rows {
+            let page = self.get(path).await;
+            assert_eq!(page["value"][0][*field], *expected, "{path}");
+        }
+    }
+
     /// The JSON an Exchange cmdlet answers.
     pub async fn cmdlet(&self, name: &str, params: Value) -> Value {
         self.p
@@ -78,6 +91,12 @@ impl Client<'_> {
             .await
             .unwrap()
     }
+}
+
+/// The text of `field` in every object of the JSON array `items`.
+pub fn strings<'v>(items: &'v Value, field: &str) -> Vec<&'v str> {
+    let items = items.as_array().unwrap();
+    items.iter().map(|o| o[field].as_str().unwrap()).collect()
 }
 
 /// An Exchange admin API cmdlet call on `tenant`.
