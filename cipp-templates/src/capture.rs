@@ -284,7 +284,7 @@ fn is_response_annotation(key: &str) -> bool {
 }
 
 /// Removes response annotations from every object in `value`.
-fn strip_annotations(value: &mut Value) {
+pub(crate) fn strip_annotations(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.retain(|k, _| !is_response_annotation(k));
@@ -1022,7 +1022,7 @@ pub async fn capture_user_defaults(
 // Intune
 
 /// Read-only Intune properties removed beside [`crate::canonical::SERVER_OWNED_FIELDS`].
-const INTUNE_READ_ONLY: &[&str] = &[
+pub(crate) const INTUNE_READ_ONLY: &[&str] = &[
     "creationSource",
     "deployedAppCount",
     "deviceStatuses",
@@ -1260,7 +1260,7 @@ async fn clean_scheduled_actions(
 }
 
 /// The reusable-setting ids referenced by settings-catalog settings.
-fn reusable_references(value: &Value) -> Vec<String> {
+pub(crate) fn reusable_references(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
