@@ -754,7 +754,44 @@ pub fn normalise(kind: &TemplateKind, body: &Value) -> Value {
             }
         }
     }
+    if *kind == TemplateKind::IntuneAdministrativeTemplate {
+        normalise_definition_values(&mut v);
+    }
     v
+}
+
+/// An administrative template's `updateDefinitionValues` payload compared as a set:
+/// empty `updated` / `deletedIds` / `presentationValues` dropped, `…@odata.bind` URLs
+/// reduced to their `groupPolicyDefinitions(…)` path in lower case (host and API version
+/// carry no meaning), definition and presentation values sorted.
+fn normalise_definition_values(v: &mut Value) {
+    fn bind_path(s: &str) -> String {
+        let lower = s.to_lowercase();
+        lower
+            .find("grouppolicydefinitions")
+            .map_or(lower.clone(), |i| lower[i..].to_owned())
+    }
+    fn tidy(v: &mut Value) {
+        let Value::Object(map) = v else { return };
+        map.retain(|k, x| {
+            !(matches!(k.as_str(), "updated" | "deletedIds" | "presentationValues")
+                && x.as_array().is_some_and(Vec::is_empty))
+        });
+        for (k, x) in map.iter_mut() {
+            if k.ends_with("@odata.bind") {
+                if let Value::String(s) = x {
+                    *s = bind_path(s);
+                }
+            }
+        }
+        for k in ["added", "updated", "presentationValues"] {
+            if let Some(Value::Array(items)) = map.get_mut(k) {
+                items.iter_mut().for_each(tidy);
+                items.sort_by_cached_key(canonical::canonical_string);
+            }
+        }
+    }
+    tidy(v);
 }
 
 /// The properties `desired` sets that differ in `current`, after [`normalise`]-ing both.
