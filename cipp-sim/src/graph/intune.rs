@@ -246,7 +246,11 @@ fn read_expanded(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
     else {
         return intune_not_found(&collection);
     };
-    let expand = ctx.req.q("$expand").unwrap_or_default().to_ascii_lowercase();
+    let expand = ctx
+        .req
+        .q("$expand")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let shown = expand
         .split(',')
         .any(|e| e.trim().split('(').next() == Some(nav.to_ascii_lowercase().as_str()));
@@ -445,7 +449,10 @@ fn schedule_actions(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(rules) = b["deviceComplianceScheduledActionForRules"].as_array().cloned() else {
+    let Some(rules) = b["deviceComplianceScheduledActionForRules"]
+        .as_array()
+        .cloned()
+    else {
         return error(
             400,
             "BadRequest",
