@@ -6,12 +6,8 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use cipp_core::{
-    Credentials, Endpoints, Pipeline, ReqwestTransport, RetryPolicy, SecretString, TenantId,
-    ThrottleSettings,
-};
+use cipp_core::{Pipeline, TenantId, ThrottleSettings};
 use cipp_exchange::ExoClient;
 use cipp_graph::intune::IntuneKind;
 use cipp_graph::model::{ConditionalAccessPolicy, IntunePolicy, NamedLocation, NewGroup};
@@ -27,85 +23,13 @@ use cipp_templates::store::{MemoryTemplateStore, TemplateStore};
 use cipp_templates::template::{GroupType, Template, TemplateKind, TemplateSource};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod wire;
+use wire::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-fn contoso() -> TenantId {
-    TenantId::parse("contoso.onmicrosoft.com").unwrap()
-}
-
-fn wire_pipeline(server: &MockServer) -> Pipeline {
-    Pipeline::builder()
-        .transport(Arc::new(ReqwestTransport::new().unwrap()))
-        .endpoints(Endpoints::single_base(&server.uri()))
-        .credentials(Credentials::StaticToken(SecretString::from("test-token")))
-        // No client-side pacing (Conditional Access is paced to 1 request/s by default).
-        .throttle(ThrottleSettings::none())
-        .retry(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
-}
-
-async fn wire() -> (MockServer, TenantGraph) {
-    let server = MockServer::start().await;
-    let graph = GraphClient::new(wire_pipeline(&server)).tenant(&contoso());
-    (server, graph)
-}
-
-fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"error": {
-        "code": code, "message": message,
-        "innerError": {"date": "2026-11-27T10:00:00", "request-id": "rid-1", "client-request-id": "crid-1"}
-    }}))
-}
-
-/// Every request the server received: method, path and decoded query pairs.
-async fn requests(server: &MockServer) -> Vec<(String, String, Vec<(String, String)>)> {
-    let reqs: Vec<Request> = server.received_requests().await.unwrap();
-    reqs.iter()
-        .map(|r| {
-            (
-                r.method.to_string(),
-                r.url.path().to_owned(),
-                r.url
-                    .query_pairs()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn get(p: &str, query: &[(&str, &str)]) -> (String, String, Vec<(String, String)>) {
-    (
-        "GET".to_owned(),
-        p.to_owned(),
-        query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    )
-}
-
-async fn mount_get(server: &MockServer, p: &str, body: Value) {
-    mount_get_n(server, p, body, 1).await;
-}
-
-/// Answers `GET p` with `body`, expecting exactly `times` requests.
-async fn mount_get_n(server: &MockServer, p: &str, body: Value, times: u64) {
-    Mock::given(method("GET"))
-        .and(path(p))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .expect(times)
-        .mount(server)
-        .await;
-}
 
 /// Every GUID in `text` (lower case).
 fn guids_in(text: &str) -> BTreeSet<String> {
