@@ -88,4 +88,3 @@ pub async fn mount_get_n(server: &MockServer, p: &str, body: Value, times: u64) 
         .mount(server)
         .await;
 }
-
