@@ -156,6 +156,8 @@ pub enum ReferenceKind {
     TermsOfUse,
     /// An Intune notification message template; not captured yet.
     NotificationTemplate,
+    /// A reusable policy setting a settings-catalog policy references.
+    ReusableSetting,
 }
 
 impl fmt::Display for ReferenceKind {
@@ -168,6 +170,7 @@ impl fmt::Display for ReferenceKind {
             ReferenceKind::ServicePrincipal => "service principal",
             ReferenceKind::TermsOfUse => "terms-of-use agreement",
             ReferenceKind::NotificationTemplate => "notification message template",
+            ReferenceKind::ReusableSetting => "reusable policy setting",
         })
     }
 }
@@ -780,7 +783,7 @@ async fn name_authentication_strength(
 // Groups
 
 /// The group properties a capture reads.
-const GROUP_SELECT: &[&str] = &[
+pub(crate) const GROUP_SELECT: &[&str] = &[
     "id",
     "displayName",
     "description",
@@ -1038,24 +1041,19 @@ pub(crate) const INTUNE_READ_ONLY: &[&str] = &[
 pub const COMPLIANCE_EXPAND: &str =
     "scheduledActionsForRule($expand=scheduledActionConfigurations)";
 
-/// The handler kind for a template kind, when capture supports it.
-fn intune_kind(kind: &TemplateKind) -> Option<IntuneKind> {
-    Some(match kind {
-        TemplateKind::IntuneDeviceConfiguration => IntuneKind::DeviceConfiguration,
-        TemplateKind::IntuneCompliance => IntuneKind::CompliancePolicy,
-        TemplateKind::IntuneSettingsCatalog => IntuneKind::SettingsCatalog,
-        TemplateKind::WindowsFeatureUpdateProfile => IntuneKind::WindowsFeatureUpdate,
-        TemplateKind::AssignmentFilter => IntuneKind::AssignmentFilter,
-        _ => return None,
-    })
-}
-
-/// The template kinds [`capture_intune`] supports.
+/// The template kinds [`capture_intune`] supports: every Intune kind.
 pub const INTUNE_CAPTURE_KINDS: &[TemplateKind] = &[
     TemplateKind::IntuneDeviceConfiguration,
     TemplateKind::IntuneCompliance,
     TemplateKind::IntuneSettingsCatalog,
+    TemplateKind::IntuneAdministrativeTemplate,
+    TemplateKind::IntuneAppProtection,
+    TemplateKind::IntuneAppConfiguration,
+    TemplateKind::WindowsDriverUpdateProfile,
     TemplateKind::WindowsFeatureUpdateProfile,
+    TemplateKind::WindowsQualityUpdatePolicy,
+    TemplateKind::WindowsQualityUpdateProfile,
+    TemplateKind::IntuneReusableSetting,
     TemplateKind::AssignmentFilter,
 ];
 
@@ -1089,7 +1087,7 @@ pub async fn capture_intune_with(
     id: &str,
     options: &CaptureOptions,
 ) -> Result<Capture, CaptureError> {
-    let Some(ik) = intune_kind(kind) else {
+    if crate::apply::intune::collections(kind).is_empty() {
         return Err(CaptureError::Unsupported {
             what: format!("an Intune object of kind {kind}"),
             reason: format!(
@@ -1102,12 +1100,18 @@ pub async fn capture_intune_with(
             ),
         });
     };
+    let what = format!("{kind} {id}");
+    let ik = crate::apply::intune::locate(graph, kind, id)
+        .await
+        .map_err(|message| CaptureError::Invalid {
+            what: what.clone(),
+            message,
+        })?;
     let mut call = graph.intune().get(ik, id);
     if ik == IntuneKind::CompliancePolicy {
         call = call.map_request(|r| r.query("$expand", COMPLIANCE_EXPAND));
     }
     let policy = call.await?;
-    let what = format!("{kind} {id}");
     let name = policy.title().trim().to_owned();
     if name.is_empty() {
         return Err(CaptureError::Invalid {
@@ -1117,12 +1121,23 @@ pub async fn capture_intune_with(
         });
     }
     let description = policy.description.clone().unwrap_or_default();
-    let mut body = to_value(&what, &policy)?;
+    // Administrative templates as their `updateDefinitionValues` payload.
+    let mut body = crate::apply::intune::read_raw(graph, ik, &policy)
+        .await
+        .map_err(|message| CaptureError::Invalid {
+            what: what.clone(),
+            message,
+        })?;
+    if let (Some(t), Some(o)) = (crate::apply::intune::implied_type(ik), body.as_object_mut()) {
+        o.entry("@odata.type")
+            .or_insert_with(|| Value::String(t.to_owned()));
+    }
     strip_annotations(&mut body);
     strip_server_owned(&mut body);
     strip_fields(&mut body, INTUNE_READ_ONLY);
     let mut warnings = Vec::new();
     let mut unresolved = Unresolved::new(options);
+    let mut attachments = Attachments::default();
     match ik {
         IntuneKind::DeviceConfiguration => clean_oma_settings(&mut body, &what)?,
         IntuneKind::CompliancePolicy => {
@@ -1135,21 +1150,11 @@ pub async fn capture_intune_with(
                 strip_annotations(s);
                 strip_fields(s, &["id", "settingDefinitions"]);
             }
-            let reusable = reusable_references(&Value::Array(settings.clone()));
-            if !reusable.is_empty() {
-                return Err(CaptureError::Unsupported {
-                    what: format!("settings catalog policy {name:?}"),
-                    reason: format!(
-                        "it references reusable policy settings ({}); capturing those needs \
-                         deviceManagement/reusablePolicySettings, which cipp-graph does not \
-                         read yet. Import the policy from CIPP (its ReusableSettings travel \
-                         with it) or replace the references in the tenant",
-                        reusable.join(", ")
-                    ),
-                });
-            }
+            let mut settings = Value::Array(settings);
+            attachments.reusable_settings =
+                name_reusable_settings(graph, &mut settings, &mut unresolved).await?;
             if let Some(obj) = body.as_object_mut() {
-                obj.insert("settings".to_owned(), Value::Array(settings));
+                obj.insert("settings".to_owned(), settings);
             }
         }
         _ => {}
@@ -1165,7 +1170,7 @@ pub async fn capture_intune_with(
         name,
         description,
         body,
-        Attachments::default(),
+        attachments,
         graph.id(),
     );
     Ok(Capture {
@@ -1259,31 +1264,74 @@ async fn clean_scheduled_actions(
     Ok(())
 }
 
-/// The reusable-setting ids referenced by settings-catalog settings.
-pub(crate) fn reusable_references(value: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(map) => {
-                let reference = map
-                    .get("@odata.type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.ends_with("ReferenceSettingValue"));
-                if reference {
-                    if let Some(id) = map.get("value").and_then(Value::as_str) {
-                        out.push(id.to_owned());
-                    }
+/// Calls `f` on the `value` of every reusable-setting reference
+/// (`…ReferenceSettingValue`) inside settings-catalog settings.
+pub(crate) fn each_reusable_reference(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    match v {
+        Value::Object(map) => {
+            let reference = map
+                .get("@odata.type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("ReferenceSettingValue"));
+            if reference {
+                if let Some(value) = map.get_mut("value") {
+                    f(value);
                 }
-                map.values().for_each(|x| walk(x, out));
             }
-            Value::Array(items) => items.iter().for_each(|x| walk(x, out)),
-            _ => {}
+            map.values_mut().for_each(|x| each_reusable_reference(x, f));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| each_reusable_reference(x, f)),
+        _ => {}
+    }
+}
+
+/// The reusable settings `settings` reference become their display names, each attached
+/// (as read, without server fields); one that no longer exists is unresolved.
+async fn name_reusable_settings(
+    graph: &TenantGraph,
+    settings: &mut Value,
+    unresolved: &mut Unresolved,
+) -> Result<Vec<Value>, CaptureError> {
+    let mut ids = Vec::new();
+    each_reusable_reference(settings, &mut |v| {
+        if let Some(id) = v.as_str() {
+            ids.push(id.to_owned());
+        }
+    });
+    ids.sort();
+    ids.dedup();
+    let mut names = BTreeMap::new();
+    let mut attached = Vec::new();
+    for id in ids {
+        match found(graph.intune().get(IntuneKind::ReusableSetting, &id).await)? {
+            Some(p) => {
+                let mut v = to_value("reusable policy setting", &p)?;
+                strip_annotations(&mut v);
+                strip_server_owned(&mut v);
+                strip_fields(
+                    &mut v,
+                    &[
+                        "referencingConfigurationPolicies",
+                        "referencingConfigurationPolicyCount",
+                    ],
+                );
+                names.insert(id, p.title().to_owned());
+                attached.push(v);
+            }
+            None => unresolved.add(
+                ReferenceKind::ReusableSetting,
+                &id,
+                "settings",
+                "not found in the tenant: deleted?",
+            ),
         }
     }
-    walk(value, &mut out);
-    out.sort();
-    out.dedup();
-    out
+    each_reusable_reference(settings, &mut |v| {
+        if let Some(n) = v.as_str().and_then(|id| names.get(id)) {
+            *v = Value::String(n.clone());
+        }
+    });
+    Ok(attached)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1470,11 +1518,13 @@ mod tests {
         let v = json!([{"settingInstance": {"simpleSettingCollectionValue": [
             {"@odata.type": "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue",
              "value": "b1a7e2c4-0000-4000-8000-000000000001"}]}}]);
-        assert_eq!(
-            reusable_references(&v),
-            ["b1a7e2c4-0000-4000-8000-000000000001"]
-        );
-        assert!(reusable_references(&json!({"value": "x"})).is_empty());
+        let found = |mut v: Value| {
+            let mut out = Vec::new();
+            each_reusable_reference(&mut v, &mut |x| out.push(x.clone()));
+            out
+        };
+        assert_eq!(found(v), [json!("b1a7e2c4-0000-4000-8000-000000000001")]);
+        assert!(found(json!({"value": "x"})).is_empty());
     }
 
     #[test]

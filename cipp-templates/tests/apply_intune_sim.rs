@@ -514,3 +514,26 @@ async fn assignment_choices_all_users_devices_append_and_unmatched_groups() {
         other => panic!("expected partial: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn every_kind_deployed_captures_back_to_its_template() {
+    let (_sim, graph) = setup();
+    let templates = templates(&graph).await;
+    let b = tenant(&graph, DST);
+    let state = fetch_state(&b, &templates).await.unwrap();
+    let p = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
+    let report = apply(&b, &p, &ApplyOptions::new()).await;
+    assert!(report.is_ok(), "{:?}", report.report());
+    for t in &templates {
+        let id = report.item(&t.id).unwrap().object_id.clone().unwrap();
+        let back = capture_intune(&b, &t.kind, &id).await.unwrap();
+        let changes = cipp_templates::plan::diff(&t.kind, &t.body, &back.template.body);
+        assert!(changes.is_empty(), "{}: {changes:?}", t.id);
+        assert_eq!(
+            back.template.attachments.reusable_settings.len(),
+            t.attachments.reusable_settings.len(),
+            "{}",
+            t.id
+        );
+    }
+}

@@ -615,31 +615,85 @@ async fn settings_catalog_capture_reads_the_policy_and_its_settings() {
 }
 
 #[tokio::test]
-async fn settings_catalog_with_reusable_settings_is_refused_naming_them() {
+async fn settings_catalog_reusable_settings_become_names_with_the_objects_attached() {
     let (server, graph) = wire().await;
     let reusable = "d1d2d3d4-e5e6-4f7f-8a8a-b9b0c1c2c3c4";
-    mount_get(
+    let gone = "d1d2d3d4-e5e6-4f7f-8a8a-b9b0c1c2c3c5";
+    mount_get_n(
         &server,
         &format!("/beta/deviceManagement/configurationPolicies/{SC}"),
         catalog_json(),
+        2,
     )
     .await;
-    mount_get(
-        &server,
-        &format!("/beta/deviceManagement/configurationPolicies/{SC}/settings"),
-        json!({"value": [{"id": "0", "settingInstance": {
+    let reference = |id: &str| {
+        json!({"@odata.type": "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue",
+               "value": id, "note": null})
+    };
+    let setting = |ids: &[&str]| {
+        json!({"id": "0", "settingInstance": {
             "@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingCollectionInstance",
             "settingDefinitionId": "vendor_msft_firewall_mdmstore_firewallrules_{firewallrulename}_remoteaddressdynamickeywords",
-            "simpleSettingCollectionValue": [{
-                "@odata.type": "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue",
-                "value": reusable, "note": null}]}}]}),
+            "simpleSettingCollectionValue": ids.iter().map(|i| reference(i)).collect::<Vec<_>>()}})
+    };
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/beta/deviceManagement/configurationPolicies/{SC}/settings"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value": [setting(&[reusable, gone])]})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    mount_get_n(
+        &server,
+        &format!("/beta/deviceManagement/reusablePolicySettings/{reusable}"),
+        json!({"@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/reusablePolicySettings/$entity",
+               "id": reusable, "displayName": "Proxy addresses", "description": "",
+               "createdDateTime": "2024-01-01T00:00:00Z", "lastModifiedDateTime": "2024-01-01T00:00:00Z",
+               "version": 2, "referencingConfigurationPolicyCount": 1,
+               "settingDefinitionId": "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}",
+               "settingInstance": {"settingDefinitionId": "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}"}}),
+        2,
     )
     .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/beta/deviceManagement/reusablePolicySettings/{gone}"
+        )))
+        .respond_with(graph_error(404, "ResourceNotFound", "Not found"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    // A deleted reusable setting is an unresolved reference ...
     let err = capture_intune(&graph, &TemplateKind::IntuneSettingsCatalog, SC)
         .await
         .unwrap_err();
-    assert!(matches!(err, CaptureError::Unsupported { .. }), "{err:?}");
-    assert!(err.to_string().contains(reusable), "{err}");
+    assert!(matches!(err, CaptureError::Unresolved { .. }), "{err:?}");
+    assert!(err.to_string().contains(gone), "{err}");
+    // ... and, when asked, left as it is with a warning; the other becomes its name.
+    let c = capture_intune_with(
+        &graph,
+        &TemplateKind::IntuneSettingsCatalog,
+        SC,
+        &CaptureOptions::new().drop_unresolved(),
+    )
+    .await
+    .unwrap();
+    let values = &c.template.body["settings"][0]["settingInstance"]["simpleSettingCollectionValue"];
+    assert_eq!(values[0]["value"], json!("Proxy addresses"));
+    assert_eq!(c.template.attachments.reusable_settings.len(), 1);
+    let attached = &c.template.attachments.reusable_settings[0];
+    assert_eq!(attached["displayName"], json!("Proxy addresses"));
+    assert!(
+        attached.get("id").is_none()
+            && attached
+                .get("referencingConfigurationPolicyCount")
+                .is_none()
+    );
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
 }
 
 #[tokio::test]
@@ -715,7 +769,7 @@ async fn assignment_filter_capture_is_the_object_without_server_fields() {
 #[tokio::test]
 async fn unsupported_intune_kinds_say_which_are_supported() {
     let (server, graph) = wire().await;
-    let err = capture_intune(&graph, &TemplateKind::IntuneAppProtection, G1)
+    let err = capture_intune(&graph, &TemplateKind::Group, G1)
         .await
         .unwrap_err();
     assert!(matches!(err, CaptureError::Unsupported { .. }));

@@ -26,12 +26,14 @@ use serde_json::{json, Map, Value};
 use super::resolve::{id_of, name_of, Directory};
 use super::{failed, to_json, verified, ApplyError, ApplyOptions, Done};
 use crate::canonical::{strip_fields, strip_server_owned};
-use crate::capture::{strip_annotations, COMPLIANCE_EXPAND, INTUNE_READ_ONLY};
+use crate::capture::{
+    each_reusable_reference, strip_annotations, COMPLIANCE_EXPAND, INTUNE_READ_ONLY,
+};
 use crate::plan::{object_name, Existing, FieldChange, PlanItem};
 use crate::template::TemplateKind;
 
 /// The Graph collections holding a template kind's objects (empty: not an Intune kind).
-pub(super) fn collections(kind: &TemplateKind) -> &'static [IntuneKind] {
+pub(crate) fn collections(kind: &TemplateKind) -> &'static [IntuneKind] {
     match kind {
         TemplateKind::IntuneDeviceConfiguration => &[IntuneKind::DeviceConfiguration],
         TemplateKind::IntuneSettingsCatalog => &[IntuneKind::SettingsCatalog],
@@ -55,7 +57,7 @@ pub(super) fn collections(kind: &TemplateKind) -> &'static [IntuneKind] {
 }
 
 /// The `@odata.type` of a typed collection's objects (Graph leaves it out on typed URLs).
-fn implied_type(ik: IntuneKind) -> Option<&'static str> {
+pub(crate) fn implied_type(ik: IntuneKind) -> Option<&'static str> {
     Some(match ik {
         IntuneKind::IosAppProtection => "#microsoft.graph.iosManagedAppProtection",
         IntuneKind::AndroidAppProtection => "#microsoft.graph.androidManagedAppProtection",
@@ -89,7 +91,7 @@ pub(super) fn collection_for(kind: &TemplateKind, body: &Value) -> Result<Intune
 }
 
 /// The collection holding object `id` of `kind` (probed when the kind spans several).
-pub(super) async fn locate(
+pub(crate) async fn locate(
     graph: &TenantGraph,
     kind: &TemplateKind,
     id: &str,
@@ -139,26 +141,8 @@ fn each_reference(body: &mut Value, ik: IntuneKind, f: &mut dyn FnMut(Ref, &mut 
             }
         }
         IntuneKind::SettingsCatalog => {
-            fn walk(v: &mut Value, f: &mut dyn FnMut(Ref, &mut Value)) {
-                match v {
-                    Value::Object(map) => {
-                        let reference = map
-                            .get("@odata.type")
-                            .and_then(Value::as_str)
-                            .is_some_and(|t| t.ends_with("ReferenceSettingValue"));
-                        if reference {
-                            if let Some(value) = map.get_mut("value") {
-                                f(Ref::Reusable, value);
-                            }
-                        }
-                        map.values_mut().for_each(|x| walk(x, f));
-                    }
-                    Value::Array(items) => items.iter_mut().for_each(|x| walk(x, f)),
-                    _ => {}
-                }
-            }
             if let Some(settings) = body.get_mut("settings") {
-                walk(settings, f);
+                each_reusable_reference(settings, &mut |v| f(Ref::Reusable, v));
             }
         }
         _ => {}
@@ -233,7 +217,7 @@ fn definition_bind(definition: &str, presentation: Option<&str>) -> String {
 /// An administrative template as its `updateDefinitionValues` payload: the configuration's
 /// name, description and scope tags, and `added` from its definition values (read with
 /// `$expand=definition,presentationValues($expand=presentation)`).
-fn admin_shape(config: &Value, values: &[Value]) -> Value {
+pub(crate) fn admin_shape(config: &Value, values: &[Value]) -> Value {
     let mut out = Map::new();
     for k in ["displayName", "description", "roleScopeTagIds"] {
         if let Some(v) = config.get(k) {
@@ -321,7 +305,7 @@ fn shape(ik: IntuneKind, mut v: Value, dir: &Directory) -> Value {
 
 /// One object of `ik` read whole: compliance with its scheduled actions, settings catalog
 /// with its settings, administrative templates with their definition values.
-async fn read_raw(
+pub(crate) async fn read_raw(
     graph: &TenantGraph,
     ik: IntuneKind,
     policy: &IntunePolicy,

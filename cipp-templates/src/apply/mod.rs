@@ -41,7 +41,7 @@
 mod assign;
 mod ca;
 mod groups;
-mod intune;
+pub(crate) mod intune;
 mod resolve;
 
 use cipp_core::{ErrorSummary, Outcome, Report};

@@ -8,19 +8,7 @@ use cipp_graph::TenantGraph;
 use serde_json::Value;
 
 /// The group properties read (the portable ones, as [`crate::capture::capture_group`]).
-pub(super) const GROUP_SELECT: &[&str] = &[
-    "id",
-    "displayName",
-    "description",
-    "groupTypes",
-    "mailEnabled",
-    "securityEnabled",
-    "mailNickname",
-    "membershipRule",
-    "isAssignableToRole",
-    "assignedLicenses",
-    "onPremisesSyncEnabled",
-];
+pub(super) use crate::capture::GROUP_SELECT;
 
 /// One object: id, display name and (users) UPN.
 #[derive(Debug, Clone, Default)]
