@@ -6,7 +6,7 @@
 //! | [`capture_conditional_access`] | the policy; the users and groups it names; the named locations and authentication strengths (only when referenced) | [`TemplateKind::ConditionalAccess`], locations and custom strengths in [`Attachments`] |
 //! | [`capture_group`] | the group (`$select` of the portable attributes) | [`TemplateKind::Group`], CIPP's group template shape |
 //! | [`capture_user_defaults`] | the user (`$select`) and its direct `memberOf` | [`TemplateKind::UserDefaults`] |
-//! | [`capture_intune`] | the policy (compliance: `$expand` of its scheduled actions; settings catalog: its `settings`) | the Intune kind asked for |
+//! | [`capture_intune`] | the policy (compliance: `$expand` of its scheduled actions; settings catalog: its `settings` and the reusable settings they reference; administrative templates: their definition values) | the Intune kind asked for (every one) |
 //! | [`capture_transport_rule`] | `Get-TransportRule -Identity` | [`TemplateKind::TransportRule`], a `New-TransportRule` parameter set |
 //!
 //! What every capture does:
@@ -21,7 +21,8 @@
 //!   tenant — stay as they are), named locations become their display names with the
 //!   location objects attached, the authentication strength becomes `{"displayName": …}`
 //!   with a custom strength's object attached. Compliance notification CC groups become
-//!   group names. User defaults name their groups. Application ids (the same in every
+//!   group names; settings-catalog references to reusable settings become their display
+//!   names, with the reusable setting objects attached. User defaults name their groups. Application ids (the same in every
 //!   tenant for Microsoft's and multi-tenant apps; deployment drops apps a tenant lacks),
 //!   external tenant ids of guest conditions, SKU ids and Microsoft template ids are kept:
 //!   they are not objects of the source tenant.
@@ -43,8 +44,6 @@
 //! - Authentication contexts: policy references (`c1` … `c99`) are kept as they are (they
 //!   are not object ids) and a warning says the context's name and definition are not
 //!   attached.
-//! - Settings-catalog reusable settings: a policy that references one is refused
-//!   ([`CaptureError::Unsupported`]) rather than captured with the source tenant's id.
 //! - Encrypted OMA-URI values of custom device configurations are refused the same way
 //!   (decrypting them needs `getOmaSettingPlainTextValue`).
 //! - Intune assignments are not captured (assignment is chosen at deploy time).
@@ -1077,8 +1076,19 @@ pub async fn capture_intune(
 ///   reference;
 /// - settings catalog: `GET beta/deviceManagement/configurationPolicies/{id}` and every
 ///   page of its `/settings` (which become the body's `settings`, without their ids and
-///   definitions); a reference to a reusable setting is refused (see the module docs);
-/// - Windows feature update profiles and assignment filters: the object as read.
+///   definitions); each referenced reusable setting is read
+///   (`GET beta/deviceManagement/reusablePolicySettings/{id}`), named and attached (a
+///   deleted one is an unresolved reference, left as it is with
+///   [`CaptureOptions::drop_unresolved`]);
+/// - administrative templates: the configuration and every page of its
+///   `definitionValues?$expand=definition,presentationValues($expand=presentation)`, as
+///   an `updateDefinitionValues` payload (`added` with `definition@odata.bind` and
+///   `presentation@odata.bind`);
+/// - app protection: the collection holding the id (iOS, Android, Windows, targeted app
+///   configurations — probed in that order), with the `@odata.type` Graph leaves out on
+///   typed URLs;
+/// - app configuration, Windows driver / feature / quality update profiles and quality
+///   update policies, reusable settings and assignment filters: the object as read.
 ///
 /// Assignments are not captured.
 pub async fn capture_intune_with(
