@@ -2,9 +2,7 @@
 //! the dependencies, apply (dependencies first, names mapped to the target's ids), verify,
 //! and plan again to an all no-op plan through the returned bindings.
 
-use std::sync::Arc;
-
-use cipp_core::{Outcome, Pipeline, TenantId, ThrottleSettings};
+use cipp_core::{Outcome, TenantId};
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::kit::{GroupSeed, TenantSeed, UserSeed};
 use cipp_sim::Simulator;
@@ -13,6 +11,9 @@ use cipp_templates::capture::{capture_conditional_access, capture_group};
 use cipp_templates::plan::{plan, Action, CaState, DependencyKind, PlanOptions};
 use cipp_templates::template::{Template, TemplateKind};
 use serde_json::{json, Value};
+
+mod wire;
+use wire::*;
 
 const SRC: &str = "contoso.onmicrosoft.com";
 const DST: &str = "fabrikam.onmicrosoft.com";
@@ -68,12 +69,7 @@ fn simulator() -> Simulator {
 
 fn setup() -> (Simulator, GraphClient) {
     let sim = simulator();
-    let pipeline = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .throttle(ThrottleSettings::none())
-        .build()
-        .unwrap();
+    let pipeline = sim_pipeline(&sim);
     (sim, GraphClient::new(pipeline))
 }
 

@@ -44,6 +44,50 @@ async fn mount(
     m.respond_with(reply).expect(1).mount(server).await;
 }
 
+/// Answers `GET p?{key}={value}` with `reply`, expecting it `times` times.
+async fn mount_query(
+    server: &MockServer,
+    p: &str,
+    (key, value): (&str, &str),
+    reply: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method("GET"))
+        .and(path(p))
+        .and(query_param(key, value))
+        .respond_with(reply)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// Applies `t` to the object `ID` it is bound to, whose current state is `current`
+/// (verification off: the mocks check the requests), and expects success.
+async fn update_bound(graph: &TenantGraph, t: Template, current: Value) {
+    let mut state = TenantState::new("contoso");
+    state
+        .existing
+        .insert(t.kind.clone(), vec![Existing::new(ID, current)]);
+    let binding = Binding {
+        template_id: t.id.clone(),
+        tenant: "contoso".into(),
+        object_id: ID.into(),
+    };
+    let out = run(
+        graph,
+        &[t],
+        &state,
+        &[binding],
+        &ApplyOptions::new().verify(false),
+    )
+    .await;
+    assert!(
+        matches!(out[0].2, Outcome::Succeeded { .. }),
+        "{:?}",
+        out[0].2
+    );
+}
+
 fn ok(v: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(v)
 }
@@ -240,14 +284,14 @@ async fn settings_catalog_is_created_with_settings_and_replaced_with_put() {
         ResponseTemplate::new(204),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{CATALOG}/{ID}")))
-        .and(query_param("$expand", "settings"))
-        .respond_with(ok(catalog_read(&body)))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_query(
+        &server,
+        &format!("{CATALOG}/{ID}"),
+        ("$expand", "settings"),
+        ok(catalog_read(&body)),
+        1,
+    )
+    .await;
     // Read once per apply (a settings catalog may reference reusable settings).
     Mock::given(method("GET"))
         .and(path("/beta/deviceManagement/reusablePolicySettings"))
@@ -270,29 +314,7 @@ async fn settings_catalog_is_created_with_settings_and_replaced_with_put() {
     // An update is one PUT of the whole policy with its settings.
     let t =
         Template::new(TemplateKind::IntuneSettingsCatalog, "Edge", changed.clone()).with_id("edge");
-    let mut state = TenantState::new("contoso");
-    state.existing.insert(
-        TemplateKind::IntuneSettingsCatalog,
-        vec![Existing::new(ID, body.clone())],
-    );
-    let binding = Binding {
-        template_id: "edge".into(),
-        tenant: "contoso".into(),
-        object_id: ID.into(),
-    };
-    let out = run(
-        &graph,
-        &[t],
-        &state,
-        &[binding],
-        &ApplyOptions::new().verify(false),
-    )
-    .await;
-    assert!(
-        matches!(out[0].2, Outcome::Succeeded { .. }),
-        "{:?}",
-        out[0].2
-    );
+    update_bound(&graph, t, body.clone()).await;
 }
 
 #[tokio::test]
@@ -424,13 +446,14 @@ async fn compliance_is_created_with_scheduled_actions_and_cc_groups_as_ids() {
     .await;
     let mut read = answered(&sent, ID);
     read["scheduledActionsForRule"][0]["id"] = json!("a1b2c3d4-0000-4000-8000-000000000009");
-    Mock::given(method("GET"))
-        .and(path(format!("{COMPLIANCE}/{ID}")))
-        .and(query_param("$expand", EXPAND))
-        .respond_with(ok(read))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_query(
+        &server,
+        &format!("{COMPLIANCE}/{ID}"),
+        ("$expand", EXPAND),
+        ok(read),
+        1,
+    )
+    .await;
     let t = Template::new(
         TemplateKind::IntuneCompliance,
         "Baseline",
@@ -474,29 +497,7 @@ async fn compliance_update_patches_then_reschedules_changed_actions() {
         compliance(24, "Helpdesk"),
     )
     .with_id("c");
-    let mut state = TenantState::new("contoso");
-    state.existing.insert(
-        TemplateKind::IntuneCompliance,
-        vec![Existing::new(ID, compliance(0, "Helpdesk"))],
-    );
-    let binding = Binding {
-        template_id: "c".into(),
-        tenant: "contoso".into(),
-        object_id: ID.into(),
-    };
-    let out = run(
-        &graph,
-        &[t],
-        &state,
-        &[binding],
-        &ApplyOptions::new().verify(false),
-    )
-    .await;
-    assert!(
-        matches!(out[0].2, Outcome::Succeeded { .. }),
-        "{:?}",
-        out[0].2
-    );
+    update_bound(&graph, t, compliance(0, "Helpdesk")).await;
 }
 
 const ADMX: &str = "/beta/deviceManagement/groupPolicyConfigurations";
@@ -549,16 +550,17 @@ async fn administrative_template_is_a_shell_then_its_definition_values() {
         ok(answered(&shell, ID)),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{ADMX}/{ID}/definitionValues")))
-        .and(query_param(
+    mount_query(
+        &server,
+        &format!("{ADMX}/{ID}/definitionValues"),
+        (
             "$expand",
             "definition,presentationValues($expand=presentation)",
-        ))
-        .respond_with(list(vec![definition_value("dv1", "https://intranet")]))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ),
+        list(vec![definition_value("dv1", "https://intranet")]),
+        1,
+    )
+    .await;
     let t = Template::new(
         TemplateKind::IntuneAdministrativeTemplate,
         "Edge ADMX",
@@ -621,31 +623,9 @@ async fn administrative_template_update_deletes_every_value_then_adds_the_templa
         values,
     )
     .with_id("admx");
-    let mut state = TenantState::new("contoso");
     let mut current = admx_values("old");
     current["displayName"] = json!("Edge ADMX");
-    state.existing.insert(
-        TemplateKind::IntuneAdministrativeTemplate,
-        vec![Existing::new(ID, current)],
-    );
-    let binding = Binding {
-        template_id: "admx".into(),
-        tenant: "contoso".into(),
-        object_id: ID.into(),
-    };
-    let out = run(
-        &graph,
-        &[t],
-        &state,
-        &[binding],
-        &ApplyOptions::new().verify(false),
-    )
-    .await;
-    assert!(
-        matches!(out[0].2, Outcome::Succeeded { .. }),
-        "{:?}",
-        out[0].2
-    );
+    update_bound(&graph, t, current).await;
 }
 
 #[tokio::test]
@@ -727,20 +707,22 @@ async fn assignment_resolves_groups_and_filter_by_name_and_posts_the_documented_
 async fn state_reads_each_collection_with_what_its_objects_carry() {
     let (server, graph) = wire().await;
     let body = catalog(vec![smartscreen("on")]);
-    Mock::given(method("GET"))
-        .and(path(CATALOG))
-        .and(query_param("$expand", "settings"))
-        .respond_with(list(vec![catalog_read(&body)]))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(COMPLIANCE))
-        .and(query_param("$expand", EXPAND))
-        .respond_with(list(vec![answered(&compliance(0, GROUP), ID)]))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_query(
+        &server,
+        CATALOG,
+        ("$expand", "settings"),
+        list(vec![catalog_read(&body)]),
+        1,
+    )
+    .await;
+    mount_query(
+        &server,
+        COMPLIANCE,
+        ("$expand", EXPAND),
+        list(vec![answered(&compliance(0, GROUP), ID)]),
+        1,
+    )
+    .await;
     mount(
         &server,
         "GET",

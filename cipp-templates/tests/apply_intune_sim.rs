@@ -2,9 +2,7 @@
 //! templates for the kinds capture does not read), plan for Fabrikam, apply with
 //! assignment, verify by reading back, and a second plan/apply that is all no-op.
 
-use std::sync::Arc;
-
-use cipp_core::{Outcome, Pipeline, TenantId, ThrottleSettings};
+use cipp_core::{Outcome, TenantId};
 use cipp_graph::intune::IntuneKind;
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::kit::{GroupSeed, TenantSeed};
@@ -14,6 +12,9 @@ use cipp_templates::capture::capture_intune;
 use cipp_templates::plan::{plan, Action, DependencyKind, PlanOptions};
 use cipp_templates::template::{Attachments, Template, TemplateKind};
 use serde_json::{json, Value};
+
+mod wire;
+use wire::*;
 
 const SRC: &str = "contoso.onmicrosoft.com";
 const DST: &str = "fabrikam.onmicrosoft.com";
@@ -93,12 +94,7 @@ fn simulator() -> Simulator {
 
 fn setup() -> (Simulator, GraphClient) {
     let sim = simulator();
-    let pipeline = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .throttle(ThrottleSettings::none())
-        .build()
-        .unwrap();
+    let pipeline = sim_pipeline(&sim);
     (sim, GraphClient::new(pipeline))
 }
 
@@ -391,15 +387,9 @@ async fn changed_templates_update_each_kind_and_verify() {
 #[tokio::test]
 async fn settings_the_tenant_does_not_offer_are_left_out_with_a_warning() {
     let (sim, graph) = setup();
-    {
-        let mut st = sim.lock_state();
-        let t = st
-            .tenants
-            .values_mut()
-            .find(|t| t.display_name == "Fabrikam")
-            .unwrap();
-        t.intune.unavailable_settings.push(SMARTSCREEN.to_owned());
-    }
+    with_tenant(&sim, "Fabrikam", |t| {
+        t.intune.unavailable_settings.push(SMARTSCREEN.to_owned())
+    });
     let offered = choice(
         "device_vendor_msft_policy_config_browser_allowautofill",
         "device_vendor_msft_policy_config_browser_allowautofill_0",

@@ -994,13 +994,7 @@ fn user_id(upn: &str) -> String {
 fn setup() -> (Simulator, GraphClient, ExoClient) {
     let sim = simulator();
     // Transport rules are Exchange state: a Get-TransportRule row as Exchange returns it.
-    {
-        let mut st = sim.lock_state();
-        let src = st
-            .tenants
-            .values_mut()
-            .find(|t| t.display_name == "Contoso")
-            .unwrap();
+    with_tenant(&sim, "Contoso", |src| {
         src.exchange.transport_rules.push(json!({
             "Identity": "External sender warning", "Name": "External sender warning",
             "Guid": SRC_RULE_GUID, "ImmutableId": "7a7a7a7a-0000-4000-8000-0000000ab002",
@@ -1016,13 +1010,8 @@ fn setup() -> (Simulator, GraphClient, ExoClient) {
             "Conditions": ["Microsoft.Exchange.MessagingPolicies.Rules.Tasks.FromScopePredicate"],
             "Actions": ["Microsoft.Exchange.MessagingPolicies.Rules.Tasks.PrependSubjectAction"]
         }));
-    }
-    let pipeline = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .throttle(ThrottleSettings::none())
-        .build()
-        .unwrap();
+    });
+    let pipeline = sim_pipeline(&sim);
     let graph = GraphClient::new(pipeline.clone());
     let exo = ExoClient::new(pipeline);
     (sim, graph, exo)

@@ -1,5 +1,6 @@
-//! Wiremock helpers shared by the template test crates: a Graph client on a mock server,
-//! Graph's error shape, and the requests received.
+//! Helpers shared by the template test crates: a Graph client on a mock server, Graph's
+//! error shape and the requests received (wiremock); a pipeline over the simulator and a
+//! simulated tenant by name.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use cipp_core::{
     ThrottleSettings,
 };
 use cipp_graph::{GraphClient, TenantGraph};
+use cipp_sim::{SimTenant, Simulator};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -87,4 +89,25 @@ pub async fn mount_get_n(server: &MockServer, p: &str, body: Value, times: u64) 
         .expect(times)
         .mount(server)
         .await;
+}
+
+/// A pipeline over the simulator, without client-side pacing.
+pub fn sim_pipeline(sim: &Simulator) -> Pipeline {
+    Pipeline::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.client_credentials())
+        .throttle(ThrottleSettings::none())
+        .build()
+        .unwrap()
+}
+
+/// Runs `f` on the simulated tenant whose display name is `name`.
+pub fn with_tenant<R>(sim: &Simulator, name: &str, f: impl FnOnce(&mut SimTenant) -> R) -> R {
+    let mut st = sim.lock_state();
+    let t = st
+        .tenants
+        .values_mut()
+        .find(|t| t.display_name == name)
+        .unwrap();
+    f(t)
 }
