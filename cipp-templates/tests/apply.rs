@@ -370,15 +370,7 @@ async fn verification_reports_what_differs_when_read_back() {
     )
     .with_id("group-licensed");
     let b = tenant(&graph, DST);
-    let state = fetch_state(&b, std::slice::from_ref(&t)).await.unwrap();
-    let p = plan(
-        std::slice::from_ref(&t),
-        &state,
-        &[],
-        &PlanOptions::default(),
-    )
-    .unwrap();
-    let report = apply(&b, &p, &ApplyOptions::default()).await;
+    let (_, report) = deploy(&b, std::slice::from_ref(&t), &[], &ApplyOptions::default()).await;
     let item = report.item("group-licensed").unwrap();
     match &item.outcome {
         Outcome::Partial { failures, .. } => {

@@ -88,6 +88,30 @@ async fn update_bound(graph: &TenantGraph, t: Template, current: Value) {
     );
 }
 
+/// The tenant has no reusable settings (read when a settings catalog policy is applied).
+async fn no_reusable_settings(server: &MockServer) {
+    mount(
+        server,
+        "GET",
+        "/beta/deviceManagement/reusablePolicySettings",
+        None,
+        list(vec![]),
+    )
+    .await;
+}
+
+/// Applies `t` to a tenant with no object of its kind.
+async fn run_new(graph: &TenantGraph, t: Template) -> Vec<(String, Option<String>, Outcome)> {
+    run(
+        graph,
+        &[t],
+        &TenantState::new("contoso"),
+        &[],
+        &ApplyOptions::new(),
+    )
+    .await
+}
+
 fn ok(v: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(v)
 }
@@ -208,14 +232,7 @@ async fn each_plain_kind_is_posted_to_its_collection_and_read_back() {
         );
     }
     // Reusable settings are read (by name) since a settings catalog might reference them.
-    mount(
-        &server,
-        "GET",
-        "/beta/deviceManagement/reusablePolicySettings",
-        None,
-        list(vec![]),
-    )
-    .await;
+    no_reusable_settings(&server).await;
     let out = run(
         &graph,
         &templates,
@@ -301,14 +318,7 @@ async fn settings_catalog_is_created_with_settings_and_replaced_with_put() {
         .await;
     let t =
         Template::new(TemplateKind::IntuneSettingsCatalog, "Edge", body.clone()).with_id("edge");
-    let out = run(
-        &graph,
-        &[t],
-        &TenantState::new("contoso"),
-        &[],
-        &ApplyOptions::new(),
-    )
-    .await;
+    let out = run_new(&graph, t).await;
     assert_verified(&out[0].2, "create");
 
     // An update is one PUT of the whole policy with its settings.
@@ -346,23 +356,9 @@ async fn a_setting_graph_says_the_tenant_lacks_is_left_out_and_sent_again() {
         ok(catalog_read(&offered)),
     )
     .await;
-    mount(
-        &server,
-        "GET",
-        "/beta/deviceManagement/reusablePolicySettings",
-        None,
-        list(vec![]),
-    )
-    .await;
+    no_reusable_settings(&server).await;
     let t = Template::new(TemplateKind::IntuneSettingsCatalog, "Edge", full).with_id("edge");
-    let out = run(
-        &graph,
-        &[t],
-        &TenantState::new("contoso"),
-        &[],
-        &ApplyOptions::new(),
-    )
-    .await;
+    let out = run_new(&graph, t).await;
     match &out[0].2 {
         Outcome::Warning { message } => {
             assert!(
@@ -389,23 +385,9 @@ async fn a_refusal_naming_no_setting_fails_the_item_with_graphs_error() {
         graph_error(400, "BadRequest", "Invalid platform."),
     )
     .await;
-    mount(
-        &server,
-        "GET",
-        "/beta/deviceManagement/reusablePolicySettings",
-        None,
-        list(vec![]),
-    )
-    .await;
+    no_reusable_settings(&server).await;
     let t = Template::new(TemplateKind::IntuneSettingsCatalog, "Edge", body).with_id("edge");
-    let out = run(
-        &graph,
-        &[t],
-        &TenantState::new("contoso"),
-        &[],
-        &ApplyOptions::new(),
-    )
-    .await;
+    let out = run_new(&graph, t).await;
     match &out[0].2 {
         Outcome::Failed { error } => {
             assert!(error.message.contains("Invalid platform"), "{error:?}")
@@ -460,14 +442,7 @@ async fn compliance_is_created_with_scheduled_actions_and_cc_groups_as_ids() {
         compliance(0, "Helpdesk"),
     )
     .with_id("c");
-    let out = run(
-        &graph,
-        &[t],
-        &TenantState::new("contoso"),
-        &[],
-        &ApplyOptions::new(),
-    )
-    .await;
+    let out = run_new(&graph, t).await;
     assert_verified(&out[0].2, "compliance");
 }
 
@@ -567,14 +542,7 @@ async fn administrative_template_is_a_shell_then_its_definition_values() {
         values,
     )
     .with_id("admx");
-    let out = run(
-        &graph,
-        &[t],
-        &TenantState::new("contoso"),
-        &[],
-        &ApplyOptions::new(),
-    )
-    .await;
+    let out = run_new(&graph, t).await;
     assert_verified(&out[0].2, "admx");
 }
 
@@ -743,14 +711,7 @@ async fn state_reads_each_collection_with_what_its_objects_carry() {
     )
     .await;
     mount(&server, "GET", "/v1.0/groups", None, groups_answer()).await;
-    mount(
-        &server,
-        "GET",
-        "/beta/deviceManagement/reusablePolicySettings",
-        None,
-        list(vec![]),
-    )
-    .await;
+    no_reusable_settings(&server).await;
     let templates = vec![
         Template::new(TemplateKind::IntuneSettingsCatalog, "Edge", body.clone()).with_id("edge"),
         Template::new(

@@ -331,9 +331,7 @@ async fn changed_templates_update_each_kind_and_verify() {
     let (_sim, graph) = setup();
     let mut templates = templates(&graph).await;
     let b = tenant(&graph, DST);
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let p = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
-    let first = apply(&b, &p, &ApplyOptions::new()).await;
+    let (_, first) = deploy(&b, &templates, &[], &ApplyOptions::new()).await;
     assert!(first.is_ok(), "{:?}", first.report());
 
     for t in &mut templates {
@@ -402,15 +400,7 @@ async fn settings_the_tenant_does_not_offer_are_left_out_with_a_warning() {
     )
     .with_id("edge");
     let b = tenant(&graph, DST);
-    let state = fetch_state(&b, std::slice::from_ref(&t)).await.unwrap();
-    let p = plan(
-        std::slice::from_ref(&t),
-        &state,
-        &[],
-        &PlanOptions::default(),
-    )
-    .unwrap();
-    let report = apply(&b, &p, &ApplyOptions::new()).await;
+    let (_, report) = deploy(&b, std::slice::from_ref(&t), &[], &ApplyOptions::new()).await;
     let item = report.item("edge").unwrap();
     match &item.outcome {
         Outcome::Warning { message } => {
@@ -510,9 +500,7 @@ async fn every_kind_deployed_captures_back_to_its_template() {
     let (_sim, graph) = setup();
     let templates = templates(&graph).await;
     let b = tenant(&graph, DST);
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let p = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
-    let report = apply(&b, &p, &ApplyOptions::new()).await;
+    let (_, report) = deploy(&b, &templates, &[], &ApplyOptions::new()).await;
     assert!(report.is_ok(), "{:?}", report.report());
     for t in &templates {
         let id = report.item(&t.id).unwrap().object_id.clone().unwrap();

@@ -478,18 +478,23 @@ fn bound_id<'a>(bind: &'a str, name: &str) -> Option<&'a str> {
     Some(&bind[start..start + len])
 }
 
-fn update_definition_values(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+/// The administrative template `{id}` names (its id in lower case), or the 404.
+fn admx_config(ctx: &Ctx<'_, '_>, p: &Params) -> Result<String, Reply> {
     let id = p.get(0).to_ascii_lowercase();
-    if ctx
-        .t
+    ctx.t
         .intune
         .store
         .get("devicemanagement/grouppolicyconfigurations")
         .get(&id)
-        .is_none()
-    {
-        return intune_not_found(&id);
-    }
+        .map(|_| id.clone())
+        .ok_or_else(|| intune_not_found(&id))
+}
+
+fn update_definition_values(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let id = match admx_config(ctx, p) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
     let b = match ctx.req.json() {
         Ok(b) => b,
         Err(r) => return r,
@@ -550,17 +555,10 @@ fn update_definition_values(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
 }
 
 fn definition_values(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
-    let id = p.get(0).to_ascii_lowercase();
-    if ctx
-        .t
-        .intune
-        .store
-        .get("devicemanagement/grouppolicyconfigurations")
-        .get(&id)
-        .is_none()
-    {
-        return intune_not_found(&id);
-    }
+    let id = match admx_config(ctx, p) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
     let items = ctx
         .t
         .intune

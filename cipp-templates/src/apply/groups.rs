@@ -6,7 +6,7 @@ use cipp_graph::model::{Group, GroupId, NewGroup};
 use cipp_graph::TenantGraph;
 use serde_json::Value;
 
-use super::resolve::{same, Directory, Entry, GROUP_SELECT};
+use super::resolve::{Directory, Entry, GROUP_SELECT};
 use super::{failed, str_field, verified, ApplyOptions, Done};
 use crate::plan::{object_name, PlanItem};
 use crate::template::GroupType;
@@ -109,11 +109,8 @@ pub(super) async fn create_group(
 /// The group named `name` (created as a security group when the tenant has none by that
 /// name): its id and outcome.
 pub(super) async fn ensure_group(graph: &TenantGraph, name: &str, dir: &mut Directory) -> Done {
-    if let Some(e) = dir.groups.iter().find(|e| same(&e.name, name)) {
-        return (
-            Some(e.id.clone()),
-            Outcome::no_change("the group exists already"),
-        );
+    if let Some(done) = super::exists_already(&dir.groups, name, "group") {
+        return done;
     }
     let g = NewGroup::security(name, &nickname(name));
     match graph.groups().create(&g).await {

@@ -602,15 +602,8 @@ pub(super) async fn create_reusable(
     body: Option<&Value>,
     dir: &mut Directory,
 ) -> Done {
-    if let Some(e) = dir
-        .reusable
-        .iter()
-        .find(|e| super::resolve::same(&e.name, name))
-    {
-        return (
-            Some(e.id.clone()),
-            Outcome::no_change("the reusable setting exists already"),
-        );
+    if let Some(done) = super::exists_already(&dir.reusable, name, "reusable setting") {
+        return done;
     }
     let Some(body) = body else {
         return (

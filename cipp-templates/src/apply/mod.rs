@@ -224,6 +224,16 @@ fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// `name` among `entries`, as the outcome of a dependency that exists already.
+fn exists_already(entries: &[Entry], name: &str, what: &str) -> Option<Done> {
+    entries.iter().find(|e| same(&e.name, name)).map(|e| {
+        (
+            Some(e.id.clone()),
+            Outcome::no_change(format!("the {what} exists already")),
+        )
+    })
+}
+
 fn writes(action: &Action) -> bool {
     matches!(action, Action::Create { .. } | Action::Update { .. })
 }
@@ -510,11 +520,8 @@ async fn create_dependency(graph: &TenantGraph, d: &Dependency, dir: &mut Direct
 }
 
 async fn create_location(graph: &TenantGraph, d: &Dependency, dir: &mut Directory) -> Done {
-    if let Some(e) = dir.locations.iter().find(|e| same(&e.name, &d.name)) {
-        return (
-            Some(e.id.clone()),
-            Outcome::no_change("the named location exists already"),
-        );
+    if let Some(done) = exists_already(&dir.locations, &d.name, "named location") {
+        return done;
     }
     let Some(body) = &d.body else {
         return (

@@ -12,6 +12,9 @@ use cipp_core::{
 };
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::{SimTenant, Simulator};
+use cipp_templates::apply::{apply, fetch_state, ApplyOptions, ApplyReport};
+use cipp_templates::plan::{plan, Binding, Plan, PlanOptions};
+use cipp_templates::template::Template;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -110,4 +113,17 @@ pub fn with_tenant<R>(sim: &Simulator, name: &str, f: impl FnOnce(&mut SimTenant
         .find(|t| t.display_name == name)
         .unwrap();
     f(t)
+}
+
+/// Reads the tenant's state, plans `templates` (with `bindings`) and applies the plan.
+pub async fn deploy(
+    graph: &TenantGraph,
+    templates: &[Template],
+    bindings: &[Binding],
+    options: &ApplyOptions,
+) -> (Plan, ApplyReport) {
+    let state = fetch_state(graph, templates).await.unwrap();
+    let p = plan(templates, &state, bindings, &PlanOptions::default()).unwrap();
+    let report = apply(graph, &p, options).await;
+    (p, report)
 }
