@@ -1040,21 +1040,13 @@ pub(crate) const INTUNE_READ_ONLY: &[&str] = &[
 pub const COMPLIANCE_EXPAND: &str =
     "scheduledActionsForRule($expand=scheduledActionConfigurations)";
 
-/// The template kinds [`capture_intune`] supports: every Intune kind.
-pub const INTUNE_CAPTURE_KINDS: &[TemplateKind] = &[
-    TemplateKind::IntuneDeviceConfiguration,
-    TemplateKind::IntuneCompliance,
-    TemplateKind::IntuneSettingsCatalog,
-    TemplateKind::IntuneAdministrativeTemplate,
-    TemplateKind::IntuneAppProtection,
-    TemplateKind::IntuneAppConfiguration,
-    TemplateKind::WindowsDriverUpdateProfile,
-    TemplateKind::WindowsFeatureUpdateProfile,
-    TemplateKind::WindowsQualityUpdatePolicy,
-    TemplateKind::WindowsQualityUpdateProfile,
-    TemplateKind::IntuneReusableSetting,
-    TemplateKind::AssignmentFilter,
-];
+/// The template kinds [`capture_intune`] supports: every Intune kind, in
+/// [`crate::template::KNOWN_KINDS`] order.
+pub fn intune_capture_kinds() -> impl Iterator<Item = &'static TemplateKind> {
+    crate::template::KNOWN_KINDS
+        .iter()
+        .filter(|k| !crate::apply::intune::collections(k).is_empty())
+}
 
 /// Captures an Intune object with the default [`CaptureOptions`]; see
 /// [`capture_intune_with`].
@@ -1066,7 +1058,7 @@ pub async fn capture_intune(
     capture_intune_with(graph, kind, id, &CaptureOptions::default()).await
 }
 
-/// Captures an Intune object of one of [`INTUNE_CAPTURE_KINDS`]:
+/// Captures an Intune object of one of [`intune_capture_kinds`]:
 ///
 /// - device configuration: `GET deviceManagement/deviceConfigurations/{id}`; encrypted
 ///   OMA-URI values are refused (see the module docs), `secretReferenceValueId`s removed;
@@ -1102,8 +1094,7 @@ pub async fn capture_intune_with(
             what: format!("an Intune object of kind {kind}"),
             reason: format!(
                 "capture supports {}; import a CIPP template of this kind instead",
-                INTUNE_CAPTURE_KINDS
-                    .iter()
+                intune_capture_kinds()
                     .map(TemplateKind::as_str)
                     .collect::<Vec<_>>()
                     .join(", ")

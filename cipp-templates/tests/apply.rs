@@ -2,7 +2,7 @@
 //! the dependencies, apply (dependencies first, names mapped to the target's ids), verify,
 //! and plan again to an all no-op plan through the returned bindings.
 
-use cipp_core::{Outcome, TenantId};
+use cipp_core::Outcome;
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::kit::{GroupSeed, TenantSeed, UserSeed};
 use cipp_sim::Simulator;
@@ -69,17 +69,13 @@ fn simulator() -> Simulator {
 
 fn setup() -> (Simulator, GraphClient) {
     let sim = simulator();
-    let pipeline = sim_pipeline(&sim);
-    (sim, GraphClient::new(pipeline))
-}
-
-fn tenant(graph: &GraphClient, t: &str) -> TenantGraph {
-    graph.tenant(&TenantId::parse(t).unwrap())
+    let graph = sim_graph(&sim);
+    (sim, graph)
 }
 
 /// Fabrikam, with security defaults off (Graph refuses enabled policies otherwise).
 async fn target(graph: &GraphClient) -> TenantGraph {
-    let b = tenant(graph, DST);
+    let b = tenant_graph(graph, DST);
     b.conditional_access()
         .disable_security_defaults()
         .await
@@ -89,7 +85,7 @@ async fn target(graph: &GraphClient) -> TenantGraph {
 
 /// The CA policy and the Helpdesk group captured from Contoso.
 async fn templates(graph: &GraphClient) -> Vec<Template> {
-    let a = tenant(graph, SRC);
+    let a = tenant_graph(graph, SRC);
     let ca = capture_conditional_access(&a, SRC_POLICY)
         .await
         .unwrap()
@@ -240,7 +236,7 @@ async fn report_only_guardrail_creates_the_policy_in_report_only() {
     let (_sim, graph) = setup();
     let templates = templates(&graph).await;
     assert_eq!(templates[0].body["state"], json!("enabled"));
-    let b = tenant(&graph, DST);
+    let b = tenant_graph(&graph, DST);
     let state = fetch_state(&b, &templates).await.unwrap();
     let options = PlanOptions::default().ca_state(CaState::ReportOnly);
     let p = plan(&templates, &state, &[], &options).unwrap();
@@ -306,7 +302,7 @@ async fn an_unknown_user_fails_that_item_only_and_nothing_is_sent_for_it() {
 async fn fetch_state_reads_one_listing_each_and_names_existing_policies() {
     let (sim, graph) = setup();
     let templates = templates(&graph).await;
-    let a = tenant(&graph, SRC);
+    let a = tenant_graph(&graph, SRC);
     let before = sim.request_log().len();
     let state = fetch_state(&a, &templates).await.unwrap();
     let log = sim.request_log()[before..].to_vec();
@@ -369,7 +365,7 @@ async fn verification_reports_what_differs_when_read_back() {
                "licenses": [sku]}),
     )
     .with_id("group-licensed");
-    let b = tenant(&graph, DST);
+    let b = tenant_graph(&graph, DST);
     let (_, report) = deploy(&b, std::slice::from_ref(&t), &[], &ApplyOptions::default()).await;
     let item = report.item("group-licensed").unwrap();
     match &item.outcome {

@@ -24,12 +24,12 @@ use cipp_graph::TenantGraph;
 use serde_json::{json, Map, Value};
 
 use super::resolve::{id_of, name_of, Directory};
-use super::{failed, to_json, verified, ApplyError, ApplyOptions, Done};
+use super::{failed, to_json, verified, ApplyError, ApplyOptions, Done, Write};
 use crate::canonical::{strip_fields, strip_server_owned};
 use crate::capture::{
     each_reusable_reference, strip_annotations, COMPLIANCE_EXPAND, INTUNE_READ_ONLY,
 };
-use crate::plan::{object_name, Existing, FieldChange, PlanItem};
+use crate::plan::{object_name, Existing};
 use crate::template::TemplateKind;
 
 /// The Graph collections holding a template kind's objects (empty: not an Intune kind).
@@ -469,13 +469,16 @@ async fn replace_definition_values(
 /// Creates or updates an Intune object (`object_id` given: update), then verifies it.
 pub(super) async fn apply_intune(
     graph: &TenantGraph,
-    item: &PlanItem,
-    object_id: Option<&String>,
-    changes: &[FieldChange],
-    body: &Value,
+    w: Write<'_>,
     dir: &mut Directory,
     options: &ApplyOptions,
 ) -> (Done, Option<IntuneKind>) {
+    let Write {
+        item,
+        object_id,
+        changes,
+        body,
+    } = w;
     let bound = object_id.cloned();
     let ik = match collection_for(&item.kind, body) {
         Ok(k) => k,

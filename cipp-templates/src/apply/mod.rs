@@ -580,13 +580,29 @@ async fn apply_item(
             None,
         ),
         Action::Conflict { reason } => return (None, failed(format!("not applied: {reason}"))),
-        Action::Create { body } => write_item(graph, item, None, &[], body, dir, options).await,
+        Action::Create { body } => {
+            let w = Write {
+                item,
+                object_id: None,
+                changes: &[],
+                body,
+            };
+            write_item(graph, w, dir, options).await
+        }
         Action::Update {
             object_id,
             body,
             changes,
             ..
-        } => write_item(graph, item, Some(object_id), changes, body, dir, options).await,
+        } => {
+            let w = Write {
+                item,
+                object_id: Some(object_id),
+                changes,
+                body,
+            };
+            write_item(graph, w, dir, options).await
+        }
     };
     match (&options.intune_assignment, &done) {
         (Some(a), (Some(id), outcome)) if is_intune && outcome.is_ok() && !a.is_empty() => {
@@ -597,15 +613,27 @@ async fn apply_item(
     }
 }
 
+/// One object to write: the plan item, the object it updates (`None`: create), what
+/// changes and the body to send.
+struct Write<'a> {
+    item: &'a PlanItem,
+    object_id: Option<&'a String>,
+    changes: &'a [FieldChange],
+    body: &'a Value,
+}
+
 async fn write_item(
     graph: &TenantGraph,
-    item: &PlanItem,
-    object_id: Option<&String>,
-    changes: &[FieldChange],
-    body: &Value,
+    w: Write<'_>,
     dir: &mut Directory,
     options: &ApplyOptions,
 ) -> (Done, Option<IntuneKind>) {
+    let Write {
+        item,
+        object_id,
+        body,
+        ..
+    } = w;
     match (&item.kind, object_id) {
         (TemplateKind::ConditionalAccess, _) => (
             ca::apply_ca(graph, item, object_id, body, dir, options).await,
@@ -626,7 +654,7 @@ async fn write_item(
             None,
         ),
         (kind, _) if !intune::collections(kind).is_empty() => {
-            intune::apply_intune(graph, item, object_id, changes, body, dir, options).await
+            intune::apply_intune(graph, w, dir, options).await
         }
         (kind, _) => (
             (

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cipp_core::{
-    Credentials, Endpoints, Pipeline, ReqwestTransport, RetryPolicy, SecretString, TenantId,
-    ThrottleSettings,
+    Credentials, Endpoints, Outcome, Pipeline, ReqwestTransport, RetryPolicy, SecretString,
+    TenantId, ThrottleSettings,
 };
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::{SimTenant, Simulator};
@@ -126,4 +126,24 @@ pub async fn deploy(
     let p = plan(templates, &state, bindings, &PlanOptions::default()).unwrap();
     let report = apply(graph, &p, options).await;
     (p, report)
+}
+
+/// Asserts that `o` is of variant `variant` (`Succeeded`, `Warning`, `Failed`, `Partial`…)
+/// and that its message (with any failures) holds each of `parts`.
+pub fn assert_outcome(o: &Outcome, variant: &str, parts: &[&str]) {
+    let shown = format!("{o:?}");
+    assert!(shown.starts_with(variant), "expected {variant}: {shown}");
+    for p in parts {
+        assert!(shown.contains(p), "{p:?} not in {shown}");
+    }
+}
+
+/// A simulated tenant's Graph, by tenant id or domain.
+pub fn tenant_graph(graph: &GraphClient, t: &str) -> TenantGraph {
+    graph.tenant(&TenantId::parse(t).unwrap())
+}
+
+/// A Graph client over the simulator.
+pub fn sim_graph(sim: &Simulator) -> GraphClient {
+    GraphClient::new(sim_pipeline(sim))
 }
