@@ -203,14 +203,7 @@ async fn apply_creates_dependencies_first_maps_ids_verifies_and_reapply_is_no_op
     assert_eq!(created.state.unwrap().as_str().to_owned(), "enabled");
 
     // A second apply of the same templates is all no-op (through the bindings).
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let again = plan(
-        &templates,
-        &state,
-        &report.bindings,
-        &PlanOptions::default(),
-    )
-    .unwrap();
+    let again = replan(&b, &templates, &report.bindings).await;
     assert!(again.is_empty(), "{again}");
     assert!(again
         .items

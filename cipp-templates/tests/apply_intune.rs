@@ -44,6 +44,16 @@ async fn mount(
     m.respond_with(reply).expect(1).mount(server).await;
 }
 
+/// Mounts each `(method, path, expected body, reply)`, each expected once.
+async fn mount_all(
+    server: &MockServer,
+    mocks: Vec<(&str, String, Option<Value>, ResponseTemplate)>,
+) {
+    for (verb, p, body, reply) in mocks {
+        mount(server, verb, &p, body.as_ref(), reply).await;
+    }
+}
+
 /// Answers `GET p?{key}={value}` with `reply`, expecting it `times` times.
 async fn mount_query(
     server: &MockServer,
@@ -491,29 +501,25 @@ fn definition_value(id: &str, value: &str) -> Value {
 async fn administrative_template_is_a_shell_then_its_definition_values() {
     let (server, graph) = wire().await;
     let shell = json!({"displayName": "Edge ADMX", "roleScopeTagIds": ["0"]});
-    mount(
-        &server,
-        "POST",
-        ADMX,
-        Some(&shell),
-        ResponseTemplate::new(201).set_body_json(answered(&shell, ID)),
-    )
-    .await;
     let values = admx_values("https://intranet");
-    mount(
+    let created = ResponseTemplate::new(201).set_body_json(answered(&shell, ID));
+    mount_all(
         &server,
-        "POST",
-        &format!("{ADMX}/{ID}/updateDefinitionValues"),
-        Some(&values),
-        ResponseTemplate::new(204),
-    )
-    .await;
-    mount(
-        &server,
-        "GET",
-        &format!("{ADMX}/{ID}"),
-        None,
-        ok(answered(&shell, ID)),
+        vec![
+            ("POST", ADMX.to_owned(), Some(shell.clone()), created),
+            (
+                "POST",
+                format!("{ADMX}/{ID}/updateDefinitionValues"),
+                Some(values.clone()),
+                ResponseTemplate::new(204),
+            ),
+            (
+                "GET",
+                format!("{ADMX}/{ID}"),
+                None,
+                ok(answered(&shell, ID)),
+            ),
+        ],
     )
     .await;
     mount_query(
@@ -540,40 +546,40 @@ async fn administrative_template_is_a_shell_then_its_definition_values() {
 #[tokio::test]
 async fn administrative_template_update_deletes_every_value_then_adds_the_templates() {
     let (server, graph) = wire().await;
-    mount(
-        &server,
-        "PATCH",
-        &format!("{ADMX}/{ID}"),
-        Some(&json!({"displayName": "Edge ADMX", "roleScopeTagIds": ["0"]})),
-        ResponseTemplate::new(204),
-    )
-    .await;
-    mount(
-        &server,
-        "GET",
-        &format!("{ADMX}/{ID}/definitionValues"),
-        None,
-        list(vec![
-            definition_value("dv1", "old"),
-            definition_value("dv2", "old"),
-        ]),
-    )
-    .await;
-    mount(
-        &server,
-        "POST",
-        &format!("{ADMX}/{ID}/updateDefinitionValues"),
-        Some(&json!({"added": [], "updated": [], "deletedIds": ["dv1", "dv2"]})),
-        ResponseTemplate::new(204),
-    )
-    .await;
     let values = admx_values("https://portal");
-    mount(
+    let current = list(vec![
+        definition_value("dv1", "old"),
+        definition_value("dv2", "old"),
+    ]);
+    let update = format!("{ADMX}/{ID}/updateDefinitionValues");
+    mount_all(
         &server,
-        "POST",
-        &format!("{ADMX}/{ID}/updateDefinitionValues"),
-        Some(&values),
-        ResponseTemplate::new(204),
+        vec![
+            (
+                "PATCH",
+                format!("{ADMX}/{ID}"),
+                Some(json!({"displayName": "Edge ADMX", "roleScopeTagIds": ["0"]})),
+                ResponseTemplate::new(204),
+            ),
+            (
+                "GET",
+                format!("{ADMX}/{ID}/definitionValues"),
+                None,
+                current,
+            ),
+            (
+                "POST",
+                update.clone(),
+                Some(json!({"added": [], "updated": [], "deletedIds": ["dv1", "dv2"]})),
+                ResponseTemplate::new(204),
+            ),
+            (
+                "POST",
+                update,
+                Some(values.clone()),
+                ResponseTemplate::new(204),
+            ),
+        ],
     )
     .await;
     let t = Template::new(

@@ -287,14 +287,7 @@ async fn intune_round_trip_capture_apply_verify_assign_then_no_op() {
 
     // Second run: all no-op, nothing written.
     sim.clear_log();
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let again = plan(
-        &templates,
-        &state,
-        &report.bindings,
-        &PlanOptions::default(),
-    )
-    .unwrap();
+    let again = replan(&b, &templates, &report.bindings).await;
     for i in &again.items {
         assert!(
             matches!(i.action, Action::NoOp { .. }),
@@ -348,8 +341,7 @@ async fn changed_templates_update_each_kind_and_verify() {
             }
         }
     }
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let p = plan(&templates, &state, &first.bindings, &PlanOptions::default()).unwrap();
+    let p = replan(&b, &templates, &first.bindings).await;
     for i in &p.items {
         assert!(
             matches!(i.action, Action::Update { .. }),
@@ -367,14 +359,7 @@ async fn changed_templates_update_each_kind_and_verify() {
             i.outcome
         );
     }
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let third = plan(
-        &templates,
-        &state,
-        &second.bindings,
-        &PlanOptions::default(),
-    )
-    .unwrap();
+    let third = replan(&b, &templates, &second.bindings).await;
     assert!(third.is_empty(), "{third}");
 }
 
@@ -444,8 +429,7 @@ async fn assignment_choices_all_users_devices_append_and_unmatched_groups() {
     );
 
     // Append Marketing: the earlier targets stay.
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let p = plan(&templates, &state, &first.bindings, &PlanOptions::default()).unwrap();
+    let p = replan(&b, &templates, &first.bindings).await;
     let append =
         ApplyOptions::new().assign_intune(IntuneAssignment::groups(["marketing"]).append());
     let second = apply(&b, &p, &append).await;

@@ -469,16 +469,11 @@ async fn replace_definition_values(
 /// Creates or updates an Intune object (`object_id` given: update), then verifies it.
 pub(super) async fn apply_intune(
     graph: &TenantGraph,
-    w: Write<'_>,
+    w: &Write<'_>,
     dir: &mut Directory,
     options: &ApplyOptions,
 ) -> (Done, Option<IntuneKind>) {
-    let Write {
-        item,
-        object_id,
-        changes,
-        body,
-    } = w;
+    let (item, object_id, changes, body) = (w.item, w.object_id, w.changes, w.body);
     let bound = object_id.cloned();
     let ik = match collection_for(&item.kind, body) {
         Ok(k) => k,

@@ -628,12 +628,7 @@ async fn write_item(
     dir: &mut Directory,
     options: &ApplyOptions,
 ) -> (Done, Option<IntuneKind>) {
-    let Write {
-        item,
-        object_id,
-        body,
-        ..
-    } = w;
+    let (item, object_id, body) = (w.item, w.object_id, w.body);
     match (&item.kind, object_id) {
         (TemplateKind::ConditionalAccess, _) => (
             ca::apply_ca(graph, item, object_id, body, dir, options).await,
@@ -654,7 +649,7 @@ async fn write_item(
             None,
         ),
         (kind, _) if !intune::collections(kind).is_empty() => {
-            intune::apply_intune(graph, w, dir, options).await
+            intune::apply_intune(graph, &w, dir, options).await
         }
         (kind, _) => (
             (

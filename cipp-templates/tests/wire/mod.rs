@@ -115,6 +115,12 @@ pub fn with_tenant<R>(sim: &Simulator, name: &str, f: impl FnOnce(&mut SimTenant
     f(t)
 }
 
+/// Reads the tenant's state and plans `templates` (with `bindings`).
+pub async fn replan(graph: &TenantGraph, templates: &[Template], bindings: &[Binding]) -> Plan {
+    let state = fetch_state(graph, templates).await.unwrap();
+    plan(templates, &state, bindings, &PlanOptions::default()).unwrap()
+}
+
 /// Reads the tenant's state, plans `templates` (with `bindings`) and applies the plan.
 pub async fn deploy(
     graph: &TenantGraph,
@@ -122,8 +128,7 @@ pub async fn deploy(
     bindings: &[Binding],
     options: &ApplyOptions,
 ) -> (Plan, ApplyReport) {
-    let state = fetch_state(graph, templates).await.unwrap();
-    let p = plan(templates, &state, bindings, &PlanOptions::default()).unwrap();
+    let p = replan(graph, templates, bindings).await;
     let report = apply(graph, &p, options).await;
     (p, report)
 }
