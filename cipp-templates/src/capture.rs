@@ -401,17 +401,9 @@ impl<'a> Resolver<'a> {
     async fn location(&mut self, id: &str) -> Result<Option<Value>, CaptureError> {
         if self.locations.is_none() {
             let all = self.graph.conditional_access().named_locations().await?;
-            let mut values = Vec::with_capacity(all.len());
-            for l in &all {
-                values.push(to_value("named location", l)?);
-            }
-            self.locations = Some(values);
+            self.locations = Some(values_of("named location", &all)?);
         }
-        Ok(self.locations.as_ref().and_then(|all| {
-            all.iter()
-                .find(|l| str_at(l, "id").is_some_and(|x| x.eq_ignore_ascii_case(id)))
-                .cloned()
-        }))
+        Ok(by_id(self.locations.as_deref(), id))
     }
 
     async fn strength(&mut self, id: &str) -> Result<Option<Value>, CaptureError> {
@@ -421,18 +413,22 @@ impl<'a> Resolver<'a> {
                 .conditional_access()
                 .authentication_strengths()
                 .await?;
-            let mut values = Vec::with_capacity(all.len());
-            for s in &all {
-                values.push(to_value("authentication strength", s)?);
-            }
-            self.strengths = Some(values);
+            self.strengths = Some(values_of("authentication strength", &all)?);
         }
-        Ok(self.strengths.as_ref().and_then(|all| {
-            all.iter()
-                .find(|s| str_at(s, "id").is_some_and(|x| x.eq_ignore_ascii_case(id)))
-                .cloned()
-        }))
+        Ok(by_id(self.strengths.as_deref(), id))
     }
+}
+
+/// Each object as JSON.
+fn values_of<T: serde::Serialize>(what: &str, all: &[T]) -> Result<Vec<Value>, CaptureError> {
+    all.iter().map(|x| to_value(what, x)).collect()
+}
+
+/// The object whose `id` is `id` (ignoring case) among `all`.
+fn by_id(all: Option<&[Value]>, id: &str) -> Option<Value> {
+    all?.iter()
+        .find(|v| str_at(v, "id").is_some_and(|x| x.eq_ignore_ascii_case(id)))
+        .cloned()
 }
 
 /// Collects unresolved references and applies the [`OnUnresolved`] choice.

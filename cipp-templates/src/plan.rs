@@ -111,6 +111,21 @@ pub struct Binding {
     pub object_id: String,
 }
 
+impl Binding {
+    /// Template `template_id` manages object `object_id` in tenant `tenant`.
+    pub fn new(
+        template_id: impl Into<String>,
+        tenant: impl Into<String>,
+        object_id: impl Into<String>,
+    ) -> Binding {
+        Binding {
+            template_id: template_id.into(),
+            tenant: tenant.into(),
+            object_id: object_id.into(),
+        }
+    }
+}
+
 /// What the target tenant already holds, as the caller fetched it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantState {
@@ -358,6 +373,14 @@ impl Plan {
                 .items
                 .iter()
                 .all(|i| matches!(i.action, Action::NoOp { .. } | Action::Adopt { .. }))
+    }
+
+    /// Each dependency's kind and name, in order.
+    pub fn dependency_names(&self) -> Vec<(DependencyKind, &str)> {
+        self.dependencies
+            .iter()
+            .map(|d| (d.kind, d.name.as_str()))
+            .collect()
     }
 
     /// Whether any item is a conflict (the plan cannot be applied as it is).

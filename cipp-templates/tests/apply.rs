@@ -129,11 +129,7 @@ async fn apply_creates_dependencies_first_maps_ids_verifies_and_reapply_is_no_op
         .existing_of(&TemplateKind::ConditionalAccess)
         .is_empty());
     let p = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
-    let deps: Vec<(DependencyKind, &str)> = p
-        .dependencies
-        .iter()
-        .map(|d| (d.kind, d.name.as_str()))
-        .collect();
+    let deps = p.dependency_names();
     assert_eq!(
         deps,
         vec![

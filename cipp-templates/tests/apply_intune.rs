@@ -78,11 +78,7 @@ async fn update_bound(graph: &TenantGraph, t: Template, current: Value) {
     state
         .existing
         .insert(t.kind.clone(), vec![Existing::new(ID, current)]);
-    let binding = Binding {
-        template_id: t.id.clone(),
-        tenant: "contoso".into(),
-        object_id: ID.into(),
-    };
+    let binding = Binding::new(t.id.clone(), "contoso", ID);
     let out = run(
         graph,
         &[t],
