@@ -118,6 +118,11 @@ async fn run_new(graph: &TenantGraph, t: Template) -> Vec<(String, Option<String
     .await
 }
 
+/// Graph's `201 Created` with the object made from `body`.
+fn created(body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(answered(body, ID))
+}
+
 fn ok(v: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(v)
 }
@@ -290,14 +295,7 @@ const CATALOG: &str = "/beta/deviceManagement/configurationPolicies";
 async fn settings_catalog_is_created_with_settings_and_replaced_with_put() {
     let (server, graph) = wire().await;
     let body = catalog(vec![smartscreen("on")]);
-    mount(
-        &server,
-        "POST",
-        CATALOG,
-        Some(&body),
-        ResponseTemplate::new(201).set_body_json(answered(&body, ID)),
-    )
-    .await;
+    mount(&server, "POST", CATALOG, Some(&body), created(&body)).await;
     let changed = catalog(vec![smartscreen("off")]);
     mount(
         &server,
@@ -346,14 +344,7 @@ async fn a_setting_graph_says_the_tenant_lacks_is_left_out_and_sent_again() {
         graph_error(400, "BadRequest", "Setting definition(s) not found: device_vendor_msft_policy_config_microsoft_edge~policy~microsoft_edge_smartscreenenabled"),
     )
     .await;
-    mount(
-        &server,
-        "POST",
-        CATALOG,
-        Some(&offered),
-        ResponseTemplate::new(201).set_body_json(answered(&offered, ID)),
-    )
-    .await;
+    mount(&server, "POST", CATALOG, Some(&offered), created(&offered)).await;
     mount(
         &server,
         "GET",
@@ -379,14 +370,8 @@ async fn a_setting_graph_says_the_tenant_lacks_is_left_out_and_sent_again() {
 async fn a_refusal_naming_no_setting_fails_the_item_with_graphs_error() {
     let (server, graph) = wire().await;
     let body = catalog(vec![smartscreen("on")]);
-    mount(
-        &server,
-        "POST",
-        CATALOG,
-        Some(&body),
-        graph_error(400, "BadRequest", "Invalid platform."),
-    )
-    .await;
+    let refused = graph_error(400, "BadRequest", "Invalid platform.");
+    mount(&server, "POST", CATALOG, Some(&body), refused).await;
     no_reusable_settings(&server).await;
     let t = Template::new(TemplateKind::IntuneSettingsCatalog, "Edge", body).with_id("edge");
     let out = run_new(&graph, t).await;
@@ -415,14 +400,7 @@ async fn compliance_is_created_with_scheduled_actions_and_cc_groups_as_ids() {
     let (server, graph) = wire().await;
     mount(&server, "GET", "/v1.0/groups", None, groups_answer()).await;
     let sent = compliance(0, GROUP);
-    mount(
-        &server,
-        "POST",
-        COMPLIANCE,
-        Some(&sent),
-        ResponseTemplate::new(201).set_body_json(answered(&sent, ID)),
-    )
-    .await;
+    mount(&server, "POST", COMPLIANCE, Some(&sent), created(&sent)).await;
     let mut read = answered(&sent, ID);
     read["scheduledActionsForRule"][0]["id"] = json!("a1b2c3d4-0000-4000-8000-000000000009");
     mount_query(
@@ -498,7 +476,7 @@ async fn administrative_template_is_a_shell_then_its_definition_values() {
     let (server, graph) = wire().await;
     let shell = json!({"displayName": "Edge ADMX", "roleScopeTagIds": ["0"]});
     let values = admx_values("https://intranet");
-    let created = ResponseTemplate::new(201).set_body_json(answered(&shell, ID));
+    let created = created(&shell);
     mount_all(
         &server,
         vec![
@@ -594,14 +572,7 @@ async fn assignment_resolves_groups_and_filter_by_name_and_posts_the_documented_
     let (server, graph) = wire().await;
     let body = json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": "Restrictions"});
     let collection = "/v1.0/deviceManagement/deviceConfigurations";
-    mount(
-        &server,
-        "POST",
-        collection,
-        Some(&body),
-        ResponseTemplate::new(201).set_body_json(answered(&body, ID)),
-    )
-    .await;
+    mount(&server, "POST", collection, Some(&body), created(&body)).await;
     mount(&server, "GET", "/v1.0/groups", None, groups_answer()).await;
     Mock::given(method("GET"))
         .and(path("/beta/deviceManagement/assignmentFilters"))
