@@ -147,6 +147,13 @@ async fn run(
         .collect()
 }
 
+/// Applies `t` to a tenant with no object of its kind and expects it verified.
+async fn applies_verified(graph: &TenantGraph, t: Template) {
+    let id = t.id.clone();
+    let out = run_new(graph, t).await;
+    assert_verified(&out[0].2, &id);
+}
+
 fn assert_verified(o: &Outcome, what: &str) {
     assert!(
         matches!(o, Outcome::Succeeded { message } if message.contains("verified")),
@@ -411,14 +418,16 @@ async fn compliance_is_created_with_scheduled_actions_and_cc_groups_as_ids() {
         1,
     )
     .await;
-    let t = Template::new(
-        TemplateKind::IntuneCompliance,
-        "Baseline",
-        compliance(0, "Helpdesk"),
+    applies_verified(
+        &graph,
+        Template::new(
+            TemplateKind::IntuneCompliance,
+            "Baseline",
+            compliance(0, "Helpdesk"),
+        )
+        .with_id("c"),
     )
-    .with_id("c");
-    let out = run_new(&graph, t).await;
-    assert_verified(&out[0].2, "compliance");
+    .await;
 }
 
 #[tokio::test]
@@ -507,14 +516,16 @@ async fn administrative_template_is_a_shell_then_its_definition_values() {
         1,
     )
     .await;
-    let t = Template::new(
-        TemplateKind::IntuneAdministrativeTemplate,
-        "Edge ADMX",
-        values,
+    applies_verified(
+        &graph,
+        Template::new(
+            TemplateKind::IntuneAdministrativeTemplate,
+            "Edge ADMX",
+            values,
+        )
+        .with_id("admx"),
     )
-    .with_id("admx");
-    let out = run_new(&graph, t).await;
-    assert_verified(&out[0].2, "admx");
+    .await;
 }
 
 #[tokio::test]
