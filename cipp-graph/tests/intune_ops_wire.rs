@@ -46,7 +46,9 @@ async fn new_collections_create_at_their_documented_paths() {
     for (kind, p) in cases {
         Mock::given(method("POST"))
             .and(path(p))
-            .and(body_json(json!({"displayName": "Made", "description": "d"})))
+            .and(body_json(
+                json!({"displayName": "Made", "description": "d"}),
+            ))
             .respond_with(ResponseTemplate::new(201).set_body_json(json!({
                 "@odata.context": "https://graph.microsoft.com/beta/$metadata#entity",
                 "id": ID, "displayName": "Made", "description": "d",
@@ -64,7 +66,10 @@ async fn new_collections_create_at_their_documented_paths() {
             .await
             .unwrap();
         assert_eq!(made.id, ID, "{kind:?}");
-        assert_eq!(kind.assignment_type().is_none(), kind == IntuneKind::ReusableSetting);
+        assert_eq!(
+            kind.assignment_type().is_none(),
+            kind == IntuneKind::ReusableSetting
+        );
     }
 }
 
@@ -92,7 +97,10 @@ async fn definition_values_are_replaced_with_update_definition_values() {
     // An added value without its definition binding, or an empty payload, is refused
     // before anything is sent.
     let unbound = json!({"added": [{"enabled": true}]});
-    let err = intune.update_definition_values(ID, &unbound).await.unwrap_err();
+    let err = intune
+        .update_definition_values(ID, &unbound)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("definition@odata.bind"), "{err}");
     let err = intune
         .update_definition_values(ID, &json!({}))
@@ -143,7 +151,10 @@ async fn compliance_patch_leaves_scheduled_actions_to_schedule_actions_for_rules
         .unwrap();
     let rules = rules.as_array().unwrap();
     intune.schedule_actions_for_rules(ID, rules).await.unwrap();
-    let err = intune.schedule_actions_for_rules(ID, &[]).await.unwrap_err();
+    let err = intune
+        .schedule_actions_for_rules(ID, &[])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("scheduled action"), "{err}");
 }
 
