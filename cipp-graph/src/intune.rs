@@ -1,8 +1,10 @@
 //! Intune as request values: device configurations, settings-catalog policies (beta),
 //! compliance policies (with scheduled actions), administrative templates (beta, with
-//! definition values), app protection and app configuration policies, Windows feature
-//! update profiles (beta) and assignment filters (beta) — list, get, create, update
-//! (PATCH; PUT for the settings catalog), delete and assign — plus the Apple push
+//! definition values, replaced with `updateDefinitionValues`), app protection and app
+//! configuration policies, Windows feature / quality / driver update profiles and quality
+//! update policies (beta), reusable policy settings and assignment filters (beta) — list,
+//! get, create, update (PATCH; PUT for the settings catalog; compliance scheduled actions
+//! through `scheduleActionsForRules`), delete and assign — plus the Apple push
 //! certificate, VPP tokens and DEP settings with their expiry dates.
 //!
 //! ```
@@ -53,11 +55,25 @@ pub enum IntuneKind {
     WindowsFeatureUpdate,
     /// `deviceManagement/assignmentFilters` (beta; not assignable).
     AssignmentFilter,
+    /// `deviceManagement/windowsDriverUpdateProfiles` (beta).
+    WindowsDriverUpdate,
+    /// `deviceManagement/windowsQualityUpdateProfiles` (beta).
+    WindowsQualityUpdateProfile,
+    /// `deviceManagement/windowsQualityUpdatePolicies` (beta).
+    WindowsQualityUpdatePolicy,
+    /// `deviceManagement/reusablePolicySettings` (beta; referenced by settings-catalog
+    /// settings, not assignable).
+    ReusableSetting,
+    /// `deviceAppManagement/windowsManagedAppProtections` (beta).
+    WindowsAppProtection,
+    /// `deviceAppManagement/targetedManagedAppConfigurations` (v1.0, app configuration for
+    /// managed apps).
+    TargetedAppConfiguration,
 }
 
 impl IntuneKind {
     /// Every kind.
-    pub const ALL: [IntuneKind; 9] = [
+    pub const ALL: [IntuneKind; 15] = [
         IntuneKind::DeviceConfiguration,
         IntuneKind::SettingsCatalog,
         IntuneKind::CompliancePolicy,
@@ -67,6 +83,12 @@ impl IntuneKind {
         IntuneKind::AppConfiguration,
         IntuneKind::WindowsFeatureUpdate,
         IntuneKind::AssignmentFilter,
+        IntuneKind::WindowsDriverUpdate,
+        IntuneKind::WindowsQualityUpdateProfile,
+        IntuneKind::WindowsQualityUpdatePolicy,
+        IntuneKind::ReusableSetting,
+        IntuneKind::WindowsAppProtection,
+        IntuneKind::TargetedAppConfiguration,
     ];
 
     /// The collection path, with its API version.
@@ -87,6 +109,20 @@ impl IntuneKind {
                 "/beta/deviceManagement/windowsFeatureUpdateProfiles"
             }
             IntuneKind::AssignmentFilter => "/beta/deviceManagement/assignmentFilters",
+            IntuneKind::WindowsDriverUpdate => "/beta/deviceManagement/windowsDriverUpdateProfiles",
+            IntuneKind::WindowsQualityUpdateProfile => {
+                "/beta/deviceManagement/windowsQualityUpdateProfiles"
+            }
+            IntuneKind::WindowsQualityUpdatePolicy => {
+                "/beta/deviceManagement/windowsQualityUpdatePolicies"
+            }
+            IntuneKind::ReusableSetting => "/beta/deviceManagement/reusablePolicySettings",
+            IntuneKind::WindowsAppProtection => {
+                "/beta/deviceAppManagement/windowsManagedAppProtections"
+            }
+            IntuneKind::TargetedAppConfiguration => {
+                "/v1.0/deviceAppManagement/targetedManagedAppConfigurations"
+            }
         }
     }
 
@@ -111,7 +147,10 @@ impl IntuneKind {
             IntuneKind::AdministrativeTemplate => {
                 "#microsoft.graph.groupPolicyConfigurationAssignment"
             }
-            IntuneKind::IosAppProtection | IntuneKind::AndroidAppProtection => {
+            IntuneKind::IosAppProtection
+            | IntuneKind::AndroidAppProtection
+            | IntuneKind::WindowsAppProtection
+            | IntuneKind::TargetedAppConfiguration => {
                 "#microsoft.graph.targetedManagedAppPolicyAssignment"
             }
             IntuneKind::AppConfiguration => {
@@ -120,7 +159,16 @@ impl IntuneKind {
             IntuneKind::WindowsFeatureUpdate => {
                 "#microsoft.graph.windowsFeatureUpdateProfileAssignment"
             }
-            IntuneKind::AssignmentFilter => return None,
+            IntuneKind::WindowsDriverUpdate => {
+                "#microsoft.graph.windowsDriverUpdateProfileAssignment"
+            }
+            IntuneKind::WindowsQualityUpdateProfile => {
+                "#microsoft.graph.windowsQualityUpdateProfileAssignment"
+            }
+            IntuneKind::WindowsQualityUpdatePolicy => {
+                "#microsoft.graph.windowsQualityUpdatePolicyAssignment"
+            }
+            IntuneKind::AssignmentFilter | IntuneKind::ReusableSetting => return None,
         })
     }
 
@@ -218,6 +266,90 @@ pub fn add_definition_value(
         .operation("add administrative template value")
         .json(value)?,
         json,
+    ))
+}
+
+/// Replaces an administrative template's definition values in one call (`POST
+/// …/groupPolicyConfigurations/{id}/updateDefinitionValues`, 204): `body` is
+/// `{"added": [...], "updated": [...], "deletedIds": [...]}`; each added value binds its
+/// definition with `definition@odata.bind` and each presentation value its presentation
+/// with `presentation@odata.bind`.
+pub fn update_definition_values(
+    tenant: &TenantId,
+    id: &str,
+    body: &Value,
+) -> Result<GraphOp<()>, Error> {
+    let lists = ["added", "updated", "deletedIds"];
+    if !body.is_object() || lists.iter().all(|k| body.get(*k).is_none()) {
+        return Err(Error::invalid_input(
+            "updateDefinitionValues",
+            "needs at least one of `added`, `updated` or `deletedIds`",
+        ));
+    }
+    let unbound = body
+        .get("added")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|v| v.get("definition@odata.bind").is_none());
+    if unbound {
+        return Err(Error::invalid_input(
+            "added",
+            "every added definition value needs `definition@odata.bind` naming its group policy definition",
+        ));
+    }
+    Ok(GraphOp::new(
+        ApiRequest::post(
+            tenant.clone(),
+            Audience::Graph,
+            format!(
+                "{}/updateDefinitionValues",
+                item_path(IntuneKind::AdministrativeTemplate, id)?
+            ),
+        )
+        .operation("update administrative template values")
+        .json(body)?,
+        unit,
+    ))
+}
+
+/// Replaces a compliance policy's scheduled actions (`POST
+/// …/deviceCompliancePolicies/{id}/scheduleActionsForRules`, 204, body
+/// `{"deviceComplianceScheduledActionForRules": rules}`): a PATCH of the policy does not
+/// change them.
+pub fn schedule_actions_for_rules(
+    tenant: &TenantId,
+    id: &str,
+    rules: &[Value],
+) -> Result<GraphOp<()>, Error> {
+    if rules.is_empty() {
+        return Err(Error::invalid_input(
+            "scheduledActionsForRule",
+            "a compliance policy needs at least one scheduled action (block at once is Intune's default)",
+        ));
+    }
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(o) = r.as_object_mut() {
+                o.remove("id");
+            }
+            r
+        })
+        .collect();
+    Ok(GraphOp::new(
+        ApiRequest::post(
+            tenant.clone(),
+            Audience::Graph,
+            format!(
+                "{}/scheduleActionsForRules",
+                item_path(IntuneKind::CompliancePolicy, id)?
+            ),
+        )
+        .operation("schedule compliance actions")
+        .json(&json!({ "deviceComplianceScheduledActionForRules": rules }))?,
+        unit,
     ))
 }
 
@@ -323,6 +455,10 @@ pub fn update(
             // PATCH on a polymorphic type still names it; other kinds send only values.
             if !kind.polymorphic() {
                 o.remove("@odata.type");
+            }
+            // Scheduled actions are changed with `scheduleActionsForRules`, not PATCH.
+            if kind == IntuneKind::CompliancePolicy {
+                o.remove("scheduledActionsForRule");
             }
         }
         ApiRequest::patch(tenant.clone(), Audience::Graph, path)
@@ -576,6 +712,20 @@ impl Intune {
     /// Adds a definition value to an administrative template.
     pub fn add_definition_value(&self, id: &str, value: &Value) -> crate::Call<Value> {
         self.0.call(add_definition_value(self.0.id(), id, value))
+    }
+    /// Replaces an administrative template's definition values
+    /// ([`update_definition_values`]).
+    pub fn update_definition_values(&self, id: &str, body: &Value) -> crate::Call<()> {
+        self.0.call(update_definition_values(self.0.id(), id, body))
+    }
+    /// Replaces a compliance policy's scheduled actions ([`schedule_actions_for_rules`]).
+    pub fn schedule_actions_for_rules(&self, id: &str, rules: &[Value]) -> crate::Call<()> {
+        self.0
+            .call(schedule_actions_for_rules(self.0.id(), id, rules))
+    }
+    /// Assigns a policy with a body from [`assignments_body`] (replacing its assignments).
+    pub fn assign_body(&self, kind: IntuneKind, id: &str, body: &Value) -> crate::Call<()> {
+        self.0.call(assign(self.0.id(), kind, id, body))
     }
     /// A policy's assignments.
     pub fn assignments(&self, kind: IntuneKind, id: &str) -> crate::List<Value> {

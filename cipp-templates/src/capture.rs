@@ -6,7 +6,7 @@
 //! | [`capture_conditional_access`] | the policy; the users and groups it names; the named locations and authentication strengths (only when referenced) | [`TemplateKind::ConditionalAccess`], locations and custom strengths in [`Attachments`] |
 //! | [`capture_group`] | the group (`$select` of the portable attributes) | [`TemplateKind::Group`], CIPP's group template shape |
 //! | [`capture_user_defaults`] | the user (`$select`) and its direct `memberOf` | [`TemplateKind::UserDefaults`] |
-//! | [`capture_intune`] | the policy (compliance: `$expand` of its scheduled actions; settings catalog: its `settings`) | the Intune kind asked for |
+//! | [`capture_intune`] | the policy (compliance: `$expand` of its scheduled actions; settings catalog: its `settings` and the reusable settings they reference; administrative templates: their definition values) | the Intune kind asked for (every one) |
 //! | [`capture_transport_rule`] | `Get-TransportRule -Identity` | [`TemplateKind::TransportRule`], a `New-TransportRule` parameter set |
 //!
 //! What every capture does:
@@ -21,7 +21,8 @@
 //!   tenant — stay as they are), named locations become their display names with the
 //!   location objects attached, the authentication strength becomes `{"displayName": …}`
 //!   with a custom strength's object attached. Compliance notification CC groups become
-//!   group names. User defaults name their groups. Application ids (the same in every
+//!   group names; settings-catalog references to reusable settings become their display
+//!   names, with the reusable setting objects attached. User defaults name their groups. Application ids (the same in every
 //!   tenant for Microsoft's and multi-tenant apps; deployment drops apps a tenant lacks),
 //!   external tenant ids of guest conditions, SKU ids and Microsoft template ids are kept:
 //!   they are not objects of the source tenant.
@@ -43,8 +44,6 @@
 //! - Authentication contexts: policy references (`c1` … `c99`) are kept as they are (they
 //!   are not object ids) and a warning says the context's name and definition are not
 //!   attached.
-//! - Settings-catalog reusable settings: a policy that references one is refused
-//!   ([`CaptureError::Unsupported`]) rather than captured with the source tenant's id.
 //! - Encrypted OMA-URI values of custom device configurations are refused the same way
 //!   (decrypting them needs `getOmaSettingPlainTextValue`).
 //! - Intune assignments are not captured (assignment is chosen at deploy time).
@@ -156,6 +155,8 @@ pub enum ReferenceKind {
     TermsOfUse,
     /// An Intune notification message template; not captured yet.
     NotificationTemplate,
+    /// A reusable policy setting a settings-catalog policy references.
+    ReusableSetting,
 }
 
 impl fmt::Display for ReferenceKind {
@@ -168,6 +169,7 @@ impl fmt::Display for ReferenceKind {
             ReferenceKind::ServicePrincipal => "service principal",
             ReferenceKind::TermsOfUse => "terms-of-use agreement",
             ReferenceKind::NotificationTemplate => "notification message template",
+            ReferenceKind::ReusableSetting => "reusable policy setting",
         })
     }
 }
@@ -284,7 +286,7 @@ fn is_response_annotation(key: &str) -> bool {
 }
 
 /// Removes response annotations from every object in `value`.
-fn strip_annotations(value: &mut Value) {
+pub(crate) fn strip_annotations(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.retain(|k, _| !is_response_annotation(k));
@@ -399,17 +401,9 @@ impl<'a> Resolver<'a> {
     async fn location(&mut self, id: &str) -> Result<Option<Value>, CaptureError> {
         if self.locations.is_none() {
             let all = self.graph.conditional_access().named_locations().await?;
-            let mut values = Vec::with_capacity(all.len());
-            for l in &all {
-                values.push(to_value("named location", l)?);
-            }
-            self.locations = Some(values);
+            self.locations = Some(values_of("named location", &all)?);
         }
-        Ok(self.locations.as_ref().and_then(|all| {
-            all.iter()
-                .find(|l| str_at(l, "id").is_some_and(|x| x.eq_ignore_ascii_case(id)))
-                .cloned()
-        }))
+        Ok(by_id(self.locations.as_deref(), id))
     }
 
     async fn strength(&mut self, id: &str) -> Result<Option<Value>, CaptureError> {
@@ -419,18 +413,22 @@ impl<'a> Resolver<'a> {
                 .conditional_access()
                 .authentication_strengths()
                 .await?;
-            let mut values = Vec::with_capacity(all.len());
-            for s in &all {
-                values.push(to_value("authentication strength", s)?);
-            }
-            self.strengths = Some(values);
+            self.strengths = Some(values_of("authentication strength", &all)?);
         }
-        Ok(self.strengths.as_ref().and_then(|all| {
-            all.iter()
-                .find(|s| str_at(s, "id").is_some_and(|x| x.eq_ignore_ascii_case(id)))
-                .cloned()
-        }))
+        Ok(by_id(self.strengths.as_deref(), id))
     }
+}
+
+/// Each object as JSON.
+fn values_of<T: serde::Serialize>(what: &str, all: &[T]) -> Result<Vec<Value>, CaptureError> {
+    all.iter().map(|x| to_value(what, x)).collect()
+}
+
+/// The object whose `id` is `id` (ignoring case) among `all`.
+fn by_id(all: Option<&[Value]>, id: &str) -> Option<Value> {
+    all?.iter()
+        .find(|v| str_at(v, "id").is_some_and(|x| x.eq_ignore_ascii_case(id)))
+        .cloned()
 }
 
 /// Collects unresolved references and applies the [`OnUnresolved`] choice.
@@ -780,7 +778,7 @@ async fn name_authentication_strength(
 // Groups
 
 /// The group properties a capture reads.
-const GROUP_SELECT: &[&str] = &[
+pub(crate) const GROUP_SELECT: &[&str] = &[
     "id",
     "displayName",
     "description",
@@ -1022,7 +1020,7 @@ pub async fn capture_user_defaults(
 // Intune
 
 /// Read-only Intune properties removed beside [`crate::canonical::SERVER_OWNED_FIELDS`].
-const INTUNE_READ_ONLY: &[&str] = &[
+pub(crate) const INTUNE_READ_ONLY: &[&str] = &[
     "creationSource",
     "deployedAppCount",
     "deviceStatuses",
@@ -1038,26 +1036,13 @@ const INTUNE_READ_ONLY: &[&str] = &[
 pub const COMPLIANCE_EXPAND: &str =
     "scheduledActionsForRule($expand=scheduledActionConfigurations)";
 
-/// The handler kind for a template kind, when capture supports it.
-fn intune_kind(kind: &TemplateKind) -> Option<IntuneKind> {
-    Some(match kind {
-        TemplateKind::IntuneDeviceConfiguration => IntuneKind::DeviceConfiguration,
-        TemplateKind::IntuneCompliance => IntuneKind::CompliancePolicy,
-        TemplateKind::IntuneSettingsCatalog => IntuneKind::SettingsCatalog,
-        TemplateKind::WindowsFeatureUpdateProfile => IntuneKind::WindowsFeatureUpdate,
-        TemplateKind::AssignmentFilter => IntuneKind::AssignmentFilter,
-        _ => return None,
-    })
+/// The template kinds [`capture_intune`] supports: every Intune kind, in
+/// [`crate::template::KNOWN_KINDS`] order.
+pub fn intune_capture_kinds() -> impl Iterator<Item = &'static TemplateKind> {
+    crate::template::KNOWN_KINDS
+        .iter()
+        .filter(|k| !crate::apply::intune::collections(k).is_empty())
 }
-
-/// The template kinds [`capture_intune`] supports.
-pub const INTUNE_CAPTURE_KINDS: &[TemplateKind] = &[
-    TemplateKind::IntuneDeviceConfiguration,
-    TemplateKind::IntuneCompliance,
-    TemplateKind::IntuneSettingsCatalog,
-    TemplateKind::WindowsFeatureUpdateProfile,
-    TemplateKind::AssignmentFilter,
-];
 
 /// Captures an Intune object with the default [`CaptureOptions`]; see
 /// [`capture_intune_with`].
@@ -1069,7 +1054,7 @@ pub async fn capture_intune(
     capture_intune_with(graph, kind, id, &CaptureOptions::default()).await
 }
 
-/// Captures an Intune object of one of [`INTUNE_CAPTURE_KINDS`]:
+/// Captures an Intune object of one of [`intune_capture_kinds`]:
 ///
 /// - device configuration: `GET deviceManagement/deviceConfigurations/{id}`; encrypted
 ///   OMA-URI values are refused (see the module docs), `secretReferenceValueId`s removed;
@@ -1079,8 +1064,19 @@ pub async fn capture_intune(
 ///   reference;
 /// - settings catalog: `GET beta/deviceManagement/configurationPolicies/{id}` and every
 ///   page of its `/settings` (which become the body's `settings`, without their ids and
-///   definitions); a reference to a reusable setting is refused (see the module docs);
-/// - Windows feature update profiles and assignment filters: the object as read.
+///   definitions); each referenced reusable setting is read
+///   (`GET beta/deviceManagement/reusablePolicySettings/{id}`), named and attached (a
+///   deleted one is an unresolved reference, left as it is with
+///   [`CaptureOptions::drop_unresolved`]);
+/// - administrative templates: the configuration and every page of its
+///   `definitionValues?$expand=definition,presentationValues($expand=presentation)`, as
+///   an `updateDefinitionValues` payload (`added` with `definition@odata.bind` and
+///   `presentation@odata.bind`);
+/// - app protection: the collection holding the id (iOS, Android, Windows, targeted app
+///   configurations — probed in that order), with the `@odata.type` Graph leaves out on
+///   typed URLs;
+/// - app configuration, Windows driver / feature / quality update profiles and quality
+///   update policies, reusable settings and assignment filters: the object as read.
 ///
 /// Assignments are not captured.
 pub async fn capture_intune_with(
@@ -1089,25 +1085,30 @@ pub async fn capture_intune_with(
     id: &str,
     options: &CaptureOptions,
 ) -> Result<Capture, CaptureError> {
-    let Some(ik) = intune_kind(kind) else {
+    if crate::apply::intune::collections(kind).is_empty() {
         return Err(CaptureError::Unsupported {
             what: format!("an Intune object of kind {kind}"),
             reason: format!(
                 "capture supports {}; import a CIPP template of this kind instead",
-                INTUNE_CAPTURE_KINDS
-                    .iter()
+                intune_capture_kinds()
                     .map(TemplateKind::as_str)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         });
     };
+    let what = format!("{kind} {id}");
+    let ik = crate::apply::intune::locate(graph, kind, id)
+        .await
+        .map_err(|message| CaptureError::Invalid {
+            what: what.clone(),
+            message,
+        })?;
     let mut call = graph.intune().get(ik, id);
     if ik == IntuneKind::CompliancePolicy {
         call = call.map_request(|r| r.query("$expand", COMPLIANCE_EXPAND));
     }
     let policy = call.await?;
-    let what = format!("{kind} {id}");
     let name = policy.title().trim().to_owned();
     if name.is_empty() {
         return Err(CaptureError::Invalid {
@@ -1117,12 +1118,23 @@ pub async fn capture_intune_with(
         });
     }
     let description = policy.description.clone().unwrap_or_default();
-    let mut body = to_value(&what, &policy)?;
+    // Administrative templates as their `updateDefinitionValues` payload.
+    let mut body = crate::apply::intune::read_raw(graph, ik, &policy)
+        .await
+        .map_err(|message| CaptureError::Invalid {
+            what: what.clone(),
+            message,
+        })?;
+    if let (Some(t), Some(o)) = (crate::apply::intune::implied_type(ik), body.as_object_mut()) {
+        o.entry("@odata.type")
+            .or_insert_with(|| Value::String(t.to_owned()));
+    }
     strip_annotations(&mut body);
     strip_server_owned(&mut body);
     strip_fields(&mut body, INTUNE_READ_ONLY);
     let mut warnings = Vec::new();
     let mut unresolved = Unresolved::new(options);
+    let mut attachments = Attachments::default();
     match ik {
         IntuneKind::DeviceConfiguration => clean_oma_settings(&mut body, &what)?,
         IntuneKind::CompliancePolicy => {
@@ -1135,21 +1147,11 @@ pub async fn capture_intune_with(
                 strip_annotations(s);
                 strip_fields(s, &["id", "settingDefinitions"]);
             }
-            let reusable = reusable_references(&Value::Array(settings.clone()));
-            if !reusable.is_empty() {
-                return Err(CaptureError::Unsupported {
-                    what: format!("settings catalog policy {name:?}"),
-                    reason: format!(
-                        "it references reusable policy settings ({}); capturing those needs \
-                         deviceManagement/reusablePolicySettings, which cipp-graph does not \
-                         read yet. Import the policy from CIPP (its ReusableSettings travel \
-                         with it) or replace the references in the tenant",
-                        reusable.join(", ")
-                    ),
-                });
-            }
+            let mut settings = Value::Array(settings);
+            attachments.reusable_settings =
+                name_reusable_settings(graph, &mut settings, &mut unresolved).await?;
             if let Some(obj) = body.as_object_mut() {
-                obj.insert("settings".to_owned(), Value::Array(settings));
+                obj.insert("settings".to_owned(), settings);
             }
         }
         _ => {}
@@ -1165,7 +1167,7 @@ pub async fn capture_intune_with(
         name,
         description,
         body,
-        Attachments::default(),
+        attachments,
         graph.id(),
     );
     Ok(Capture {
@@ -1259,31 +1261,74 @@ async fn clean_scheduled_actions(
     Ok(())
 }
 
-/// The reusable-setting ids referenced by settings-catalog settings.
-fn reusable_references(value: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(map) => {
-                let reference = map
-                    .get("@odata.type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.ends_with("ReferenceSettingValue"));
-                if reference {
-                    if let Some(id) = map.get("value").and_then(Value::as_str) {
-                        out.push(id.to_owned());
-                    }
+/// Calls `f` on the `value` of every reusable-setting reference
+/// (`…ReferenceSettingValue`) inside settings-catalog settings.
+pub(crate) fn each_reusable_reference(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    match v {
+        Value::Object(map) => {
+            let reference = map
+                .get("@odata.type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("ReferenceSettingValue"));
+            if reference {
+                if let Some(value) = map.get_mut("value") {
+                    f(value);
                 }
-                map.values().for_each(|x| walk(x, out));
             }
-            Value::Array(items) => items.iter().for_each(|x| walk(x, out)),
-            _ => {}
+            map.values_mut().for_each(|x| each_reusable_reference(x, f));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| each_reusable_reference(x, f)),
+        _ => {}
+    }
+}
+
+/// The reusable settings `settings` reference become their display names, each attached
+/// (as read, without server fields); one that no longer exists is unresolved.
+async fn name_reusable_settings(
+    graph: &TenantGraph,
+    settings: &mut Value,
+    unresolved: &mut Unresolved,
+) -> Result<Vec<Value>, CaptureError> {
+    let mut ids = Vec::new();
+    each_reusable_reference(settings, &mut |v| {
+        if let Some(id) = v.as_str() {
+            ids.push(id.to_owned());
+        }
+    });
+    ids.sort();
+    ids.dedup();
+    let mut names = BTreeMap::new();
+    let mut attached = Vec::new();
+    for id in ids {
+        match found(graph.intune().get(IntuneKind::ReusableSetting, &id).await)? {
+            Some(p) => {
+                let mut v = to_value("reusable policy setting", &p)?;
+                strip_annotations(&mut v);
+                strip_server_owned(&mut v);
+                strip_fields(
+                    &mut v,
+                    &[
+                        "referencingConfigurationPolicies",
+                        "referencingConfigurationPolicyCount",
+                    ],
+                );
+                names.insert(id, p.title().to_owned());
+                attached.push(v);
+            }
+            None => unresolved.add(
+                ReferenceKind::ReusableSetting,
+                &id,
+                "settings",
+                "not found in the tenant: deleted?",
+            ),
         }
     }
-    walk(value, &mut out);
-    out.sort();
-    out.dedup();
-    out
+    each_reusable_reference(settings, &mut |v| {
+        if let Some(n) = v.as_str().and_then(|id| names.get(id)) {
+            *v = Value::String(n.clone());
+        }
+    });
+    Ok(attached)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1470,11 +1515,13 @@ mod tests {
         let v = json!([{"settingInstance": {"simpleSettingCollectionValue": [
             {"@odata.type": "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue",
              "value": "b1a7e2c4-0000-4000-8000-000000000001"}]}}]);
-        assert_eq!(
-            reusable_references(&v),
-            ["b1a7e2c4-0000-4000-8000-000000000001"]
-        );
-        assert!(reusable_references(&json!({"value": "x"})).is_empty());
+        let found = |mut v: Value| {
+            let mut out = Vec::new();
+            each_reusable_reference(&mut v, &mut |x| out.push(x.clone()));
+            out
+        };
+        assert_eq!(found(v), [json!("b1a7e2c4-0000-4000-8000-000000000001")]);
+        assert!(found(json!({"value": "x"})).is_empty());
     }
 
     #[test]

@@ -4,13 +4,13 @@
 //! Built so far: the [`variables`] engine every write goes through, the [`template`] model
 //! with canonical JSON and content hashes ([`canonical`]), template [`store`]s with history,
 //! [`import`] of CIPP's stored templates and community template folders, and [`capture`] from
-//! a tenant with portable references (Conditional Access, groups, user defaults, Intune
-//! device configuration / compliance / settings catalog, transport rules), and the pure
+//! a tenant with portable references (Conditional Access, groups, user defaults, every
+//! Intune kind, transport rules), and the pure
 //! [`plan`] of a deploy (create / update with field diffs / adopt / no-op / conflict per
 //! template, bindings that survive renames, missing dependencies in order, the report-only
-//! guardrail), and [`apply`] with verification for Conditional Access and group templates
-//! (dependencies created first, portable names mapped to the tenant's ids, every object read
-//! back and compared, bindings returned). The fleet deploy (variables → plan → apply per
+//! guardrail), and [`apply`] with verification for Conditional Access, group and Intune
+//! templates (dependencies created first, portable names mapped to the tenant's ids, Intune
+//! assignment at deploy time, every object read back and compared, bindings returned). The fleet deploy (variables → plan → apply per
 //! tenant, one report) is the facade's `cipp::templates::deploy`. Other kinds' apply and
 //! standards follow.
 #![cfg_attr(

@@ -111,6 +111,21 @@ pub struct Binding {
     pub object_id: String,
 }
 
+impl Binding {
+    /// Template `template_id` manages object `object_id` in tenant `tenant`.
+    pub fn new(
+        template_id: impl Into<String>,
+        tenant: impl Into<String>,
+        object_id: impl Into<String>,
+    ) -> Binding {
+        Binding {
+            template_id: template_id.into(),
+            tenant: tenant.into(),
+            object_id: object_id.into(),
+        }
+    }
+}
+
 /// What the target tenant already holds, as the caller fetched it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantState {
@@ -358,6 +373,14 @@ impl Plan {
                 .items
                 .iter()
                 .all(|i| matches!(i.action, Action::NoOp { .. } | Action::Adopt { .. }))
+    }
+
+    /// Each dependency's kind and name, in order.
+    pub fn dependency_names(&self) -> Vec<(DependencyKind, &str)> {
+        self.dependencies
+            .iter()
+            .map(|d| (d.kind, d.name.as_str()))
+            .collect()
     }
 
     /// Whether any item is a conflict (the plan cannot be applied as it is).
@@ -754,7 +777,44 @@ pub fn normalise(kind: &TemplateKind, body: &Value) -> Value {
             }
         }
     }
+    if *kind == TemplateKind::IntuneAdministrativeTemplate {
+        normalise_definition_values(&mut v);
+    }
     v
+}
+
+/// An administrative template's `updateDefinitionValues` payload compared as a set:
+/// empty `updated` / `deletedIds` / `presentationValues` dropped, `…@odata.bind` URLs
+/// reduced to their `groupPolicyDefinitions(…)` path in lower case (host and API version
+/// carry no meaning), definition and presentation values sorted.
+fn normalise_definition_values(v: &mut Value) {
+    fn bind_path(s: &str) -> String {
+        let lower = s.to_lowercase();
+        lower
+            .find("grouppolicydefinitions")
+            .map_or(lower.clone(), |i| lower[i..].to_owned())
+    }
+    fn tidy(v: &mut Value) {
+        let Value::Object(map) = v else { return };
+        map.retain(|k, x| {
+            !(matches!(k.as_str(), "updated" | "deletedIds" | "presentationValues")
+                && x.as_array().is_some_and(Vec::is_empty))
+        });
+        for (k, x) in map.iter_mut() {
+            if k.ends_with("@odata.bind") {
+                if let Value::String(s) = x {
+                    *s = bind_path(s);
+                }
+            }
+        }
+        for k in ["added", "updated", "presentationValues"] {
+            if let Some(Value::Array(items)) = map.get_mut(k) {
+                items.iter_mut().for_each(tidy);
+                items.sort_by_cached_key(canonical::canonical_string);
+            }
+        }
+    }
+    tidy(v);
 }
 
 /// The properties `desired` sets that differ in `current`, after [`normalise`]-ing both.

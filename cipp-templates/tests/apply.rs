@@ -2,9 +2,7 @@
 //! the dependencies, apply (dependencies first, names mapped to the target's ids), verify,
 //! and plan again to an all no-op plan through the returned bindings.
 
-use std::sync::Arc;
-
-use cipp_core::{Outcome, Pipeline, TenantId, ThrottleSettings};
+use cipp_core::Outcome;
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::kit::{GroupSeed, TenantSeed, UserSeed};
 use cipp_sim::Simulator;
@@ -13,6 +11,9 @@ use cipp_templates::capture::{capture_conditional_access, capture_group};
 use cipp_templates::plan::{plan, Action, CaState, DependencyKind, PlanOptions};
 use cipp_templates::template::{Template, TemplateKind};
 use serde_json::{json, Value};
+
+mod wire;
+use wire::*;
 
 const SRC: &str = "contoso.onmicrosoft.com";
 const DST: &str = "fabrikam.onmicrosoft.com";
@@ -68,22 +69,13 @@ fn simulator() -> Simulator {
 
 fn setup() -> (Simulator, GraphClient) {
     let sim = simulator();
-    let pipeline = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .throttle(ThrottleSettings::none())
-        .build()
-        .unwrap();
-    (sim, GraphClient::new(pipeline))
-}
-
-fn tenant(graph: &GraphClient, t: &str) -> TenantGraph {
-    graph.tenant(&TenantId::parse(t).unwrap())
+    let graph = sim_graph(&sim);
+    (sim, graph)
 }
 
 /// Fabrikam, with security defaults off (Graph refuses enabled policies otherwise).
 async fn target(graph: &GraphClient) -> TenantGraph {
-    let b = tenant(graph, DST);
+    let b = tenant_graph(graph, DST);
     b.conditional_access()
         .disable_security_defaults()
         .await
@@ -93,7 +85,7 @@ async fn target(graph: &GraphClient) -> TenantGraph {
 
 /// The CA policy and the Helpdesk group captured from Contoso.
 async fn templates(graph: &GraphClient) -> Vec<Template> {
-    let a = tenant(graph, SRC);
+    let a = tenant_graph(graph, SRC);
     let ca = capture_conditional_access(&a, SRC_POLICY)
         .await
         .unwrap()
@@ -137,11 +129,7 @@ async fn apply_creates_dependencies_first_maps_ids_verifies_and_reapply_is_no_op
         .existing_of(&TemplateKind::ConditionalAccess)
         .is_empty());
     let p = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
-    let deps: Vec<(DependencyKind, &str)> = p
-        .dependencies
-        .iter()
-        .map(|d| (d.kind, d.name.as_str()))
-        .collect();
+    let deps = p.dependency_names();
     assert_eq!(
         deps,
         vec![
@@ -211,14 +199,7 @@ async fn apply_creates_dependencies_first_maps_ids_verifies_and_reapply_is_no_op
     assert_eq!(created.state.unwrap().as_str().to_owned(), "enabled");
 
     // A second apply of the same templates is all no-op (through the bindings).
-    let state = fetch_state(&b, &templates).await.unwrap();
-    let again = plan(
-        &templates,
-        &state,
-        &report.bindings,
-        &PlanOptions::default(),
-    )
-    .unwrap();
+    let again = replan(&b, &templates, &report.bindings).await;
     assert!(again.is_empty(), "{again}");
     assert!(again
         .items
@@ -244,7 +225,7 @@ async fn report_only_guardrail_creates_the_policy_in_report_only() {
     let (_sim, graph) = setup();
     let templates = templates(&graph).await;
     assert_eq!(templates[0].body["state"], json!("enabled"));
-    let b = tenant(&graph, DST);
+    let b = tenant_graph(&graph, DST);
     let state = fetch_state(&b, &templates).await.unwrap();
     let options = PlanOptions::default().ca_state(CaState::ReportOnly);
     let p = plan(&templates, &state, &[], &options).unwrap();
@@ -310,7 +291,7 @@ async fn an_unknown_user_fails_that_item_only_and_nothing_is_sent_for_it() {
 async fn fetch_state_reads_one_listing_each_and_names_existing_policies() {
     let (sim, graph) = setup();
     let templates = templates(&graph).await;
-    let a = tenant(&graph, SRC);
+    let a = tenant_graph(&graph, SRC);
     let before = sim.request_log().len();
     let state = fetch_state(&a, &templates).await.unwrap();
     let log = sim.request_log()[before..].to_vec();
@@ -373,16 +354,8 @@ async fn verification_reports_what_differs_when_read_back() {
                "licenses": [sku]}),
     )
     .with_id("group-licensed");
-    let b = tenant(&graph, DST);
-    let state = fetch_state(&b, std::slice::from_ref(&t)).await.unwrap();
-    let p = plan(
-        std::slice::from_ref(&t),
-        &state,
-        &[],
-        &PlanOptions::default(),
-    )
-    .unwrap();
-    let report = apply(&b, &p, &ApplyOptions::default()).await;
+    let b = tenant_graph(&graph, DST);
+    let (_, report) = deploy(&b, std::slice::from_ref(&t), &[], &ApplyOptions::default()).await;
     let item = report.item("group-licensed").unwrap();
     match &item.outcome {
         Outcome::Partial { failures, .. } => {

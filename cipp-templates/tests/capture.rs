@@ -6,12 +6,8 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use cipp_core::{
-    Credentials, Endpoints, Pipeline, ReqwestTransport, RetryPolicy, SecretString, TenantId,
-    ThrottleSettings,
-};
+use cipp_core::{Pipeline, TenantId, ThrottleSettings};
 use cipp_exchange::ExoClient;
 use cipp_graph::intune::IntuneKind;
 use cipp_graph::model::{ConditionalAccessPolicy, IntunePolicy, NamedLocation, NewGroup};
@@ -27,85 +23,13 @@ use cipp_templates::store::{MemoryTemplateStore, TemplateStore};
 use cipp_templates::template::{GroupType, Template, TemplateKind, TemplateSource};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod wire;
+use wire::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-fn contoso() -> TenantId {
-    TenantId::parse("contoso.onmicrosoft.com").unwrap()
-}
-
-fn wire_pipeline(server: &MockServer) -> Pipeline {
-    Pipeline::builder()
-        .transport(Arc::new(ReqwestTransport::new().unwrap()))
-        .endpoints(Endpoints::single_base(&server.uri()))
-        .credentials(Credentials::StaticToken(SecretString::from("test-token")))
-        // No client-side pacing (Conditional Access is paced to 1 request/s by default).
-        .throttle(ThrottleSettings::none())
-        .retry(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
-}
-
-async fn wire() -> (MockServer, TenantGraph) {
-    let server = MockServer::start().await;
-    let graph = GraphClient::new(wire_pipeline(&server)).tenant(&contoso());
-    (server, graph)
-}
-
-fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"error": {
-        "code": code, "message": message,
-        "innerError": {"date": "2026-11-27T10:00:00", "request-id": "rid-1", "client-request-id": "crid-1"}
-    }}))
-}
-
-/// Every request the server received: method, path and decoded query pairs.
-async fn requests(server: &MockServer) -> Vec<(String, String, Vec<(String, String)>)> {
-    let reqs: Vec<Request> = server.received_requests().await.unwrap();
-    reqs.iter()
-        .map(|r| {
-            (
-                r.method.to_string(),
-                r.url.path().to_owned(),
-                r.url
-                    .query_pairs()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn get(p: &str, query: &[(&str, &str)]) -> (String, String, Vec<(String, String)>) {
-    (
-        "GET".to_owned(),
-        p.to_owned(),
-        query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    )
-}
-
-async fn mount_get(server: &MockServer, p: &str, body: Value) {
-    mount_get_n(server, p, body, 1).await;
-}
-
-/// Answers `GET p` with `body`, expecting exactly `times` requests.
-async fn mount_get_n(server: &MockServer, p: &str, body: Value, times: u64) {
-    Mock::given(method("GET"))
-        .and(path(p))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .expect(times)
-        .mount(server)
-        .await;
-}
 
 /// Every GUID in `text` (lower case).
 fn guids_in(text: &str) -> BTreeSet<String> {
@@ -691,31 +615,85 @@ async fn settings_catalog_capture_reads_the_policy_and_its_settings() {
 }
 
 #[tokio::test]
-async fn settings_catalog_with_reusable_settings_is_refused_naming_them() {
+async fn settings_catalog_reusable_settings_become_names_with_the_objects_attached() {
     let (server, graph) = wire().await;
     let reusable = "d1d2d3d4-e5e6-4f7f-8a8a-b9b0c1c2c3c4";
-    mount_get(
+    let gone = "d1d2d3d4-e5e6-4f7f-8a8a-b9b0c1c2c3c5";
+    mount_get_n(
         &server,
         &format!("/beta/deviceManagement/configurationPolicies/{SC}"),
         catalog_json(),
+        2,
     )
     .await;
-    mount_get(
-        &server,
-        &format!("/beta/deviceManagement/configurationPolicies/{SC}/settings"),
-        json!({"value": [{"id": "0", "settingInstance": {
+    let reference = |id: &str| {
+        json!({"@odata.type": "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue",
+               "value": id, "note": null})
+    };
+    let setting = |ids: &[&str]| {
+        json!({"id": "0", "settingInstance": {
             "@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingCollectionInstance",
             "settingDefinitionId": "vendor_msft_firewall_mdmstore_firewallrules_{firewallrulename}_remoteaddressdynamickeywords",
-            "simpleSettingCollectionValue": [{
-                "@odata.type": "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue",
-                "value": reusable, "note": null}]}}]}),
+            "simpleSettingCollectionValue": ids.iter().map(|i| reference(i)).collect::<Vec<_>>()}})
+    };
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/beta/deviceManagement/configurationPolicies/{SC}/settings"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value": [setting(&[reusable, gone])]})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    mount_get_n(
+        &server,
+        &format!("/beta/deviceManagement/reusablePolicySettings/{reusable}"),
+        json!({"@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/reusablePolicySettings/$entity",
+               "id": reusable, "displayName": "Proxy addresses", "description": "",
+               "createdDateTime": "2024-01-01T00:00:00Z", "lastModifiedDateTime": "2024-01-01T00:00:00Z",
+               "version": 2, "referencingConfigurationPolicyCount": 1,
+               "settingDefinitionId": "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}",
+               "settingInstance": {"settingDefinitionId": "vendor_msft_firewall_mdmstore_dynamickeywords_addresses_{id}"}}),
+        2,
     )
     .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/beta/deviceManagement/reusablePolicySettings/{gone}"
+        )))
+        .respond_with(graph_error(404, "ResourceNotFound", "Not found"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    // A deleted reusable setting is an unresolved reference ...
     let err = capture_intune(&graph, &TemplateKind::IntuneSettingsCatalog, SC)
         .await
         .unwrap_err();
-    assert!(matches!(err, CaptureError::Unsupported { .. }), "{err:?}");
-    assert!(err.to_string().contains(reusable), "{err}");
+    assert!(matches!(err, CaptureError::Unresolved { .. }), "{err:?}");
+    assert!(err.to_string().contains(gone), "{err}");
+    // ... and, when asked, left as it is with a warning; the other becomes its name.
+    let c = capture_intune_with(
+        &graph,
+        &TemplateKind::IntuneSettingsCatalog,
+        SC,
+        &CaptureOptions::new().drop_unresolved(),
+    )
+    .await
+    .unwrap();
+    let values = &c.template.body["settings"][0]["settingInstance"]["simpleSettingCollectionValue"];
+    assert_eq!(values[0]["value"], json!("Proxy addresses"));
+    assert_eq!(c.template.attachments.reusable_settings.len(), 1);
+    let attached = &c.template.attachments.reusable_settings[0];
+    assert_eq!(attached["displayName"], json!("Proxy addresses"));
+    assert!(
+        attached.get("id").is_none()
+            && attached
+                .get("referencingConfigurationPolicyCount")
+                .is_none()
+    );
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
 }
 
 #[tokio::test]
@@ -791,7 +769,7 @@ async fn assignment_filter_capture_is_the_object_without_server_fields() {
 #[tokio::test]
 async fn unsupported_intune_kinds_say_which_are_supported() {
     let (server, graph) = wire().await;
-    let err = capture_intune(&graph, &TemplateKind::IntuneAppProtection, G1)
+    let err = capture_intune(&graph, &TemplateKind::Group, G1)
         .await
         .unwrap_err();
     assert!(matches!(err, CaptureError::Unsupported { .. }));
@@ -1016,13 +994,7 @@ fn user_id(upn: &str) -> String {
 fn setup() -> (Simulator, GraphClient, ExoClient) {
     let sim = simulator();
     // Transport rules are Exchange state: a Get-TransportRule row as Exchange returns it.
-    {
-        let mut st = sim.lock_state();
-        let src = st
-            .tenants
-            .values_mut()
-            .find(|t| t.display_name == "Contoso")
-            .unwrap();
+    with_tenant(&sim, "Contoso", |src| {
         src.exchange.transport_rules.push(json!({
             "Identity": "External sender warning", "Name": "External sender warning",
             "Guid": SRC_RULE_GUID, "ImmutableId": "7a7a7a7a-0000-4000-8000-0000000ab002",
@@ -1038,13 +1010,8 @@ fn setup() -> (Simulator, GraphClient, ExoClient) {
             "Conditions": ["Microsoft.Exchange.MessagingPolicies.Rules.Tasks.FromScopePredicate"],
             "Actions": ["Microsoft.Exchange.MessagingPolicies.Rules.Tasks.PrependSubjectAction"]
         }));
-    }
-    let pipeline = Pipeline::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .throttle(ThrottleSettings::none())
-        .build()
-        .unwrap();
+    });
+    let pipeline = sim_pipeline(&sim);
     let graph = GraphClient::new(pipeline.clone());
     let exo = ExoClient::new(pipeline);
     (sim, graph, exo)

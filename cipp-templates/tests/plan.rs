@@ -133,11 +133,7 @@ fn adopt_by_name_when_content_matches_case_insensitively() {
 #[test]
 fn no_op_through_binding() {
     let existing = Existing::new("p1", as_read(&ca_body(), "p1"));
-    let binding = Binding {
-        template_id: "tpl-ca".into(),
-        tenant: "contoso".into(),
-        object_id: "p1".into(),
-    };
+    let binding = Binding::new("tpl-ca", "contoso", "p1");
     let item = plan_template(
         &ca_template(),
         &[existing],
@@ -179,11 +175,7 @@ fn binding_renames_instead_of_orphaning() {
     let mut old = ca_body();
     old["displayName"] = json!("MFA for everyone");
     let bound = Existing::new("p1", as_read(&old, "p1"));
-    let binding = Binding {
-        template_id: "tpl-ca".into(),
-        tenant: "contoso".into(),
-        object_id: "p1".into(),
-    };
+    let binding = Binding::new("tpl-ca", "contoso", "p1");
     let item = plan_template(
         &ca_template(),
         &[bound],
@@ -208,11 +200,7 @@ fn binding_renames_instead_of_orphaning() {
         other => panic!("expected update, got {other:?}"),
     }
     // A binding of another template is refused.
-    let wrong = Binding {
-        template_id: "other".into(),
-        tenant: "contoso".into(),
-        object_id: "p1".into(),
-    };
+    let wrong = Binding::new("other", "contoso", "p1");
     assert!(matches!(
         plan_template(&ca_template(), &[], Some(&wrong), &PlanOptions::default()),
         Err(PlanError::BindingMismatch { .. })
@@ -221,11 +209,7 @@ fn binding_renames_instead_of_orphaning() {
 
 #[test]
 fn deleted_bound_object_falls_back_to_create() {
-    let binding = Binding {
-        template_id: "tpl-ca".into(),
-        tenant: "contoso".into(),
-        object_id: "gone".into(),
-    };
+    let binding = Binding::new("tpl-ca", "contoso", "gone");
     let item = plan_template(&ca_template(), &[], Some(&binding), &PlanOptions::default()).unwrap();
     assert!(matches!(item.action, Action::Create { .. }));
 }
@@ -343,11 +327,7 @@ fn full_plan() -> Plan {
 #[test]
 fn dependencies_before_policies_and_only_missing_ones() {
     let p = full_plan();
-    let deps: Vec<(DependencyKind, &str)> = p
-        .dependencies
-        .iter()
-        .map(|d| (d.kind, d.name.as_str()))
-        .collect();
+    let deps = p.dependency_names();
     // "Break Glass" is missing; "Service Accounts" comes from the group template; "Office"
     // exists already.
     assert_eq!(
@@ -401,11 +381,7 @@ fn only_bindings_for_this_tenant_are_used() {
     tenant
         .existing
         .insert(TemplateKind::ConditionalAccess, vec![bound]);
-    let other_tenant = Binding {
-        template_id: "tpl-ca".into(),
-        tenant: "fabrikam".into(),
-        object_id: "p1".into(),
-    };
+    let other_tenant = Binding::new("tpl-ca", "fabrikam", "p1");
     let p = plan(
         &[ca_template()],
         &tenant,

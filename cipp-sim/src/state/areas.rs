@@ -191,6 +191,11 @@ pub struct Intune {
     pub store: Store,
     /// Object id → its assignments.
     pub assignments: BTreeMap<String, Vec<Value>>,
+    /// Administrative template id → its definition values.
+    pub definition_values: BTreeMap<String, Vec<Value>>,
+    /// Settings-catalog setting definition ids this tenant's Intune does not offer
+    /// (policies using one are refused with a 400 naming it).
+    pub unavailable_settings: Vec<String>,
 }
 
 /// Conditional Access.
