@@ -382,6 +382,64 @@ fn resolve(
         .collect()
 }
 
+/// The plan of `templates` in one tenant: the Graph kinds' state and the Exchange kinds'
+/// state read together, the connection filter planned with adoption by name (every tenant
+/// has exactly its `Default` policy), everything else with `options`.
+pub async fn plan_tenant(
+    handle: &crate::TenantHandle,
+    templates: &[Template],
+    bindings: &[Binding],
+    options: &PlanOptions,
+) -> Result<Plan, DeployError> {
+    use cipp_templates::template::TemplateKind;
+    let (exo, graph): (Vec<Template>, Vec<Template>) = templates
+        .iter()
+        .cloned()
+        .partition(|t| exchange::is_exchange_kind(&t.kind));
+    let mut state = apply::fetch_state(handle.graph(), &graph).await?;
+    if !exo.is_empty() {
+        let exo_state = exchange::fetch_state(handle.exchange(), &state.tenant, &exo).await?;
+        state.existing.extend(exo_state.existing);
+    }
+    let (filters, rest): (Vec<Template>, Vec<Template>) = templates
+        .iter()
+        .cloned()
+        .partition(|t| t.kind == TemplateKind::ConnectionFilter);
+    let mut p = plan::plan(&rest, &state, bindings, options)?;
+    if !filters.is_empty() {
+        let adopt = exchange::plan_options(&TemplateKind::ConnectionFilter, options);
+        let q = plan::plan(&filters, &state, bindings, &adopt)?;
+        p.dependencies.extend(q.dependencies);
+        p.items.extend(q.items);
+    }
+    Ok(p)
+}
+
+/// Applies a plan in one tenant: Graph items (with every dependency) through Graph,
+/// Exchange items through Exchange; one report.
+pub async fn apply_tenant(
+    handle: &crate::TenantHandle,
+    plan: &Plan,
+    options: &ApplyOptions,
+) -> ApplyReport {
+    let mut graph_plan = plan.clone();
+    graph_plan
+        .items
+        .retain(|i| !exchange::is_exchange_kind(&i.kind));
+    let mut exo_plan = plan.clone();
+    exo_plan.dependencies.clear();
+    exo_plan
+        .items
+        .retain(|i| exchange::is_exchange_kind(&i.kind));
+    let mut report = apply::apply(handle.graph(), &graph_plan, options).await;
+    if !exo_plan.items.is_empty() {
+        let exo = exchange::apply(handle.exchange(), &exo_plan, options).await;
+        report.items.extend(exo.items);
+        report.bindings.extend(exo.bindings);
+    }
+    report
+}
+
 /// Deploys `templates` to every tenant, at most the fleet's concurrency at a time (its
 /// progress callback sees each tenant start and finish). A tenant whose record gives no
 /// variable context, whose variables fail, or whose state or plan fails is reported with
@@ -450,19 +508,13 @@ pub async fn deploy(
                 )
                 .await?;
                 out.warnings.extend(note);
-                let state = apply::fetch_state(graph, &resolved).await?;
-                Ok::<_, DeployError>(plan::plan(
-                    &resolved,
-                    &state,
-                    &options.bindings,
-                    &options.plan,
-                )?)
+                plan_tenant(&handle, &resolved, &options.bindings, &options.plan).await
             }
             .await;
             match planned {
                 Ok(p) => {
                     let apply_options = ApplyOptions::new().verify(options.verify);
-                    out.report = Some(apply::apply(graph, &p, &apply_options).await);
+                    out.report = Some(apply_tenant(&handle, &p, &apply_options).await);
                     out.plan = Some(p);
                 }
                 Err(e) => out.error = Some(e),

@@ -8,10 +8,10 @@
 //! let t = TenantId::parse("contoso.onmicrosoft.com").unwrap();
 //! let id = "78bf875b-9343-4edc-9130-0d3958113563";
 //! let plain = restore(&t, id, &RestoreOptions::default()).unwrap();
-//! assert_eq!(plain.request().path, format!("/v1.0/directory/deletedItems/{id}/restore"));
+//! assert_eq!(plain.request().path(), format!("/v1.0/directory/deletedItems/{id}/restore"));
 //! let renamed = RestoreOptions::default().new_user_principal_name("johndoe@contoso.com");
 //! let op = restore(&t, id, &renamed).unwrap();
-//! assert_eq!(op.request().path, format!("/beta/directory/deletedItems/{id}/restore"));
+//! assert_eq!(op.request().path(), format!("/beta/directory/deletedItems/{id}/restore"));
 //! ```
 
 use cipp_core::{ApiRequest, Audience, Error, TenantId};

@@ -18,10 +18,7 @@ const DEF: &str = "8e0b0e8a-0000-4000-8000-0000000000a1";
 async fn new_collections_create_at_their_documented_paths() {
     let (server, graph) = client().await;
     let cases = [
-        (
-            IntuneKind::WindowsDriverUpdate,
-            "/beta/deviceManagement/windowsDriverUpdateProfiles",
-        ),
+        (IntuneKind::WindowsDriverUpdate, "/beta/deviceManagement/windowsDriverUpdateProfiles"),
         (
             IntuneKind::WindowsQualityUpdateProfile,
             "/beta/deviceManagement/windowsQualityUpdateProfiles",
@@ -30,10 +27,7 @@ async fn new_collections_create_at_their_documented_paths() {
             IntuneKind::WindowsQualityUpdatePolicy,
             "/beta/deviceManagement/windowsQualityUpdatePolicies",
         ),
-        (
-            IntuneKind::ReusableSetting,
-            "/beta/deviceManagement/reusablePolicySettings",
-        ),
+        (IntuneKind::ReusableSetting, "/beta/deviceManagement/reusablePolicySettings"),
         (
             IntuneKind::WindowsAppProtection,
             "/beta/deviceAppManagement/windowsManagedAppProtections",
@@ -46,9 +40,7 @@ async fn new_collections_create_at_their_documented_paths() {
     for (kind, p) in cases {
         Mock::given(method("POST"))
             .and(path(p))
-            .and(body_json(
-                json!({"displayName": "Made", "description": "d"}),
-            ))
+            .and(body_json(json!({"displayName": "Made", "description": "d"})))
             .respond_with(ResponseTemplate::new(201).set_body_json(json!({
                 "@odata.context": "https://graph.microsoft.com/beta/$metadata#entity",
                 "id": ID, "displayName": "Made", "description": "d",
@@ -59,17 +51,9 @@ async fn new_collections_create_at_their_documented_paths() {
             .await;
         let policy: IntunePolicy =
             serde_json::from_value(json!({"displayName": "Made", "description": "d"})).unwrap();
-        let made = graph
-            .tenant(&tenant())
-            .intune()
-            .create(kind, &policy)
-            .await
-            .unwrap();
+        let made = graph.tenant(&tenant()).intune().create(kind, &policy).await.unwrap();
         assert_eq!(made.id, ID, "{kind:?}");
-        assert_eq!(
-            kind.assignment_type().is_none(),
-            kind == IntuneKind::ReusableSetting
-        );
+        assert_eq!(kind.assignment_type().is_none(), kind == IntuneKind::ReusableSetting);
     }
 }
 
@@ -97,15 +81,9 @@ async fn definition_values_are_replaced_with_update_definition_values() {
     // An added value without its definition binding, or an empty payload, is refused
     // before anything is sent.
     let unbound = json!({"added": [{"enabled": true}]});
-    let err = intune
-        .update_definition_values(ID, &unbound)
-        .await
-        .unwrap_err();
+    let err = intune.update_definition_values(ID, &unbound).await.unwrap_err();
     assert!(err.to_string().contains("definition@odata.bind"), "{err}");
-    let err = intune
-        .update_definition_values(ID, &json!({}))
-        .await
-        .unwrap_err();
+    let err = intune.update_definition_values(ID, &json!({})).await.unwrap_err();
     assert!(err.to_string().contains("deletedIds"), "{err}");
 }
 
@@ -115,9 +93,7 @@ async fn compliance_patch_leaves_scheduled_actions_to_schedule_actions_for_rules
     let rules = json!([{"id": "r1", "ruleName": "PasswordRequired", "scheduledActionConfigurations": [
         {"actionType": "block", "gracePeriodHours": 12, "notificationTemplateId": "", "notificationMessageCCList": []}]}]);
     Mock::given(method("PATCH"))
-        .and(path(format!(
-            "/v1.0/deviceManagement/deviceCompliancePolicies/{ID}"
-        )))
+        .and(path(format!("/v1.0/deviceManagement/deviceCompliancePolicies/{ID}")))
         .and(body_json(json!({
             "@odata.type": "#microsoft.graph.windows10CompliancePolicy",
             "displayName": "Windows baseline", "passwordRequired": true
@@ -145,16 +121,10 @@ async fn compliance_patch_leaves_scheduled_actions_to_schedule_actions_for_rules
         "scheduledActionsForRule": rules.clone()
     }))
     .unwrap();
-    intune
-        .update(IntuneKind::CompliancePolicy, ID, &policy)
-        .await
-        .unwrap();
+    intune.update(IntuneKind::CompliancePolicy, ID, &policy).await.unwrap();
     let rules = rules.as_array().unwrap();
     intune.schedule_actions_for_rules(ID, rules).await.unwrap();
-    let err = intune
-        .schedule_actions_for_rules(ID, &[])
-        .await
-        .unwrap_err();
+    let err = intune.schedule_actions_for_rules(ID, &[]).await.unwrap_err();
     assert!(err.to_string().contains("scheduled action"), "{err}");
 }
 
@@ -165,20 +135,12 @@ async fn a_refused_action_reads_graphs_error() {
         .and(path(format!(
             "/beta/deviceManagement/groupPolicyConfigurations/{ID}/updateDefinitionValues"
         )))
-        .respond_with(graph_error(
-            400,
-            "BadRequest",
-            "The group policy definition was not found.",
-        ))
+        .respond_with(graph_error(400, "BadRequest", "The group policy definition was not found."))
         .mount(&server)
         .await;
     let body = json!({"added": [], "updated": [], "deletedIds": ["x"]});
-    let err = graph
-        .tenant(&tenant())
-        .intune()
-        .update_definition_values(ID, &body)
-        .await
-        .unwrap_err();
+    let err =
+        graph.tenant(&tenant()).intune().update_definition_values(ID, &body).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     assert!(err.to_string().contains("not found"), "{err}");
     // The request value names the documented path.
