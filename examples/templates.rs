@@ -1,5 +1,6 @@
-//! Templates, offline on the simulated Microsoft 365: capture a Conditional Access policy
-//! and a group from Contoso into a template store on disk, plan them for Fabrikam and
+//! Templates, offline on the simulated Microsoft 365: capture a Conditional Access policy,
+//! an Intune device configuration profile and a group from Contoso into a template store on
+//! disk, plan them for Fabrikam and
 //! Northwind (their group is missing), deploy to both concurrently, and plan again with the
 //! returned bindings: no-op.
 //!
@@ -9,15 +10,16 @@
 
 use std::sync::Arc;
 
+use cipp::graph::intune::IntuneKind;
 use cipp::graph::model::ConditionalAccessPolicy;
+use cipp::graph::model::IntunePolicy;
 use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::Simulator;
-use cipp::templates::apply::fetch_state;
-use cipp::templates::capture::{capture_conditional_access, capture_group};
-use cipp::templates::plan::{plan, Binding, PlanOptions};
+use cipp::templates::capture::{capture_conditional_access, capture_group, capture_intune};
+use cipp::templates::plan::{Binding, PlanOptions};
 use cipp::templates::store::{DirTemplateStore, TemplateStore};
-use cipp::templates::template::Template;
-use cipp::templates::{deploy, DeployOptions};
+use cipp::templates::template::{Template, TemplateKind};
+use cipp::templates::{deploy, plan_tenant, DeployOptions};
 use cipp::{Cipp, Tenant};
 use serde_json::json;
 
@@ -30,9 +32,8 @@ async fn print_plans(
     bindings: &[Binding],
 ) -> Result<(), BoxError> {
     for t in tenants {
-        let graph = cipp.tenant(&t.id);
-        let state = fetch_state(graph.graph(), templates).await?;
-        let p = plan(templates, &state, bindings, &PlanOptions::default())?;
+        let handle = cipp.tenant(&t.id);
+        let p = plan_tenant(&handle, templates, bindings, &PlanOptions::default()).await?;
         println!(
             "  {} — {}",
             t.label(),
@@ -103,8 +104,28 @@ async fn main() -> Result<(), BoxError> {
         .ok_or("Contoso has no Sales Team group")?;
     let dir = std::env::temp_dir().join(format!("cipp-templates-example-{}", std::process::id()));
     let store = DirTemplateStore::open(&dir)?;
+    // An Intune device configuration profile in Contoso.
+    let intune: IntunePolicy = serde_json::from_value(json!({
+        "@odata.type": "#microsoft.graph.windows10GeneralConfiguration",
+        "displayName": "Windows baseline", "description": "Block the Store, require a PIN",
+        "storeBlocked": true, "passwordRequired": true, "passwordMinimumLength": 8
+    }))?;
+    let intune = a
+        .graph()
+        .intune()
+        .create(IntuneKind::DeviceConfiguration, &intune)
+        .await?;
     let ca = capture_conditional_access(a.graph(), &policy.id).await?;
     let group = capture_group(a.graph(), sales.as_str()).await?;
+    let device = capture_intune(
+        a.graph(),
+        &TemplateKind::IntuneDeviceConfiguration,
+        &intune.id,
+    )
+    .await?;
+    store
+        .put(device.into_template().with_id("intune-windows-baseline"))
+        .await?;
     store
         .put(ca.into_template().with_id("ca-admins-mfa"))
         .await?;
