@@ -1,14 +1,11 @@
 //! Create user: the exact requests (wiremock), the checks made before anything is written,
 //! and the whole flow on the simulator.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use cipp::core::{
-    Credentials, Endpoints, Outcome, ReqwestTransport, RetryPolicy, SecretString, Tenant, TenantId,
-};
+use cipp::core::{Outcome, SecretString, TenantId};
 use cipp::graph::model::NewTemporaryAccessPass;
-use cipp::sim::scenario::{DEMO_PARTNER, SKU_BUSINESS_PREMIUM};
+use cipp::sim::scenario::SKU_BUSINESS_PREMIUM;
 use cipp::sim::Simulator;
 use cipp::templates::template::TemplateKind;
 use cipp::users::create::CreateUser;
@@ -23,21 +20,7 @@ const SALES: &str = "45b7d2e7-b882-4a80-ba97-10b7a63b8fa4";
 const SKU: &str = "c7df2760-2c81-4ef7-b578-5b5392b571df";
 
 async fn setup() -> (MockServer, Cipp, TenantId) {
-    let server = MockServer::start().await;
-    let t = TenantId::parse("contoso.onmicrosoft.com").unwrap();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(ReqwestTransport::new().unwrap()))
-        .endpoints(Endpoints::single_base(&server.uri()))
-        .credentials(Credentials::StaticToken(SecretString::from("tok")))
-        .retry(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(2),
-            ..Default::default()
-        })
-        .tenants(vec![Tenant::new(t.clone())])
-        .build()
-        .unwrap();
-    (server, cipp, t)
+    common::wire().await
 }
 
 async fn get(server: &MockServer, p: &str, body: Value) {
@@ -339,14 +322,7 @@ async fn a_failed_create_is_an_error_and_a_failed_licence_is_a_partial_report() 
 }
 
 fn sim_cipp() -> (Simulator, Cipp, TenantId) {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
+    let (sim, cipp) = common::demo(None, common::Fleet::Partner);
     (
         sim,
         cipp,

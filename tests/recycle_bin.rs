@@ -2,11 +2,10 @@
 //! taken UPN refused before anything is sent → restored under a new UPN; groups restored;
 //! permanent deletion; the scheduler commands.
 
-use std::sync::Arc;
+mod common;
 
 use cipp::commands::register_builtin;
 use cipp::scheduler::command::{Registry, RunContext};
-use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::Simulator;
 use cipp::users::create::CreateUser;
 use cipp::{Cipp, TenantId};
@@ -14,14 +13,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 fn setup() -> (Simulator, Cipp, TenantId) {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
+    let (sim, cipp) = common::demo(None, common::Fleet::Partner);
     (
         sim,
         cipp,

@@ -1,27 +1,19 @@
 //! The compromised-account report shows the evidence itself: each section's rows,
 //! collapsible, sign-ins in time order, remediation steps, every value escaped.
 
-use std::sync::Arc;
+mod common;
 
-use cipp::core::{ManualClock, TenantId};
+use cipp::core::TenantId;
 use cipp::remediation::{remediate, RemediationOptions};
 use cipp::research::{research, ResearchOptions};
-use cipp::sim::scenario::{DEMO_COMPROMISED_UPN, DEMO_PARTNER};
+use cipp::sim::scenario::DEMO_COMPROMISED_UPN;
 use cipp::sim::Simulator;
 use cipp::Cipp;
 use serde_json::json;
 
 fn setup() -> (Simulator, Cipp, TenantId) {
-    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
-    let sim = Simulator::demo_with_clock(Arc::new(clock.clone()));
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .clock(Arc::new(clock))
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
+    let clock = common::demo_clock();
+    let (sim, cipp) = common::demo(Some(&clock), common::Fleet::Partner);
     (
         sim,
         cipp,

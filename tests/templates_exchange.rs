@@ -3,15 +3,12 @@
 //! `Default` policy) and a group go to two tenants in one deploy; a second deploy with the
 //! bindings is all no-op.
 
-use std::sync::Arc;
+mod common;
 
 use cipp::exchange::cmdlet::Cmdlet;
-use cipp::sim::scenario::DEMO_PARTNER;
-use cipp::sim::Simulator;
 use cipp::templates::exchange::capture;
 use cipp::templates::template::{Template, TemplateKind};
 use cipp::templates::{deploy, DeployOptions};
-use cipp::Cipp;
 use serde_json::{json, Value};
 
 async fn run(h: &cipp::TenantHandle, name: &str, params: Value) {
@@ -24,14 +21,7 @@ async fn run(h: &cipp::TenantHandle, name: &str, params: Value) {
 
 #[tokio::test(start_paused = true)]
 async fn exchange_and_graph_templates_deploy_together_and_again_is_no_op() {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant_relationships(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
+    let (sim, cipp) = common::demo(None, common::Fleet::Relationships);
     let all = cipp.tenants().await.unwrap();
     let find = |n: &str| {
         all.iter()

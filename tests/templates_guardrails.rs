@@ -2,10 +2,9 @@
 //! security defaults on gets nothing unless disabling them is allowed, and then only
 //! because an enabled policy replaces them.
 
-use std::sync::Arc;
+mod common;
 
 use cipp::graph::model::ConditionalAccessPolicy;
-use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::Simulator;
 use cipp::templates::capture::capture_conditional_access;
 use cipp::templates::guardrails::SecurityDefaults;
@@ -20,14 +19,7 @@ async fn setup() -> (
     Tenant,
     Vec<cipp::templates::template::Template>,
 ) {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant_relationships(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
+    let (sim, cipp) = common::demo(None, common::Fleet::Relationships);
     let all = cipp.tenants().await.unwrap();
     let find = |name: &str| {
         all.iter()

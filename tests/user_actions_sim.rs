@@ -1,10 +1,9 @@
 //! User actions that had no test, and the Exchange-tab permission actions, each checked
 //! against the simulator's state after the call.
 
-use std::sync::Arc;
+mod common;
 
 use cipp::graph::model::{Field, UserPatch};
-use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::Simulator;
 use cipp::users::{Guard, UserActions};
 use cipp::{Cipp, TenantId};
@@ -14,15 +13,7 @@ const ADELE: &str = "adelev@contoso.com";
 const MEGAN: &str = "meganb@contoso.com";
 
 fn setup() -> (Simulator, Cipp) {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
-    (sim, cipp)
+    common::demo(None, common::Fleet::Partner)
 }
 
 fn actions(cipp: &Cipp, upn: &str) -> UserActions {

@@ -3,24 +3,15 @@
 //! the commands change the simulator as the actions do.
 
 use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use cipp::commands::{register_builtin, USER_ACTIONS_WITHOUT_COMMAND};
 use cipp::scheduler::command::{CommandOutput, Registry, RunContext};
-use cipp::sim::scenario::DEMO_PARTNER;
 use cipp::sim::Simulator;
-use cipp::Cipp;
 use serde_json::{json, Value};
 
 fn setup() -> (Simulator, Registry) {
-    let sim = Simulator::demo();
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.demo_credentials())
-        .partner_tenant(DEMO_PARTNER)
-        .unwrap()
-        .build()
-        .unwrap();
+    let (sim, cipp) = common::demo(None, common::Fleet::Partner);
     let mut registry = Registry::new();
     register_builtin(&mut registry, &cipp);
     (sim, registry)
