@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::client::Cipp;
 use crate::offboarding::{LicenseRemoval, OffboardingOptions};
-use crate::users::{Guard, LicenseChange};
+use crate::users::Guard;
 
 pub use crate::user_commands::USER_ACTIONS_WITHOUT_COMMAND;
 
@@ -98,53 +98,6 @@ where
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UserGroups {
-    user: String,
-    groups: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UserOnly {
-    user: String,
-    #[serde(default)]
-    allow_privileged: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SignIn {
-    user: String,
-    enabled: bool,
-    #[serde(default)]
-    allow_privileged: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ResetPassword {
-    user: String,
-    #[serde(default = "yes")]
-    must_change: bool,
-    #[serde(default)]
-    allow_privileged: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct OutOfOffice {
-    user: String,
-    enabled: bool,
-    #[serde(default)]
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Remediate {
     user: String,
     #[serde(default)]
@@ -219,124 +172,6 @@ fn guard(allow: bool) -> Guard {
 pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
     register_tenant_reports(registry, cipp);
     crate::user_commands::register(registry, cipp);
-    registry.register(
-        "user.add_to_groups",
-        typed(cipp, |c, t, p: UserGroups| async move {
-            let r = c
-                .tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .add_to_groups(&p.groups)
-                .await
-                .map_err(to_command_error)?;
-            report_output(r, Value::Null)
-        }),
-    );
-    registry.register(
-        "user.remove_from_groups",
-        typed(cipp, |c, t, p: UserGroups| async move {
-            let r = c
-                .tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .remove_from_groups(&p.groups)
-                .await
-                .map_err(to_command_error)?;
-            report_output(r, Value::Null)
-        }),
-    );
-    registry.register(
-        "user.set_sign_in",
-        typed(cipp, |c, t, p: SignIn| async move {
-            let o = c
-                .tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .set_sign_in(p.enabled, guard(p.allow_privileged))
-                .await
-                .map_err(to_command_error)?;
-            outcome_output(o)
-        }),
-    );
-    registry.register(
-        "user.revoke_sessions",
-        typed(cipp, |c, t, p: UserOnly| async move {
-            c.tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .revoke_sessions()
-                .await
-                .map_err(to_command_error)?;
-            Ok(CommandOutput::Done(json!({"revoked": p.user})))
-        }),
-    );
-    registry.register(
-        "user.reset_password",
-        typed(cipp, |c, t, p: ResetPassword| async move {
-            let r = c
-                .tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .reset_password(
-                    None,
-                    &Default::default(),
-                    p.must_change,
-                    guard(p.allow_privileged),
-                )
-                .await
-                .map_err(to_command_error)?;
-            // The password itself is never stored in task results.
-            report_output(r.report, json!({"passwordSet": true}))
-        }),
-    );
-    registry.register(
-        "user.rerequire_mfa",
-        typed(cipp, |c, t, p: UserOnly| async move {
-            let r = c
-                .tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .rerequire_mfa(guard(p.allow_privileged))
-                .await
-                .map_err(to_command_error)?;
-            report_output(r, Value::Null)
-        }),
-    );
-    registry.register(
-        "user.set_out_of_office",
-        typed(cipp, |c, t, p: OutOfOffice| async move {
-            let state = if p.enabled {
-                cipp_exchange::cmdlets::AutoReply::Enabled
-            } else {
-                cipp_exchange::cmdlets::AutoReply::Disabled
-            };
-            let m = p.message.as_deref();
-            c.tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .set_out_of_office(&state, m, m)
-                .await
-                .map_err(to_command_error)?;
-            Ok(CommandOutput::Done(json!({"outOfOffice": p.enabled})))
-        }),
-    );
-    registry.register(
-        "user.remove_licenses",
-        typed(cipp, |c, t, p: UserOnly| async move {
-            let change = LicenseChange {
-                remove_all: true,
-                ..Default::default()
-            };
-            let o = c
-                .tenant(&t)
-                .user(&p.user)
-                .map_err(to_command_error)?
-                .manage_licenses(&change, "US")
-                .await
-                .map_err(to_command_error)?;
-            outcome_output(o)
-        }),
-    );
     registry.register(
         "user.research_compromised_account",
         typed(cipp, |c, t, p: Research| async move {

@@ -9,7 +9,7 @@
 
 use cipp_core::{Error, TenantId};
 use cipp_exchange::addresses::AliasChange;
-use cipp_exchange::cmdlets::{Forwarding, MailboxType};
+use cipp_exchange::cmdlets::{AutoReply, Forwarding, MailboxType};
 use cipp_graph::model::{
     AuthMethod, Field, NewTemporaryAccessPass, PerUserMfaState, SkuId, UserPatch,
 };
@@ -57,6 +57,53 @@ macro_rules! user_commands {
             );
         )+
     };
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UserGroups {
+    user: String,
+    groups: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UserOnly {
+    user: String,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SignIn {
+    user: String,
+    enabled: bool,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResetPassword {
+    user: String,
+    #[serde(default = "yes")]
+    must_change: bool,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OutOfOffice {
+    user: String,
+    enabled: bool,
+    #[serde(default)]
+    message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -367,6 +414,40 @@ fn register_recycle_bin(registry: &mut Registry, cipp: &Cipp) {
 pub(crate) fn register(registry: &mut Registry, cipp: &Cipp) {
     register_recycle_bin(registry, cipp);
     user_commands! { registry, cipp;
+        "user.add_to_groups": UserGroups => |u, p| {
+            report_output(u.add_to_groups(&p.groups).await.map_err(err)?, Value::Null)
+        };
+        "user.remove_from_groups": UserGroups => |u, p| {
+            report_output(u.remove_from_groups(&p.groups).await.map_err(err)?, Value::Null)
+        };
+        "user.set_sign_in": SignIn => |u, p| {
+            outcome_output(u.set_sign_in(p.enabled, guard(p.allow_privileged)).await.map_err(err)?)
+        };
+        "user.revoke_sessions": UserOnly => |u, p| {
+            u.revoke_sessions().await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"revoked": p.user})))
+        };
+        "user.reset_password": ResetPassword => |u, p| {
+            let r = u
+                .reset_password(None, &Default::default(), p.must_change, guard(p.allow_privileged))
+                .await
+                .map_err(err)?;
+            // The password itself is never stored in task results.
+            report_output(r.report, json!({"passwordSet": true}))
+        };
+        "user.rerequire_mfa": UserOnly => |u, p| {
+            report_output(u.rerequire_mfa(guard(p.allow_privileged)).await.map_err(err)?, Value::Null)
+        };
+        "user.set_out_of_office": OutOfOffice => |u, p| {
+            let state = if p.enabled { AutoReply::Enabled } else { AutoReply::Disabled };
+            let m = p.message.as_deref();
+            u.set_out_of_office(&state, m, m).await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"outOfOffice": p.enabled})))
+        };
+        "user.remove_licenses": UserOnly => |u, p| {
+            let change = LicenseChange { remove_all: true, ..Default::default() };
+            outcome_output(u.manage_licenses(&change, "US").await.map_err(err)?)
+        };
         "user.edit": Edit => |u, p| outcome_output(u.edit(&p.patch.0).await.map_err(err)?);
         "user.require_password_change": User => |u, p| {
             u.require_password_change().await.map_err(err)?;

@@ -96,14 +96,14 @@ async fn exchange_and_graph_templates_deploy_together_and_again_is_no_op() {
         );
     }
     // The objects exist in Fabrikam as the templates say.
-    let st = sim.lock_state();
-    let fabrikam = st.tenant("fabrikam.com").unwrap();
-    let text = format!("{:?}", fabrikam.protection);
+    let text = {
+        let st = sim.lock_state();
+        format!("{:?}", st.tenant("fabrikam.com").unwrap().protection)
+    };
     assert!(
         text.contains("Strict spam") && text.contains("192.0.2.10"),
         "{text}"
     );
-    drop(st);
 
     let again = deploy(
         &cipp,
