@@ -128,6 +128,15 @@ struct Text {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ChangeUpn {
+    user: String,
+    value: String,
+    #[serde(default)]
+    allow_privileged: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Licenses {
     user: String,
     #[serde(default)]
@@ -476,12 +485,12 @@ pub(crate) fn register(registry: &mut Registry, cipp: &Cipp) {
             };
             outcome_output(u.manage_licenses(&change, &p.usage_location).await.map_err(err)?)
         };
-        "user.delete": User => |u, p| {
-            u.delete().await.map_err(err)?;
+        "user.delete": UserOnly => |u, p| {
+            u.delete(guard(p.allow_privileged)).await.map_err(err)?;
             done("deleted (restorable from the recycle bin for 30 days)", &p.user)
         };
-        "user.change_upn": Text => |u, p| {
-            u.change_upn(&p.value).await.map_err(err)?;
+        "user.change_upn": ChangeUpn => |u, p| {
+            u.change_upn(&p.value, guard(p.allow_privileged)).await.map_err(err)?;
             Ok(CommandOutput::Done(json!({"action": "UPN changed", "user": p.user, "newUpn": p.value})))
         };
         "user.remove_admin_role": Text => |u, p| {

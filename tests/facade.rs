@@ -500,14 +500,14 @@ async fn mfa_push_and_onedrive_actions() {
     assert_eq!(
         h.user(DEMO_COMPROMISED_UPN)
             .unwrap()
-            .send_mfa_push()
+            .send_mfa_push(Guard::RefusePrivileged)
             .await
             .unwrap(),
         MfaPushResult::Approved
     );
     let grady = h.user("gradya@contoso.com").unwrap();
     assert!(matches!(
-        grady.send_mfa_push().await.unwrap(),
+        grady.send_mfa_push(Guard::RefusePrivileged).await.unwrap(),
         MfaPushResult::NotApproved { .. }
     ));
     {

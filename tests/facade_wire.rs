@@ -175,7 +175,10 @@ async fn mfa_push_sends_the_connector_xml_with_its_own_token() {
     );
     expect(&server, push, answer, 1).await;
     let user = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
-    let r = user.send_mfa_push().await.unwrap();
+    let r = user
+        .send_mfa_push(cipp::users::Guard::AllowPrivileged)
+        .await
+        .unwrap();
     let reason = "Success".into();
     assert_eq!(r, MfaPushResult::NotApproved { reason });
 }
@@ -225,7 +228,10 @@ async fn mfa_push_token_errors_do_not_echo_the_connector_secret() {
     )
     .await;
     let user = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
-    let err = user.send_mfa_push().await.unwrap_err();
+    let err = user
+        .send_mfa_push(cipp::users::Guard::AllowPrivileged)
+        .await
+        .unwrap_err();
     let text = format!("{err} {err:?}");
     assert!(!text.contains("Tmp~Connector.Secret"), "{text}");
     assert!(text.contains("[REDACTED]"), "{text}");

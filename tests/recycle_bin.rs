@@ -34,7 +34,10 @@ async fn users_are_restored_or_refused_with_the_reason() {
     let h = cipp.tenant(&t);
     let adele = h.user("adelev@contoso.com").unwrap();
     let id = adele.resolve().await.unwrap().id.unwrap();
-    adele.delete().await.unwrap();
+    adele
+        .delete(cipp::users::Guard::RefusePrivileged)
+        .await
+        .unwrap();
 
     let bin = h.recycle_bin();
     let page = bin

@@ -163,13 +163,18 @@ async fn edit_change_upn_delete_and_mfa_method_removal() {
     assert!(!after.contains(&phone));
 
     // Change UPN to a verified domain; an unverified one is refused.
-    a.change_upn("adele.vance@contoso.com").await.unwrap();
+    a.change_upn("adele.vance@contoso.com", Guard::RefusePrivileged)
+        .await
+        .unwrap();
     assert!(user(&sim, "adele.vance@contoso.com").is_some());
     let renamed = actions(&cipp, "adele.vance@contoso.com");
-    assert!(renamed.change_upn("adele@not-ours.example").await.is_err());
+    assert!(renamed
+        .change_upn("adele@not-ours.example", Guard::RefusePrivileged)
+        .await
+        .is_err());
 
     // Delete: gone from users, restorable from deleted items.
-    renamed.delete().await.unwrap();
+    renamed.delete(Guard::RefusePrivileged).await.unwrap();
     assert!(user(&sim, &id).is_none());
     let deleted = sim
         .lock_state()

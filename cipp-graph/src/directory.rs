@@ -3,7 +3,7 @@
 use cipp_core::{ApiRequest, Error, TenantId};
 use http::Method;
 
-use crate::model::{Domain, Organization, SubscribedSku};
+use crate::model::{Domain, Organization, RoleEligibility, SubscribedSku};
 use crate::op::{self, GraphOp};
 
 /// The organization object (a one-item collection).
@@ -35,6 +35,19 @@ pub fn remove_role_member(
     Ok(op::delete(tenant, path, "remove directory role member"))
 }
 
+/// The eligible (PIM) role assignments of one principal (a user or a role-assignable
+/// group), `GET /roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId eq '…'`.
+pub fn role_eligibilities(tenant: &TenantId, principal_id: &str) -> Result<ApiRequest, Error> {
+    let id = op::guid("principalId", principal_id, "an object id (GUID)")?;
+    Ok(op::request(
+        tenant,
+        Method::GET,
+        "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances",
+        "list role eligibilities",
+    )
+    .query("$filter", &format!("principalId eq '{id}'")))
+}
+
 /// Directory reads in one tenant (`graph.tenant(&t).directory()`).
 #[derive(Clone, Debug)]
 pub struct Directory(pub(crate) crate::TenantGraph);
@@ -59,6 +72,11 @@ impl Directory {
     pub fn subscribed_skus(&self) -> crate::List<SubscribedSku> {
         self.0
             .list_of(Ok(crate::users::subscribed_skus(self.0.id())))
+    }
+    /// The eligible (PIM) role assignments of a user or role-assignable group.
+    pub fn role_eligibilities(&self, principal_id: &str) -> crate::List<RoleEligibility> {
+        self.0
+            .list_of(role_eligibilities(self.0.id(), principal_id))
     }
     /// Removes a member from a built-in directory role (by role template id).
     pub fn remove_role_member(

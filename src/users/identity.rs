@@ -260,26 +260,34 @@ impl UserActions {
         .await
     }
 
-    /// Delete user (to the recycle bin).
-    pub async fn delete(&self) -> Result<(), Error> {
+    /// Delete user (to the recycle bin). Refused for a privileged administrator unless
+    /// [`Guard::AllowPrivileged`] is given.
+    pub async fn delete(&self, guard: Guard) -> Result<(), Error> {
         self.act(
             "user.delete",
             &Permission::IDENTITY_USER_READWRITE,
             Value::Null,
             succeeded,
-            async { self.g().users().delete(&self.user).await },
+            async {
+                self.guard(guard, "delete the user").await?;
+                self.g().users().delete(&self.user).await
+            },
         )
         .await
     }
 
-    /// Change the UPN (or its domain) after checking the domain.
-    pub async fn change_upn(&self, new_upn: &str) -> Result<(), Error> {
+    /// Change the UPN (or its domain) after checking the domain. Refused for a privileged
+    /// administrator unless [`Guard::AllowPrivileged`] is given.
+    pub async fn change_upn(&self, new_upn: &str, guard: Guard) -> Result<(), Error> {
         self.act(
             "user.change_upn",
             &Permission::IDENTITY_USER_READWRITE,
             json!({"newUpn": new_upn}),
             succeeded,
-            async { self.g().users().change_upn(&self.user, new_upn).await },
+            async {
+                self.guard(guard, "change the UPN").await?;
+                self.g().users().change_upn(&self.user, new_upn).await
+            },
         )
         .await
     }

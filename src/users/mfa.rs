@@ -101,8 +101,9 @@ impl UserActions {
 
     /// Send MFA push: finds (or creates) the legacy MFA connector's service principal,
     /// gives it a password valid five minutes, gets a connector token with it, and asks the
-    /// connector to push a sign-in request to the user's authenticator.
-    pub async fn send_mfa_push(&self) -> Result<MfaPushResult, Error> {
+    /// connector to push a sign-in request to the user's authenticator. Refused for a
+    /// privileged administrator unless [`Guard::AllowPrivileged`] is given.
+    pub async fn send_mfa_push(&self, guard: Guard) -> Result<MfaPushResult, Error> {
         self.act(
             "user.send_mfa_push",
             &Permission::IDENTITY_USER_READWRITE,
@@ -110,6 +111,7 @@ impl UserActions {
             succeeded,
             async {
                 let upn = self.mailbox()?;
+                self.guard(guard, "send an MFA push").await?;
                 self.g()
                     .auth_methods()
                     .send_mfa_push(&UserRef::parse(&upn)?)

@@ -281,21 +281,53 @@ impl UserActions {
         })
     }
 
-    /// The privileged roles the user holds (by name).
+    /// The privileged roles the user holds, by name: active ones directly or through nested
+    /// and role-assignable groups (`transitiveMemberOf`), and eligible (PIM) ones of the user
+    /// and of those groups, marked `(eligible)`.
     pub async fn privileged_roles(&self) -> Result<Vec<String>, Error> {
         self.read("user.privileged_roles", async {
-            let of = self.g().users().member_of(&self.user, false).await?;
-            Ok(of
+            let privileged = |template: &str| {
+                PRIVILEGED_ROLES
+                    .iter()
+                    .find(|(id, _)| id.eq_ignore_ascii_case(template))
+                    .map(|(_, n)| *n)
+            };
+            let (uid, of) = futures::try_join!(
+                self.object_id(),
+                self.g().users().member_of(&self.user, true).collect()
+            )?;
+            // Active roles, directly or through (role-assignable) groups.
+            let mut roles: Vec<String> = of
                 .iter()
                 .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.directoryRole"))
                 .filter_map(|o| o.extra.get("roleTemplateId").and_then(|v| v.as_str()))
-                .filter_map(|t| {
-                    PRIVILEGED_ROLES
-                        .iter()
-                        .find(|(id, _)| id.eq_ignore_ascii_case(t))
-                        .map(|(_, n)| n.to_string())
-                })
-                .collect())
+                .filter_map(privileged)
+                .map(str::to_owned)
+                .collect();
+            // Eligible (PIM) roles of the user and of the role-assignable groups it is in.
+            let mut principals = vec![uid.0.clone()];
+            principals.extend(
+                of.iter()
+                    .filter(|o| o.odata_type.as_deref() == Some("#microsoft.graph.group"))
+                    .filter(|o| {
+                        o.extra.get("isAssignableToRole") == Some(&serde_json::Value::Bool(true))
+                    })
+                    .filter_map(|o| o.id.clone()),
+            );
+            let eligible = futures::future::try_join_all(
+                principals
+                    .iter()
+                    .map(|p| self.g().directory().role_eligibilities(p).collect()),
+            )
+            .await?;
+            for e in eligible.iter().flatten() {
+                if let Some(name) = e.role_definition_id.as_deref().and_then(privileged) {
+                    roles.push(format!("{name} (eligible)"));
+                }
+            }
+            roles.sort();
+            roles.dedup();
+            Ok(roles)
         })
         .await
     }

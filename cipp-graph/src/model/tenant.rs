@@ -129,3 +129,29 @@ impl SubscribedSku {
         Some(enabled - self.consumed_units.unwrap_or(0))
     }
 }
+
+model_with_nulls! {
+    /// An eligible (PIM) directory role assignment: the principal may activate the role
+    /// (`roleManagement/directory/roleEligibilityScheduleInstances`).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct RoleEligibility {
+        /// Id.
+        id: Option<String>,
+        /// The user or role-assignable group that is eligible.
+        principal_id: Option<String>,
+        /// The role definition id (the role template id for built-in roles).
+        role_definition_id: Option<String>,
+        /// `/` for the whole directory, else an administrative unit or app scope.
+        directory_scope_id: Option<String>,
+        /// `Direct` or `Group` (eligible through a group).
+        member_type: Option<String>,
+        /// From when.
+        start_date_time: Timestamp,
+        /// Until when (`null`: permanent).
+        end_date_time: Timestamp,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
+}

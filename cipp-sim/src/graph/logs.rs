@@ -68,6 +68,20 @@ pub(crate) const RESOURCES: &[Resource] = &[
         },
         ..Resource::STANDARD
     },
+    // Eligible (PIM) role assignments: read-only here (Graph creates them through
+    // roleEligibilityScheduleRequests); seed them into the store.
+    Resource {
+        path: paths::ROLE_ELIGIBILITIES,
+        entity: "roleManagement/directory/roleEligibilityScheduleInstances",
+        area: Area::Directory,
+        noun: "UnifiedRoleEligibilityScheduleInstance",
+        ops: READ_OPS,
+        typing: Typing::Fixed("#microsoft.graph.unifiedRoleEligibilityScheduleInstance"),
+        created: None,
+        modified: None,
+        not_found,
+        ..Resource::STANDARD
+    },
     Resource {
         path: paths::SKUS,
         entity: "subscribedSkus",

@@ -219,7 +219,8 @@ fn memberships<const TRANSITIVE: bool>(ctx: &mut Ctx<'_, '_>, p: &Params) -> Ans
         .filter_map(|g| directory_object(t, g))
         .collect();
     for (template, holders) in &t.directory.roles {
-        if holders.contains(&uid) {
+        // Transitively, a role held by a (role-assignable) group the user is in counts too.
+        if holders.contains(&uid) || (TRANSITIVE && holders.iter().any(|h| found.contains(h))) {
             items.push(json!({"@odata.type": "#microsoft.graph.directoryRole",
                 "id": synthetic_guid(&format!("{}-{template}", t.id)),
                 "displayName": role_name(template), "roleTemplateId": template}));

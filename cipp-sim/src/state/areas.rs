@@ -32,6 +32,9 @@ pub mod paths {
     pub const CA_POLICIES: &str = "identity/conditionalaccess/policies";
     /// `identity/conditionalAccess/namedLocations`
     pub const NAMED_LOCATIONS: &str = "identity/conditionalaccess/namedlocations";
+    /// `roleManagement/directory/roleEligibilityScheduleInstances` (PIM eligibility)
+    pub const ROLE_ELIGIBILITIES: &str =
+        "rolemanagement/directory/roleeligibilityscheduleinstances";
     /// `tenantRelationships/delegatedAdminRelationships`
     pub const GDAP_RELATIONSHIPS: &str = "tenantrelationships/delegatedadminrelationships";
 }
