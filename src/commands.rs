@@ -145,6 +145,12 @@ struct Offboard {
     disable_forwarding: bool,
     #[serde(default)]
     disable_onedrive_sharing: bool,
+    /// Users (UPNs) to grant full access to the mailbox.
+    #[serde(default)]
+    grant_full_access: Vec<String>,
+    /// Whether the granted mailboxes are automapped in Outlook.
+    #[serde(default)]
+    automap: bool,
     #[serde(default)]
     convert_to_shared: bool,
     #[serde(default)]
@@ -217,7 +223,11 @@ pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
                 forward_to: p.forward_to.map(|f| (f, p.keep_copy)),
                 disable_forwarding: p.disable_forwarding,
                 disable_onedrive_sharing: p.disable_onedrive_sharing,
-                grant_full_access: Vec::new(),
+                grant_full_access: p
+                    .grant_full_access
+                    .iter()
+                    .map(|u| (u.clone(), p.automap))
+                    .collect(),
                 convert_to_shared: p.convert_to_shared,
                 remove_mfa_methods: p.remove_mfa_methods,
                 licenses: if p.remove_licenses {

@@ -142,8 +142,8 @@ async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
     let add = json!({"user": "alexw@contoso.com", "groups": [sales]});
     r.queue("user.add_to_groups", add, one(contoso_id(&r.sim)))
         .await;
-    let offboard =
-        json!({"user": "isaiahl@contoso.com", "disableSignIn": true, "hideFromGal": true});
+    let offboard = json!({"user": "isaiahl@contoso.com", "disableSignIn": true, "hideFromGal": true,
+                          "grantFullAccess": ["adelev@contoso.com"], "automap": true});
     r.queue("user.offboard", offboard, one(contoso_id(&r.sim)))
         .await;
     let runs = r.engine.tick().await.unwrap();
@@ -156,6 +156,12 @@ async fn scheduled_group_membership_and_offboarding_change_the_tenant() {
     assert!(c.directory.members[&sales].contains(&alex));
     let isaiah = c.directory.user("isaiahl@contoso.com").unwrap();
     assert_eq!(isaiah["accountEnabled"], false);
+    // The manager got full access to the mailbox, automapped.
+    let granted = c.exchange.mailbox_permissions.iter().any(|p| {
+        let s = p.to_string().to_lowercase();
+        s.contains("isaiahl") && s.contains("adelev")
+    });
+    assert!(granted, "{:?}", c.exchange.mailbox_permissions);
 }
 
 #[tokio::test]
