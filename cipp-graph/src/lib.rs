@@ -56,6 +56,7 @@ pub mod odata;
 pub mod op;
 pub mod password;
 pub mod recycle_bin;
+pub mod settings;
 pub mod sharepoint;
 mod tenant;
 pub mod users;

@@ -85,6 +85,10 @@ impl TenantGraph {
         applications: applications::Applications;
         /// SharePoint and OneDrive: the admin URL, CSOM tenant administration, drives.
         sharepoint: sharepoint::SharePoint;
+        /// Tenant-wide policy objects: authorization, authentication methods, security
+        /// defaults, consent requests, cross-tenant access, app management, device
+        /// registration.
+        settings: settings::Settings;
     }
 
     /// A call of `op` in this tenant.

@@ -28,6 +28,7 @@ pub mod exchange;
 pub mod guardrails;
 pub mod import;
 pub mod plan;
+pub mod standards;
 pub mod store;
 pub mod template;
 pub mod variables;
