@@ -45,6 +45,7 @@ pub mod batch;
 pub mod call;
 mod client;
 pub mod conditional_access;
+pub mod devices;
 pub mod directory;
 pub mod gdap;
 pub mod groups;

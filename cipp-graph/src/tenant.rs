@@ -70,6 +70,8 @@ impl TenantGraph {
         audit: audit::Audit;
         /// The organisation, domains, licences (SKUs) and directory roles.
         directory: directory::Directory;
+        /// Entra ID devices: list, disable, delete.
+        devices: devices::Devices;
         /// Inbox rules, mailbox settings and mail.
         mail: mail::Mail;
         /// GDAP relationships and access assignments (call it on the partner tenant).
