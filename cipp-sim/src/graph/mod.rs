@@ -13,12 +13,14 @@ mod auth;
 mod batch;
 pub(crate) mod collection;
 mod conditional_access;
+mod devices;
 mod directory;
 pub(crate) mod gdap;
 mod groups;
 mod intune;
 mod logs;
 mod mail;
+mod policies;
 mod sites;
 mod users;
 
@@ -224,7 +226,7 @@ fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Para
 }
 
 /// Every area's explicit routes.
-fn route_tables() -> [&'static [Route]; 11] {
+fn route_tables() -> [&'static [Route]; 12] {
     [
         users::ROUTES,
         groups::ROUTES,
@@ -237,11 +239,12 @@ fn route_tables() -> [&'static [Route]; 11] {
         gdap::ROUTES,
         conditional_access::ROUTES,
         intune::ROUTES,
+        policies::ROUTES,
     ]
 }
 
 /// Every area's resources with standard semantics.
-pub(crate) fn resource_tables() -> [&'static [Resource]; 6] {
+pub(crate) fn resource_tables() -> [&'static [Resource]; 7] {
     [
         users::RESOURCES,
         groups::RESOURCES,
@@ -249,6 +252,7 @@ pub(crate) fn resource_tables() -> [&'static [Resource]; 6] {
         conditional_access::RESOURCES,
         intune::RESOURCES,
         gdap::RESOURCES,
+        devices::RESOURCES,
     ]
 }
 

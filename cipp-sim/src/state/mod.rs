@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 mod areas;
 mod exchange;
+pub mod policies;
 pub mod protection;
 mod store;
 
@@ -47,6 +48,9 @@ pub struct SimTenant {
     pub gdap: Gdap,
     /// OneDrive and SharePoint settings.
     pub sharepoint: SharePoint,
+    /// Entra ID policy objects (authorization, authentication methods, consent, app
+    /// management, device registration, directory settings, domain password policies).
+    pub policies: policies::Policies,
     /// Numbers handed out for generated ids (never reused).
     seq: u64,
 }
@@ -230,7 +234,11 @@ impl SimTenant {
                     "isInitial": d == self.initial_domain(),
                     "isRoot": true,
                     "isVerified": true,
-                    "supportedServices": ["Email", "OfficeCommunicationsOnline"]
+                    "supportedServices": ["Email", "OfficeCommunicationsOnline"],
+                    "passwordValidityPeriodInDays": self.policies.domain_passwords.get(d)
+                        .and_then(|p| p.get("passwordValidityPeriodInDays")).cloned(),
+                    "passwordNotificationWindowInDays": self.policies.domain_passwords.get(d)
+                        .and_then(|p| p.get("passwordNotificationWindowInDays")).cloned()
                 })
             })
             .collect()
