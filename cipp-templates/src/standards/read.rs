@@ -21,7 +21,41 @@ pub enum GraphListing {
     SubscribedSkus,
     /// `domains`.
     Domains,
+    /// Enabled `users` with the properties inactivity standards read
+    /// ([`USER_ACTIVITY_FIELDS`]; `signInActivity` needs Entra ID P1).
+    EnabledUsers,
+    /// `devices` with the properties stale-device standards read ([`DEVICE_FIELDS`]).
+    Devices,
+    /// `auditLogs/directoryAudits` of accounts enabled (`Enable account`), so that a
+    /// standard leaves alone an account an administrator just enabled again.
+    EnabledAccountAudits,
 }
+
+/// The user properties [`GraphListing::EnabledUsers`] selects.
+pub const USER_ACTIVITY_FIELDS: &[&str] = &[
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "mail",
+    "userType",
+    "accountEnabled",
+    "createdDateTime",
+    "onPremisesSyncEnabled",
+    "signInActivity",
+];
+
+/// The device properties [`GraphListing::Devices`] selects.
+pub const DEVICE_FIELDS: &[&str] = &[
+    "id",
+    "deviceId",
+    "displayName",
+    "accountEnabled",
+    "approximateLastSignInDateTime",
+    "operatingSystem",
+    "profileType",
+    "trustType",
+    "enrollmentProfileName",
+];
 
 /// One object (or listing) a standard reads. Two standards naming the same `Read` share one
 /// request.
@@ -238,6 +272,30 @@ async fn fetch_list(target: &TenantTarget, read: &Read) -> Result<Value, Error> 
     match listing {
         GraphListing::SubscribedSkus => to_array(dir.subscribed_skus().await?),
         GraphListing::Domains => to_array(dir.domains().await?),
+        GraphListing::EnabledUsers => to_array(
+            target
+                .graph
+                .users()
+                .list()
+                .select(USER_ACTIVITY_FIELDS.iter().copied())
+                .filter("accountEnabled eq true")
+                .await?,
+        ),
+        GraphListing::Devices => to_array(
+            target
+                .graph
+                .devices()
+                .list()
+                .select(DEVICE_FIELDS.iter().copied())
+                .await?,
+        ),
+        GraphListing::EnabledAccountAudits => {
+            let filter = cipp_graph::audit::AuditFilter {
+                activities: vec!["Enable account".to_owned()],
+                ..Default::default()
+            };
+            to_array(target.graph.audit().directory_audits(&filter).await?)
+        }
     }
 }
 
