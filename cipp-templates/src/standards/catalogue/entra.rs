@@ -7,9 +7,10 @@
 //! - [`methods`]: the authentication methods policy, each method's configuration and
 //!   security defaults.
 //! - [`policies`]: admin consent requests, cross-tenant MFA trust, app credential
-//!   restrictions, device registration (LAPS, local administrators), directory settings
-//!   (banned passwords, smart lockout, Microsoft 365 group creation), domain password
+//!   restrictions, device registration (LAPS, local administrators), domain password
 //!   expiry, self-service licences.
+//! - [`directory`]: directory settings (banned passwords, smart lockout, Microsoft 365
+//!   group creation).
 //! - [`lifecycle`]: standards over many objects with a clock: inactive guests and members,
 //!   stale devices.
 //!
@@ -36,6 +37,8 @@ use crate::standards::NoSettings;
 
 #[path = "entra_authorization.rs"]
 pub mod authorization;
+#[path = "entra_directory.rs"]
+pub mod directory;
 #[path = "entra_lifecycle.rs"]
 pub mod lifecycle;
 #[path = "entra_methods.rs"]
@@ -49,6 +52,7 @@ pub fn standards() -> Vec<Arc<dyn Standard>> {
     all.extend(authorization::standards());
     all.extend(methods::standards());
     all.extend(policies::standards());
+    all.extend(directory::standards());
     all.extend(lifecycle::standards());
     all
 }
