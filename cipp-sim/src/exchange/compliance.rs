@@ -1,5 +1,6 @@
 //! Auditing and mail flow: the admin audit log configuration, unified audit log searches
-//! (`ReturnLargeSet` sessions), message traces and the outbound spam policy.
+//! (`ReturnLargeSet` sessions) and message traces. (The outbound spam policy is one of the
+//! protection nouns, in [`super::protection`].)
 
 use serde_json::{json, Value};
 
@@ -35,16 +36,6 @@ pub(crate) const CMDLETS: &[Cmdlet] = &[
         name: "Get-MessageTraceV2",
         params: &["SenderAddress", "RecipientAddress", "StartDate", "EndDate"],
         run: message_trace,
-    },
-    Cmdlet {
-        name: "Get-HostedOutboundSpamFilterPolicy",
-        params: &["Identity"],
-        run: get_spam_policy,
-    },
-    Cmdlet {
-        name: "Set-HostedOutboundSpamFilterPolicy",
-        params: &["Identity", "AutoForwardingMode"],
-        run: set_spam_policy,
     },
 ];
 
@@ -147,31 +138,4 @@ fn message_trace(ctx: &mut ExoCtx<'_>) -> Reply {
         })
         .cloned()
         .collect())
-}
-
-fn get_spam_policy(ctx: &mut ExoCtx<'_>) -> Reply {
-    ok(vec![ctx.t.exchange.outbound_spam.clone().unwrap_or(
-        json!({"Identity": "Default", "AutoForwardingMode": "Automatic", "IsDefault": true}),
-    )])
-}
-
-fn set_spam_policy(ctx: &mut ExoCtx<'_>) -> Reply {
-    let mode = ctx
-        .str("AutoForwardingMode")
-        .unwrap_or("Automatic")
-        .to_owned();
-    if !["automatic", "on", "off"].contains(&mode.to_ascii_lowercase().as_str()) {
-        return bind_error(&format!(
-            "Cannot convert value \"{mode}\" to type AutoForwardingMode."
-        ));
-    }
-    let mut p = ctx
-        .t
-        .exchange
-        .outbound_spam
-        .clone()
-        .unwrap_or(json!({"Identity": "Default", "IsDefault": true}));
-    p["AutoForwardingMode"] = json!(mode);
-    ctx.t.exchange.outbound_spam = Some(p);
-    ok(Vec::new())
 }

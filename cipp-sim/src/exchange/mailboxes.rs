@@ -9,7 +9,13 @@ use crate::Reply;
 pub(crate) const CMDLETS: &[Cmdlet] = &[
     Cmdlet {
         name: "Get-Mailbox",
-        params: &["Identity", "ResultSize", "Filter", "RecipientTypeDetails"],
+        params: &[
+            "Identity",
+            "ResultSize",
+            "Filter",
+            "RecipientTypeDetails",
+            "MailboxPlan",
+        ],
         run: get_mailbox,
     },
     Cmdlet {
@@ -23,6 +29,11 @@ pub(crate) const CMDLETS: &[Cmdlet] = &[
             "HiddenFromAddressListsEnabled",
             "Type",
             "GrantSendOnBehalfTo",
+            "AuditEnabled",
+            "MessageCopyForSentAsEnabled",
+            "MessageCopyForSendOnBehalfEnabled",
+            "LitigationHoldEnabled",
+            "RetainDeletedItemsFor",
         ],
         run: set_mailbox,
     },
@@ -76,16 +87,39 @@ fn get_mailbox(ctx: &mut ExoCtx<'_>) -> Reply {
             Err(r) => return r,
         },
         None => {
-            let filter = ctx.str("Filter").unwrap_or("");
+            let filter = match ctx.str("Filter") {
+                Some(f) => match super::opath::parse(f) {
+                    Some(parsed) => Some(parsed),
+                    None => return bind_error(&super::opath::syntax_error(f)),
+                },
+                None => None,
+            };
+            let types = strings(ctx.param("RecipientTypeDetails"))
+                .iter()
+                .flat_map(|t| t.split(',').map(|x| x.trim().to_ascii_lowercase()))
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>();
+            let plan = ctx.str("MailboxPlan").map(str::to_ascii_lowercase);
             ctx.t
                 .exchange
                 .mailboxes
                 .iter()
+                .filter(|m| filter.as_ref().is_none_or(|f| super::opath::matches(f, m)))
                 .filter(|m| {
-                    filter.is_empty()
+                    types.is_empty()
                         || m["RecipientTypeDetails"]
                             .as_str()
-                            .is_some_and(|r| filter.contains(&format!("'{r}'")))
+                            .is_some_and(|r| types.contains(&r.to_ascii_lowercase()))
+                })
+                .filter(|m| {
+                    // A plan is named by its display name (`ExchangeOnlineEnterprise`) or
+                    // its full identity (`ExchangeOnlineEnterprise-<guid>`).
+                    plan.as_deref().is_none_or(|p| {
+                        m["MailboxPlan"].as_str().is_some_and(|mp| {
+                            let mp = mp.to_ascii_lowercase();
+                            mp == p || mp.strip_prefix(p).is_some_and(|r| r.starts_with('-'))
+                        })
+                    })
                 })
                 .cloned()
                 .collect()
@@ -171,6 +205,20 @@ fn set_mailbox(ctx: &mut ExoCtx<'_>) -> Reply {
         mb["EmailAddresses"] = json!(new);
         mb["PrimarySmtpAddress"] = json!(primary);
     }
+    for bool_param in [
+        "DeliverToMailboxAndForward",
+        "HiddenFromAddressListsEnabled",
+        "AuditEnabled",
+        "MessageCopyForSentAsEnabled",
+        "MessageCopyForSendOnBehalfEnabled",
+        "LitigationHoldEnabled",
+    ] {
+        if let Some(v) = param(bool_param).filter(|v| !v.is_boolean()) {
+            return bind_error(&format!(
+                "Cannot bind parameter '{bool_param}'. Cannot convert value \"{v}\" to type \"System.Boolean\"."
+            ));
+        }
+    }
     for (k, field) in [
         ("ForwardingAddress", "ForwardingAddress"),
         ("ForwardingSMTPAddress", "ForwardingSmtpAddress"),
@@ -179,6 +227,14 @@ fn set_mailbox(ctx: &mut ExoCtx<'_>) -> Reply {
             "HiddenFromAddressListsEnabled",
             "HiddenFromAddressListsEnabled",
         ),
+        ("AuditEnabled", "AuditEnabled"),
+        ("MessageCopyForSentAsEnabled", "MessageCopyForSentAsEnabled"),
+        (
+            "MessageCopyForSendOnBehalfEnabled",
+            "MessageCopyForSendOnBehalfEnabled",
+        ),
+        ("LitigationHoldEnabled", "LitigationHoldEnabled"),
+        ("RetainDeletedItemsFor", "RetainDeletedItemsFor"),
     ] {
         if let Some(v) = param(k) {
             changed |= mb[field] != *v;
@@ -250,6 +306,13 @@ fn enable_archive(ctx: &mut ExoCtx<'_>) -> Reply {
         );
     }
     mb["ArchiveStatus"] = json!("Active");
+    if mb["ArchiveGuid"]
+        .as_str()
+        .is_none_or(|g| g == crate::state::NO_ARCHIVE)
+    {
+        let upn = mb["UserPrincipalName"].as_str().unwrap_or_default();
+        mb["ArchiveGuid"] = json!(crate::state::synthetic_guid(&format!("archive-{upn}")));
+    }
     if auto == Some(json!(true)) {
         mb["AutoExpandingArchiveEnabled"] = json!(true);
     }

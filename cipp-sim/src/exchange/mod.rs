@@ -10,7 +10,9 @@ use crate::state::SimTenant;
 use crate::{Reply, Sim};
 
 mod compliance;
+mod config;
 mod mailboxes;
+mod opath;
 mod permissions;
 mod protection;
 mod recipients;
@@ -65,7 +67,7 @@ pub(crate) struct Cmdlet {
     pub run: Run,
 }
 
-fn tables() -> [&'static [Cmdlet]; 6] {
+fn tables() -> [&'static [Cmdlet]; 7] {
     [
         mailboxes::CMDLETS,
         rules::CMDLETS,
@@ -73,6 +75,7 @@ fn tables() -> [&'static [Cmdlet]; 6] {
         recipients::CMDLETS,
         compliance::CMDLETS,
         protection::CMDLETS,
+        config::CMDLETS,
     ]
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{exo_error, not_found, ok, strings, warn, Cmdlet, ExoCtx};
+use super::{bind_error, exo_error, not_found, ok, strings, warn, Cmdlet, ExoCtx};
 use crate::Reply;
 
 pub(crate) const CMDLETS: &[Cmdlet] = &[
@@ -182,21 +182,90 @@ fn folder(ctx: &ExoCtx<'_>) -> Result<String, Reply> {
     Ok(id)
 }
 
+/// The folder permission roles and rights Exchange accepts in `-AccessRights`.
+const FOLDER_ROLES: &[&str] = &[
+    "None",
+    "Owner",
+    "PublishingEditor",
+    "Editor",
+    "PublishingAuthor",
+    "Author",
+    "NonEditingAuthor",
+    "Reviewer",
+    "Contributor",
+    "AvailabilityOnly",
+    "LimitedDetails",
+    "ReadItems",
+    "CreateItems",
+    "EditOwnedItems",
+    "DeleteOwnedItems",
+    "EditAllItems",
+    "DeleteAllItems",
+    "CreateSubfolders",
+    "FolderOwner",
+    "FolderContact",
+    "FolderVisible",
+];
+
+/// The rights of the `Default` entry every calendar has until it is changed.
+fn built_in_rights(user: &str) -> Option<Value> {
+    match user {
+        "default" => Some(json!(["AvailabilityOnly"])),
+        _ => None,
+    }
+}
+
+/// The display form of a built-in user (`Default`, `Anonymous`), else `user` as given.
+fn user_display(user: &str) -> String {
+    match user {
+        "default" => "Default".to_owned(),
+        "anonymous" => "Anonymous".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 fn get_folder_permissions(ctx: &mut ExoCtx<'_>) -> Reply {
     let id = match folder(ctx) {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let mut rows =
-        vec![json!({"Identity": id, "User": "Default", "AccessRights": ["AvailabilityOnly"]})];
-    rows.extend(
-        ctx.t
-            .exchange
-            .folder_permissions
-            .iter()
-            .filter(|p| is(p, "Identity", &id))
-            .cloned(),
-    );
+    let only = ctx.str("User").map(str::to_ascii_lowercase);
+    let stored: Vec<&Value> = ctx
+        .t
+        .exchange
+        .folder_permissions
+        .iter()
+        .filter(|p| is(p, "Identity", &id))
+        .collect();
+    let mut rows = Vec::new();
+    for user in ["default"] {
+        if stored.iter().any(|p| is(p, "User", user)) {
+            continue;
+        }
+        if let Some(rights) = built_in_rights(user) {
+            rows.push(json!({"Identity": id, "FolderName": "Calendar", "User": user_display(user), "AccessRights": rights}));
+        }
+    }
+    rows.extend(stored.into_iter().map(|p| {
+        let mut p = p.clone();
+        let u = p["User"].as_str().unwrap_or_default().to_owned();
+        p["User"] = json!(user_display(&u));
+        p
+    }));
+    if let Some(user) = only {
+        rows.retain(|r| {
+            r["User"]
+                .as_str()
+                .is_some_and(|u| u.eq_ignore_ascii_case(&user))
+        });
+        if rows.is_empty() {
+            return exo_error(
+                404,
+                "Microsoft.Exchange.Management.StoreTasks.UserNotFoundInPermissionEntryException",
+                &format!("There is no existing permission entry found for user: {user}."),
+            );
+        }
+    }
     ok(rows)
 }
 
@@ -208,21 +277,67 @@ fn change_folder_permission(ctx: &mut ExoCtx<'_>) -> Reply {
     let user = ctx.str("User").unwrap_or("").to_ascii_lowercase();
     let rights = strings(ctx.param("AccessRights"));
     let name = ctx.name.clone();
+    if name != "remove-mailboxfolderpermission" {
+        if let Some(bad) = rights
+            .iter()
+            .find(|r| !FOLDER_ROLES.iter().any(|x| x.eq_ignore_ascii_case(r)))
+        {
+            return bind_error(&format!(
+                "Cannot bind parameter 'AccessRights'. Cannot convert value \"{bad}\" to type \"Microsoft.Exchange.Management.StoreTasks.MailboxFolderAccessRight\". Error: \"Unable to match the identifier name {bad} to a valid enumerator name. Specify one of the following enumerator names and try again: {}\"",
+                FOLDER_ROLES.join(", ")
+            ));
+        }
+    }
+    let rights: Vec<String> = rights
+        .iter()
+        .map(|r| {
+            FOLDER_ROLES
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(r))
+                .map_or_else(|| r.clone(), |x| (*x).to_owned())
+        })
+        .collect();
     let list = &mut ctx.t.exchange.folder_permissions;
-    let pos = list
+    let mut pos = list
         .iter()
         .position(|p| is(p, "Identity", &id) && is(p, "User", &user));
+    // The built-in entries exist from the start: changing one stores it.
+    if pos.is_none() && name == "set-mailboxfolderpermission" {
+        if let Some(rights) = built_in_rights(&user) {
+            list.push(json!({"Identity": id, "FolderName": "Calendar", "User": user, "AccessRights": rights}));
+            pos = Some(list.len() - 1);
+        }
+    }
     match (name.as_str(), pos) {
         ("add-mailboxfolderpermission", Some(_)) => exo_error(
             400,
             "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
             &format!("An existing permission entry was found for user: {user}."),
         ),
+        ("add-mailboxfolderpermission", None) if built_in_rights(&user).is_some() => exo_error(
+            400,
+            "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
+            &format!(
+                "An existing permission entry was found for user: {}.",
+                user_display(&user)
+            ),
+        ),
         ("add-mailboxfolderpermission", None) => {
             list.push(json!({"Identity": id, "User": user, "AccessRights": rights}));
             ok(Vec::new())
         }
         ("set-mailboxfolderpermission", Some(p)) => {
+            let same = list[p]["AccessRights"].as_array().is_some_and(|a| {
+                a.len() == rights.len()
+                    && a.iter()
+                        .zip(&rights)
+                        .all(|(x, y)| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(y)))
+            });
+            if same {
+                return warn(&format!(
+                    "The command completed successfully but no settings of '{id}' have been modified."
+                ));
+            }
             list[p]["AccessRights"] = json!(rights);
             ok(Vec::new())
         }

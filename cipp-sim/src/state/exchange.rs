@@ -31,10 +31,22 @@ pub struct ExoState {
     pub audit_records: Vec<Value>,
     /// Message trace rows.
     pub message_traces: Vec<Value>,
-    /// The outbound spam filter policy.
-    pub outbound_spam: Option<Value>,
     /// Search-UnifiedAuditLog sessions: id → records already returned.
     pub sessions: BTreeMap<String, usize>,
+    /// Mailbox UPN (lower case) → client access settings set by `Set-CASMailbox` (the rest
+    /// are a new mailbox's defaults).
+    pub cas_settings: BTreeMap<String, Value>,
+    /// User UPN (lower case) → Exchange user settings set by `Set-User`
+    /// (`RemotePowerShellEnabled`, …).
+    pub user_settings: BTreeMap<String, Value>,
+}
+
+/// The all-zero GUID Exchange shows for a mailbox without an archive.
+pub const NO_ARCHIVE: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The Exchange object GUID of the recipient `upn` (the same for its mailbox and user).
+pub fn recipient_guid(upn: &str) -> String {
+    synthetic_guid(&format!("exo-recipient-{}", upn.to_ascii_lowercase()))
 }
 
 /// A mailbox for a Graph user, as `Get-Mailbox` returns it.
@@ -47,7 +59,11 @@ pub fn mailbox_for(user: &Value, initial_domain: &str) -> Option<Value> {
         "EmailAddresses": [format!("SMTP:{upn}"), format!("smtp:{alias}@{initial_domain}")],
         "RecipientTypeDetails": "UserMailbox", "ForwardingAddress": null, "ForwardingSmtpAddress": null,
         "DeliverToMailboxAndForward": false, "HiddenFromAddressListsEnabled": false, "ArchiveStatus": "None",
-        "GrantSendOnBehalfTo": [], "TotalItemSize": "1.2 GB (1,288,490,188 bytes)"
+        "GrantSendOnBehalfTo": [], "TotalItemSize": "1.2 GB (1,288,490,188 bytes)",
+        "Guid": recipient_guid(upn), "ArchiveGuid": NO_ARCHIVE, "AutoExpandingArchiveEnabled": false,
+        "AuditEnabled": true, "MessageCopyForSentAsEnabled": false, "MessageCopyForSendOnBehalfEnabled": false,
+        "LitigationHoldEnabled": false, "RetainDeletedItemsFor": "14.00:00:00",
+        "MailboxPlan": format!("ExchangeOnlineEnterprise-{}", synthetic_guid("mailbox-plan-enterprise"))
     }))
 }
 
@@ -88,6 +104,7 @@ impl ExoState {
                 "PrimarySmtpAddress",
                 "ExternalDirectoryObjectId",
                 "DisplayName",
+                "Guid",
             ]
             .iter()
             .any(|k| m[*k].as_str().is_some_and(|v| v.to_ascii_lowercase() == id))

@@ -14,7 +14,7 @@ pub use areas::{
     paths, user_matches, Area, Auth, ConditionalAccess, Directory, Gdap, Intune, Logs, Mail,
     SharePoint,
 };
-pub use exchange::{mailbox_for, ExoState};
+pub use exchange::{mailbox_for, recipient_guid, ExoState, NO_ARCHIVE};
 pub use store::{Collection, Store};
 
 /// One simulated tenant, its state grouped by area.

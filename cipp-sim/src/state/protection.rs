@@ -1,10 +1,15 @@
 //! A tenant's mail-flow protection objects (spam and connection filters, connectors, Safe
-//! Links), as their `Get-*` cmdlets return them. Transport rules live in
-//! [`super::ExoState::transport_rules`].
+//! Links) and its Exchange Online configuration objects ([`exo_config`]: organisation and
+//! transport configuration, remote domains, OWA, sharing and role assignment policies,
+//! Defender policies and rules, DKIM signing configurations), as their `Get-*` cmdlets
+//! return them. Transport rules live in [`super::ExoState::transport_rules`].
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
+
+#[path = "exo_config.rs"]
+pub mod exo_config;
 
 /// The nouns held here, each with its rows.
 pub const PROTECTION_NOUNS: &[&str] = &[
@@ -15,10 +20,30 @@ pub const PROTECTION_NOUNS: &[&str] = &[
     "OutboundConnector",
     "SafeLinksPolicy",
     "SafeLinksRule",
+    "OrganizationConfig",
+    "TransportConfig",
+    "ExternalInOutlook",
+    "AtpPolicyForO365",
+    "ReportSubmissionPolicy",
+    "ReportSubmissionRule",
+    "RemoteDomain",
+    "OwaMailboxPolicy",
+    "SharingPolicy",
+    "RoleAssignmentPolicy",
+    "AntiPhishPolicy",
+    "AntiPhishRule",
+    "MalwareFilterPolicy",
+    "MalwareFilterRule",
+    "SafeAttachmentPolicy",
+    "SafeAttachmentRule",
+    "HostedOutboundSpamFilterPolicy",
+    "DkimSigningConfig",
+    "ManagementRoleAssignment",
 ];
 
 /// Rows per cmdlet noun. A new tenant has what every Exchange Online tenant has: the
-/// `Default` spam filter policy and the `Default` connection filter policy.
+/// `Default` spam filter policy and the `Default` connection filter policy, and the built-in
+/// configuration objects of [`exo_config::CONFIG_NOUNS`] with their documented defaults.
 #[derive(Clone, Debug)]
 pub struct ProtectionState {
     rows: BTreeMap<&'static str, Vec<Value>>,
@@ -34,6 +59,21 @@ impl Default for ProtectionState {
             stamp(noun, &mut row, "Default", "2020-01-01T00:00:00Z");
             rows.entry(noun).or_default().push(row);
         }
+        for spec in exo_config::CONFIG_NOUNS {
+            for name in spec.builtin {
+                let mut row = defaults(spec.noun);
+                if let (Value::Object(r), Value::Object(extra)) =
+                    (&mut row, exo_config::builtin_extra(spec.noun, name))
+                {
+                    r.extend(extra);
+                }
+                stamp(spec.noun, &mut row, name, "2020-01-01T00:00:00Z");
+                rows.entry(spec.noun).or_default().push(row);
+            }
+        }
+        rows.entry("ManagementRoleAssignment")
+            .or_default()
+            .extend(exo_config::default_role_assignments());
         ProtectionState { rows }
     }
 }
@@ -71,11 +111,21 @@ pub fn defaults(noun: &str) -> Value {
             "AllowedSenders": [], "AllowedSenderDomains": [], "BlockedSenders": [],
             "BlockedSenderDomains": [], "EnableLanguageBlockList": false, "LanguageBlockList": [],
             "EnableRegionBlockList": false, "RegionBlockList": [], "IsDefault": false
-        }),
+        })
+        .as_object()
+        .cloned()
+        .map(|mut m| {
+            if let Value::Object(more) = spam_filter_more() {
+                m.extend(more);
+            }
+            Value::Object(m)
+        })
+        .unwrap_or_default(),
         "HostedConnectionFilterPolicy" => json!({
             "AdminDisplayName": "", "EnableSafeList": false, "IPAllowList": [], "IPBlockList": [],
             "DirectoryBasedEdgeBlockMode": "Default", "IsDefault": false
         }),
+
         "InboundConnector" => json!({
             "Enabled": true, "ConnectorType": "Partner", "ConnectorSource": "Default", "Comment": "",
             "SenderDomains": [], "SenderIPAddresses": [], "RequireTls": false,
@@ -100,8 +150,24 @@ pub fn defaults(noun: &str) -> Value {
             "RecipientDomainIs": null, "ExceptIfSentTo": null, "ExceptIfSentToMemberOf": null,
             "ExceptIfRecipientDomainIs": null
         }),
-        _ => json!({}),
+        other => exo_config::defaults(other).unwrap_or_else(|| json!({})),
     }
+}
+
+/// The quarantine tags and advanced spam filter options of a spam filter policy.
+fn spam_filter_more() -> Value {
+    json!({
+        "SpamQuarantineTag": "DefaultFullAccessPolicy",
+        "HighConfidenceSpamQuarantineTag": "DefaultFullAccessPolicy",
+        "BulkQuarantineTag": "DefaultFullAccessPolicy", "PhishQuarantineTag": "DefaultFullAccessPolicy",
+        "HighConfidencePhishQuarantineTag": "AdminOnlyAccessPolicy",
+        "IncreaseScoreWithRedirectToOtherPort": "Off", "IncreaseScoreWithBizOrInfoUrls": "Off",
+        "MarkAsSpamJavaScriptInHtml": "Off", "MarkAsSpamFramesInHtml": "Off",
+        "MarkAsSpamObjectTagsInHtml": "Off", "MarkAsSpamEmbedTagsInHtml": "Off",
+        "MarkAsSpamFormTagsInHtml": "Off", "MarkAsSpamWebBugsInHtml": "Off",
+        "MarkAsSpamSensitiveWordList": "Off", "MarkAsSpamFromAddressAuthFail": "Off",
+        "MarkAsSpamNdrBackscatter": "Off"
+    })
 }
 
 /// Sets the server-owned properties of a row named `name` (identity, GUID, DN, version,
