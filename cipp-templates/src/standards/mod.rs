@@ -10,6 +10,7 @@
 //! - [`engine`]: one tenant's run (reads, checks, remediation proved by a re-read, licence
 //!   gating) giving a [`StandardResult`] per standard.
 //! - [`results`]: results, their store and history (first seen, resolved).
+//! - [`store`]: where results live (memory, SQLite, PostgreSQL).
 //! - [`matrix`]: the compliance matrix across tenants (JSON, CSV, HTML).
 //!
 //! Removing a standard or its remediate mode never reverts anything: a standard only acts
@@ -17,14 +18,22 @@
 
 pub mod catalogue;
 pub mod compare;
+pub mod engine;
+pub mod matrix;
 pub mod model;
 pub mod read;
+pub mod results;
 pub mod setting;
+pub mod store;
 
 pub use catalogue::Catalogue;
+pub use engine::{run_tenant, Assignment};
+pub use matrix::Matrix;
 pub use model::{Category, Check, Impact, Mode, Standard, StandardMeta, TenantTarget};
 pub use read::{GraphListing, Read, Snapshot};
+pub use results::{Recorded, ResultKey, ResultRecord, StandardResult, Status, Transition};
 pub use setting::{Field, SettingStandard, Write};
+pub use store::{MemoryResultStore, ResultStore};
 
 /// Settings of a standard that takes none (accepts `{}` and `null`).
 #[derive(Clone, Copy, Debug, Default, serde::Deserialize)]

@@ -34,9 +34,9 @@ use crate::template::{is_valid_id, Template, TemplateKind};
 mod dir;
 mod memory;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
-mod sqlite;
+pub(crate) mod sqlite;
 
 pub use dir::DirTemplateStore;
 pub use memory::MemoryTemplateStore;

@@ -28,12 +28,28 @@ const MIGRATIONS: &[&str] = &[
         data JSONB NOT NULL,
         PRIMARY KEY (id, version)
      );",
+    // 2: standards results (latest per key) and their history.
+    "CREATE TABLE standard_results (
+        tenant TEXT NOT NULL,
+        standard TEXT NOT NULL,
+        template TEXT NOT NULL,
+        data JSONB NOT NULL,
+        PRIMARY KEY (tenant, standard, template)
+     );
+     CREATE TABLE standard_result_history (
+        seq BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        standard TEXT NOT NULL,
+        template TEXT NOT NULL,
+        data JSONB NOT NULL
+     );
+     CREATE INDEX standard_result_history_key ON standard_result_history(tenant, standard, template, seq);",
 ];
 
 /// The advisory lock that serialises migrations across workers.
 const MIGRATION_LOCK: i64 = 72742;
 
-fn db(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
     // tokio-postgres errors name the server's message and code, never the password of
     // the connection string.
     StoreError::Database(e.to_string())
@@ -123,7 +139,7 @@ impl PgTemplateStore {
     }
 
     /// Runs `f` on the connection, reopening it first when the server closed it.
-    async fn with<T>(
+    pub(crate) async fn with<T>(
         &self,
         f: impl for<'c> FnOnce(&'c mut Client) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
     ) -> Result<T, StoreError> {

@@ -28,9 +28,25 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL,
         PRIMARY KEY (id, version)
      );",
+    // 2: standards results (latest per key) and their history.
+    "CREATE TABLE standard_results (
+        tenant TEXT NOT NULL,
+        standard TEXT NOT NULL,
+        template TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (tenant, standard, template)
+     );
+     CREATE TABLE standard_result_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        standard TEXT NOT NULL,
+        template TEXT NOT NULL,
+        data TEXT NOT NULL
+     );
+     CREATE INDEX standard_result_history_key ON standard_result_history(tenant, standard, template, seq);",
 ];
 
-fn db(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
@@ -97,7 +113,7 @@ impl SqliteTemplateStore {
         })
     }
 
-    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
