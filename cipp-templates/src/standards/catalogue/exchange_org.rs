@@ -28,6 +28,7 @@ pub(super) fn standards() -> Vec<Arc<dyn Standard>> {
         Arc::new(bookings()),
         Arc::new(teams_meetings_by_default()),
         Arc::new(direct_send()),
+        Arc::new(shorten_meetings()),
         Arc::new(message_expiration()),
     ]
 }
@@ -365,6 +366,83 @@ fn direct_send() -> SettingStandard<StateSettings> {
         |s, _| set_org(json!({"RejectDirectSend": reject(s)?})),
     )
     .validated(|s| reject(s).map(drop))
+}
+
+// ---- ShortenMeetings
+
+/// Where meetings are shortened: `None`, `EndEarly` or `StartLate`.
+pub const SHORTEN_SCOPES: &[&str] = &["None", "EndEarly", "StartLate"];
+
+/// Settings of `ShortenMeetings`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShortenMeetingsSettings {
+    /// `None`, `EndEarly` or `StartLate` (required).
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub shorten_event_scope_default: Option<String>,
+    /// Minutes taken off meetings under an hour (default 5; 0 to 29).
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub default_minutes_to_reduce_short_events_by: Option<i64>,
+    /// Minutes taken off meetings of an hour or more (default 10; 0 to 59).
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub default_minutes_to_reduce_long_events_by: Option<i64>,
+}
+
+impl ShortenMeetingsSettings {
+    /// The scope and the two durations, validated.
+    fn values(&self) -> Result<(String, i64, i64), Error> {
+        const S: &str = "ShortenMeetings";
+        let scope = one_of(
+            S,
+            "ShortenEventScopeDefault",
+            self.shorten_event_scope_default.as_deref(),
+            SHORTEN_SCOPES,
+        )?;
+        let short = self.default_minutes_to_reduce_short_events_by.unwrap_or(5);
+        let long = self.default_minutes_to_reduce_long_events_by.unwrap_or(10);
+        for (field, v, max) in [
+            ("DefaultMinutesToReduceShortEventsBy", short, 29),
+            ("DefaultMinutesToReduceLongEventsBy", long, 59),
+        ] {
+            if !(0..=max).contains(&v) {
+                return Err(invalid(
+                    S,
+                    field,
+                    format!("{v} minutes: Exchange accepts 0 to {max}"),
+                ));
+            }
+        }
+        Ok((scope, short, long))
+    }
+}
+
+fn shorten_meetings() -> SettingStandard<ShortenMeetingsSettings> {
+    SettingStandard::<ShortenMeetingsSettings>::new(
+        meta(
+            "ShortenMeetings",
+            Impact::Medium,
+            "Set shorten meetings state",
+            "Sets the shorten meetings settings on a tenant level. This will shorten meetings by the selected amount of minutes. Valid values are 0 to 29. Short meetings are under 60 minutes, long meetings are over 60 minutes.",
+            &[],
+            "Get-OrganizationConfig (ShortenEventScopeDefault, DefaultMinutesToReduceShortEventsBy, DefaultMinutesToReduceLongEventsBy)",
+            "Set-OrganizationConfig -ShortenEventScopeDefault -DefaultMinutesToReduceShortEventsBy -DefaultMinutesToReduceLongEventsBy",
+        ),
+        org(),
+        |s| {
+            let (scope, short, long) = s.values().unwrap_or_else(|_| ("None".into(), 5, 10));
+            vec![
+                Field::new("/ShortenEventScopeDefault", scope),
+                Field::new("/DefaultMinutesToReduceShortEventsBy", short),
+                Field::new("/DefaultMinutesToReduceLongEventsBy", long),
+            ]
+        },
+        |s, _| {
+            let (scope, short, long) = s.values()?;
+            set_org(json!({"ShortenEventScopeDefault": scope,
+                "DefaultMinutesToReduceShortEventsBy": short, "DefaultMinutesToReduceLongEventsBy": long}))
+        },
+    )
+    .validated(|s| s.values().map(drop))
 }
 
 // ---- MessageExpiration
