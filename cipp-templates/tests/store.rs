@@ -414,15 +414,24 @@ async fn sqlite_store_persists_and_migrates_once() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("user_version");
-    assert_eq!(version, 1);
+    // Migration 1 (templates) and 2 (standard results) each ran once.
+    assert_eq!(version, 2);
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .expect("prepare")
         .query_map([], |r| r.get(0))
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows");
-    assert_eq!(tables, ["template_history", "templates"]);
+    assert_eq!(
+        tables,
+        [
+            "standard_result_history",
+            "standard_results",
+            "template_history",
+            "templates"
+        ]
+    );
 
     // A row that is not a template is reported by id; the others still list.
     conn.execute(
@@ -513,7 +522,7 @@ async fn postgres_workers_share_templates_and_never_reuse_a_version() {
     let versions: Vec<u32> = history.iter().map(|t| t.version).collect();
     assert_eq!(versions, (1..40).collect::<Vec<u32>>());
 
-    // The schema version table holds one row: migration 1 ran once.
+    // The schema version table holds one row: both migrations ran once.
     let (client, conn) = tokio_postgres::connect(&pg_config(), tokio_postgres::NoTls)
         .await
         .expect("raw connect");
@@ -526,7 +535,7 @@ async fn postgres_workers_share_templates_and_never_reuse_a_version() {
         .await
         .expect("schema version");
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].get::<_, i32>(0), 1);
+    assert_eq!(rows[0].get::<_, i32>(0), 2);
 
     // A corrupt row is named by `list` and does not hide the others; `get` refuses it.
     b.put(group()).await.expect("put group");
