@@ -882,12 +882,6 @@ async fn the_engine_runs_them_all_in_one_tenant() {
         .collect();
     let results = run_tenant(&t, &assignments, now).await;
     for r in &results {
-        if r.key.standard == "standards.calDefault" {
-            // The engine reads no follow-ups yet: the calendars stay unchecked after the
-            // change, so the proof fails although they were set (see follow_up_reads).
-            assert_eq!(r.status, Status::RemediationFailed, "{r:?}");
-            continue;
-        }
         assert!(
             r.status.is_compliant(),
             "{}: {:?} {:?}",
@@ -896,6 +890,17 @@ async fn the_engine_runs_them_all_in_one_tenant() {
             r.differences
         );
     }
+    // calDefault's calendars were read in the engine's second round, changed, and read
+    // again (follow-ups included) to prove it.
+    let cal_result = results
+        .iter()
+        .find(|r| r.key.standard == "standards.calDefault")
+        .expect("calDefault ran");
+    assert_eq!(cal_result.status, Status::Remediated, "{cal_result:?}");
+    assert_eq!(
+        cal_result.current,
+        Some(json!({"NonCompliantCalendars": [], "UncheckedMailboxes": []}))
+    );
     let cal = standard("calDefault");
     let settings = json!({"permissionLevel": {"value": "LimitedDetails"}});
     let snap = fetch_with_follow_ups(&t, &[(&*cal, &settings)]).await;
@@ -907,10 +912,7 @@ async fn the_engine_runs_them_all_in_one_tenant() {
     // A second run changes nothing and finds every standard compliant.
     sim.clear_log();
     let again = run_tenant(&t, &assignments, now).await;
-    for r in again
-        .iter()
-        .filter(|r| r.key.standard != "standards.calDefault")
-    {
+    for r in &again {
         assert_eq!(r.status, Status::Compliant, "{}", r.key.standard);
     }
     let log = sim.log();
@@ -926,4 +928,55 @@ async fn the_engine_runs_them_all_in_one_tenant() {
         .collect();
     assert!(changes.is_empty(), "{changes:?}");
     assert!(log.entries().iter().all(|e| e.method != "PATCH"));
+}
+
+#[tokio::test]
+async fn the_engine_reads_follow_ups_once_for_every_standard() {
+    use cipp_templates::standards::{run_tenant, Assignment, Mode, Status};
+    let sim = fresh();
+    let t = target(&sim);
+    let now = "2026-11-27T09:00:00Z".parse().unwrap();
+    // A new tenant's calendars are AvailabilityOnly: one level is met, the other drifted.
+    let assignments = vec![
+        Assignment::new(
+            standard("calDefault"),
+            json!({"permissionLevel": "AvailabilityOnly"}),
+            Mode::REPORT,
+        ),
+        Assignment::new(
+            standard("calDefault"),
+            json!({"permissionLevel": "Reviewer"}),
+            Mode::REPORT,
+        ),
+    ];
+    sim.clear_log();
+    let results = run_tenant(&t, &assignments, now).await;
+    assert_eq!(results[0].status, Status::Compliant, "{:?}", results[0]);
+    assert_eq!(results[1].status, Status::Drifted, "{:?}", results[1]);
+    assert_eq!(
+        results[1]
+            .current
+            .as_ref()
+            .map(|c| c["NonCompliantCalendars"].as_array().map(Vec::len)),
+        Some(Some(3))
+    );
+    // One read per calendar for both standards, and one Get-Mailbox.
+    let log = sim.log();
+    let count = |op: &str| {
+        log.entries()
+            .iter()
+            .filter(|e| e.operation.as_deref() == Some(op))
+            .count()
+    };
+    assert_eq!(count("Get-MailboxFolderPermission"), 3);
+    assert_eq!(count("Get-Mailbox"), 1);
+    // Report mode: nothing is changed.
+    assert!(
+        log.entries()
+            .iter()
+            .filter_map(|e| e.operation.as_deref())
+            .all(|o| o.starts_with("Get-") || o == "$batch"),
+        "{:?}",
+        log.entries()
+    );
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::compare::differences;
 use super::model::{Check, Mode, Standard, TenantTarget};
-use super::read::{fetch, GraphListing, Read, Snapshot};
+use super::read::{fetch_for, GraphListing, Read, Snapshot};
 use super::results::{ResultKey, StandardResult, Status};
 
 /// One use of a standard in a tenant: the standard, its settings, its modes, and where it
@@ -94,20 +94,20 @@ pub async fn run_tenant(
         .iter()
         .zip(&valid)
         .any(|(a, v)| v.is_ok() && !a.standard.meta().capabilities.is_empty());
-    let mut reads: Vec<Read> = Vec::new();
-    for (a, v) in assignments.iter().zip(&valid) {
-        if v.is_ok() {
-            reads.extend(a.standard.reads(&a.settings));
-        }
-    }
-    if needs_licences {
-        reads.push(Read::GraphList(GraphListing::SubscribedSkus));
-    }
-    let snapshot = if reads.is_empty() {
-        Snapshot::default()
+    // Two rounds, shared by every valid assignment: their reads (and the licences), then
+    // the follow-up reads those answers call for.
+    let standards: Vec<(&dyn Standard, &Value)> = assignments
+        .iter()
+        .zip(&valid)
+        .filter(|(_, v)| v.is_ok())
+        .map(|(a, _)| (&*a.standard, &a.settings))
+        .collect();
+    let extra: &[Read] = if needs_licences {
+        &[Read::GraphList(GraphListing::SubscribedSkus)]
     } else {
-        fetch(target, &reads).await
+        &[]
     };
+    let snapshot = fetch_for(target, &standards, extra).await;
 
     let work = assignments.iter().zip(valid).map(|(a, v)| {
         let snapshot = &snapshot;
@@ -227,8 +227,9 @@ async fn evaluate(
         result.error = Some(ErrorSummary::from(&e));
         return;
     }
-    // Proof: read this standard's objects again (not the shared snapshot) and check.
-    let fresh = fetch(target, &a.standard.reads(&a.settings)).await;
+    // Proof: read this standard's objects again, follow-ups included (not the shared
+    // snapshot), and check.
+    let fresh = fetch_for(target, &[(&*a.standard, &a.settings)], &[]).await;
     match a.standard.check(&a.settings, &fresh) {
         Ok(Check::Evaluated { current, expected }) => {
             let left = differences(&current, &expected, true);

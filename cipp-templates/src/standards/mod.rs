@@ -12,6 +12,8 @@
 //! - [`results`]: results, their store and history (first seen, resolved).
 //! - [`store`]: where results live (memory, SQLite, PostgreSQL).
 //! - [`matrix`]: the compliance matrix across tenants (JSON, CSV, HTML).
+//! - [`template`]: standards templates (targets, exclusions, standards with settings and
+//!   modes) and their merge per tenant by CIPP's precedence ([`resolve`]).
 //!
 //! Removing a standard or its remediate mode never reverts anything: a standard only acts
 //! when it runs in remediate mode.
@@ -25,6 +27,7 @@ pub mod read;
 pub mod results;
 pub mod setting;
 pub mod store;
+pub mod template;
 
 pub use catalogue::Catalogue;
 pub use engine::{run_tenant, Assignment};
@@ -34,6 +37,7 @@ pub use read::{GraphListing, Read, Snapshot};
 pub use results::{Recorded, ResultKey, ResultRecord, StandardResult, Status, Transition};
 pub use setting::{Field, SettingStandard, Write};
 pub use store::{MemoryResultStore, ResultStore};
+pub use template::{resolve, Resolution, StandardEntry, StandardsTemplate, TemplateTarget};
 
 /// Settings of a standard that takes none (accepts `{}` and `null`).
 #[derive(Clone, Copy, Debug, Default, serde::Deserialize)]

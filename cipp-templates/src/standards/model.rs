@@ -272,6 +272,16 @@ pub trait Standard: Send + Sync + 'static {
     /// What it reads in a tenant with these settings.
     fn reads(&self, settings: &Value) -> Vec<Read>;
 
+    /// The reads it needs after its first ones, named from what they returned (one per
+    /// mailbox for `calDefault`, …). The engine reads them in a second round, shared by
+    /// every standard of the tenant, before [`Standard::check`], and again when it re-reads
+    /// after a remediation. `snapshot` holds at least the answers to
+    /// [`Standard::reads`]. The default is none: most standards read everything up front.
+    fn follow_up_reads(&self, settings: &Value, snapshot: &Snapshot) -> Vec<Read> {
+        let _ = (settings, snapshot);
+        Vec::new()
+    }
+
     /// Current vs expected from the shared reads.
     fn check(&self, settings: &Value, snapshot: &Snapshot) -> Result<Check, Error>;
 

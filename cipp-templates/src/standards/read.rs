@@ -1,7 +1,9 @@
 //! What standards read, read once per tenant and shared: [`Read`] names an object,
 //! [`fetch`] reads a set of them (Graph policy objects in one `$batch`, listings and
-//! Exchange `Get-*` cmdlets together, Exchange reads through its own `$batch`), and the
-//! [`Snapshot`] holds each answer or the error that stopped it.
+//! Exchange `Get-*` cmdlets together, Exchange reads through its own `$batch`),
+//! [`fetch_for`] reads what standards need in two rounds (their reads, then the follow-up
+//! reads those answers call for), and the [`Snapshot`] holds each answer or the error that
+//! stopped it.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +13,7 @@ use cipp_graph::batch::BatchOptions;
 use cipp_graph::settings::GraphSetting;
 use serde_json::{Map, Value};
 
-use super::model::TenantTarget;
+use super::model::{Standard, TenantTarget};
 
 /// A Graph listing standards read.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -158,6 +160,16 @@ impl Snapshot {
             .unwrap_or(&NULL))
     }
 
+    /// Whether it holds an answer (or an error) for `read`.
+    pub fn contains(&self, read: &Read) -> bool {
+        self.answers.contains_key(read)
+    }
+
+    /// Adds every answer of `other`, replacing those it holds already.
+    pub fn extend(&mut self, other: Snapshot) {
+        self.answers.extend(other.answers);
+    }
+
     /// How many reads it holds.
     pub fn len(&self) -> usize {
         self.answers.len()
@@ -206,6 +218,36 @@ pub async fn fetch(target: &TenantTarget, reads: &[Read]) -> Snapshot {
     }
     for (r, a) in exo.into_iter().zip(x) {
         snapshot.insert(r.clone(), a);
+    }
+    snapshot
+}
+
+/// Reads what `standards` (each with its settings) need, and `extra`: their
+/// [`Standard::reads`] and `extra` in one round, then the [`Standard::follow_up_reads`]
+/// those answers call for (those not read yet) in a second, into one snapshot. The second
+/// round is skipped when no standard asks for more.
+pub async fn fetch_for(
+    target: &TenantTarget,
+    standards: &[(&dyn Standard, &Value)],
+    extra: &[Read],
+) -> Snapshot {
+    let mut first: Vec<Read> = standards
+        .iter()
+        .flat_map(|(s, settings)| s.reads(settings))
+        .collect();
+    first.extend(extra.iter().cloned());
+    if first.is_empty() {
+        return Snapshot::default();
+    }
+    let mut snapshot = fetch(target, &first).await;
+    let more: Vec<Read> = standards
+        .iter()
+        .flat_map(|(s, settings)| s.follow_up_reads(settings, &snapshot))
+        .filter(|r| !snapshot.contains(r))
+        .collect();
+    if !more.is_empty() {
+        let second = fetch(target, &more).await;
+        snapshot.extend(second);
     }
     snapshot
 }

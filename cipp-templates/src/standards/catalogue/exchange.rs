@@ -13,8 +13,9 @@
 //!   cmdlets at a time through Exchange `$batch`.
 //!
 //! Settings are read the way CIPP's forms send them (see [`super::entra::de`]). A standard
-//! that reads objects per mailbox (`calDefault`) names them in [`follow_up_reads`]; read
-//! them with [`fetch_with_follow_ups`].
+//! that reads objects per mailbox (`calDefault`) names them in its
+//! [`Standard::follow_up_reads`]; the engine reads them in a second round, and so does
+//! [`fetch_with_follow_ups`].
 
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ use serde_json::{json, Value};
 use crate::standards::model::{
     Category, Check, Impact, Mode, Standard, StandardMeta, TenantTarget,
 };
-use crate::standards::read::{fetch, Read, Snapshot};
+use crate::standards::read::{fetch_for, Read, Snapshot};
 use crate::standards::setting::{typed, Field, SettingStandard, Write};
 use crate::standards::NoSettings;
 
@@ -58,42 +59,24 @@ pub fn standards() -> Vec<Arc<dyn Standard>> {
 }
 
 /// The reads a standard needs after its first reads, from what they returned (one per
-/// mailbox, …); empty for a standard that reads everything up front. The engine reads
-/// them before `check`; [`fetch_with_follow_ups`] does both rounds.
+/// mailbox, …): [`Standard::follow_up_reads`]. The engine reads them before `check`;
+/// [`fetch_with_follow_ups`] does both rounds.
 pub fn follow_up_reads(
     standard: &dyn Standard,
     settings: &Value,
     snapshot: &Snapshot,
 ) -> Vec<Read> {
-    match standard.meta().name {
-        mailboxes::CAL_DEFAULT => mailboxes::CalDefault::calendar_reads(settings, snapshot),
-        _ => Vec::new(),
-    }
+    standard.follow_up_reads(settings, snapshot)
 }
 
 /// Reads what `standards` (each with its settings) need: their reads in one round, then
-/// their [`follow_up_reads`] in a second, into one snapshot.
+/// their [`follow_up_reads`] in a second, into one snapshot (as the engine does, see
+/// [`fetch_for`]).
 pub async fn fetch_with_follow_ups(
     target: &TenantTarget,
     standards: &[(&dyn Standard, &Value)],
 ) -> Snapshot {
-    let first: Vec<Read> = standards
-        .iter()
-        .flat_map(|(s, settings)| s.reads(settings))
-        .collect();
-    let mut snapshot = fetch(target, &first).await;
-    let more: Vec<Read> = standards
-        .iter()
-        .flat_map(|(s, settings)| follow_up_reads(*s, settings, &snapshot))
-        .collect();
-    if !more.is_empty() {
-        let second = fetch(target, &more).await;
-        for r in more {
-            let answer = second.get(&r).cloned();
-            snapshot.insert(r, answer);
-        }
-    }
-    snapshot
+    fetch_for(target, standards, &[]).await
 }
 
 /// Metadata of an Exchange standard with CIPP's Exchange licence preset and every mode.

@@ -127,8 +127,8 @@ pub struct CalDefaultSettings {
 }
 
 /// `calDefault`: the `Default` user's permission on every mailbox's calendar. The calendars
-/// are read per mailbox ([`CalDefault::calendar_reads`], a second round of reads after
-/// `Get-Mailbox`); a mailbox whose calendar was not read is reported unchecked, as CIPP
+/// are read per mailbox ([`CalDefault::calendar_reads`], its follow-up reads: a second
+/// round after `Get-Mailbox`); a mailbox whose calendar was not read is reported unchecked, as CIPP
 /// grades missing coverage. CIPP offers this standard in remediate mode only.
 pub struct CalDefault {
     meta: StandardMeta,
@@ -238,6 +238,10 @@ impl Standard for CalDefault {
 
     fn reads(&self, _: &Value) -> Vec<Read> {
         vec![all_mailboxes()]
+    }
+
+    fn follow_up_reads(&self, settings: &Value, snapshot: &Snapshot) -> Vec<Read> {
+        Self::calendar_reads(settings, snapshot)
     }
 
     fn check(&self, settings: &Value, snapshot: &Snapshot) -> Result<Check, Error> {
