@@ -10,13 +10,15 @@ use std::sync::Arc;
 use cipp_core::TenantId;
 use cipp_exchange::ExoClient;
 use cipp_graph::GraphClient;
-use cipp_sim::kit::{Licence, TenantSeed, UserSeed};
+use cipp_sim::kit::{GroupSeed, Licence, TenantSeed, UserSeed};
 use cipp_sim::Simulator;
 use cipp_templates::standards::catalogue::exchange::mailboxes::CalDefault;
 use cipp_templates::standards::catalogue::exchange::{fetch_with_follow_ups, follow_up_reads};
 use cipp_templates::standards::compare::differences;
 use cipp_templates::standards::read::fetch;
-use cipp_templates::standards::{Catalogue, Check, Read, Snapshot, Standard, TenantTarget};
+use cipp_templates::standards::{
+    Catalogue, Check, GraphListing, Read, Snapshot, Standard, TenantTarget,
+};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -27,6 +29,7 @@ use wire::{sim_pipeline, wire_pipeline};
 const TENANT: &str = "contoso.onmicrosoft.com";
 const EXO_SKU: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
 const ADMIN_ROLE: &str = "62e90394-69f5-4237-9190-012177145e10";
+const EXCHANGE_ADMIN_ROLE: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
 
 fn target(sim: &Simulator) -> TenantTarget {
     let p = sim_pipeline(sim);
@@ -462,27 +465,83 @@ async fn per_mailbox_standards_report_the_offending_objects_and_change_only_them
 
 #[tokio::test]
 async fn powershell_stays_on_for_administrators() {
+    // Admin holds Global Administrator; Megan is in a role-assignable group that holds
+    // Exchange Administrator.
+    let group = "7a1c0d2e-5b3f-4e61-9d2a-0c4b8e6f1a23";
     let sim = Simulator::builder()
-        .tenant(seed(Some(e5())).user(UserSeed::new("admin@contoso.com", "Admin").role(ADMIN_ROLE)))
+        .tenant(
+            seed(Some(e5()))
+                .user(UserSeed::new("admin@contoso.com", "Admin").role(ADMIN_ROLE))
+                .group(GroupSeed::from_json(json!({
+                    "id": group, "displayName": "Exchange Admins", "securityEnabled": true,
+                    "mailEnabled": false, "isAssignableToRole": true,
+                    "members": ["megan@contoso.com"]}))),
+        )
         .build();
+    sim.lock_state()
+        .tenant_mut(TENANT)
+        .expect("tenant")
+        .directory
+        .roles
+        .entry(EXCHANGE_ADMIN_ROLE.to_owned())
+        .or_default()
+        .push(group.to_owned());
     let t = target(&sim);
     let s = standard("DisableExchangeOnlinePowerShell");
-    let snap = fetch(&t, &s.reads(&json!({}))).await;
-    let (current, _, _) = evaluate(&*s, &json!({}), &snap);
+    let settings = json!({});
+    // The role assignments name the admin (a user) and the group; the group's members are
+    // a follow-up read.
+    let first = fetch(&t, &s.reads(&settings)).await;
     assert_eq!(
-        current["UsersWithPowerShellEnabled"]
-            .as_array()
-            .unwrap()
-            .len(),
-        4
+        s.follow_up_reads(&settings, &first),
+        vec![Read::GraphList(GraphListing::GroupMembers(
+            group.to_owned()
+        ))]
     );
-    s.remediate(&json!({}), &snap, &t).await.unwrap();
-    let again = fetch(&t, &s.reads(&json!({}))).await;
-    let (current, _, _) = evaluate(&*s, &json!({}), &again);
+    let listing = sim
+        .log()
+        .entries()
+        .iter()
+        .find(|e| {
+            e.path
+                .ends_with("/roleManagement/directory/roleAssignments")
+        })
+        .map(|e| (e.status, e.query.clone().unwrap_or_default()));
+    assert!(
+        matches!(&listing, Some((200, q)) if q.contains("expand=principal")),
+        "{listing:?}"
+    );
+    let snap = fetch_with_follow_ups(&t, &[(&*s, &settings)]).await;
+    let (current, _, _) = evaluate(&*s, &settings, &snap);
     assert_eq!(
         current,
-        json!({"UsersWithPowerShellEnabled": ["admin@contoso.com"]})
+        json!({"UsersWithPowerShellEnabled": ["adele@contoso.com", "info@contoso.com"]})
     );
+    sim.clear_log();
+    s.remediate(&settings, &snap, &t).await.unwrap();
+    let log = sim.log();
+    let sets = log
+        .entries()
+        .iter()
+        .filter(|e| e.operation.as_deref() == Some("Set-User"))
+        .count();
+    assert_eq!(sets, 2, "only the two non-admins are changed");
+    // No per-user role lookups: the role assignments were read once, up front.
+    assert!(log.entries().iter().all(|e| !e.path.contains("memberOf")));
+    let again = fetch_with_follow_ups(&t, &[(&*s, &settings)]).await;
+    assert_eq!(evaluate(&*s, &settings, &again).2, 0);
+    let users = t
+        .exchange
+        .invoke(&cipp_exchange::cmdlet::Cmdlet::new("Get-User"))
+        .await
+        .unwrap();
+    for u in &users.value {
+        let upn = u["UserPrincipalName"].as_str().unwrap_or_default();
+        let admin = upn == "admin@contoso.com" || upn == "megan@contoso.com";
+        assert_eq!(u["RemotePowerShellEnabled"], json!(admin), "{upn}");
+    }
+    // Without the group's members the check refuses to guess.
+    assert!(s.check(&settings, &first).is_err());
 }
 
 #[tokio::test]

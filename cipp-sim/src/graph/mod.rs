@@ -21,6 +21,7 @@ mod intune;
 mod logs;
 mod mail;
 mod policies;
+mod role_management;
 mod sites;
 mod users;
 
@@ -226,7 +227,7 @@ fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Para
 }
 
 /// Every area's explicit routes.
-fn route_tables() -> [&'static [Route]; 12] {
+fn route_tables() -> [&'static [Route]; 13] {
     [
         users::ROUTES,
         groups::ROUTES,
@@ -240,6 +241,7 @@ fn route_tables() -> [&'static [Route]; 12] {
         conditional_access::ROUTES,
         intune::ROUTES,
         policies::ROUTES,
+        role_management::ROUTES,
     ]
 }
 

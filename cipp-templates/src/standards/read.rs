@@ -31,6 +31,14 @@ pub enum GraphListing {
     /// `auditLogs/directoryAudits` of accounts enabled (`Enable account`), so that a
     /// standard leaves alone an account an administrator just enabled again.
     EnabledAccountAudits,
+    /// Directory role assignments with their principals
+    /// (`roleManagement/directory/roleAssignments?$expand=principal`): who holds an admin
+    /// role, users by `userPrincipalName`, role-assignable groups by id (their members
+    /// through [`GraphListing::GroupMembers`]).
+    RoleAssignments,
+    /// The direct members of a group, by the group's object id (`groups/{id}/members`;
+    /// role-assignable groups cannot hold other groups, so direct members are all of them).
+    GroupMembers(String),
 }
 
 /// The user properties [`GraphListing::EnabledUsers`] selects.
@@ -337,6 +345,32 @@ async fn fetch_list(target: &TenantTarget, read: &Read) -> Result<Value, Error> 
                 ..Default::default()
             };
             to_array(target.graph.audit().directory_audits(&filter).await?)
+        }
+        GraphListing::RoleAssignments => {
+            let request = cipp_graph::workload::declare(
+                cipp_core::ApiRequest::new(
+                    target.graph.id().clone(),
+                    cipp_core::Audience::Graph,
+                    http::Method::GET,
+                    "/v1.0/roleManagement/directory/roleAssignments",
+                )
+                .operation("list role assignments"),
+            );
+            let rows: Vec<Value> =
+                cipp_graph::List::of_request(target.graph.pipeline(), Ok(request))
+                    .expand("principal")
+                    .await?;
+            Ok(Value::Array(rows))
+        }
+        GraphListing::GroupMembers(group) => {
+            let tenant = target.graph.id().clone();
+            let group = group.clone();
+            let rows: Vec<Value> = cipp_graph::List::new(target.graph.pipeline(), move |q| {
+                cipp_graph::groups::members(&tenant, &group, q).map(cipp_graph::workload::declare)
+            })
+            .select(["id", "userPrincipalName"])
+            .await?;
+            Ok(Value::Array(rows))
         }
     }
 }

@@ -419,12 +419,12 @@ fn all_users() -> Read {
 }
 
 /// `DisableExchangeOnlinePowerShell`: turns Exchange Online PowerShell off
-/// (`RemotePowerShellEnabled`) for every user but administrators.
+/// (`RemotePowerShellEnabled`) for every user who holds no directory role.
 ///
-/// The shared reads hold no directory role assignments, so `check` lists every user with
-/// PowerShell enabled; `remediate` reads each one's roles (`transitiveMemberOf`, in
-/// Graph `$batch`) first and never turns PowerShell off for a holder of a directory role,
-/// as CIPP excludes role holders.
+/// As CIPP does, the holders of directory roles are read from the role assignments with
+/// their principals (`roleManagement/directory/roleAssignments?$expand=principal`, one
+/// listing for the tenant); a role held by a role-assignable group counts for its members,
+/// read as follow-up reads. Administrators are left out of the check and never changed.
 pub struct DisableExchangeOnlinePowerShell {
     meta: StandardMeta,
 }
@@ -432,6 +432,45 @@ pub struct DisableExchangeOnlinePowerShell {
 impl Default for DisableExchangeOnlinePowerShell {
     fn default() -> Self {
         DisableExchangeOnlinePowerShell::new()
+    }
+}
+
+fn role_assignments() -> Read {
+    Read::GraphList(GraphListing::RoleAssignments)
+}
+
+/// Whether a role assignment's principal is a group.
+fn group_principal(assignment: &Value) -> Option<&str> {
+    let principal = &assignment["principal"];
+    principal["@odata.type"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("#microsoft.graph.group"))
+        .then(|| text(assignment, "principalId"))
+        .filter(|id| !id.is_empty())
+}
+
+/// Who holds a directory role: object ids and UPNs (lower case).
+#[derive(Debug, Default)]
+struct Admins {
+    ids: Vec<String>,
+    upns: Vec<String>,
+}
+
+impl Admins {
+    fn add(&mut self, id: &str, upn: &str) {
+        if !id.is_empty() {
+            self.ids.push(id.to_ascii_lowercase());
+        }
+        if !upn.is_empty() {
+            self.upns.push(upn.to_ascii_lowercase());
+        }
+    }
+
+    /// Whether the `Get-User` row is one of them.
+    fn holds(&self, user: &Value) -> bool {
+        let id = text(user, "ExternalDirectoryObjectId").to_ascii_lowercase();
+        let upn = text(user, "UserPrincipalName").to_ascii_lowercase();
+        (!id.is_empty() && self.ids.contains(&id)) || (!upn.is_empty() && self.upns.contains(&upn))
     }
 }
 
@@ -445,47 +484,50 @@ impl DisableExchangeOnlinePowerShell {
                 "Disable Exchange Online PowerShell for non-admin users",
                 "Disables Exchange Online PowerShell access for non-admin users by setting the RemotePowerShellEnabled property to false for each user. This helps prevent attackers from using PowerShell to run malicious commands, access file systems, registry, and distribute ransomware throughout networks. Users with admin roles are automatically excluded.",
                 &["CIS M365 5.0 (6.1.1)", "Security", "NIST CSF 2.0 (PR.AA-05)"],
-                "Get-User -ResultSize Unlimited (RemotePowerShellEnabled); GET users/{id}/transitiveMemberOf (directory roles, when remediating)",
+                "Get-User -ResultSize Unlimited (RemotePowerShellEnabled); GET roleManagement/directory/roleAssignments?$expand=principal (admins); GET groups/{id}/members (each role-assignable group holding a role)",
                 "Set-User -Identity <guid> -RemotePowerShellEnabled $false (each non-admin, through $batch)",
             ),
         }
     }
 
-    /// Users with PowerShell enabled: (UPN, Exchange GUID, Entra object id), sorted.
-    fn enabled(snapshot: &Snapshot) -> Result<Vec<(String, String, String)>, Error> {
-        let mut out: Vec<(String, String, String)> = rows(snapshot, &all_users())?
+    /// The holders of directory roles, from the role assignments and the members of the
+    /// groups among them.
+    fn admins(snapshot: &Snapshot) -> Result<Admins, Error> {
+        let mut admins = Admins::default();
+        for a in rows(snapshot, &role_assignments())? {
+            if let Some(group) = group_principal(a) {
+                let members = rows(
+                    snapshot,
+                    &Read::GraphList(GraphListing::GroupMembers(group.to_owned())),
+                )?;
+                for m in members {
+                    admins.add(text(m, "id"), text(m, "userPrincipalName"));
+                }
+            } else {
+                admins.add(
+                    text(a, "principalId"),
+                    text(&a["principal"], "userPrincipalName"),
+                );
+            }
+        }
+        Ok(admins)
+    }
+
+    /// Users without a directory role with PowerShell enabled: (UPN, Exchange GUID),
+    /// sorted.
+    fn offending(snapshot: &Snapshot) -> Result<Vec<(String, String)>, Error> {
+        let admins = Self::admins(snapshot)?;
+        let mut out: Vec<(String, String)> = rows(snapshot, &all_users())?
             .iter()
-            .filter(|u| u["RemotePowerShellEnabled"] == json!(true))
+            .filter(|u| u["RemotePowerShellEnabled"] == json!(true) && !admins.holds(u))
             .map(|u| {
                 (
                     text(u, "UserPrincipalName").to_owned(),
                     text(u, "Guid").to_owned(),
-                    text(u, "ExternalDirectoryObjectId").to_owned(),
                 )
             })
             .collect();
-        out.sort_by_key(|(u, _, _)| u.to_ascii_lowercase());
-        Ok(out)
-    }
-
-    /// Which of the Entra ids hold a directory role (directly or through a group).
-    async fn role_holders(target: &TenantTarget, ids: &[&str]) -> Result<Vec<bool>, Error> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if id.is_empty() {
-                out.push(false);
-                continue;
-            }
-            let of = target
-                .graph
-                .users()
-                .member_of(&UserRef::parse(id)?, true)
-                .await?;
-            out.push(
-                of.iter()
-                    .any(|o| o.odata_type.as_deref() == Some("#microsoft.graph.directoryRole")),
-            );
-        }
+        out.sort_by_key(|(u, _)| u.to_ascii_lowercase());
         Ok(out)
     }
 }
@@ -501,13 +543,30 @@ impl Standard for DisableExchangeOnlinePowerShell {
     }
 
     fn reads(&self, _: &Value) -> Vec<Read> {
-        vec![all_users()]
+        vec![all_users(), role_assignments()]
+    }
+
+    fn follow_up_reads(&self, _: &Value, snapshot: &Snapshot) -> Vec<Read> {
+        let Ok(assignments) = rows(snapshot, &role_assignments()) else {
+            return Vec::new();
+        };
+        let mut groups: Vec<String> = assignments
+            .iter()
+            .filter_map(group_principal)
+            .map(str::to_owned)
+            .collect();
+        groups.sort();
+        groups.dedup();
+        groups
+            .into_iter()
+            .map(|g| Read::GraphList(GraphListing::GroupMembers(g)))
+            .collect()
     }
 
     fn check(&self, _: &Value, snapshot: &Snapshot) -> Result<Check, Error> {
-        let upns: Vec<String> = Self::enabled(snapshot)?
+        let upns: Vec<String> = Self::offending(snapshot)?
             .into_iter()
-            .map(|(u, _, _)| u)
+            .map(|(u, _)| u)
             .collect();
         Ok(Check::evaluated(
             json!({"UsersWithPowerShellEnabled": upns}),
@@ -521,14 +580,9 @@ impl Standard for DisableExchangeOnlinePowerShell {
         snapshot: &Snapshot,
         target: &TenantTarget,
     ) -> Result<(), Error> {
-        let users = Self::enabled(snapshot)?;
-        let ids: Vec<&str> = users.iter().map(|(_, _, id)| id.as_str()).collect();
-        let admins = Self::role_holders(target, &ids).await?;
-        let sets: Vec<Cmdlet> = users
+        let sets: Vec<Cmdlet> = Self::offending(snapshot)?
             .iter()
-            .zip(admins)
-            .filter(|(_, admin)| !admin)
-            .map(|((upn, guid, _), _)| {
+            .map(|(upn, guid)| {
                 let id = if guid.is_empty() { upn } else { guid };
                 cmdlet(
                     "Set-User",
