@@ -333,6 +333,15 @@ impl TenantGroups {
         self
     }
 
+    /// The groups a tenant known by `names` (its id, its domains) belongs to.
+    pub fn groups_of(&self, names: &[&str]) -> Vec<&str> {
+        self.0
+            .keys()
+            .filter(|g| self.contains(g, names))
+            .map(String::as_str)
+            .collect()
+    }
+
     fn contains(&self, group: &str, tenant: &[&str]) -> bool {
         self.0
             .get(group)
@@ -777,7 +786,7 @@ impl crate::client::TenantHandle {
         }
     }
 
-    async fn record(&self, act: &Act<'_>, outcome: AuditOutcome) {
+    pub(crate) async fn record(&self, act: &Act<'_>, outcome: AuditOutcome) {
         let Some(access) = self.cipp().access_control() else {
             return;
         };

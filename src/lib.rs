@@ -41,6 +41,7 @@ pub mod recycle_bin;
 pub mod remediation;
 pub mod research;
 pub mod sharepoint;
+pub mod standards;
 pub mod templates;
 mod user_commands;
 pub mod users;

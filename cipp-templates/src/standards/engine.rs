@@ -109,18 +109,24 @@ pub async fn run_tenant(
     };
     let snapshot = fetch_for(target, &standards, extra).await;
 
-    let work = assignments.iter().zip(valid).map(|(a, v)| {
-        let snapshot = &snapshot;
-        let tenant = tenant.clone();
-        async move {
-            let mut result = base_result(&tenant, a, now);
-            if let Err(e) = v {
-                return failed(result, &e);
+    // Collected first: a lazy iterator of closures held across the await makes the
+    // future's `Send` unprovable for callers that spawn it.
+    let work: Vec<_> = assignments
+        .iter()
+        .zip(valid)
+        .map(|(a, v)| {
+            let snapshot = &snapshot;
+            let tenant = tenant.clone();
+            async move {
+                let mut result = base_result(&tenant, a, now);
+                if let Err(e) = v {
+                    return failed(result, &e);
+                }
+                evaluate(target, a, snapshot, &mut result).await;
+                result
             }
-            evaluate(target, a, snapshot, &mut result).await;
-            result
-        }
-    });
+        })
+        .collect();
     futures::stream::iter(work)
         .buffered(REMEDIATION_CONCURRENCY)
         .collect()
