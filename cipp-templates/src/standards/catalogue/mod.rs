@@ -1,6 +1,7 @@
 //! The built-in standards, with CIPP's names: [`Catalogue::builtin`]. Each area is a module
 //! of its own ([`entra`], [`exchange`], [`defender`]); a caller adds its own standards with
-//! [`Catalogue::register`].
+//! [`Catalogue::register`]. [`Catalogue::to_markdown`] gives the catalogue as a docs page
+//! (`docs/standards.md`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use cipp_core::Error;
 use super::model::Standard;
 
 pub mod defender;
+mod docs;
 pub mod entra;
 pub mod exchange;
 
