@@ -382,62 +382,40 @@ fn resolve(
         .collect()
 }
 
-/// The plan of `templates` in one tenant: the Graph kinds' state and the Exchange kinds'
-/// state read together, the connection filter planned with adoption by name (every tenant
-/// has exactly its `Default` policy), everything else with `options`.
+/// The plan of `templates` in one tenant ([`cipp_templates::deploy::plan_tenant`] on the
+/// handle's Graph and Exchange clients).
 pub async fn plan_tenant(
     handle: &crate::TenantHandle,
     templates: &[Template],
     bindings: &[Binding],
     options: &PlanOptions,
 ) -> Result<Plan, DeployError> {
-    use cipp_templates::template::TemplateKind;
-    let (exo, graph): (Vec<Template>, Vec<Template>) = templates
-        .iter()
-        .cloned()
-        .partition(|t| exchange::is_exchange_kind(&t.kind));
-    let mut state = apply::fetch_state(handle.graph(), &graph).await?;
-    if !exo.is_empty() {
-        let exo_state = exchange::fetch_state(handle.exchange(), &state.tenant, &exo).await?;
-        state.existing.extend(exo_state.existing);
-    }
-    let (filters, rest): (Vec<Template>, Vec<Template>) = templates
-        .iter()
-        .cloned()
-        .partition(|t| t.kind == TemplateKind::ConnectionFilter);
-    let mut p = plan::plan(&rest, &state, bindings, options)?;
-    if !filters.is_empty() {
-        let adopt = exchange::plan_options(&TemplateKind::ConnectionFilter, options);
-        let q = plan::plan(&filters, &state, bindings, &adopt)?;
-        p.dependencies.extend(q.dependencies);
-        p.items.extend(q.items);
-    }
-    Ok(p)
+    cipp_templates::deploy::plan_tenant(
+        handle.graph(),
+        handle.exchange(),
+        templates,
+        bindings,
+        options,
+    )
+    .await
+    .map_err(|e| match e {
+        cipp_templates::deploy::PlanTenantError::State(e) => DeployError::State(e),
+        cipp_templates::deploy::PlanTenantError::Plan(e) => DeployError::Plan(e),
+        other => DeployError::State(ApplyError::Invalid {
+            what: "the tenant's plan".to_owned(),
+            message: other.to_string(),
+        }),
+    })
 }
 
-/// Applies a plan in one tenant: Graph items (with every dependency) through Graph,
-/// Exchange items through Exchange; one report.
+/// Applies a plan in one tenant ([`cipp_templates::deploy::apply_tenant`] on the handle's
+/// Graph and Exchange clients).
 pub async fn apply_tenant(
     handle: &crate::TenantHandle,
     plan: &Plan,
     options: &ApplyOptions,
 ) -> ApplyReport {
-    let mut graph_plan = plan.clone();
-    graph_plan
-        .items
-        .retain(|i| !exchange::is_exchange_kind(&i.kind));
-    let mut exo_plan = plan.clone();
-    exo_plan.dependencies.clear();
-    exo_plan
-        .items
-        .retain(|i| exchange::is_exchange_kind(&i.kind));
-    let mut report = apply::apply(handle.graph(), &graph_plan, options).await;
-    if !exo_plan.items.is_empty() {
-        let exo = exchange::apply(handle.exchange(), &exo_plan, options).await;
-        report.items.extend(exo.items);
-        report.bindings.extend(exo.bindings);
-    }
-    report
+    cipp_templates::deploy::apply_tenant(handle.graph(), handle.exchange(), plan, options).await
 }
 
 /// Deploys `templates` to every tenant, at most the fleet's concurrency at a time (its

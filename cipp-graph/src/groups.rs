@@ -150,6 +150,60 @@ pub fn delete(tenant: &TenantId, group: &str) -> Result<GraphOp<()>, Error> {
     Ok(op::delete(tenant, group_path(group)?, "delete group"))
 }
 
+/// What a group template may change on an existing group (CIPP's `GroupTemplate` patches
+/// only these): the description and the dynamic membership rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct GroupPatch {
+    /// New description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// New dynamic membership rule (only for a dynamic group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub membership_rule: Option<String>,
+}
+
+impl GroupPatch {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.description.is_none() && self.membership_rule.is_none()
+    }
+}
+
+/// Updates a group's description and membership rule (`PATCH /groups/{id}`, 204); an
+/// empty patch, a description over 1,024 characters or an empty rule is refused before
+/// sending.
+pub fn update(tenant: &TenantId, group: &str, patch: &GroupPatch) -> Result<GraphOp<()>, Error> {
+    if patch.is_empty() {
+        return Err(Error::invalid_input(
+            "group",
+            "nothing to change: give a description or a membership rule",
+        ));
+    }
+    if patch
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 1024)
+    {
+        return Err(Error::invalid_input(
+            "description",
+            "must be at most 1,024 characters",
+        ));
+    }
+    if patch
+        .membership_rule
+        .as_ref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        return Err(Error::invalid_input(
+            "membershipRule",
+            "must not be empty; a group without a rule is not dynamic",
+        ));
+    }
+    op::patch(tenant, group_path(group)?, "update group", patch)
+}
+
 /// Group operations in one tenant (`graph.tenant(&t).groups()`).
 #[derive(Clone, Debug)]
 pub struct Groups(pub(crate) crate::TenantGraph);
@@ -166,6 +220,10 @@ impl Groups {
     /// Creates a group.
     pub fn create(&self, group: &NewGroup) -> crate::Call<Group> {
         self.0.call(create(self.0.id(), group))
+    }
+    /// Updates a group's description and membership rule.
+    pub fn update(&self, group: &crate::model::GroupId, patch: &GroupPatch) -> crate::Call<()> {
+        self.0.call(update(self.0.id(), group.as_str(), patch))
     }
     /// Deletes a group (into the recycle bin for Microsoft 365 groups).
     pub fn delete(&self, group: &crate::model::GroupId) -> crate::Call<()> {

@@ -90,6 +90,39 @@ async fn create_security_m365_and_dynamic_groups() {
 }
 
 #[tokio::test]
+async fn update_patches_only_the_description_and_rule() {
+    let (server, t) = contoso().await;
+    on(&server, &format!("PATCH /v1.0/groups/{G}")).times(1).reply(204, Value::Null).await;
+    let mut patch = cipp_graph::groups::GroupPatch::default();
+    patch.description = Some("Service desk".into());
+    t.groups().update(&gid(), &patch).await.unwrap();
+    assert_eq!(
+        received(&server, "PATCH", &format!("/v1.0/groups/{G}")).await,
+        json!({"description": "Service desk"})
+    );
+    // Nothing to change, an empty rule, an overlong description: refused before sending.
+    let empty = cipp_graph::groups::GroupPatch::default();
+    assert!(t.groups().update(&gid(), &empty).await.is_err());
+    let mut rule = cipp_graph::groups::GroupPatch::default();
+    rule.membership_rule = Some(" ".into());
+    assert!(t.groups().update(&gid(), &rule).await.is_err());
+    let mut long = cipp_graph::groups::GroupPatch::default();
+    long.description = Some("x".repeat(1025));
+    assert!(t.groups().update(&gid(), &long).await.is_err());
+    assert_eq!(sent(&server).await, 1);
+    // Graph's refusal comes back with its code.
+    let (server, t) = contoso().await;
+    wiremock::Mock::given(wiremock::matchers::method("PATCH"))
+        .respond_with(graph_error(400, "Request_BadRequest", "Invalid value specified for property 'membershipRule' of resource 'Group'."))
+        .mount(&server)
+        .await;
+    let mut bad = cipp_graph::groups::GroupPatch::default();
+    bad.membership_rule = Some("(user.department -eq".into());
+    let err = t.groups().update(&gid(), &bad).await.unwrap_err();
+    assert!(err.to_string().contains("membershipRule"), "{err}");
+}
+
+#[tokio::test]
 async fn add_and_remove_members_with_ref() {
     let (server, t) = with_group(json!([]), false, true).await;
     on(&server, &format!("POST /v1.0/groups/{G}/members/$ref"))

@@ -24,6 +24,7 @@
 pub mod apply;
 pub mod canonical;
 pub mod capture;
+pub mod deploy;
 pub mod exchange;
 pub mod guardrails;
 pub mod import;

@@ -2,13 +2,14 @@
 //! references of other templates.
 
 use cipp_core::Outcome;
+use cipp_graph::groups::GroupPatch;
 use cipp_graph::model::{Group, GroupId, NewGroup};
 use cipp_graph::TenantGraph;
 use serde_json::Value;
 
 use super::resolve::{Directory, Entry, GROUP_SELECT};
 use super::{failed, str_field, verified, ApplyOptions, Done};
-use crate::plan::{object_name, PlanItem};
+use crate::plan::{object_name, FieldChange, PlanItem};
 use crate::template::GroupType;
 
 /// A group in CIPP's group template shape (as [`crate::capture::capture_group`] writes it).
@@ -104,6 +105,70 @@ pub(super) async fn create_group(
         Err(e) => Outcome::warning(format!("{done}; could not verify it: {e}")),
     };
     (Some(id), outcome)
+}
+
+/// Updates an existing group from its template the way CIPP's `GroupTemplate` does: only
+/// the description and the membership rule change; any other difference (the kind, the
+/// nickname…) cannot be changed in place and fails the item, naming the properties.
+pub(super) async fn update_group(
+    graph: &TenantGraph,
+    item: &PlanItem,
+    id: &str,
+    changes: &[FieldChange],
+    body: &Value,
+    options: &ApplyOptions,
+) -> Done {
+    let mut patch = GroupPatch::default();
+    let mut fixed: Vec<&str> = Vec::new();
+    for c in changes {
+        match c.path.as_str() {
+            "/description" => {
+                patch.description = Some(str_field(body, "description").unwrap_or("").to_owned())
+            }
+            "/membershipRules" | "/membershipRule" => {
+                patch.membership_rule = str_field(body, "membershipRules")
+                    .or_else(|| str_field(body, "membershipRule"))
+                    .map(str::to_owned)
+            }
+            other => fixed.push(other),
+        }
+    }
+    let name = &item.name;
+    if !fixed.is_empty() {
+        return (
+            Some(id.to_owned()),
+            failed(format!(
+                "group \"{name}\" ({id}) differs in {}, which cannot be changed in place; \
+                 only its description and membership rule are updated — recreate the group \
+                 or edit the template",
+                fixed.join(", ")
+            )),
+        );
+    }
+    if patch.is_empty() {
+        return (
+            Some(id.to_owned()),
+            Outcome::no_change(format!("group \"{name}\" already matches")),
+        );
+    }
+    let gid = GroupId::from(id);
+    if let Err(e) = graph.groups().update(&gid, &patch).await {
+        return (Some(id.to_owned()), Outcome::failed(&e));
+    }
+    let done = format!("updated group \"{name}\" ({id})");
+    if !options.verify {
+        return (Some(id.to_owned()), Outcome::succeeded(done));
+    }
+    let read = graph
+        .groups()
+        .get(&gid)
+        .select(GROUP_SELECT.iter().copied())
+        .await;
+    let outcome = match read {
+        Ok(back) => verified(&item.kind, body, &group_shape(&back), done),
+        Err(e) => Outcome::warning(format!("{done}; could not verify it: {e}")),
+    };
+    (Some(id.to_owned()), outcome)
 }
 
 /// The group named `name` (created as a security group when the tenant has none by that

@@ -34,9 +34,10 @@
 //!
 //! Not handled yet (each is reported, never sent half-done): Exchange template kinds,
 //! group templates for Exchange groups (distribution lists, mail-enabled security, dynamic
-//! distribution), updating a group (cipp-graph has no group update), creating custom
-//! authentication strengths and authentication contexts (no handlers), MDM Windows
-//! Information Protection policies, and assigning a group template's licences.
+//! distribution), changing a group in place beyond its description and membership rule
+//! (CIPP changes only those), creating custom authentication strengths and authentication
+//! contexts (no handlers), MDM Windows Information Protection policies, and assigning a
+//! group template's licences.
 
 mod assign;
 mod ca;
@@ -639,13 +640,7 @@ async fn write_item(
             None,
         ),
         (TemplateKind::Group, Some(id)) => (
-            (
-                Some(id.clone()),
-                failed(format!(
-                    "updating a group is not supported yet (cipp-graph has no group update); \
-                     change group {id} by hand"
-                )),
-            ),
+            groups::update_group(graph, item, id, w.changes, body, options).await,
             None,
         ),
         (kind, _) if !intune::collections(kind).is_empty() => {

@@ -285,6 +285,20 @@ pub trait Standard: Send + Sync + 'static {
     /// Current vs expected from the shared reads.
     fn check(&self, settings: &Value, snapshot: &Snapshot) -> Result<Check, Error>;
 
+    /// Current vs expected, with the tenant at hand: what the engine calls. The default is
+    /// [`Standard::check`] on the shared reads; a standard whose state is not one shared
+    /// object (template standards plan the stored template against the tenant) reads what
+    /// it needs here.
+    async fn check_in_tenant(
+        &self,
+        settings: &Value,
+        snapshot: &Snapshot,
+        target: &TenantTarget,
+    ) -> Result<Check, Error> {
+        let _ = target;
+        self.check(settings, snapshot)
+    }
+
     /// Brings the tenant to the expected state. `snapshot` is what `check` saw.
     async fn remediate(
         &self,

@@ -92,6 +92,7 @@ impl ResultStore for MemoryResultStore {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn corrupt(key: &str, e: serde_json::Error) -> StoreError {
     StoreError::Corrupt {
         id: key.to_owned(),
@@ -100,6 +101,7 @@ fn corrupt(key: &str, e: serde_json::Error) -> StoreError {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn serialise<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Database(format!("serialising: {e}")))
 }

@@ -14,6 +14,7 @@ pub mod defender;
 mod docs;
 pub mod entra;
 pub mod exchange;
+pub mod templates;
 
 /// Standards by name (`SecurityDefaults`, without the `standards.` prefix).
 #[derive(Clone, Default)]
