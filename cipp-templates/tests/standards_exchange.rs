@@ -161,6 +161,7 @@ fn cases() -> Vec<(Arc<dyn Standard>, Value, bool)> {
             true,
         ),
         (s("DisableAdditionalStorageProviders"), json!({}), true),
+        (s("EnableLitigationHold"), json!({"days": "365"}), true),
         (
             s("ShortenMeetings"),
             json!({"ShortenEventScopeDefault": {"label": "End early", "value": "EndEarly"},
@@ -715,6 +716,13 @@ fn settings_are_refused_before_anything_is_sent() {
             "not valid",
         ),
         ("MessageExpiration", json!({"hours": 6}), "hours"),
+        ("EnableLitigationHold", json!({"days": 0}), "days"),
+        ("EnableLitigationHold", json!({"days": 40000}), "days"),
+        (
+            "EnableLitigationHold",
+            json!({"days": "forever"}),
+            "not valid",
+        ),
         ("MessageExpiration", json!({"hours": 48}), "hours"),
         ("calDefault", json!({}), "permissionLevel"),
         (
@@ -1038,4 +1046,64 @@ async fn the_engine_reads_follow_ups_once_for_every_standard() {
         "{:?}",
         log.entries()
     );
+}
+
+#[tokio::test]
+async fn litigation_hold_only_for_mailboxes_whose_licence_allows_it() {
+    // Adele is already on hold (unlimited); Kiosk has an Exchange Online Kiosk mailbox,
+    // which cannot be held; Megan and the shared mailbox (licensed) are not on hold.
+    let sim = Simulator::builder()
+        .tenant(
+            seed(Some(e5()))
+                .user(UserSeed::new("kiosk@contoso.com", "Kiosk"))
+                .mailbox(
+                    json!({"UserPrincipalName": "kiosk@contoso.com", "DisplayName": "Kiosk",
+                    "PersistedCapabilities": ["BPOS_S_Deskless"]}),
+                ),
+        )
+        .build();
+    let t = target(&sim);
+    cmdlet(
+        &t,
+        "Set-Mailbox",
+        json!({"Identity": "adele@contoso.com", "LitigationHoldEnabled": true}),
+    )
+    .await;
+    let s = standard("EnableLitigationHold");
+    let settings = json!({"days": 365});
+    let snap = fetch(&t, &s.reads(&settings)).await;
+    let (current, _, _) = evaluate(&*s, &settings, &snap);
+    assert_eq!(
+        current,
+        json!({"EnableLitigationHold": ["info@contoso.com", "megan@contoso.com"]})
+    );
+    sim.clear_log();
+    s.remediate(&settings, &snap, &t).await.unwrap();
+    let sets = sim
+        .log()
+        .entries()
+        .iter()
+        .filter(|e| e.operation.as_deref() == Some("Set-Mailbox"))
+        .count();
+    assert_eq!(sets, 2);
+    let again = fetch(&t, &s.reads(&settings)).await;
+    assert_eq!(evaluate(&*s, &settings, &again).2, 0);
+    let mailboxes = t
+        .exchange
+        .invoke(&cipp_exchange::cmdlet::Cmdlet::new("Get-Mailbox"))
+        .await
+        .unwrap();
+    for m in &mailboxes.value {
+        let upn = m["UserPrincipalName"].as_str().unwrap_or_default();
+        let (held, duration) = match upn {
+            "adele@contoso.com" => (true, "Unlimited"),
+            "kiosk@contoso.com" => (false, "Unlimited"),
+            _ => (true, "365.00:00:00"),
+        };
+        assert_eq!(
+            (&m["LitigationHoldEnabled"], &m["LitigationHoldDuration"]),
+            (&json!(held), &json!(duration)),
+            "{upn}"
+        );
+    }
 }

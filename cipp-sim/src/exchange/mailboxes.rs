@@ -33,6 +33,7 @@ pub(crate) const CMDLETS: &[Cmdlet] = &[
             "MessageCopyForSentAsEnabled",
             "MessageCopyForSendOnBehalfEnabled",
             "LitigationHoldEnabled",
+            "LitigationHoldDuration",
             "RetainDeletedItemsFor",
         ],
         run: set_mailbox,
@@ -240,6 +241,25 @@ fn set_mailbox(ctx: &mut ExoCtx<'_>) -> Reply {
             changed |= mb[field] != *v;
             mb[field] = v.clone();
         }
+    }
+    if let Some(v) = param("LitigationHoldDuration") {
+        // Days (a whole number, or its text) or `Unlimited`; shown as a time span.
+        let days = match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(t) => t.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        let shown = match (days, v.as_str()) {
+            (Some(d), _) => json!(format!("{d}.00:00:00")),
+            (None, Some(t)) if t.eq_ignore_ascii_case("unlimited") => json!("Unlimited"),
+            _ => {
+                return bind_error(&format!(
+                    "Cannot bind parameter 'LitigationHoldDuration'. Cannot convert value \"{v}\" to type \"Microsoft.Exchange.Data.Unlimited`1[Microsoft.Exchange.Data.EnhancedTimeSpan]\"."
+                ))
+            }
+        };
+        changed |= mb["LitigationHoldDuration"] != shown;
+        mb["LitigationHoldDuration"] = shown;
     }
     if let Some(ty) = param("Type").and_then(Value::as_str) {
         let details = match ty.to_ascii_lowercase().as_str() {

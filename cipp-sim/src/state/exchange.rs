@@ -49,7 +49,8 @@ pub fn recipient_guid(upn: &str) -> String {
     synthetic_guid(&format!("exo-recipient-{}", upn.to_ascii_lowercase()))
 }
 
-/// A mailbox for a Graph user, as `Get-Mailbox` returns it.
+/// A mailbox for a Graph user, as `Get-Mailbox` returns it: an Exchange Online Plan 2
+/// mailbox (`PersistedCapabilities` `BPOS_S_Enterprise`, which litigation hold needs).
 pub fn mailbox_for(user: &Value, initial_domain: &str) -> Option<Value> {
     let upn = user["userPrincipalName"].as_str()?;
     let alias = upn.split('@').next().unwrap_or(upn);
@@ -62,7 +63,8 @@ pub fn mailbox_for(user: &Value, initial_domain: &str) -> Option<Value> {
         "GrantSendOnBehalfTo": [], "TotalItemSize": "1.2 GB (1,288,490,188 bytes)",
         "Guid": recipient_guid(upn), "ArchiveGuid": NO_ARCHIVE, "AutoExpandingArchiveEnabled": false,
         "AuditEnabled": true, "MessageCopyForSentAsEnabled": false, "MessageCopyForSendOnBehalfEnabled": false,
-        "LitigationHoldEnabled": false, "RetainDeletedItemsFor": "14.00:00:00",
+        "LitigationHoldEnabled": false, "LitigationHoldDuration": "Unlimited", "RetainDeletedItemsFor": "14.00:00:00",
+        "PersistedCapabilities": ["BPOS_S_Enterprise"],
         "MailboxPlan": format!("ExchangeOnlineEnterprise-{}", synthetic_guid("mailbox-plan-enterprise"))
     }))
 }

@@ -8,9 +8,9 @@
 //!   in Outlook, sharing, OWA and role assignment policies, DKIM per domain, report
 //!   submission policy and rule, the `Default` remote domain).
 //! - [`mailboxes`]: standards over every mailbox or user (archives, calendars, shared
-//!   mailboxes' accounts, PowerShell access, SMTP AUTH, sent items of delegates), each
-//!   reporting the offending objects (sorted) against none and remediating each, many
-//!   cmdlets at a time through Exchange `$batch`.
+//!   mailboxes' accounts, PowerShell access, SMTP AUTH, sent items of delegates,
+//!   litigation hold), each reporting the offending objects (sorted) against none and
+//!   remediating each, many cmdlets at a time through Exchange `$batch`.
 //!
 //! Settings are read the way CIPP's forms send them (see [`super::entra::de`]). A standard
 //! that reads objects per mailbox (`calDefault`) names them in its
@@ -374,6 +374,7 @@ mod tests {
             "AddDKIM",
             "DisableExchangeOnlinePowerShell",
             "UserSubmissions",
+            "EnableLitigationHold",
         ] {
             assert!(c.get(name).is_some(), "{name}");
         }

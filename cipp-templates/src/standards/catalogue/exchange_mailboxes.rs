@@ -1,6 +1,6 @@
 //! Standards over every mailbox or user: `EnableOnlineArchiving`, `calDefault`,
-//! `DisableSharedMailbox`, `DisableExchangeOnlinePowerShell`, `DelegateSentItems` and
-//! `DisableBasicAuthSMTP`. Each reports the offending objects (sorted) against none, and
+//! `DisableSharedMailbox`, `DisableExchangeOnlinePowerShell`, `DelegateSentItems`,
+//! `DisableBasicAuthSMTP` and `EnableLitigationHold`. Each reports the offending objects (sorted) against none, and
 //! remediates each of them, many cmdlets at a time through Exchange `$batch` (Graph
 //! `$batch` for sign-in blocks).
 
@@ -31,6 +31,7 @@ pub(super) fn standards() -> Vec<Arc<dyn Standard>> {
         Arc::new(DisableExchangeOnlinePowerShell::new()),
         Arc::new(delegate_sent_items()),
         Arc::new(disable_basic_auth_smtp()),
+        Arc::new(enable_litigation_hold()),
     ]
 }
 
@@ -732,4 +733,94 @@ fn disable_basic_auth_smtp() -> ExoStandard<NoSettings> {
             Ok(plan)
         },
     )
+}
+
+// ---- EnableLitigationHold
+
+/// The mailbox capabilities (`PersistedCapabilities`) that allow litigation hold: Exchange
+/// Online Plan 2, the archiving and DLP add-ons. CIPP holds only these mailboxes.
+pub const LITIGATION_HOLD_CAPABILITIES: &[&str] = &[
+    "EXCHANGE_S_ARCHIVE_ADDON",
+    "EXCHANGE_S_ENTERPRISE",
+    "BPOS_S_DlpAddOn",
+    "BPOS_S_Enterprise",
+];
+
+/// The longest hold `EnableLitigationHold` accepts, in days (100 years).
+pub const MAX_LITIGATION_HOLD_DAYS: i64 = 36_500;
+
+/// Settings of `EnableLitigationHold`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct EnableLitigationHoldSettings {
+    /// Days items stay on hold (`LitigationHoldDuration`, 1 to
+    /// [`MAX_LITIGATION_HOLD_DAYS`]); absent: unlimited. Applies to the mailboxes the
+    /// standard puts on hold; mailboxes already on hold are left as they are.
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub days: Option<i64>,
+}
+
+fn without_litigation_hold() -> Read {
+    Read::exchange_with(
+        "Get-Mailbox",
+        json!({"Filter": "LitigationHoldEnabled -eq \"False\"", "ResultSize": "Unlimited"}),
+    )
+}
+
+/// Mailboxes not on hold whose licence allows it, by UPN (sorted).
+fn holdable_without_hold(snap: &Snapshot) -> Result<Vec<String>, Error> {
+    Ok(upns(
+        rows(snap, &without_litigation_hold())?
+            .iter()
+            .filter(|m| m["LitigationHoldEnabled"] != json!(true))
+            .filter(|m| {
+                super::texts(&m["PersistedCapabilities"]).iter().any(|c| {
+                    LITIGATION_HOLD_CAPABILITIES
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(c))
+                })
+            }),
+    ))
+}
+
+fn enable_litigation_hold() -> ExoStandard<EnableLitigationHoldSettings> {
+    ExoStandard::<EnableLitigationHoldSettings>::new(
+        meta(
+            "EnableLitigationHold",
+            Impact::Low,
+            "Enable Litigation Hold for all users",
+            "Enables litigation hold for all UserMailboxes with a valid license.",
+            &[],
+            "Get-Mailbox -Filter 'LitigationHoldEnabled -eq \"False\"' -ResultSize Unlimited (PersistedCapabilities: Exchange Online Plan 2 or the archiving/DLP add-on)",
+            "Set-Mailbox -Identity <upn> -LitigationHoldEnabled $true [-LitigationHoldDuration <days>] (each, through $batch)",
+        ),
+        |_| vec![without_litigation_hold()],
+        |_, snap| {
+            Ok(Check::evaluated(
+                json!({"EnableLitigationHold": holdable_without_hold(snap)?}),
+                json!({"EnableLitigationHold": []}),
+            ))
+        },
+        |s, snap| {
+            Ok(vec![holdable_without_hold(snap)?
+                .iter()
+                .map(|u| {
+                    let mut params = json!({"Identity": u, "LitigationHoldEnabled": true});
+                    if let Some(days) = s.days {
+                        params["LitigationHoldDuration"] = json!(days);
+                    }
+                    cmdlet("Set-Mailbox", params)
+                })
+                .collect()])
+        },
+    )
+    .validated(|s| match s.days {
+        Some(d) if !(1..=MAX_LITIGATION_HOLD_DAYS).contains(&d) => Err(super::super::entra::invalid(
+            "EnableLitigationHold",
+            "days",
+            format!(
+                "{d} is not a number of days from 1 to {MAX_LITIGATION_HOLD_DAYS}; leave it empty for an unlimited hold"
+            ),
+        )),
+        _ => Ok(()),
+    })
 }
