@@ -122,12 +122,14 @@ pub struct TenantStandards {
 }
 
 impl TenantStandards {
-    /// Whether every standard ended compliant (compliant, remediated, not applicable).
+    /// Whether the tenant ran and no standard drifted or failed (compliant, remediated,
+    /// not applicable and licence-missing results are aligned: a standard the tenant has no
+    /// licence for is left out, as CIPP's alignment score does).
     pub fn is_aligned(&self) -> bool {
         self.error.is_none()
             && self.results.iter().all(|r| {
-                r.record.result.status.is_compliant()
-                    || r.record.result.status == Status::NotApplicable
+                let s = r.record.result.status;
+                s.is_compliant() || matches!(s, Status::NotApplicable | Status::LicenceMissing)
             })
     }
 }
