@@ -88,8 +88,8 @@ impl SimTenant {
 
     /// Whether `name` (GUID or domain) names this tenant.
     pub fn answers_to(&self, name: &str) -> bool {
-        let n = name.to_ascii_lowercase();
-        self.id == n || self.domains.contains(&n)
+        self.id.eq_ignore_ascii_case(name)
+            || self.domains.iter().any(|d| d.eq_ignore_ascii_case(name))
     }
 
     /// A number never handed out before in this tenant (for generated ids).
