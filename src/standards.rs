@@ -722,3 +722,404 @@ pub fn register_standards(
         }),
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Drift
+
+/// What [`drift`] and [`decide`] need besides the run options.
+#[derive(Clone)]
+pub struct DriftOptions {
+    /// Where decisions are kept.
+    pub book: Arc<dyn DriftBook>,
+    /// The template store the template standards deploy from: with it, Conditional Access
+    /// and Intune policies that no template of the tenant deploys are deviations too
+    /// (CIPP's drift templates); without it, only standards are.
+    pub templates: Option<Arc<dyn cipp_templates::store::TemplateStore>>,
+    /// The variables the template standards use (template names may hold some).
+    pub variables: cipp_templates::variables::Variables,
+}
+
+impl std::fmt::Debug for DriftOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriftOptions")
+            .field("extra_policies", &self.templates.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DriftOptions {
+    /// Decisions in `book`; standards only.
+    pub fn new(book: Arc<dyn DriftBook>) -> DriftOptions {
+        DriftOptions {
+            book,
+            templates: None,
+            variables: cipp_templates::variables::Variables::new(),
+        }
+    }
+
+    /// Also reports the policies no template in `store` deploys, names resolved with
+    /// `variables`.
+    pub fn extra_policies(
+        mut self,
+        store: Arc<dyn cipp_templates::store::TemplateStore>,
+        variables: cipp_templates::variables::Variables,
+    ) -> DriftOptions {
+        self.templates = Some(store);
+        self.variables = variables;
+        self
+    }
+}
+
+/// One tenant's drift.
+#[derive(Clone, Debug)]
+pub struct DriftReport {
+    /// The tenant (with its domains).
+    pub tenant: Tenant,
+    /// Every deviation with its status.
+    pub deviations: Vec<Deviation>,
+}
+
+impl DriftReport {
+    /// How many deviations count against the tenant (new or denied).
+    pub fn open(&self) -> usize {
+        self.deviations.iter().filter(|d| d.status.counts()).count()
+    }
+}
+
+/// The Intune collections drift looks for extra policies in.
+const DRIFT_INTUNE: [cipp_graph::intune::IntuneKind; 4] = [
+    cipp_graph::intune::IntuneKind::DeviceConfiguration,
+    cipp_graph::intune::IntuneKind::SettingsCatalog,
+    cipp_graph::intune::IntuneKind::CompliancePolicy,
+    cipp_graph::intune::IntuneKind::AdministrativeTemplate,
+];
+
+fn intune_collection(kind: cipp_graph::intune::IntuneKind) -> &'static str {
+    use cipp_graph::intune::IntuneKind as K;
+    match kind {
+        K::DeviceConfiguration => "deviceConfigurations",
+        K::SettingsCatalog => "configurationPolicies",
+        K::CompliancePolicy => "deviceCompliancePolicies",
+        K::AdministrativeTemplate => "groupPolicyConfigurations",
+        _ => "other",
+    }
+}
+
+/// The tenant record with its domains read from its organization.
+async fn tenant_record(handle: &crate::TenantHandle) -> Result<Tenant, Error> {
+    let org = handle.graph().directory().organization().await?;
+    let mut t = Tenant::new(handle.id().clone());
+    t.default_domain = org.default_domain().map(str::to_owned);
+    t.initial_domain = org.initial_domain().map(str::to_owned);
+    t.display_name = org.display_name.clone();
+    Ok(t)
+}
+
+/// The names (lower-cased) of the policies the tenant's template standards deploy.
+async fn deployed_names(
+    tenant: &Tenant,
+    resolution: &Resolution,
+    store: &dyn cipp_templates::store::TemplateStore,
+    variables: &cipp_templates::variables::Variables,
+) -> Result<std::collections::BTreeSet<String>, Error> {
+    let mut names = std::collections::BTreeSet::new();
+    let context = cipp_templates::variables::TenantContext::from_tenant(tenant);
+    for a in &resolution.assignments {
+        let name = a.standard.meta().name;
+        if name != "IntuneTemplate" && name != "ConditionalAccessTemplate" {
+            continue;
+        }
+        let Some(id) = a.template.as_deref() else {
+            continue;
+        };
+        let Some(t) = store
+            .get(id)
+            .await
+            .map_err(|e| Error::invalid_input("templates", format!("template {id}: {e}")))?
+        else {
+            continue;
+        };
+        let body = match &context {
+            Some(c) => variables
+                .resolve_for(c)
+                .substitute_json(&t.body)
+                .unwrap_or_else(|_| t.body.clone()),
+            None => t.body.clone(),
+        };
+        if let Some(n) = cipp_templates::plan::object_name(&t.kind, &body) {
+            names.insert(n.to_lowercase());
+        }
+    }
+    Ok(names)
+}
+
+/// The Conditional Access and Intune policies of the tenant whose names are not in
+/// `deployed` (read together).
+async fn extra_policies(
+    handle: &crate::TenantHandle,
+    deployed: &std::collections::BTreeSet<String>,
+) -> Result<Vec<ExtraPolicy>, Error> {
+    let graph = handle.graph();
+    let ca = graph.conditional_access().policies();
+    let intune = futures::future::try_join_all(DRIFT_INTUNE.iter().map(|k| {
+        let list = graph.intune().list(*k);
+        async move { list.await.map(|v| (*k, v)) }
+    }));
+    let (ca, intune) = futures::try_join!(async { ca.await }, intune)?;
+    let mut out = Vec::new();
+    for p in ca {
+        if !deployed.contains(&p.display_name.to_lowercase()) {
+            out.push(ExtraPolicy {
+                kind: PolicyKind::ConditionalAccess,
+                id: p.id.clone(),
+                name: p.display_name.clone(),
+                modified: None,
+            });
+        }
+    }
+    for (kind, policies) in intune {
+        for p in policies {
+            if !deployed.contains(&p.title().to_lowercase()) {
+                out.push(ExtraPolicy {
+                    kind: PolicyKind::Intune {
+                        collection: intune_collection(kind).to_owned(),
+                    },
+                    id: p.id.clone(),
+                    name: p.title().to_owned(),
+                    modified: p.last_modified_date_time,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One tenant's drift from `templates`: its non-compliant standards (the latest results in
+/// the run options' store, for the standards its templates still assign) and, with a
+/// template store in `drift_options`, the policies no template of the tenant deploys —
+/// each with its decision. Needs `Tenant.Standards.Read`.
+pub async fn drift(
+    handle: &crate::TenantHandle,
+    templates: &[StandardsTemplate],
+    options: &RunOptions,
+    drift_options: &DriftOptions,
+) -> Result<DriftReport, Error> {
+    handle
+        .authorize("standards.drift", &Permission::TENANT_STANDARDS_READ)
+        .await?;
+    let tenant = tenant_record(handle).await?;
+    let resolution = assignments_for(templates, &tenant, options);
+    let assigned: std::collections::BTreeSet<(String, Option<String>)> = resolution
+        .assignments
+        .iter()
+        .map(|a| (a.standard.id(), a.template.clone()))
+        .collect();
+    let records: Vec<ResultRecord> = options
+        .store
+        .latest(Some(handle.id()))
+        .await
+        .map_err(|e| Error::invalid_input("store", e.to_string()))?
+        .into_iter()
+        .filter(|r| {
+            assigned.contains(&(r.result.key.standard.clone(), r.result.key.template.clone()))
+        })
+        .collect();
+    let extras = match &drift_options.templates {
+        Some(store) => {
+            let names = deployed_names(
+                &tenant,
+                &resolution,
+                store.as_ref(),
+                &drift_options.variables,
+            )
+            .await?;
+            extra_policies(handle, &names).await?
+        }
+        None => Vec::new(),
+    };
+    let decisions = drift_options
+        .book
+        .decisions(handle.id())
+        .await
+        .map_err(|e| Error::invalid_input("drift book", e.to_string()))?;
+    Ok(DriftReport {
+        deviations: deviations(handle.id(), &records, &extras, &decisions),
+        tenant,
+    })
+}
+
+/// What [`decide`] did besides recording the decision.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum DriftAction {
+    /// Nothing else to do.
+    Recorded,
+    /// The standard was remediated (its result says whether the re-read proved it).
+    Remediated(Box<StandardResult>),
+    /// The extra policy was deleted.
+    Deleted {
+        /// The policy.
+        policy: ExtraPolicy,
+    },
+}
+
+/// Records a decision about `deviation` (an id from [`drift`]) by the client's principal;
+/// `DeniedRemediate` then remediates the standard (proved by a re-read, the result stored)
+/// and `DeniedDelete` deletes the extra policy. Needs `Tenant.Standards.ReadWrite`; every
+/// decision and action is in the audit trail. A status that does not fit the deviation
+/// (deleting a standard, remediating a policy no template describes) is refused before
+/// anything is recorded.
+pub async fn decide(
+    handle: &crate::TenantHandle,
+    templates: &[StandardsTemplate],
+    options: &RunOptions,
+    drift_options: &DriftOptions,
+    deviation: &str,
+    status: DriftStatus,
+    reason: Option<&str>,
+) -> Result<DriftAction, Error> {
+    handle
+        .authorize(
+            "standards.drift_decide",
+            &Permission::TENANT_STANDARDS_READWRITE,
+        )
+        .await?;
+    let report = drift(handle, templates, options, drift_options).await?;
+    let Some(found) = report.deviations.iter().find(|d| d.id == deviation) else {
+        return Err(Error::invalid_input(
+            "deviation",
+            format!("`{deviation}` is not a deviation of this tenant now; drift() lists them"),
+        ));
+    };
+    match (&found.subject, status) {
+        (Subject::Standard { .. }, DriftStatus::DeniedDelete) => {
+            return Err(Error::invalid_input(
+                "status",
+                "a standard cannot be deleted: use DeniedRemediate to bring the tenant in line",
+            ))
+        }
+        (Subject::ExtraPolicy(_), DriftStatus::DeniedRemediate) => {
+            return Err(Error::invalid_input(
+                "status",
+                "no template describes this policy, so there is nothing to remediate it to: \
+                 use DeniedDelete to delete it, or Accepted",
+            ))
+        }
+        _ => {}
+    }
+    let by = handle
+        .cipp()
+        .access_control()
+        .map(|a| a.principal.name.clone())
+        .unwrap_or_else(|| "unidentified".to_owned());
+    let decision = DriftDecision {
+        tenant: handle.id().clone(),
+        deviation: deviation.to_owned(),
+        status,
+        by,
+        at: handle.cipp().clock().now(),
+        reason: reason.map(str::to_owned),
+    };
+    drift_options
+        .book
+        .decide(decision)
+        .await
+        .map_err(|e| Error::invalid_input("drift book", e.to_string()))?;
+    let act = |operation| Act {
+        operation,
+        permission: &Permission::TENANT_STANDARDS_READWRITE,
+        target: Some(deviation),
+        parameters: json!({"status": status.cipp_name(), "reason": reason}),
+    };
+    handle
+        .record(&act("standards.drift_decide"), AuditOutcome::Succeeded)
+        .await;
+    match (&found.subject, status) {
+        (Subject::Standard { standard, template }, DriftStatus::DeniedRemediate) => {
+            let resolution = assignments_for(templates, &report.tenant, options);
+            let Some(mut a) = resolution
+                .assignments
+                .into_iter()
+                .find(|a| &a.standard.id() == standard && &a.template == template)
+            else {
+                return Err(Error::invalid_input(
+                    "deviation",
+                    "no template assigns this standard any more",
+                ));
+            };
+            a.mode.remediate = true;
+            a.mode.report = true;
+            let target = TenantTarget {
+                graph: handle.graph().clone(),
+                exchange: handle.exchange().clone(),
+            };
+            let now = handle.cipp().clock().now();
+            let results =
+                futures::FutureExt::boxed(run_tenant(&target, std::slice::from_ref(&a), now)).await;
+            let Some(result) = results.into_iter().next() else {
+                return Err(Error::invalid_input(
+                    "deviation",
+                    "the standard did not run",
+                ));
+            };
+            let outcome = if result.status.is_compliant() {
+                AuditOutcome::Succeeded
+            } else {
+                AuditOutcome::Failed {
+                    error: result
+                        .error
+                        .as_ref()
+                        .map(|e| e.message.clone())
+                        .or_else(|| result.message.clone())
+                        .unwrap_or_else(|| result.status.label().to_owned()),
+                    request_id: result.error.as_ref().and_then(|e| e.request_id.clone()),
+                }
+            };
+            handle.record(&act("standards.remediate"), outcome).await;
+            options
+                .store
+                .record(vec![result.clone()])
+                .await
+                .map_err(|e| Error::invalid_input("store", e.to_string()))?;
+            Ok(DriftAction::Remediated(Box::new(result)))
+        }
+        (Subject::ExtraPolicy(p), DriftStatus::DeniedDelete) => {
+            let deleted = match &p.kind {
+                PolicyKind::ConditionalAccess => {
+                    handle
+                        .graph()
+                        .conditional_access()
+                        .delete_policy(&p.id)
+                        .await
+                }
+                PolicyKind::Intune { collection } => {
+                    match DRIFT_INTUNE
+                        .iter()
+                        .find(|k| intune_collection(**k) == collection)
+                    {
+                        Some(k) => handle.graph().intune().delete(*k, &p.id).await,
+                        None => Err(Error::invalid_input(
+                            "deviation",
+                            format!("policies in {collection} cannot be deleted here"),
+                        )),
+                    }
+                }
+                _ => Err(Error::invalid_input(
+                    "deviation",
+                    "this kind of policy cannot be deleted here",
+                )),
+            };
+            let outcome = match &deleted {
+                Ok(()) => AuditOutcome::Succeeded,
+                Err(e) => AuditOutcome::Failed {
+                    error: e.to_string(),
+                    request_id: e.request_id().map(str::to_owned),
+                },
+            };
+            handle.record(&act("standards.drift_delete"), outcome).await;
+            deleted?;
+            Ok(DriftAction::Deleted { policy: p.clone() })
+        }
+        _ => Ok(DriftAction::Recorded),
+    }
+}

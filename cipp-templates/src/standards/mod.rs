@@ -11,6 +11,8 @@
 //!   gating) giving a [`StandardResult`] per standard.
 //! - [`results`]: results, their store and history (first seen, resolved).
 //! - [`store`]: where results live (memory, SQLite, PostgreSQL).
+//! - [`drift`]: deviations (non-compliant standards, policies in no template) with the
+//!   decisions taken about them.
 //! - [`matrix`]: the compliance matrix across tenants (JSON, CSV, HTML).
 //! - [`template`]: standards templates (targets, exclusions, standards with settings and
 //!   modes) and their merge per tenant by CIPP's precedence ([`resolve`]).
@@ -20,6 +22,7 @@
 
 pub mod catalogue;
 pub mod compare;
+pub mod drift;
 pub mod engine;
 pub mod matrix;
 pub mod model;
@@ -30,6 +33,10 @@ pub mod store;
 pub mod template;
 
 pub use catalogue::Catalogue;
+pub use drift::{
+    deviations, Deviation, DriftBook, DriftDecision, DriftStatus, ExtraPolicy, MemoryDriftBook,
+    PolicyKind, Subject,
+};
 pub use engine::{run_tenant, Assignment};
 pub use matrix::Matrix;
 pub use model::{Category, Check, Impact, Mode, Standard, StandardMeta, TenantTarget};
