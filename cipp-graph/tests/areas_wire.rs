@@ -113,7 +113,11 @@ async fn update_patches_only_the_description_and_rule() {
     // Graph's refusal comes back with its code.
     let (server, t) = contoso().await;
     wiremock::Mock::given(wiremock::matchers::method("PATCH"))
-        .respond_with(graph_error(400, "Request_BadRequest", "Invalid value specified for property 'membershipRule' of resource 'Group'."))
+        .respond_with(graph_error(
+            400,
+            "Request_BadRequest",
+            "Invalid value specified for property 'membershipRule' of resource 'Group'.",
+        ))
         .mount(&server)
         .await;
     let mut bad = cipp_graph::groups::GroupPatch::default();

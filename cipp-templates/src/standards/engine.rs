@@ -240,7 +240,11 @@ async fn evaluate(
     // Proof: read this standard's objects again, follow-ups included (not the shared
     // snapshot), and check.
     let fresh = fetch_for(target, &[(&*a.standard, &a.settings)], &[]).await;
-    match a.standard.check_in_tenant(&a.settings, &fresh, target).await {
+    match a
+        .standard
+        .check_in_tenant(&a.settings, &fresh, target)
+        .await
+    {
         Ok(Check::Evaluated { current, expected }) => {
             let left = differences(&current, &expected, true);
             result.current = Some(current);
