@@ -28,16 +28,22 @@ use wire::sim_pipeline;
 const TENANT: &str = "contoso.onmicrosoft.com";
 
 fn sim() -> Simulator {
+    sim_on(&ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap()))
+}
+
+fn sim_on(clock: &ManualClock) -> Simulator {
     Simulator::builder()
-        .clock(Arc::new(ManualClock::new(
-            "2026-11-27T09:00:00Z".parse().unwrap(),
-        )))
-        .tenant(TenantSeed::new(TENANT, "Contoso").licence(
-            Licence::new("6fd2c87f-b296-42f0-b197-1e91e994b900", "ENTERPRISEPACK", 25).plan(
-                "efb87545-963c-4e0d-99df-69c6916d9eb0",
-                "EXCHANGE_S_ENTERPRISE",
+        .clock(Arc::new(clock.clone()))
+        .tenant(
+            TenantSeed::new(TENANT, "Contoso").licence(
+                Licence::new("6fd2c87f-b296-42f0-b197-1e91e994b900", "ENTERPRISEPACK", 25)
+                    .plan(
+                        "efb87545-963c-4e0d-99df-69c6916d9eb0",
+                        "EXCHANGE_S_ENTERPRISE",
+                    )
+                    .plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A"),
             ),
-        ))
+        )
         .build()
 }
 
@@ -295,4 +301,94 @@ async fn a_standards_template_deploys_several_templates_one_result_each() {
     assert_eq!(keys, ["group-admins", "group-helpdesk"]);
     assert!(r.iter().all(|x| x.status == Status::Remediated), "{r:?}");
     assert_eq!(helpdesk_groups(&sim).len(), 2);
+}
+
+#[tokio::test]
+async fn an_unchanged_intune_policy_type_is_not_planned_again_until_something_changes() {
+    let clock = ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let sim = sim_on(&clock);
+    let store = Arc::new(MemoryTemplateStore::new());
+    store
+        .put(
+            Template::new(
+                TemplateKind::IntuneDeviceConfiguration,
+                "Windows baseline",
+                json!({"@odata.type": "#microsoft.graph.windows10GeneralConfiguration",
+                       "displayName": "Windows baseline", "storeBlocked": true,
+                       "passwordRequired": true, "passwordMinimumLength": 8}),
+            )
+            .with_id("intune-baseline"),
+        )
+        .await
+        .unwrap();
+    let c = catalogue(&store).await;
+    let t = target(&sim);
+    let fix = [assign(
+        &c,
+        "IntuneTemplate",
+        "intune-baseline",
+        Mode::REMEDIATE,
+        json!({}),
+    )];
+    let r = run_tenant(&t, &fix, now()).await;
+    assert_eq!(r[0].status, Status::Remediated, "{r:?}");
+    // The re-check planned and found it compliant: remembered. The next run lists the
+    // policy type and stops there: no group listing, no assignment reads, no writes.
+    let before = sim.log().entries().len();
+    let r = run_tenant(&t, &fix, now()).await;
+    assert_eq!(r[0].status, Status::Compliant, "{r:?}");
+    let log = sim.log();
+    let sent: Vec<String> = log.entries()[before..]
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    drop(log);
+    assert!(sent.iter().all(|s| !s.contains("/groups")), "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|s| s.starts_with("GET") || s.contains("$batch")),
+        "{sent:?}"
+    );
+
+    // Someone changes the policy in the tenant: its modified time moves, the next run plans
+    // again, finds the drift and remediates it.
+    let id = {
+        let list = t
+            .graph
+            .intune()
+            .list(cipp_graph::intune::IntuneKind::DeviceConfiguration)
+            .await
+            .unwrap();
+        list.into_iter()
+            .find(|p| p.title() == "Windows baseline")
+            .unwrap()
+            .id
+    };
+    let mut changed: cipp_graph::model::IntunePolicy = serde_json::from_value(json!({
+        "@odata.type": "#microsoft.graph.windows10GeneralConfiguration",
+        "displayName": "Windows baseline", "passwordMinimumLength": 4
+    }))
+    .unwrap();
+    changed.id = id.clone();
+    clock.advance(std::time::Duration::from_secs(3600));
+    t.graph
+        .intune()
+        .update(
+            cipp_graph::intune::IntuneKind::DeviceConfiguration,
+            &id,
+            &changed,
+        )
+        .await
+        .unwrap();
+    let report = [assign(
+        &c,
+        "IntuneTemplate",
+        "intune-baseline",
+        Mode::REPORT,
+        json!({}),
+    )];
+    let r = run_tenant(&t, &report, now()).await;
+    assert_eq!(r[0].status, Status::Drifted, "{r:?}");
+    let r = run_tenant(&t, &fix, now()).await;
+    assert_eq!(r[0].status, Status::Remediated, "{r:?}");
 }

@@ -8,7 +8,10 @@ use crate::standards::model::StandardMeta;
 
 /// The paragraph above the table.
 const HEADER: &str = "# Standards\n\n\
-Every built-in standard of `cipp-templates` (`Catalogue::builtin()`), by category and name. \
+Every built-in standard of `cipp-templates` (`Catalogue::builtin()`) and the template \
+standards (`catalogue::templates::register`, which need a template store), by category and \
+name. Template standards may appear several times in a standards template, one per deployed \
+template; each run plans the current stored template against the tenant (matched by name). \
 The name is CIPP's (`standards.<Name>`), as templates and results use it. A standard runs in \
 the modes listed (remediate always reports too); it reads what the *Reads* column says, once \
 per tenant and shared with the other standards, and in remediate mode sends what the *Writes* \

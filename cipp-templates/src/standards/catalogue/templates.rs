@@ -16,12 +16,14 @@
 //! object missing). Remediating applies the plan (Conditional Access security defaults:
 //! refused unless `DisableSD` is set); the engine's re-check then proves it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cipp_core::{Error, Tenant, TenantId};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::apply::{ApplyError, ApplyOptions};
 use crate::deploy::{apply_tenant, plan_tenant, PlanTenantError};
@@ -121,12 +123,45 @@ impl Settings {
     }
 }
 
+/// Change detection (CIPP does it for Intune templates): per tenant and deployed
+/// template, the fingerprint of the last run that found the tenant compliant — the
+/// resolved template's content hash, the settings, and the policy type's objects in the
+/// tenant (ids, modified times, count). A run that finds the same fingerprint is compliant
+/// without planning; any change (the template, the settings, a policy of that type added,
+/// removed or modified) plans again. A result that was not compliant is never remembered,
+/// so a remediate run after drift always plans and remediates. Kept in memory per process:
+/// another worker, or a restart, simply plans once more.
+#[derive(Debug, Default)]
+pub struct ChangeTracker {
+    compliant: Mutex<HashMap<(String, String), String>>,
+}
+
+impl ChangeTracker {
+    fn get(&self, key: &(String, String)) -> Option<String> {
+        self.compliant.lock().ok().and_then(|m| m.get(key).cloned())
+    }
+
+    fn set(&self, key: (String, String), fingerprint: Option<String>) {
+        if let Ok(mut m) = self.compliant.lock() {
+            match fingerprint {
+                Some(f) => {
+                    m.insert(key, f);
+                }
+                None => {
+                    m.remove(&key);
+                }
+            }
+        }
+    }
+}
+
 /// One template standard.
 pub struct TemplateStandard {
     meta: StandardMeta,
     kinds: fn(&TemplateKind) -> bool,
     store: Arc<dyn TemplateStore>,
     variables: Variables,
+    tracker: Arc<ChangeTracker>,
 }
 
 impl std::fmt::Debug for TemplateStandard {
@@ -194,12 +229,14 @@ fn is_intune(k: &TemplateKind) -> bool {
 
 /// The template standards on `store`, with `variables` for every tenant.
 pub fn standards(store: Arc<dyn TemplateStore>, variables: Variables) -> Vec<Arc<dyn Standard>> {
+    let tracker = Arc::new(ChangeTracker::default());
     let make = |meta: StandardMeta, kinds: fn(&TemplateKind) -> bool| -> Arc<dyn Standard> {
         Arc::new(TemplateStandard {
             meta,
             kinds,
             store: store.clone(),
             variables: variables.clone(),
+            tracker: tracker.clone(),
         })
     };
     vec![
@@ -308,6 +345,52 @@ impl TemplateStandard {
         Ok((templates, options))
     }
 
+    /// The change-detection fingerprint of the tenant's objects of the template's policy
+    /// type with this template and settings, or `None` for kinds without change detection
+    /// (groups and the Exchange kinds: planning them is as cheap as the listing).
+    async fn fingerprint(
+        &self,
+        template: &Template,
+        settings: &Value,
+        target: &TenantTarget,
+    ) -> Result<Option<String>, Error> {
+        let mut objects: Vec<(String, String)> = Vec::new();
+        if template.kind == TemplateKind::ConditionalAccess {
+            for p in target.graph.conditional_access().policies().await? {
+                let modified = serde_json::to_string(&p.modified_date_time).unwrap_or_default();
+                objects.push((p.id.clone(), modified));
+            }
+        } else {
+            let kinds = crate::apply::intune::collections(&template.kind);
+            if kinds.is_empty() {
+                return Ok(None);
+            }
+            for k in kinds {
+                for p in target.graph.intune().list(*k).await? {
+                    let modified = p
+                        .last_modified_date_time
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default();
+                    objects.push((format!("{k:?}/{}", p.id), modified));
+                }
+            }
+        }
+        objects.sort();
+        let text = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            template.content_hash,
+            crate::canonical::canonical_string(settings),
+            objects.len(),
+            objects
+                .iter()
+                .map(|(id, m)| format!("{id}@{m}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let digest = Sha256::digest(text.as_bytes());
+        Ok(Some(digest.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
     async fn plan(
         &self,
         settings: &Settings,
@@ -395,8 +478,32 @@ impl Standard for TemplateStandard {
         target: &TenantTarget,
     ) -> Result<Check, Error> {
         let s = Settings::parse(&self.meta, settings)?;
+        let (templates, _) = self.prepare(&s, target).await?;
+        let key = (
+            target.graph.id().as_str().to_ascii_lowercase(),
+            s.template().unwrap_or_default().to_owned(),
+        );
+        let fingerprint = match templates.first() {
+            Some(t) => self.fingerprint(t, settings, target).await?,
+            None => None,
+        };
+        if let (Some(f), Some(seen)) = (&fingerprint, self.tracker.get(&key)) {
+            if *f == seen {
+                // Nothing changed since the last compliant run: no plan.
+                let name = templates
+                    .first()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default();
+                let same = json!({ name: "present" });
+                return Ok(Check::evaluated(same.clone(), same));
+            }
+        }
         let (_, _, plan) = self.plan(&s, target).await?;
         let (current, expected) = plan_drift(&plan);
+        let compliant =
+            crate::standards::compare::differences(&current, &expected, true).is_empty();
+        self.tracker
+            .set(key, if compliant { fingerprint } else { None });
         Ok(Check::evaluated(current, expected))
     }
 
