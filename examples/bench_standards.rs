@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use cipp::sim::kit::{Licence, TenantSeed};
 use cipp::sim::Simulator;
+use cipp::standards::catalogue::example_settings;
 use cipp::standards::{
     run, run_tenant, Assignment, Catalogue, Mode, RunOptions, StandardsTemplate, TemplateTarget,
     TenantTarget,
@@ -40,126 +41,15 @@ fn latency() -> Duration {
 }
 
 /// Settings for the standards that need some (the others take `{}`).
-fn settings() -> BTreeMap<&'static str, Value> {
-    BTreeMap::from([
-        (
-            "GuestInvite",
-            json!({"allowInvitesFrom": {"value": "adminsAndGuestInviters"}}),
-        ),
-        (
-            "BitLockerKeysForOwnedDevice",
-            json!({"state": {"value": "restrict"}}),
-        ),
-        (
-            "OauthConsent",
-            json!({"AllowedApps": "d3590ed6-52b3-4102-aeff-aad2292ab01c"}),
-        ),
-        (
-            "TAP",
-            json!({"config": {"value": "true"}, "MinimumLifetime": "60", "MaximumLifetime": 480}),
-        ),
-        (
-            "PWcompanionAppAllowedState",
-            json!({"state": {"value": "enabled"}}),
-        ),
-        (
-            "NudgeMFA",
-            json!({"state": {"value": "enabled"}, "snoozeDurationInDays": 3}),
-        ),
-        (
-            "AuthMethodsSettings",
-            json!({"ReportSuspiciousActivity": {"value": "enabled"}, "SystemCredential": "enabled"}),
-        ),
-        ("ExternalMFATrusted", json!({"state": {"value": "true"}})),
-        (
-            "AppManagementPolicy",
-            json!({"passwordCredentialsPasswordAddition": {"value": "enabled"},
-            "passwordCredentialsCustomPasswordAddition": {"value": "enabled"},
-            "passwordCredentialsMaxLifetime": 180, "keyCredentialsMaxLifetime": "365"}),
-        ),
-        (
-            "intuneDeviceRegLocalAdmins",
-            json!({"disableRegisteringUsers": true, "enableGlobalAdmins": true}),
-        ),
-        (
-            "CustomBannedPasswordList",
-            json!({"BannedWords": "contoso, northwind"}),
-        ),
-        (
-            "SmartLockout",
-            json!({"LockoutDurationInSeconds": 120, "LockoutThreshold": "5",
-            "EnableBannedPasswordCheckOnPremises": false, "BannedPasswordCheckOnPremisesMode": {"value": "Enforced"}}),
-        ),
-        ("DisableGuests", json!({"days": 90})),
-        ("DisableInactiveUsers", json!({"days": "180"})),
-        ("StaleEntraDevices", json!({"deviceAgeThreshold": 90})),
-        ("SpoofWarn", json!({"state": {"value": "enabled"}})),
-        (
-            "EnableMailTips",
-            json!({"MailTipsLargeAudienceThreshold": "30"}),
-        ),
-        (
-            "OutBoundSpamAlert",
-            json!({"OutboundSpamContact": "alerts@example.com"}),
-        ),
-        ("FocusedInbox", json!({"state": {"value": "disabled"}})),
-        (
-            "calDefault",
-            json!({"permissionLevel": {"value": "LimitedDetails"}}),
-        ),
-        ("SendFromAlias", json!({"state": {"value": "true"}})),
-        (
-            "UserSubmissions",
-            json!({"state": {"value": "enable"}, "email": "phish@example.com"}),
-        ),
-        ("CloudMessageRecall", json!({"state": {"value": "true"}})),
-        ("Bookings", json!({"state": {"value": "false"}})),
-        ("TeamsMeetingsByDefault", json!({"state": "true"})),
-        ("EXODirectSend", json!({"state": {"value": "disabled"}})),
-        ("DelegateSentItems", json!({"IncludeUserMailboxes": false})),
-        ("EnableLitigationHold", json!({"days": "365"})),
-        (
-            "ShortenMeetings",
-            json!({"ShortenEventScopeDefault": {"value": "EndEarly"},
-            "DefaultMinutesToReduceShortEventsBy": 5, "DefaultMinutesToReduceLongEventsBy": "15"}),
-        ),
-        (
-            "SafeLinksPolicy",
-            json!({"name": "CIPP Default SafeLinks Policy", "AllowClickThrough": false,
-            "DisableUrlRewrite": false, "EnableOrganizationBranding": true}),
-        ),
-        (
-            "AntiPhishPolicy",
-            json!({"name": "CIPP Default Anti-Phishing Policy", "PhishThresholdLevel": 2,
-            "EnableFirstContactSafetyTips": true, "EnableSimilarUsersSafetyTips": false,
-            "AuthenticationFailAction": {"value": "Quarantine"}, "SpoofQuarantineTag": {"value": "AdminOnlyAccessPolicy"},
-            "TargetedUserProtectionAction": {"value": "Quarantine"}, "TargetedDomainProtectionAction": {"value": "MoveToJmf"},
-            "MailboxIntelligenceProtectionAction": {"value": "MoveToJmf"}}),
-        ),
-        (
-            "SafeAttachmentPolicy",
-            json!({"SafeAttachmentAction": {"value": "DynamicDelivery"},
-            "QuarantineTag": {"value": "AdminOnlyAccessPolicy"}, "Redirect": false}),
-        ),
-        (
-            "MalwareFilterPolicy",
-            json!({"FileTypeAction": {"value": "Reject"}, "OptionalFileTypes": "xlsm",
-            "QuarantineTag": {"value": "AdminOnlyAccessPolicy"}, "EnableInternalSenderAdminNotifications": false}),
-        ),
-        ("AtpPolicyForO365", json!({"AllowSafeDocsOpen": false})),
-        ("AntiSpamSafeList", json!({"EnableSafeList": true})),
-    ])
-}
 
 /// The built-in standards whose settings validate, as one template for every tenant.
 fn template() -> (StandardsTemplate, Vec<Assignment>) {
     let catalogue = Catalogue::builtin();
-    let table = settings();
     let mut t = StandardsTemplate::new("bench", "Bench").target(TemplateTarget::AllTenants);
     let mut assignments = Vec::new();
     for s in catalogue.iter() {
         let name = s.meta().name;
-        let settings = table.get(name).cloned().unwrap_or_else(|| json!({}));
+        let settings = example_settings(name);
         let a = Assignment::new(s.clone(), settings.clone(), Mode::ALERT);
         if a.validate().is_ok() {
             t = t.standard(name, Mode::ALERT, settings);
@@ -169,7 +59,7 @@ fn template() -> (StandardsTemplate, Vec<Assignment>) {
     (t, assignments)
 }
 
-/// An E5-like licence: Entra ID P1, Exchange, Defender for Office 365, Intune.
+/// An E5-like licence: Entra ID P1, Exchange, Defender for Office 365, Intune, SharePoint.
 fn e5() -> Licence {
     Licence::new("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5", 25)
         .plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM")
@@ -179,6 +69,10 @@ fn e5() -> Licence {
         )
         .plan("f20fedf3-f3c3-43c3-8267-2bfdd51c0939", "ATP_ENTERPRISE")
         .plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A")
+        .plan(
+            "5dbe027f-2339-4123-9542-606e4d348a72",
+            "SHAREPOINTENTERPRISE",
+        )
 }
 
 fn fleet(n: usize, concurrency: usize) -> Result<(Simulator, Cipp, Vec<Tenant>), BoxError> {

@@ -124,11 +124,13 @@ impl RequestLog {
             .collect()
     }
 
-    /// The requests that may change state (any method but `GET`), token requests left out.
+    /// The requests that may change state (any method but `GET`), token requests and
+    /// `$batch` envelopes left out (each request inside a batch is logged on its own).
     pub fn writes(&self) -> Vec<&LoggedRequest> {
         self.entries
             .iter()
             .filter(|e| e.method != "GET" && !e.path.contains("/oauth2/"))
+            .filter(|e| !e.path.ends_with("/$batch"))
             .filter(|e| {
                 e.operation
                     .as_deref()

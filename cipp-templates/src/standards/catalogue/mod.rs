@@ -10,9 +10,12 @@ use cipp_core::Error;
 
 use super::model::Standard;
 
+pub use examples::example_settings;
+
 pub mod defender;
 mod docs;
 pub mod entra;
+mod examples;
 pub mod exchange;
 pub mod templates;
 
