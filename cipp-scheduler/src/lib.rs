@@ -52,6 +52,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod alert_state;
 pub mod command;
 pub mod engine;
 pub mod notify;
