@@ -33,6 +33,7 @@
 )]
 
 pub mod access;
+pub mod alerts;
 pub mod authz;
 mod client;
 pub mod commands;

@@ -38,7 +38,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Event {
     /// Schema version.
     pub schema_version: u32,
-    /// `task.completed`, `task.failed` (later `alert.raised`, `standard.drift_detected`).
+    /// `task.completed`, `task.failed`, `alert.raised` (an alert task found new or changed
+    /// findings), `alert.resolved` (only resolved ones), `standard.drift_detected`.
     pub kind: String,
     /// Who raised it (`cipp-scheduler`).
     pub source: String,

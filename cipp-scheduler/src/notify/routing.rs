@@ -42,6 +42,31 @@ pub fn events(
         .collect()
 }
 
+/// For an alert task (`alert.*` commands, whose output rows carry a `change`): `alert.raised`
+/// when any row is raised or changed, `alert.resolved` when every row is resolved; `None`
+/// for other tasks or no rows.
+fn alert_kind(task: &Task, results: &[&TenantResult]) -> Option<&'static str> {
+    if !task.spec.command.starts_with("alert.") {
+        return None;
+    }
+    let changes: Vec<&str> = results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            crate::task::TenantOutcome::Succeeded { output, .. } => output.as_array(),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|row| row["change"].as_str())
+        .collect();
+    if changes.is_empty() {
+        None
+    } else if changes.iter().all(|c| *c == "resolved") {
+        Some("alert.resolved")
+    } else {
+        Some("alert.raised")
+    }
+}
+
 fn event(
     task: &Task,
     run_id: &str,
@@ -54,10 +79,12 @@ fn event(
         .filter(|r| !r.outcome.is_ok())
         .map(|r| r.tenant.as_str())
         .collect();
-    let kind = if failed.is_empty() {
-        "task.completed"
-    } else {
+    let kind = if !failed.is_empty() {
         "task.failed"
+    } else if let Some(alert) = alert_kind(task, results) {
+        alert
+    } else {
+        "task.completed"
     };
     let tenants: Vec<String> = results.iter().map(|r| r.tenant.clone()).collect();
     let findings = results.iter().map(|r| r.outcome.findings()).sum();
