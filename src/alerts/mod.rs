@@ -9,7 +9,10 @@
 //! change, per tenant, to the channels the task asks for; snooze a subject with
 //! [`AlertStateStore::snooze`].
 //!
-//! Areas: [`intune`] (Apple certificates and tokens).
+//! Areas: [`intune`] (Apple certificates and tokens), [`identity`] (users, admins, MFA,
+//! roles, sign-in activity), [`tenant`] (applications, licences, Conditional Access,
+//! security defaults, directory sync, Secure Score), [`exchange`] (mailboxes, mail flow,
+//! devices, and the fleet's own reports: access health, standards alignment).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +28,10 @@ use serde_json::{json, Value};
 use crate::authz::Permission;
 use crate::{Cipp, TenantHandle};
 
+pub mod exchange;
+pub mod identity;
 pub mod intune;
+pub mod tenant;
 
 /// An alert's metadata, as CIPP's `alerts.json` gives it.
 #[derive(Clone, Debug)]
@@ -169,7 +175,12 @@ impl AlertCatalogue {
     /// Every built-in alert.
     pub fn builtin() -> AlertCatalogue {
         let mut c = AlertCatalogue::default();
-        for a in intune::alerts() {
+        for a in intune::alerts()
+            .into_iter()
+            .chain(identity::alerts())
+            .chain(tenant::alerts())
+            .chain(exchange::alerts())
+        {
             c.register(a);
         }
         c
