@@ -244,6 +244,34 @@ pub(crate) fn forever() -> DateTime<Utc> {
     DateTime::<Utc>::MAX_UTC
 }
 
+/// How stores key a tenant (tenant ids and domains are case-insensitive).
+pub(crate) fn tenant_key(tenant: &str) -> String {
+    tenant.to_ascii_lowercase()
+}
+
+/// The error for snoozing a subject never seen.
+pub(crate) fn not_found(tenant: &str, alert: &str, subject: &str) -> SchedulerError {
+    SchedulerError::NotFound(format!(
+        "alert {alert} has no subject `{subject}` in tenant {tenant}"
+    ))
+}
+
+/// A stored record that does not read back: an error naming it, so it can be fixed or
+/// deleted by hand.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn corrupt(
+    tenant: &str,
+    alert: &str,
+    subject: &str,
+    e: impl std::fmt::Display,
+) -> SchedulerError {
+    SchedulerError::Store(format!(
+        "the stored alert state of tenant {tenant}, alert {alert}, subject `{subject}` is not \
+         valid ({e}); delete that row of the alert_state table and the subject will be raised \
+         again at the next run"
+    ))
+}
+
 /// Alert state in memory (tests, one process).
 #[derive(Debug, Default)]
 pub struct MemoryAlertState {
@@ -265,7 +293,7 @@ impl MemoryAlertState {
 }
 
 fn key(tenant: &str, alert: &str) -> (String, String) {
-    (tenant.to_ascii_lowercase(), alert.to_owned())
+    (tenant_key(tenant), alert.to_owned())
 }
 
 #[async_trait]
@@ -296,17 +324,13 @@ impl AlertStateStore for MemoryAlertState {
         let rec = g
             .get_mut(&key(tenant, alert))
             .and_then(|v| v.iter_mut().find(|r| r.subject == subject))
-            .ok_or_else(|| {
-                SchedulerError::NotFound(format!(
-                    "alert {alert} has no subject `{subject}` in tenant {tenant}"
-                ))
-            })?;
+            .ok_or_else(|| not_found(tenant, alert, subject))?;
         rec.snoozed_until = Some(until.unwrap_or_else(forever));
         Ok(())
     }
 
     async fn records(&self, tenant: &str) -> Result<Vec<AlertRecord>, SchedulerError> {
-        let t = tenant.to_ascii_lowercase();
+        let t = tenant_key(tenant);
         Ok(self
             .lock()
             .iter()

@@ -23,9 +23,15 @@ use futures::StreamExt;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls};
 
+use crate::alert_state::{self, AlertRecord, AlertStateStore, Change, Observation};
 use crate::store::{rules, FinishedItems, Store, WorkItem, WorkQueue};
 use crate::task::{Lease, Task, TenantResult};
 use crate::SchedulerError;
+
+/// The first key of the transaction-scoped advisory locks that serialise observations of
+/// one (tenant, alert) (the second is a hash of the pair); two-key advisory locks never
+/// conflict with the one-key lock of [`migrate`].
+const ALERT_LOCK_CLASS: i32 = 72742;
 
 /// The default number of pooled connections per [`PgStore`].
 pub const DEFAULT_POOL_SIZE: usize = 4;
@@ -78,6 +84,15 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS psa_tickets (
         key TEXT PRIMARY KEY,
         ticket BIGINT NOT NULL
+    );",
+    // 5: alert state per (tenant lower-cased, alert, subject), shared by every worker
+    // (`alert_state::AlertStateStore`).
+    "CREATE TABLE IF NOT EXISTS alert_state (
+        tenant TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        record JSONB NOT NULL,
+        PRIMARY KEY (tenant, alert, subject)
     );",
 ];
 
@@ -860,5 +875,127 @@ impl crate::notify::TicketBook for PgStore {
             .await
             .map_err(pg)?;
         Ok(())
+    }
+}
+
+/// Reads alert records from rows of `tenant, alert, subject, record`.
+fn alert_records(rows: Vec<tokio_postgres::Row>) -> Result<Vec<AlertRecord>, SchedulerError> {
+    rows.into_iter()
+        .map(|row| {
+            let (tenant, alert, subject): (String, String, String) =
+                (row.get(0), row.get(1), row.get(2));
+            let mut r: AlertRecord = serde_json::from_value(row.get::<_, serde_json::Value>(3))
+                .map_err(|e| alert_state::corrupt(&tenant, &alert, &subject, e))?;
+            // The key columns are authoritative.
+            (r.alert, r.subject) = (alert, subject);
+            Ok(r)
+        })
+        .collect()
+}
+
+async fn write_alert_records(
+    c: &impl GenericClient,
+    tenant: &str,
+    alert: &str,
+    records: &[AlertRecord],
+) -> Result<(), SchedulerError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let subjects: Vec<&str> = records.iter().map(|r| r.subject.as_str()).collect();
+    let data = records
+        .iter()
+        .map(|r| serde_json::to_value(r).map_err(json_err))
+        .collect::<Result<Vec<_>, _>>()?;
+    c.execute(
+        "INSERT INTO alert_state (tenant, alert, subject, record)
+         SELECT $1, $2, s, r FROM unnest($3::text[], $4::jsonb[]) AS u(s, r)
+         ON CONFLICT (tenant, alert, subject) DO UPDATE SET record = EXCLUDED.record",
+        &[&tenant, &alert, &subjects, &data],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+/// Alert state in the `alert_state` table, shared by every worker. An observation of a
+/// (tenant, alert) holds a transaction-scoped advisory lock on the pair and locks its rows,
+/// so concurrent observations run one after the other and a finding is raised once.
+#[async_trait]
+impl AlertStateStore for PgStore {
+    async fn observe(
+        &self,
+        tenant: &str,
+        alert: &str,
+        observations: &[Observation],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, SchedulerError> {
+        let key = alert_state::tenant_key(tenant);
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        // Serialises the first observation of a new pair too, when there is no row to lock.
+        // The separator keeps (`ab`, `c`) and (`a`, `bc`) apart (a hash collision would only
+        // serialise two pairs needlessly).
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2 || chr(31) || $3))",
+            &[&ALERT_LOCK_CLASS, &key, &alert],
+        )
+        .await
+        .map_err(pg)?;
+        let previous = alert_records(
+            tx.query(
+                "SELECT tenant, alert, subject, record FROM alert_state
+                 WHERE tenant = $1 AND alert = $2 FOR UPDATE",
+                &[&key, &alert],
+            )
+            .await
+            .map_err(pg)?,
+        )?;
+        let (records, changes) =
+            alert_state::next_state(tenant, alert, &previous, observations, now);
+        write_alert_records(&tx, &key, alert, &records).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(changes)
+    }
+
+    async fn snooze(
+        &self,
+        tenant: &str,
+        alert: &str,
+        subject: &str,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<(), SchedulerError> {
+        let key = alert_state::tenant_key(tenant);
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let mut record = alert_records(
+            tx.query(
+                "SELECT tenant, alert, subject, record FROM alert_state
+                 WHERE tenant = $1 AND alert = $2 AND subject = $3 FOR UPDATE",
+                &[&key, &alert, &subject],
+            )
+            .await
+            .map_err(pg)?,
+        )?
+        .pop()
+        .ok_or_else(|| alert_state::not_found(tenant, alert, subject))?;
+        record.snoozed_until = Some(until.unwrap_or_else(alert_state::forever));
+        write_alert_records(&tx, &key, alert, std::slice::from_ref(&record)).await?;
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn records(&self, tenant: &str) -> Result<Vec<AlertRecord>, SchedulerError> {
+        let key = alert_state::tenant_key(tenant);
+        let c = self.pool.get().await?;
+        // Byte order, as the other stores sort, whatever the database's collation.
+        alert_records(
+            c.query(
+                "SELECT tenant, alert, subject, record FROM alert_state WHERE tenant = $1
+                 ORDER BY alert COLLATE \"C\", subject COLLATE \"C\"",
+                &[&key],
+            )
+            .await
+            .map_err(pg)?,
+        )
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::alert_state::{self, AlertRecord, AlertStateStore, Change, Observation};
 use crate::store::{rules, Store};
 use crate::task::{Lease, Task, TenantResult};
 use crate::SchedulerError;
@@ -61,6 +62,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX tasks_claimable ON tasks(claimable_at);",
     // 3: the PSA tickets opened per condition (`notify::TicketBook`).
     "CREATE TABLE psa_tickets (key TEXT PRIMARY KEY, ticket INTEGER NOT NULL);",
+    // 4: alert state per (tenant lower-cased, alert, subject), the record as JSON
+    // (`alert_state::AlertStateStore`).
+    "CREATE TABLE alert_state (
+        tenant TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (tenant, alert, subject)
+     );",
 ];
 
 impl SqliteStore {
@@ -370,6 +380,122 @@ impl crate::notify::TicketBook for SqliteStore {
             c.execute("DELETE FROM psa_tickets WHERE key = ?1", [&key])
                 .map(drop)
                 .map_err(db)
+        })
+        .await
+    }
+}
+
+/// Reads alert records: `sql` selects `tenant, alert, subject, record`.
+fn read_alert_records(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<AlertRecord>, SchedulerError> {
+    let mut stmt = c.prepare(sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(db)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (tenant, alert, subject, record) = r.map_err(db)?;
+        let mut r: AlertRecord = serde_json::from_str(&record)
+            .map_err(|e| alert_state::corrupt(&tenant, &alert, &subject, e))?;
+        // The key columns are authoritative.
+        (r.alert, r.subject) = (alert, subject);
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn write_alert_record(
+    c: &rusqlite::Connection,
+    tenant: &str,
+    r: &AlertRecord,
+) -> Result<(), SchedulerError> {
+    let record = serde_json::to_string(r).map_err(json_err)?;
+    c.execute(
+        "INSERT INTO alert_state (tenant, alert, subject, record) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (tenant, alert, subject) DO UPDATE SET record = excluded.record",
+        rusqlite::params![tenant, r.alert, r.subject, record],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Alert state in the `alert_state` table, each observation in one IMMEDIATE transaction.
+#[async_trait]
+impl AlertStateStore for SqliteStore {
+    async fn observe(
+        &self,
+        tenant: &str,
+        alert: &str,
+        observations: &[Observation],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, SchedulerError> {
+        let (tenant, alert, observations) =
+            (tenant.to_owned(), alert.to_owned(), observations.to_vec());
+        self.with(move |c| {
+            let key = alert_state::tenant_key(&tenant);
+            let tx = immediate(c)?;
+            let previous = read_alert_records(
+                &tx,
+                "SELECT tenant, alert, subject, record FROM alert_state
+                 WHERE tenant = ?1 AND alert = ?2",
+                &[&key, &alert],
+            )?;
+            let (records, changes) =
+                alert_state::next_state(&tenant, &alert, &previous, &observations, now);
+            for r in &records {
+                write_alert_record(&tx, &key, r)?;
+            }
+            tx.commit().map_err(db)?;
+            Ok(changes)
+        })
+        .await
+    }
+
+    async fn snooze(
+        &self,
+        tenant: &str,
+        alert: &str,
+        subject: &str,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<(), SchedulerError> {
+        let (tenant, alert, subject) = (tenant.to_owned(), alert.to_owned(), subject.to_owned());
+        self.with(move |c| {
+            let key = alert_state::tenant_key(&tenant);
+            let tx = immediate(c)?;
+            let mut record = read_alert_records(
+                &tx,
+                "SELECT tenant, alert, subject, record FROM alert_state
+                 WHERE tenant = ?1 AND alert = ?2 AND subject = ?3",
+                &[&key, &alert, &subject],
+            )?
+            .pop()
+            .ok_or_else(|| alert_state::not_found(&tenant, &alert, &subject))?;
+            record.snoozed_until = Some(until.unwrap_or_else(alert_state::forever));
+            write_alert_record(&tx, &key, &record)?;
+            tx.commit().map_err(db)
+        })
+        .await
+    }
+
+    async fn records(&self, tenant: &str) -> Result<Vec<AlertRecord>, SchedulerError> {
+        let key = alert_state::tenant_key(tenant);
+        self.with(move |c| {
+            read_alert_records(
+                c,
+                "SELECT tenant, alert, subject, record FROM alert_state
+                 WHERE tenant = ?1 ORDER BY alert, subject",
+                &[&key],
+            )
         })
         .await
     }
