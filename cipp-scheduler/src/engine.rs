@@ -349,7 +349,7 @@ impl Engine {
             .store
             .get(id)
             .await?
-            .ok_or_else(|| SchedulerError::NotFound(id.to_owned()))?;
+            .ok_or_else(|| SchedulerError::NotFound(format!("task {id}")))?;
         let Some(from) = t.next_run else {
             return Ok(Vec::new());
         };

@@ -76,8 +76,8 @@ pub enum SchedulerError {
     /// A recurrence, cron expression, time zone or time computation was refused.
     #[error("schedule: {0}")]
     Schedule(#[from] recurrence::ScheduleError),
-    /// No such task.
-    #[error("no task {0}")]
+    /// No such task (or other stored object: the message names it).
+    #[error("not found: {0}")]
     NotFound(String),
     /// The store failed.
     #[error("store: {0}")]

@@ -79,12 +79,10 @@ fn event(
         .filter(|r| !r.outcome.is_ok())
         .map(|r| r.tenant.as_str())
         .collect();
-    let kind = if !failed.is_empty() {
-        "task.failed"
-    } else if let Some(alert) = alert_kind(task, results) {
-        alert
+    let kind = if failed.is_empty() {
+        alert_kind(task, results).unwrap_or("task.completed")
     } else {
-        "task.completed"
+        "task.failed"
     };
     let tenants: Vec<String> = results.iter().map(|r| r.tenant.clone()).collect();
     let findings = results.iter().map(|r| r.outcome.findings()).sum();
