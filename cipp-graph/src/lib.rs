@@ -40,6 +40,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod audit_queries;
 pub mod auth_methods;
 pub mod batch;
 pub mod call;

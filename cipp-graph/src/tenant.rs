@@ -68,6 +68,8 @@ impl TenantGraph {
         auth_methods: auth_methods::AuthMethods;
         /// Sign-in and directory audit logs, consent grants, new service principals, devices.
         audit: audit::Audit;
+        /// Purview audit log queries: create, status, records.
+        audit_queries: audit_queries::AuditQueries;
         /// The organisation, domains, licences (SKUs) and directory roles.
         directory: directory::Directory;
         /// Entra ID devices: list, disable, delete.
