@@ -55,6 +55,7 @@
 pub mod alert_state;
 pub mod command;
 pub mod engine;
+pub mod kv;
 pub mod notify;
 #[cfg(feature = "postgres")]
 pub mod postgres;

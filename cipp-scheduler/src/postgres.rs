@@ -24,6 +24,7 @@ use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls};
 
 use crate::alert_state::{self, AlertRecord, AlertStateStore, Change, Observation};
+use crate::kv::{self, Conflict, KvStore, Versioned};
 use crate::store::{rules, FinishedItems, Store, WorkItem, WorkQueue};
 use crate::task::{Lease, Task, TenantResult};
 use crate::SchedulerError;
@@ -93,6 +94,16 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL,
         record JSONB NOT NULL,
         PRIMARY KEY (tenant, alert, subject)
+    );",
+    // 6: versioned JSON values per (namespace, key), shared by every worker
+    // (`kv::KvStore`).
+    "CREATE TABLE IF NOT EXISTS kv (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value JSONB NOT NULL,
+        version BIGINT NOT NULL,
+        updated TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (namespace, key)
     );",
 ];
 
@@ -993,6 +1004,161 @@ impl AlertStateStore for PgStore {
                 "SELECT tenant, alert, subject, record FROM alert_state WHERE tenant = $1
                  ORDER BY alert COLLATE \"C\", subject COLLATE \"C\"",
                 &[&key],
+            )
+            .await
+            .map_err(pg)?,
+        )
+    }
+}
+
+/// Reads key-value rows of `namespace, key, value, version, updated`.
+fn kv_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<(String, Versioned)>, SchedulerError> {
+    rows.into_iter()
+        .map(|row| {
+            let (namespace, key): (String, String) = (row.get(0), row.get(1));
+            let value = row
+                .try_get::<_, serde_json::Value>(2)
+                .map_err(|e| kv::corrupt(&namespace, &key, e))?;
+            let version = kv::stored_version(&namespace, &key, row.get(3))?;
+            let updated = row
+                .try_get::<_, DateTime<Utc>>(4)
+                .map_err(|e| kv::corrupt(&namespace, &key, e))?;
+            Ok((
+                key,
+                Versioned {
+                    value,
+                    version,
+                    updated,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Whether a string or object key anywhere in `v` contains NUL, which `jsonb` refuses.
+fn has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(has_nul),
+        serde_json::Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// The current value of a key.
+async fn kv_current(
+    c: &impl GenericClient,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<Versioned>, SchedulerError> {
+    Ok(kv_rows(
+        c.query(
+            "SELECT namespace, key, value, version, updated FROM kv
+                 WHERE namespace = $1 AND key = $2",
+            &[&namespace, &key],
+        )
+        .await
+        .map_err(pg)?,
+    )?
+    .pop()
+    .map(|(_, v)| v))
+}
+
+/// Versioned JSON values in the `kv` table, shared by every worker. A write is one
+/// statement — `INSERT … ON CONFLICT DO NOTHING` to create, `UPDATE … WHERE version = n` to
+/// replace — and succeeds only if it changed a row, so of two workers racing on one key
+/// exactly one wins.
+#[async_trait]
+impl KvStore for PgStore {
+    async fn get(&self, namespace: &str, key: &str) -> Result<Option<Versioned>, SchedulerError> {
+        kv::check_key(namespace, key)?;
+        let c = self.pool.get().await?;
+        kv_current(&*c, namespace, key).await
+    }
+
+    async fn put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &serde_json::Value,
+        expected_version: Option<u64>,
+    ) -> Result<Result<u64, Conflict>, SchedulerError> {
+        kv::check_key(namespace, key)?;
+        kv::encode(namespace, key, value)?;
+        if has_nul(value) {
+            return Err(SchedulerError::Invalid(format!(
+                "the key-value value of {namespace}/{key} has a NUL character (\\u0000) in a \
+                 string, which PostgreSQL cannot store in jsonb; remove or replace it"
+            )));
+        }
+        let c = self.pool.get().await?;
+        let now = kv::now();
+        let written = match expected_version {
+            None => {
+                let n = c
+                    .execute(
+                        "INSERT INTO kv (namespace, key, value, version, updated)
+                         VALUES ($1, $2, $3, 1, $4)
+                         ON CONFLICT (namespace, key) DO NOTHING",
+                        &[&namespace, &key, value, &now],
+                    )
+                    .await
+                    .map_err(pg)?;
+                (n == 1).then_some(1)
+            }
+            // A version no store can hold matches no row: a conflict, like any other.
+            Some(e) => match i64::try_from(e) {
+                Ok(expected) => {
+                    let next = kv::next_version(namespace, key, e)?;
+                    let n = c
+                        .execute(
+                            "UPDATE kv SET value = $3, version = $4, updated = $5
+                             WHERE namespace = $1 AND key = $2 AND version = $6",
+                            &[
+                                &namespace,
+                                &key,
+                                value,
+                                &kv::db_version(namespace, key, next)?,
+                                &now,
+                                &expected,
+                            ],
+                        )
+                        .await
+                        .map_err(pg)?;
+                    (n == 1).then_some(next)
+                }
+                Err(_) => None,
+            },
+        };
+        match written {
+            Some(v) => Ok(Ok(v)),
+            None => Ok(Err(Conflict {
+                current: kv_current(&*c, namespace, key).await?,
+            })),
+        }
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), SchedulerError> {
+        kv::check_key(namespace, key)?;
+        let c = self.pool.get().await?;
+        c.execute(
+            "DELETE FROM kv WHERE namespace = $1 AND key = $2",
+            &[&namespace, &key],
+        )
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn list(&self, namespace: &str) -> Result<Vec<(String, Versioned)>, SchedulerError> {
+        kv::check_name("namespace", namespace)?;
+        let c = self.pool.get().await?;
+        // Byte order, as the other stores sort, whatever the database's collation.
+        kv_rows(
+            c.query(
+                "SELECT namespace, key, value, version, updated FROM kv WHERE namespace = $1
+                 ORDER BY key COLLATE \"C\"",
+                &[&namespace],
             )
             .await
             .map_err(pg)?,

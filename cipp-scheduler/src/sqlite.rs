@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::alert_state::{self, AlertRecord, AlertStateStore, Change, Observation};
+use crate::kv::{self, Conflict, KvStore, Versioned};
 use crate::store::{rules, Store};
 use crate::task::{Lease, Task, TenantResult};
 use crate::SchedulerError;
@@ -70,6 +71,16 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL,
         record TEXT NOT NULL,
         PRIMARY KEY (tenant, alert, subject)
+     );",
+    // 5: versioned JSON values per (namespace, key) (`kv::KvStore`); `updated` in
+    // microseconds since the epoch.
+    "CREATE TABLE kv (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (namespace, key)
      );",
 ];
 
@@ -495,6 +506,136 @@ impl AlertStateStore for SqliteStore {
                 "SELECT tenant, alert, subject, record FROM alert_state
                  WHERE tenant = ?1 ORDER BY alert, subject",
                 &[&key],
+            )
+        })
+        .await
+    }
+}
+
+/// Reads key-value rows: `sql` selects `namespace, key, value, version, updated`.
+fn read_kv(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<(String, Versioned)>, SchedulerError> {
+    let mut stmt = c.prepare(sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(db)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (namespace, key, value, version, updated) = r.map_err(db)?;
+        let value = serde_json::from_str(&value).map_err(|e| kv::corrupt(&namespace, &key, e))?;
+        let version = kv::stored_version(&namespace, &key, version)?;
+        let updated = DateTime::from_timestamp_micros(updated).ok_or_else(|| {
+            kv::corrupt(&namespace, &key, format!("updated {updated} is not a time"))
+        })?;
+        out.push((
+            key,
+            Versioned {
+                value,
+                version,
+                updated,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn read_kv_one(
+    c: &rusqlite::Connection,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<Versioned>, SchedulerError> {
+    Ok(read_kv(
+        c,
+        "SELECT namespace, key, value, version, updated FROM kv
+         WHERE namespace = ?1 AND key = ?2",
+        &[&namespace, &key],
+    )?
+    .pop()
+    .map(|(_, v)| v))
+}
+
+/// Versioned JSON values in the `kv` table; each write compares and swaps in one IMMEDIATE
+/// transaction, so writers on the same file (other processes too) never both win.
+#[async_trait]
+impl KvStore for SqliteStore {
+    async fn get(&self, namespace: &str, key: &str) -> Result<Option<Versioned>, SchedulerError> {
+        kv::check_key(namespace, key)?;
+        let (namespace, key) = (namespace.to_owned(), key.to_owned());
+        self.with(move |c| read_kv_one(c, &namespace, &key)).await
+    }
+
+    async fn put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &serde_json::Value,
+        expected_version: Option<u64>,
+    ) -> Result<Result<u64, Conflict>, SchedulerError> {
+        kv::check_key(namespace, key)?;
+        let text = kv::encode(namespace, key, value)?;
+        let (namespace, key) = (namespace.to_owned(), key.to_owned());
+        self.with(move |c| {
+            let tx = immediate(c)?;
+            let current = read_kv_one(&tx, &namespace, &key)?;
+            let version = match (&current, expected_version) {
+                (None, None) => 1,
+                (Some(cur), Some(e)) if cur.version == e => kv::next_version(&namespace, &key, e)?,
+                _ => return Ok(Err(Conflict { current })),
+            };
+            tx.execute(
+                "INSERT INTO kv (namespace, key, value, version, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
+                   version = excluded.version, updated = excluded.updated",
+                rusqlite::params![
+                    namespace,
+                    key,
+                    text,
+                    kv::db_version(&namespace, &key, version)?,
+                    kv::now().timestamp_micros(),
+                ],
+            )
+            .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(Ok(version))
+        })
+        .await
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), SchedulerError> {
+        kv::check_key(namespace, key)?;
+        let (namespace, key) = (namespace.to_owned(), key.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM kv WHERE namespace = ?1 AND key = ?2",
+                [&namespace, &key],
+            )
+            .map(drop)
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn list(&self, namespace: &str) -> Result<Vec<(String, Versioned)>, SchedulerError> {
+        kv::check_name("namespace", namespace)?;
+        let namespace = namespace.to_owned();
+        self.with(move |c| {
+            read_kv(
+                c,
+                "SELECT namespace, key, value, version, updated FROM kv
+                 WHERE namespace = ?1 ORDER BY key",
+                &[&namespace],
             )
         })
         .await

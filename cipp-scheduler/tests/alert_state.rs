@@ -290,13 +290,13 @@ async fn sqlite_state_survives_reopening_the_file() {
         .expect("observe");
     assert!(c.is_empty(), "{c:?}");
 
-    // The alert_state table is migration 4, applied once.
+    // The alert_state table is migration 4, applied once; the last is kv (5).
     drop(s);
     let conn = rusqlite::Connection::open(dir.db()).expect("open raw");
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("user_version");
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
@@ -307,7 +307,10 @@ async fn sqlite_state_survives_reopening_the_file() {
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows");
-    assert_eq!(tables, ["alert_state", "psa_tickets", "results", "tasks"]);
+    assert_eq!(
+        tables,
+        ["alert_state", "kv", "psa_tickets", "results", "tasks"]
+    );
     let tenants: Vec<String> = conn
         .prepare("SELECT DISTINCT tenant FROM alert_state")
         .expect("prepare")
@@ -392,7 +395,7 @@ async fn postgres_records_per_tenant_by_alert_then_subject() {
         .await
         .expect("version")
         .get(0);
-    assert_eq!(version, 5, "alert_state is migration 5");
+    assert_eq!(version, 6, "alert_state is migration 5, kv the last (6)");
     drop_schema(&schema).await;
 }
 
