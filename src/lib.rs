@@ -34,6 +34,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod audit_log;
 pub mod audit_rules;
 pub mod authz;
 mod client;

@@ -209,7 +209,37 @@ pub(crate) fn invoke(sim: &Sim, tenant: &str, body: &[u8], origin: &str, skip: u
         origin,
         skip,
     };
-    (cmdlet.run)(&mut ctx)
+    let reply = (cmdlet.run)(&mut ctx);
+    let lower = name.to_ascii_lowercase();
+    let reads = ["get-", "search-", "test-"];
+    if reply.status < 300 && !reads.iter().any(|r| lower.starts_with(r)) {
+        // Exchange audits every admin cmdlet in the unified audit log.
+        let parameters: Vec<Value> = params
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                json!({"Name": k, "Value": value})
+            })
+            .collect();
+        let object = params
+            .get("Identity")
+            .or_else(|| params.get("Mailbox"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        ctx.t.record_unified(
+            "ExchangeAdmin",
+            &name,
+            crate::state::SIM_ADMIN_APP,
+            &ctx.now,
+            json!({"Workload": "Exchange", "ObjectId": object, "Parameters": parameters,
+                   "ClientIP": "20.190.128.10", "ResultStatus": "True"}),
+        );
+    }
+    reply
 }
 
 /// Answers `POST /adminapi/beta/{tenant}/$batch` (at most 10 items).

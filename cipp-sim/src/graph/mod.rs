@@ -9,6 +9,7 @@
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+mod audit_queries;
 mod auth;
 mod batch;
 pub(crate) mod collection;
@@ -227,8 +228,9 @@ fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Para
 }
 
 /// Every area's explicit routes.
-fn route_tables() -> [&'static [Route]; 13] {
+fn route_tables() -> [&'static [Route]; 14] {
     [
+        audit_queries::ROUTES,
         users::ROUTES,
         groups::ROUTES,
         directory::ROUTES,

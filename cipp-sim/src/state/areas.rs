@@ -173,6 +173,8 @@ pub struct Logs {
     pub sign_ins: Vec<Value>,
     /// Directory audit records (every directory write adds one).
     pub directory_audits: Vec<Value>,
+    /// Purview audit log queries (`security/auditLog/queries`).
+    pub audit_queries: Vec<Value>,
 }
 
 /// Outlook mail through Graph.

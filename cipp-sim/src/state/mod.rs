@@ -162,8 +162,54 @@ impl SimTenant {
         });
     }
 
-    /// Records a directory audit event the way Entra ID writes it.
+    /// Adds a record to the tenant's unified audit log (what `Search-UnifiedAuditLog` and
+    /// the audit log query API serve): `record_type` (`ExchangeAdmin`,
+    /// `AzureActiveDirectory`, …), the operation, who, when (RFC 3339), and the `AuditData`
+    /// fields beyond the common ones (`Id`, `CreationTime`, `Operation`, `UserId`,
+    /// `OrganizationId`, `RecordType`, which are filled in).
+    pub fn record_unified(
+        &mut self,
+        record_type: &str,
+        operation: &str,
+        user: &str,
+        at: &str,
+        extra: Value,
+    ) {
+        let n = self.next_seq();
+        let id = synthetic_guid(&format!("{}-ual-{n}", self.id));
+        let mut data = json!({"Id": id, "CreationTime": at.trim_end_matches('Z'), "Operation": operation,
+            "UserId": user, "OrganizationId": self.id, "RecordType": record_type});
+        if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra) {
+            d.extend(x);
+        }
+        self.exchange.audit_records.push(json!({
+            "RecordType": record_type, "CreationDate": at, "UserIds": user,
+            "Operations": operation, "AuditData": data.to_string(), "Identity": id,
+        }));
+    }
+
+    /// Records a directory audit event the way Entra ID writes it (and in the unified
+    /// audit log, as `AzureActiveDirectory` with Entra's `<activity>.` operation).
     pub fn record_audit(&mut self, event: AuditEvent<'_>) {
+        let who = event.initiated_by["user"]["userPrincipalName"]
+            .as_str()
+            .or_else(|| event.initiated_by["app"]["displayName"].as_str())
+            .unwrap_or(SIM_ADMIN_APP)
+            .to_owned();
+        let object = event
+            .targets
+            .first()
+            .and_then(|t| t["userPrincipalName"].as_str().or(t["id"].as_str()))
+            .unwrap_or_default()
+            .to_owned();
+        self.record_unified(
+            "AzureActiveDirectory",
+            &format!("{}.", event.activity),
+            &who,
+            event.at,
+            json!({"Workload": "AzureActiveDirectory", "ObjectId": object,
+                   "Target": event.targets, "ResultStatus": "Success"}),
+        );
         let n = self.next_seq();
         let id = synthetic_guid(&format!("{}-audit-{n}", self.id));
         self.logs.directory_audits.push(json!({
@@ -337,6 +383,9 @@ impl SimState {
         self.tenants.get_mut(&id)
     }
 }
+
+/// Who the unified audit log names for writes made through the simulator's API (an app).
+pub const SIM_ADMIN_APP: &str = "CIPP-SAM";
 
 /// A stable GUID-shaped id derived from a seed (FNV-1a), so scenarios are reproducible.
 pub fn synthetic_guid(seed: &str) -> String {
