@@ -57,6 +57,7 @@ pub mod model;
 pub mod odata;
 pub mod op;
 pub mod password;
+pub mod posture;
 pub mod recycle_bin;
 pub mod settings;
 pub mod sharepoint;

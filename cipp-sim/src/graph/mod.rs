@@ -22,6 +22,7 @@ mod intune;
 mod logs;
 mod mail;
 mod policies;
+mod posture;
 mod role_management;
 mod sites;
 mod users;
@@ -228,9 +229,10 @@ fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Para
 }
 
 /// Every area's explicit routes.
-fn route_tables() -> [&'static [Route]; 14] {
+fn route_tables() -> [&'static [Route]; 15] {
     [
         audit_queries::ROUTES,
+        posture::ROUTES,
         users::ROUTES,
         groups::ROUTES,
         directory::ROUTES,
@@ -248,9 +250,10 @@ fn route_tables() -> [&'static [Route]; 14] {
 }
 
 /// Every area's resources with standard semantics.
-pub(crate) fn resource_tables() -> [&'static [Resource]; 7] {
+pub(crate) fn resource_tables() -> [&'static [Resource]; 8] {
     [
         users::RESOURCES,
+        posture::RESOURCES,
         groups::RESOURCES,
         logs::RESOURCES,
         conditional_access::RESOURCES,
