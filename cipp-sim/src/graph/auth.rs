@@ -206,9 +206,10 @@ fn registration_details(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
                 })
                 .unwrap_or_default();
             json!({"id": uid, "userPrincipalName": u["userPrincipalName"], "userDisplayName": u["displayName"],
-                "isAdmin": false, "isMfaRegistered": !methods.is_empty(), "isMfaCapable": !methods.is_empty(),
+                "isAdmin": super::directory_roles::is_admin(t, uid), "isMfaRegistered": !methods.is_empty(), "isMfaCapable": !methods.is_empty(),
                 "isSsprRegistered": !methods.is_empty(), "methodsRegistered": methods,
-                "userPreferredMethodForSecondaryAuthentication": "", "userType": "member",
+                "userPreferredMethodForSecondaryAuthentication": "",
+                "userType": u["userType"].as_str().unwrap_or("Member").to_ascii_lowercase(),
                 "lastUpdatedDateTime": now})
         })
         .collect();

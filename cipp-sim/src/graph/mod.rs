@@ -16,8 +16,10 @@ pub(crate) mod collection;
 mod conditional_access;
 mod devices;
 mod directory;
+mod directory_roles;
 pub(crate) mod gdap;
 mod groups;
+mod identity_protection;
 mod intune;
 mod logs;
 mod mail;
@@ -229,7 +231,7 @@ fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Para
 }
 
 /// Every area's explicit routes.
-fn route_tables() -> [&'static [Route]; 15] {
+fn route_tables() -> [&'static [Route]; 17] {
     [
         audit_queries::ROUTES,
         posture::ROUTES,
@@ -246,6 +248,8 @@ fn route_tables() -> [&'static [Route]; 15] {
         intune::ROUTES,
         policies::ROUTES,
         role_management::ROUTES,
+        directory_roles::ROUTES,
+        identity_protection::ROUTES,
     ]
 }
 
