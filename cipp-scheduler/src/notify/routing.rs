@@ -43,11 +43,18 @@ pub fn events(
 }
 
 /// For an alert task (`alert.*` commands, whose output rows carry a `change`): `alert.raised`
-/// when any row is raised or changed, `alert.resolved` when every row is resolved; `None`
-/// for other tasks or no rows.
+/// when any row is raised or changed, `alert.resolved` when every row is resolved; for an
+/// audit-log rules task (`auditlog.*`), `alert.raised` when a rule matched; `None` for other
+/// tasks or no rows.
 fn alert_kind(task: &Task, results: &[&TenantResult]) -> Option<&'static str> {
-    if !task.spec.command.starts_with("alert.") {
+    let audit_rules = task.spec.command.starts_with("auditlog.");
+    if !task.spec.command.starts_with("alert.") && !audit_rules {
         return None;
+    }
+    if audit_rules {
+        // Audit-log rule hits: each is a new finding.
+        let any = results.iter().any(|r| r.outcome.findings() > 0);
+        return any.then_some("alert.raised");
     }
     let changes: Vec<&str> = results
         .iter()
