@@ -33,6 +33,7 @@ mod client;
 pub mod cmdlet;
 pub mod cmdlets;
 pub mod errors;
+pub mod health;
 pub mod model;
 pub mod protection;
 

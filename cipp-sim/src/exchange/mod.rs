@@ -12,6 +12,7 @@ use crate::{Reply, Sim};
 mod compliance;
 mod config;
 mod mailboxes;
+mod monitoring;
 mod opath;
 mod permissions;
 mod protection;
@@ -67,8 +68,9 @@ pub(crate) struct Cmdlet {
     pub run: Run,
 }
 
-fn tables() -> [&'static [Cmdlet]; 7] {
+fn tables() -> [&'static [Cmdlet]; 8] {
     [
+        monitoring::CMDLETS,
         mailboxes::CMDLETS,
         rules::CMDLETS,
         permissions::CMDLETS,

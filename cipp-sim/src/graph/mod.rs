@@ -23,6 +23,7 @@ mod identity_protection;
 mod intune;
 mod logs;
 mod mail;
+mod mail_reports;
 mod policies;
 mod posture;
 mod role_management;
@@ -231,9 +232,10 @@ fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Para
 }
 
 /// Every area's explicit routes.
-fn route_tables() -> [&'static [Route]; 17] {
+fn route_tables() -> [&'static [Route]; 18] {
     [
         audit_queries::ROUTES,
+        mail_reports::ROUTES,
         posture::ROUTES,
         users::ROUTES,
         groups::ROUTES,
