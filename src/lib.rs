@@ -36,6 +36,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit_log;
 pub mod audit_rules;
+pub mod audit_sinks;
 pub mod authz;
 mod client;
 pub mod commands;
