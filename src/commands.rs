@@ -14,9 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::authz::{redact, Act, AuditEvent, AuditOutcome, Permission};
 use crate::client::Cipp;
 use crate::offboarding::{LicenseRemoval, OffboardingOptions};
 use crate::users::Guard;
+use cipp_scheduler::engine::Engine;
+use cipp_scheduler::task::{NewTask, Task};
 
 pub use crate::user_commands::USER_ACTIONS_WITHOUT_COMMAND;
 
@@ -451,5 +454,639 @@ impl cipp_scheduler::notify::EmailSender for GraphMailSender {
             .send_mail(&from, &message)
             .await
             .map_err(|e| SchedulerError::Notify(e.to_string()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scheduled tasks that run with their owner's permissions
+
+/// The permissions a built-in command needs in each tenant it runs for: checked when a task
+/// is added through [`OwnedCommands::add_task`] and again each time it runs.
+///
+/// - `user.<action>`: the action's own permission (`Identity.User.ReadWrite`,
+///   `Exchange.Mailbox.ReadWrite` for mailbox actions, `Identity.Group.ReadWrite` for group
+///   membership, `Sharepoint.Site.ReadWrite` for OneDrive); the workflows what they always
+///   need (`user.offboard` and `user.remediate_compromised_account`: user and mailbox
+///   read/write; `user.research_compromised_account`: user and mailbox read);
+/// - `recycle_bin.*`: user (or group) read/write;
+/// - `templates.deploy`, `standards.run`: `Tenant.Standards.ReadWrite`;
+/// - `alert.<Name>`: `Tenant.Alert.Read`; `auditlog.process`: `Tenant.Alert.ReadWrite`;
+/// - `tenant.mfa_registration`: `Identity.User.Read`.
+///
+/// `None` for any other command: declare its permissions with [`OwnedCommands::declare`].
+/// The operations a command calls check their own permissions as well, as the owner.
+pub fn command_permissions(command: &str) -> Option<Vec<Permission>> {
+    use Permission as P;
+    let c = command.to_ascii_lowercase();
+    let user_rw = || vec![P::IDENTITY_USER_READWRITE];
+    let mailbox_rw = || vec![P::EXCHANGE_MAILBOX_READWRITE];
+    Some(match c.as_str() {
+        "user.research_compromised_account" => {
+            vec![P::IDENTITY_USER_READ, P::EXCHANGE_MAILBOX_READ]
+        }
+        "user.remediate_compromised_account" | "user.offboard" => {
+            vec![P::IDENTITY_USER_READWRITE, P::EXCHANGE_MAILBOX_READWRITE]
+        }
+        "user.add_to_groups" | "user.remove_from_groups" => vec![P::IDENTITY_GROUP_READWRITE],
+        "user.provision_onedrive" | "user.set_onedrive_sharing" | "user.add_onedrive_shortcut" => {
+            vec![P::SHAREPOINT_SITE_READWRITE]
+        }
+        "user.set_out_of_office"
+        | "user.change_aliases"
+        | "user.set_forwarding"
+        | "user.convert_mailbox"
+        | "user.enable_archive"
+        | "user.hide_from_address_lists"
+        | "user.disable_inbox_rules"
+        | "user.grant_full_access"
+        | "user.grant_calendar"
+        | "user.remove_full_access"
+        | "user.grant_send_as"
+        | "user.remove_send_as"
+        | "user.set_send_on_behalf"
+        | "user.remove_calendar"
+        | "user.remove_inbox_rule" => mailbox_rw(),
+        "user.set_sign_in"
+        | "user.revoke_sessions"
+        | "user.reset_password"
+        | "user.rerequire_mfa"
+        | "user.remove_licenses"
+        | "user.manage_licenses"
+        | "user.reprocess_licenses"
+        | "user.edit"
+        | "user.require_password_change"
+        | "user.set_password_never_expires"
+        | "user.clear_immutable_id"
+        | "user.set_cloud_managed"
+        | "user.delete"
+        | "user.change_upn"
+        | "user.remove_admin_role"
+        | "user.create_temporary_access_pass"
+        | "user.remove_mfa_method"
+        | "user.set_per_user_mfa"
+        | "user.set_default_mfa_method" => user_rw(),
+        "recycle_bin.restore_group" => vec![P::IDENTITY_GROUP_READWRITE],
+        "recycle_bin.restore_user" | "recycle_bin.delete_permanently" => user_rw(),
+        "templates.deploy" | "standards.run" => vec![P::TENANT_STANDARDS_READWRITE],
+        "auditlog.process" => vec![P::TENANT_ALERT_READWRITE],
+        "tenant.mfa_registration" => vec![P::IDENTITY_USER_READ],
+        a if a.starts_with("alert.") => vec![P::TENANT_ALERT_READ],
+        _ => return None,
+    })
+}
+
+/// Who task owners are, now: looked up each time an owned task runs, so a role changed (or
+/// an owner removed) after a task was added applies to its next run.
+#[async_trait]
+pub trait TaskOwners: Send + Sync + 'static {
+    /// The access control `owner` acts under now (principal with its roles, tenant groups,
+    /// audit sink); `None` when the owner is not known (any more): their tasks are refused.
+    async fn access_control(&self, owner: &str) -> Option<crate::authz::AccessControl>;
+}
+
+/// Task owners kept in memory, by principal name (case-insensitive). Cheap to clone;
+/// clones share the owners, so [`OwnerDirectory::set`] changes a role for every runner.
+#[derive(Clone, Default)]
+pub struct OwnerDirectory(Arc<std::sync::RwLock<BTreeMap<String, crate::authz::AccessControl>>>);
+
+impl std::fmt::Debug for OwnerDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let owners = self.0.read().unwrap_or_else(|p| p.into_inner());
+        f.debug_set().entries(owners.keys()).finish()
+    }
+}
+
+impl OwnerDirectory {
+    /// No owners yet.
+    pub fn new() -> OwnerDirectory {
+        OwnerDirectory::default()
+    }
+
+    /// Adds an owner, or replaces their access control (new roles apply to the next run of
+    /// their tasks).
+    pub fn set(&self, access: crate::authz::AccessControl) {
+        let key = access.principal.name.to_lowercase();
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, access);
+    }
+
+    /// Removes an owner: their tasks are refused from their next run.
+    pub fn remove(&self, owner: &str) {
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&owner.to_lowercase());
+    }
+}
+
+#[async_trait]
+impl TaskOwners for OwnerDirectory {
+    async fn access_control(&self, owner: &str) -> Option<crate::authz::AccessControl> {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&owner.to_lowercase())
+            .cloned()
+    }
+}
+
+type Register = Arc<dyn Fn(&mut Registry, &Cipp) + Send + Sync>;
+
+/// Scheduler commands that run with their task owner's permissions.
+///
+/// - **Adding** a task through [`OwnedCommands::add_task`] makes the client's principal its
+///   owner ([`cipp_scheduler::task::Task::owner`]) and checks, before the task is stored,
+///   `CIPP.Scheduler.ReadWrite` and the command's permissions ([`command_permissions`], or
+///   those [declared](OwnedCommands::declare)) in every tenant the target names now: a
+///   refusal refuses the add, as [`Error::Forbidden`] naming the permission or the tenant,
+///   and is recorded. The add (and [`OwnedCommands::remove_task`]) is audited as
+///   `scheduler.add_task` / `scheduler.remove_task`.
+/// - **Running**: each command of the [registry](OwnedCommands::register_into) looks the
+///   owner up in [`TaskOwners`] and runs on `base.with_access_control(<owner's>)`, after
+///   checking the command's permissions in the tenant again, so a role changed in between
+///   refuses the run (recorded in the owner's audit sink; the tenant's result says which
+///   permission is missing). The commands are built for that client by the `register`
+///   function given to [`OwnedCommands::new`], so every operation they call checks and
+///   audits as the owner.
+///
+/// A task without an owner (added with `Engine::add`) is refused when it runs, unless
+/// [`OwnedCommands::run_ownerless_tasks`] lets it run as `base`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use cipp::authz::{AccessControl, Principal, Role};
+/// use cipp::commands::{OwnedCommands, OwnerDirectory};
+/// use cipp::scheduler::engine::{Engine, StaticTenants};
+/// use cipp::scheduler::recurrence::{Recurrence, Schedule};
+/// use cipp::scheduler::store::MemoryStore;
+/// use cipp::scheduler::task::NewTask;
+/// let sim = cipp::sim::Simulator::demo();
+/// let cipp = cipp::Cipp::builder()
+///     .transport(Arc::new(sim.clone()))
+///     .credentials(sim.demo_credentials())
+///     .partner_tenant(cipp::sim::scenario::DEMO_PARTNER)?
+///     .build()?;
+/// let owners = OwnerDirectory::new();
+/// let alex = AccessControl::new(Principal::technician("alex@msp.example").with_role(Role::editor()));
+/// owners.set(alex.clone());
+/// let owned = OwnedCommands::builtin(&cipp, Arc::new(owners.clone()));
+/// let engine = Engine::new(
+///     Arc::new(MemoryStore::new()),
+///     owned.registry(),
+///     Arc::new(StaticTenants::default()),
+///     cipp.clock().clone(),
+/// );
+/// let spec = NewTask::builder("Weekly MFA report", "tenant.mfa_registration", Schedule::new(cipp.clock().now(), Recurrence::parse("7d")?))
+///     .tenant("contoso.onmicrosoft.com")
+///     .build();
+/// let task = owned.add_task(&engine, &cipp.with_access_control(alex), spec).await?;
+/// assert_eq!(task.owner.as_deref(), Some("alex@msp.example"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OwnedCommands {
+    base: Cipp,
+    owners: Arc<dyn TaskOwners>,
+    register: Register,
+    declared: BTreeMap<String, Vec<Permission>>,
+    ownerless: bool,
+}
+
+impl std::fmt::Debug for OwnedCommands {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedCommands")
+            .field("declared", &self.declared.keys().collect::<Vec<_>>())
+            .field("ownerless", &self.ownerless)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OwnedCommands {
+    /// The commands `register` registers for a client (it is called with `base` to build
+    /// the registry, and with the owner's client each time a command runs), run as their
+    /// task's owner found in `owners`. For example
+    /// `|r, c| { register_builtin(r, c); cipp::standards::register_standards(r, c, service.clone()) }`.
+    pub fn new(
+        base: &Cipp,
+        owners: Arc<dyn TaskOwners>,
+        register: impl Fn(&mut Registry, &Cipp) + Send + Sync + 'static,
+    ) -> OwnedCommands {
+        OwnedCommands {
+            base: base.clone(),
+            owners,
+            register: Arc::new(register),
+            declared: BTreeMap::new(),
+            ownerless: false,
+        }
+    }
+
+    /// The built-in commands ([`register_builtin`]) run as their owner.
+    pub fn builtin(base: &Cipp, owners: Arc<dyn TaskOwners>) -> OwnedCommands {
+        OwnedCommands::new(base, owners, register_builtin)
+    }
+
+    /// Declares the permissions `command` needs in each tenant (for commands of your own,
+    /// or to replace a built-in command's).
+    pub fn declare(mut self, command: &str, permissions: &[Permission]) -> OwnedCommands {
+        self.declared
+            .insert(command.to_ascii_lowercase(), permissions.to_vec());
+        self
+    }
+
+    /// Lets tasks without an owner run, as `base` (by default they are refused).
+    pub fn run_ownerless_tasks(mut self) -> OwnedCommands {
+        self.ownerless = true;
+        self
+    }
+
+    /// The permissions `command` needs in each tenant: declared, else built-in.
+    pub fn permissions(&self, command: &str) -> Option<Vec<Permission>> {
+        self.declared
+            .get(&command.to_ascii_lowercase())
+            .cloned()
+            .or_else(|| command_permissions(command))
+    }
+
+    /// Registers every command into `registry`, each running as its task's owner.
+    pub fn register_into(&self, registry: &mut Registry) {
+        let mut plain = Registry::new();
+        (self.register)(&mut plain, &self.base);
+        for name in plain.names() {
+            if let Some(inner) = plain.get(name) {
+                registry.register(
+                    name,
+                    Arc::new(AsOwner {
+                        name: name.to_owned(),
+                        inner: inner.clone(),
+                        owned: self.clone(),
+                    }),
+                );
+            }
+        }
+    }
+
+    /// A registry of the commands, each running as its task's owner (for
+    /// `Engine::new`).
+    pub fn registry(&self) -> Registry {
+        let mut r = Registry::new();
+        self.register_into(&mut r);
+        r
+    }
+
+    /// Adds `spec` with the principal of `cipp` as its owner, after checking that it may
+    /// change scheduled tasks and use the command in every tenant the target names now;
+    /// audited as `scheduler.add_task` (target: the task id, or its name when it was not
+    /// added). Refused ([`Error::Forbidden`]) with nothing stored when a permission or a
+    /// tenant is refused; refused ([`Error::InvalidInput`]) for a client without access
+    /// control, an owner unknown to the [`TaskOwners`], a command without declared
+    /// permissions, or a task the engine refuses.
+    pub async fn add_task(
+        &self,
+        engine: &Engine,
+        cipp: &Cipp,
+        spec: NewTask,
+    ) -> Result<Task, Error> {
+        let Some(access) = cipp.access_control() else {
+            return Err(Error::invalid_input(
+                "owner",
+                "a task added through OwnedCommands runs with its owner's permissions: add it \
+                 with a client made by Cipp::with_access_control (or use Engine::add for a \
+                 task without an owner)",
+            ));
+        };
+        let owner = access.principal.name.clone();
+        let parameters = redact(&json!({
+            "name": spec.name,
+            "command": spec.command,
+            "target": spec.target,
+            "schedule": spec.schedule,
+            "parameters": spec.parameters,
+            "reference": spec.reference,
+            "owner": owner,
+        }));
+        let act = TaskAct {
+            operation: "scheduler.add_task",
+            target: spec.name.clone(),
+            tenant: single_tenant(&spec.target),
+            parameters,
+        };
+        let Some(permissions) = self.permissions(&spec.command) else {
+            let e = Error::invalid_input(
+                "command",
+                format!(
+                    "`{}` declares no permission: declare the permissions it needs with \
+                     OwnedCommands::declare",
+                    spec.command
+                ),
+            );
+            act.failed(cipp, &e).await;
+            return Err(e);
+        };
+        act.authorize(cipp, engine, &spec.target, &permissions)
+            .await?;
+        if self.owners.access_control(&owner).await.is_none() {
+            let e = Error::invalid_input(
+                "owner",
+                format!(
+                    "`{owner}` is not among the task owners, so the task could never run: add \
+                     the owner to the TaskOwners given to OwnedCommands"
+                ),
+            );
+            act.failed(cipp, &e).await;
+            return Err(e);
+        }
+        match engine.add_owned(spec, Some(owner)).await {
+            Ok(task) => {
+                let mut done = act;
+                done.target = task.id.clone();
+                if let Value::Object(m) = &mut done.parameters {
+                    m.insert("taskId".into(), json!(task.id));
+                }
+                done.record(
+                    cipp,
+                    &Permission::CIPP_SCHEDULER_READWRITE,
+                    AuditOutcome::Succeeded,
+                )
+                .await;
+                Ok(task)
+            }
+            Err(e) => {
+                let e = scheduler_error(e);
+                act.failed(cipp, &e).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes task `id`, after checking that the principal of `cipp` may change scheduled
+    /// tasks in every tenant its target names now (a client without access control is not
+    /// restricted); audited as `scheduler.remove_task` (target: the task id).
+    pub async fn remove_task(&self, engine: &Engine, cipp: &Cipp, id: &str) -> Result<(), Error> {
+        let task = engine
+            .store()
+            .get(id)
+            .await
+            .map_err(scheduler_error)?
+            .ok_or_else(|| Error::invalid_input("task", format!("there is no task `{id}`")))?;
+        let act = TaskAct {
+            operation: "scheduler.remove_task",
+            target: task.id.clone(),
+            tenant: single_tenant(&task.spec.target),
+            parameters: redact(&json!({
+                "taskId": task.id,
+                "name": task.spec.name,
+                "command": task.spec.command,
+                "target": task.spec.target,
+                "owner": task.owner,
+            })),
+        };
+        act.authorize(cipp, engine, &task.spec.target, &[]).await?;
+        match engine.store().delete(&task.id).await {
+            Ok(()) => {
+                act.record(
+                    cipp,
+                    &Permission::CIPP_SCHEDULER_READWRITE,
+                    AuditOutcome::Succeeded,
+                )
+                .await;
+                Ok(())
+            }
+            Err(e) => {
+                let e = scheduler_error(e);
+                act.failed(cipp, &e).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The tenant of a one-tenant target.
+fn single_tenant(target: &Target) -> Option<String> {
+    match target {
+        Target::Tenant { id } => Some(id.clone()),
+        _ => None,
+    }
+}
+
+/// A scheduler error as the facade's error.
+fn scheduler_error(e: SchedulerError) -> Error {
+    match e {
+        SchedulerError::Invalid(_) | SchedulerError::Schedule(_) | SchedulerError::NotFound(_) => {
+            Error::invalid_input("task", e.to_string())
+        }
+        other => Error::Config(format!(
+            "the scheduler could not store the change ({other}); check its store and retry"
+        )),
+    }
+}
+
+/// An audited change of the scheduler.
+struct TaskAct {
+    operation: &'static str,
+    target: String,
+    tenant: Option<String>,
+    parameters: Value,
+}
+
+impl TaskAct {
+    /// Records an event in the client's audit sink (nothing without one).
+    async fn record(&self, cipp: &Cipp, permission: &Permission, outcome: AuditOutcome) {
+        record_event(
+            cipp,
+            self.operation,
+            permission,
+            self.tenant.as_deref(),
+            Some(&self.target),
+            &self.parameters,
+            outcome,
+        )
+        .await;
+    }
+
+    async fn failed(&self, cipp: &Cipp, e: &Error) {
+        let outcome = AuditOutcome::Failed {
+            error: e.to_string(),
+            request_id: e.request_id().map(str::to_owned),
+        };
+        self.record(cipp, &Permission::CIPP_SCHEDULER_READWRITE, outcome)
+            .await;
+    }
+
+    /// `CIPP.Scheduler.ReadWrite`, then in every tenant `target` names now (resolved by the
+    /// engine's resolver) that and `permissions`. A refusal is recorded and returned.
+    async fn authorize(
+        &self,
+        cipp: &Cipp,
+        engine: &Engine,
+        target: &Target,
+        permissions: &[Permission],
+    ) -> Result<(), Error> {
+        let scheduler = Permission::CIPP_SCHEDULER_READWRITE;
+        if let Some(access) = cipp.access_control() {
+            if let Err(r) = access.principal.check(&scheduler, None, &access.groups) {
+                self.record(
+                    cipp,
+                    &scheduler,
+                    AuditOutcome::Refused {
+                        reason: r.reason.clone(),
+                    },
+                )
+                .await;
+                return Err(r.into());
+            }
+        }
+        let tenants = match engine.resolver().resolve(target).await {
+            Ok(t) => t,
+            Err(e) => {
+                let e = Error::invalid_input("target", e.to_string());
+                self.failed(cipp, &e).await;
+                return Err(e);
+            }
+        };
+        for tenant in tenants {
+            let id = match TenantId::parse(&tenant) {
+                Ok(id) => id,
+                Err(e) => {
+                    self.failed(cipp, &e).await;
+                    return Err(e);
+                }
+            };
+            let handle = cipp.tenant(&id);
+            for p in std::iter::once(&scheduler).chain(permissions) {
+                handle
+                    .authorize_act(&Act {
+                        operation: self.operation,
+                        permission: p,
+                        target: Some(&self.target),
+                        parameters: self.parameters.clone(),
+                    })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Records an event in `cipp`'s audit sink, if it has one.
+async fn record_event(
+    cipp: &Cipp,
+    operation: &str,
+    permission: &Permission,
+    tenant: Option<&str>,
+    target: Option<&str>,
+    parameters: &Value,
+    outcome: AuditOutcome,
+) {
+    let Some(access) = cipp.access_control() else {
+        return;
+    };
+    let Some(sink) = &access.audit else {
+        return;
+    };
+    sink.record(AuditEvent {
+        at: cipp.clock().now(),
+        principal: access.principal.name.clone(),
+        operation: operation.to_owned(),
+        permission: permission.to_string(),
+        tenant: tenant.map(str::to_owned),
+        target: target.map(str::to_owned),
+        parameters: redact(parameters),
+        outcome,
+    })
+    .await;
+}
+
+/// One command of [`OwnedCommands`]: runs as the task's owner.
+struct AsOwner {
+    name: String,
+    /// The command built for the base client: validates parameters, runs ownerless tasks
+    /// when allowed.
+    inner: Arc<dyn Command>,
+    owned: OwnedCommands,
+}
+
+fn refused(e: &Error) -> CommandError {
+    CommandError::Failed(cipp_core::ErrorSummary::from(e))
+}
+
+#[async_trait]
+impl Command for AsOwner {
+    fn validate(&self, parameters: &Value) -> Result<(), String> {
+        self.inner.validate(parameters)
+    }
+
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+        let owned = &self.owned;
+        let Some(permissions) = owned.permissions(&self.name) else {
+            return Err(CommandError::failed(format!(
+                "`{}` declares no permission: declare the permissions it needs with \
+                 OwnedCommands::declare",
+                self.name
+            )));
+        };
+        let tenant = TenantId::parse(&ctx.tenant).map_err(|e| CommandError::from(&e))?;
+        let first = permissions
+            .first()
+            .cloned()
+            .unwrap_or(Permission::CIPP_SCHEDULER_READWRITE);
+        let Some(owner) = cipp_scheduler::engine::current_task_owner() else {
+            if owned.ownerless {
+                return self.inner.run(ctx).await;
+            }
+            return Err(refused(&Error::forbidden(
+                first.to_string(),
+                Some(tenant.to_string()),
+                "the task has no owner, so it has no permissions: add it with \
+                 OwnedCommands::add_task (or allow ownerless tasks with \
+                 OwnedCommands::run_ownerless_tasks)",
+            )));
+        };
+        let parameters =
+            json!({"taskId": ctx.task_id, "runId": ctx.run_id, "parameters": ctx.parameters});
+        let Some(access) = owned.owners.access_control(&owner).await else {
+            let e = Error::forbidden(
+                first.to_string(),
+                Some(tenant.to_string()),
+                format!("the task's owner `{owner}` is not among the task owners any more"),
+            );
+            record_event(
+                &owned.base,
+                &self.name,
+                &first,
+                Some(tenant.as_str()),
+                Some(&ctx.task_id),
+                &parameters,
+                AuditOutcome::Refused {
+                    reason: e.to_string(),
+                },
+            )
+            .await;
+            return Err(refused(&e));
+        };
+        let client = owned.base.with_access_control(access);
+        let handle = client.tenant(&tenant);
+        for p in &permissions {
+            handle
+                .authorize_act(&Act {
+                    operation: &self.name,
+                    permission: p,
+                    target: Some(&ctx.task_id),
+                    parameters: parameters.clone(),
+                })
+                .await
+                .map_err(|e| refused(&e))?;
+        }
+        let mut commands = Registry::new();
+        (owned.register)(&mut commands, &client);
+        let Some(command) = commands.get(&self.name).cloned() else {
+            return Err(CommandError::failed(format!(
+                "`{}` is no longer registered for the task's owner",
+                self.name
+            )));
+        };
+        command.run(ctx).await
     }
 }

@@ -207,6 +207,19 @@ enum Attempt {
     Requeue(Duration),
 }
 
+tokio::task_local! {
+    /// The owner of the task whose command is running (see [`current_task_owner`]).
+    static TASK_OWNER: Option<String>;
+}
+
+/// The owner ([`Task::owner`]) of the task whose command is running, read from inside
+/// [`crate::command::Command::run`]: `None` when the task has no owner, and outside a run
+/// (a command called directly). Commands that act for the owner (with the owner's
+/// permissions) read it at the start of `run`.
+pub fn current_task_owner() -> Option<String> {
+    TASK_OWNER.try_with(Clone::clone).ok().flatten()
+}
+
 /// Runs a command for one tenant. With `wait`, a throttled tenant is retried here after
 /// the delay (only this tenant waits); without, the caller re-queues it. `prior` counts
 /// throttled attempts made before this call. A delay is clamped to
@@ -214,6 +227,7 @@ enum Attempt {
 async fn execute(
     command: Arc<dyn crate::command::Command>,
     ctx: RunContext,
+    owner: Option<String>,
     settings: &EngineSettings,
     clock: &Arc<dyn Clock>,
     wait: bool,
@@ -221,7 +235,10 @@ async fn execute(
 ) -> Attempt {
     let mut attempt = prior;
     loop {
-        match command.run(ctx.clone()).await {
+        match TASK_OWNER
+            .scope(owner.clone(), command.run(ctx.clone()))
+            .await
+        {
             Ok(CommandOutput::Done(v)) => {
                 let (output, truncated) = truncate(v, settings.max_result_bytes);
                 return Attempt::Done(TenantOutcome::Succeeded { output, truncated });
@@ -303,9 +320,32 @@ impl Engine {
         &self.settings
     }
 
+    /// The tenant resolver (to see which tenants a target names now).
+    pub fn resolver(&self) -> &Arc<dyn TenantResolver> {
+        &self.resolver
+    }
+
     /// Accepts a task: an unknown command, bad parameters or a bad schedule are refused now,
     /// not when the task runs. The task is due at its first run (the next tick for "now").
+    /// It has no owner ([`Task::owner`]); see [`Engine::add_owned`].
     pub async fn add(&self, spec: NewTask) -> Result<Task, SchedulerError> {
+        self.add_owned(spec, None).await
+    }
+
+    /// Like [`Engine::add`], for `owner` (a principal's name): the task's commands see it
+    /// through [`current_task_owner`] each time they run. The engine records the owner and
+    /// hands it over; checking the owner's permissions is the commands' part (the `cipp`
+    /// facade's `commands::OwnedCommands` does it when the task is added and when it runs).
+    pub async fn add_owned(
+        &self,
+        spec: NewTask,
+        owner: Option<String>,
+    ) -> Result<Task, SchedulerError> {
+        if owner.as_deref().is_some_and(|o| o.trim().is_empty()) {
+            return Err(SchedulerError::Invalid(
+                "a task's owner needs a name (or no owner at all)".into(),
+            ));
+        }
         if spec.name.trim().is_empty() {
             return Err(SchedulerError::Invalid("a task needs a name".into()));
         }
@@ -332,6 +372,7 @@ impl Engine {
             next_run: Some(next),
             lease: None,
             current_run: None,
+            owner,
         };
         self.store.insert(&task).await?;
         self.wake.notify_one();
@@ -627,10 +668,12 @@ impl Engine {
                     reference: task.spec.reference.clone(),
                 };
                 let command = command.clone();
+                let owner = task.owner.clone();
                 async move {
                     let reference = ctx.reference.clone();
                     let run_id = ctx.run_id.clone();
-                    let outcome = match execute(command, ctx, settings, clock, true, 0).await {
+                    let outcome = match execute(command, ctx, owner, settings, clock, true, 0).await
+                    {
                         Attempt::Done(o) => o,
                         // Unreachable with `wait`; recorded honestly all the same.
                         Attempt::Requeue(d) => TenantOutcome::Throttled {
@@ -852,6 +895,7 @@ impl Engine {
         execute(
             command,
             ctx,
+            task.owner.clone(),
             &self.settings,
             &self.clock,
             false,

@@ -331,6 +331,14 @@ pub struct Task {
     /// idempotency key). `None` between runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_run: Option<String>,
+    /// Whose permissions the task runs with: the name of the principal that added it
+    /// ([`crate::engine::Engine::add_owned`]). A runner that enforces access control (the
+    /// `cipp` facade's `commands::OwnedCommands`) looks the owner's roles up each time the
+    /// task runs, so a role changed after the task was added applies to its next run.
+    /// `None` (tasks added with [`crate::engine::Engine::add`], and tasks stored before
+    /// owners existed): the task has no owner; the engine itself never checks permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// A claim on a task (or work item) by one worker, until it expires.

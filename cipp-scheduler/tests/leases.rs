@@ -84,6 +84,7 @@ fn planned(i: usize, due: DateTime<Utc>) -> Task {
         next_run: Some(due),
         lease: None,
         current_run: None,
+        owner: None,
     }
 }
 
