@@ -48,7 +48,12 @@ impl Notifier for Console {
             .as_array()
             .into_iter()
             .flatten()
-            .flat_map(|r| r["outcome"]["output"].as_array().cloned().unwrap_or_default())
+            .flat_map(|r| {
+                r["outcome"]["output"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
         {
             if let Some(m) = row["message"].as_str() {
                 println!("      {}: {m}", row["change"].as_str().unwrap_or(""));
@@ -116,12 +121,16 @@ async fn main() -> Result<(), BoxError> {
     .with_notifier(Arc::new(console.clone()));
 
     let daily = |name: &str, command: &str| {
-        let spec = NewTask::builder(name, command, Schedule::new(clock.now(), Recurrence::parse("1d")?))
-            .parameters(json!({"notifyResolved": true}))
-            .notify_on(Channel::Webhook)
-            .notify_only_with_findings()
-            .notify_per(NotifyPer::Tenant)
-            .build();
+        let spec = NewTask::builder(
+            name,
+            command,
+            Schedule::new(clock.now(), Recurrence::parse("1d")?),
+        )
+        .parameters(json!({"notifyResolved": true}))
+        .notify_on(Channel::Webhook)
+        .notify_only_with_findings()
+        .notify_per(NotifyPer::Tenant)
+        .build();
         Ok::<_, BoxError>(NewTask {
             target: all_tenants(),
             ..spec
@@ -170,7 +179,8 @@ async fn main() -> Result<(), BoxError> {
         let t = st.tenant_mut("contoso.com").ok_or("no Contoso")?;
         let certs = t.intune.store.get_mut(cipp::sim::state::paths::APNS);
         let mut cert = certs.items().first().cloned().ok_or("no certificate")?;
-        cert["expirationDateTime"] = json!((clock.now() + chrono::Duration::days(365)).to_rfc3339());
+        cert["expirationDateTime"] =
+            json!((clock.now() + chrono::Duration::days(365)).to_rfc3339());
         certs.replace_all(vec![cert]);
     }
     clock.advance(std::time::Duration::from_secs(86_400 + 60));

@@ -29,7 +29,10 @@ fn e5() -> Licence {
     Licence::new("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5", 25)
         .plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM")
         .plan("eec0eb4f-6444-4f95-aba0-50c24d67f998", "AAD_PREMIUM_P2")
-        .plan("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE")
+        .plan(
+            "efb87545-963c-4e0d-99df-69c6916d9eb0",
+            "EXCHANGE_S_ENTERPRISE",
+        )
         .plan("f20fedf3-f3c3-43c3-8267-2bfdd51c0939", "ATP_ENTERPRISE")
         .plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A")
 }

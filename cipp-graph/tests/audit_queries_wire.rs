@@ -76,7 +76,11 @@ async fn create_poll_and_read_records() {
 async fn errors_and_bad_input() {
     let (server, t) = contoso().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."))
+        .respond_with(graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ))
         .mount(&server)
         .await;
     let err = t.audit_queries().create(&query()).await.unwrap_err();

@@ -101,7 +101,7 @@ fn corrupt(key: &str, e: serde_json::Error) -> StoreError {
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "sqlite")]
 fn serialise<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Database(format!("serialising: {e}")))
 }
