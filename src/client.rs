@@ -225,7 +225,12 @@ impl Cipp {
             .collect())
     }
 
-    /// A handle on one tenant.
+    /// A handle on one tenant, whatever the tenant. For a tenant excluded from the fleet
+    /// ([`CippBuilder::exclude`]) the handle is still returned, but every facade operation
+    /// on it (user actions, workflows, template deploys, GDAP actions…) is refused with
+    /// [`Error::Forbidden`] before anything is sent. The raw clients of the handle
+    /// ([`TenantHandle::graph`], [`TenantHandle::exchange`]) are **not** checked: they send
+    /// whatever they are asked to. Use [`Cipp::try_tenant`] to be refused up front.
     pub fn tenant(&self, id: &TenantId) -> TenantHandle {
         TenantHandle {
             graph: self.inner.graph.tenant(id),
@@ -233,6 +238,40 @@ impl Cipp {
             cipp: self.clone(),
             tenant: id.clone(),
         }
+    }
+
+    /// A handle on one tenant, refused with [`Error::Forbidden`] when the tenant is
+    /// excluded from the fleet ([`CippBuilder::exclude`]), so no raw Graph or Exchange call
+    /// can be made on it through this handle either. The principal's permissions are still
+    /// checked by each operation (they depend on the operation).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), cipp::Error> {
+    /// let sim = cipp::sim::Simulator::demo();
+    /// let northwind = cipp::TenantId::parse("northwind.onmicrosoft.com")?;
+    /// let cipp = cipp::Cipp::builder()
+    ///     .transport(std::sync::Arc::new(sim.clone()))
+    ///     .credentials(sim.demo_credentials())
+    ///     .partner_tenant(cipp::sim::scenario::DEMO_PARTNER)?
+    ///     .exclude(vec![northwind.clone()])
+    ///     .build()?;
+    /// let err = cipp.try_tenant(&northwind).unwrap_err();
+    /// assert!(err.is_forbidden() && err.to_string().contains("excluded"));
+    /// assert!(cipp.try_tenant(&cipp::TenantId::parse("contoso.onmicrosoft.com")?).is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn try_tenant(&self, id: &TenantId) -> Result<TenantHandle, Error> {
+        if self.is_excluded(id) {
+            return Err(Error::forbidden(
+                "any operation",
+                Some(id.as_str().to_owned()),
+                format!(
+                    "the tenant {id} is excluded from the fleet; remove it from the client's \
+                     exclusions (CippBuilder::exclude) to work on it"
+                ),
+            ));
+        }
+        Ok(self.tenant(id))
     }
 
     /// A fleet runner with the client's concurrency.
