@@ -1,8 +1,8 @@
 //! Access control and the audit trail, offline on the simulated Microsoft 365: a helpdesk
 //! role with user read/write in two tenants. Its allowed actions run; a template deploy
-//! (`Tenant.Standards.ReadWrite`), a mailbox change (`Exchange.Mailbox.ReadWrite`) and any
-//! action in a third tenant are refused before anything is sent; the audit log shows all of
-//! it.
+//! (`Tenant.Standards.ReadWrite`), a mailbox change (`Exchange.Mailbox.ReadWrite`), a GDAP
+//! change (`Tenant.Relationship.ReadWrite`) and any action in a third tenant are refused
+//! before anything is sent; the audit log shows all of it.
 //!
 //! ```sh
 //! cargo run --example access_control
@@ -92,6 +92,15 @@ async fn main() -> Result<(), BoxError> {
     .await;
     if let Some(e) = &report.tenants[0].error {
         println!("deploy a group template to Fabrikam: {e}");
+    }
+    // A GDAP change (Tenant.Relationship.ReadWrite, in the partner tenant): refused.
+    let partner = tech.tenant(&TenantId::parse(DEMO_PARTNER)?);
+    match cipp::gdap::GdapActions::new(&partner)
+        .terminate("7f2a3b4c-0000-4000-8000-000000000001")
+        .await
+    {
+        Ok(_) => println!("unexpected: the GDAP change ran"),
+        Err(e) => println!("terminate a GDAP relationship: {e}"),
     }
     println!(
         "requests sent by the refused calls: {}",
