@@ -1,7 +1,9 @@
 //! Benchmark of the alert catalogue over a fleet on the simulator with injected latency
 //! (figures, not tests): every built-in alert that runs with its default input, over
 //! 1,000 licensed tenants, 50 ms per request, concurrency 200, each alert through
-//! `run_alert` (access check, evaluate, alert state).
+//! `run_alert` (access check, evaluate, alert state). Conditional Access reads are paced
+//! at one per second per tenant (Graph's documented limit), so one tenant alone takes
+//! about as many seconds as it has Conditional Access reads.
 //!
 //! The bound is ⌈tenants / concurrency⌉ × the time one tenant takes alone (all its alerts
 //! at once); the CPU floor is the same run without latency. Each run starts from fresh
@@ -63,11 +65,12 @@ fn fleet(n: usize, concurrency: usize) -> Result<(Simulator, Cipp, Vec<Tenant>),
     Ok((sim, cipp, tenants))
 }
 
-/// The alerts that run with their default input.
+/// The alerts that run with their default input (`MXRecordChanged` left out: it needs the
+/// embedder's DNS resolver).
 fn alerts() -> Vec<Arc<dyn Alert>> {
     AlertCatalogue::builtin()
         .iter()
-        .filter(|a| a.validate(&Value::Null).is_ok())
+        .filter(|a| a.validate(&Value::Null).is_ok() && a.meta().name != "MXRecordChanged")
         .cloned()
         .collect()
 }
@@ -90,7 +93,7 @@ async fn run(
     let service = AlertService {
         catalogue: Arc::new(AlertCatalogue::builtin()),
         state: Arc::new(MemoryAlertState::new()),
-        standards: None,
+        standards: Some(Arc::new(cipp::standards::MemoryResultStore::new())),
     };
     sim.set_latency(latency);
     let alerts = Arc::new(alerts.to_vec());
