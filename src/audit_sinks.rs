@@ -8,7 +8,7 @@
 //!   `tenant`, `object`, `outcome`, `detail`, `request_id`, `parameters`, `at`).
 //! - [`JsonLinesAuditSink`]: one JSON object per line, appended to a file (created when
 //!   missing).
-//! - [`SqliteAuditSink`] (feature `sqlite`) and [`PgAuditSink`] (feature `postgres`): the
+//! - `SqliteAuditSink` (feature `sqlite`) and `PgAuditSink` (feature `postgres`): the
 //!   table `audit_events`, created when missing. Times are kept to the microsecond.
 //!
 //! Sinks that can be read back implement [`AuditStore`]: [`AuditQuery`] selects events by

@@ -766,8 +766,10 @@ impl crate::client::TenantHandle {
             })
         } else {
             self.cipp().access_control().and_then(|a| {
+                let names = self.cipp().names_of(self.id());
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 a.principal
-                    .check_names(act.permission, Some(&[tenant]), &a.groups)
+                    .check_names(act.permission, Some(&names), &a.groups)
                     .err()
             })
         };

@@ -101,6 +101,10 @@ impl CippBuilder {
                 exchange: ExoClient::new(pipeline.clone()),
                 pipeline,
                 concurrency: self.concurrency.unwrap_or(10),
+                names: Arc::new(std::sync::Mutex::new(match &self.fleet {
+                    Some(FleetSource::List(l)) => l.iter().map(known_names).collect(),
+                    _ => std::collections::HashMap::new(),
+                })),
                 fleet: self.fleet,
                 exclude: self.exclude,
             }),
@@ -115,6 +119,17 @@ struct Inner {
     concurrency: usize,
     fleet: Option<FleetSource>,
     exclude: Vec<TenantId>,
+    /// The names (id, domains) of the tenants seen in the fleet, by lower-cased id, so that
+    /// tenant scopes naming a domain match a handle made from a GUID.
+    names: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>,
+}
+
+/// A tenant record's names for [`Inner::names`]: (lower-cased id, [id, domains]).
+fn known_names(t: &Tenant) -> (String, Vec<String>) {
+    let mut n = vec![t.id.as_str().to_owned()];
+    n.extend(t.default_domain.clone());
+    n.extend(t.initial_domain.clone());
+    (t.id.as_str().to_ascii_lowercase(), n)
 }
 
 /// One client for every tenant of the fleet. Cheap to clone.
@@ -219,10 +234,26 @@ impl Cipp {
                     .await?
             }
         };
+        if let Ok(mut names) = self.inner.names.lock() {
+            names.extend(all.iter().map(known_names));
+        }
         Ok(all
             .into_iter()
             .filter(|t| !self.inner.exclude.contains(&t.id))
             .collect())
+    }
+
+    /// The names a tenant is known by: its id, and the domains the fleet listing gave for
+    /// it (tenant scopes may name either).
+    pub(crate) fn names_of(&self, id: &TenantId) -> Vec<String> {
+        let key = id.as_str().to_ascii_lowercase();
+        let mut out = vec![id.as_str().to_owned()];
+        if let Ok(names) = self.inner.names.lock() {
+            if let Some(n) = names.get(&key) {
+                out.extend(n.iter().filter(|x| !x.eq_ignore_ascii_case(&key)).cloned());
+            }
+        }
+        out
     }
 
     /// A handle on one tenant, whatever the tenant. For a tenant excluded from the fleet
@@ -347,6 +378,7 @@ impl Cipp {
                 concurrency: self.inner.concurrency,
                 fleet: self.inner.fleet.clone(),
                 exclude: self.inner.exclude.clone(),
+                names: self.inner.names.clone(),
             }),
         }
     }

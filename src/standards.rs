@@ -726,7 +726,7 @@ pub fn register_standards(
 // ---------------------------------------------------------------------------------------
 // Drift
 
-/// What [`drift`] and [`decide`] need besides the run options.
+/// What [`drift()`] and [`decide`] need besides the run options.
 #[derive(Clone)]
 pub struct DriftOptions {
     /// Where decisions are kept.
@@ -963,7 +963,7 @@ pub enum DriftAction {
     },
 }
 
-/// Records a decision about `deviation` (an id from [`drift`]) by the client's principal;
+/// Records a decision about `deviation` (an id from [`drift()`]) by the client's principal;
 /// `DeniedRemediate` then remediates the standard (proved by a re-read, the result stored)
 /// and `DeniedDelete` deletes the extra policy. Needs `Tenant.Standards.ReadWrite`; every
 /// decision and action is in the audit trail. A status that does not fit the deviation

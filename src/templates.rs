@@ -1,5 +1,5 @@
 //! Templates for the fleet: everything of [`cipp_templates`] (re-exported here, so
-//! `cipp::templates::plan` and friends keep working) and [`deploy`], which deploys templates
+//! `cipp::templates::plan` and friends keep working) and [`deploy()`], which deploys templates
 //! to many tenants at once.
 //!
 //! Per tenant, concurrently (bounded by the [`Fleet`] given): the tenant's variables are
@@ -25,7 +25,7 @@ use cipp_templates::variables::{TenantContext, VariableError, Variables};
 
 use crate::Cipp;
 
-/// How [`deploy`] deploys.
+/// How [`deploy()`] deploys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeployOptions {
     /// Bindings from earlier deploys (any templates and tenants; each tenant uses its own).
@@ -205,7 +205,7 @@ impl TenantDeploy {
     }
 }
 
-/// What [`deploy`] did, one entry per tenant in the order given.
+/// What [`deploy()`] did, one entry per tenant in the order given.
 #[derive(Debug, Clone)]
 pub struct DeployReport {
     /// Each tenant's deploy.

@@ -219,3 +219,36 @@ async fn no_access_control_means_unrestricted_and_exclusions_still_hold() {
         .unwrap_err();
     assert!(err.to_string().contains("excluded"), "{err}");
 }
+
+/// A role scoped by domain covers a handle made from the tenant's GUID once the fleet
+/// listing has told the client the tenant's domains.
+#[tokio::test]
+async fn scopes_naming_a_domain_cover_a_handle_by_guid() {
+    let sim = Simulator::demo();
+    let cipp = Cipp::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .partner_tenant_relationships(DEMO_PARTNER)
+        .unwrap()
+        .build()
+        .unwrap();
+    let role = Role::editor().tenants(TenantScope::only(["contoso.com"]));
+    let tech = cipp.with_access_control(AccessControl::new(
+        Principal::technician("t").with_role(role),
+    ));
+    let guid = sim.lock_state().tenant("contoso.com").unwrap().id.clone();
+    let handle = tech.tenant(&TenantId::parse(&guid).unwrap());
+    // Before the fleet is listed the client knows only the GUID: refused.
+    let perm = &cipp::authz::Permission::IDENTITY_USER_READ;
+    assert!(handle.authorize("test", perm).await.is_err());
+    let tenants = tech.tenants().await.unwrap();
+    assert_eq!(tenants.len(), 3);
+    handle.authorize("test", perm).await.unwrap();
+    // Another tenant stays out of scope.
+    let other = sim.lock_state().tenant("fabrikam.com").unwrap().id.clone();
+    assert!(tech
+        .tenant(&TenantId::parse(&other).unwrap())
+        .authorize("test", perm)
+        .await
+        .is_err());
+}

@@ -3,7 +3,7 @@
 //! A [`TokenProvider`] turns (tenant, audience) into an access token. The providers here
 //! are a static token, app-only client credentials (client secret), and the partner refresh
 //! token of the Secure Application Model. Their token requests go through the
-//! [`Transport`](crate::Transport), so a mock server or the simulator can answer them.
+//! [`Transport`], so a mock server or the simulator can answer them.
 //! [`TokenCache`] keeps one token per (provider, tenant, audience), refreshes it ahead of
 //! expiry, and makes concurrent callers share one token request.
 //!

@@ -26,7 +26,7 @@ pub use crate::retry::{
 
 /// Answers requests by what they are (their [operation](ApiRequest::operation_name)),
 /// before the transport: the seam for operation-level mocks
-/// ([`crate::test_util::OperationMock`] with the `test-util` feature). An intercepted
+/// (`test_util::OperationMock` with the `test-util` feature). An intercepted
 /// answer goes through the same retries, error mapping and decoding as a real one.
 pub trait Interceptor: Send + Sync + 'static {
     /// An answer for `request`, or `None` to send it through the transport.

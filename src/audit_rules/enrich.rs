@@ -165,7 +165,7 @@ impl IpInfo for StaticIpInfo {
 
 /// The audit record rules are evaluated on: the record itself (Microsoft's unified audit log
 /// shape), or its `auditData` when it is a Graph audit-log query record, with the
-/// properties listed in the [module documentation](self) added. A record that is not a JSON
+/// properties listed in the module documentation added. A record that is not a JSON
 /// object is returned unchanged.
 pub fn enrich(record: &Value, ip: &dyn IpInfo) -> Value {
     let (mut data, outer) = match record

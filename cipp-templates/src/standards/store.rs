@@ -1,6 +1,6 @@
 //! Where standards results live: the latest result of each (tenant, standard[, template])
 //! with its drift history, and every result in order. [`ResultStore::record`] applies the
-//! one rule [`next_record`] and says what changed ([`Transition`]), so an alert is raised
+//! one rule [`next_record`] and says what changed ([`Transition`](super::results::Transition)), so an alert is raised
 //! once per new drift whichever worker ran the standard.
 //!
 //! Stores: [`MemoryResultStore`]; the SQLite and PostgreSQL template stores
