@@ -1123,3 +1123,88 @@ pub async fn decide(
         _ => Ok(DriftAction::Recorded),
     }
 }
+
+/// Drift decisions in the scheduler's key-value store (memory, SQLite, PostgreSQL), so they
+/// survive restarts and every worker sees the same: one value per tenant (namespace
+/// `drift-decisions`), appended with compare-and-swap.
+#[derive(Clone)]
+pub struct KvDriftBook {
+    kv: Arc<dyn cipp_scheduler::kv::KvStore>,
+}
+
+impl std::fmt::Debug for KvDriftBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvDriftBook").finish_non_exhaustive()
+    }
+}
+
+impl KvDriftBook {
+    /// The key-value namespace of the decisions.
+    pub const NAMESPACE: &'static str = "drift-decisions";
+
+    /// Decisions kept in `kv`.
+    pub fn new(kv: Arc<dyn cipp_scheduler::kv::KvStore>) -> KvDriftBook {
+        KvDriftBook { kv }
+    }
+}
+
+fn book_error(e: impl std::fmt::Display) -> cipp_templates::store::StoreError {
+    cipp_templates::store::StoreError::Database(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl DriftBook for KvDriftBook {
+    async fn decide(
+        &self,
+        decision: DriftDecision,
+    ) -> Result<(), cipp_templates::store::StoreError> {
+        let key = decision.tenant.as_str().to_ascii_lowercase();
+        // A few tries: another worker may decide for the same tenant at the same time.
+        for _ in 0..8 {
+            let current = self
+                .kv
+                .get(Self::NAMESPACE, &key)
+                .await
+                .map_err(book_error)?;
+            let (mut list, version): (Vec<DriftDecision>, Option<u64>) = match &current {
+                Some(v) => (
+                    serde_json::from_value(v.value.clone()).map_err(book_error)?,
+                    Some(v.version),
+                ),
+                None => (Vec::new(), None),
+            };
+            // Only the latest decision per deviation matters; keep the book small.
+            list.retain(|d| d.deviation != decision.deviation);
+            list.push(decision.clone());
+            let value = serde_json::to_value(&list).map_err(book_error)?;
+            if self
+                .kv
+                .put(Self::NAMESPACE, &key, &value, version)
+                .await
+                .map_err(book_error)?
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+        Err(book_error(format!(
+            "the drift decisions of {key} kept changing under this write; try again"
+        )))
+    }
+
+    async fn decisions(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<DriftDecision>, cipp_templates::store::StoreError> {
+        let key = tenant.as_str().to_ascii_lowercase();
+        match self
+            .kv
+            .get(Self::NAMESPACE, &key)
+            .await
+            .map_err(book_error)?
+        {
+            Some(v) => serde_json::from_value(v.value).map_err(book_error),
+            None => Ok(Vec::new()),
+        }
+    }
+}

@@ -244,3 +244,44 @@ async fn deviations_decisions_and_actions() {
     .unwrap_err();
     assert!(e.to_string().contains("Tenant.Standards.ReadWrite"), "{e}");
 }
+
+/// Decisions kept in the scheduler's SQLite store survive a restart; a later decision for
+/// the same deviation replaces the earlier one; tenants are apart.
+#[tokio::test]
+async fn drift_decisions_in_the_scheduler_store_survive_a_restart() {
+    use cipp::standards::{DriftBook, DriftDecision, KvDriftBook};
+    let dir = std::env::temp_dir().join(format!("cipp-drift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("scheduler.db");
+    let _ = std::fs::remove_file(&path);
+    let contoso = TenantId::parse("contoso.com").unwrap();
+    let decision = |status, by: &str| DriftDecision {
+        tenant: contoso.clone(),
+        deviation: "standards.DisableAppCreation".into(),
+        status,
+        by: by.into(),
+        at: chrono::Utc::now(),
+        reason: None,
+    };
+    {
+        let store = Arc::new(cipp::scheduler::sqlite::SqliteStore::open(&path).unwrap());
+        let book = KvDriftBook::new(store);
+        book.decide(decision(DriftStatus::Accepted, "eddie"))
+            .await
+            .unwrap();
+        book.decide(decision(DriftStatus::Denied, "rita"))
+            .await
+            .unwrap();
+    }
+    let store = Arc::new(cipp::scheduler::sqlite::SqliteStore::open(&path).unwrap());
+    let book = KvDriftBook::new(store);
+    let got = book.decisions(&contoso).await.unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (got[0].status, got[0].by.as_str()),
+        (DriftStatus::Denied, "rita")
+    );
+    let other = TenantId::parse("fabrikam.com").unwrap();
+    assert!(book.decisions(&other).await.unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
