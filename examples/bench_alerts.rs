@@ -19,51 +19,11 @@ use std::time::{Duration, Instant};
 
 use cipp::alerts::{run_alert, Alert, AlertCatalogue, AlertService};
 use cipp::scheduler::alert_state::MemoryAlertState;
-use cipp::sim::kit::{Licence, TenantSeed};
-use cipp::sim::Simulator;
-use cipp::{Cipp, Tenant, TenantId};
 use serde_json::Value;
 
+mod support;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// An E5-like licence: Entra ID P1/P2, Exchange, Defender for Office 365, Intune.
-fn e5() -> Licence {
-    Licence::new("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5", 25)
-        .plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM")
-        .plan("eec0eb4f-6444-4f95-aba0-50c24d67f998", "AAD_PREMIUM_P2")
-        .plan(
-            "efb87545-963c-4e0d-99df-69c6916d9eb0",
-            "EXCHANGE_S_ENTERPRISE",
-        )
-        .plan("f20fedf3-f3c3-43c3-8267-2bfdd51c0939", "ATP_ENTERPRISE")
-        .plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A")
-}
-
-fn fleet(n: usize, concurrency: usize) -> Result<(Simulator, Cipp, Vec<Tenant>), BoxError> {
-    let mut b = Simulator::builder();
-    let mut domains = Vec::new();
-    for i in 0..n {
-        let domain = format!("tenant{i:04}.onmicrosoft.com");
-        b = b.tenant(TenantSeed::new(&domain, &format!("Tenant {i}")).licence(e5()));
-        domains.push(domain);
-    }
-    let sim = b.try_build()?;
-    let tenants: Vec<Tenant> = domains
-        .iter()
-        .map(|d| {
-            let mut t = Tenant::new(TenantId::parse(&cipp::sim::state::synthetic_guid(d))?);
-            t.default_domain = Some(d.clone());
-            Ok(t)
-        })
-        .collect::<Result<_, cipp::Error>>()?;
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .tenants(tenants.clone())
-        .concurrency(concurrency)
-        .build()?;
-    Ok((sim, cipp, tenants))
-}
 
 /// The alerts that run with their default input (`MXRecordChanged` left out: it needs the
 /// embedder's DNS resolver).
@@ -89,7 +49,7 @@ async fn run(
     latency: Duration,
     alerts: &[Arc<dyn Alert>],
 ) -> Result<Figures, BoxError> {
-    let (sim, cipp, tenants) = fleet(n, concurrency)?;
+    let (sim, cipp, tenants) = support::licensed_fleet(n, concurrency)?;
     let service = AlertService {
         catalogue: Arc::new(AlertCatalogue::builtin()),
         state: Arc::new(MemoryAlertState::new()),

@@ -19,14 +19,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cipp::sim::kit::{Licence, TenantSeed};
 use cipp::sim::Simulator;
 use cipp::standards::catalogue::example_settings;
 use cipp::standards::{
     run, run_tenant, Assignment, Catalogue, Mode, RunOptions, StandardsTemplate, TemplateTarget,
     TenantTarget,
 };
-use cipp::{Cipp, Tenant, TenantId};
+
+mod support;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -54,49 +54,6 @@ fn template() -> (StandardsTemplate, Vec<Assignment>) {
         }
     }
     (t, assignments)
-}
-
-/// An E5-like licence: Entra ID P1, Exchange, Defender for Office 365, Intune, SharePoint.
-fn e5() -> Licence {
-    Licence::new("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5", 25)
-        .plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM")
-        .plan(
-            "efb87545-963c-4e0d-99df-69c6916d9eb0",
-            "EXCHANGE_S_ENTERPRISE",
-        )
-        .plan("f20fedf3-f3c3-43c3-8267-2bfdd51c0939", "ATP_ENTERPRISE")
-        .plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A")
-        .plan(
-            "5dbe027f-2339-4123-9542-606e4d348a72",
-            "SHAREPOINTENTERPRISE",
-        )
-}
-
-fn fleet(n: usize, concurrency: usize) -> Result<(Simulator, Cipp, Vec<Tenant>), BoxError> {
-    let mut b = Simulator::builder();
-    let mut domains = Vec::new();
-    for i in 0..n {
-        let domain = format!("tenant{i:04}.onmicrosoft.com");
-        b = b.tenant(TenantSeed::new(&domain, &format!("Tenant {i}")).licence(e5()));
-        domains.push(domain);
-    }
-    let sim = b.try_build()?;
-    let tenants: Vec<Tenant> = domains
-        .iter()
-        .map(|d| {
-            // By GUID, as a partner's fleet lists its customers.
-            let mut t = Tenant::new(TenantId::parse(&cipp::sim::state::synthetic_guid(d))?);
-            t.default_domain = Some(d.clone());
-            Ok(t)
-        })
-        .collect::<Result<_, cipp::Error>>()?;
-    let cipp = Cipp::builder()
-        .transport(Arc::new(sim.clone()))
-        .credentials(sim.client_credentials())
-        .tenants(tenants.clone())
-        .concurrency(concurrency)
-        .build()?;
-    Ok((sim, cipp, tenants))
 }
 
 struct Figures {
@@ -141,7 +98,7 @@ async fn shared(
     template: &StandardsTemplate,
     latency: Duration,
 ) -> Result<Figures, BoxError> {
-    let (sim, cipp, tenants) = fleet(n, concurrency)?;
+    let (sim, cipp, tenants) = support::licensed_fleet(n, concurrency)?;
     sim.set_latency(latency);
     let start = Instant::now();
     let report = run(
@@ -171,7 +128,7 @@ async fn one_by_one(
     concurrency: usize,
     assignments: &[Assignment],
 ) -> Result<Figures, BoxError> {
-    let (sim, cipp, tenants) = fleet(n, concurrency)?;
+    let (sim, cipp, tenants) = support::licensed_fleet(n, concurrency)?;
     sim.set_latency(latency());
     let assignments = Arc::new(assignments.to_vec());
     let now = cipp.clock().now();

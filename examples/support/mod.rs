@@ -95,3 +95,54 @@ pub fn outcome_line(o: &cipp::Outcome) -> String {
     };
     format!("[{kind}] {}", o.message())
 }
+
+/// An E5-like licence for benchmark fleets: Entra ID P1 and P2, Exchange, Defender for
+/// Office 365, Intune, SharePoint.
+pub fn e5() -> cipp::sim::kit::Licence {
+    cipp::sim::kit::Licence::new("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5", 25)
+        .plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM")
+        .plan("eec0eb4f-6444-4f95-aba0-50c24d67f998", "AAD_PREMIUM_P2")
+        .plan(
+            "efb87545-963c-4e0d-99df-69c6916d9eb0",
+            "EXCHANGE_S_ENTERPRISE",
+        )
+        .plan("f20fedf3-f3c3-43c3-8267-2bfdd51c0939", "ATP_ENTERPRISE")
+        .plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A")
+        .plan(
+            "5dbe027f-2339-4123-9542-606e4d348a72",
+            "SHAREPOINTENTERPRISE",
+        )
+}
+
+/// A benchmark fleet: `n` new simulated tenants with the [`e5`] licence, and a client of
+/// them (app credentials, the tenants given by GUID as a partner's fleet lists them, at
+/// most `concurrency` at once).
+pub fn licensed_fleet(
+    n: usize,
+    concurrency: usize,
+) -> Result<(Simulator, Cipp, Vec<Tenant>), Box<dyn std::error::Error + Send + Sync>> {
+    let mut b = Simulator::builder();
+    let mut domains = Vec::new();
+    for i in 0..n {
+        let domain = format!("tenant{i:04}.onmicrosoft.com");
+        b = b
+            .tenant(cipp::sim::kit::TenantSeed::new(&domain, &format!("Tenant {i}")).licence(e5()));
+        domains.push(domain);
+    }
+    let sim = b.try_build()?;
+    let tenants: Vec<Tenant> = domains
+        .iter()
+        .map(|d| {
+            let mut t = Tenant::new(TenantId::parse(&cipp::sim::state::synthetic_guid(d))?);
+            t.default_domain = Some(d.clone());
+            Ok(t)
+        })
+        .collect::<Result<_, Error>>()?;
+    let cipp = Cipp::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.client_credentials())
+        .tenants(tenants.clone())
+        .concurrency(concurrency)
+        .build()?;
+    Ok((sim, cipp, tenants))
+}
