@@ -47,7 +47,7 @@ async fn main() -> Result<(), BoxError> {
             .audit(Arc::new(log.clone())),
     );
 
-    let adele = tech.tenant(&contoso).user("adelev@contoso.com")?;
+    let adele = tech.tenant(&contoso)?.user("adelev@contoso.com")?;
     let reset = adele
         .reset_password(
             None,
@@ -68,14 +68,11 @@ async fn main() -> Result<(), BoxError> {
         Ok(()) => println!("unexpected: the mailbox change ran"),
         Err(e) => println!("hide Adele from the address lists: {e}"),
     }
-    match tech
-        .tenant(&northwind)
-        .user("someone@northwind.com")?
-        .revoke_sessions()
-        .await
-    {
-        Ok(()) => println!("unexpected: Northwind is out of scope"),
-        Err(e) => println!("revoke sessions in Northwind: {e}"),
+    // A third tenant: no handle at all, so nothing can be sent to it (`resolve_tenant`
+    // records the refusal; `tenant` refuses the same, silently).
+    match tech.resolve_tenant(&northwind).await {
+        Ok(_) => println!("unexpected: Northwind is out of scope"),
+        Err(e) => println!("work in Northwind: {e}"),
     }
     let group = Template::new(
         TemplateKind::Group,
@@ -93,14 +90,17 @@ async fn main() -> Result<(), BoxError> {
     if let Some(e) = &report.tenants[0].error {
         println!("deploy a group template to Fabrikam: {e}");
     }
-    // A GDAP change (Tenant.Relationship.ReadWrite, in the partner tenant): refused.
-    let partner = tech.tenant(&TenantId::parse(DEMO_PARTNER)?);
-    match cipp::gdap::GdapActions::new(&partner)
-        .terminate("7f2a3b4c-0000-4000-8000-000000000001")
-        .await
-    {
-        Ok(_) => println!("unexpected: the GDAP change ran"),
-        Err(e) => println!("terminate a GDAP relationship: {e}"),
+    // A GDAP change (Tenant.Relationship.ReadWrite, checked in the partner tenant and in
+    // the customer's): GDAP lives in the partner tenant, outside the technician's scope.
+    match tech.resolve_tenant(&TenantId::parse(DEMO_PARTNER)?).await {
+        Ok(partner) => match cipp::gdap::GdapActions::new(&partner)
+            .terminate("7f2a3b4c-0000-4000-8000-000000000001")
+            .await
+        {
+            Ok(_) => println!("unexpected: the GDAP change ran"),
+            Err(e) => println!("terminate a GDAP relationship: {e}"),
+        },
+        Err(e) => println!("terminate a GDAP relationship (partner tenant): {e}"),
     }
     println!(
         "requests sent by the refused calls: {}",

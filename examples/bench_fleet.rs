@@ -32,7 +32,7 @@ async fn main() -> Result<(), cipp::Error> {
     let t = TenantId::parse("contoso.onmicrosoft.com")?;
     let start = Instant::now();
     let r = research(
-        &cipp.tenant(&t),
+        &cipp.tenant(&t)?,
         scenario::DEMO_COMPROMISED_UPN,
         &ResearchOptions::default(),
     )

@@ -85,7 +85,7 @@ fn fleet(targets: usize, concurrency: usize) -> (Simulator, Cipp, Vec<Tenant>) {
 
 /// Captures the 10 templates from the source tenant (before any latency is set).
 async fn templates(cipp: &Cipp, source: &Tenant) -> Result<Vec<Template>, BoxError> {
-    let h = cipp.tenant(&source.id);
+    let h = cipp.tenant(&source.id)?;
     let mut out = Vec::new();
     let groups = h.graph().groups().list().await?;
     for g in &groups {

@@ -15,7 +15,7 @@ use cipp::research::{research, ResearchOptions};
 async fn main() -> Result<(), cipp::Error> {
     let (cipp, _sim) = support::client()?;
     let (tenant, user) = support::target(cipp::sim::scenario::DEMO_COMPROMISED_UPN)?;
-    let handle = cipp.tenant(&tenant);
+    let handle = cipp.tenant(&tenant)?;
 
     let report = research(&handle, &user, &ResearchOptions::default()).await?;
     println!(

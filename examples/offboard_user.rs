@@ -36,7 +36,7 @@ async fn main() -> Result<(), cipp::Error> {
         licenses: LicenseRemoval::Deferred,
         ..Default::default()
     };
-    let result = offboard(&cipp.tenant(&tenant), &user, &options).await?;
+    let result = offboard(&cipp.tenant(&tenant)?, &user, &options).await?;
     support::print_report(&format!("offboarding {user}"), &result.report);
     for f in &result.follow_ups {
         println!("follow-up: {f:?}");

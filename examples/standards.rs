@@ -145,7 +145,7 @@ async fn main() -> Result<(), BoxError> {
         .iter()
         .find(|t| t.label().starts_with("Contoso"))
         .ok_or("the demo fleet lacks Contoso")?;
-    let f = cipp.tenant(&drifting.id);
+    let f = cipp.tenant(&drifting.id)?;
     f.graph()
         .settings()
         .update(

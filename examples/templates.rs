@@ -32,7 +32,7 @@ async fn print_plans(
     bindings: &[Binding],
 ) -> Result<(), BoxError> {
     for t in tenants {
-        let handle = cipp.tenant(&t.id);
+        let handle = cipp.tenant(&t.id)?;
         let p = plan_tenant(&handle, templates, bindings, &PlanOptions::default()).await?;
         println!(
             "  {} — {}",
@@ -73,7 +73,7 @@ async fn main() -> Result<(), BoxError> {
 
     // Graph refuses enabled policies while security defaults are on.
     for t in std::iter::once(&contoso).chain(&targets) {
-        cipp.tenant(&t.id)
+        cipp.tenant(&t.id)?
             .graph()
             .conditional_access()
             .disable_security_defaults()
@@ -81,7 +81,7 @@ async fn main() -> Result<(), BoxError> {
     }
 
     // 1. Capture from Contoso into a store on disk.
-    let a = cipp.tenant(&contoso.id);
+    let a = cipp.tenant(&contoso.id)?;
     let policy: ConditionalAccessPolicy = serde_json::from_value(json!({
         "displayName": "Require MFA for admins", "state": "enabled",
         "conditions": {"clientAppTypes": ["all"], "applications": {"includeApplications": ["All"]},

@@ -18,7 +18,7 @@ use secrecy::ExposeSecret;
 async fn main() -> Result<(), cipp::Error> {
     let (cipp, sim) = support::client()?;
     let (tenant, user) = support::target("alexw@contoso.com")?;
-    let u = cipp.tenant(&tenant).user(&user)?;
+    let u = cipp.tenant(&tenant)?.user(&user)?;
 
     let v = u.view().await?;
     println!(
@@ -87,7 +87,7 @@ async fn main() -> Result<(), cipp::Error> {
         "re-require MFA registration",
         &u.rerequire_mfa(Guard::RefusePrivileged).await?,
     );
-    let admin = cipp.tenant(&tenant).user("diegos@contoso.com")?;
+    let admin = cipp.tenant(&tenant)?.user("diegos@contoso.com")?;
     match admin.set_sign_in(false, Guard::RefusePrivileged).await {
         Err(e) => println!("guardrail: {e}"),
         Ok(o) => println!("unexpected: {o:?}"),

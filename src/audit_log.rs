@@ -588,7 +588,7 @@ impl cipp_scheduler::command::Command for ProcessCommand {
             .map_err(|e| CommandError::failed(format!("bad parameters: {e}")))?;
         let rules = parse_rules(&p.rules).map_err(CommandError::failed)?;
         let id = cipp_core::TenantId::parse(&ctx.tenant).map_err(|e| CommandError::from(&e))?;
-        let handle = self.cipp.tenant(&id);
+        let handle = self.cipp.tenant(&id).map_err(|e| CommandError::from(&e))?;
         let names = [ctx.tenant.as_str()];
         let groups = self.service.groups.groups_of(&names);
         let hits = process_tenant(

@@ -291,6 +291,11 @@ impl TenantScope {
     }
 
     /// Whether `tenant` (its id and domains) is covered; `Err` says why not.
+    /// Whether the scope is every tenant, with nothing blocked.
+    pub fn is_every_tenant(&self) -> bool {
+        self.allowed.is_none() && self.blocked.is_empty() && self.blocked_groups.is_empty()
+    }
+
     fn covers(&self, tenant: &[&str], groups: &TenantGroups) -> Result<(), String> {
         let hit = |list: &[String]| {
             list.iter()
@@ -483,7 +488,15 @@ pub struct Refusal {
     pub tenant: Option<String>,
     /// Why.
     pub reason: String,
+    /// What the caller can do about it.
+    pub advice: &'static str,
 }
+
+/// The advice for a tenant outside every granting role's scope.
+const SCOPE_ADVICE: &str = "ask for a role whose tenant scope includes this tenant (or a \
+     tenant group holding it); a scope naming the tenant by domain matches a handle made from \
+     its id once the client knows the domain (Cipp::tenants lists the fleet, \
+     Cipp::resolve_tenant looks one tenant up)";
 
 impl Principal {
     /// A technician without roles yet.
@@ -534,17 +547,18 @@ impl Principal {
         tenant: Option<&[&str]>,
         groups: &TenantGroups,
     ) -> Result<(), Refusal> {
-        let refuse = |reason: String| Refusal {
+        let refuse = |reason: String, advice: &'static str| Refusal {
             permission: permission.clone(),
             tenant: tenant.and_then(|t| t.first()).map(|t| (*t).to_owned()),
             reason,
+            advice,
         };
         let granting: Vec<&Role> = self.roles.iter().filter(|r| r.grants(permission)).collect();
         if granting.is_empty() {
-            return Err(refuse(format!(
-                "no role of {} grants {permission}",
-                self.name
-            )));
+            return Err(refuse(
+                format!("no role of {} grants {permission}", self.name),
+                "ask an administrator for a role that grants this permission",
+            ));
         }
         let Some(tenant) = tenant else {
             return Ok(());
@@ -556,13 +570,49 @@ impl Principal {
                 Err(e) => why.push(format!("role `{}`: {e}", r.name)),
             }
         }
-        Err(refuse(why.join("; ")))
+        Err(refuse(why.join("; "), SCOPE_ADVICE))
+    }
+
+    /// Whether some role granting `permission` covers every tenant (no allow list, no
+    /// blocks).
+    pub fn covers_every_tenant(&self, permission: &Permission) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.grants(permission) && r.tenants.is_every_tenant())
+    }
+
+    /// Whether any role of the principal covers the tenant known by `names` (id and
+    /// domains), whatever the permission: what a tenant handle needs to exist. A refusal
+    /// is [`Error::Forbidden`] for "any operation".
+    pub fn reaches(&self, names: &[&str], groups: &TenantGroups) -> Result<(), Error> {
+        let refuse = |reason: String, advice: &str| {
+            Error::forbidden_with_advice(
+                "any operation",
+                names.first().map(|t| (*t).to_owned()),
+                reason,
+                advice,
+            )
+        };
+        if self.roles.is_empty() {
+            return Err(refuse(
+                format!("{} has no role", self.name),
+                "ask an administrator for a role",
+            ));
+        }
+        let mut why = Vec::new();
+        for r in &self.roles {
+            match r.tenants.covers(names, groups) {
+                Ok(()) => return Ok(()),
+                Err(e) => why.push(format!("role `{}`: {e}", r.name)),
+            }
+        }
+        Err(refuse(why.join("; "), SCOPE_ADVICE))
     }
 }
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Error {
-        Error::forbidden(r.permission.to_string(), r.tenant, r.reason)
+        Error::forbidden_with_advice(r.permission.to_string(), r.tenant, r.reason, r.advice)
     }
 }
 
@@ -757,22 +807,25 @@ impl crate::client::TenantHandle {
     }
 
     pub(crate) async fn authorize_act(&self, act: &Act<'_>) -> Result<(), Error> {
-        let tenant = self.id().as_str();
-        let refusal = if self.cipp().is_excluded(self.id()) {
-            Some(Refusal {
-                permission: act.permission.clone(),
-                tenant: Some(tenant.to_owned()),
-                reason: "the tenant is excluded from the fleet".to_owned(),
-            })
-        } else {
-            self.cipp().access_control().and_then(|a| {
-                let names = self.cipp().names_of(self.id());
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                a.principal
-                    .check_names(act.permission, Some(&names), &a.groups)
-                    .err()
-            })
-        };
+        let mut refusal = self.refusal(act);
+        // The client may know the tenant by one name only while an exclusion or a scope
+        // names it by another (a domain for a GUID handle): learn its names, then decide
+        // again. Only when that could change the answer: an allowed call facing an
+        // exclusion of the other kind, or a call refused for its tenant scope alone.
+        let learn = self.cipp().names_of(self.id()).len() == 1
+            && match &refusal {
+                None => self.cipp().exclusion_needs_names(self.id()),
+                Some(_) => {
+                    !self.cipp().is_excluded(self.id())
+                        && self.cipp().access_control().is_some_and(|a| {
+                            a.principal.roles.iter().any(|r| r.grants(act.permission))
+                        })
+                }
+            };
+        if learn {
+            self.cipp().learn_names(self.id()).await;
+            refusal = self.refusal(act);
+        }
         match refusal {
             None => Ok(()),
             Some(r) => {
@@ -786,6 +839,27 @@ impl crate::client::TenantHandle {
                 Err(r.into())
             }
         }
+    }
+
+    /// Why `act` is refused here on what the client knows, if it is.
+    fn refusal(&self, act: &Act<'_>) -> Option<Refusal> {
+        let tenant = self.id().as_str();
+        if self.cipp().is_excluded(self.id()) {
+            return Some(Refusal {
+                permission: act.permission.clone(),
+                tenant: Some(tenant.to_owned()),
+                reason: "the tenant is excluded from the fleet".to_owned(),
+                advice: "remove it from the client's exclusions (CippBuilder::exclude) to \
+                         work on it",
+            });
+        }
+        self.cipp().access_control().and_then(|a| {
+            let names = self.cipp().names_of(self.id());
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            a.principal
+                .check_names(act.permission, Some(&names), &a.groups)
+                .err()
+        })
     }
 
     pub(crate) async fn record(&self, act: &Act<'_>, outcome: AuditOutcome) {

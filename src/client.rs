@@ -107,6 +107,7 @@ impl CippBuilder {
                 })),
                 fleet: self.fleet,
                 exclude: self.exclude,
+                domain_ids: Arc::default(),
             }),
         })
     }
@@ -122,6 +123,9 @@ struct Inner {
     /// The names (id, domains) of the tenants seen in the fleet, by lower-cased id, so that
     /// tenant scopes naming a domain match a handle made from a GUID.
     names: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>,
+    /// Domains looked up through the partner (lower-cased): the tenant id each resolved
+    /// to, `None` when the lookup failed.
+    domain_ids: Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>,
 }
 
 /// A tenant record's names for [`Inner::names`]: (lower-cased id, [id, domains]).
@@ -130,6 +134,16 @@ fn known_names(t: &Tenant) -> (String, Vec<String>) {
     n.extend(t.default_domain.clone());
     n.extend(t.initial_domain.clone());
     (t.id.as_str().to_ascii_lowercase(), n)
+}
+
+/// The refusal of a tenant excluded from the fleet.
+pub(crate) fn excluded(tenant: &str, permission: &str) -> Error {
+    Error::forbidden_with_advice(
+        permission,
+        Some(tenant.to_owned()),
+        "the tenant is excluded from the fleet",
+        "remove it from the client's exclusions (CippBuilder::exclude) to work on it",
+    )
 }
 
 /// One client for every tenant of the fleet. Cheap to clone.
@@ -169,9 +183,35 @@ impl Cipp {
         self.access.as_deref()
     }
 
-    /// Whether `tenant` is excluded from the fleet.
+    /// Whether the client excludes any tenant from the fleet.
+    pub fn has_exclusions(&self) -> bool {
+        !self.inner.exclude.is_empty()
+    }
+
+    /// Whether deciding if `tenant` is excluded needs its other names: the client knows
+    /// it by one name only and some exclusion is of the other kind (a domain for a GUID
+    /// handle, a GUID for a domain handle).
+    pub(crate) fn exclusion_needs_names(&self, tenant: &TenantId) -> bool {
+        self.names_of(tenant).len() == 1
+            && self
+                .inner
+                .exclude
+                .iter()
+                .any(|e| e.is_guid() != tenant.is_guid())
+    }
+
+    /// Whether `tenant` is excluded from the fleet: an exclusion matches the tenant's id
+    /// or any domain the client knows for it (from the fleet listing or
+    /// [`Cipp::resolve_tenant`]), case-insensitively.
     pub fn is_excluded(&self, tenant: &TenantId) -> bool {
-        self.inner.exclude.contains(tenant)
+        if self.inner.exclude.is_empty() {
+            return false;
+        }
+        let names = self.names_of(tenant);
+        self.inner
+            .exclude
+            .iter()
+            .any(|e| names.iter().any(|n| n.eq_ignore_ascii_case(e.as_str())))
     }
 
     /// The request pipeline (the escape hatch for anything not modelled).
@@ -239,7 +279,7 @@ impl Cipp {
         }
         Ok(all
             .into_iter()
-            .filter(|t| !self.inner.exclude.contains(&t.id))
+            .filter(|t| !self.is_excluded(&t.id))
             .collect())
     }
 
@@ -256,25 +296,18 @@ impl Cipp {
         out
     }
 
-    /// A handle on one tenant, whatever the tenant. For a tenant excluded from the fleet
-    /// ([`CippBuilder::exclude`]) the handle is still returned, but every facade operation
-    /// on it (user actions, workflows, template deploys, GDAP actions…) is refused with
-    /// [`Error::Forbidden`] before anything is sent. The raw clients of the handle
-    /// ([`TenantHandle::graph`], [`TenantHandle::exchange`]) are **not** checked: they send
-    /// whatever they are asked to. Use [`Cipp::try_tenant`] to be refused up front.
-    pub fn tenant(&self, id: &TenantId) -> TenantHandle {
-        TenantHandle {
-            graph: self.inner.graph.tenant(id),
-            exchange: self.inner.exchange.tenant(id),
-            cipp: self.clone(),
-            tenant: id.clone(),
-        }
-    }
-
-    /// A handle on one tenant, refused with [`Error::Forbidden`] when the tenant is
-    /// excluded from the fleet ([`CippBuilder::exclude`]), so no raw Graph or Exchange call
-    /// can be made on it through this handle either. The principal's permissions are still
-    /// checked by each operation (they depend on the operation).
+    /// A handle on one tenant, or [`Error::Forbidden`] before anything is sent (nor
+    /// recorded: nothing was attempted yet; [`Cipp::resolve_tenant`] records) when the
+    /// tenant is excluded from the fleet ([`CippBuilder::exclude`], matched by id or by a
+    /// domain the client knows for it) or, with access control
+    /// ([`Cipp::with_access_control`]), outside the tenant scope of every role of the
+    /// principal. Each operation on the handle checks its own permission again.
+    ///
+    /// The check uses the names the client knows for the tenant: the id or domain given,
+    /// and the domains a fleet listing ([`Cipp::tenants`]) or [`Cipp::resolve_tenant`]
+    /// returned. A scope that names a tenant by domain therefore refuses a handle made
+    /// from its GUID until the client has learnt the domain; use
+    /// [`Cipp::resolve_tenant`] to look it up.
     ///
     /// ```
     /// # fn main() -> Result<(), cipp::Error> {
@@ -286,23 +319,194 @@ impl Cipp {
     ///     .partner_tenant(cipp::sim::scenario::DEMO_PARTNER)?
     ///     .exclude(vec![northwind.clone()])
     ///     .build()?;
-    /// let err = cipp.try_tenant(&northwind).unwrap_err();
+    /// let err = cipp.tenant(&northwind).unwrap_err();
     /// assert!(err.is_forbidden() && err.to_string().contains("excluded"));
-    /// assert!(cipp.try_tenant(&cipp::TenantId::parse("contoso.onmicrosoft.com")?).is_ok());
+    /// assert!(cipp.tenant(&cipp::TenantId::parse("contoso.onmicrosoft.com")?).is_ok());
     /// # Ok(()) }
     /// ```
-    pub fn try_tenant(&self, id: &TenantId) -> Result<TenantHandle, Error> {
-        if self.is_excluded(id) {
-            return Err(Error::forbidden(
-                "any operation",
-                Some(id.as_str().to_owned()),
-                format!(
-                    "the tenant {id} is excluded from the fleet; remove it from the client's \
-                     exclusions (CippBuilder::exclude) to work on it"
-                ),
-            ));
+    pub fn tenant(&self, id: &TenantId) -> Result<TenantHandle, Error> {
+        self.admit(id)?;
+        Ok(self.handle(id))
+    }
+
+    /// Like [`Cipp::tenant`], but when the tenant would be refused and the client knows no
+    /// other name for it, first asks Entra for its names through the partner tenant
+    /// (`findTenantInformationByTenantId` / `ByDomainName`, one request, remembered), so a
+    /// scope or an exclusion written as a domain matches a handle made from the GUID and
+    /// the other way round.
+    ///
+    /// Unlike [`Cipp::tenant`] (which sends and records nothing), a refusal here is
+    /// recorded in the audit trail as `tenant.open`.
+    pub async fn resolve_tenant(&self, id: &TenantId) -> Result<TenantHandle, Error> {
+        if self.admit(id).is_err() {
+            self.learn_names(id).await;
         }
-        Ok(self.tenant(id))
+        match self.tenant(id) {
+            Ok(h) => Ok(h),
+            Err(e) => {
+                self.record_refused_open(id, &e).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Records the refusal of a handle on `id` (`tenant.open`) in the audit sink, if any.
+    async fn record_refused_open(&self, id: &TenantId, e: &Error) {
+        let Some(access) = self.access_control() else {
+            return;
+        };
+        let Some(sink) = &access.audit else {
+            return;
+        };
+        let reason = match e {
+            Error::Forbidden { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
+        sink.record(crate::authz::AuditEvent {
+            at: self.pipeline().clock().now(),
+            principal: access.principal.name.clone(),
+            operation: "tenant.open".to_owned(),
+            permission: "any operation".to_owned(),
+            tenant: Some(id.as_str().to_owned()),
+            target: None,
+            parameters: serde_json::Value::Null,
+            outcome: crate::authz::AuditOutcome::Refused { reason },
+        })
+        .await;
+    }
+
+    /// An unchecked handle (the facade's own plumbing: operations check their permission).
+    pub(crate) fn handle(&self, id: &TenantId) -> TenantHandle {
+        TenantHandle {
+            graph: self.inner.graph.tenant(id),
+            exchange: self.inner.exchange.tenant(id),
+            cipp: self.clone(),
+            tenant: id.clone(),
+        }
+    }
+
+    /// Whether a handle on `id` may exist: not excluded, and inside some role's scope.
+    fn admit(&self, id: &TenantId) -> Result<(), Error> {
+        if self.is_excluded(id) {
+            return Err(excluded(id.as_str(), "any operation"));
+        }
+        let Some(access) = self.access_control() else {
+            return Ok(());
+        };
+        let names = self.names_of(id);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        access.principal.reaches(&names, &access.groups)
+    }
+
+    /// Learns other names of `id` from Entra, through the partner tenant, so checks match
+    /// it by id and by domain: a domain handle is looked up
+    /// (`findTenantInformationByDomainName`) for its GUID; for a GUID handle, every domain
+    /// named by the exclusions, the principal's tenant scopes and the tenant groups is
+    /// looked up once (remembered for the client's lifetime) and those resolving to this
+    /// tenant become its names. Failures are ignored: the check then refuses as before.
+    pub(crate) async fn learn_names(&self, id: &TenantId) {
+        use futures::StreamExt;
+        let via = match &self.inner.fleet {
+            Some(FleetSource::Gdap(p)) | Some(FleetSource::GdapRelationships(p)) => p.clone(),
+            _ => return,
+        };
+        // Only a name of the other kind can change a decision: domains for a GUID handle,
+        // the GUID for a domain handle (when some entry is a GUID).
+        let mut wanted: Vec<String> = if id.is_guid() {
+            self.named_domains()
+        } else if self.names_a_guid() {
+            vec![id.as_str().to_ascii_lowercase()]
+        } else {
+            Vec::new()
+        };
+        if wanted.is_empty() {
+            return;
+        }
+        if let Ok(seen) = self.inner.domain_ids.lock() {
+            wanted.retain(|d| !seen.contains_key(d));
+        }
+        let gdap = self.inner.graph.tenant(&via).gdap();
+        let found: Vec<(String, Option<String>)> = futures::stream::iter(wanted)
+            .map(|domain| {
+                let gdap = gdap.clone();
+                async move {
+                    let id = gdap
+                        .find_tenant_by_domain(&domain)
+                        .await
+                        .ok()
+                        .map(|i| i.tenant_id.to_ascii_lowercase())
+                        .filter(|t| !t.is_empty());
+                    (domain, id)
+                }
+            })
+            .buffer_unordered(self.inner.concurrency.clamp(1, 8))
+            .collect()
+            .await;
+        let Ok(mut seen) = self.inner.domain_ids.lock() else {
+            return;
+        };
+        seen.extend(found);
+        let key = id.as_str().to_ascii_lowercase();
+        let mut names = vec![id.as_str().to_owned()];
+        if id.is_guid() {
+            names.extend(
+                seen.iter()
+                    .filter(|(_, t)| t.as_deref() == Some(key.as_str()))
+                    .map(|(d, _)| d.clone()),
+            );
+        } else if let Some(Some(guid)) = seen.get(&key) {
+            names.push(guid.clone());
+        }
+        drop(seen);
+        if let Ok(mut cache) = self.inner.names.lock() {
+            let entry = cache.entry(key).or_insert_with(Vec::new);
+            for n in names {
+                if !entry.iter().any(|e| e.eq_ignore_ascii_case(&n)) {
+                    entry.push(n);
+                }
+            }
+        }
+    }
+
+    /// Whether an exclusion, a tenant scope or a tenant group names a tenant by GUID.
+    fn names_a_guid(&self) -> bool {
+        self.named_entries()
+            .iter()
+            .any(|n| TenantId::parse(n).is_ok_and(|t| t.is_guid()))
+    }
+
+    /// The domains (not GUIDs) that exclusions, tenant scopes and tenant groups name.
+    fn named_domains(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .named_entries()
+            .into_iter()
+            .filter(|n| n.contains('.'))
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Every tenant name that exclusions, tenant scopes and tenant groups hold.
+    fn named_entries(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .inner
+            .exclude
+            .iter()
+            .map(|e| e.as_str().to_owned())
+            .collect();
+        if let Some(a) = self.access_control() {
+            for r in &a.principal.roles {
+                let scope = &r.tenants;
+                out.extend(scope.allowed.iter().flatten().cloned());
+                out.extend(scope.blocked.iter().cloned());
+            }
+            for members in a.groups.0.values() {
+                out.extend(members.iter().cloned());
+            }
+        }
+        out
     }
 
     /// A fleet runner with the client's concurrency.
@@ -352,7 +556,14 @@ impl Cipp {
     {
         use futures::StreamExt;
         let cipp = self.clone();
-        FleetRun(fleet.run(tenants, move |t| op(cipp.tenant(&t.id))).boxed())
+        FleetRun(
+            fleet
+                .run(tenants, move |t| match cipp.tenant(&t.id) {
+                    Ok(handle) => futures::future::Either::Left(op(handle)),
+                    Err(e) => futures::future::Either::Right(futures::future::ready(Err(e))),
+                })
+                .boxed(),
+        )
     }
 
     /// The clock.
@@ -379,6 +590,7 @@ impl Cipp {
                 fleet: self.inner.fleet.clone(),
                 exclude: self.inner.exclude.clone(),
                 names: self.inner.names.clone(),
+                domain_ids: self.inner.domain_ids.clone(),
             }),
         }
     }

@@ -188,9 +188,10 @@ pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
                 window: chrono::Duration::days(p.window_days.unwrap_or(7).clamp(1, 90)),
                 ..Default::default()
             };
-            let r = crate::research::research(&c.tenant(&t), &p.user, &opts)
-                .await
-                .map_err(to_command_error)?;
+            let r =
+                crate::research::research(&c.tenant(&t).map_err(to_command_error)?, &p.user, &opts)
+                    .await
+                    .map_err(to_command_error)?;
             Ok(CommandOutput::Done(
                 json!({"verdict": r.verdict, "score": r.score, "indicators": r.indicators}),
             ))
@@ -204,9 +205,13 @@ pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
                 guard: guard(p.allow_privileged),
                 ..Default::default()
             };
-            let r = crate::remediation::remediate(&c.tenant(&t), &p.user, &opts)
-                .await
-                .map_err(to_command_error)?;
+            let r = crate::remediation::remediate(
+                &c.tenant(&t).map_err(to_command_error)?,
+                &p.user,
+                &opts,
+            )
+            .await
+            .map_err(to_command_error)?;
             report_output(r.report, Value::Null)
         }),
     );
@@ -242,9 +247,13 @@ pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
                 delete_user: p.delete_user,
                 guard: guard(p.allow_privileged),
             };
-            let r = crate::offboarding::offboard(&c.tenant(&t), &p.user, &options)
-                .await
-                .map_err(to_command_error)?;
+            let r = crate::offboarding::offboard(
+                &c.tenant(&t).map_err(to_command_error)?,
+                &p.user,
+                &options,
+            )
+            .await
+            .map_err(to_command_error)?;
             let follow_ups = serde_json::to_value(&r.follow_ups).unwrap_or(Value::Null);
             report_output(r.report, json!({"followUps": follow_ups}))
         }),
@@ -954,7 +963,7 @@ impl TaskAct {
                     return Err(e);
                 }
             };
-            let handle = cipp.tenant(&id);
+            let handle = cipp.handle(&id);
             for p in std::iter::once(&scheduler).chain(permissions) {
                 handle
                     .authorize_act(&Act {
@@ -1067,7 +1076,7 @@ impl Command for AsOwner {
             return Err(refused(&e));
         };
         let client = owned.base.with_access_control(access);
-        let handle = client.tenant(&tenant);
+        let handle = client.handle(&tenant);
         for p in &permissions {
             handle
                 .authorize_act(&Act {

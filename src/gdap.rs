@@ -26,6 +26,17 @@
 //! | [`GdapActions::enable_auto_extend`] | `gdap.enable_auto_extend` | — |
 //! | [`GdapActions::remove_global_admin`] | `gdap.remove_global_admin` | — |
 //!
+//! **The customer's tenant too.** A relationship grants access to one customer, so a
+//! write on it is also checked in the **customer** tenant: the principal needs
+//! `Tenant.Relationship.ReadWrite` there as well, and the customer must not be excluded
+//! from the fleet. The customer comes from the relationship given (create, update,
+//! access-assignment creation) or, for the calls that take only an id, from one read of
+//! the relationship made only when the client restricts something (a principal whose
+//! roles do not all cover every tenant, or fleet exclusions). The fleet-wide workflows
+//! ([`GdapActions::enable_auto_extend`], [`GdapActions::remove_global_admin`]) change
+//! every customer's relationships, so they need a role that covers every tenant. A
+//! refusal in the customer tenant is recorded with that tenant.
+//!
 //! The raw [`cipp_graph::gdap::Gdap`] behind `handle.graph().gdap()` is not checked.
 //!
 //! [`AuditEvent`]: crate::authz::AuditEvent
@@ -43,7 +54,7 @@
 //! let editor = cipp.with_access_control(AccessControl::new(
 //!     Principal::technician("alex@msp.example").with_role(Role::editor()),
 //! ));
-//! let partner = editor.tenant(&cipp::TenantId::parse(cipp::sim::scenario::DEMO_PARTNER)?);
+//! let partner = editor.tenant(&cipp::TenantId::parse(cipp::sim::scenario::DEMO_PARTNER)?)?;
 //! let gdap = cipp::gdap::GdapActions::new(&partner);
 //! // An editor reads relationships but may not change them.
 //! let relationships = gdap.relationships().await?;
@@ -98,6 +109,14 @@ fn mappings_json(mappings: &[RoleMapping]) -> Value {
     )
 }
 
+/// The customer tenant a relationship names.
+fn customer_id(r: &DelegatedAdminRelationship) -> Option<String> {
+    r.customer
+        .as_ref()
+        .map(|c| c.tenant_id.clone())
+        .filter(|t| !t.is_empty())
+}
+
 fn failed(e: &Error) -> AuditOutcome {
     AuditOutcome::Failed {
         error: e.to_string(),
@@ -117,6 +136,110 @@ impl GdapActions {
     /// The partner tenant's handle.
     pub fn handle(&self) -> &TenantHandle {
         &self.handle
+    }
+
+    /// Whether a write needs the customer's tenant checked: the principal's scope is
+    /// restricted for `Tenant.Relationship.ReadWrite`, or the fleet excludes tenants.
+    fn restricted(&self) -> bool {
+        let cipp = self.handle.cipp();
+        cipp.has_exclusions()
+            || cipp.access_control().is_some_and(|a| {
+                !a.principal
+                    .covers_every_tenant(&Permission::TENANT_RELATIONSHIP_READWRITE)
+            })
+    }
+
+    /// Checks `operation` in the partner tenant, then in the customer tenant `customer`
+    /// (when known): permission, scope and exclusion, a refusal recorded with the tenant
+    /// that refused.
+    async fn check_customer(
+        &self,
+        operation: &str,
+        target: Option<&str>,
+        parameters: &Value,
+        customer: Option<&str>,
+    ) -> Result<(), Error> {
+        let Some(customer) = customer.filter(|c| !c.is_empty()) else {
+            return Ok(());
+        };
+        let Ok(id) = cipp_core::TenantId::parse(customer) else {
+            return Ok(());
+        };
+        let act = Act {
+            operation,
+            permission: &Permission::TENANT_RELATIONSHIP_READWRITE,
+            target,
+            parameters: parameters.clone(),
+        };
+        // The partner tenant first: a caller without the permission is refused there.
+        self.handle.authorize_act(&act).await?;
+        self.handle.cipp().handle(&id).authorize_act(&act).await
+    }
+
+    /// The customer tenant of relationship `id`, read (one GET) only when
+    /// [`GdapActions::restricted`], and only after the write is allowed in the partner
+    /// tenant (a refused caller reads nothing). A failed read is the write's recorded
+    /// outcome.
+    async fn customer_of(
+        &self,
+        operation: &str,
+        id: &str,
+        parameters: &Value,
+    ) -> Result<Option<String>, Error> {
+        if !self.restricted() {
+            return Ok(None);
+        }
+        let act = Act {
+            operation,
+            permission: &Permission::TENANT_RELATIONSHIP_READWRITE,
+            target: Some(id),
+            parameters: parameters.clone(),
+        };
+        self.handle.authorize_act(&act).await?;
+        match self.api().relationship(id).await {
+            Ok(r) => Ok(customer_id(&r)),
+            Err(e) => {
+                self.handle.record(&act, failed(&e)).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Refuses a fleet-wide write unless the principal covers every tenant.
+    async fn check_fleet_wide(&self, operation: &str) -> Result<(), Error> {
+        let Some(access) = self.handle.cipp().access_control() else {
+            return Ok(());
+        };
+        let p = Permission::TENANT_RELATIONSHIP_READWRITE;
+        if access.principal.covers_every_tenant(&p) {
+            return Ok(());
+        }
+        let reason = format!(
+            "{operation} changes the relationships of every customer, and no role of {} \
+             grants {p} in every tenant",
+            access.principal.name
+        );
+        let act = Act {
+            operation,
+            permission: &p,
+            target: None,
+            parameters: Value::Null,
+        };
+        self.handle
+            .record(
+                &act,
+                AuditOutcome::Refused {
+                    reason: reason.clone(),
+                },
+            )
+            .await;
+        Err(Error::forbidden_with_advice(
+            p.to_string(),
+            None,
+            reason,
+            "ask for a role that grants it in every tenant, or change the relationships one \
+             by one",
+        ))
     }
 
     fn api(&self) -> cipp_graph::gdap::Gdap {
@@ -286,6 +409,8 @@ impl GdapActions {
             "customer": customer,
             "autoExtendDuration": new.auto_extend.as_str(),
         });
+        self.check_customer("gdap.create_relationship", customer, &parameters, customer)
+            .await?;
         self.write_new(
             "gdap.create_relationship",
             customer.unwrap_or(new.display_name.as_str()),
@@ -305,6 +430,13 @@ impl GdapActions {
         patch: &RelationshipPatch,
     ) -> Result<DelegatedAdminRelationship, Error> {
         let parameters = serde_json::to_value(patch).unwrap_or(Value::Null);
+        self.check_customer(
+            "gdap.update_relationship",
+            Some(&current.id),
+            &parameters,
+            customer_id(current).as_deref(),
+        )
+        .await?;
         self.write(
             "gdap.update_relationship",
             Some(&current.id),
@@ -318,6 +450,20 @@ impl GdapActions {
     /// Locks a created relationship for the customer's approval (then send the customer
     /// [`cipp_graph::gdap::invite_url`]). Audited as `gdap.lock_for_approval`.
     pub async fn lock_for_approval(&self, id: &str) -> Result<RelationshipRequest, Error> {
+        let customer = self
+            .customer_of(
+                "gdap.lock_for_approval",
+                id,
+                &json!({"action": "lockForApproval"}),
+            )
+            .await?;
+        self.check_customer(
+            "gdap.lock_for_approval",
+            Some(id),
+            &json!({"action": "lockForApproval"}),
+            customer.as_deref(),
+        )
+        .await?;
         self.write(
             "gdap.lock_for_approval",
             Some(id),
@@ -331,6 +477,16 @@ impl GdapActions {
     /// Terminates a relationship: the partner loses its access to the customer. Audited
     /// as `gdap.terminate`.
     pub async fn terminate(&self, id: &str) -> Result<RelationshipRequest, Error> {
+        let customer = self
+            .customer_of("gdap.terminate", id, &json!({"action": "terminate"}))
+            .await?;
+        self.check_customer(
+            "gdap.terminate",
+            Some(id),
+            &json!({"action": "terminate"}),
+            customer.as_deref(),
+        )
+        .await?;
         self.write(
             "gdap.terminate",
             Some(id),
@@ -354,6 +510,13 @@ impl GdapActions {
         roles: &[String],
     ) -> Result<AccessAssignment, Error> {
         let parameters = json!({"group": group.as_str(), "roles": roles_json(roles)});
+        self.check_customer(
+            "gdap.create_access_assignment",
+            Some(&relationship.id),
+            &parameters,
+            customer_id(relationship).as_deref(),
+        )
+        .await?;
         self.write(
             "gdap.create_access_assignment",
             Some(&relationship.id),
@@ -379,6 +542,16 @@ impl GdapActions {
             "group": current.group_id(),
             "roles": roles_json(roles),
         });
+        let customer = self
+            .customer_of("gdap.update_access_assignment", relationship, &parameters)
+            .await?;
+        self.check_customer(
+            "gdap.update_access_assignment",
+            Some(relationship),
+            &parameters,
+            customer.as_deref(),
+        )
+        .await?;
         self.write(
             "gdap.update_access_assignment",
             Some(relationship),
@@ -399,6 +572,16 @@ impl GdapActions {
         current: &AccessAssignment,
     ) -> Result<(), Error> {
         let parameters = json!({"assignment": current.id, "group": current.group_id()});
+        let customer = self
+            .customer_of("gdap.delete_access_assignment", relationship, &parameters)
+            .await?;
+        self.check_customer(
+            "gdap.delete_access_assignment",
+            Some(relationship),
+            &parameters,
+            customer.as_deref(),
+        )
+        .await?;
         self.write(
             "gdap.delete_access_assignment",
             Some(relationship),
@@ -475,6 +658,16 @@ impl GdapActions {
         reset: bool,
     ) -> Result<Applied, Error> {
         let parameters = json!({"mappings": mappings_json(mappings), "reset": reset});
+        let customer = self
+            .customer_of("gdap.apply_mappings", relationship_id, &parameters)
+            .await?;
+        self.check_customer(
+            "gdap.apply_mappings",
+            Some(relationship_id),
+            &parameters,
+            customer.as_deref(),
+        )
+        .await?;
         self.write(
             "gdap.apply_mappings",
             Some(relationship_id),
@@ -488,6 +681,7 @@ impl GdapActions {
     /// Turns on auto-extend for every active relationship that lacks it and can have it.
     /// Audited as `gdap.enable_auto_extend` (partial when a relationship failed).
     pub async fn enable_auto_extend(&self) -> Result<Report, Error> {
+        self.check_fleet_wide("gdap.enable_auto_extend").await?;
         self.write(
             "gdap.enable_auto_extend",
             None,
@@ -501,6 +695,7 @@ impl GdapActions {
     /// Removes Global Administrator from every active relationship that includes it.
     /// Audited as `gdap.remove_global_admin` (partial when a relationship failed).
     pub async fn remove_global_admin(&self) -> Result<Report, Error> {
+        self.check_fleet_wide("gdap.remove_global_admin").await?;
         self.write(
             "gdap.remove_global_admin",
             None,

@@ -1,9 +1,9 @@
 //! **cipp** — manage hundreds of Microsoft 365 customer tenants the way CIPP does, from Rust.
 //!
 //! [`Cipp`] is one client for the whole fleet: `cipp.tenants()` lists it (from GDAP or a
-//! given list), `cipp.tenant(&id)` gives a [`TenantHandle`] with the Graph and Exchange
-//! clients and [`users::UserActions`] — every action of CIPP's user flyout.
-//! [`research::research`] investigates a compromised account and scores what it finds;
+//! given list), `cipp.tenant(&id)?` gives a [`TenantHandle`] (refused for a tenant out of
+//! scope) with the Graph and Exchange clients and [`users::UserActions`] — every action of
+//! CIPP's user flyout. [`research::research`] investigates a compromised account and scores what it finds;
 //! [`remediation::remediate`] and [`offboarding::offboard`] run CIPP's steps with one outcome
 //! each. The facade re-exports the crate family: [`core`], [`graph`], [`exchange`],
 //! [`templates`], [`scheduler`] and (feature `sim`) the simulator `sim`.
@@ -23,7 +23,7 @@
 //!     .partner_tenant(cipp::sim::scenario::DEMO_PARTNER)?
 //!     .build()?;
 //! let contoso = cipp::TenantId::parse("contoso.onmicrosoft.com")?;
-//! let report = cipp::research::research(&cipp.tenant(&contoso), "meganb@contoso.com", &Default::default()).await?;
+//! let report = cipp::research::research(&cipp.tenant(&contoso)?, "meganb@contoso.com", &Default::default()).await?;
 //! assert_eq!(report.verdict, cipp::research::Verdict::LikelyCompromised);
 //! # Ok(()) }
 //! ```

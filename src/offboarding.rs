@@ -391,7 +391,7 @@ pub async fn run_follow_up(cipp: &crate::Cipp, f: &FollowUp) -> Result<Outcome, 
                 remove_all: true,
                 ..Default::default()
             };
-            cipp.tenant(tenant)
+            cipp.tenant(tenant)?
                 .user(user)?
                 .manage_licenses(&change, "US")
                 .await

@@ -51,7 +51,7 @@ macro_rules! user_commands {
             $registry.register(
                 $name,
                 typed($cipp, |c: Cipp, t: TenantId, $p: $params| async move {
-                    let $u: UserActions = c.tenant(&t).user(&$p.user).map_err(err)?;
+                    let $u: UserActions = c.tenant(&t).map_err(err)?.user(&$p.user).map_err(err)?;
                     $body
                 }),
             );
@@ -383,6 +383,7 @@ fn register_recycle_bin(registry: &mut Registry, cipp: &Cipp) {
         typed(cipp, |c: Cipp, t: TenantId, p: Deleted| async move {
             let o = c
                 .tenant(&t)
+                .map_err(err)?
                 .recycle_bin()
                 .restore_user(&p.id, p.new_user_principal_name.as_deref())
                 .await
@@ -397,6 +398,7 @@ fn register_recycle_bin(registry: &mut Registry, cipp: &Cipp) {
         typed(cipp, |c: Cipp, t: TenantId, p: Deleted| async move {
             let o = c
                 .tenant(&t)
+                .map_err(err)?
                 .recycle_bin()
                 .restore_group(&p.id)
                 .await
@@ -410,6 +412,7 @@ fn register_recycle_bin(registry: &mut Registry, cipp: &Cipp) {
         "recycle_bin.delete_permanently",
         typed(cipp, |c: Cipp, t: TenantId, p: Deleted| async move {
             c.tenant(&t)
+                .map_err(err)?
                 .recycle_bin()
                 .delete_permanently(&p.id)
                 .await

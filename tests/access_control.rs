@@ -56,7 +56,7 @@ async fn allowed_calls_run_and_refused_calls_send_nothing() {
     let sim = Simulator::demo();
     let log = MemoryAuditLog::new();
     let cipp = helpdesk(&sim, &log);
-    let contoso = cipp.tenant(&t(CONTOSO));
+    let contoso = cipp.tenant(&t(CONTOSO)).unwrap();
 
     // Identity.User.ReadWrite in Contoso: allowed, audited, the password not in the event.
     let adele = contoso.user("adelev@contoso.com").unwrap();
@@ -98,23 +98,18 @@ async fn allowed_calls_run_and_refused_calls_send_nothing() {
 
     // Reads are allowed everywhere in scope; a tenant outside the scope is refused.
     assert!(adele.view().await.is_ok());
-    let fabrikam = cipp.tenant(&t(FABRIKAM));
+    let fabrikam = cipp.tenant(&t(FABRIKAM)).unwrap();
     assert!(fabrikam
         .create_user(&CreateUser::new("Temp", "temp"))
         .await
         .is_ok());
     sim.clear_log();
-    let northwind = cipp.tenant(&t(NORTHWIND));
-    let err = northwind
-        .user("someone@northwind.com")
-        .unwrap()
-        .revoke_sessions()
-        .await
-        .unwrap_err();
+    // The excluded Northwind: no handle at all, nothing sent.
+    let err = cipp.tenant(&t(NORTHWIND)).unwrap_err();
     assert!(err.is_forbidden(), "{err}");
     assert!(
-        err.to_string().contains("excluded"),
-        "excluded from the fleet: {err}"
+        err.to_string().contains("excluded") && err.to_string().contains("CippBuilder::exclude"),
+        "excluded from the fleet, with what to do: {err}"
     );
     assert!(sim.request_log().is_empty());
 
@@ -141,9 +136,9 @@ async fn allowed_calls_run_and_refused_calls_send_nothing() {
         [
             "user.hide_from_address_lists",
             "user.add_to_groups",
-            "user.provision_onedrive",
-            "user.revoke_sessions"
-        ]
+            "user.provision_onedrive"
+        ],
+        "operations refused are recorded; no handle on Northwind was ever made"
     );
     assert!(events.iter().any(|e| e.operation == "user.create"
         && e.tenant.as_deref() == Some(FABRIKAM)
@@ -157,6 +152,7 @@ async fn a_failed_write_is_recorded_with_its_error() {
     let cipp = helpdesk(&sim, &log);
     let err = cipp
         .tenant(&t(CONTOSO))
+        .unwrap()
         .user("nobody@contoso.com")
         .unwrap()
         .revoke_sessions()
@@ -205,23 +201,31 @@ async fn no_access_control_means_unrestricted_and_exclusions_still_hold() {
     let sim = Simulator::demo();
     let cipp = client(&sim);
     assert!(cipp.access_control().is_none());
-    let contoso = cipp.tenant(&t(CONTOSO));
+    let contoso = cipp.tenant(&t(CONTOSO)).unwrap();
     contoso
         .user("adelev@contoso.com")
         .unwrap()
         .hide_from_address_lists(true)
         .await
         .unwrap();
-    let err = cipp
-        .tenant(&t(NORTHWIND))
+    let err = cipp.tenant(&t(NORTHWIND)).unwrap_err();
+    assert!(err.to_string().contains("excluded"), "{err}");
+    // An exclusion written as a domain also refuses the tenant's GUID: the handle exists
+    // (the client has not learnt the domain yet) but its first check looks the domain up.
+    let guid = sim.lock_state().tenant(NORTHWIND).unwrap().id.clone();
+    let handle = cipp.tenant(&t(&guid)).unwrap();
+    let err = handle
         .authorize("anything", &Permission::IDENTITY_USER_READ)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("excluded"), "{err}");
+    // Now known: the handle itself is refused.
+    assert!(cipp.tenant(&t(&guid)).unwrap_err().is_forbidden());
 }
 
-/// A role scoped by domain covers a handle made from the tenant's GUID once the fleet
-/// listing has told the client the tenant's domains.
+/// A role scoped by domain covers a handle made from the tenant's GUID once the client
+/// knows the tenant's domains: from the fleet listing, or looked up by
+/// `Cipp::resolve_tenant` (and by any check the scope alone refuses).
 #[tokio::test]
 async fn scopes_naming_a_domain_cover_a_handle_by_guid() {
     let sim = Simulator::demo();
@@ -233,22 +237,62 @@ async fn scopes_naming_a_domain_cover_a_handle_by_guid() {
         .build()
         .unwrap();
     let role = Role::editor().tenants(TenantScope::only(["contoso.com"]));
-    let tech = cipp.with_access_control(AccessControl::new(
-        Principal::technician("t").with_role(role),
-    ));
+    let tech = || {
+        cipp.with_access_control(AccessControl::new(
+            Principal::technician("t").with_role(role.clone()),
+        ))
+    };
     let guid = sim.lock_state().tenant("contoso.com").unwrap().id.clone();
-    let handle = tech.tenant(&TenantId::parse(&guid).unwrap());
-    // Before the fleet is listed the client knows only the GUID: refused.
-    let perm = &cipp::authz::Permission::IDENTITY_USER_READ;
-    assert!(handle.authorize("test", perm).await.is_err());
-    let tenants = tech.tenants().await.unwrap();
-    assert_eq!(tenants.len(), 3);
-    handle.authorize("test", perm).await.unwrap();
-    // Another tenant stays out of scope.
     let other = sim.lock_state().tenant("fabrikam.com").unwrap().id.clone();
-    assert!(tech
-        .tenant(&TenantId::parse(&other).unwrap())
-        .authorize("test", perm)
+
+    // Before anything is learnt the client knows only the GUID: `tenant` refuses, with
+    // the way out in the advice; `resolve_tenant` looks the scope's domain up.
+    let first = tech();
+    let err = first.tenant(&t(&guid)).unwrap_err();
+    assert!(err.to_string().contains("resolve_tenant"), "{err}");
+    let handle = first.resolve_tenant(&t(&guid)).await.unwrap();
+    let perm = &Permission::IDENTITY_USER_READ;
+    handle.authorize("test", perm).await.unwrap();
+    assert_eq!(
+        sim.request_log()
+            .iter()
+            .filter(|r| r.path.contains("findTenantInformationByDomainName"))
+            .count(),
+        1,
+        "one lookup for the scope's one domain: {:?}",
+        sim.request_log()
+    );
+    assert!(first.tenant(&t(&guid)).is_ok(), "remembered");
+    assert!(first
+        .resolve_tenant(&t(&other))
         .await
-        .is_err());
+        .unwrap_err()
+        .is_forbidden());
+
+    // Or the fleet listing teaches the client the domains.
+    let second = tech();
+    assert_eq!(second.tenants().await.unwrap().len(), 3);
+    second.tenant(&t(&guid)).unwrap();
+    assert!(second.tenant(&t(&other)).unwrap_err().is_forbidden());
+}
+
+/// `resolve_tenant` records the refusal of a tenant outside the scope (`tenant.open`);
+/// `tenant` refuses the same without a record.
+#[tokio::test(start_paused = true)]
+async fn resolve_tenant_records_a_refused_tenant() {
+    let sim = Simulator::demo();
+    let log = MemoryAuditLog::new();
+    let cipp = helpdesk(&sim, &log);
+    assert!(cipp.tenant(&t(NORTHWIND)).unwrap_err().is_forbidden());
+    assert!(log.events().is_empty());
+    let err = cipp.resolve_tenant(&t(NORTHWIND)).await.unwrap_err();
+    assert!(err.is_forbidden(), "{err}");
+    let events = log.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].operation, "tenant.open");
+    assert_eq!(events[0].tenant.as_deref(), Some(NORTHWIND));
+    assert!(matches!(events[0].outcome, AuditOutcome::Refused { .. }));
+    assert!(cipp.resolve_tenant(&t(CONTOSO)).await.is_ok());
+    assert_eq!(log.events().len(), 1);
+    assert!(sim.request_log().is_empty(), "{:?}", sim.request_log());
 }

@@ -48,7 +48,9 @@ async fn apns_expiry_raises_once_resolves_and_snoozes() {
     let (sim, cipp) = common::demo(Some(&clock), common::Fleet::Partner);
     let (service, state) = service();
     let alert = service.catalogue.get("ApnCertExpiry").unwrap().clone();
-    let contoso = cipp.tenant(&TenantId::parse("contoso.com").unwrap());
+    let contoso = cipp
+        .tenant(&TenantId::parse("contoso.com").unwrap())
+        .unwrap();
 
     // The demo's certificate expires in 20 days: raised.
     let c = run_alert(&contoso, alert.as_ref(), &service, &Value::Null, true)
@@ -74,7 +76,9 @@ async fn apns_expiry_raises_once_resolves_and_snoozes() {
             .is_empty()
     );
     // Fabrikam has no certificate: nothing.
-    let fabrikam = cipp.tenant(&TenantId::parse("fabrikam.com").unwrap());
+    let fabrikam = cipp
+        .tenant(&TenantId::parse("fabrikam.com").unwrap())
+        .unwrap();
     assert!(
         run_alert(&fabrikam, alert.as_ref(), &service, &Value::Null, true)
             .await

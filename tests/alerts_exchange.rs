@@ -46,7 +46,7 @@ fn env() -> Env {
 
 impl Env {
     fn tenant(&self, name: &str) -> TenantHandle {
-        self.cipp.tenant(&TenantId::parse(name).unwrap())
+        self.cipp.tenant(&TenantId::parse(name).unwrap()).unwrap()
     }
 
     fn alert(&self, name: &str) -> Arc<dyn Alert> {

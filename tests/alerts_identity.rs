@@ -77,7 +77,10 @@ impl Harness {
             .get(alert)
             .expect("alert in catalogue")
             .clone();
-        let t = self.cipp.tenant(&TenantId::parse(tenant).expect("tenant"));
+        let t = self
+            .cipp
+            .tenant(&TenantId::parse(tenant).expect("tenant"))
+            .unwrap();
         run_alert(&t, a.as_ref(), service, &input, true)
             .await
             .expect("alert runs")
@@ -95,7 +98,8 @@ impl Harness {
         assert!(a.validate(&input).is_err(), "{alert} accepted {input}");
         let t = self
             .cipp
-            .tenant(&TenantId::parse("contoso.com").expect("tenant"));
+            .tenant(&TenantId::parse("contoso.com").expect("tenant"))
+            .unwrap();
         let e = run_alert(&t, a.as_ref(), &self.service, &input, true)
             .await
             .expect_err("bad input refused");
@@ -244,7 +248,10 @@ async fn mfa_admins_raise_change_resolve_and_snooze() {
         );
     });
     let a = h.service.catalogue.get("MFAAdmins").unwrap().clone();
-    let contoso = h.cipp.tenant(&TenantId::parse("contoso.com").unwrap());
+    let contoso = h
+        .cipp
+        .tenant(&TenantId::parse("contoso.com").unwrap())
+        .unwrap();
     let quiet = run_alert(&contoso, a.as_ref(), &h.service, &Value::Null, false)
         .await
         .unwrap();
@@ -966,7 +973,10 @@ async fn group_membership_changes_of_watched_groups() {
         .is_empty());
     // Alex added to the Sales Team through Graph (the simulator audits it), and Isaiah
     // to All Staff (not watched).
-    let contoso = h.cipp.tenant(&TenantId::parse("contoso.com").unwrap());
+    let contoso = h
+        .cipp
+        .tenant(&TenantId::parse("contoso.com").unwrap())
+        .unwrap();
     let group_id = |nick: &str| h.contoso(|t| synthetic_guid(&format!("{}-{nick}", t.id)));
     let sales = cipp::graph::model::GroupId::from(group_id("sales").as_str());
     let all_staff = cipp::graph::model::GroupId::from(group_id("allstaff").as_str());
@@ -1065,7 +1075,10 @@ async fn an_outage_resolves_nothing_and_a_missing_licence_finds_nothing() {
         FaultRule::new(FaultKind::ServerError(503), FaultTrigger::Always).on_path("/v1.0/reports"),
     );
     let a = h.service.catalogue.get("MFAAlertUsers").unwrap().clone();
-    let contoso = h.cipp.tenant(&TenantId::parse("contoso.com").unwrap());
+    let contoso = h
+        .cipp
+        .tenant(&TenantId::parse("contoso.com").unwrap())
+        .unwrap();
     assert!(
         run_alert(&contoso, a.as_ref(), &h.service, &Value::Null, true)
             .await

@@ -70,7 +70,8 @@ impl Fx {
     ) -> Result<Vec<Change>, cipp::core::Error> {
         let handle = self
             .cipp
-            .tenant(&TenantId::parse(tenant).expect("tenant id"));
+            .tenant(&TenantId::parse(tenant).expect("tenant id"))
+            .unwrap();
         let alert = self.service.catalogue.get(alert).expect("alert").clone();
         run_alert(&handle, alert.as_ref(), &self.service, &input, true).await
     }
@@ -111,6 +112,7 @@ impl Fx {
     fn tenant_id(&self, tenant: &str) -> String {
         self.cipp
             .tenant(&TenantId::parse(tenant).expect("tenant id"))
+            .unwrap()
             .id()
             .as_str()
             .to_owned()

@@ -49,7 +49,9 @@ async fn each_record_once_across_polls_restarts_and_workers() {
     for source in [AuditSource::GraphQuery, AuditSource::UnifiedAuditLog] {
         let clock = common::demo_clock();
         let (sim, cipp) = common::demo(Some(&clock), common::Fleet::Partner);
-        let h = cipp.tenant(&TenantId::parse("contoso.com").unwrap());
+        let h = cipp
+            .tenant(&TenantId::parse("contoso.com").unwrap())
+            .unwrap();
         let kv = Arc::new(MemoryKv::new());
         let f = feed(&kv, source);
 

@@ -95,6 +95,7 @@ async fn scenario(sink: Arc<dyn AuditSink>) -> Done {
 
     let reset = alex
         .tenant(&t(CONTOSO))
+        .unwrap()
         .user("adelev@contoso.com")
         .unwrap()
         .reset_password(
@@ -110,12 +111,14 @@ async fn scenario(sink: Arc<dyn AuditSink>) -> Done {
 
     clock.advance(Duration::from_secs(3600));
     alex.tenant(&t(FABRIKAM))
+        .unwrap()
         .create_user(&CreateUser::new("Temp Worker", "tempw"))
         .await
         .unwrap();
 
     clock.advance(Duration::from_secs(3600));
     sam.tenant(&t(CONTOSO))
+        .unwrap()
         .user("adelev@contoso.com")
         .unwrap()
         .hide_from_address_lists(true)
@@ -125,6 +128,7 @@ async fn scenario(sink: Arc<dyn AuditSink>) -> Done {
     clock.advance(Duration::from_secs(3600));
     let refused = alex
         .tenant(&t(CONTOSO))
+        .unwrap()
         .user("adelev@contoso.com")
         .unwrap()
         .hide_from_address_lists(false)

@@ -174,7 +174,7 @@ async fn creates_then_licenses_groups_and_tap_with_the_exact_requests() {
     });
     new.job_title = Some("Sales Rep".into());
     new.city = Some("Seattle".into());
-    let created = cipp.tenant(&t).create_user(&new).await.unwrap();
+    let created = cipp.tenant(&t).unwrap().create_user(&new).await.unwrap();
     assert_eq!(created.user_principal_name, "meganb@contoso.com");
     assert_eq!(created.user.id.as_ref().unwrap().as_str(), NEW_ID);
     assert_eq!(created.password.expose_secret(), "xWwvJ]6NMw+bWH-d");
@@ -216,7 +216,7 @@ async fn a_bad_domain_group_or_licence_is_refused_before_any_write() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
         .mount(&server)
         .await;
-    let h = cipp.tenant(&t);
+    let h = cipp.tenant(&t).unwrap();
     let cases = [
         (
             "unverified domain",
@@ -267,7 +267,7 @@ async fn a_bad_domain_group_or_licence_is_refused_before_any_write() {
 async fn a_failed_create_is_an_error_and_a_failed_licence_is_a_partial_report() {
     let (server, cipp, t) = setup().await;
     mount_reads(&server).await;
-    let h = cipp.tenant(&t);
+    let h = cipp.tenant(&t).unwrap();
     // Graph's answer when the UPN is taken.
     let taken = Mock::given(method("POST"))
         .and(path("/v1.0/users"))
@@ -333,7 +333,7 @@ fn sim_cipp() -> (Simulator, Cipp, TenantId) {
 #[tokio::test]
 async fn from_a_captured_user_defaults_template_on_the_simulator() {
     let (sim, cipp, t) = sim_cipp();
-    let h = cipp.tenant(&t);
+    let h = cipp.tenant(&t).unwrap();
     // "Create template from user", then a new user from it.
     let captured =
         cipp::templates::capture::capture_user_defaults(h.graph(), "adelev@contoso.com", "Staff")

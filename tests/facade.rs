@@ -25,7 +25,7 @@ fn setup() -> (Simulator, Cipp) {
 
 /// Research of the demo's compromised account in Contoso.
 async fn research_compromised(cipp: &Cipp) -> cipp::research::ResearchReport {
-    let h = cipp.tenant(&contoso());
+    let h = cipp.tenant(&contoso()).unwrap();
     let options = ResearchOptions::default();
     research(&h, DEMO_COMPROMISED_UPN, &options).await.unwrap()
 }
@@ -120,7 +120,7 @@ async fn research_finds_and_explains_every_planted_indicator() {
     assert_eq!(json["verdict"], "likelyCompromised");
     // A clean user has no indicators.
     let clean = research(
-        &cipp.tenant(&contoso()),
+        &cipp.tenant(&contoso()).unwrap(),
         "gradya@contoso.com",
         &ResearchOptions::default(),
     )
@@ -167,7 +167,7 @@ async fn research_sends_its_independent_requests_concurrently() {
 #[tokio::test]
 async fn remediation_dry_run_changes_nothing_and_the_real_run_cleans_the_account() {
     let (sim, cipp) = setup();
-    let h = cipp.tenant(&contoso());
+    let h = cipp.tenant(&contoso()).unwrap();
     let upn = DEMO_COMPROMISED_UPN;
     let before = user_json(&sim, upn);
     let dry_run = RemediationOptions {
@@ -251,7 +251,7 @@ async fn a_failing_step_does_not_stop_the_others() {
     let (sim, cipp) = setup();
     sim.add_fault(server_errors("/v1.0/users/").for_tenant("contoso.com"));
     // Graph user calls fail; Exchange steps still run.
-    let h = cipp.tenant(&contoso());
+    let h = cipp.tenant(&contoso()).unwrap();
     let allow_privileged = RemediationOptions {
         guard: Guard::AllowPrivileged,
         ..Default::default()
@@ -268,7 +268,7 @@ async fn a_failing_step_does_not_stop_the_others() {
 #[tokio::test]
 async fn privileged_admins_are_protected_unless_allowed() {
     let (sim, cipp) = setup();
-    let h = cipp.tenant(&contoso());
+    let h = cipp.tenant(&contoso()).unwrap();
     let diego = h.user("diegos@contoso.com").unwrap();
     let style = PasswordStyle::default();
     let refused = diego.reset_password(None, &style, true, Guard::RefusePrivileged);
@@ -302,7 +302,7 @@ async fn privileged_admins_are_protected_unless_allowed() {
 #[tokio::test]
 async fn user_actions_change_state() {
     let (sim, cipp) = setup();
-    let h = cipp.tenant(&contoso());
+    let h = cipp.tenant(&contoso()).unwrap();
     let alex = h.user("alexw@contoso.com").unwrap();
     let overview = alex.view().await.unwrap();
     assert_eq!(overview.user.display_name.as_deref(), Some("Alex Wilber"));
@@ -390,7 +390,7 @@ async fn user_actions_change_state() {
 #[tokio::test]
 async fn offboarding_runs_in_order_and_defers_licences() {
     let (sim, cipp) = setup();
-    let h = cipp.tenant(&contoso());
+    let h = cipp.tenant(&contoso()).unwrap();
     // Every step but forwarding, OneDrive and deletion; each value beside the switch it
     // goes with.
     let options = OffboardingOptions {
@@ -496,7 +496,7 @@ async fn offboarding_runs_in_order_and_defers_licences() {
 async fn mfa_push_and_onedrive_actions() {
     use cipp::users::MfaPushResult;
     let (sim, cipp) = setup();
-    let h = cipp.tenant(&contoso());
+    let h = cipp.tenant(&contoso()).unwrap();
     assert_eq!(
         h.user(DEMO_COMPROMISED_UPN)
             .unwrap()
@@ -567,7 +567,7 @@ async fn absurd_research_options_are_refused_without_a_panic() {
         chrono::Duration::days(181),
     ] {
         let err = research(
-            &cipp.tenant(&contoso()),
+            &cipp.tenant(&contoso()).unwrap(),
             DEMO_COMPROMISED_UPN,
             &ResearchOptions {
                 window,
@@ -584,7 +584,7 @@ async fn absurd_research_options_are_refused_without_a_panic() {
     assert_eq!(sim.request_log().len(), before, "a request was sent");
     // A huge sign-in count is clamped to what Graph pages, not truncated to garbage.
     let r = research(
-        &cipp.tenant(&contoso()),
+        &cipp.tenant(&contoso()).unwrap(),
         DEMO_COMPROMISED_UPN,
         &ResearchOptions {
             tenant_sign_ins: usize::MAX,

@@ -16,7 +16,7 @@ const MFA_APP: &str = "981f26a1-7f43-403b-a875-f8b09b8cd720";
 #[tokio::test]
 async fn small_user_patches_and_role_removal() {
     let (server, cipp, t) = wire().await;
-    let u = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
+    let u = cipp.tenant(&t).unwrap().user("adelev@contoso.com").unwrap();
     let role = "62e90394-69f5-4237-9190-012177145e10";
     let patches = [
         (
@@ -75,7 +75,7 @@ async fn bulk_edit_goes_through_batch_with_one_outcome_per_user() {
         ("ghost@contoso.com".to_string(), patch.clone()),
         ("not-a-user".to_string(), patch),
     ];
-    let report = UserActions::bulk_edit(&cipp.tenant(&t), &edits)
+    let report = UserActions::bulk_edit(&cipp.tenant(&t).unwrap(), &edits)
         .await
         .unwrap();
     assert_eq!(report.steps.len(), 3);
@@ -115,7 +115,7 @@ async fn sharepoint_csom_requests() {
         "ErrorMessage": "Cannot get site https://contoso-my.sharepoint.com/personal/adelev_contoso_com.", "ErrorCode": -1,
         "ErrorTypeName": "Microsoft.Online.SharePoint.Common.SpoNoSiteException", "TraceCorrelationId": "tc-1"}}]);
     expect(&server, sharing, json(200, no_site), 1).await;
-    let u = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
+    let u = cipp.tenant(&t).unwrap().user("adelev@contoso.com").unwrap();
     u.provision_onedrive().await.unwrap();
     let err = u
         .set_onedrive_sharing(cipp::sharepoint::SharingCapability::Disabled)
@@ -174,7 +174,7 @@ async fn mfa_push_sends_the_connector_xml_with_its_own_token() {
         "<BeginTwoWayAuthenticationResponse><Result><Value>Success</Value><Message/></Result><SessionId>s</SessionId><AuthenticationResult>false</AuthenticationResult></BeginTwoWayAuthenticationResponse>",
     );
     expect(&server, push, answer, 1).await;
-    let user = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
+    let user = cipp.tenant(&t).unwrap().user("adelev@contoso.com").unwrap();
     let r = user
         .send_mfa_push(cipp::users::Guard::AllowPrivileged)
         .await
@@ -201,10 +201,10 @@ async fn a_made_up_sharepoint_host_gets_no_token() {
             json(200, json!({ "id": id })),
         )
         .await;
-        let sharepoint = cipp.tenant(&t).graph().sharepoint();
+        let sharepoint = cipp.tenant(&t).unwrap().graph().sharepoint();
         let err = sharepoint.admin_url().await.unwrap_err();
         assert!(err.to_string().contains("not a SharePoint host"), "{err}");
-        let u = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
+        let u = cipp.tenant(&t).unwrap().user("adelev@contoso.com").unwrap();
         u.provision_onedrive().await.unwrap_err();
         let sent = posts(&server).await;
         assert_eq!(sent, 0, "{id}: a request was sent after the host check");
@@ -227,7 +227,7 @@ async fn mfa_push_token_errors_do_not_echo_the_connector_secret() {
         echo,
     )
     .await;
-    let user = cipp.tenant(&t).user("adelev@contoso.com").unwrap();
+    let user = cipp.tenant(&t).unwrap().user("adelev@contoso.com").unwrap();
     let err = user
         .send_mfa_push(cipp::users::Guard::AllowPrivileged)
         .await

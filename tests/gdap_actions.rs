@@ -1,7 +1,7 @@
 //! GDAP writes under access control on the simulator: an admin's access assignment is
 //! audited with its target, an editor (no `Tenant.Relationship.ReadWrite`) is refused with
 //! nothing sent and the refusal recorded, a failing write is recorded with the service's
-//! request id, and `Cipp::try_tenant` refuses an excluded tenant.
+//! request id, and `Cipp::tenant` refuses an excluded tenant.
 
 use std::sync::Arc;
 
@@ -34,12 +34,12 @@ fn acting_as(sim: &Simulator, role: Role, log: &MemoryAuditLog) -> GdapActions {
     let access = AccessControl::new(Principal::technician("alex@msp.example").with_role(role))
         .audit(Arc::new(log.clone()));
     let cipp = client(sim).with_access_control(access);
-    GdapActions::new(&cipp.tenant(&t(DEMO_PARTNER)))
+    GdapActions::new(&cipp.tenant(&t(DEMO_PARTNER)).unwrap())
 }
 
 /// A security group in the partner tenant, to receive roles.
 async fn partner_group(sim: &Simulator, name: &str) -> GroupId {
-    let raw = client(sim).tenant(&t(DEMO_PARTNER));
+    let raw = client(sim).tenant(&t(DEMO_PARTNER)).unwrap();
     raw.graph()
         .groups()
         .create(&NewGroup::security(name, &name.replace(' ', "")))
@@ -231,37 +231,160 @@ async fn a_failing_gdap_write_is_recorded_with_the_request_id() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn try_tenant_refuses_an_excluded_tenant() {
+async fn tenant_refuses_an_excluded_tenant() {
     let sim = Simulator::demo();
     let cipp = client(&sim);
-    let err = cipp.try_tenant(&t(NORTHWIND)).unwrap_err();
+    let err = cipp.tenant(&t(NORTHWIND)).unwrap_err();
     assert!(err.is_forbidden(), "{err}");
     let text = err.to_string();
     assert!(
         text.contains(NORTHWIND) && text.contains("excluded"),
         "{text}"
     );
-    let contoso = cipp.try_tenant(&t("contoso.onmicrosoft.com")).unwrap();
+    let contoso = cipp.tenant(&t("contoso.onmicrosoft.com")).unwrap();
     assert_eq!(contoso.id().as_str(), "contoso.onmicrosoft.com");
 
-    // `tenant()` still hands out a handle, whose facade operations are refused.
+    // A GDAP write through the partner's handle is checked in the customer's tenant too:
+    // terminating the relationship with the excluded Northwind is refused after reading the
+    // relationship (and looking up Northwind's domain), with no write sent.
     let log = MemoryAuditLog::new();
     let admin = cipp.with_access_control(
         AccessControl::new(Principal::technician("alex@msp.example").with_role(Role::admin()))
             .audit(Arc::new(log.clone())),
     );
-    let before = sim.log().entries().len();
-    let err = GdapActions::new(&admin.tenant(&t(NORTHWIND)))
-        .terminate("00000000-0000-4000-8000-0000000000aa")
+    let northwind = sim.lock_state().tenant(NORTHWIND).unwrap().id.clone();
+    let gdap = GdapActions::new(&admin.tenant(&t(DEMO_PARTNER)).unwrap());
+    let rel = gdap
+        .relationships()
         .await
-        .unwrap_err();
+        .unwrap()
+        .into_iter()
+        .find(|r| {
+            r.customer
+                .as_ref()
+                .is_some_and(|c| c.tenant_id == northwind)
+        })
+        .expect("a relationship with Northwind");
+    let writes = sim.log().writes().len();
+    let err = gdap.terminate(&rel.id).await.unwrap_err();
     assert!(
         err.is_forbidden() && err.to_string().contains("excluded"),
         "{err}"
     );
-    assert_eq!(sim.log().entries().len(), before);
-    assert!(matches!(
-        log.events()[0].outcome,
-        AuditOutcome::Refused { .. }
+    assert!(err.to_string().contains("CippBuilder::exclude"), "{err}");
+    assert_eq!(sim.log().writes().len(), writes, "nothing written");
+    let events = log.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].operation, "gdap.terminate");
+    assert_eq!(events[0].tenant.as_deref(), Some(northwind.as_str()));
+    assert!(matches!(events[0].outcome, AuditOutcome::Refused { .. }));
+    assert!(gdap.relationship(&rel.id).await.unwrap().is_active());
+}
+
+/// A helpdesk role scoped to Contoso may change Contoso's relationship but not
+/// Fabrikam's, and not the fleet-wide workflows; an unrestricted admin reads nothing extra.
+#[tokio::test(start_paused = true)]
+async fn gdap_writes_are_checked_in_the_customer_tenant() {
+    let sim = Simulator::demo();
+    let plain = Cipp::builder()
+        .transport(Arc::new(sim.clone()))
+        .credentials(sim.demo_credentials())
+        .partner_tenant(DEMO_PARTNER)
+        .unwrap()
+        .build()
+        .unwrap();
+    let (contoso, fabrikam) = {
+        let st = sim.lock_state();
+        (
+            st.tenant("contoso.com").unwrap().id.clone(),
+            st.tenant("fabrikam.com").unwrap().id.clone(),
+        )
+    };
+    let log = MemoryAuditLog::new();
+    let role = Role::custom("gdap-contoso")
+        .allow("Tenant.Relationship.ReadWrite")
+        .tenants(cipp::authz::TenantScope::only([
+            DEMO_PARTNER,
+            "contoso.com",
+        ]));
+    let scoped = plain.with_access_control(
+        AccessControl::new(Principal::technician("sam@msp.example").with_role(role))
+            .audit(Arc::new(log.clone())),
+    );
+    let gdap = GdapActions::new(&scoped.tenant(&t(DEMO_PARTNER)).unwrap());
+    let rels = gdap.relationships().await.unwrap();
+    let of = |id: &str| {
+        rels.iter()
+            .find(|r| r.customer.as_ref().is_some_and(|c| c.tenant_id == id))
+            .cloned()
+            .unwrap()
+    };
+    let group = partner_group(&sim, "M365 GDAP User Administrator").await;
+    let user_admin = roles::role_id("User Administrator").unwrap().to_owned();
+
+    // Contoso (in scope by domain, its GUID resolved through the partner): allowed.
+    gdap.create_access_assignment(&of(&contoso), &group, std::slice::from_ref(&user_admin))
+        .await
+        .unwrap();
+    // Fabrikam: refused in Fabrikam's tenant, nothing sent.
+    let writes = sim.log().writes().len();
+    let err = gdap
+        .create_access_assignment(&of(&fabrikam), &group, std::slice::from_ref(&user_admin))
+        .await
+        .unwrap_err();
+    assert!(err.is_forbidden(), "{err}");
+    assert!(err.to_string().contains("tenant scope"), "{err}");
+    let err = gdap.enable_auto_extend().await.unwrap_err();
+    assert!(
+        err.is_forbidden() && err.to_string().contains("every tenant"),
+        "{err}"
+    );
+    assert_eq!(sim.log().writes().len(), writes, "nothing written");
+    let outcomes: Vec<(String, Option<String>, bool)> = log
+        .events()
+        .iter()
+        .map(|e| {
+            (
+                e.operation.clone(),
+                e.tenant.clone(),
+                matches!(e.outcome, AuditOutcome::Refused { .. }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (
+                "gdap.create_access_assignment".into(),
+                Some(DEMO_PARTNER.into()),
+                false
+            ),
+            (
+                "gdap.create_access_assignment".into(),
+                Some(fabrikam.clone()),
+                true
+            ),
+            (
+                "gdap.enable_auto_extend".into(),
+                Some(DEMO_PARTNER.into()),
+                true
+            ),
+        ]
+    );
+
+    // An unrestricted admin without exclusions: a terminate is one request, no extra read.
+    let admin = plain.with_access_control(AccessControl::new(
+        Principal::technician("alex@msp.example").with_role(Role::admin()),
     ));
+    let before = sim.log().entries().len();
+    GdapActions::new(&admin.tenant(&t(DEMO_PARTNER)).unwrap())
+        .terminate(&of(&fabrikam).id)
+        .await
+        .unwrap();
+    let sent: Vec<String> = sim.log().entries()[before..]
+        .iter()
+        .filter(|e| !e.path.contains("/oauth2/"))
+        .map(|e| e.method.clone())
+        .collect();
+    assert_eq!(sent, ["POST"]);
 }

@@ -74,7 +74,9 @@ async fn refused(what: &str, r: Result<impl std::fmt::Debug, cipp::Error>, role:
 async fn nested_role_assignable_and_eligible_admins_are_protected() {
     let (sim, cipp) = common::demo(None, common::Fleet::Partner);
     seed(&sim);
-    let h = cipp.tenant(&TenantId::parse("contoso.onmicrosoft.com").unwrap());
+    let h = cipp
+        .tenant(&TenantId::parse("contoso.onmicrosoft.com").unwrap())
+        .unwrap();
     let user = |upn: &str| -> UserActions { h.user(upn).unwrap() };
 
     assert_eq!(

@@ -31,7 +31,7 @@ fn restores_sent(sim: &Simulator) -> usize {
 #[tokio::test(start_paused = true)]
 async fn users_are_restored_or_refused_with_the_reason() {
     let (sim, cipp, t) = setup();
-    let h = cipp.tenant(&t);
+    let h = cipp.tenant(&t).unwrap();
     let adele = h.user("adelev@contoso.com").unwrap();
     let id = adele.resolve().await.unwrap().id.unwrap();
     adele
@@ -84,7 +84,7 @@ async fn users_are_restored_or_refused_with_the_reason() {
 #[tokio::test(start_paused = true)]
 async fn groups_and_permanent_deletion_and_commands() {
     let (sim, cipp, t) = setup();
-    let h = cipp.tenant(&t);
+    let h = cipp.tenant(&t).unwrap();
     let all_staff = h
         .graph()
         .groups()

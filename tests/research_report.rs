@@ -43,7 +43,7 @@ async fn html_and_markdown_show_each_sections_rows() {
             .push(json!({"Identity": "meganb@contoso.com\\99", "Name": "<img src=x onerror=alert(1)>|x",
                          "Enabled": false, "Priority": 9, "RedirectTo": ["ext@evil.example"]}));
     }
-    let handle = cipp.tenant(&t);
+    let handle = cipp.tenant(&t).unwrap();
     let r = research(&handle, DEMO_COMPROMISED_UPN, &ResearchOptions::default())
         .await
         .unwrap();

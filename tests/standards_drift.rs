@@ -45,7 +45,7 @@ async fn deviations_decisions_and_actions() {
             .audit(Arc::new(log.clone())),
     );
     let contoso = TenantId::parse("contoso.com").unwrap();
-    let handle = cipp.tenant(&contoso);
+    let handle = cipp.tenant(&contoso).unwrap();
 
     // A Conditional Access template, and two policies already in Contoso: one with the
     // template's name, one that no template deploys.
@@ -227,7 +227,7 @@ async fn deviations_decisions_and_actions() {
     let ro = cipp.with_access_control(AccessControl::new(
         Principal::technician("rita").with_role(Role::readonly()),
     ));
-    let h = ro.tenant(&contoso);
+    let h = ro.tenant(&contoso).unwrap();
     assert!(drift(&h, &templates_, &options, &drift_options)
         .await
         .is_ok());

@@ -33,13 +33,14 @@ async fn prepare(cipp: &Cipp) -> (Vec<Tenant>, Vec<Template>) {
     let (contoso, targets) = tenants(cipp).await;
     for t in std::iter::once(&contoso).chain(&targets) {
         cipp.tenant(&t.id)
+            .unwrap()
             .graph()
             .conditional_access()
             .disable_security_defaults()
             .await
             .unwrap();
     }
-    let a = cipp.tenant(&contoso.id);
+    let a = cipp.tenant(&contoso.id).unwrap();
     let policy: ConditionalAccessPolicy = serde_json::from_value(json!({
         "displayName": "Require MFA for admins",
         "state": "enabled",
@@ -100,6 +101,7 @@ async fn deploys_to_two_tenants_and_again_with_the_bindings_is_no_op() {
         }
         let groups = cipp
             .tenant(&t.tenant.id)
+            .unwrap()
             .graph()
             .groups()
             .list()
@@ -128,7 +130,7 @@ async fn deploys_to_two_tenants_and_again_with_the_bindings_is_no_op() {
     }
     assert_eq!(again.bindings().len(), 4);
     for t in &targets {
-        let g = cipp.tenant(&t.id);
+        let g = cipp.tenant(&t.id).unwrap();
         assert_eq!(
             g.graph()
                 .conditional_access()

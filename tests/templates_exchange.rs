@@ -30,7 +30,7 @@ async fn exchange_and_graph_templates_deploy_together_and_again_is_no_op() {
             .unwrap()
     };
     let (contoso, targets) = (find("Contoso"), vec![find("Fabrikam"), find("Northwind")]);
-    let a = cipp.tenant(&contoso.id);
+    let a = cipp.tenant(&contoso.id).unwrap();
     run(
         &a,
         "New-TransportRule",

@@ -28,7 +28,7 @@ async fn setup() -> (
             .unwrap()
     };
     let (contoso, fabrikam) = (find("Contoso"), find("Fabrikam"));
-    let a = cipp.tenant(&contoso.id);
+    let a = cipp.tenant(&contoso.id).unwrap();
     a.graph()
         .conditional_access()
         .disable_security_defaults()

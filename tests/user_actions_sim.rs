@@ -18,6 +18,7 @@ fn setup() -> (Simulator, Cipp) {
 
 fn actions(cipp: &Cipp, upn: &str) -> UserActions {
     cipp.tenant(&TenantId::parse("contoso.onmicrosoft.com").unwrap())
+        .unwrap()
         .user(upn)
         .unwrap()
 }

@@ -79,7 +79,7 @@ pub enum Error {
     },
     /// The caller's identity lacks a permission, or the tenant is outside its scope:
     /// refused before anything was sent.
-    #[error("forbidden: {permission}{}: {reason}. What to do: ask for a role that grants {permission} there", tenant.as_ref().map(|t| format!(" in tenant {t}")).unwrap_or_default())]
+    #[error("forbidden: {permission}{}: {reason}. What to do: {advice}", tenant.as_ref().map(|t| format!(" in tenant {t}")).unwrap_or_default())]
     Forbidden {
         /// The permission needed (`Identity.User.ReadWrite`).
         permission: String,
@@ -87,6 +87,9 @@ pub enum Error {
         tenant: Option<String>,
         /// Why it is refused.
         reason: String,
+        /// What the caller can do about it (ask for a role, a wider tenant scope, or lift
+        /// the tenant's exclusion).
+        advice: String,
     },
 }
 
@@ -102,16 +105,34 @@ impl Error {
         }
     }
 
-    /// An [`Error::Forbidden`]: an access-control refusal.
+    /// An [`Error::Forbidden`]: an access-control refusal for want of `permission`; the
+    /// advice is to ask for a role that grants it (see [`Error::forbidden_with_advice`]).
     pub fn forbidden(
         permission: impl Into<String>,
         tenant: Option<String>,
         reason: impl Into<String>,
     ) -> Self {
+        let permission = permission.into();
+        let advice = match &tenant {
+            Some(_) => format!("ask for a role that grants {permission} in this tenant"),
+            None => format!("ask for a role that grants {permission}"),
+        };
+        Error::forbidden_with_advice(permission, tenant, reason, advice)
+    }
+
+    /// An [`Error::Forbidden`] with its own advice (a tenant outside the caller's scope, a
+    /// tenant excluded from the fleet).
+    pub fn forbidden_with_advice(
+        permission: impl Into<String>,
+        tenant: Option<String>,
+        reason: impl Into<String>,
+        advice: impl Into<String>,
+    ) -> Self {
         Error::Forbidden {
             permission: permission.into(),
             tenant,
             reason: reason.into(),
+            advice: advice.into(),
         }
     }
 

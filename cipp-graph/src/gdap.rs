@@ -642,6 +642,83 @@ pub fn list_customers(tenant: &TenantId) -> ApiRequest {
     .operation("list GDAP customers")
 }
 
+/// What Microsoft Entra tells any tenant about another
+/// (`tenantRelationships/findTenantInformationBy…`): its id, names and default domain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct TenantInformation {
+    /// The tenant's id.
+    pub tenant_id: String,
+    /// Its display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Its primary (default) domain.
+    #[serde(default)]
+    pub default_domain_name: Option<String>,
+    /// The name shown at sign-in.
+    #[serde(default)]
+    pub federation_brand_name: Option<String>,
+    /// Properties this version does not model.
+    #[serde(flatten)]
+    pub extra: crate::model::Extra,
+}
+
+/// Looks a tenant up by its id
+/// (`GET /tenantRelationships/findTenantInformationByTenantId(tenantId='…')`, permission
+/// `CrossTenantInformation.ReadBasic.All`). Refused locally unless `id` is a GUID.
+pub fn find_tenant_by_id(tenant: &TenantId, id: &str) -> Result<GraphOp<TenantInformation>, Error> {
+    if !is_guid(id) {
+        return Err(Error::invalid_input(
+            "tenantId",
+            format!(
+                "`{id}` is not a tenant id (a GUID); look a domain up with find_tenant_by_domain"
+            ),
+        ));
+    }
+    Ok(GraphOp::new(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            format!("/v1.0/tenantRelationships/findTenantInformationByTenantId(tenantId='{id}')"),
+        )
+        .operation("find tenant information by id"),
+        json,
+    ))
+}
+
+/// Looks a tenant up by one of its domains
+/// (`GET /tenantRelationships/findTenantInformationByDomainName(domainName='…')`).
+/// Refused locally unless `domain` looks like a domain name.
+pub fn find_tenant_by_domain(
+    tenant: &TenantId,
+    domain: &str,
+) -> Result<GraphOp<TenantInformation>, Error> {
+    let valid = domain.contains('.')
+        && domain.len() <= 253
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !valid {
+        return Err(Error::invalid_input(
+            "domainName",
+            format!("`{domain}` is not a domain name"),
+        ));
+    }
+    Ok(GraphOp::new(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            format!(
+                "/v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='{}')",
+                encode_component(domain)
+            ),
+        )
+        .operation("find tenant information by domain"),
+        json,
+    ))
+}
+
 /// GDAP operations, called on the partner tenant (`graph.tenant(&partner).gdap()`).
 #[derive(Clone, Debug)]
 pub struct Gdap(pub(crate) crate::TenantGraph);
@@ -722,6 +799,14 @@ impl Gdap {
     /// The partner's GDAP customers (`delegatedAdminCustomers`).
     pub fn delegated_customers(&self) -> crate::List<DelegatedAdminCustomer> {
         self.0.list_of(Ok(list_customers(self.0.id())))
+    }
+    /// What Entra tells about the tenant with id `id` (a GUID).
+    pub fn find_tenant_by_id(&self, id: &str) -> crate::Call<TenantInformation> {
+        self.0.call(find_tenant_by_id(self.0.id(), id))
+    }
+    /// What Entra tells about the tenant owning `domain`.
+    pub fn find_tenant_by_domain(&self, domain: &str) -> crate::Call<TenantInformation> {
+        self.0.call(find_tenant_by_domain(self.0.id(), domain))
     }
     /// The customers of the active relationships, one entry per customer tenant.
     pub async fn customers(&self) -> Result<Vec<CustomerTenant>, Error> {

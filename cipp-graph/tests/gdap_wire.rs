@@ -444,3 +444,54 @@ async fn role_groups_are_found_by_name_or_created_as_security_groups() {
     assert_eq!(mappings[1].group_id, "11111111-1111-4111-8111-111111111111");
     assert_eq!(report.steps.len(), 2);
 }
+
+#[tokio::test]
+async fn tenant_information_lookups_send_the_function_calls_and_read_the_answer() {
+    let (server, gdap) = setup().await;
+    let answer = |domain: &str| {
+        json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.tenantInformation",
+            "tenantId": CUSTOMER,
+            "federationBrandName": null,
+            "displayName": "Contoso",
+            "defaultDomainName": domain
+        })
+    };
+    on(
+        &server,
+        &format!(
+            "GET /v1.0/tenantRelationships/findTenantInformationByTenantId(tenantId='{CUSTOMER}')"
+        ),
+    )
+    .reply(200, answer("contoso.com"))
+    .await;
+    on(
+        &server,
+        "GET /v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='contoso.onmicrosoft.com')",
+    )
+    .reply(200, answer("contoso.com"))
+    .await;
+    on(
+        &server,
+        "GET /v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='nowhere.example')",
+    )
+    .fail(404, "Request_ResourceNotFound", "Resource 'nowhere.example' does not exist.")
+    .await;
+
+    let by_id = gdap.find_tenant_by_id(CUSTOMER).await.unwrap();
+    assert_eq!(by_id.tenant_id, CUSTOMER);
+    assert_eq!(by_id.default_domain_name.as_deref(), Some("contoso.com"));
+    assert_eq!(by_id.display_name.as_deref(), Some("Contoso"));
+    assert_eq!(by_id.federation_brand_name, None);
+    let by_domain = gdap.find_tenant_by_domain("contoso.onmicrosoft.com").await.unwrap();
+    assert_eq!(by_domain, by_id);
+    let err = gdap.find_tenant_by_domain("nowhere.example").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
+    // Refused before sending: not a GUID, not a domain (a quote would end the literal).
+    let before = sent(&server).await;
+    assert!(gdap.find_tenant_by_id("contoso.com").await.is_err());
+    assert!(gdap.find_tenant_by_domain("x') or ('1").await.is_err());
+    assert!(gdap.find_tenant_by_domain("localhost").await.is_err());
+    assert_eq!(sent(&server).await, before);
+}

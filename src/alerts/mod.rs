@@ -319,7 +319,10 @@ impl Command for AlertCommand {
         let p: AlertParams = serde_json::from_value(ctx.parameters)
             .map_err(|e| CommandError::failed(format!("bad parameters: {e}")))?;
         let tenant = TenantId::parse(&ctx.tenant).map_err(|e| CommandError::from(&e))?;
-        let handle = self.cipp.tenant(&tenant);
+        let handle = self
+            .cipp
+            .tenant(&tenant)
+            .map_err(|e| CommandError::from(&e))?;
         let changes = run_alert(
             &handle,
             self.alert.as_ref(),

@@ -15,7 +15,7 @@
 //!     .usage_location("US")
 //!     .license("c7df2760-2c81-4ef7-b578-5b5392b571df")
 //!     .group("Sales");
-//! let created = cipp.tenant(t).create_user(&new).await?;
+//! let created = cipp.tenant(t)?.create_user(&new).await?;
 //! println!("{} created: {}", created.user_principal_name, created.report.overall().message());
 //! # Ok(()) }
 //! ```
