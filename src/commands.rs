@@ -217,47 +217,112 @@ pub fn register_builtin(registry: &mut Registry, cipp: &Cipp) {
     );
     registry.register(
         "user.offboard",
-        typed(cipp, |c, t, p: Offboard| async move {
-            let options = OffboardingOptions {
-                revoke_sessions: p.revoke_sessions,
-                reset_password: p.reset_password,
-                disable_sign_in: p.disable_sign_in,
-                hide_from_gal: p.hide_from_gal,
-                remove_groups: p.remove_groups,
-                remove_rules: p.remove_rules,
-                remove_mobile_devices: p.remove_mobile_devices,
-                remove_calendar_invites: p.remove_calendar_invites,
-                out_of_office: p.out_of_office,
-                forward_to: p.forward_to.map(|f| (f, p.keep_copy)),
-                disable_forwarding: p.disable_forwarding,
-                disable_onedrive_sharing: p.disable_onedrive_sharing,
-                grant_full_access: p
-                    .grant_full_access
-                    .iter()
-                    .map(|u| (u.clone(), p.automap))
-                    .collect(),
-                convert_to_shared: p.convert_to_shared,
-                remove_mfa_methods: p.remove_mfa_methods,
-                licenses: if p.remove_licenses {
-                    LicenseRemoval::Deferred
-                } else {
-                    LicenseRemoval::Keep
-                },
-                clear_immutable_id: p.clear_immutable_id,
-                delete_user: p.delete_user,
-                guard: guard(p.allow_privileged),
-            };
-            let r = crate::offboarding::offboard(
-                &c.tenant(&t).map_err(to_command_error)?,
-                &p.user,
-                &options,
-            )
-            .await
-            .map_err(to_command_error)?;
-            let follow_ups = serde_json::to_value(&r.follow_ups).unwrap_or(Value::Null);
-            report_output(r.report, json!({"followUps": follow_ups}))
+        Arc::new(Offboarding {
+            cipp: cipp.clone(),
+            follow_ups: None,
         }),
     );
+}
+
+/// Registers `user.offboard` so that it **queues** its follow-ups as tasks in `store`
+/// (the engine's store) instead of returning them in its output: the deferred licence
+/// removal becomes a one-off `user.remove_licenses` task for the same tenant and user,
+/// due when the follow-up may run, owned by the offboarding task's owner (so an
+/// [`OwnedCommands`] engine checks that owner again when it runs), carrying the task's
+/// reference. The follow-up task's id is derived from the run, tenant and follow-up, so
+/// a retried run never queues it twice. Call it after [`register_builtin`] (it replaces
+/// that registration).
+pub fn register_offboarding_follow_ups(
+    registry: &mut Registry,
+    cipp: &Cipp,
+    store: Arc<dyn cipp_scheduler::store::Store>,
+) {
+    registry.register(
+        "user.offboard",
+        Arc::new(Offboarding {
+            cipp: cipp.clone(),
+            follow_ups: Some(store),
+        }),
+    );
+}
+
+/// `user.offboard`: the offboarding steps, then its follow-ups returned (`followUps`) or
+/// queued as tasks (`queuedTasks`).
+struct Offboarding {
+    cipp: Cipp,
+    follow_ups: Option<Arc<dyn cipp_scheduler::store::Store>>,
+}
+
+impl Offboard {
+    fn options(&self) -> OffboardingOptions {
+        let p = self;
+        OffboardingOptions {
+            revoke_sessions: p.revoke_sessions,
+            reset_password: p.reset_password,
+            disable_sign_in: p.disable_sign_in,
+            hide_from_gal: p.hide_from_gal,
+            remove_groups: p.remove_groups,
+            remove_rules: p.remove_rules,
+            remove_mobile_devices: p.remove_mobile_devices,
+            remove_calendar_invites: p.remove_calendar_invites,
+            out_of_office: p.out_of_office.clone(),
+            forward_to: p.forward_to.clone().map(|f| (f, p.keep_copy)),
+            disable_forwarding: p.disable_forwarding,
+            disable_onedrive_sharing: p.disable_onedrive_sharing,
+            grant_full_access: p
+                .grant_full_access
+                .iter()
+                .map(|u| (u.clone(), p.automap))
+                .collect(),
+            convert_to_shared: p.convert_to_shared,
+            remove_mfa_methods: p.remove_mfa_methods,
+            licenses: if p.remove_licenses {
+                LicenseRemoval::Deferred
+            } else {
+                LicenseRemoval::Keep
+            },
+            clear_immutable_id: p.clear_immutable_id,
+            delete_user: p.delete_user,
+            guard: guard(p.allow_privileged),
+        }
+    }
+}
+
+#[async_trait]
+impl Command for Offboarding {
+    fn validate(&self, parameters: &Value) -> Result<(), String> {
+        serde_json::from_value::<Offboard>(parameters.clone())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+        let p: Offboard = serde_json::from_value(ctx.parameters.clone())
+            .map_err(|e| CommandError::failed(format!("bad parameters: {e}")))?;
+        let tenant = TenantId::parse(&ctx.tenant).map_err(|e| CommandError::from(&e))?;
+        let handle = self.cipp.tenant(&tenant).map_err(to_command_error)?;
+        let r = crate::offboarding::offboard(&handle, &p.user, &p.options())
+            .await
+            .map_err(to_command_error)?;
+        let Some(store) = &self.follow_ups else {
+            let follow_ups = serde_json::to_value(&r.follow_ups).unwrap_or(Value::Null);
+            return report_output(r.report, json!({"followUps": follow_ups}));
+        };
+        let mut queued = Vec::new();
+        for (i, f) in r.follow_ups.iter().enumerate() {
+            let id = crate::follow_ups::queue(store.as_ref(), &ctx, i, f)
+                .await
+                .map_err(|e| {
+                    CommandError::failed(format!(
+                        "offboarding ran, but its follow-up could not be queued: {e}; run it \
+                         yourself: {}",
+                        serde_json::to_string(f).unwrap_or_default()
+                    ))
+                })?;
+            queued.push(id);
+        }
+        report_output(r.report, json!({"queuedTasks": queued}))
+    }
 }
 
 #[derive(Deserialize, Default)]

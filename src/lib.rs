@@ -40,6 +40,7 @@ pub mod audit_sinks;
 pub mod authz;
 mod client;
 pub mod commands;
+mod follow_ups;
 pub mod gdap;
 pub mod offboarding;
 pub mod recycle_bin;
