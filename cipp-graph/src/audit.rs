@@ -3,12 +3,25 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use cipp_core::{ApiRequest, Audience, Error, TenantId};
 
+use crate::filter::Filter;
 use crate::odata::{quote, Query};
 use crate::op::{unit, GraphOp};
 use crate::users::is_guid;
 
 fn odata_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Adds a caller's typed filter to clauses joined by `" and "` (in parentheses when it is
+/// an `or` and there are other clauses).
+fn push_extra(clauses: &mut Vec<String>, extra: Option<&Filter>) {
+    if let Some(extra) = extra {
+        clauses.push(if clauses.is_empty() {
+            extra.to_string()
+        } else {
+            extra.to_and_operand()
+        });
+    }
 }
 
 /// Which sign-ins to list.
@@ -26,6 +39,9 @@ pub struct SignInFilter {
     pub failures_only: bool,
     /// Page size (≤ 1000).
     pub top: Option<u32>,
+    /// More conditions, ANDed with the ones above (for example
+    /// `startsWith(appDisplayName,'Office')`); see [`crate::filter`].
+    pub extra: Option<Filter>,
 }
 
 /// Lists sign-ins, newest first (the service's order), filtered by user and time window.
@@ -53,6 +69,7 @@ pub fn sign_ins(tenant: &TenantId, f: &SignInFilter) -> Result<ApiRequest, Error
     if f.failures_only {
         clauses.push("status/errorCode ne 0".into());
     }
+    push_extra(&mut clauses, f.extra.as_ref());
     let mut r = ApiRequest::get(tenant.clone(), Audience::Graph, "/v1.0/auditLogs/signIns")
         .operation("list sign-ins");
     if !clauses.is_empty() {
@@ -83,6 +100,9 @@ pub struct AuditFilter {
     pub since: Option<DateTime<Utc>>,
     /// Not after.
     pub until: Option<DateTime<Utc>>,
+    /// More conditions, ANDed with the ones above (for example
+    /// `targetResources/any(t:startsWith(t/displayName,'Sales'))`); see [`crate::filter`].
+    pub extra: Option<Filter>,
 }
 
 /// Lists directory audit records by activity, target and time.
@@ -114,6 +134,7 @@ pub fn directory_audits(tenant: &TenantId, f: &AuditFilter) -> Result<ApiRequest
     if let Some(t) = f.until {
         clauses.push(format!("activityDateTime le {}", odata_time(t)));
     }
+    push_extra(&mut clauses, f.extra.as_ref());
     let mut r = ApiRequest::get(
         tenant.clone(),
         Audience::Graph,

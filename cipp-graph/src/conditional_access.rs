@@ -1,5 +1,6 @@
 //! Conditional Access as request values: policies (list, get, create, update, delete),
-//! named locations (list, create, update), authentication strengths, and the
+//! named locations (list, create, update), authentication strengths (list, create),
+//! authentication contexts (list, create or update), and the
 //! security-defaults policy (read, disable). Graph allows one Conditional Access request
 //! per second per tenant and sends no `Retry-After`; the pipeline's governor paces them.
 //!
@@ -24,7 +25,8 @@ use http::Method;
 use serde_json::{json, Value};
 
 use crate::model::{
-    ConditionalAccessPolicy, NamedLocation, NamedLocationKind, SecurityDefaultsPolicy,
+    AuthenticationContext, AuthenticationStrengthPolicy, ConditionalAccessPolicy, NamedLocation,
+    NamedLocationKind, SecurityDefaultsPolicy,
 };
 use crate::odata::Query;
 use crate::op::{delete, get, guid, json, list, patch, request, with_body, GraphOp};
@@ -32,6 +34,7 @@ use crate::op::{delete, get, guid, json, list, patch, request, with_body, GraphO
 const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
 const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
 const STRENGTHS: &str = "/v1.0/policies/authenticationStrengthPolicies";
+const CONTEXTS: &str = "/v1.0/identity/conditionalAccess/authenticationContextClassReferences";
 const SECURITY_DEFAULTS: &str = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy";
 
 fn id_path(base: &str, what: &str, id: &str) -> Result<String, Error> {
@@ -277,6 +280,110 @@ pub fn list_authentication_strengths(tenant: &TenantId) -> ApiRequest {
     )
 }
 
+/// Creates a custom authentication strength
+/// (`POST /policies/authenticationStrengthPolicies`; 201 + the policy). Only its name,
+/// description and allowed combinations are sent; a name and at least one combination
+/// (each `method,method…`, letters only) are required.
+pub fn create_authentication_strength(
+    tenant: &TenantId,
+    strength: &AuthenticationStrengthPolicy,
+) -> Result<GraphOp<AuthenticationStrengthPolicy>, Error> {
+    let name = strength.display_name.trim();
+    if name.is_empty() || name.len() > 30 {
+        return Err(Error::invalid_input(
+            "displayName",
+            "an authentication strength needs a name of 1 to 30 characters",
+        ));
+    }
+    if strength.allowed_combinations.is_empty() {
+        return Err(Error::invalid_input(
+            "allowedCombinations",
+            "an authentication strength needs at least one allowed combination",
+        ));
+    }
+    if let Some(bad) = strength.allowed_combinations.iter().find(|c| {
+        c.is_empty()
+            || !c
+                .split(',')
+                .all(|m| !m.is_empty() && m.chars().all(|ch| ch.is_ascii_alphanumeric()))
+    }) {
+        return Err(Error::invalid_input(
+            "allowedCombinations",
+            format!(
+                "`{bad}` is not a combination of methods (`password,microsoftAuthenticatorPush`)"
+            ),
+        ));
+    }
+    let mut body = json!({
+        "@odata.type": "#microsoft.graph.authenticationStrengthPolicy",
+        "displayName": name,
+        "allowedCombinations": strength.allowed_combinations,
+    });
+    if let Some(d) = strength.extra.get("description").filter(|d| !d.is_null()) {
+        body["description"] = d.clone();
+    }
+    with_body(
+        tenant,
+        Method::POST,
+        STRENGTHS,
+        "create authentication strength",
+        &body,
+        json,
+    )
+}
+
+/// Lists authentication contexts (`authenticationContextClassReferences`), paged.
+pub fn list_authentication_contexts(tenant: &TenantId) -> ApiRequest {
+    request(
+        tenant,
+        Method::GET,
+        CONTEXTS,
+        "list authentication contexts",
+    )
+}
+
+/// Creates or updates authentication context `context.id` (`c1` … `c99`) with its name,
+/// description and availability (`PATCH …/authenticationContextClassReferences/{id}`, v1.0's
+/// create-or-update).
+pub fn upsert_authentication_context(
+    tenant: &TenantId,
+    context: &AuthenticationContext,
+) -> Result<GraphOp<()>, Error> {
+    let valid_id = context
+        .id
+        .strip_prefix('c')
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=99).contains(&n))
+        && !context.id.starts_with("c0");
+    if !valid_id {
+        return Err(Error::invalid_input(
+            "id",
+            format!(
+                "`{}` is not an authentication context id (c1 … c99)",
+                context.id
+            ),
+        ));
+    }
+    let name = context.display_name.as_deref().unwrap_or("").trim();
+    if name.is_empty() {
+        return Err(Error::invalid_input(
+            "displayName",
+            "an authentication context needs a name",
+        ));
+    }
+    let body = json!({
+        "displayName": name,
+        "description": context.description,
+        "isAvailable": context.is_available.unwrap_or(true),
+    });
+    patch(
+        tenant,
+        format!("{CONTEXTS}/{}", context.id),
+        "create or update authentication context",
+        &body,
+    )
+}
+
 /// Reads the security-defaults policy.
 pub fn get_security_defaults(tenant: &TenantId) -> GraphOp<SecurityDefaultsPolicy> {
     get(tenant, SECURITY_DEFAULTS, "get security defaults")
@@ -345,6 +452,27 @@ impl ConditionalAccess {
     ) -> crate::List<crate::model::AuthenticationStrengthPolicy> {
         self.0
             .list_of(Ok(list_authentication_strengths(self.0.id())))
+    }
+    /// Creates a custom authentication strength.
+    pub fn create_authentication_strength(
+        &self,
+        strength: &AuthenticationStrengthPolicy,
+    ) -> crate::Call<AuthenticationStrengthPolicy> {
+        self.0
+            .call(create_authentication_strength(self.0.id(), strength))
+    }
+    /// Authentication contexts.
+    pub fn authentication_contexts(&self) -> crate::List<AuthenticationContext> {
+        self.0
+            .list_of(Ok(list_authentication_contexts(self.0.id())))
+    }
+    /// Creates or updates an authentication context.
+    pub fn upsert_authentication_context(
+        &self,
+        context: &AuthenticationContext,
+    ) -> crate::Call<()> {
+        self.0
+            .call(upsert_authentication_context(self.0.id(), context))
     }
     /// The security defaults policy.
     pub fn security_defaults(&self) -> crate::Call<crate::model::SecurityDefaultsPolicy> {

@@ -49,6 +49,7 @@ pub mod conditional_access;
 pub mod devices;
 pub mod directory;
 pub mod domain_records;
+pub mod filter;
 pub mod gdap;
 pub mod groups;
 pub mod identity_protection;

@@ -51,7 +51,8 @@ impl Query {
     }
 
     expression_options! {
-        /// `$filter` (an OData expression; quote string literals with [`quote`]).
+        /// `$filter`: an OData expression (quote string literals with [`quote`]) or a typed
+        /// [`Filter`](crate::filter::Filter), which converts into one.
         filter;
         /// `$orderby`.
         orderby;
@@ -75,7 +76,8 @@ impl Query {
 
     /// Whether Graph treats this as an advanced query on directory objects, which needs
     /// `ConsistencyLevel: eventual` and `$count=true`: `$search`, `$count`, `$orderby`
-    /// with `$filter`, and the filter operators `endsWith`, `ne`, `not` and `NOT IN`.
+    /// with `$filter`, the filter operators `endsWith`, `ne`, `not` and `NOT IN`, and
+    /// `$count` inside the filter (`assignedLicenses/$count eq 0`).
     pub fn needs_eventual_consistency(&self) -> bool {
         let advanced_filter = self.filter.as_deref().is_some_and(|f| {
             let l = f.to_ascii_lowercase();
@@ -83,6 +85,7 @@ impl Query {
                 || l.contains(" ne ")
                 || l.contains("not(")
                 || l.contains("not ")
+                || l.contains("/$count")
         });
         self.search.is_some()
             || self.count
@@ -198,5 +201,28 @@ mod tests {
             assert!(r.target().contains("$count=true"), "{}", r.target());
         }
         assert!(Query::new().top(1000).validate(999).is_err());
+    }
+
+    #[test]
+    fn typed_filters_set_the_same_filter_as_strings() {
+        use crate::filter::Prop;
+        let t = TenantId::parse("contoso.com").unwrap();
+        let f = Prop::new("displayName").unwrap().starts_with("O'B");
+        let typed = Query::new().filter(&f);
+        assert_eq!(typed, Query::new().filter("startsWith(displayName,'O''B')"));
+        let r = typed.apply(ApiRequest::get(t.clone(), Audience::Graph, "/v1.0/users"));
+        assert_eq!(
+            r.target(),
+            "/v1.0/users?$filter=startsWith%28displayName%2C%27O%27%27B%27%29"
+        );
+        assert!(r.headers().get("consistencylevel").is_none());
+        let advanced = [
+            Prop::new("mail").unwrap().ends_with("@contoso.com"),
+            !Prop::new("accountEnabled").unwrap().eq(true),
+            Prop::new("assignedLicenses/$count").unwrap().eq(0),
+        ];
+        for f in advanced {
+            assert!(Query::new().filter(f).needs_eventual_consistency());
+        }
     }
 }

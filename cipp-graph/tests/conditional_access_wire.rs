@@ -187,3 +187,72 @@ async fn strengths_and_security_defaults() {
     assert!(ca.security_defaults().await.unwrap().is_enabled);
     ca.disable_security_defaults().await.unwrap();
 }
+
+#[tokio::test]
+async fn custom_strengths_are_created_and_contexts_listed_and_upserted() {
+    let (server, t) = contoso().await;
+    let strengths = "/v1.0/policies/authenticationStrengthPolicies";
+    on(&server, &format!("POST {strengths}"))
+        .body(json!({
+            "@odata.type": "#microsoft.graph.authenticationStrengthPolicy",
+            "displayName": "Phishing-resistant admins",
+            "description": "FIDO2 or Windows Hello",
+            "allowedCombinations": ["fido2", "windowsHelloForBusiness"]
+        }))
+        .reply(201, json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/authenticationStrengthPolicies/$entity",
+            "id": "4a3a8b4b-9c7e-4cf3-a1d6-8b1b0d3b6f11",
+            "createdDateTime": "2022-09-30T10:59:01Z",
+            "modifiedDateTime": "2022-09-30T10:59:01Z",
+            "displayName": "Phishing-resistant admins",
+            "description": "FIDO2 or Windows Hello",
+            "policyType": "custom",
+            "requirementsSatisfied": "mfa",
+            "allowedCombinations": ["fido2", "windowsHelloForBusiness"]
+        }))
+        .await;
+    let contexts = "/v1.0/identity/conditionalAccess/authenticationContextClassReferences";
+    on(&server, &format!("GET {contexts}"))
+        .reply(200, json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/authenticationContextClassReferences",
+            "value": [{"id": "c1", "displayName": "Sensitive data", "description": "Step-up for finance", "isAvailable": true}]
+        }))
+        .await;
+    on(&server, &format!("PATCH {contexts}/c2"))
+        .body(json!({"displayName": "Admin portals", "description": null, "isAvailable": true}))
+        .reply(204, Value::Null)
+        .await;
+
+    let ca = t.conditional_access();
+    let mut new: cipp_graph::model::AuthenticationStrengthPolicy = serde_json::from_value(json!({
+        "displayName": "Phishing-resistant admins",
+        "description": "FIDO2 or Windows Hello",
+        "allowedCombinations": ["fido2", "windowsHelloForBusiness"],
+        "id": "ignored", "policyType": "custom"
+    }))
+    .unwrap();
+    let created = ca.create_authentication_strength(&new).await.unwrap();
+    assert_eq!(created.id, "4a3a8b4b-9c7e-4cf3-a1d6-8b1b0d3b6f11");
+    assert_eq!(created.policy_type.as_deref(), Some("custom"));
+    let listed: Vec<_> = ca.authentication_contexts().collect().await.unwrap();
+    assert_eq!(listed[0].id, "c1");
+    assert_eq!(listed[0].display_name.as_deref(), Some("Sensitive data"));
+    let mut ctx = cipp_graph::model::AuthenticationContext {
+        id: "c2".into(),
+        display_name: Some("Admin portals".into()),
+        ..Default::default()
+    };
+    ca.upsert_authentication_context(&ctx).await.unwrap();
+
+    // Refused before sending.
+    let before = sent(&server).await;
+    new.allowed_combinations.clear();
+    assert!(ca.create_authentication_strength(&new).await.is_err());
+    new.allowed_combinations = vec!["password,".into()];
+    assert!(ca.create_authentication_strength(&new).await.is_err());
+    for bad in ["c0", "c100", "x1", "c01", ""] {
+        ctx.id = bad.into();
+        assert!(ca.upsert_authentication_context(&ctx).await.is_err(), "{bad}");
+    }
+    assert_eq!(sent(&server).await, before);
+}

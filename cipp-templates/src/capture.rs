@@ -522,7 +522,8 @@ pub async fn capture_conditional_access(
 
 /// Captures a Conditional Access policy: `GET identity/conditionalAccess/policies/{id}`,
 /// then only what it references — each user and group (`$select=id,displayName…`), the
-/// named locations and the authentication strengths (one listing each). Nulls are dropped
+/// named locations, the authentication strengths and (when the policy targets any) the
+/// authentication contexts (one listing each). Nulls are dropped
 /// (as CIPP does: Graph refuses some on create).
 pub async fn capture_conditional_access_with(
     graph: &TenantGraph,
@@ -687,12 +688,41 @@ pub async fn capture_conditional_access_with(
         })
         .unwrap_or_default();
     if !contexts.is_empty() {
-        warnings.push(format!(
-            "authentication context(s) {} kept by id: cipp-graph cannot read \
-             authenticationContextClassReferences yet, so their names and definitions are not \
-             attached; make sure each id means the same in the target tenant",
-            contexts.join(", ")
-        ));
+        // Kept by id (policies name contexts by id); each context's definition is
+        // attached, so a tenant without it gets it created under the same id.
+        let known = graph
+            .conditional_access()
+            .authentication_contexts()
+            .await
+            .map_err(CaptureError::from)?;
+        let mut missing = Vec::new();
+        for id in &contexts {
+            match known.iter().find(|c| c.id.eq_ignore_ascii_case(id)) {
+                Some(c) => {
+                    let attached = serde_json::json!({
+                        "id": c.id,
+                        "displayName": c.display_name,
+                        "description": c.description,
+                        "isAvailable": c.is_available,
+                    });
+                    if !attachments
+                        .authentication_contexts
+                        .iter()
+                        .any(|a| str_at(a, "id") == Some(c.id.as_str()))
+                    {
+                        attachments.authentication_contexts.push(attached);
+                    }
+                }
+                None => missing.push(id.as_str()),
+            }
+        }
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "authentication context(s) {} are not defined in the source tenant: kept by id \
+                 without a definition; make sure each id means the same in the target tenant",
+                missing.join(", ")
+            ));
+        }
     }
 
     unresolved.finish(format!("Conditional Access policy {name:?}"), &mut warnings)?;

@@ -391,3 +391,109 @@ async fn verification_reports_what_differs_when_read_back() {
         "unverified",
     );
 }
+
+/// A policy that requires a custom authentication strength for an authentication context:
+/// captured with both attached, planned as dependencies where the target lacks them,
+/// created there (the strength under a new id, the context under the same `c` id), the
+/// policy pointing at them, and a second deploy all no-op.
+#[tokio::test]
+async fn custom_strengths_and_contexts_are_created_as_dependencies() {
+    let (_sim, graph) = setup();
+    let a = tenant_graph(&graph, SRC);
+    a.conditional_access()
+        .disable_security_defaults()
+        .await
+        .unwrap();
+    let strength: cipp_graph::model::AuthenticationStrengthPolicy =
+        serde_json::from_value(json!({
+            "displayName": "Phishing-resistant",
+            "description": "FIDO2 only",
+            "allowedCombinations": ["fido2"]
+        }))
+        .unwrap();
+    let source_strength = a
+        .conditional_access()
+        .create_authentication_strength(&strength)
+        .await
+        .unwrap();
+    a.conditional_access()
+        .upsert_authentication_context(&cipp_graph::model::AuthenticationContext {
+            id: "c3".into(),
+            display_name: Some("Finance data".into()),
+            description: Some("Step-up for finance".into()),
+            is_available: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let policy: cipp_graph::model::ConditionalAccessPolicy = serde_json::from_value(json!({
+        "displayName": "Finance step-up",
+        "state": "enabled",
+        "conditions": {
+            "clientAppTypes": ["all"],
+            "applications": {"includeAuthenticationContextClassReferences": ["c3"]},
+            "users": {"includeUsers": ["All"]}
+        },
+        "grantControls": {"operator": "OR", "authenticationStrength": {"id": source_strength.id}}
+    }))
+    .unwrap();
+    let created = a.conditional_access().create_policy(&policy).await.unwrap();
+    let capture = capture_conditional_access(&a, &created.id).await.unwrap();
+    assert!(
+        capture.warnings.iter().all(|w| !w.contains("context")),
+        "{:?}",
+        capture.warnings
+    );
+    let template = capture.into_template().with_id("ca-finance");
+    assert_eq!(
+        template.body["grantControls"]["authenticationStrength"],
+        json!({"displayName": "Phishing-resistant"})
+    );
+    let templates = vec![template];
+
+    let b = target(&graph).await;
+    let state = fetch_state(&b, &templates).await.unwrap();
+    let p = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
+    assert_eq!(
+        p.dependency_names(),
+        vec![
+            (DependencyKind::AuthenticationStrength, "Phishing-resistant"),
+            (DependencyKind::AuthenticationContext, "Finance data"),
+        ]
+    );
+    let report = apply(&b, &p, &ApplyOptions::default()).await;
+    assert!(report.is_ok(), "{report:#?}");
+    let strengths = b
+        .conditional_access()
+        .authentication_strengths()
+        .await
+        .unwrap();
+    let made = strengths
+        .iter()
+        .find(|s| s.display_name == "Phishing-resistant")
+        .expect("strength created in the target");
+    assert_ne!(made.id, source_strength.id);
+    assert_eq!(made.allowed_combinations, ["fido2"]);
+    let contexts = b
+        .conditional_access()
+        .authentication_contexts()
+        .await
+        .unwrap();
+    assert_eq!(contexts.len(), 1);
+    assert_eq!(contexts[0].id, "c3");
+    assert_eq!(contexts[0].display_name.as_deref(), Some("Finance data"));
+    let policy_id = report.item("ca-finance").unwrap().object_id.clone().unwrap();
+    let deployed = b.conditional_access().policy(&policy_id).await.unwrap();
+    assert_eq!(
+        deployed.grant_controls.unwrap()["authenticationStrength"]["id"],
+        json!(made.id)
+    );
+    assert_eq!(
+        deployed.conditions.unwrap()["applications"]["includeAuthenticationContextClassReferences"],
+        json!(["c3"])
+    );
+
+    let again = replan(&b, &templates, &report.bindings).await;
+    assert!(again.is_empty(), "{again}");
+    assert!(again.dependencies.is_empty());
+}

@@ -188,6 +188,27 @@ model! {
     }
 }
 
+model! {
+    /// An authentication context (`authenticationContextClassReference`): a step-up
+    /// requirement Conditional Access policies target by id (`c1` … `c99`).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AuthenticationContext {
+        /// Id (`c1` … `c99`).
+        #[serde(default)]
+        id: String,
+        /// Name.
+        display_name: Option<String>,
+        /// What it is for.
+        description: Option<String>,
+        /// Whether apps may use it.
+        is_available: Option<bool>,
+        /// Everything else.
+        #[serde(flatten)]
+        extra: Extra,
+    }
+}
+
 /// The security-defaults policy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

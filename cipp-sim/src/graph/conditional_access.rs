@@ -246,17 +246,143 @@ pub(crate) fn guard(ctx: &mut Ctx<'_, '_>, lower: &[String]) -> Option<Reply> {
 
 pub(crate) const ROUTES: &[Route] = routes![
     GET "policies/authenticationstrengthpolicies" => list_strengths,
+    POST "policies/authenticationstrengthpolicies" => create_strength,
+    GET "identity/conditionalaccess/authenticationcontextclassreferences" => list_contexts,
+    PATCH "identity/conditionalaccess/authenticationcontextclassreferences/{id}" => upsert_context,
     GET "policies/identitysecuritydefaultsenforcementpolicy" => get_security_defaults,
     PATCH "policies/identitysecuritydefaultsenforcementpolicy" => set_security_defaults,
 ];
 
+/// Where custom authentication strengths are kept (the built-in ones are constant).
+const CUSTOM_STRENGTHS: &str = "policies/authenticationStrengthPolicies";
+/// Where authentication contexts are kept.
+const CONTEXTS: &str = "identity/conditionalAccess/authenticationContextClassReferences";
+
+fn all_strengths(t: &SimTenant) -> Vec<Value> {
+    let mut all = strengths();
+    all.extend(
+        t.conditional_access
+            .store
+            .get(CUSTOM_STRENGTHS)
+            .items()
+            .iter()
+            .cloned(),
+    );
+    all
+}
+
 fn list_strengths(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
-    Ok(list(
-        ctx.req,
-        strengths(),
-        "policies/authenticationStrengthPolicies",
-        None,
-    ))
+    let items = all_strengths(ctx.t);
+    Ok(list(ctx.req, items, CUSTOM_STRENGTHS, None))
+}
+
+/// `POST /policies/authenticationStrengthPolicies`: a custom strength (a unique name, at
+/// least one combination of known methods).
+fn create_strength(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    let body = ctx.req.object()?;
+    let name = body
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| error(400, "BadRequest", "displayName is required."))?
+        .to_owned();
+    let combinations: Vec<String> = body
+        .get("allowedCombinations")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if combinations.is_empty() {
+        return Err(error(
+            400,
+            "BadRequest",
+            "allowedCombinations must contain at least one combination.",
+        ));
+    }
+    if all_strengths(ctx.t).iter().any(|s| {
+        s["displayName"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+    }) {
+        return Err(error(
+            400,
+            "BadRequest",
+            &format!("An authentication strength policy named '{name}' already exists."),
+        ));
+    }
+    let n = ctx.t.next_seq();
+    let id = crate::state::synthetic_guid(&format!("{}-strength-{n}", ctx.t.id));
+    let created = json!({
+        "id": id,
+        "createdDateTime": ctx.req.now,
+        "modifiedDateTime": ctx.req.now,
+        "displayName": name,
+        "description": body.get("description").cloned().unwrap_or(Value::Null),
+        "policyType": "custom",
+        "requirementsSatisfied": "mfa",
+        "allowedCombinations": combinations,
+    });
+    ctx.t
+        .conditional_access
+        .store
+        .get_mut(CUSTOM_STRENGTHS)
+        .insert(created.clone());
+    let mut reply = created;
+    reply["@odata.context"] = json!(
+        "https://graph.microsoft.com/v1.0/$metadata#policies/authenticationStrengthPolicies/$entity"
+    );
+    Ok(Reply::json(201, reply))
+}
+
+fn list_contexts(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {
+    let items = ctx
+        .t
+        .conditional_access
+        .store
+        .get(CONTEXTS)
+        .items()
+        .to_vec();
+    Ok(list(ctx.req, items, CONTEXTS, None))
+}
+
+/// `PATCH …/authenticationContextClassReferences/{id}`: creates or updates `c1` … `c99`.
+fn upsert_context(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    let id = p.get(0).to_ascii_lowercase();
+    let valid = id
+        .strip_prefix('c')
+        .filter(|n| !n.starts_with('0'))
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=99).contains(&n));
+    if !valid {
+        return Err(error(
+            400,
+            "BadRequest",
+            &format!(
+                "Invalid authentication context class reference id '{}'.",
+                p.get(0)
+            ),
+        ));
+    }
+    let body = ctx.req.object()?;
+    let contexts = ctx.t.conditional_access.store.get_mut(CONTEXTS);
+    let mut item = contexts
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| json!({"id": id, "isAvailable": false}));
+    for key in ["displayName", "description", "isAvailable"] {
+        if let Some(v) = body.get(key) {
+            item[key] = v.clone();
+        }
+    }
+    if contexts.get_mut(&id).map(|c| *c = item.clone()).is_none() {
+        contexts.insert(item);
+    }
+    Ok(Reply::empty(204))
 }
 
 fn get_security_defaults(ctx: &mut Ctx<'_, '_>, _: &Params) -> Answer {

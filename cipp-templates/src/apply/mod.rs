@@ -35,8 +35,7 @@
 //! Not handled yet (each is reported, never sent half-done): Exchange template kinds,
 //! group templates for Exchange groups (distribution lists, mail-enabled security, dynamic
 //! distribution), changing a group in place beyond its description and membership rule
-//! (CIPP changes only those), creating custom authentication strengths and authentication
-//! contexts (no handlers), MDM Windows Information Protection policies, and assigning a
+//! (CIPP changes only those), MDM Windows Information Protection policies, and assigning a
 //! group template's licences.
 
 mod assign;
@@ -285,8 +284,12 @@ pub async fn fetch_state(
         .map(|k| intune::needs(k))
         .fold((false, false), |a, b| (a.0 || b.0, a.1 || b.1));
     let groups_wanted = ca || has(TemplateKind::Group) || intune_groups;
+    // Authentication contexts are read only when a template brings one.
+    let contexts_wanted = templates
+        .iter()
+        .any(|t| !t.attachments.authentication_contexts.is_empty());
 
-    let (policies, groups, locations, strengths, reusable) = futures::try_join!(
+    let (policies, groups, locations, strengths, reusable, contexts) = futures::try_join!(
         when(ca, graph.conditional_access().policies()),
         when(groups_wanted, list_groups(graph)),
         when(ca, list_locations(graph)),
@@ -294,6 +297,10 @@ pub async fn fetch_state(
         when(
             reusable,
             intune::list_entries(graph, IntuneKind::ReusableSetting)
+        ),
+        when(
+            contexts_wanted,
+            graph.conditional_access().authentication_contexts()
         ),
     )?;
 
@@ -323,6 +330,11 @@ pub async fn fetch_state(
     state.group_names = dir.groups.iter().map(|g| g.name.clone()).collect();
     state.named_locations = dir.locations.iter().map(|l| l.name.clone()).collect();
     state.authentication_strengths = dir.strengths.iter().map(|s| s.name.clone()).collect();
+    state.authentication_contexts = contexts
+        .iter()
+        .flat_map(|c| [Some(c.id.clone()), c.display_name.clone()])
+        .flatten()
+        .collect();
     state.reusable_settings = dir.reusable.iter().map(|s| s.name.clone()).collect();
     if ca {
         let existing = policy_bodies
@@ -501,22 +513,86 @@ async fn create_dependency(graph: &TenantGraph, d: &Dependency, dir: &mut Direct
         DependencyKind::ReusableSetting => {
             intune::create_reusable(graph, &d.name, d.body.as_ref(), dir).await
         }
-        DependencyKind::AuthenticationStrength => (
+        DependencyKind::AuthenticationStrength => create_strength(graph, d, dir).await,
+        DependencyKind::AuthenticationContext => create_context(graph, d).await,
+    }
+}
+
+/// Creates the custom authentication strength the template attached (its name,
+/// description and allowed combinations), so the policy can name it.
+async fn create_strength(graph: &TenantGraph, d: &Dependency, dir: &mut Directory) -> Done {
+    if let Some(done) = exists_already(&dir.strengths, &d.name, "authentication strength") {
+        return done;
+    }
+    let Some(body) = &d.body else {
+        return (
             None,
-            failed(format!(
-                "creating the custom authentication strength \"{}\" is not supported yet \
-                 (cipp-graph has no handler); create it in the tenant first",
-                d.name
+            failed("the template does not carry the authentication strength's definition"),
+        );
+    };
+    let strength: cipp_graph::model::AuthenticationStrengthPolicy =
+        match serde_json::from_value(body.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                return (
+                    None,
+                    failed(format!(
+                        "the attached authentication strength cannot be read: {e}"
+                    )),
+                )
+            }
+        };
+    match graph
+        .conditional_access()
+        .create_authentication_strength(&strength)
+        .await
+    {
+        Ok(created) => {
+            dir.strengths
+                .push(Entry::named(created.id.clone(), created.display_name));
+            (
+                Some(created.id),
+                Outcome::succeeded(format!("authentication strength \"{}\" created", d.name)),
+            )
+        }
+        Err(e) => (None, Outcome::failed(&e)),
+    }
+}
+
+/// Creates (or names) the authentication context the template attached, under the same
+/// id (`c1` … `c99`): policies refer to contexts by id.
+async fn create_context(graph: &TenantGraph, d: &Dependency) -> Done {
+    let Some(body) = &d.body else {
+        return (
+            None,
+            failed("the template does not carry the authentication context's definition"),
+        );
+    };
+    let context: cipp_graph::model::AuthenticationContext =
+        match serde_json::from_value(body.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                return (
+                    None,
+                    failed(format!(
+                        "the attached authentication context cannot be read: {e}"
+                    )),
+                )
+            }
+        };
+    match graph
+        .conditional_access()
+        .upsert_authentication_context(&context)
+        .await
+    {
+        Ok(()) => (
+            Some(context.id.clone()),
+            Outcome::succeeded(format!(
+                "authentication context {} \"{}\" created",
+                context.id, d.name
             )),
         ),
-        other => (
-            None,
-            failed(format!(
-                "creating a {} is not supported yet; create \"{}\" in the tenant first",
-                other.label(),
-                d.name
-            )),
-        ),
+        Err(e) => (None, Outcome::failed(&e)),
     }
 }
 
