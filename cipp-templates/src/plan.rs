@@ -780,6 +780,17 @@ pub fn normalise(kind: &TemplateKind, body: &Value) -> Value {
     if *kind == TemplateKind::IntuneAdministrativeTemplate {
         normalise_definition_values(&mut v);
     }
+    if crate::exchange::is_exchange_kind(kind) {
+        // CIPP's bookkeeping (`TemplateName`, `TemplateDescription`, `GUID`) is never sent,
+        // so it never differs.
+        if let Value::Object(m) = &mut v {
+            m.retain(|k, _| {
+                !crate::exchange::CIPP_BOOKKEEPING
+                    .iter()
+                    .any(|b| b.eq_ignore_ascii_case(k))
+            });
+        }
+    }
     v
 }
 

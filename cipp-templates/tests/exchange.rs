@@ -665,3 +665,36 @@ async fn the_default_spam_filter_policy_is_adopted_by_name_and_updated_without_a
         .unwrap()
         .is_empty());
 }
+
+/// CIPP's stored Exchange templates carry `TemplateName`, `TemplateDescription` and
+/// `GUID`, which are no cmdlet parameters: they are left out of what is compared, so a
+/// deployed template plans as no-op (every kind).
+#[tokio::test]
+async fn cipp_bookkeeping_properties_never_show_as_a_change() {
+    let (_sim, exo) = setup();
+    let (src, dst) = (tenant(&exo, SRC), tenant(&exo, DST));
+    for case in cases() {
+        let kind = &case.kind;
+        for (name, params) in &case.setup {
+            run(&src, name, params.clone()).await;
+        }
+        let mut t = capture(&src, kind, case.identity).await.unwrap().template;
+        let body = t.body.as_object_mut().unwrap();
+        body.insert("TemplateName".into(), json!(format!("CIPP {kind}")));
+        body.insert("TemplateDescription".into(), json!("Imported from CIPP"));
+        body.insert("GUID".into(), json!("5b1f6f0e-8f7a-4c3e-9d2b-1a2b3c4d5e6f"));
+        let templates = [t];
+        let options = plan_options(kind, &PlanOptions::default());
+        let state = fetch_state(&dst, DST, &templates).await.unwrap();
+        let first = plan(&templates, &state, &[], &options).unwrap();
+        let report = apply(&dst, &first, &ApplyOptions::default()).await;
+        assert!(
+            is_verified(&report.items[0].outcome),
+            "{kind}: {:?}",
+            report.items[0].outcome
+        );
+        let state = fetch_state(&dst, DST, &templates).await.unwrap();
+        let second = plan(&templates, &state, &report.bindings, &options).unwrap();
+        assert!(second.is_empty(), "{kind}: {second}");
+    }
+}
