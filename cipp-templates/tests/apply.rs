@@ -404,13 +404,12 @@ async fn custom_strengths_and_contexts_are_created_as_dependencies() {
         .disable_security_defaults()
         .await
         .unwrap();
-    let strength: cipp_graph::model::AuthenticationStrengthPolicy =
-        serde_json::from_value(json!({
-            "displayName": "Phishing-resistant",
-            "description": "FIDO2 only",
-            "allowedCombinations": ["fido2"]
-        }))
-        .unwrap();
+    let strength: cipp_graph::model::AuthenticationStrengthPolicy = serde_json::from_value(json!({
+        "displayName": "Phishing-resistant",
+        "description": "FIDO2 only",
+        "allowedCombinations": ["fido2"]
+    }))
+    .unwrap();
     let source_strength = a
         .conditional_access()
         .create_authentication_strength(&strength)
@@ -482,7 +481,12 @@ async fn custom_strengths_and_contexts_are_created_as_dependencies() {
     assert_eq!(contexts.len(), 1);
     assert_eq!(contexts[0].id, "c3");
     assert_eq!(contexts[0].display_name.as_deref(), Some("Finance data"));
-    let policy_id = report.item("ca-finance").unwrap().object_id.clone().unwrap();
+    let policy_id = report
+        .item("ca-finance")
+        .unwrap()
+        .object_id
+        .clone()
+        .unwrap();
     let deployed = b.conditional_access().policy(&policy_id).await.unwrap();
     assert_eq!(
         deployed.grant_controls.unwrap()["authenticationStrength"]["id"],
@@ -496,4 +500,36 @@ async fn custom_strengths_and_contexts_are_created_as_dependencies() {
     let again = replan(&b, &templates, &report.bindings).await;
     assert!(again.is_empty(), "{again}");
     assert!(again.dependencies.is_empty());
+}
+
+/// Several Conditional Access policies are verified from one listing, not one GET each
+/// (Graph serves one Conditional Access request per second per tenant).
+#[tokio::test]
+async fn several_policies_are_verified_from_one_listing() {
+    let (sim, graph) = setup();
+    let mut templates = templates(&graph).await;
+    let mut second = templates[0].clone().with_id("ca-mfa-2");
+    second.name = "Require MFA outside the office (copy)".into();
+    second.body["displayName"] = json!(second.name);
+    templates.push(second);
+    let b = target(&graph).await;
+    let state = fetch_state(&b, &templates).await.unwrap();
+    let p = plan(&templates, &state, &[], &PlanOptions::default()).unwrap();
+    let before = sim.request_log().len();
+    let report = apply(&b, &p, &ApplyOptions::default()).await;
+    assert!(report.is_ok(), "{report:#?}");
+    for id in ["ca-mfa", "ca-mfa-2"] {
+        let item = report.item(id).unwrap();
+        assert!(item.outcome.message().contains("verified"), "{item:?}");
+    }
+    let policy_reads: Vec<String> = sim.request_log()[before..]
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/conditionalAccess/policies"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        policy_reads,
+        ["/v1.0/identity/conditionalAccess/policies"],
+        "one listing, no GET per policy"
+    );
 }

@@ -492,8 +492,30 @@ pub async fn apply(graph: &TenantGraph, plan: &Plan, options: &ApplyOptions) -> 
         });
     }
 
+    // Conditional Access policies written by this plan are verified together from one
+    // listing when there are several: Graph serves one Conditional Access request per
+    // second per tenant, so a GET per policy costs a second each.
+    let ca_writes = plan
+        .items
+        .iter()
+        .filter(|i| i.kind == TemplateKind::ConditionalAccess && writes(&i.action))
+        .count();
+    let batch_ca = options.verify && ca_writes > 1;
+    let mut unverified = options.clone();
+    unverified.verify = false;
+    let mut pending: Vec<(usize, &Value)> = Vec::new();
     for item in &plan.items {
-        let (object_id, outcome) = apply_item(graph, item, &mut dir, options).await;
+        let ca_write = batch_ca && item.kind == TemplateKind::ConditionalAccess;
+        let body = match &item.action {
+            Action::Create { body } | Action::Update { body, .. } if ca_write => Some(body),
+            _ => None,
+        };
+        let opts = if body.is_some() {
+            &unverified
+        } else {
+            options
+        };
+        let (object_id, outcome) = apply_item(graph, item, &mut dir, opts).await;
         if let Some(id) = &object_id {
             report.bindings.push(Binding {
                 template_id: item.template_id.clone(),
@@ -501,9 +523,45 @@ pub async fn apply(graph: &TenantGraph, plan: &Plan, options: &ApplyOptions) -> 
                 object_id: id.clone(),
             });
         }
+        if let Some(body) = body.filter(|_| object_id.is_some() && outcome.is_ok()) {
+            pending.push((report.items.len(), body));
+        }
         report.items.push(item_result(item, object_id, outcome));
     }
+    if !pending.is_empty() {
+        verify_policies(graph, &dir, &mut report.items, &pending).await;
+    }
     report
+}
+
+/// Verifies the Conditional Access items at `pending` (report index, template body) from
+/// one listing of the tenant's policies.
+async fn verify_policies(
+    graph: &TenantGraph,
+    dir: &Directory,
+    items: &mut [ItemResult],
+    pending: &[(usize, &Value)],
+) {
+    let listed = graph.conditional_access().policies().await;
+    for (index, body) in pending {
+        let Some(item) = items.get_mut(*index) else {
+            continue;
+        };
+        let done = item.outcome.message();
+        let id = item.object_id.clone().unwrap_or_default();
+        item.outcome = match &listed {
+            Err(e) => Outcome::warning(format!("{done}; could not verify it: {e}")),
+            Ok(all) => match all.iter().find(|p| p.id == id) {
+                None => Outcome::warning(format!(
+                    "{done}; could not verify it: the policy is not in the tenant's listing"
+                )),
+                Some(back) => match to_json("Conditional Access policy", back) {
+                    Ok(v) => verified(&item.kind, body, &dir.to_names(&v), done),
+                    Err(e) => Outcome::warning(format!("{done}; could not verify it: {e}")),
+                },
+            },
+        };
+    }
 }
 
 async fn create_dependency(graph: &TenantGraph, d: &Dependency, dir: &mut Directory) -> Done {
