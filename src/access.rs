@@ -136,135 +136,195 @@ async fn token_check(cipp: &Cipp, tenant: &TenantId, audience: Audience) -> Chec
 /// Relationships and assignments are read in the partner tenant; tokens and licences in
 /// each customer tenant, concurrently (bounded by the client's concurrency).
 pub async fn access_health(cipp: &Cipp, partner: &TenantId) -> Result<Vec<TenantAccess>, Error> {
+    health(cipp, partner, None).await
+}
+
+/// The access health of one customer (by its tenant id, a GUID, as relationships name
+/// it): `None` when no active relationship names it. Only that customer's relationships,
+/// tokens and licences are read.
+pub async fn tenant_access_health(
+    cipp: &Cipp,
+    partner: &TenantId,
+    customer: &str,
+) -> Result<Option<TenantAccess>, Error> {
+    Ok(health(cipp, partner, Some(customer))
+        .await?
+        .into_iter()
+        .next())
+}
+
+async fn health(
+    cipp: &Cipp,
+    partner: &TenantId,
+    only: Option<&str>,
+) -> Result<Vec<TenantAccess>, Error> {
     let gdap_api = cipp.graph().tenant(partner).gdap();
     let gdap_api = &gdap_api;
-    let active: Vec<DelegatedAdminRelationship> =
+    let mut active: Vec<DelegatedAdminRelationship> =
         gdap_api.relationships().query(gdap::active_query()).await?;
+    if let Some(only) = only {
+        active.retain(|r| {
+            r.customer
+                .as_ref()
+                .is_some_and(|c| c.tenant_id.eq_ignore_ascii_case(only))
+        });
+    }
     // Roles mapped per relationship: from its active assignments.
-    let mapped: BTreeMap<String, Vec<String>> = futures::stream::iter(active.iter())
-        .map(|r| async move {
-            let assignments = gdap_api.access_assignments(&r.id).await?;
-            let roles: Vec<String> = assignments
-                .iter()
-                .filter(|a| a.status == Some(AssignmentStatus::Active))
-                .flat_map(|a| a.access_details.clone().unwrap_or_default().unified_roles)
-                .map(|r| r.role_definition_id.to_ascii_lowercase())
-                .collect();
-            Ok::<_, Error>((r.id.clone(), roles))
-        })
+    // The futures are made first: a stream holding the closure would not be `Send` for
+    // every lifetime, and callers (scheduler commands) need a `Send` future.
+    let reads: Vec<_> = active.iter().map(|r| mapped_roles(gdap_api, r)).collect();
+    let mapped: BTreeMap<String, Vec<String>> = futures::stream::iter(reads)
         .buffer_unordered(cipp.concurrency().max(1))
         .try_collect()
         .await?;
     let customers = gdap::customers(&active);
     let now = cipp.clock().now();
-    let out: Vec<TenantAccess> = futures::stream::iter(customers)
-        .map(|c| {
-            let active = &active;
-            let mapped = &mapped;
-            async move {
-                let mut granted: BTreeMap<String, bool> = BTreeMap::new();
-                for r in active.iter().filter(|r| c.relationships.contains(&r.id)) {
-                    let m = mapped.get(&r.id).cloned().unwrap_or_default();
-                    for role in r.access_details.clone().unwrap_or_default().unified_roles {
-                        let id = role.role_definition_id.to_ascii_lowercase();
-                        let is_mapped = m.contains(&id);
-                        let e = granted.entry(id).or_insert(false);
-                        *e |= is_mapped;
-                    }
-                }
-                let roles: Vec<RoleAccess> = granted
-                    .iter()
-                    .map(|(id, mapped)| RoleAccess {
-                        name: roles::role_name(id).unwrap_or(id).to_owned(),
-                        role_definition_id: id.clone(),
-                        mapped: *mapped,
-                    })
-                    .collect();
-                let missing_default_roles: Vec<String> = roles::CIPP_DEFAULT_ROLES
-                    .iter()
-                    .filter(|(_, id)| !granted.contains_key(*id))
-                    .map(|(n, _)| (*n).to_owned())
-                    .collect();
-                let tenant = TenantId::parse(&c.tenant_id);
-                let (graph_check, exchange_check, licences) = match &tenant {
-                    Ok(t) => {
-                        let (g, x) = futures::join!(
-                            token_check(cipp, t, Audience::Graph),
-                            token_check(cipp, t, Audience::Exchange)
-                        );
-                        let licences = if g.is_ok() {
-                            match cipp.graph().tenant(t).directory().subscribed_skus().await {
-                                Ok(skus) => Licences {
-                                    intune: Some(has_plan(&skus, &["INTUNE_A", "INTUNE_EDU", "INTUNE_SMBIZ"])),
-                                    entra_p1: Some(has_plan(&skus, &["AAD_PREMIUM", "AAD_PREMIUM_P2"])),
-                                    entra_p2: Some(has_plan(&skus, &["AAD_PREMIUM_P2"])),
-                                },
-                                Err(_) => Licences::default(),
-                            }
-                        } else {
-                            Licences::default()
-                        };
-                        (g, x, licences)
-                    }
-                    Err(e) => {
-                        let f = Check::Failed { reason: e.to_string() };
-                        (f.clone(), f, Licences::default())
-                    }
-                };
-                let mut problems = Vec::new();
-                if c.only_microsoft_led {
-                    problems.push("only Microsoft-led transition (MLT_) relationships: read-only roles; create a GDAP relationship".to_owned());
-                }
-                if granted.contains_key(roles::GLOBAL_ADMINISTRATOR) {
-                    problems.push("a relationship includes Global Administrator: it cannot auto-extend; remove the role".to_owned());
-                }
-                let unmapped: Vec<&str> = roles.iter().filter(|r| !r.mapped).map(|r| r.name.as_str()).collect();
-                if !unmapped.is_empty() {
-                    problems.push(format!(
-                        "{} granted role(s) not mapped to a partner group, so no technician can use them: {}",
-                        unmapped.len(),
-                        unmapped.join(", ")
-                    ));
-                }
-                if !missing_default_roles.is_empty() {
-                    problems.push(format!("missing CIPP default roles: {}", missing_default_roles.join(", ")));
-                }
-                if let Some(end) = c.ends {
-                    let days = (end - now).num_days();
-                    if !c.auto_extends && days <= 30 {
-                        problems.push(format!("the relationship ends in {days} days and does not auto-extend"));
-                    }
-                }
-                if let Check::Failed { reason } = &graph_check {
-                    problems.push(format!("no Graph token: {reason}"));
-                }
-                if let Check::Failed { reason } = &exchange_check {
-                    problems.push(format!("no Exchange token: {reason}"));
-                }
-                if licences.intune == Some(false) {
-                    problems.push("no Intune licence: device and app management calls will fail".to_owned());
-                }
-                if licences.entra_p1 == Some(false) {
-                    problems.push("no Entra ID P1: Conditional Access and sign-in logs are unavailable".to_owned());
-                }
-                TenantAccess {
-                    tenant_id: c.tenant_id.clone(),
-                    display_name: c.display_name.clone(),
-                    relationships: c.relationships.clone(),
-                    roles,
-                    missing_default_roles,
-                    ends: c.ends,
-                    auto_extends: c.auto_extends,
-                    only_microsoft_led: c.only_microsoft_led,
-                    graph: graph_check,
-                    exchange: exchange_check,
-                    licences,
-                    problems,
-                }
-            }
-        })
+    let checks: Vec<_> = customers
+        .into_iter()
+        .map(|c| tenant_health(cipp, &active, &mapped, c, now))
+        .collect();
+    let out: Vec<TenantAccess> = futures::stream::iter(checks)
         .buffered(cipp.concurrency().max(1))
         .collect()
         .await;
     Ok(out)
+}
+
+/// The roles the active assignments of relationship `r` map.
+async fn mapped_roles(
+    api: &gdap::Gdap,
+    r: &DelegatedAdminRelationship,
+) -> Result<(String, Vec<String>), Error> {
+    let assignments = api.access_assignments(&r.id).await?;
+    let roles: Vec<String> = assignments
+        .iter()
+        .filter(|a| a.status == Some(AssignmentStatus::Active))
+        .flat_map(|a| a.access_details.clone().unwrap_or_default().unified_roles)
+        .map(|r| r.role_definition_id.to_ascii_lowercase())
+        .collect();
+    Ok((r.id.clone(), roles))
+}
+
+/// One customer's access health.
+async fn tenant_health(
+    cipp: &Cipp,
+    active: &[DelegatedAdminRelationship],
+    mapped: &BTreeMap<String, Vec<String>>,
+    c: gdap::CustomerTenant,
+    now: DateTime<Utc>,
+) -> TenantAccess {
+    let mut granted: BTreeMap<String, bool> = BTreeMap::new();
+    for r in active.iter().filter(|r| c.relationships.contains(&r.id)) {
+        let m = mapped.get(&r.id).cloned().unwrap_or_default();
+        for role in r.access_details.clone().unwrap_or_default().unified_roles {
+            let id = role.role_definition_id.to_ascii_lowercase();
+            let is_mapped = m.contains(&id);
+            let e = granted.entry(id).or_insert(false);
+            *e |= is_mapped;
+        }
+    }
+    let roles: Vec<RoleAccess> = granted
+        .iter()
+        .map(|(id, mapped)| RoleAccess {
+            name: roles::role_name(id).unwrap_or(id).to_owned(),
+            role_definition_id: id.clone(),
+            mapped: *mapped,
+        })
+        .collect();
+    let missing_default_roles: Vec<String> = roles::CIPP_DEFAULT_ROLES
+        .iter()
+        .filter(|(_, id)| !granted.contains_key(*id))
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    let tenant = TenantId::parse(&c.tenant_id);
+    let (graph_check, exchange_check, licences) = match &tenant {
+        Ok(t) => {
+            let (g, x) = futures::join!(
+                token_check(cipp, t, Audience::Graph),
+                token_check(cipp, t, Audience::Exchange)
+            );
+            let licences = if g.is_ok() {
+                match cipp.graph().tenant(t).directory().subscribed_skus().await {
+                    Ok(skus) => Licences {
+                        intune: Some(has_plan(&skus, &["INTUNE_A", "INTUNE_EDU", "INTUNE_SMBIZ"])),
+                        entra_p1: Some(has_plan(&skus, &["AAD_PREMIUM", "AAD_PREMIUM_P2"])),
+                        entra_p2: Some(has_plan(&skus, &["AAD_PREMIUM_P2"])),
+                    },
+                    Err(_) => Licences::default(),
+                }
+            } else {
+                Licences::default()
+            };
+            (g, x, licences)
+        }
+        Err(e) => {
+            let f = Check::Failed {
+                reason: e.to_string(),
+            };
+            (f.clone(), f, Licences::default())
+        }
+    };
+    let mut problems = Vec::new();
+    if c.only_microsoft_led {
+        problems.push("only Microsoft-led transition (MLT_) relationships: read-only roles; create a GDAP relationship".to_owned());
+    }
+    if granted.contains_key(roles::GLOBAL_ADMINISTRATOR) {
+        problems.push(
+            "a relationship includes Global Administrator: it cannot auto-extend; remove the role"
+                .to_owned(),
+        );
+    }
+    let unmapped: Vec<&str> = roles
+        .iter()
+        .filter(|r| !r.mapped)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !unmapped.is_empty() {
+        problems.push(format!(
+            "{} granted role(s) not mapped to a partner group, so no technician can use them: {}",
+            unmapped.len(),
+            unmapped.join(", ")
+        ));
+    }
+    if !missing_default_roles.is_empty() {
+        problems.push(format!(
+            "missing CIPP default roles: {}",
+            missing_default_roles.join(", ")
+        ));
+    }
+    if let Some(end) = c.ends {
+        let days = (end - now).num_days();
+        if !c.auto_extends && days <= 30 {
+            problems.push(format!(
+                "the relationship ends in {days} days and does not auto-extend"
+            ));
+        }
+    }
+    if let Check::Failed { reason } = &graph_check {
+        problems.push(format!("no Graph token: {reason}"));
+    }
+    if let Check::Failed { reason } = &exchange_check {
+        problems.push(format!("no Exchange token: {reason}"));
+    }
+    if licences.intune == Some(false) {
+        problems.push("no Intune licence: device and app management calls will fail".to_owned());
+    }
+    if licences.entra_p1 == Some(false) {
+        problems
+            .push("no Entra ID P1: Conditional Access and sign-in logs are unavailable".to_owned());
+    }
+    TenantAccess {
+        tenant_id: c.tenant_id.clone(),
+        display_name: c.display_name.clone(),
+        relationships: c.relationships.clone(),
+        roles,
+        missing_default_roles,
+        ends: c.ends,
+        auto_extends: c.auto_extends,
+        only_microsoft_led: c.only_microsoft_led,
+        graph: graph_check,
+        exchange: exchange_check,
+        licences,
+        problems,
+    }
 }

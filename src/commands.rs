@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cipp_core::{Error, Outcome, Report, TenantId};
 use cipp_scheduler::command::{Command, CommandError, CommandOutput, Registry, RunContext};
-use cipp_scheduler::engine::TenantResolver;
 use cipp_scheduler::task::Target;
 use cipp_scheduler::SchedulerError;
 use serde::de::DeserializeOwned;
@@ -435,52 +434,8 @@ fn register_tenant_reports(registry: &mut Registry, cipp: &Cipp) {
     );
 }
 
-/// Resolves targets over the client's fleet, with named tenant groups.
-pub struct FleetResolver {
-    cipp: Cipp,
-    groups: BTreeMap<String, Vec<String>>,
-}
-
-impl FleetResolver {
-    /// A resolver over `cipp.tenants()` and the given groups (name → tenant ids).
-    pub fn new(cipp: Cipp, groups: BTreeMap<String, Vec<String>>) -> Self {
-        FleetResolver { cipp, groups }
-    }
-}
-
-#[async_trait]
-impl TenantResolver for FleetResolver {
-    async fn resolve(&self, target: &Target) -> Result<Vec<String>, SchedulerError> {
-        match target {
-            Target::Tenant { id } => Ok(vec![id.clone()]),
-            Target::Group { name } => self
-                .groups
-                .get(name)
-                .cloned()
-                .ok_or_else(|| SchedulerError::Invalid(format!("no tenant group `{name}`"))),
-            Target::AllTenants {
-                exclude_tenants,
-                exclude_groups,
-            } => {
-                let excluded: Vec<&String> = exclude_groups
-                    .iter()
-                    .filter_map(|g| self.groups.get(g))
-                    .flatten()
-                    .chain(exclude_tenants.iter())
-                    .collect();
-                let all = self.cipp.tenants().await.map_err(|e| {
-                    SchedulerError::Invalid(format!("cannot list the tenants: {e}"))
-                })?;
-                Ok(all
-                    .into_iter()
-                    .map(|t| t.id.to_string())
-                    .filter(|id| !excluded.iter().any(|x| x.eq_ignore_ascii_case(id)))
-                    .collect())
-            }
-            _ => Err(SchedulerError::Invalid("unsupported target".into())),
-        }
-    }
-}
+mod fleet;
+pub use fleet::FleetResolver;
 
 /// Sends scheduler e-mail through Graph `sendMail` as a mailbox of the partner tenant.
 pub struct GraphMailSender {
@@ -545,6 +500,9 @@ impl cipp_scheduler::notify::EmailSender for GraphMailSender {
 /// - `recycle_bin.*`: user (or group) read/write;
 /// - `templates.deploy`, `standards.run`: `Tenant.Standards.ReadWrite`;
 /// - `alert.<Name>`: `Tenant.Alert.Read`; `auditlog.process`: `Tenant.Alert.ReadWrite`;
+/// - `gdap.onboard`: `Tenant.Relationship.ReadWrite`;
+/// - `trigger.evaluate`: `Identity.User.Read` and `Identity.Group.Read` (the delta reads),
+///   plus, through [`OwnedCommands::permissions_with`], those of the command it runs;
 /// - `tenant.mfa_registration`: `Identity.User.Read`.
 ///
 /// `None` for any other command: declare its permissions with [`OwnedCommands::declare`].
@@ -579,7 +537,12 @@ pub fn command_permissions(command: &str) -> Option<Vec<Permission>> {
         | "user.remove_send_as"
         | "user.set_send_on_behalf"
         | "user.remove_calendar"
-        | "user.remove_inbox_rule" => mailbox_rw(),
+        | "user.remove_inbox_rule"
+        | "user.grant_folder_permission"
+        | "user.change_folder_permission"
+        | "user.remove_folder_permission"
+        | "user.change_junk_email"
+        | "user.update_inbox_rule" => mailbox_rw(),
         "user.set_sign_in"
         | "user.revoke_sessions"
         | "user.reset_password"
@@ -598,11 +561,16 @@ pub fn command_permissions(command: &str) -> Option<Vec<Permission>> {
         | "user.create_temporary_access_pass"
         | "user.remove_mfa_method"
         | "user.set_per_user_mfa"
-        | "user.set_default_mfa_method" => user_rw(),
+        | "user.set_default_mfa_method"
+        | "user.add_sponsor"
+        | "user.remove_sponsor" => user_rw(),
         "recycle_bin.restore_group" => vec![P::IDENTITY_GROUP_READWRITE],
         "recycle_bin.restore_user" | "recycle_bin.delete_permanently" => user_rw(),
         "templates.deploy" | "standards.run" => vec![P::TENANT_STANDARDS_READWRITE],
         "auditlog.process" => vec![P::TENANT_ALERT_READWRITE],
+        "gdap.onboard" => vec![P::TENANT_RELATIONSHIP_READWRITE],
+        // Plus the permissions of the command it runs (`OwnedCommands::permissions_with`).
+        "trigger.evaluate" => vec![P::IDENTITY_USER_READ, P::IDENTITY_GROUP_READ],
         "tenant.mfa_registration" => vec![P::IDENTITY_USER_READ],
         a if a.starts_with("alert.") => vec![P::TENANT_ALERT_READ],
         _ => return None,
@@ -784,6 +752,26 @@ impl OwnedCommands {
             .or_else(|| command_permissions(command))
     }
 
+    /// The permissions a task running `command` with `parameters` needs: those of
+    /// [`OwnedCommands::permissions`] and, for `trigger.evaluate`, also those of the command
+    /// the trigger runs (its `command` parameter), so a trigger cannot run what its owner
+    /// may not. `None` when either declares none.
+    pub fn permissions_with(&self, command: &str, parameters: &Value) -> Option<Vec<Permission>> {
+        let mut all = self.permissions(command)?;
+        if command.eq_ignore_ascii_case("trigger.evaluate") {
+            let target = parameters.get("command").and_then(Value::as_str)?;
+            if target.eq_ignore_ascii_case("trigger.evaluate") {
+                return None;
+            }
+            for p in self.permissions(target)? {
+                if !all.contains(&p) {
+                    all.push(p);
+                }
+            }
+        }
+        Some(all)
+    }
+
     /// Registers every command into `registry`, each running as its task's owner.
     pub fn register_into(&self, registry: &mut Registry) {
         let mut plain = Registry::new();
@@ -847,7 +835,7 @@ impl OwnedCommands {
             tenant: single_tenant(&spec.target),
             parameters,
         };
-        let Some(permissions) = self.permissions(&spec.command) else {
+        let Some(permissions) = self.permissions_with(&spec.command, &spec.parameters) else {
             let e = Error::invalid_input(
                 "command",
                 format!(
@@ -1094,7 +1082,7 @@ impl Command for AsOwner {
 
     async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
         let owned = &self.owned;
-        let Some(permissions) = owned.permissions(&self.name) else {
+        let Some(permissions) = owned.permissions_with(&self.name, &ctx.parameters) else {
             return Err(CommandError::failed(format!(
                 "`{}` declares no permission: declare the permissions it needs with \
                  OwnedCommands::declare",

@@ -42,13 +42,17 @@ mod client;
 pub mod commands;
 mod follow_ups;
 pub mod gdap;
+pub mod gdap_membership;
+pub mod gdap_templates;
 pub mod offboarding;
+pub mod onboarding;
 pub mod recycle_bin;
 pub mod remediation;
 pub mod research;
 pub mod sharepoint;
 pub mod standards;
 pub mod templates;
+pub mod triggers;
 mod user_commands;
 pub mod users;
 

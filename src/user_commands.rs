@@ -10,10 +10,15 @@
 use cipp_core::{Error, TenantId};
 use cipp_exchange::addresses::AliasChange;
 use cipp_exchange::cmdlets::{AutoReply, Forwarding, MailboxType};
+use cipp_exchange::folder_permissions::MailboxFolder;
+use cipp_exchange::inbox_rules::InboxRuleUpdate;
+use cipp_exchange::junk_email::JunkEmailChange;
+use cipp_graph::model::DirectoryObjectId;
 use cipp_graph::model::{
     AuthMethod, Field, NewTemporaryAccessPass, PerUserMfaState, SkuId, UserPatch,
 };
 use cipp_graph::sharepoint::SharingCapability;
+use cipp_graph::sponsors::Sponsor;
 use cipp_scheduler::command::{CommandError, CommandOutput, Registry};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -33,6 +38,9 @@ pub const USER_ACTIONS_WITHOUT_COMMAND: &[&str] = &[
     "timestamps",
     "bulk_edit",
     "send_mfa_push",
+    "folder_permissions",
+    "junk_email_configuration",
+    "sponsors",
 ];
 
 fn err(e: Error) -> CommandError {
@@ -359,6 +367,165 @@ impl TryFrom<Map<String, Value>> for Patch {
     }
 }
 
+/// `calendar` or `contacts`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "camelCase")]
+enum FolderKind {
+    Calendar,
+    Contacts,
+}
+
+impl From<FolderKind> for MailboxFolder {
+    fn from(f: FolderKind) -> Self {
+        match f {
+            FolderKind::Calendar => MailboxFolder::Calendar,
+            FolderKind::Contacts => MailboxFolder::Contacts,
+        }
+    }
+}
+
+/// A folder grant; the level is checked against the folder when the task is added.
+#[derive(Deserialize)]
+#[serde(try_from = "FolderGrantParams")]
+struct FolderGrantP {
+    user: String,
+    folder: MailboxFolder,
+    to: String,
+    rights: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FolderGrantParams {
+    user: String,
+    folder: FolderKind,
+    to: String,
+    rights: String,
+}
+
+impl TryFrom<FolderGrantParams> for FolderGrantP {
+    type Error = String;
+
+    fn try_from(p: FolderGrantParams) -> Result<Self, String> {
+        let folder = MailboxFolder::from(p.folder);
+        let rights = folder.right(&p.rights).map_err(|e| e.to_string())?;
+        Ok(FolderGrantP {
+            user: p.user,
+            folder,
+            to: p.to,
+            rights: rights.to_owned(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FolderRemove {
+    user: String,
+    folder: FolderKind,
+    to: String,
+}
+
+/// Sender-list changes, checked (addresses and domains, contradictions) when the task is
+/// added.
+#[derive(Deserialize)]
+#[serde(try_from = "JunkEmailParams")]
+struct JunkEmail {
+    user: String,
+    change: JunkEmailChange,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct JunkEmailParams {
+    user: String,
+    #[serde(default)]
+    trusted_add: Vec<String>,
+    #[serde(default)]
+    trusted_remove: Vec<String>,
+    #[serde(default)]
+    blocked_add: Vec<String>,
+    #[serde(default)]
+    blocked_remove: Vec<String>,
+}
+
+impl TryFrom<JunkEmailParams> for JunkEmail {
+    type Error = String;
+
+    fn try_from(p: JunkEmailParams) -> Result<Self, String> {
+        let change = JunkEmailChange {
+            trusted_add: p.trusted_add,
+            trusted_remove: p.trusted_remove,
+            blocked_add: p.blocked_add,
+            blocked_remove: p.blocked_remove,
+        };
+        // The same checks as when it runs (the mailbox here only stands in for the user).
+        cipp_exchange::junk_email::set("task@check.invalid", &change).map_err(|e| e.to_string())?;
+        Ok(JunkEmail {
+            user: p.user,
+            change,
+        })
+    }
+}
+
+/// An inbox rule update, checked when the task is added.
+#[derive(Deserialize)]
+#[serde(try_from = "RuleUpdateParams")]
+struct RuleUpdate {
+    user: String,
+    rule: String,
+    update: InboxRuleUpdate,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RuleUpdateParams {
+    user: String,
+    rule: String,
+    update: InboxRuleUpdate,
+}
+
+impl TryFrom<RuleUpdateParams> for RuleUpdate {
+    type Error = String;
+
+    fn try_from(p: RuleUpdateParams) -> Result<Self, String> {
+        cipp_exchange::inbox_rules::set("task@check.invalid", &p.rule, &p.update)
+            .map_err(|e| e.to_string())?;
+        Ok(RuleUpdate {
+            user: p.user,
+            rule: p.rule,
+            update: p.update,
+        })
+    }
+}
+
+/// `user` (the default) or `group`.
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "camelCase")]
+enum SponsorKind {
+    #[default]
+    User,
+    Group,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AddSponsor {
+    user: String,
+    /// The sponsor's object id.
+    sponsor: String,
+    #[serde(default)]
+    kind: SponsorKind,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RemoveSponsor {
+    user: String,
+    /// The sponsor's object id.
+    sponsor: String,
+}
+
 fn guard(allow: bool) -> Guard {
     if allow {
         Guard::AllowPrivileged
@@ -615,6 +782,41 @@ pub(crate) fn register(registry: &mut Registry, cipp: &Cipp) {
         "user.remove_inbox_rule": Text => |u, p| {
             u.remove_inbox_rule(&p.value).await.map_err(err)?;
             done("inbox rule removed", &p.user)
+        };
+        "user.grant_folder_permission": FolderGrantP => |u, p| {
+            u.grant_folder_permission(p.folder, &p.to, &p.rights).await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"action": "folder permission granted", "user": p.user,
+                "folder": p.folder.as_str(), "to": p.to, "rights": p.rights})))
+        };
+        "user.change_folder_permission": FolderGrantP => |u, p| {
+            u.change_folder_permission(p.folder, &p.to, &p.rights).await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"action": "folder permission changed", "user": p.user,
+                "folder": p.folder.as_str(), "to": p.to, "rights": p.rights})))
+        };
+        "user.remove_folder_permission": FolderRemove => |u, p| {
+            let folder = MailboxFolder::from(p.folder);
+            u.remove_folder_permission(folder, &p.to).await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"action": "folder permission removed", "user": p.user,
+                "folder": folder.as_str(), "to": p.to})))
+        };
+        "user.change_junk_email": JunkEmail => |u, p| {
+            outcome_output(u.change_junk_email(&p.change).await.map_err(err)?)
+        };
+        "user.update_inbox_rule": RuleUpdate => |u, p| {
+            u.update_inbox_rule(&p.rule, &p.update).await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"action": "inbox rule updated", "user": p.user, "rule": p.rule})))
+        };
+        "user.add_sponsor": AddSponsor => |u, p| {
+            let sponsor = match p.kind {
+                SponsorKind::User => Sponsor::user(p.sponsor.as_str()),
+                SponsorKind::Group => Sponsor::group(p.sponsor.as_str()),
+            };
+            u.add_sponsor(&sponsor).await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"action": "sponsor added", "user": p.user, "sponsor": p.sponsor})))
+        };
+        "user.remove_sponsor": RemoveSponsor => |u, p| {
+            u.remove_sponsor(&DirectoryObjectId::from(p.sponsor.as_str())).await.map_err(err)?;
+            Ok(CommandOutput::Done(json!({"action": "sponsor removed", "user": p.user, "sponsor": p.sponsor})))
         };
         "user.add_onedrive_shortcut": Shortcut => |u, p| {
             u.add_onedrive_shortcut(&p.name, &p.target).await.map_err(err)?;

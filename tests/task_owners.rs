@@ -791,3 +791,39 @@ async fn shared_work_items_run_as_the_owner_on_postgres() {
         .await
         .unwrap();
 }
+
+/// A trigger needs its own reads plus what the command it runs needs, so a trigger cannot
+/// run what its owner may not; a trigger running a trigger, or an undeclared command, is
+/// refused.
+#[tokio::test]
+async fn a_trigger_needs_the_permissions_of_the_command_it_runs() {
+    let r = rig();
+    let owned = &r.owned;
+    let offboard = owned
+        .permissions_with("trigger.evaluate", &json!({"command": "user.offboard"}))
+        .unwrap();
+    for p in [
+        Permission::IDENTITY_USER_READ,
+        Permission::IDENTITY_GROUP_READ,
+        Permission::IDENTITY_USER_READWRITE,
+        Permission::EXCHANGE_MAILBOX_READWRITE,
+    ] {
+        assert!(offboard.contains(&p), "{p} in {offboard:?}");
+    }
+    assert_eq!(
+        owned.permissions_with("user.revoke_sessions", &json!({"command": "user.offboard"})),
+        command_permissions("user.revoke_sessions"),
+        "only triggers add their target's"
+    );
+    for refused in [
+        json!({"command": "trigger.evaluate"}),
+        json!({"command": "custom.unknown"}),
+        json!({}),
+    ] {
+        assert_eq!(
+            owned.permissions_with("trigger.evaluate", &refused),
+            None,
+            "{refused}"
+        );
+    }
+}

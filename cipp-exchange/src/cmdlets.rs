@@ -6,6 +6,11 @@ use serde_json::{json, Value};
 
 use crate::cmdlet::{hashtable, validate_smtp, Anchor, Cmdlet};
 
+pub use crate::distribution_groups::{
+    new_distribution_group, new_dynamic_distribution_group, DistributionGroupType,
+    NewDistributionGroup, NewDynamicDistributionGroup,
+};
+
 fn mailbox_cmdlet(name: &str, identity: &str) -> Result<Cmdlet, Error> {
     if identity.trim().is_empty() {
         return Err(Error::invalid_input("identity", "empty mailbox identity"));
@@ -327,74 +332,39 @@ pub fn send_on_behalf(identity: &str, user: &str, grant: bool) -> Result<Cmdlet,
 }
 
 /// Calendar access levels.
-pub const CALENDAR_RIGHTS: &[&str] = &[
-    "Owner",
-    "PublishingEditor",
-    "Editor",
-    "PublishingAuthor",
-    "Author",
-    "NonEditingAuthor",
-    "Reviewer",
-    "Contributor",
-    "AvailabilityOnly",
-    "LimitedDetails",
-    "None",
-];
+pub use crate::folder_permissions::CALENDAR_RIGHTS;
 
 /// `Get-MailboxFolderPermission -Identity user:\Calendar`.
 pub fn get_calendar_permissions(
     mailbox: &str,
 ) -> Result<Cmdlet<crate::model::FolderPermission>, Error> {
-    fn build(mailbox: &str) -> Result<Cmdlet, Error> {
-        validate_smtp("Identity", mailbox)?;
-        Ok(Cmdlet::new("Get-MailboxFolderPermission")
-            .param("Identity", format!("{mailbox}:\\Calendar"))
-            .anchor(Anchor::Mailbox(mailbox.to_owned())))
-    }
-    build(mailbox).map(Cmdlet::output)
+    crate::folder_permissions::get(mailbox, crate::folder_permissions::MailboxFolder::Calendar)
 }
 
-/// `Add-MailboxFolderPermission` (or `Set-` when `replace`) on the calendar.
+/// `Add-MailboxFolderPermission` (or `Set-` when `replace`) on the calendar (see
+/// [`crate::folder_permissions::grant`] for any folder).
 pub fn set_calendar_permission(
     mailbox: &str,
     user: &str,
     rights: &str,
     replace: bool,
 ) -> Result<Cmdlet, Error> {
-    validate_smtp("Identity", mailbox)?;
-    if !(user.eq_ignore_ascii_case("Default") || user.eq_ignore_ascii_case("Anonymous")) {
-        validate_smtp("User", user)?;
-    }
-    if !CALENDAR_RIGHTS
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(rights))
-    {
-        return Err(Error::invalid_input(
-            "AccessRights",
-            format!("`{rights}` is not one of {}", CALENDAR_RIGHTS.join(", ")),
-        ));
-    }
-    let name = if replace {
-        "Set-MailboxFolderPermission"
+    use crate::folder_permissions::{grant, FolderGrant, MailboxFolder};
+    let how = if replace {
+        FolderGrant::Change
     } else {
-        "Add-MailboxFolderPermission"
+        FolderGrant::Add
     };
-    Ok(Cmdlet::new(name)
-        .param("Identity", format!("{mailbox}:\\Calendar"))
-        .param("User", user)
-        .param("AccessRights", json!([rights]))
-        .anchor(Anchor::Mailbox(mailbox.to_owned())))
+    grant(mailbox, MailboxFolder::Calendar, user, rights, how)
 }
 
 /// `Remove-MailboxFolderPermission` on the calendar.
 pub fn remove_calendar_permission(mailbox: &str, user: &str) -> Result<Cmdlet, Error> {
-    validate_smtp("Identity", mailbox)?;
-    validate_smtp("User", user)?;
-    Ok(Cmdlet::new("Remove-MailboxFolderPermission")
-        .param("Identity", format!("{mailbox}:\\Calendar"))
-        .param("User", user)
-        .param("Confirm", false)
-        .anchor(Anchor::Mailbox(mailbox.to_owned())))
+    crate::folder_permissions::remove(
+        mailbox,
+        crate::folder_permissions::MailboxFolder::Calendar,
+        user,
+    )
 }
 
 /// `Add-DistributionGroupMember -BypassSecurityGroupManagerCheck`.

@@ -5,7 +5,10 @@
 //! conversions, archives, inbox rules, automatic replies, permissions, distribution groups,
 //! mobile devices, transport rules, audit configuration, the unified audit log, message
 //! traces and the outbound spam policy, and ([`protection`]) transport rules, spam and
-//! connection filters, connectors and Safe Links. [`ExoClient`] sends them (paging by re-POSTing the
+//! connection filters, connectors and Safe Links; [`folder_permissions`] (calendar and
+//! contacts sharing), [`junk_email`] (trusted and blocked senders), [`inbox_rules`]
+//! (typed `Set-InboxRule`) and [`distribution_groups`] (creating and changing distribution
+//! lists, mail-enabled security and dynamic distribution groups). [`ExoClient`] sends them (paging by re-POSTing the
 //! body to the next link, `@adminapi.warnings` surfaced) one by one or in `$batch`es of 10;
 //! `exo.tenant(&t)` gives a [`TenantExchange`] with the typed operations of one tenant.
 //! Microsoft does not document this endpoint; it behaves as CIPP uses it.
@@ -32,8 +35,12 @@ pub mod addresses;
 mod client;
 pub mod cmdlet;
 pub mod cmdlets;
+pub mod distribution_groups;
 pub mod errors;
+pub mod folder_permissions;
 pub mod health;
+pub mod inbox_rules;
+pub mod junk_email;
 pub mod model;
 pub mod protection;
 

@@ -72,6 +72,8 @@ impl TenantGraph {
         audit_queries: audit_queries::AuditQueries;
         /// The organisation, domains, licences (SKUs) and directory roles.
         directory: directory::Directory;
+        /// Delta queries (change tracking) on users and groups.
+        delta: delta::DeltaQueries;
         /// Entra ID devices: list, disable, delete.
         devices: devices::Devices;
         /// Inbox rules, mailbox settings and mail.

@@ -133,9 +133,9 @@ pub struct Engine {
     registry: Registry,
     resolver: Arc<dyn TenantResolver>,
     notifiers: Vec<Arc<dyn Notifier>>,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     settings: EngineSettings,
-    wake: Arc<Notify>,
+    pub(crate) wake: Arc<Notify>,
     task_slots: Arc<Semaphore>,
     item_slots: Arc<Semaphore>,
 }
@@ -346,6 +346,29 @@ impl Engine {
                 "a task's owner needs a name (or no owner at all)".into(),
             ));
         }
+        self.validate_spec(&spec)?;
+        let next = spec.schedule.first_due()?;
+        let task = Task {
+            id: uuid::Uuid::new_v4().to_string(),
+            spec,
+            state: TaskState::Planned,
+            attempts: 0,
+            last_run: None,
+            next_run: Some(next),
+            lease: None,
+            current_run: None,
+            owner,
+        };
+        self.store.insert(&task).await?;
+        self.wake.notify_one();
+        Ok(task)
+    }
+
+    /// Checks a task's definition as [`Engine::add`] does (and [`Engine::update_task`]
+    /// after applying a change): a name, a registered command accepting the parameters,
+    /// known variables in the alert subject and comment, a valid schedule, a non-empty
+    /// tenant.
+    pub(crate) fn validate_spec(&self, spec: &NewTask) -> Result<(), SchedulerError> {
         if spec.name.trim().is_empty() {
             return Err(SchedulerError::Invalid("a task needs a name".into()));
         }
@@ -362,21 +385,7 @@ impl Engine {
                 return Err(SchedulerError::Invalid("empty tenant".into()));
             }
         }
-        let next = spec.schedule.first_due()?;
-        let task = Task {
-            id: uuid::Uuid::new_v4().to_string(),
-            spec,
-            state: TaskState::Planned,
-            attempts: 0,
-            last_run: None,
-            next_run: Some(next),
-            lease: None,
-            current_run: None,
-            owner,
-        };
-        self.store.insert(&task).await?;
-        self.wake.notify_one();
-        Ok(task)
+        Ok(())
     }
 
     /// The next `n` run times of a task (at most
@@ -401,7 +410,7 @@ impl Engine {
         after(now, self.settings.lease)
     }
 
-    fn lease(&self, now: DateTime<Utc>) -> Lease {
+    pub(crate) fn lease(&self, now: DateTime<Utc>) -> Lease {
         Lease::new(self.settings.worker.clone(), self.lease_until(now))
     }
 

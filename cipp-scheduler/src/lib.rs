@@ -56,6 +56,7 @@ pub mod alert_state;
 pub mod command;
 pub mod engine;
 pub mod kv;
+pub mod manage;
 pub mod notify;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -64,6 +65,7 @@ pub mod recurrence;
 pub mod sqlite;
 pub mod store;
 pub mod task;
+pub mod tenant_groups;
 
 pub use cipp_core;
 

@@ -4,6 +4,7 @@
 use cipp_core::{Error, Outcome, Report};
 use cipp_exchange::addresses::AliasChange;
 use cipp_exchange::cmdlets::{self, AutoReply, Forwarding, MailboxType};
+use cipp_exchange::inbox_rules::InboxRuleUpdate;
 use cipp_exchange::Conversion;
 
 use super::UserActions;
@@ -236,6 +237,28 @@ impl UserActions {
             async {
                 let c = cmdlets::remove_calendar_permission(&self.mailbox()?, to)?;
                 self.handle.exchange().invoke(&c).await.map(drop)
+            },
+        )
+        .await
+    }
+
+    /// Change one inbox rule (by its identity, as `Get-InboxRule` gives it): only what
+    /// `update` sets is sent (`Set-InboxRule`); the update is checked before sending.
+    pub async fn update_inbox_rule(
+        &self,
+        rule_identity: &str,
+        update: &InboxRuleUpdate,
+    ) -> Result<(), Error> {
+        self.act(
+            "user.update_inbox_rule",
+            &Permission::EXCHANGE_MAILBOX_READWRITE,
+            json!({"rule": rule_identity, "update": update}),
+            succeeded,
+            async {
+                self.handle
+                    .exchange()
+                    .update_inbox_rule(&self.mailbox()?, rule_identity, update)
+                    .await
             },
         )
         .await

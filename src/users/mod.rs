@@ -6,8 +6,9 @@
 //! administrator is refused unless [`Guard::AllowPrivileged`] is given.
 //!
 //! The actions are grouped by what they touch: [`identity`] (the account, sign-in,
-//! passwords, licences, groups, roles), [`mfa`] (methods, Temporary Access Passes, per-user
-//! MFA, MFA push), [`mailbox`] (Exchange) and [`onedrive`]. Every request they send is an
+//! passwords, licences, groups, roles), [`sponsors`], [`mfa`] (methods, Temporary Access
+//! Passes, per-user MFA, MFA push), [`mailbox`] (Exchange), [`folders`] (calendar and
+//! contacts sharing), [`junk_email`] (trusted and blocked senders) and [`onedrive`]. Every request they send is an
 //! operation of `cipp-graph` or `cipp-exchange`.
 
 use chrono::{DateTime, Utc};
@@ -25,10 +26,13 @@ use crate::client::TenantHandle;
 use serde_json::Value;
 
 pub mod create;
+pub mod folders;
 pub mod identity;
+pub mod junk_email;
 pub mod mailbox;
 pub mod mfa;
 pub mod onedrive;
+pub mod sponsors;
 
 pub use cipp_graph::mfa_push::{MfaPushResult, MFA_CONNECTOR_APP_ID};
 
@@ -231,6 +235,10 @@ impl UserActions {
             })
             .await?;
         work.await
+    }
+
+    pub(crate) fn handle(&self) -> &TenantHandle {
+        &self.handle
     }
 
     pub(crate) fn t(&self) -> &cipp_core::TenantId {

@@ -18,8 +18,10 @@ use crate::TenantGraph;
 pub const RESERVED_GROUPS: [&str; 4] =
     ["All Users", "AdminAgents", "HelpdeskAgents", "SalesAgents"];
 
-/// A role granted through a partner security group.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A role granted through a partner security group (JSON: `roleName`,
+/// `roleDefinitionId`, `groupId`, `groupName`, as CIPP stores its role templates).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoleMapping {
     /// The role's name.
     pub role_name: String,

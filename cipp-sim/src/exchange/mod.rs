@@ -11,6 +11,8 @@ use crate::{Reply, Sim};
 
 mod compliance;
 mod config;
+mod groups;
+mod junk_email;
 mod mailboxes;
 mod monitoring;
 mod opath;
@@ -68,7 +70,7 @@ pub(crate) struct Cmdlet {
     pub run: Run,
 }
 
-fn tables() -> [&'static [Cmdlet]; 8] {
+fn tables() -> [&'static [Cmdlet]; 10] {
     [
         monitoring::CMDLETS,
         mailboxes::CMDLETS,
@@ -78,6 +80,8 @@ fn tables() -> [&'static [Cmdlet]; 8] {
         compliance::CMDLETS,
         protection::CMDLETS,
         config::CMDLETS,
+        junk_email::CMDLETS,
+        groups::CMDLETS,
     ]
 }
 

@@ -172,15 +172,26 @@ fn change_recipient_permission(ctx: &mut ExoCtx<'_>) -> Reply {
     }
 }
 
-/// A folder identity (`mailbox:\Calendar`), lower case, when its mailbox exists.
-fn folder(ctx: &ExoCtx<'_>) -> Result<String, Reply> {
-    let id = ctx.identity().to_ascii_lowercase();
+/// A folder identity (`mailbox:\Calendar`), lower case, when its mailbox exists, and the
+/// folder's name (`Calendar`, `Contacts`, or the path as given).
+fn folder(ctx: &ExoCtx<'_>) -> Result<(String, String), Reply> {
+    let given = ctx.identity();
+    let id = given.to_ascii_lowercase();
     let (mbx, _) = id.split_once(":\\").unwrap_or((&id, ""));
     if ctx.t.exchange.find_mailbox(mbx).is_none() {
         return Err(not_found(&id));
     }
-    Ok(id)
+    let path = given.split_once(":\\").map_or("", |(_, p)| p);
+    let name = match path.to_ascii_lowercase().as_str() {
+        "calendar" => "Calendar".to_owned(),
+        "contacts" => "Contacts".to_owned(),
+        _ => path.to_owned(),
+    };
+    Ok((id, name))
 }
+
+/// The access levels only a calendar takes.
+const CALENDAR_ONLY: &[&str] = &["AvailabilityOnly", "LimitedDetails"];
 
 /// The folder permission roles and rights Exchange accepts in `-AccessRights`.
 const FOLDER_ROLES: &[&str] = &[
@@ -207,10 +218,12 @@ const FOLDER_ROLES: &[&str] = &[
     "FolderVisible",
 ];
 
-/// The rights of the `Default` entry every calendar has until it is changed.
-fn built_in_rights(user: &str) -> Option<Value> {
+/// The rights of the `Default` entry every folder has until it is changed: free/busy on a
+/// calendar, nothing elsewhere.
+fn built_in_rights(folder: &str, user: &str) -> Option<Value> {
     match user {
-        "default" => Some(json!(["AvailabilityOnly"])),
+        "default" if folder == "Calendar" => Some(json!(["AvailabilityOnly"])),
+        "default" => Some(json!(["None"])),
         _ => None,
     }
 }
@@ -225,8 +238,8 @@ fn user_display(user: &str) -> String {
 }
 
 fn get_folder_permissions(ctx: &mut ExoCtx<'_>) -> Reply {
-    let id = match folder(ctx) {
-        Ok(id) => id,
+    let (id, folder_name) = match folder(ctx) {
+        Ok(f) => f,
         Err(r) => return r,
     };
     let only = ctx.str("User").map(str::to_ascii_lowercase);
@@ -242,8 +255,8 @@ fn get_folder_permissions(ctx: &mut ExoCtx<'_>) -> Reply {
         if stored.iter().any(|p| is(p, "User", user)) {
             continue;
         }
-        if let Some(rights) = built_in_rights(user) {
-            rows.push(json!({"Identity": id, "FolderName": "Calendar", "User": user_display(user), "AccessRights": rights}));
+        if let Some(rights) = built_in_rights(&folder_name, user) {
+            rows.push(json!({"Identity": id, "FolderName": folder_name, "User": user_display(user), "AccessRights": rights}));
         }
     }
     rows.extend(stored.into_iter().map(|p| {
@@ -270,8 +283,8 @@ fn get_folder_permissions(ctx: &mut ExoCtx<'_>) -> Reply {
 }
 
 fn change_folder_permission(ctx: &mut ExoCtx<'_>) -> Reply {
-    let id = match folder(ctx) {
-        Ok(id) => id,
+    let (id, folder_name) = match folder(ctx) {
+        Ok(f) => f,
         Err(r) => return r,
     };
     let user = ctx.str("User").unwrap_or("").to_ascii_lowercase();
@@ -286,6 +299,18 @@ fn change_folder_permission(ctx: &mut ExoCtx<'_>) -> Reply {
                 "Cannot bind parameter 'AccessRights'. Cannot convert value \"{bad}\" to type \"Microsoft.Exchange.Management.StoreTasks.MailboxFolderAccessRight\". Error: \"Unable to match the identifier name {bad} to a valid enumerator name. Specify one of the following enumerator names and try again: {}\"",
                 FOLDER_ROLES.join(", ")
             ));
+        }
+        if folder_name != "Calendar" {
+            if let Some(bad) = rights
+                .iter()
+                .find(|r| CALENDAR_ONLY.iter().any(|x| x.eq_ignore_ascii_case(r)))
+            {
+                return exo_error(
+                    400,
+                    "Microsoft.Exchange.Management.StoreTasks.InvalidMailboxFolderPermissionException",
+                    &format!("The access right '{bad}' is only valid on calendar folders."),
+                );
+            }
         }
     }
     let rights: Vec<String> = rights
@@ -303,8 +328,8 @@ fn change_folder_permission(ctx: &mut ExoCtx<'_>) -> Reply {
         .position(|p| is(p, "Identity", &id) && is(p, "User", &user));
     // The built-in entries exist from the start: changing one stores it.
     if pos.is_none() && name == "set-mailboxfolderpermission" {
-        if let Some(rights) = built_in_rights(&user) {
-            list.push(json!({"Identity": id, "FolderName": "Calendar", "User": user, "AccessRights": rights}));
+        if let Some(rights) = built_in_rights(&folder_name, &user) {
+            list.push(json!({"Identity": id, "FolderName": folder_name, "User": user, "AccessRights": rights}));
             pos = Some(list.len() - 1);
         }
     }
@@ -314,7 +339,7 @@ fn change_folder_permission(ctx: &mut ExoCtx<'_>) -> Reply {
             "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
             &format!("An existing permission entry was found for user: {user}."),
         ),
-        ("add-mailboxfolderpermission", None) if built_in_rights(&user).is_some() => exo_error(
+        ("add-mailboxfolderpermission", None) if built_in_rights(&folder_name, &user).is_some() => exo_error(
             400,
             "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
             &format!(
@@ -323,7 +348,7 @@ fn change_folder_permission(ctx: &mut ExoCtx<'_>) -> Reply {
             ),
         ),
         ("add-mailboxfolderpermission", None) => {
-            list.push(json!({"Identity": id, "User": user, "AccessRights": rights}));
+            list.push(json!({"Identity": id, "FolderName": folder_name, "User": user, "AccessRights": rights}));
             ok(Vec::new())
         }
         ("set-mailboxfolderpermission", Some(p)) => {

@@ -28,6 +28,11 @@ pub(crate) const CMDLETS: &[Cmdlet] = &[
         run: change_inbox_rule,
     },
     Cmdlet {
+        name: "Set-InboxRule",
+        params: SET_INBOX_RULE,
+        run: set_inbox_rule,
+    },
+    Cmdlet {
         name: "Get-TransportRule",
         params: &["Identity"],
         run: get_transport_rules,
@@ -102,6 +107,118 @@ fn change_inbox_rule(ctx: &mut ExoCtx<'_>) -> Reply {
             rules.remove(p);
         }
         _ => rules[p]["Enabled"] = json!(name == "enable-inboxrule"),
+    }
+    ok(Vec::new())
+}
+
+/// The `Set-InboxRule` parameters the simulator binds.
+const SET_INBOX_RULE: &[&str] = &[
+    "Identity",
+    "Mailbox",
+    "Confirm",
+    "Force",
+    "AlwaysDeleteOutlookRulesBlob",
+    "Name",
+    "Priority",
+    "From",
+    "FromAddressContainsWords",
+    "SubjectContainsWords",
+    "BodyContainsWords",
+    "SubjectOrBodyContainsWords",
+    "SentTo",
+    "HasAttachment",
+    "MoveToFolder",
+    "CopyToFolder",
+    "ForwardTo",
+    "ForwardAsAttachmentTo",
+    "RedirectTo",
+    "DeleteMessage",
+    "MarkAsRead",
+    "MarkImportance",
+    "StopProcessingRules",
+];
+
+/// A recipient as `Get-InboxRule` shows it: `"a@b.c" [SMTP:a@b.c]` for an address.
+fn shown_recipient(r: &Value) -> Value {
+    match r.as_str() {
+        Some(a) if a.contains('@') => json!(format!("\"{a}\" [SMTP:{a}]")),
+        _ => r.clone(),
+    }
+}
+
+/// `Set-InboxRule`: the parameters given replace the rule's (`$null` clears one); a new
+/// priority moves the rule and renumbers the others from 1.
+fn set_inbox_rule(ctx: &mut ExoCtx<'_>) -> Reply {
+    let id = ctx.identity();
+    let params = ctx.params;
+    let Some((mailbox, p)) = ctx.t.exchange.inbox_rules.iter().find_map(|(m, rules)| {
+        rules
+            .iter()
+            .position(|r| same(r, "Identity", &id))
+            .map(|p| (m.clone(), p))
+    }) else {
+        return not_found(&id);
+    };
+    let priority = match params.iter().find(|(k, _)| k.eq_ignore_ascii_case("Priority")) {
+        Some((_, v)) => match v.as_i64().filter(|p| (0..=i64::from(i32::MAX)).contains(p)) {
+            Some(p) => Some(p),
+            None => {
+                return exo_error(
+                    400,
+                    "System.Management.Automation.ParameterBindingException",
+                    &format!("Cannot bind parameter 'Priority'. Cannot convert value \"{v}\" to type \"System.Int32\"."),
+                )
+            }
+        },
+        None => None,
+    };
+    let Some(rules) = ctx.t.exchange.inbox_rules.get_mut(&mailbox) else {
+        return not_found(&id);
+    };
+    let before = rules[p].clone();
+    let skip = [
+        "identity",
+        "mailbox",
+        "confirm",
+        "force",
+        "alwaysdeleteoutlookrulesblob",
+        "priority",
+    ];
+    for (k, v) in params {
+        if skip.contains(&k.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let value = match k.to_ascii_lowercase().as_str() {
+            "movetofolder" | "copytofolder" => match v.as_str() {
+                Some(f) => json!(f.split_once(":\\").map_or(f, |(_, path)| path)),
+                None => v.clone(),
+            },
+            "forwardto" | "forwardasattachmentto" | "redirectto" => match v {
+                Value::Array(a) => Value::Array(a.iter().map(shown_recipient).collect()),
+                other => shown_recipient(other),
+            },
+            _ => v.clone(),
+        };
+        rules[p][k.as_str()] = value;
+    }
+    if let Some(wanted) = priority {
+        let prio = |r: &Value| r["Priority"].as_i64().unwrap_or(0);
+        let mut order: Vec<usize> = (0..rules.len())
+            .filter(|&i| i != p && prio(&rules[i]) >= 1)
+            .collect();
+        order.sort_by_key(|&i| prio(&rules[i]));
+        let at = usize::try_from(wanted.max(1) - 1)
+            .unwrap_or(0)
+            .min(order.len());
+        order.insert(at, p);
+        for (n, i) in order.into_iter().enumerate() {
+            rules[i]["Priority"] = json!(n + 1);
+        }
+    }
+    if rules[p] == before {
+        return super::warn(&format!(
+            "The command completed successfully but no settings of '{id}' have been modified."
+        ));
     }
     ok(Vec::new())
 }

@@ -9,11 +9,13 @@
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+mod app_consent;
 mod audit_queries;
 mod auth;
 mod batch;
 pub(crate) mod collection;
 mod conditional_access;
+mod delta;
 mod devices;
 mod directory;
 mod directory_roles;
@@ -24,10 +26,12 @@ mod intune;
 mod logs;
 mod mail;
 mod mail_reports;
+mod pim_groups;
 mod policies;
 mod posture;
 mod role_management;
 mod sites;
+mod sponsors;
 mod users;
 
 use crate::odata::{encode, parse_query, percent_decode, Filter};
@@ -232,8 +236,11 @@ fn match_pattern(pattern: &str, segs: &[String], orig: &[String]) -> Option<Para
 }
 
 /// Every area's explicit routes.
-fn route_tables() -> [&'static [Route]; 18] {
+fn route_tables() -> [&'static [Route]; 22] {
     [
+        app_consent::ROUTES,
+        pim_groups::ROUTES,
+        delta::ROUTES,
         audit_queries::ROUTES,
         mail_reports::ROUTES,
         posture::ROUTES,
@@ -252,6 +259,7 @@ fn route_tables() -> [&'static [Route]; 18] {
         role_management::ROUTES,
         directory_roles::ROUTES,
         identity_protection::ROUTES,
+        sponsors::ROUTES,
     ]
 }
 

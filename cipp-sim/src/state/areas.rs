@@ -35,6 +35,12 @@ pub mod paths {
     /// `roleManagement/directory/roleEligibilityScheduleInstances` (PIM eligibility)
     pub const ROLE_ELIGIBILITIES: &str =
         "rolemanagement/directory/roleeligibilityscheduleinstances";
+    /// `identityGovernance/privilegedAccess/group/eligibilityScheduleInstances` (PIM for
+    /// Groups eligibility; seed them here)
+    pub const PIM_GROUP_ELIGIBILITIES: &str =
+        "identitygovernance/privilegedaccess/group/eligibilityscheduleinstances";
+    /// App role assignments of every service principal (`servicePrincipals/{id}/appRoleAssignments`)
+    pub const APP_ROLE_ASSIGNMENTS: &str = "approleassignments";
     /// `tenantRelationships/delegatedAdminRelationships`
     pub const GDAP_RELATIONSHIPS: &str = "tenantrelationships/delegatedadminrelationships";
 }
@@ -65,6 +71,8 @@ pub struct Directory {
     pub owners: BTreeMap<String, Vec<String>>,
     /// User id → manager id.
     pub managers: BTreeMap<String, String>,
+    /// User id → sponsor (user or group) ids.
+    pub sponsors: BTreeMap<String, Vec<String>>,
     /// Directory role template id → member user ids.
     pub roles: BTreeMap<String, Vec<String>>,
 }

@@ -21,6 +21,9 @@ pub struct ExoState {
     pub recipient_permissions: Vec<Value>,
     /// Folder permissions.
     pub folder_permissions: Vec<Value>,
+    /// Mailbox UPN (lower case) → junk e-mail configuration set by
+    /// `Set-MailboxJunkEmailConfiguration` (a new mailbox's defaults until then).
+    pub junk_email: BTreeMap<String, Value>,
     /// Mailbox UPN → mobile devices.
     pub mobile_devices: BTreeMap<String, Vec<Value>>,
     /// Transport rules.
@@ -39,6 +42,12 @@ pub struct ExoState {
     /// User UPN (lower case) → Exchange user settings set by `Set-User`
     /// (`RemotePowerShellEnabled`, …).
     pub user_settings: BTreeMap<String, Value>,
+    /// Dynamic distribution groups (`Get-DynamicDistributionGroup` JSON); they are not
+    /// directory objects, so Graph does not list them.
+    pub dynamic_groups: Vec<Value>,
+    /// Graph group id → the Exchange-only settings of a distribution list or mail-enabled
+    /// security group (`RequireSenderAuthenticationEnabled`, …).
+    pub group_settings: BTreeMap<String, Value>,
 }
 
 /// The all-zero GUID Exchange shows for a mailbox without an archive.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 mod areas;
+mod delta;
 mod exchange;
 pub mod policies;
 pub mod protection;
@@ -14,6 +15,7 @@ pub use areas::{
     paths, user_matches, Area, Auth, ConditionalAccess, Directory, Gdap, Intune, Logs, Mail,
     SharePoint,
 };
+pub use delta::{DeltaTracker, Snapshot as DeltaSnapshot};
 pub use exchange::{mailbox_for, recipient_guid, ExoState, NO_ARCHIVE};
 pub use store::{Collection, Store};
 
@@ -51,6 +53,9 @@ pub struct SimTenant {
     /// Entra ID policy objects (authorization, authentication methods, consent, app
     /// management, device registration, directory settings, domain password policies).
     pub policies: policies::Policies,
+    /// Snapshots of users and groups behind the delta links handed out (`users/delta`,
+    /// `groups/delta`); `delta.expire()` makes every saved link answer `syncStateNotFound`.
+    pub delta: DeltaTracker,
     /// Numbers handed out for generated ids (never reused).
     seq: u64,
 }

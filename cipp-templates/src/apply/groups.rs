@@ -55,7 +55,8 @@ fn new_group(name: &str, body: &Value) -> Result<NewGroup, String> {
         }
         other => {
             return Err(format!(
-                "{} groups are created through Exchange, which apply does not do yet",
+                "{} groups are created through Exchange: deploy them with \
+                 deploy::apply_tenant, which has the tenant's Exchange",
                 other.cipp_name()
             ))
         }

@@ -32,14 +32,20 @@
 //! tenant (created, updated, adopted, and no-op ones), so the next plan updates those
 //! objects — and a second apply of the same templates is all no-op.
 //!
-//! Not handled yet (each is reported, never sent half-done): Exchange template kinds,
-//! group templates for Exchange groups (distribution lists, mail-enabled security, dynamic
-//! distribution), changing a group in place beyond its description and membership rule
-//! (CIPP changes only those), MDM Windows Information Protection policies, and assigning a
-//! group template's licences.
+//! Group templates of Exchange groups (distribution lists, mail-enabled security and
+//! dynamic distribution groups) are created and updated through Exchange by
+//! [`exchange_groups`], which [`crate::deploy::apply_tenant`] routes them to; [`apply`]
+//! alone (Graph only) refuses to create them.
+//!
+//! Not handled yet (each is reported, never sent half-done): Exchange template kinds (see
+//! [`crate::exchange`]), changing a group in place beyond its description and membership
+//! rule (CIPP changes only those; Exchange groups also their display name, `allowExternal`
+//! and `hideFromGAL`), MDM Windows Information Protection policies, and assigning a group
+//! template's licences.
 
 mod assign;
 mod ca;
+pub mod exchange_groups;
 mod groups;
 pub(crate) mod intune;
 mod resolve;
@@ -510,11 +516,7 @@ pub async fn apply(graph: &TenantGraph, plan: &Plan, options: &ApplyOptions) -> 
             Action::Create { body } | Action::Update { body, .. } if ca_write => Some(body),
             _ => None,
         };
-        let opts = if body.is_some() {
-            &unverified
-        } else {
-            options
-        };
+        let opts = if body.is_some() { &unverified } else { options };
         let (object_id, outcome) = apply_item(graph, item, &mut dir, opts).await;
         if let Some(id) = &object_id {
             report.bindings.push(Binding {
