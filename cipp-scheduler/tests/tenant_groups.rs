@@ -6,7 +6,6 @@
 //! they were skipped.
 #![cfg(all(feature = "sqlite", feature = "postgres"))]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use cipp_scheduler::kv::{KvStore, MemoryKv};
@@ -20,60 +19,8 @@ use cipp_scheduler::tenant_groups::{
 use cipp_scheduler::SchedulerError;
 use serde_json::json;
 
-fn config() -> String {
-    std::env::var("CIPP_PG")
-        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
-}
-
-/// A fresh schema per test, or `None` when no server is reachable outside CI.
-async fn schema() -> Option<String> {
-    let name = format!("cipp_t_{}", uuid::Uuid::new_v4().simple());
-    match tokio_postgres::connect(&config(), tokio_postgres::NoTls).await {
-        Ok(_) => Some(name),
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "CI=true but PostgreSQL is unreachable at `{}`: {e}",
-                    config()
-                );
-            }
-            eprintln!(
-                "SKIPPED: no PostgreSQL at `{}` ({e}); set CI=true to make this a failure",
-                config()
-            );
-            None
-        }
-    }
-}
-
-async fn drop_schema(schema: &str) {
-    if let Ok((client, conn)) = tokio_postgres::connect(&config(), tokio_postgres::NoTls).await {
-        tokio::spawn(conn);
-        let _ = client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await;
-    }
-}
-
-/// A fresh directory for a SQLite file, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("cipp-groups-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-    fn db(&self) -> PathBuf {
-        self.0.join("scheduler.sqlite")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
+mod stores;
+use stores::*;
 
 const CONTOSO: &str = "11111111-1111-1111-1111-111111111111";
 const FABRIKAM: &str = "22222222-2222-2222-2222-222222222222";
