@@ -50,6 +50,7 @@ pub mod tenant;
 pub mod test_util;
 pub mod throttle;
 pub mod transport;
+pub mod unknown;
 
 pub use auth::{AccessToken, TokenCache, TokenProvider};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -62,11 +63,15 @@ pub use fleet::{Fleet, FleetCounts, FleetEvent, TenantResult};
 pub use outcome::{ErrorSummary, Outcome, Report, Step};
 pub use paging::Page;
 pub use pipeline::{
-    parse_retry_after, Credentials, Interceptor, Pipeline, PipelineBuilder, RetryPolicy, USER_AGENT,
+    parse_retry_after, Credentials, Interceptor, Pipeline, PipelineBuilder, RetryPolicy, Streamed,
+    USER_AGENT,
 };
 pub use request::{ApiRequest, ApiResponse};
 pub use tenant::{Tenant, TenantId};
 pub use throttle::{ThrottleSettings, Workload, WorkloadLimit};
-pub use transport::{HttpRequest, HttpResponse, ReqwestSettings, ReqwestTransport, Transport};
+pub use transport::{
+    BodyChunks, HttpRequest, HttpResponse, ReqwestSettings, ReqwestTransport, StreamedResponse,
+    Transport,
+};
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -18,7 +18,8 @@ use crate::cloud::Endpoints;
 use crate::error::{Error, RequestSent};
 use crate::request::{ApiRequest, ApiResponse};
 use crate::throttle::{ThrottleGovernor, ThrottleSettings, Workload};
-use crate::transport::{ReqwestTransport, Transport};
+use crate::error::TransportError;
+use crate::transport::{BodyChunks, ReqwestTransport, Transport};
 
 pub use crate::retry::{
     parse_retry_after, resend_decision, Resend, RetryPolicy, DEFAULT_DEADLINE, MAX_RETRY_AFTER,
@@ -366,26 +367,43 @@ impl Pipeline {
             attempts = tracing::field::Empty,
         );
         let deadline = request.deadline_override().unwrap_or(self.inner.deadline);
-        match tokio::time::timeout(deadline, self.send_inner(&request).instrument(span)).await {
-            Ok(result) => result,
-            Err(_) => {
-                let mut e = crate::error::TransportError::new(
-                    crate::error::TransportErrorKind::Timeout,
-                    RequestSent::Maybe,
-                    format!(
-                        "no answer within the call's deadline of {} s (retries included)",
-                        deadline.as_secs_f64()
-                    ),
-                );
-                e.tenant = Some(request.tenant().clone());
-                e.operation = Some(request.operation_name());
-                e.not_resent = !request.is_idempotent();
-                Err(Error::Transport(e))
-            }
+        let sent = self.send_inner(&request, false).instrument(span);
+        match tokio::time::timeout(deadline, sent).await {
+            Ok(Ok(answer)) => Ok(answer.buffered()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(deadline_error(&request, deadline)),
         }
     }
 
-    async fn send_inner(&self, request: &ApiRequest) -> Result<ApiResponse, Error> {
+    /// Like [`Pipeline::send`], but returns a successful response as soon as its status
+    /// and headers have arrived; its body is read from [`Streamed::chunks`] as it arrives
+    /// (with [`Transport::send_streamed`]). Retries, token refresh and throttling are
+    /// those of [`Pipeline::send`] up to the response head; an error status's body is
+    /// read whole, as `send` does. The deadline covers the wait for the head; reading the
+    /// body is bounded by the transport's own timeout.
+    pub async fn send_streamed(&self, request: ApiRequest) -> Result<Streamed, Error> {
+        let path = crate::redact::PathDisplay {
+            path: request.path(),
+            personal_data: self.inner.log_personal_data,
+        };
+        let span = tracing::info_span!(
+            "cipp.request",
+            tenant = %request.tenant(),
+            method = %request.method(),
+            path = %path,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        let deadline = request.deadline_override().unwrap_or(self.inner.deadline);
+        let sent = self.send_inner(&request, true).instrument(span);
+        match tokio::time::timeout(deadline, sent).await {
+            Ok(Ok(answer)) => Ok(answer.streamed()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(deadline_error(&request, deadline)),
+        }
+    }
+
+    async fn send_inner(&self, request: &ApiRequest, stream: bool) -> Result<Answer, Error> {
         let url = self.resolve_url(request)?;
         let uri: http::Uri = url.parse().map_err(|_| {
             Error::invalid_input("target", format!("`{}` is not a valid URL", request.path()))
@@ -435,14 +453,37 @@ impl Pipeline {
                 .as_ref()
                 .and_then(|i| i.intercept(request));
             let result = match intercepted {
-                Some(answer) => answer,
+                Some(answer) => answer.map(|r| r.map(Body::Whole)),
+                None if stream => {
+                    self.inner
+                        .transport
+                        .send_streamed(http_request)
+                        .instrument(attempt_span.clone())
+                        .await
+                        .map(|r| r.map(Body::Chunks))
+                }
                 None => {
                     self.inner
                         .transport
                         .send(http_request)
                         .instrument(attempt_span.clone())
                         .await
+                        .map(|r| r.map(Body::Whole))
                 }
+            };
+            // Only a success is handed over as it arrives: an error's body is read whole.
+            let result = match result {
+                Ok(r) if !(r.status().is_success() || r.status().is_redirection()) => {
+                    let (parts, body) = r.into_parts();
+                    match body {
+                        Body::Whole(b) => Ok(http::Response::from_parts(parts, b)),
+                        Body::Chunks(c) => collect(c)
+                            .await
+                            .map(|b| http::Response::from_parts(parts, b)),
+                    }
+                    .map(|r| r.map(Body::Whole))
+                }
+                other => other,
             };
             let current = tracing::Span::current();
             current.record("attempts", attempt);
@@ -476,15 +517,22 @@ impl Pipeline {
                     }
                     if status.is_success() || status.is_redirection() {
                         let (parts, body) = response.into_parts();
-                        return Ok(ApiResponse {
-                            tenant,
-                            method: request.method().clone(),
-                            uri,
-                            status,
-                            headers: parts.headers,
+                        return Ok(Answer {
+                            head: ApiResponse {
+                                tenant,
+                                method: request.method().clone(),
+                                uri,
+                                status,
+                                headers: parts.headers,
+                                body: bytes::Bytes::new(),
+                            },
                             body,
                         });
                     }
+                    let response = response.map(|body| match body {
+                        Body::Whole(b) => b,
+                        Body::Chunks(_) => bytes::Bytes::new(),
+                    });
                     if status == StatusCode::UNAUTHORIZED
                         && !refreshed
                         && request.own_token().is_none()
@@ -648,4 +696,91 @@ fn build_http(
     builder
         .body(request.body_bytes().clone())
         .map_err(|e| Error::invalid_input("request", e.to_string()))
+}
+
+/// The error of a call that got no answer within its deadline.
+fn deadline_error(request: &ApiRequest, deadline: Duration) -> Error {
+    let mut e = crate::error::TransportError::new(
+        crate::error::TransportErrorKind::Timeout,
+        RequestSent::Maybe,
+        format!(
+            "no answer within the call's deadline of {} s (retries included)",
+            deadline.as_secs_f64()
+        ),
+    );
+    e.tenant = Some(request.tenant().clone());
+    e.operation = Some(request.operation_name());
+    e.not_resent = !request.is_idempotent();
+    Error::Transport(e)
+}
+
+/// A response body: whole, or as it arrives.
+enum Body {
+    Whole(bytes::Bytes),
+    Chunks(BodyChunks),
+}
+
+/// A successful answer of [`Pipeline::send_inner`].
+struct Answer {
+    head: ApiResponse,
+    body: Body,
+}
+
+impl Answer {
+    fn buffered(self) -> ApiResponse {
+        match self.body {
+            Body::Whole(body) => ApiResponse { body, ..self.head },
+            // `send_inner(_, false)` never streams.
+            Body::Chunks(_) => self.head,
+        }
+    }
+
+    fn streamed(self) -> Streamed {
+        let chunks = match self.body {
+            Body::Whole(body) => {
+                let one: BodyChunks = Box::pin(futures::stream::iter([Ok(body)]));
+                one
+            }
+            Body::Chunks(chunks) => chunks,
+        };
+        Streamed {
+            head: self.head,
+            chunks,
+        }
+    }
+}
+
+/// A successful response whose body is read as it arrives ([`Pipeline::send_streamed`]).
+pub struct Streamed {
+    /// The response, with an empty `body`.
+    pub head: ApiResponse,
+    /// The body, piece by piece; a failure mid-way is a [`crate::TransportError`] that
+    /// says the request may have been acted on.
+    pub chunks: BodyChunks,
+}
+
+impl fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Streamed")
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a whole body.
+async fn collect(mut chunks: BodyChunks) -> Result<bytes::Bytes, TransportError> {
+    use futures::StreamExt;
+    let Some(first) = chunks.next().await.transpose()? else {
+        return Ok(bytes::Bytes::new());
+    };
+    let Some(second) = chunks.next().await.transpose()? else {
+        return Ok(first);
+    };
+    let mut all = bytes::BytesMut::with_capacity(first.len() + second.len());
+    all.extend_from_slice(&first);
+    all.extend_from_slice(&second);
+    while let Some(chunk) = chunks.next().await.transpose()? {
+        all.extend_from_slice(&chunk);
+    }
+    Ok(all.freeze())
 }

@@ -2,12 +2,16 @@
 //!
 //! Everything above this module sends fully buffered [`http`] requests through an
 //! `Arc<dyn Transport>`: the reqwest implementation here, the simulator in `cipp-sim`, or
-//! the scriptable transport of the `test-util` feature.
+//! the scriptable transport of the `test-util` feature. Responses are buffered too, except
+//! for [`Transport::send_streamed`], which paging uses to act on a page's next link while
+//! the rest of the page is still arriving.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::Stream;
 
 use crate::error::{RequestSent, TransportError, TransportErrorKind};
 
@@ -18,6 +22,11 @@ pub const USER_AGENT: &str = concat!("cipp-rs/", env!("CARGO_PKG_VERSION"));
 pub type HttpRequest = http::Request<Bytes>;
 /// A fully buffered HTTP response.
 pub type HttpResponse = http::Response<Bytes>;
+/// A response body as it arrives, piece by piece. It ends after the last piece, or with
+/// an error when the connection fails before the body is complete.
+pub type BodyChunks = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send>>;
+/// An HTTP response whose body is read as it arrives.
+pub type StreamedResponse = http::Response<BodyChunks>;
 
 /// Sends one HTTP request and returns its response, whatever its status.
 ///
@@ -27,6 +36,15 @@ pub type HttpResponse = http::Response<Bytes>;
 pub trait Transport: Send + Sync + 'static {
     /// Sends `request` and buffers the whole response.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+
+    /// Sends `request` and returns once the status and headers have arrived; the body is
+    /// read from the response as it arrives. The default buffers the body with
+    /// [`Transport::send`] and hands it over as one piece.
+    async fn send_streamed(&self, request: HttpRequest) -> Result<StreamedResponse, TransportError> {
+        let (parts, body) = self.send(request).await?.into_parts();
+        let one: BodyChunks = Box::pin(futures::stream::iter([Ok(body)]));
+        Ok(http::Response::from_parts(parts, one))
+    }
 }
 
 /// Settings of [`ReqwestTransport`].
@@ -75,9 +93,12 @@ impl ReqwestTransport {
     }
 }
 
-#[async_trait]
-impl Transport for ReqwestTransport {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+impl ReqwestTransport {
+    /// Sends the request and returns the response head, with the host for error messages.
+    async fn start(
+        &self,
+        request: HttpRequest,
+    ) -> Result<(reqwest::Response, String), TransportError> {
         let (parts, body) = request.into_parts();
         let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
             TransportError::new(
@@ -98,19 +119,44 @@ impl Transport for ReqwestTransport {
             .send()
             .await
             .map_err(|e| map_reqwest_error(&host, e))?;
-        let mut response = response;
-        let status = response.status();
-        let version = response.version();
-        let headers = std::mem::take(response.headers_mut());
+        Ok((response, host))
+    }
+}
+
+/// Moves a reqwest response's head into an `http` response with `body`.
+fn with_head<B>(response: &mut reqwest::Response, body: B) -> http::Response<B> {
+    let mut out = http::Response::new(body);
+    *out.status_mut() = response.status();
+    *out.version_mut() = response.version();
+    *out.headers_mut() = std::mem::take(response.headers_mut());
+    out
+}
+
+#[async_trait]
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let (mut response, host) = self.start(request).await?;
+        let head = with_head(&mut response, ());
         let body = response
             .bytes()
             .await
             .map_err(|e| map_reqwest_error(&host, e))?;
-        let mut out = http::Response::new(body);
-        *out.status_mut() = status;
-        *out.version_mut() = version;
-        *out.headers_mut() = headers;
-        Ok(out)
+        Ok(head.map(|()| body))
+    }
+
+    async fn send_streamed(&self, request: HttpRequest) -> Result<StreamedResponse, TransportError> {
+        let (mut response, host) = self.start(request).await?;
+        let head = with_head(&mut response, ());
+        let chunks = futures::stream::unfold(Some((response, host)), |state| async move {
+            let (mut response, host) = state?;
+            match response.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some((response, host)))),
+                Ok(None) => None,
+                Err(e) => Some((Err(map_reqwest_error(&host, e)), None)),
+            }
+        });
+        let body: BodyChunks = Box::pin(chunks);
+        Ok(head.map(|()| body))
     }
 }
 

@@ -22,7 +22,7 @@ use crate::TenantExchange;
 /// A user Exchange Online has restricted from sending (`Get-BlockedSenderAddress`): it
 /// exceeded a sending limit or the outbound spam policy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct BlockedSender {
     /// The restricted address.
     #[serde(default)]
@@ -41,9 +41,10 @@ pub struct BlockedSender {
     #[serde(default, deserialize_with = "flag")]
     pub temporary_block: Option<bool>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(BlockedSender, extra);
 
 impl BlockedSender {
     /// One `Key=Value` part of [`BlockedSender::reason`] (`ExceedingLimitType`).
@@ -58,7 +59,7 @@ impl BlockedSender {
 /// A soft-deleted mailbox (`Get-Mailbox -SoftDeletedMailbox`): its user was deleted, and
 /// the mailbox can be recovered for 30 days (longer, as an inactive mailbox, under a hold).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct SoftDeletedMailbox {
     /// The mailbox's Exchange GUID (stable across the deletion).
     #[serde(default)]
@@ -76,9 +77,10 @@ pub struct SoftDeletedMailbox {
     #[serde(default, deserialize_with = "flag")]
     pub is_inactive_mailbox: Option<bool>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(SoftDeletedMailbox, extra);
 
 /// A flag sent as a JSON boolean or as `"True"`/`"False"`.
 fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {

@@ -30,7 +30,7 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Erro
 
 /// A mailbox's junk e-mail settings (`Get-MailboxJunkEmailConfiguration`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct JunkEmailConfiguration {
     /// The mailbox.
     #[serde(default)]
@@ -54,9 +54,10 @@ pub struct JunkEmailConfiguration {
     #[serde(default)]
     pub trusted_lists_only: Option<bool>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(JunkEmailConfiguration, extra);
 
 /// Entries to add to or remove from the trusted and blocked lists; entries not named stay.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

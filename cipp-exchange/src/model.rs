@@ -8,7 +8,7 @@ pub type Extra = Map<String, Value>;
 
 /// A mailbox (`Get-Mailbox`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct Mailbox {
     /// Identity.
     #[serde(default)]
@@ -47,13 +47,14 @@ pub struct Mailbox {
     #[serde(default)]
     pub grant_send_on_behalf_to: Vec<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(Mailbox, extra);
 
 /// An inbox rule (`Get-InboxRule`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct InboxRule {
     /// Identity (`mailbox\\ruleId`).
     #[serde(default)]
@@ -89,9 +90,10 @@ pub struct InboxRule {
     #[serde(default)]
     pub description: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(InboxRule, extra);
 
 impl InboxRule {
     /// Whether this is a system rule cipp-rs leaves alone ('Junk E-Mail Rule',
@@ -105,7 +107,7 @@ impl InboxRule {
 
 /// Automatic replies (`Get-MailboxAutoReplyConfiguration`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct AutoReplyConfiguration {
     /// `Enabled`, `Disabled` or `Scheduled`.
     #[serde(default)]
@@ -126,13 +128,14 @@ pub struct AutoReplyConfiguration {
     #[serde(default)]
     pub end_time: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(AutoReplyConfiguration, extra);
 
 /// A mailbox permission (`Get-MailboxPermission`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct MailboxPermission {
     /// The mailbox.
     #[serde(default)]
@@ -150,13 +153,14 @@ pub struct MailboxPermission {
     #[serde(default)]
     pub deny: Option<bool>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(MailboxPermission, extra);
 
 /// A recipient permission (`Get-RecipientPermission`, SendAs).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct RecipientPermission {
     /// The mailbox.
     #[serde(default)]
@@ -168,13 +172,14 @@ pub struct RecipientPermission {
     #[serde(default)]
     pub access_rights: Vec<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(RecipientPermission, extra);
 
 /// A folder permission (`Get-MailboxFolderPermission`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct FolderPermission {
     /// Folder identity (`user:\\Calendar`).
     #[serde(default)]
@@ -186,13 +191,14 @@ pub struct FolderPermission {
     #[serde(default)]
     pub access_rights: Vec<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(FolderPermission, extra);
 
 /// A mobile device partnership (`Get-MobileDevice`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct MobileDevice {
     /// Identity.
     #[serde(default)]
@@ -213,13 +219,14 @@ pub struct MobileDevice {
     #[serde(default)]
     pub first_sync_time: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(MobileDevice, extra);
 
 /// A transport (mail flow) rule.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct TransportRule {
     /// Identity.
     #[serde(default)]
@@ -237,25 +244,27 @@ pub struct TransportRule {
     #[serde(default)]
     pub priority: Option<i64>,
     /// Everything else (conditions and actions).
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(TransportRule, extra);
 
 /// The tenant's admin audit log settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct AdminAuditLogConfig {
     /// Whether the unified audit log is on.
     #[serde(default)]
     pub unified_audit_log_ingestion_enabled: Option<bool>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(AdminAuditLogConfig, extra);
 
 /// One unified audit log record; `AuditData` arrives as a JSON string and is parsed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct UnifiedAuditRecord {
     /// Record type.
     #[serde(default)]
@@ -279,9 +288,10 @@ pub struct UnifiedAuditRecord {
     #[serde(default)]
     pub result_count: Option<i64>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(UnifiedAuditRecord, extra);
 
 impl UnifiedAuditRecord {
     /// `AuditData` parsed (it is a JSON string on the wire).
@@ -294,7 +304,7 @@ impl UnifiedAuditRecord {
 
 /// One message trace row (`Get-MessageTraceV2`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct MessageTrace {
     /// Id.
     #[serde(default)]
@@ -318,13 +328,14 @@ pub struct MessageTrace {
     #[serde(default, rename = "FromIP")]
     pub from_ip: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(MessageTrace, extra);
 
 /// The outbound spam filter policy (auto-forwarding control).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct OutboundSpamPolicy {
     /// Identity (`Default`).
     #[serde(default)]
@@ -333,13 +344,14 @@ pub struct OutboundSpamPolicy {
     #[serde(default)]
     pub auto_forwarding_mode: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(OutboundSpamPolicy, extra);
 
 /// A distribution group member.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct GroupMember {
     /// Identity.
     #[serde(default)]
@@ -348,6 +360,7 @@ pub struct GroupMember {
     #[serde(default)]
     pub primary_smtp_address: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(GroupMember, extra);

@@ -134,7 +134,7 @@ impl ProtectionKind {
 /// [`ProtectionObject::extra`] as sent. Typed properties that are not set are left out when
 /// written back.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 pub struct ProtectionObject {
     /// Identity (usually the name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,9 +158,10 @@ pub struct ProtectionObject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(ProtectionObject, extra);
 
 impl ProtectionObject {
     /// For a rule: the policy it applies (`HostedContentFilterPolicy` / `SafeLinksPolicy`).

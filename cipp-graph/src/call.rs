@@ -219,9 +219,27 @@ impl<T: DeserializeOwned + Send + 'static> List<T> {
         }
     }
 
-    /// Every item.
+    /// Every item. Pages are appended whole (the first page's vector is kept and grown),
+    /// so items are not moved one by one through a stream.
     pub async fn collect(self) -> Result<Vec<T>, Error> {
-        self.stream().try_collect().await
+        self.pages()
+            .try_fold(Vec::new(), |mut all, page| async move {
+                if all.is_empty() {
+                    let mut items = page.items;
+                    if let Some(count) = page.count {
+                        // `@odata.count` is a hint from the service: never trust it far.
+                        let more = usize::try_from(count)
+                            .unwrap_or(0)
+                            .saturating_sub(items.len())
+                            .min(1 << 20);
+                        items.reserve(more);
+                    }
+                    return Ok(items);
+                }
+                all.extend(page.items);
+                Ok(all)
+            })
+            .await
     }
 }
 

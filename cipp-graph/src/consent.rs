@@ -112,7 +112,7 @@ pub fn update_grant_scopes(
 
 /// An app role granted to a principal (`appRoleAssignment`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct AppRoleAssignment {
     /// Id.
@@ -128,13 +128,14 @@ pub struct AppRoleAssignment {
     /// The resource's name.
     pub resource_display_name: Option<String>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(AppRoleAssignment, extra);
 
 /// An app role a resource offers (`appRole` of a service principal).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct AppRole {
     /// Its id.
@@ -146,9 +147,10 @@ pub struct AppRole {
     /// Whether it can be assigned.
     pub is_enabled: Option<bool>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(AppRole, extra);
 
 /// The app roles a service principal (read with `appRoles`) offers; an absent or
 /// unreadable list is empty.

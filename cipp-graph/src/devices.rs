@@ -12,7 +12,7 @@ use crate::op::{self, GraphOp};
 /// An Entra ID device (the properties stale-device cleanup reads; every other one kept in
 /// `extra`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct Device {
     /// Object id (used in the path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,9 +46,10 @@ pub struct Device {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrollment_profile_name: Option<String>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(Device, extra);
 
 /// Lists the tenant's devices.
 pub fn list(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {

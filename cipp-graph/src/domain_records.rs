@@ -25,7 +25,7 @@ use crate::op;
 /// One DNS record Microsoft expects (`domainDnsRecord` and its subtypes: `domainDnsMxRecord`,
 /// `domainDnsTxtRecord`, `domainDnsCnameRecord`, `domainDnsSrvRecord`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct DomainDnsRecord {
     /// `#microsoft.graph.domainDnsMxRecord`, …
     #[serde(
@@ -62,9 +62,10 @@ pub struct DomainDnsRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical_name: Option<String>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(DomainDnsRecord, extra);
 
 impl DomainDnsRecord {
     /// Whether this is an MX record.

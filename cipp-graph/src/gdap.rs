@@ -619,7 +619,7 @@ pub fn customers(relationships: &[DelegatedAdminRelationship]) -> Vec<CustomerTe
 
 /// A customer of the partner (`tenantRelationships/delegatedAdminCustomers`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DelegatedAdminCustomer {
     /// The customer's tenant id.
@@ -628,9 +628,10 @@ pub struct DelegatedAdminCustomer {
     #[serde(default)]
     pub display_name: Option<String>,
     /// Properties this version does not model.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: crate::model::Extra,
 }
+cipp_core::keep_unknown_fields!(DelegatedAdminCustomer, extra);
 
 /// Lists the partner's customers with a GDAP relationship (`delegatedAdminCustomers`).
 pub fn list_customers(tenant: &TenantId) -> ApiRequest {
@@ -645,7 +646,7 @@ pub fn list_customers(tenant: &TenantId) -> ApiRequest {
 /// What Microsoft Entra tells any tenant about another
 /// (`tenantRelationships/findTenantInformationBy…`): its id, names and default domain.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TenantInformation {
     /// The tenant's id.
@@ -660,9 +661,10 @@ pub struct TenantInformation {
     #[serde(default)]
     pub federation_brand_name: Option<String>,
     /// Properties this version does not model.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: crate::model::Extra,
 }
+cipp_core::keep_unknown_fields!(TenantInformation, extra);
 
 /// Looks a tenant up by its id
 /// (`GET /tenantRelationships/findTenantInformationByTenantId(tenantId='…')`, permission

@@ -100,7 +100,7 @@ pub fn eligibility_instances(tenant: &TenantId, of: &EligibilityOf) -> Result<Ap
 /// One eligible membership or ownership of a group through PIM for Groups
 /// (`privilegedAccessGroupEligibilityScheduleInstance`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct GroupEligibility {
     /// Id.
@@ -128,9 +128,10 @@ pub struct GroupEligibility {
     )]
     pub end_date_time: Option<chrono::DateTime<chrono::Utc>>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(GroupEligibility, extra);
 
 impl GroupEligibility {
     /// Whether it is an eligible membership (not an ownership).

@@ -14,7 +14,7 @@ use crate::op;
 
 /// A user Identity Protection flags, or flagged, as risky (`riskyUser`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct RiskyUser {
     /// The user's object id.
     pub id: String,
@@ -37,9 +37,10 @@ pub struct RiskyUser {
     /// Whether the user has been deleted.
     pub is_deleted: Option<bool>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(RiskyUser, extra);
 
 impl RiskyUser {
     /// Whether the user is at risk now: state `atRisk` or `confirmedCompromised`.

@@ -53,7 +53,7 @@ impl ReportPeriod {
 /// them as JSON numbers and booleans (the documented shape) or as strings (the CSV
 /// columns, which some tenants' JSON echoes).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct MailboxUsageDetail {
     /// The mailbox owner's UPN (a hash when the tenant conceals names in reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,9 +120,10 @@ pub struct MailboxUsageDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_refresh_date: Option<String>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(MailboxUsageDetail, extra);
 
 impl MailboxUsageDetail {
     /// Storage used out of the send/receive quota, in percent rounded to a whole number;

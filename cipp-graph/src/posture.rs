@@ -198,7 +198,7 @@ pub fn service_plans(sku: &SubscribedSku) -> Vec<ServicePlanInfo> {
 /// A secret (`passwordCredentials`) or certificate (`keyCredentials`) of an app
 /// registration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct AppCredential {
     /// The key id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -219,13 +219,14 @@ pub struct AppCredential {
     )]
     pub end_date_time: Option<DateTime<Utc>>,
     /// Everything else the service sent (`hint`, `type`, `usage`…).
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(AppCredential, extra);
 
 /// An app registration with its credentials.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct AppRegistration {
     /// Object id.
     pub id: String,
@@ -242,13 +243,14 @@ pub struct AppRegistration {
     #[serde(deserialize_with = "null_as_empty")]
     pub key_credentials: Vec<AppCredential>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(AppRegistration, extra);
 
 /// A service principal's SAML token-signing key end.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct SigningKey {
     /// Service principal object id.
     pub id: String,
@@ -265,13 +267,14 @@ pub struct SigningKey {
     )]
     pub preferred_token_signing_key_end_date_time: Option<DateTime<Utc>>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(SigningKey, extra);
 
 /// A commercial subscription (`companySubscription`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct CompanySubscription {
     /// Subscription id.
     pub id: String,
@@ -303,13 +306,14 @@ pub struct CompanySubscription {
     )]
     pub next_lifecycle_date_time: Option<DateTime<Utc>>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(CompanySubscription, extra);
 
 /// One day's Secure Score.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct SecureScore {
     /// Id (`{tenantId}_{date}`).
     pub id: String,
@@ -332,9 +336,10 @@ pub struct SecureScore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_user_count: Option<i64>,
     /// Everything else (control scores, comparative averages…).
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(SecureScore, extra);
 
 impl SecureScore {
     /// The score as a percentage of the attainable, rounded to two decimals (`None` when
@@ -347,7 +352,7 @@ impl SecureScore {
 
 /// The organization's directory synchronisation status.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct OrganizationSync {
     /// Tenant id.
     pub id: String,
@@ -367,13 +372,14 @@ pub struct OrganizationSync {
     )]
     pub on_premises_last_password_sync_date_time: Option<DateTime<Utc>>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(OrganizationSync, extra);
 
 /// How one licence reached one user, and whether that worked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct LicenseAssignmentState {
     /// The SKU.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -395,9 +401,10 @@ pub struct LicenseAssignmentState {
     )]
     pub last_updated_date_time: Option<DateTime<Utc>>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(LicenseAssignmentState, extra);
 
 impl LicenseAssignmentState {
     /// The error, unless there is none (`None` or empty).
@@ -410,7 +417,7 @@ impl LicenseAssignmentState {
 
 /// A user with the licence assignment states.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct UserLicenseStates {
     /// Object id.
     pub id: String,
@@ -424,9 +431,10 @@ pub struct UserLicenseStates {
     #[serde(deserialize_with = "null_as_empty")]
     pub license_assignment_states: Vec<LicenseAssignmentState>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(UserLicenseStates, extra);
 
 /// A service plan of a licence.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

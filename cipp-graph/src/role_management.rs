@@ -19,7 +19,7 @@ pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 
 /// One role assignment (`unifiedRoleAssignment`): a principal holds a role at a scope.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct UnifiedRoleAssignment {
     /// Id.
     pub id: Option<String>,
@@ -34,13 +34,14 @@ pub struct UnifiedRoleAssignment {
     /// The holder, when asked for with `$expand=principal`.
     pub principal: Option<DirectoryObject>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(UnifiedRoleAssignment, extra);
 
 /// A role definition (`unifiedRoleDefinition`), built-in or custom.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct UnifiedRoleDefinition {
     /// Id (for built-in roles, the role template id).
     pub id: Option<String>,
@@ -55,13 +56,14 @@ pub struct UnifiedRoleDefinition {
     /// Whether it can be assigned.
     pub is_enabled: Option<bool>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(UnifiedRoleDefinition, extra);
 
 /// An activated directory role (`directoryRole`) and, with `$expand=members`, its members.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(remote = "Self", rename_all = "camelCase", default)]
 pub struct DirectoryRole {
     /// The role's object id in this tenant.
     pub id: Option<String>,
@@ -74,9 +76,10 @@ pub struct DirectoryRole {
     /// Members (users, groups, service principals), when expanded.
     pub members: Vec<DirectoryObject>,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(DirectoryRole, extra);
 
 /// Lists role assignments (`GET /roleManagement/directory/roleAssignments`).
 pub fn role_assignments(tenant: &TenantId, query: &Query) -> Result<ApiRequest, Error> {

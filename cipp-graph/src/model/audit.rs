@@ -7,7 +7,7 @@ use super::common::{model_with_nulls, Extra};
 model_with_nulls! {
     /// The status of a sign-in.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct SignInStatus {
         /// 0 for success, otherwise the AADSTS code.
         error_code: Option<i64>,
@@ -16,15 +16,16 @@ model_with_nulls! {
         /// More detail.
         additional_details: Option<String>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(SignInStatus, extra);
 
 model_with_nulls! {
     /// Where a sign-in came from.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct SignInLocation {
         /// City.
         city: Option<String>,
@@ -35,30 +36,32 @@ model_with_nulls! {
         /// Coordinates.
         geo_coordinates: Option<GeoCoordinates>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(SignInLocation, extra);
 
 model_with_nulls! {
     /// Latitude and longitude.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct GeoCoordinates {
         /// Latitude.
         latitude: Option<f64>,
         /// Longitude.
         longitude: Option<f64>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(GeoCoordinates, extra);
 
 model_with_nulls! {
     /// One sign-in (`auditLogs/signIns`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct SignIn {
         /// Id.
         id: String,
@@ -85,15 +88,16 @@ model_with_nulls! {
         /// Location.
         location: Option<SignInLocation>,
         /// Everything else (device details, risk, applied policies…).
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(SignIn, extra);
 
 model_with_nulls! {
     /// A resource an audited activity touched.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct TargetResource {
         /// Id.
         id: Option<String>,
@@ -108,15 +112,16 @@ model_with_nulls! {
         /// Changed properties.
         modified_properties: Vec<ModifiedProperty>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(TargetResource, extra);
 
 model_with_nulls! {
     /// A property an audited activity changed.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct ModifiedProperty {
         /// Property.
         display_name: Option<String>,
@@ -125,15 +130,16 @@ model_with_nulls! {
         /// New value (JSON text).
         new_value: Option<String>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(ModifiedProperty, extra);
 
 model_with_nulls! {
     /// One directory audit record (`auditLogs/directoryAudits`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct DirectoryAudit {
         /// Id.
         id: String,
@@ -150,15 +156,16 @@ model_with_nulls! {
         /// What it touched.
         target_resources: Vec<TargetResource>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(DirectoryAudit, extra);
 
 model_with_nulls! {
     /// A delegated permission grant (`oauth2PermissionGrants`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct OAuth2PermissionGrant {
         /// Id.
         id: String,
@@ -173,15 +180,16 @@ model_with_nulls! {
         /// Space-separated scopes.
         scope: Option<String>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(OAuth2PermissionGrant, extra);
 
 model_with_nulls! {
     /// A service principal (enterprise application).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct ServicePrincipal {
         /// Object id.
         id: String,
@@ -194,15 +202,16 @@ model_with_nulls! {
         /// Created (via `additionalProperties` in some answers; kept when present).
         created_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(ServicePrincipal, extra);
 
 model_with_nulls! {
     /// An Intune managed device.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct ManagedDevice {
         /// Id.
         id: String,
@@ -219,7 +228,8 @@ model_with_nulls! {
         /// Last sync.
         last_sync_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(ManagedDevice, extra);

@@ -8,7 +8,7 @@ model! {
     /// One registered authentication method. The kind comes from `@odata.type`; kinds this
     /// version does not know are kept as [`AuthMethodKind::Unknown`] with all their fields.
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct AuthMethod {
         /// `@odata.type`, for example `#microsoft.graph.phoneAuthenticationMethod`.
         #[serde(rename = "@odata.type", default)]
@@ -21,10 +21,11 @@ model! {
         #[serde(alias = "creationDateTime")]
         created_date_time: Timestamp,
         /// Every other field (phone number, device name, …).
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(AuthMethod, extra);
 
 /// The kinds of authentication methods.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,7 +94,7 @@ impl AuthMethod {
 model_with_nulls! {
     /// A Temporary Access Pass as created (the pass itself is returned only once).
     #[derive(Clone, Debug, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct TemporaryAccessPass {
         /// Method id.
         #[serde(default)]
@@ -118,10 +119,11 @@ model_with_nulls! {
         #[serde(default)]
         method_usability_reason: Option<String>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(TemporaryAccessPass, extra, deserialize);
 
 fn secret_opt<'de, D: serde::Deserializer<'de>>(
     d: D,
@@ -147,7 +149,7 @@ model_with_nulls! {
     /// The tenant's Temporary Access Pass policy
     /// (`policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`).
     #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct TemporaryAccessPassPolicy {
         /// `enabled` or `disabled`.
         state: Option<String>,
@@ -160,15 +162,16 @@ model_with_nulls! {
         /// Whether every pass must be one-time.
         is_usable_once: Option<bool>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(TemporaryAccessPassPolicy, extra, deserialize);
 
 model_with_nulls! {
     /// A user's row in the MFA registration report (`userRegistrationDetails`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct UserRegistrationDetails {
         /// User id.
         id: String,
@@ -193,10 +196,11 @@ model_with_nulls! {
         /// Last update.
         last_updated_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(UserRegistrationDetails, extra);
 
 super::common::string_enum!(
     /// Legacy per-user MFA state.

@@ -19,7 +19,7 @@ model! {
     /// A Conditional Access policy. `conditions`, `grantControls` and `sessionControls` are
     /// kept whole as JSON, so a captured policy deploys exactly as read.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct ConditionalAccessPolicy {
         /// Id (absent on a new policy).
         #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -40,10 +40,11 @@ model! {
         /// Modified (read-only).
         modified_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(ConditionalAccessPolicy, extra);
 
 impl ConditionalAccessPolicy {
     /// The built-in grant controls (`block`, `mfa`, `compliantDevice`…).
@@ -96,7 +97,7 @@ pub enum NamedLocationKind {
 model! {
     /// A named location (IP ranges or countries).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct NamedLocation {
         /// `#microsoft.graph.ipNamedLocation` or `#microsoft.graph.countryNamedLocation`.
         #[serde(rename = "@odata.type", default)]
@@ -116,10 +117,11 @@ model! {
         /// Country locations: whether unknown countries count.
         include_unknown_countries_and_regions: Option<bool>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(NamedLocation, extra);
 
 impl NamedLocation {
     /// The kind, from `@odata.type`.
@@ -169,7 +171,7 @@ impl NamedLocation {
 model! {
     /// An authentication strength policy (built-in or custom).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct AuthenticationStrengthPolicy {
         /// Id.
         #[serde(default)]
@@ -183,16 +185,17 @@ model! {
         #[serde(default)]
         allowed_combinations: Vec<String>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(AuthenticationStrengthPolicy, extra);
 
 model! {
     /// An authentication context (`authenticationContextClassReference`): a step-up
     /// requirement Conditional Access policies target by id (`c1` … `c99`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct AuthenticationContext {
         /// Id (`c1` … `c99`).
         #[serde(default)]
@@ -204,14 +207,15 @@ model! {
         /// Whether apps may use it.
         is_available: Option<bool>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(AuthenticationContext, extra);
 
 /// The security-defaults policy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct SecurityDefaultsPolicy {
     /// Id (`00000000-0000-0000-0000-000000000005`).
     #[serde(default)]
@@ -220,6 +224,7 @@ pub struct SecurityDefaultsPolicy {
     #[serde(default)]
     pub is_enabled: bool,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(SecurityDefaultsPolicy, extra);

@@ -93,7 +93,7 @@ model! {
 model! {
     /// A delegated admin relationship (`delegatedAdminRelationship`, or its reseller subtype).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct DelegatedAdminRelationship {
         /// Id (`{customerTenantId}-{guid}` once a customer is known).
         #[serde(default)]
@@ -122,10 +122,11 @@ model! {
         /// Ends (activation + duration).
         end_date_time: Timestamp,
         /// Everything else (`@odata.type`, reseller fields…).
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(DelegatedAdminRelationship, extra);
 
 impl DelegatedAdminRelationship {
     /// Whether it auto-extends (anything but `PT0S`/`P0D`/absent).
@@ -158,7 +159,7 @@ impl DelegatedAdminRelationship {
 model! {
     /// A lock-for-approval or terminate request on a relationship.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct RelationshipRequest {
         /// Id.
         #[serde(default)]
@@ -172,28 +173,30 @@ model! {
         /// Created.
         created_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(RelationshipRequest, extra);
 
 /// The group an access assignment grants roles to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct AccessContainer {
     /// The security group's object id in the partner tenant.
     pub access_container_id: String,
     /// `securityGroup`.
     pub access_container_type: String,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(AccessContainer, extra);
 
 model! {
     /// An access assignment: roles of a relationship granted to a partner security group.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct AccessAssignment {
         /// Id.
         #[serde(default)]
@@ -212,10 +215,11 @@ model! {
         /// Last changed.
         last_modified_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(AccessAssignment, extra);
 
 impl AccessAssignment {
     /// The group id, if any.
@@ -229,7 +233,7 @@ impl AccessAssignment {
 model! {
     /// A long-running operation on a relationship (for example an assignment update).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct RelationshipOperation {
         /// Id.
         #[serde(default)]
@@ -249,10 +253,11 @@ model! {
         /// Last changed.
         last_modified_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(RelationshipOperation, extra);
 
 impl RelationshipOperation {
     /// The `data` string parsed as JSON (an empty string reads as `null`).

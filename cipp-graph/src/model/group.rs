@@ -7,7 +7,7 @@ use super::common::{model, Extra, GroupId};
 model! {
     /// A Microsoft Graph group.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct Group {
         /// Object id.
         id: Option<GroupId>,
@@ -38,10 +38,11 @@ model! {
         /// Creation time.
         created_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(Group, extra);
 
 /// What kind of group this is, which decides who can change its membership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

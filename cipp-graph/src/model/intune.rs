@@ -9,7 +9,7 @@ use super::common::{timestamp, Extra};
 /// Any Intune policy or profile. The common fields are typed; everything else (the
 /// settings themselves) is kept in `extra`, so a captured policy deploys as read.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct IntunePolicy {
     /// The concrete type (`#microsoft.graph.windows10GeneralConfiguration`…).
     #[serde(
@@ -37,9 +37,10 @@ pub struct IntunePolicy {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
     pub last_modified_date_time: Option<DateTime<Utc>>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(IntunePolicy, extra);
 
 impl IntunePolicy {
     /// The policy's name, whichever field holds it.
@@ -67,7 +68,7 @@ pub fn singleton<T: serde::de::DeserializeOwned>(
 
 /// The Apple push notification certificate (MDM for iOS/macOS).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct ApplePushCertificate {
     /// The Apple ID that created it.
     #[serde(default)]
@@ -82,13 +83,14 @@ pub struct ApplePushCertificate {
     #[serde(default)]
     pub certificate_upload_status: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(ApplePushCertificate, extra);
 
 /// An Apple Volume Purchase Program token.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct VppToken {
     /// Id.
     #[serde(default)]
@@ -106,13 +108,14 @@ pub struct VppToken {
     #[serde(default)]
     pub state: Option<String>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(VppToken, extra);
 
 /// Apple Automated Device Enrollment (DEP) settings (beta).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct DepOnboardingSetting {
     /// Id.
     #[serde(default)]
@@ -127,6 +130,7 @@ pub struct DepOnboardingSetting {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp")]
     pub token_expiration_date_time: Option<DateTime<Utc>>,
     /// Everything else.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(DepOnboardingSetting, extra);

@@ -6,35 +6,37 @@ use super::common::{model, model_with_nulls, string_enum, Extra};
 
 /// An e-mail recipient.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct Recipient {
     /// The address.
     #[serde(default)]
     pub email_address: EmailAddress,
     /// Everything else the service sent.
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub extra: Extra,
 }
+cipp_core::keep_unknown_fields!(Recipient, extra);
 
 model_with_nulls! {
     /// A name and an address.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct EmailAddress {
         /// Display name.
         name: Option<String>,
         /// SMTP address.
         address: Option<String>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(EmailAddress, extra);
 
 model! {
     /// What an inbox rule does.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct MessageRuleActions {
         /// Deletes the message.
         delete: Option<bool>,
@@ -56,15 +58,16 @@ model! {
         /// Stops later rules.
         stop_processing_rules: Option<bool>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(MessageRuleActions, extra);
 
 model_with_nulls! {
     /// An inbox rule (`mailFolders/inbox/messageRules`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct MessageRule {
         /// Id.
         id: String,
@@ -81,10 +84,11 @@ model_with_nulls! {
         /// Actions.
         actions: Option<MessageRuleActions>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(MessageRule, extra);
 
 string_enum!(
     /// Automatic reply status; the docs show both `"Scheduled"` and `"scheduled"`.
@@ -129,14 +133,15 @@ model! {
 model! {
     /// A user's mailbox settings (the parts cipp-rs reads; the rest kept).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct MailboxSettings {
         /// Automatic replies.
         automatic_replies_setting: Option<AutomaticRepliesSetting>,
         /// Time zone.
         time_zone: Option<String>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(MailboxSettings, extra);

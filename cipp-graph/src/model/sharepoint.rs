@@ -7,7 +7,7 @@ use super::common::{model_with_nulls, Extra};
 model_with_nulls! {
     /// A site (`GET /sites/root`); its `id` is `{hostname},{site collection id},{web id}`.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct Site {
         /// `{hostname},{site collection id},{web id}`.
         id: Option<String>,
@@ -16,10 +16,11 @@ model_with_nulls! {
         /// The site's URL.
         web_url: Option<String>,
         /// Properties this version does not model.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(Site, extra);
 
 impl Site {
     /// The SharePoint host name, the first part of the id (`contoso.sharepoint.com`).
@@ -34,7 +35,7 @@ impl Site {
 model_with_nulls! {
     /// A drive (`GET /users/{id}/drive`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct Drive {
         /// The drive id.
         id: Option<String>,
@@ -43,10 +44,11 @@ model_with_nulls! {
         /// The drive's URL (`https://contoso-my.sharepoint.com/personal/…/Documents`).
         web_url: Option<String>,
         /// Properties this version does not model.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(Drive, extra);
 
 impl Drive {
     /// The URL of the OneDrive site (the drive URL without its `/Documents` library).

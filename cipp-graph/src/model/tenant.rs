@@ -7,7 +7,7 @@ use super::common::{model_with_nulls, Extra, SkuId};
 model_with_nulls! {
     /// A verified domain as listed on the organization.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct VerifiedDomain {
         /// Domain name.
         name: String,
@@ -16,15 +16,16 @@ model_with_nulls! {
         /// Whether it is the initial `*.onmicrosoft.com` domain.
         is_initial: Option<bool>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(VerifiedDomain, extra);
 
 model_with_nulls! {
     /// The tenant's organization object.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct Organization {
         /// Tenant id.
         id: String,
@@ -33,10 +34,11 @@ model_with_nulls! {
         /// Verified domains.
         verified_domains: Vec<VerifiedDomain>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(Organization, extra);
 
 impl Organization {
     /// The default domain.
@@ -59,7 +61,7 @@ impl Organization {
 model_with_nulls! {
     /// A domain of the tenant (`/domains`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct Domain {
         /// The domain name.
         id: String,
@@ -72,15 +74,16 @@ model_with_nulls! {
         /// `Managed` or `Federated`.
         authentication_type: Option<String>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(Domain, extra);
 
 model_with_nulls! {
     /// Seat counts of a subscription.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct PrepaidUnits {
         /// Seats bought and active.
         enabled: Option<i64>,
@@ -89,15 +92,16 @@ model_with_nulls! {
         /// Seats in warning.
         warning: Option<i64>,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(PrepaidUnits, extra);
 
 model_with_nulls! {
     /// A licence the tenant has (`subscribedSkus`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct SubscribedSku {
         /// Subscription id.
         #[serde(default)]
@@ -117,10 +121,11 @@ model_with_nulls! {
         #[serde(default)]
         capability_status: Option<String>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(SubscribedSku, extra);
 
 impl SubscribedSku {
     /// Seats still free.
@@ -134,7 +139,7 @@ model_with_nulls! {
     /// An eligible (PIM) directory role assignment: the principal may activate the role
     /// (`roleManagement/directory/roleEligibilityScheduleInstances`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase", default)]
+    #[serde(remote = "Self", rename_all = "camelCase", default)]
     pub struct RoleEligibility {
         /// Id.
         id: Option<String>,
@@ -151,7 +156,8 @@ model_with_nulls! {
         /// Until when (`null`: permanent).
         end_date_time: Timestamp,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(RoleEligibility, extra);

@@ -18,7 +18,7 @@ pub struct AssignedLicense {
 model! {
     /// A Microsoft Graph user (the properties CIPP reads, and every other one kept in `extra`).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(remote = "Self", rename_all = "camelCase")]
     pub struct User {
         /// Object id.
         id: Option<UserId>,
@@ -83,10 +83,11 @@ model! {
         /// Deletion time (deleted items only).
         deleted_date_time: Timestamp,
         /// Everything else the service sent.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(User, extra);
 
 impl User {
     /// Whether the user is directory-synchronised (password resets go through writeback,
@@ -226,6 +227,7 @@ impl UserPatch {
 model! {
     /// A deleted directory object as restored.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(remote = "Self")]
     pub struct DirectoryObject {
         /// `@odata.type`, for example `#microsoft.graph.user`.
         #[serde(rename = "@odata.type")]
@@ -236,7 +238,8 @@ model! {
         #[serde(rename = "displayName")]
         display_name: Option<String>,
         /// Everything else.
-        #[serde(flatten)]
+        #[serde(flatten, skip_deserializing)]
         extra: Extra,
     }
 }
+cipp_core::keep_unknown_fields!(DirectoryObject, extra);
