@@ -1,6 +1,6 @@
 //! The user actions without a workflow of their own as scheduler commands, one per
 //! [`UserActions`] method and named after it (`user.<method>`), with typed parameters
-//! checked when a task is added. `tests/user_commands.rs` reads `src/users/` and fails when
+//! checked when a task is added. `tests/integration/user_commands.rs` reads `src/users/` and fails when
 //! an action method has no command here (or is not listed as a read or an interactive
 //! action), so a new action cannot be forgotten.
 //!

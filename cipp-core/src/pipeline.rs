@@ -19,7 +19,7 @@ use crate::error::{Error, RequestSent};
 use crate::request::{ApiRequest, ApiResponse};
 use crate::throttle::{ThrottleGovernor, ThrottleSettings, Workload};
 use crate::error::TransportError;
-use crate::transport::{BodyChunks, ReqwestTransport, Transport};
+use crate::transport::{BodyChunks, ParsedUrl, ReqwestTransport, Transport};
 
 pub use crate::retry::{
     parse_retry_after, resend_decision, Resend, RetryPolicy, DEFAULT_DEADLINE, MAX_RETRY_AFTER,
@@ -408,6 +408,7 @@ impl Pipeline {
         let uri: http::Uri = url.parse().map_err(|_| {
             Error::invalid_input("target", format!("`{}` is not a valid URL", request.path()))
         })?;
+        let parsed = url::Url::parse(&url).ok();
         let (workload, partition) = Workload::of(request);
         let policy = &self.inner.retry;
         let mut backoff = policy.backoff();
@@ -440,7 +441,12 @@ impl Pipeline {
                 }
                 (None, None) => self.inner.tokens.token(&tenant, request.audience()).await?,
             };
-            let http_request = build_http(request, &uri, &token, &client_request_id, attempt)?;
+            let mut http_request =
+                build_http(request, &uri, &token, &client_request_id, attempt)?;
+            if let Some(parsed) = &parsed {
+                // Spares the transport parsing the URL again on every attempt.
+                http_request.extensions_mut().insert(ParsedUrl(parsed.clone()));
+            }
             let attempt_span = tracing::debug_span!(
                 "cipp.attempt",
                 attempt,

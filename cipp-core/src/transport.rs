@@ -47,6 +47,12 @@ pub trait Transport: Send + Sync + 'static {
     }
 }
 
+/// The request's URL already parsed, put in the request's extensions by the pipeline so
+/// a transport built on [`url::Url`] need not parse it again. A transport uses it only when
+/// it still matches the request's URI.
+#[derive(Clone, Debug)]
+pub struct ParsedUrl(pub url::Url);
+
 /// Settings of [`ReqwestTransport`].
 #[derive(Clone, Debug)]
 pub struct ReqwestSettings {
@@ -99,14 +105,17 @@ impl ReqwestTransport {
         &self,
         request: HttpRequest,
     ) -> Result<(reqwest::Response, String), TransportError> {
-        let (parts, body) = request.into_parts();
-        let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
-            TransportError::new(
-                TransportErrorKind::InvalidRequest,
-                RequestSent::No,
-                format!("invalid URL: {e}"),
-            )
-        })?;
+        let (mut parts, body) = request.into_parts();
+        let url = match parts.extensions.remove::<ParsedUrl>() {
+            Some(ParsedUrl(url)) if url.as_str() == parts.uri => url,
+            _ => reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
+                TransportError::new(
+                    TransportErrorKind::InvalidRequest,
+                    RequestSent::No,
+                    format!("invalid URL: {e}"),
+                )
+            })?,
+        };
         let host = url.host_str().unwrap_or("").to_owned();
         let mut builder = self
             .client

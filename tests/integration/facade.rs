@@ -1,7 +1,7 @@
 //! The facade on the simulator: user actions, research, remediation and offboarding change
 //! the simulator's state as they say they do.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

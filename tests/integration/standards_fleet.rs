@@ -2,7 +2,7 @@
 //! tenant) and exclusions, access control before anything is sent, remediations in the
 //! audit trail, drift alerts once per drift, and the `standards.run` scheduler command.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! The compromised-account report shows the evidence itself: each section's rows,
 //! collapsible, sign-ins in time order, remediation steps, every value escaped.
 
-mod common;
+use crate::common;
 
 use cipp::core::TenantId;
 use cipp::remediation::{remediate, RemediationOptions};

@@ -1,7 +1,7 @@
 //! User actions that had no test, and the Exchange-tab permission actions, each checked
 //! against the simulator's state after the call.
 
-mod common;
+use crate::common;
 
 use cipp::graph::model::{Field, UserPatch};
 use cipp::sim::Simulator;

@@ -3,7 +3,7 @@
 //! Premium): per alert a finding, none, a changed finding; resolved (reported only when
 //! asked) and snoozed once with `MFAAdmins`; input refused before anything is sent.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The privileged-admin guard on the simulator: roles held through nested and
 //! role-assignable groups and eligible (PIM) roles are protected, for every guarded action.
 
-mod common;
+use crate::common;
 
 use cipp::graph::model::NewTemporaryAccessPass;
 use cipp::sim::state::paths;

@@ -1,6 +1,6 @@
 //! The built-in commands run by the scheduler engine on the simulator.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

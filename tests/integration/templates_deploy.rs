@@ -2,7 +2,7 @@
 //! group from Contoso, deploy them to Fabrikam and Northwind concurrently, and deploy again
 //! with the returned bindings: all no-op.
 
-mod common;
+use crate::common;
 
 use cipp::core::Outcome;
 use cipp::graph::model::ConditionalAccessPolicy;

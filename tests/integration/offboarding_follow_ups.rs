@@ -2,7 +2,7 @@
 //! only as output): due five minutes later, owned like the offboarding task, run by the
 //! engine's next tick once due, and queued once even when the run is retried.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The requests the facade sends itself, on the real HTTP path (wiremock).
 
-mod common;
+use crate::common;
 
 use cipp::graph::model::{Field, UserPatch};
 use cipp::users::{MfaPushResult, UserActions};

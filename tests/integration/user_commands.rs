@@ -2,8 +2,8 @@
 //! `UserActions` methods in `src/users/`, parameters are checked when a task is added, and
 //! the commands change the simulator as the actions do.
 
+use crate::common;
 use std::path::Path;
-mod common;
 
 use cipp::commands::{register_builtin, USER_ACTIONS_WITHOUT_COMMAND};
 use cipp::scheduler::command::{CommandOutput, Registry, RunContext};

@@ -2,7 +2,7 @@
 //! delta link kept in the key-value store, and the deferred clearing of a synced user's
 //! immutable id.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! denied-delete deletes), statuses that do not fit refused, access checked and every
 //! decision audited.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

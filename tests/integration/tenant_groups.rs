@@ -3,7 +3,7 @@
 //! domains), a dynamic group by domain, a licence group, and exclusions written as
 //! domains.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! silent on later days (no countdowns); inputs in CIPP's shapes accepted, absurd ones
 //! refused before anything is sent.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! taken UPN refused before anything is sent → restored under a new UPN; groups restored;
 //! permanent deletion; the scheduler commands.
 
-mod common;
+use crate::common;
 
 use cipp::commands::register_builtin;
 use cipp::scheduler::command::{Registry, RunContext};

@@ -3,7 +3,7 @@
 //! `TenantAccess`, `LowTenantAlignment` — each raised, silent while unchanged, changed,
 //! resolved, with its input checked; snoozing shown once.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

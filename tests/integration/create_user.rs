@@ -1,7 +1,7 @@
 //! Create user: the exact requests (wiremock), the checks made before anything is written,
 //! and the whole flow on the simulator.
 
-mod common;
+use crate::common;
 
 use cipp::core::{Outcome, SecretString, TenantId};
 use cipp::graph::model::NewTemporaryAccessPass;

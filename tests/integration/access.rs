@@ -1,6 +1,6 @@
 //! Access health on the simulator, computed from the tenants themselves.
 
-mod common;
+use crate::common;
 
 use cipp::access::{access_health, Check};
 use cipp::core::TenantId;

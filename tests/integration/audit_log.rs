@@ -3,7 +3,7 @@
 //! claim delivered again (marked), both sources; a preset rule that disables the user who
 //! created a forwarding inbox rule; the scheduler command reporting each hit once.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

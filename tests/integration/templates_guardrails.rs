@@ -2,7 +2,7 @@
 //! security defaults on gets nothing unless disabling them is allowed, and then only
 //! because an enabled policy replaces them.
 
-mod common;
+use crate::common;
 
 use cipp::graph::model::ConditionalAccessPolicy;
 use cipp::sim::Simulator;

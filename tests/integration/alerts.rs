@@ -2,7 +2,7 @@
 //! resolved when fixed (when asked), snoozed; as scheduler tasks, one `alert.raised` event
 //! per tenant with findings to the channels asked for, none on the next run.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -3,7 +3,7 @@
 //! update — each checked against the simulator's state, refused before sending when the
 //! input or the permission is wrong, audited, and run as scheduler commands.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

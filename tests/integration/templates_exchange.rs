@@ -3,7 +3,7 @@
 //! `Default` policy) and a group go to two tenants in one deploy; a second deploy with the
 //! bindings is all no-op.
 
-mod common;
+use crate::common;
 
 use cipp::exchange::cmdlet::Cmdlet;
 use cipp::templates::exchange::capture;
