@@ -591,7 +591,11 @@ mod tests {
     }
 
     fn broken() -> TransportError {
-        TransportError::new(TransportErrorKind::Io, RequestSent::Maybe, "connection reset")
+        TransportError::new(
+            TransportErrorKind::Io,
+            RequestSent::Maybe,
+            "connection reset",
+        )
     }
 
     #[async_trait]
@@ -614,7 +618,9 @@ mod tests {
                 if let Some(gate) = gate {
                     gate.notified().await;
                 }
-                piece.map(|p| Bytes::from_static(p.as_bytes())).map_err(|()| broken())
+                piece
+                    .map(|p| Bytes::from_static(p.as_bytes()))
+                    .map_err(|()| broken())
             });
             let body: BodyChunks = Box::pin(chunks);
             Ok(http::Response::new(body))
@@ -725,7 +731,9 @@ mod tests {
         t.on("/p0", whole(r#""a""#, Some(7)));
         t.on("/p1", whole(r#""c""#, None));
         let got: Vec<Result<Page<String>, Error>> =
-            pages::<String>(pipeline(t.clone()), first("/p0")).collect().await;
+            pages::<String>(pipeline(t.clone()), first("/p0"))
+                .collect()
+                .await;
         assert_eq!(got.len(), 1);
         let e = got[0].as_ref().unwrap_err().to_string();
         assert!(e.contains("two different next links"), "{e}");
@@ -759,7 +767,9 @@ mod tests {
         );
         t.on("/p1", whole(r#""c""#, None));
         let got: Vec<Result<Page<String>, Error>> =
-            pages::<String>(pipeline(t.clone()), first("/p0")).collect().await;
+            pages::<String>(pipeline(t.clone()), first("/p0"))
+                .collect()
+                .await;
         assert_eq!(got.len(), 1);
         assert!(matches!(got[0], Err(Error::Decode(_))), "{:?}", got[0]);
     }
@@ -768,12 +778,17 @@ mod tests {
     fn scanner_reads_the_link_ahead_of_value() {
         let link = |s: &str| scan_next_link(s.as_bytes());
         assert_eq!(
-            link(r#"{"@odata.context":"c","@odata.nextLink":"https://g/x?$skiptoken=a\u0026b","value":["#),
+            link(
+                r#"{"@odata.context":"c","@odata.nextLink":"https://g/x?$skiptoken=a\u0026b","value":["#
+            ),
             Scan::Found("https://g/x?$skiptoken=a&b".into())
         );
         assert_eq!(link(r#"{"@odata.nextLink":"https://g/x"#), Scan::More);
         assert_eq!(link(r#"{"value":[],"@odata.nextLink":"n"}"#), Scan::Absent);
-        assert_eq!(link(r#"{"@odata.count":12,"a":{"b":["}"]},"@odata.nextLink":"n","#), Scan::Found("n".into()));
+        assert_eq!(
+            link(r#"{"@odata.count":12,"a":{"b":["}"]},"@odata.nextLink":"n","#),
+            Scan::Found("n".into())
+        );
         assert_eq!(link(r#"{"@odata.nextLink":null,"value":[]}"#), Scan::Absent);
         assert_eq!(link(r#"  "#), Scan::More);
         assert_eq!(link(r#"[1,2]"#), Scan::Absent);

@@ -15,10 +15,10 @@ use crate::auth::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::cloud::Endpoints;
+use crate::error::TransportError;
 use crate::error::{Error, RequestSent};
 use crate::request::{ApiRequest, ApiResponse};
 use crate::throttle::{ThrottleGovernor, ThrottleSettings, Workload};
-use crate::error::TransportError;
 use crate::transport::{BodyChunks, ParsedUrl, ReqwestTransport, Transport};
 
 pub use crate::retry::{
@@ -441,11 +441,12 @@ impl Pipeline {
                 }
                 (None, None) => self.inner.tokens.token(&tenant, request.audience()).await?,
             };
-            let mut http_request =
-                build_http(request, &uri, &token, &client_request_id, attempt)?;
+            let mut http_request = build_http(request, &uri, &token, &client_request_id, attempt)?;
             if let Some(parsed) = &parsed {
                 // Spares the transport parsing the URL again on every attempt.
-                http_request.extensions_mut().insert(ParsedUrl(parsed.clone()));
+                http_request
+                    .extensions_mut()
+                    .insert(ParsedUrl(parsed.clone()));
             }
             let attempt_span = tracing::debug_span!(
                 "cipp.attempt",
@@ -460,22 +461,20 @@ impl Pipeline {
                 .and_then(|i| i.intercept(request));
             let result = match intercepted {
                 Some(answer) => answer.map(|r| r.map(Body::Whole)),
-                None if stream => {
-                    self.inner
-                        .transport
-                        .send_streamed(http_request)
-                        .instrument(attempt_span.clone())
-                        .await
-                        .map(|r| r.map(Body::Chunks))
-                }
-                None => {
-                    self.inner
-                        .transport
-                        .send(http_request)
-                        .instrument(attempt_span.clone())
-                        .await
-                        .map(|r| r.map(Body::Whole))
-                }
+                None if stream => self
+                    .inner
+                    .transport
+                    .send_streamed(http_request)
+                    .instrument(attempt_span.clone())
+                    .await
+                    .map(|r| r.map(Body::Chunks)),
+                None => self
+                    .inner
+                    .transport
+                    .send(http_request)
+                    .instrument(attempt_span.clone())
+                    .await
+                    .map(|r| r.map(Body::Whole)),
             };
             // Only a success is handed over as it arrives: an error's body is read whole.
             let result = match result {

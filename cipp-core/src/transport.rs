@@ -40,7 +40,10 @@ pub trait Transport: Send + Sync + 'static {
     /// Sends `request` and returns once the status and headers have arrived; the body is
     /// read from the response as it arrives. The default buffers the body with
     /// [`Transport::send`] and hands it over as one piece.
-    async fn send_streamed(&self, request: HttpRequest) -> Result<StreamedResponse, TransportError> {
+    async fn send_streamed(
+        &self,
+        request: HttpRequest,
+    ) -> Result<StreamedResponse, TransportError> {
         let (parts, body) = self.send(request).await?.into_parts();
         let one: BodyChunks = Box::pin(futures::stream::iter([Ok(body)]));
         Ok(http::Response::from_parts(parts, one))
@@ -153,7 +156,10 @@ impl Transport for ReqwestTransport {
         Ok(head.map(|()| body))
     }
 
-    async fn send_streamed(&self, request: HttpRequest) -> Result<StreamedResponse, TransportError> {
+    async fn send_streamed(
+        &self,
+        request: HttpRequest,
+    ) -> Result<StreamedResponse, TransportError> {
         let (mut response, host) = self.start(request).await?;
         let head = with_head(&mut response, ());
         let chunks = futures::stream::unfold(Some((response, host)), |state| async move {

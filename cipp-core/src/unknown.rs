@@ -177,14 +177,19 @@ macro_rules! keep_unknown_fields {
         $crate::keep_unknown_fields!($ty, $field, deserialize);
 
         impl ::serde::Serialize for $ty {
-            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
                 $ty::serialize(self, s)
             }
         }
     };
     ($ty:ident, $field:ident, deserialize) => {
         impl<'de> ::serde::Deserialize<'de> for $ty {
-            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::std::result::Result<Self, D::Error> {
                 let mut extra = ::serde_json::Map::new();
                 let mut value = $ty::deserialize($crate::unknown::KeepUnknown::new(d, &mut extra))?;
                 value.$field = extra;
@@ -239,7 +244,8 @@ mod tests {
         // Same as serde's flatten, from text and from a Value.
         let f: Flattened = serde_json::from_str(text).unwrap();
         assert_eq!(f.extra, t.extra);
-        let from_value: Thing = serde_json::from_value(serde_json::from_str(text).unwrap()).unwrap();
+        let from_value: Thing =
+            serde_json::from_value(serde_json::from_str(text).unwrap()).unwrap();
         assert_eq!(from_value, t);
         // Round trip.
         let back: Thing = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
