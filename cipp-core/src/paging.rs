@@ -270,7 +270,7 @@ fn decode_page<T: DeserializeOwned + Send + 'static>(
         Ok(_) if mismatch => Fetched {
             page: Err(Error::protocol(
                 Some(request.tenant().clone()),
-                &request.operation_name(),
+                request.operation_name(),
                 "the page named two different next links",
             )),
             next: Next::Done,
@@ -551,9 +551,12 @@ mod tests {
 
     const BASE: &str = "https://graph.test";
 
+    /// One piece of a scripted body: an optional gate to wait for, then text or a break.
+    type Piece = (Option<Arc<Notify>>, Result<&'static str, ()>);
+
     /// What a scripted page sends: body pieces, each after an optional gate.
     struct Script {
-        pieces: Vec<(Option<Arc<Notify>>, Result<&'static str, ()>)>,
+        pieces: Vec<Piece>,
     }
 
     /// A transport that answers each path from a script and records the paths asked for;

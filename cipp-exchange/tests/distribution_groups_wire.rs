@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use cipp_core::{Credentials, Endpoints, Pipeline, ReqwestTransport, SecretString, TenantId};
 use cipp_exchange::distribution_groups::{
-    get_dynamic_distribution_groups, new_distribution_group, new_dynamic_distribution_group,
-    set_distribution_group, set_dynamic_distribution_group, DistributionGroupType, GroupChanges,
-    NewDistributionGroup, NewDynamicDistributionGroup,
+    canonical_recipient_filter, get_dynamic_distribution_groups, new_distribution_group,
+    new_dynamic_distribution_group, set_distribution_group, set_dynamic_distribution_group,
+    strip_system_exclusions, DistributionGroupType, GroupChanges, NewDistributionGroup,
+    NewDynamicDistributionGroup, SYSTEM_EXCLUSIONS,
 };
 use cipp_exchange::ExoClient;
 use serde_json::{json, Value};
@@ -264,4 +265,120 @@ async fn bad_input_sends_nothing() {
         assert!(b.is_err(), "{b:?}");
     }
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+/// Exchange Online's answer for a dynamic group created with `Department -eq 'Sales'`.
+const READ_BACK: &str = "((Department -eq 'Sales') -and (-not(Name -like 'SystemMailbox{*')) \
+    -and (-not(Name -like 'CAS_{*')) -and (-not(RecipientTypeDetailsValue -eq 'MailboxPlan')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'DiscoveryMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'PublicFolderMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'ArbitrationMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'AuditLogMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'AuxAuditLogMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'SupervisoryReviewPolicyMailbox')))";
+
+#[tokio::test]
+async fn a_filter_read_back_is_sent_without_the_system_exclusions() {
+    let (server, exo) = client().await;
+    // Created from a filter read back from Exchange: only the user's part is sent, and no
+    // address when none is given (Exchange makes the alias at the default domain).
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(body(
+            "New-DynamicDistributionGroup",
+            json!({"Name": "All Sales", "Alias": "allsales",
+                   "RecipientFilter": "Department -eq 'Sales'"}),
+        )))
+        .respond_with(rows(
+            json!([{"Identity": "All Sales", "RecipientFilter": READ_BACK}]),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(INVOKE))
+        .and(body_json(body(
+            "Set-DynamicDistributionGroup",
+            json!({"Identity": "All Sales",
+                   "RecipientFilter": "(Department -eq 'Sales') -or (Department -eq 'PR')"}),
+        )))
+        .respond_with(rows(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = exo.tenant(&tenant());
+    let g = NewDynamicDistributionGroup::new("All Sales", READ_BACK).alias("allsales");
+    let out = t
+        .invoke(&new_dynamic_distribution_group(&g).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        strip_system_exclusions(out.value[0]["RecipientFilter"].as_str().unwrap()),
+        "Department -eq 'Sales'"
+    );
+    let mut c = GroupChanges::new();
+    c.recipient_filter = Some(format!(
+        "(((Department -eq 'Sales') -or (Department -eq 'PR'))  -and  {})",
+        SYSTEM_EXCLUSIONS.join(" -and ")
+    ));
+    t.invoke(&set_dynamic_distribution_group("All Sales", &c).unwrap())
+        .await
+        .unwrap();
+}
+
+#[test]
+fn system_exclusions_are_stripped_only_as_exchange_appends_them() {
+    // Exchange's block, in any spacing and case, after the user's filter.
+    assert_eq!(strip_system_exclusions(READ_BACK), "Department -eq 'Sales'");
+    let spaced = READ_BACK
+        .replace(" -and ", "  -AND  ")
+        .replace("-not(", "-not (");
+    assert_eq!(strip_system_exclusions(&spaced), "Department -eq 'Sales'");
+    // Extra parentheses around the user's part go too; inner grouping stays.
+    let nested = format!(
+        "((((Company -eq 'A') -and ((City -eq 'B') -or (City -eq 'C')))) -and {})",
+        SYSTEM_EXCLUSIONS.join(" -and ")
+    );
+    assert_eq!(
+        strip_system_exclusions(&nested),
+        "(Company -eq 'A') -and ((City -eq 'B') -or (City -eq 'C'))"
+    );
+    // A user's own exclusions without Exchange's block, a filter that is only the block,
+    // an -or at the top, or text that does not parse: unchanged.
+    for kept in [
+        "Department -eq 'Sales' -and (-not(RecipientTypeDetailsValue -eq 'MailboxPlan'))",
+        "(-not(Name -like 'SystemMailbox{*')) -and (-not(Name -like 'CAS_{*'))",
+        "(Department -eq 'Sales') -or (-not(Name -like 'SystemMailbox{*'))",
+        "Department -eq 'Sales -and (",
+        "",
+    ] {
+        assert_eq!(strip_system_exclusions(kept), kept);
+    }
+    // A block followed by a clause of the user's is not Exchange's.
+    let user_after = format!(
+        "((Department -eq 'Sales') -and {} -and (Title -ne 'Intern'))",
+        SYSTEM_EXCLUSIONS.join(" -and ")
+    );
+    assert_eq!(strip_system_exclusions(&user_after), user_after);
+}
+
+#[test]
+fn filters_compare_by_meaning() {
+    let c = canonical_recipient_filter;
+    assert_eq!(c("Department -eq 'Sales'"), c(READ_BACK));
+    assert_eq!(c("department -EQ \"Sales\""), c("(Department -eq 'Sales')"));
+    assert_eq!(
+        c("Department -eq 'Sales' -or Department -eq 'PR' -or Office -like 'L*'"),
+        c("((Department -eq 'Sales') -or (Department -eq 'PR')) -or (Office -like 'L*')")
+    );
+    assert_eq!(c("-not(Title -eq 'x')"), c("(-not (Title -eq 'x'))"));
+    // Meaning differs: values (case kept), operators, grouping.
+    assert_ne!(c("Department -eq 'Sales'"), c("Department -eq 'sales'"));
+    assert_ne!(c("A -eq 'x' -and B -eq 'y'"), c("A -eq 'x' -or B -eq 'y'"));
+    assert_ne!(
+        c("A -eq 'x' -and B -eq 'y' -or C -eq 'z'"),
+        c("A -eq 'x' -and (B -eq 'y' -or C -eq 'z')")
+    );
+    // Unparsable text compares by its words.
+    assert_eq!(c("A -eq  'x"), c("A -eq 'x").replace("  ", " "));
 }

@@ -51,3 +51,20 @@ fn an_auto_reply_starting_at_the_end_of_time_is_refused() {
     )
     .is_err());
 }
+
+proptest! {
+    /// Recipient filters from outside (read from Exchange, written by users): stripping the
+    /// system exclusions and the comparison form never panic, and both are stable.
+    #[test]
+    fn recipient_filters_never_panic(s in prop_oneof![
+        "\\PC{0,80}",
+        "[()'\" a-zA-Z{}*-]{0,80}",
+        "\\(*(Department -eq '[a-z]{1,5}'|-not\\(Name -like 'SystemMailbox\\{\\*'\\))( -and| -or|\\)|\\(){0,6}",
+    ]) {
+        use cipp_exchange::distribution_groups::{canonical_recipient_filter, strip_system_exclusions};
+        let stripped = strip_system_exclusions(&s);
+        prop_assert_eq!(strip_system_exclusions(&stripped), stripped.clone());
+        let c = canonical_recipient_filter(&s);
+        let _ = canonical_recipient_filter(&c);
+    }
+}

@@ -1,10 +1,12 @@
 //! Intune as request values: device configurations, settings-catalog policies (beta),
 //! compliance policies (with scheduled actions), administrative templates (beta, with
 //! definition values, replaced with `updateDefinitionValues`), app protection and app
-//! configuration policies, Windows feature / quality / driver update profiles and quality
+//! configuration policies, Windows Information Protection policies (with and without
+//! enrollment), Windows feature / quality / driver update profiles and quality
 //! update policies (beta), reusable policy settings and assignment filters (beta) — list,
 //! get, create, update (PATCH; PUT for the settings catalog; compliance scheduled actions
-//! through `scheduleActionsForRules`), delete and assign — plus the Apple push
+//! through `scheduleActionsForRules`), delete and assign — plus the plain text of an
+//! encrypted OMA-URI setting ([`oma_setting_plain_text_value`]), the Apple push
 //! certificate, VPP tokens and DEP settings with their expiry dates.
 //!
 //! ```
@@ -26,6 +28,7 @@
 
 use cipp_core::request::encode_component;
 use cipp_core::{ApiRequest, Audience, Error, TenantId};
+use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use crate::model::{singleton, ApplePushCertificate, IntunePolicy};
@@ -69,11 +72,19 @@ pub enum IntuneKind {
     /// `deviceAppManagement/targetedManagedAppConfigurations` (v1.0, app configuration for
     /// managed apps).
     TargetedAppConfiguration,
+    /// `deviceAppManagement/mdmWindowsInformationProtectionPolicies` (v1.0, Windows
+    /// Information Protection for MDM-enrolled devices; assigned through
+    /// `managedAppPolicies/{id}/assign`).
+    MdmWindowsInformationProtection,
+    /// `deviceAppManagement/windowsInformationProtectionPolicies` (v1.0, Windows Information
+    /// Protection without enrollment (MAM); assigned through
+    /// `managedAppPolicies/{id}/assign`).
+    WindowsInformationProtection,
 }
 
 impl IntuneKind {
     /// Every kind.
-    pub const ALL: [IntuneKind; 15] = [
+    pub const ALL: [IntuneKind; 17] = [
         IntuneKind::DeviceConfiguration,
         IntuneKind::SettingsCatalog,
         IntuneKind::CompliancePolicy,
@@ -89,6 +100,8 @@ impl IntuneKind {
         IntuneKind::ReusableSetting,
         IntuneKind::WindowsAppProtection,
         IntuneKind::TargetedAppConfiguration,
+        IntuneKind::MdmWindowsInformationProtection,
+        IntuneKind::WindowsInformationProtection,
     ];
 
     /// The collection path, with its API version.
@@ -123,6 +136,12 @@ impl IntuneKind {
             IntuneKind::TargetedAppConfiguration => {
                 "/v1.0/deviceAppManagement/targetedManagedAppConfigurations"
             }
+            IntuneKind::MdmWindowsInformationProtection => {
+                "/v1.0/deviceAppManagement/mdmWindowsInformationProtectionPolicies"
+            }
+            IntuneKind::WindowsInformationProtection => {
+                "/v1.0/deviceAppManagement/windowsInformationProtectionPolicies"
+            }
         }
     }
 
@@ -150,7 +169,9 @@ impl IntuneKind {
             IntuneKind::IosAppProtection
             | IntuneKind::AndroidAppProtection
             | IntuneKind::WindowsAppProtection
-            | IntuneKind::TargetedAppConfiguration => {
+            | IntuneKind::TargetedAppConfiguration
+            | IntuneKind::MdmWindowsInformationProtection
+            | IntuneKind::WindowsInformationProtection => {
                 "#microsoft.graph.targetedManagedAppPolicyAssignment"
             }
             IntuneKind::AppConfiguration => {
@@ -174,6 +195,21 @@ impl IntuneKind {
 
     fn uses_name(self) -> bool {
         matches!(self, IntuneKind::SettingsCatalog)
+    }
+
+    /// The path of object `id`'s `assign` action. Windows Information Protection policies
+    /// have no `assign` of their own: Graph documents the one they inherit from
+    /// `managedAppPolicy`, `POST /deviceAppManagement/managedAppPolicies/{id}/assign`.
+    fn assign_path(self, id: &str) -> Result<String, Error> {
+        let item = item_path(self, id)?;
+        Ok(match self {
+            IntuneKind::MdmWindowsInformationProtection
+            | IntuneKind::WindowsInformationProtection => format!(
+                "/v1.0/deviceAppManagement/managedAppPolicies/{}/assign",
+                encode_component(id)
+            ),
+            _ => format!("{item}/assign"),
+        })
     }
 }
 
@@ -602,13 +638,9 @@ pub fn assign(
         ));
     }
     Ok(GraphOp::new(
-        ApiRequest::post(
-            tenant.clone(),
-            Audience::Graph,
-            format!("{}/assign", item_path(kind, id)?),
-        )
-        .operation("assign intune policy")
-        .json(body)?,
+        ApiRequest::post(tenant.clone(), Audience::Graph, kind.assign_path(id)?)
+            .operation("assign intune policy")
+            .json(body)?,
         unit,
     ))
 }
@@ -625,6 +657,64 @@ pub fn list_assignments(
         format!("{}/assignments", item_path(kind, id)?),
     )
     .operation("list intune assignments"))
+}
+
+/// The plain text of an encrypted OMA-URI setting of a custom device configuration (`GET
+/// /deviceManagement/deviceConfigurations/{id}/getOmaSettingPlainTextValue(secretReferenceValueId='…')`,
+/// 200 with `{"value": "…"}`). Graph reads such a setting back with `isEncrypted: true`,
+/// its `secretReferenceValueId` and the value masked; this returns the value. For an
+/// `omaSettingStringXml` it is the XML text itself (the setting's `value` is its base64).
+///
+/// The answer is a [`SecretString`]: it never shows in `Debug` output, and a decode error
+/// never quotes the body. Graph asks for `DeviceManagementConfiguration.ReadWrite.All`
+/// (the permissions page lists `Read.All` too) and is reported to refuse app-only tokens.
+pub fn oma_setting_plain_text_value(
+    tenant: &TenantId,
+    configuration_id: &str,
+    secret_reference_value_id: &str,
+) -> Result<GraphOp<SecretString>, Error> {
+    let item = item_path(IntuneKind::DeviceConfiguration, configuration_id)?;
+    let sid = secret_reference_value_id;
+    let valid = !sid.is_empty()
+        && sid.len() <= 200
+        && sid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err(Error::invalid_input(
+            "secretReferenceValueId",
+            format!("`{sid}` is not an OMA setting's secret reference id"),
+        ));
+    }
+    Ok(GraphOp::new(
+        ApiRequest::get(
+            tenant.clone(),
+            Audience::Graph,
+            format!(
+                "{item}/getOmaSettingPlainTextValue(secretReferenceValueId='{}')",
+                encode_component(sid)
+            ),
+        )
+        .operation("get oma setting plain text value"),
+        decode_plain_text,
+    ))
+}
+
+/// `{"value": "…"}` as a secret; errors say what is wrong without quoting the body.
+fn decode_plain_text(r: &cipp_core::ApiResponse) -> Result<SecretString, Error> {
+    let refuse = |what: &str| {
+        Error::protocol(
+            Some(r.tenant.clone()),
+            r.operation(),
+            format!("unexpected shape: {what} (the body is not quoted: it holds a secret)"),
+        )
+    };
+    let v: Value = serde_json::from_slice(&r.body).map_err(|_| refuse("not JSON"))?;
+    match v.get("value") {
+        Some(Value::String(s)) => Ok(SecretString::from(s.clone())),
+        Some(_) => Err(refuse("`value` is not a string")),
+        None => Err(refuse("no `value`")),
+    }
 }
 
 /// Reads a single entity sent at the top level (as Graph does) or wrapped in `"value"` (as
@@ -730,6 +820,19 @@ impl Intune {
     /// A policy's assignments.
     pub fn assignments(&self, kind: IntuneKind, id: &str) -> crate::List<Value> {
         self.0.list_of(list_assignments(self.0.id(), kind, id))
+    }
+    /// The plain text of an encrypted OMA-URI setting of device configuration
+    /// `configuration_id` ([`oma_setting_plain_text_value`]).
+    pub fn oma_setting_plain_text_value(
+        &self,
+        configuration_id: &str,
+        secret_reference_value_id: &str,
+    ) -> crate::Call<SecretString> {
+        self.0.call(oma_setting_plain_text_value(
+            self.0.id(),
+            configuration_id,
+            secret_reference_value_id,
+        ))
     }
     /// Assigns a policy to groups (with an optional filter), replacing its assignments or,
     /// with `append`, adding to them.

@@ -45,6 +45,7 @@ pub mod auth_methods;
 pub mod batch;
 pub mod call;
 mod client;
+pub mod collections;
 pub mod conditional_access;
 pub mod consent;
 pub mod delta;

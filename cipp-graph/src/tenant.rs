@@ -95,6 +95,9 @@ impl TenantGraph {
         /// defaults, consent requests, cross-tenant access, app management, device
         /// registration.
         settings: settings::Settings;
+        /// Collections this crate does not model, as raw JSON: list, get, create, update
+        /// (the collection path checked before anything is sent).
+        collections: collections::Collections;
     }
 
     /// A call of `op` in this tenant.

@@ -15,7 +15,7 @@ use cipp_graph::settings::{
     directory_setting, directory_setting_change, GraphSetting, GROUP_UNIFIED_SETTINGS,
     PASSWORD_RULE_SETTINGS,
 };
-use common::{contoso, nothing_sent, on};
+use common::{contoso, ids, nothing_sent, on};
 use serde_json::{json, Value};
 
 const SETTING_ID: &str = "0c4cb2fa-4ab5-4c1f-a4c9-1ac59c2d5b12";
@@ -297,4 +297,80 @@ async fn devices_listed_disabled_and_deleted() {
     assert_eq!(devices[0].extra["isCompliant"], true, "unknown properties kept");
     t.devices().set_account_enabled(&DEVICE_ID.to_uppercase(), false).await.unwrap();
     t.devices().delete(DEVICE_ID).await.unwrap();
+}
+
+// Generic collections (`collections`): raw JSON objects in a collection named by path.
+
+const ENROLLMENT: &str = "/beta/deviceManagement/deviceEnrollmentConfigurations";
+
+fn enrollment() -> cipp_graph::collections::CollectionPath {
+    cipp_graph::collections::CollectionPath::parse(
+        "beta/deviceManagement/deviceEnrollmentConfigurations",
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn collections_list_every_page_get_create_and_patch_exactly() {
+    let (server, t) = contoso().await;
+    let limit = json!({"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+                       "id": "c1_Limit", "displayName": "Limit", "limit": 5, "priority": 1});
+    let next = format!("{}{ENROLLMENT}?$skiptoken=p2", server.uri());
+    on(&server, &format!("GET {ENROLLMENT}?$select=id,displayName"))
+        .header("authorization", "Bearer test-token")
+        .reply(200, json!({"@odata.context": "x", "@odata.nextLink": next, "value": [limit]}))
+        .await;
+    on(&server, &format!("GET {ENROLLMENT}?$skiptoken=p2"))
+        .reply(200, json!({"value": [{"id": "c2", "displayName": "Second"}]}))
+        .await;
+    let all = t.collections().list(&enrollment()).select(["id", "displayName"]).await.unwrap();
+    assert_eq!(ids(&Value::Array(all)), vec!["c1_Limit", "c2"]);
+
+    on(&server, &format!("GET {ENROLLMENT}/c1_Limit")).reply(200, limit.clone()).await;
+    assert_eq!(t.collections().get(&enrollment(), "c1_Limit").await.unwrap(), limit);
+
+    let new = json!({"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+                     "displayName": "Limit 3", "limit": 3});
+    on(&server, &format!("POST {ENROLLMENT}"))
+        .header("content-type", "application/json")
+        .body(new.clone())
+        .reply(201, json!({"id": "c3", "displayName": "Limit 3", "limit": 3}))
+        .await;
+    let made = t.collections().create(&enrollment(), &new).await.unwrap();
+    assert_eq!(made["id"], "c3");
+
+    let change =
+        json!({"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", "limit": 4});
+    on(&server, &format!("PATCH {ENROLLMENT}/c3"))
+        .body(change.clone())
+        .reply(204, Value::Null)
+        .await;
+    t.collections().update(&enrollment(), "c3", &change).await.unwrap();
+
+    on(&server, &format!("GET {ENROLLMENT}/gone"))
+        .fail(404, "ResourceNotFound", "The enrollment configuration was not found.")
+        .await;
+    let err = t.collections().get(&enrollment(), "gone").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(err.request_id(), Some("rid-1"));
+}
+
+#[tokio::test]
+async fn collection_paths_ids_and_bodies_are_refused_before_sending() {
+    let (server, t) = contoso().await;
+    for bad in [
+        "https://evil.example/beta/users",
+        "beta/users/../groups",
+        "beta/users?$top=1",
+        "/beta/users",
+    ] {
+        let err = cipp_graph::collections::CollectionPath::parse(bad).unwrap_err();
+        assert!(matches!(err, cipp_core::Error::InvalidInput { .. }), "{bad}: {err}");
+    }
+    let c = enrollment();
+    assert!(t.collections().get(&c, "../users").await.is_err());
+    assert!(t.collections().create(&c, &json!(["not an object"])).await.is_err());
+    assert!(t.collections().update(&c, "c1", &json!({})).await.is_err());
+    assert!(t.collections().update(&c, "a/b", &json!({"limit": 1})).await.is_err());
+    nothing_sent(&server).await;
 }

@@ -767,8 +767,21 @@ impl std::fmt::Debug for TenantGroupStore {
     }
 }
 
-/// How often a compare-and-swap change is tried before giving up.
-const CAS_TRIES: usize = 8;
+/// How often a compare-and-swap change is tried before giving up. Every lost try means
+/// another writer's change landed, so with `n` writers at once a change lands within `n`
+/// tries; the bound is for a group rewritten faster than it can be read.
+const CAS_TRIES: u32 = 32;
+
+/// The pause after losing compare-and-swap try `attempt` (0-based): exponential from
+/// 1 ms, capped at 64 ms, with full jitter so writers that collided do not collide again
+/// in lockstep.
+fn cas_pause(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling_us = 1_000u64 << attempt.min(6);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    std::time::Duration::from_micros(h.finish() % ceiling_us.max(1))
+}
 
 fn key_of(name: &str) -> String {
     name.trim().to_lowercase()
@@ -845,7 +858,10 @@ impl TenantGroupStore {
         F: FnMut(&mut TenantGroup) -> Result<(), SchedulerError> + Send,
     {
         let key = key_of(name);
-        for _ in 0..CAS_TRIES {
+        for attempt in 0..CAS_TRIES {
+            if attempt > 0 {
+                tokio::time::sleep(cas_pause(attempt - 1)).await;
+            }
             let Some(current) = (if key.is_empty() {
                 None
             } else {
@@ -1011,7 +1027,10 @@ impl TenantGroupStore {
         F: Fn(&mut BTreeMap<String, String>) + Send,
     {
         let key = tenant_key(tenant)?;
-        for _ in 0..CAS_TRIES {
+        for attempt in 0..CAS_TRIES {
+            if attempt > 0 {
+                tokio::time::sleep(cas_pause(attempt - 1)).await;
+            }
             let current = self.kv.get(Self::PROPERTIES_NAMESPACE, &key).await?;
             let (mut props, version): (BTreeMap<String, String>, Option<u64>) = match current {
                 Some(v) => (
@@ -1093,6 +1112,14 @@ mod tests {
 
     const A: &str = "11111111-1111-1111-1111-111111111111";
     const B: &str = "22222222-2222-2222-2222-222222222222";
+
+    #[test]
+    fn cas_pause_grows_and_is_capped() {
+        for attempt in 0..40 {
+            let cap = std::time::Duration::from_micros(1_000 << attempt.min(6));
+            assert!(cas_pause(attempt) < cap, "attempt {attempt}");
+        }
+    }
 
     fn fleet() -> Vec<TenantFacts> {
         vec![

@@ -1,8 +1,9 @@
 //! The simulator's Intune routes that template deploys need, answering as Graph does:
 //! compliance scheduled actions and settings-catalog settings only with `$expand`,
 //! `scheduleActionsForRules`, administrative template definition values
-//! (`updateDefinitionValues`), settings a tenant does not offer refused, and the update,
-//! reusable-setting and app collections.
+//! (`updateDefinitionValues`), settings a tenant does not offer refused, the update,
+//! reusable-setting and app collections (Windows Information Protection assigned through
+//! `managedAppPolicies`), and encrypted OMA-URI settings with `getOmaSettingPlainTextValue`.
 
 mod common;
 
@@ -25,6 +26,7 @@ fn setup() -> (Simulator, Pipeline) {
 async fn send(p: &Pipeline, verb: &str, path: &str, body: Value) -> Result<Value, Error> {
     let r = match verb {
         "POST" => ApiRequest::post(t(T), Audience::Graph, path),
+        "PATCH" => ApiRequest::patch(t(T), Audience::Graph, path),
         _ => ApiRequest::put(t(T), Audience::Graph, path),
     };
     let resp = p.send(r.json(&body).unwrap()).await?;
@@ -221,6 +223,8 @@ async fn update_reusable_and_app_collections_are_served() {
         "/beta/deviceManagement/reusablePolicySettings",
         "/beta/deviceAppManagement/windowsManagedAppProtections",
         "/v1.0/deviceAppManagement/targetedManagedAppConfigurations",
+        "/v1.0/deviceAppManagement/mdmWindowsInformationProtectionPolicies",
+        "/v1.0/deviceAppManagement/windowsInformationProtectionPolicies",
     ] {
         let made = send(&p, "POST", collection, json!({"displayName": "Made"}))
             .await
@@ -246,4 +250,179 @@ async fn update_reusable_and_app_collections_are_served() {
     .await
     .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+}
+
+const ENROLLMENT: &str = "/beta/deviceManagement/deviceEnrollmentConfigurations";
+
+#[tokio::test]
+async fn enrollment_configurations_are_served_as_a_polymorphic_collection() {
+    let (_sim, p) = setup();
+    let c = Client { p: &p, tenant: T };
+    // Abstract entity: the type must be named; a display name is required.
+    for body in [
+        json!({"displayName": "Limit"}),
+        json!({"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", "limit": 5}),
+    ] {
+        let err = send(&p, "POST", ENROLLMENT, body).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    }
+    let made = send(
+        &p,
+        "POST",
+        ENROLLMENT,
+        json!({"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+               "displayName": "Limit 5", "limit": 5}),
+    )
+    .await
+    .unwrap();
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert_eq!(made["version"], json!(1));
+    assert_eq!(made["roleScopeTagIds"], json!(["0"]));
+    assert!(made["createdDateTime"].is_string());
+
+    // PATCH changes what it names and bumps the version; the type cannot change.
+    let patch = |body: Value| {
+        ApiRequest::patch(t(T), Audience::Graph, format!("{ENROLLMENT}/{id}"))
+            .json(&body)
+            .unwrap()
+    };
+    let r = p
+        .send(patch(json!({"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", "limit": 7})))
+        .await
+        .unwrap();
+    assert_eq!(r.status.as_u16(), 204);
+    let back = c.get(&format!("{ENROLLMENT}/{id}")).await;
+    assert_eq!(
+        (back["limit"].clone(), back["version"].clone()),
+        (json!(7), json!(2))
+    );
+    let err = p
+        .send(patch(json!({"@odata.type": "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+
+    // Listed on both versions; an unknown id is Intune's 404.
+    for version in ["beta", "v1.0"] {
+        let listed = c
+            .get(&format!(
+                "/{version}/deviceManagement/deviceEnrollmentConfigurations"
+            ))
+            .await;
+        assert_eq!(listed["value"][0]["displayName"], json!("Limit 5"));
+    }
+    let missing = c.get_err(&format!("{ENROLLMENT}/nope")).await;
+    assert_eq!(missing.status().map(|s| s.as_u16()), Some(404));
+}
+
+#[tokio::test]
+async fn wip_policies_are_assigned_through_managed_app_policies() {
+    let (_sim, p) = setup();
+    let c = Client { p: &p, tenant: T };
+    let wip = "/v1.0/deviceAppManagement/mdmWindowsInformationProtectionPolicies";
+    let made = send(
+        &p,
+        "POST",
+        wip,
+        json!({"displayName": "WIP", "enforcementLevel": "encryptAndAuditOnly"}),
+    )
+    .await
+    .unwrap();
+    let id = made["id"].as_str().unwrap();
+    let body = json!({"assignments": [{"@odata.type": "#microsoft.graph.targetedManagedAppPolicyAssignment",
+        "target": {"@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"}}]});
+    send(
+        &p,
+        "POST",
+        &format!("/v1.0/deviceAppManagement/managedAppPolicies/{id}/assign"),
+        body,
+    )
+    .await
+    .unwrap();
+    // Read from the policy's own collection.
+    let assigned = c.get(&format!("{wip}/{id}/assignments")).await;
+    assert_eq!(
+        assigned["value"][0]["target"]["@odata.type"],
+        json!("#microsoft.graph.allLicensedUsersAssignmentTarget")
+    );
+    // An id no app policy has is Graph's 404.
+    let err = send(
+        &p,
+        "POST",
+        "/v1.0/deviceAppManagement/managedAppPolicies/00000000-0000-4000-8000-000000000000/assign",
+        json!({"assignments": []}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+}
+
+const CONFIGS: &str = "/v1.0/deviceManagement/deviceConfigurations";
+
+#[tokio::test]
+async fn oma_settings_read_encrypted_and_their_plain_text_is_served() {
+    let (_sim, p) = setup();
+    let c = Client { p: &p, tenant: T };
+    let made = send(&p, "POST", CONFIGS, json!({
+        "@odata.type": "#microsoft.graph.windows10CustomConfiguration", "displayName": "Wi-Fi",
+        "omaSettings": [
+            {"@odata.type": "#microsoft.graph.omaSettingString", "omaUri": "./A", "isEncrypted": false, "value": "psk"},
+            {"@odata.type": "#microsoft.graph.omaSettingStringXml", "omaUri": "./B", "value": "PGEvPg=="},
+            {"@odata.type": "#microsoft.graph.omaSettingInteger", "omaUri": "./C", "value": 1}
+        ]
+    }))
+    .await
+    .unwrap();
+    let id = made["id"].as_str().unwrap();
+    for read in [
+        c.get(&format!("{CONFIGS}/{id}")).await,
+        c.get(CONFIGS).await["value"][0].clone(),
+    ] {
+        let s = &read["omaSettings"];
+        assert_eq!(s[0]["isEncrypted"], json!(true), "{read}");
+        assert_eq!(s[0]["value"], json!("****"));
+        assert_eq!(s[1]["value"], json!("PGEvPg=="));
+        assert!(s[1]["secretReferenceValueId"].is_string());
+        assert_eq!(s[2]["value"], json!(1));
+        assert!(s[2].get("secretReferenceValueId").is_none());
+    }
+    let read = c.get(&format!("{CONFIGS}/{id}")).await;
+    let sid = |i: usize| {
+        read["omaSettings"][i]["secretReferenceValueId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let plain = |sid: String| {
+        format!("{CONFIGS}/{id}/getOmaSettingPlainTextValue(secretReferenceValueId='{sid}')")
+    };
+    let text = c.get(&plain(sid(0))).await;
+    assert_eq!(text["value"], json!("psk"));
+    assert!(text["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("$metadata#Edm.String"));
+    // An XML setting's plain text is the XML, not its base64.
+    assert_eq!(c.get(&plain(sid(1))).await["value"], json!("<a/>"));
+    let err = c
+        .get_err(&plain("5e5e5e5e-0000-4000-8000-000000000000".into()))
+        .await;
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+
+    // Sending a setting back as read keeps its value; a new value replaces it.
+    let mut settings = read["omaSettings"].clone();
+    settings[1]["value"] = json!("PGIvPg==");
+    settings[1]["isEncrypted"] = json!(false);
+    send(
+        &p,
+        "PATCH",
+        &format!("{CONFIGS}/{id}"),
+        json!({
+            "@odata.type": "#microsoft.graph.windows10CustomConfiguration", "omaSettings": settings
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.get(&plain(sid(0))).await["value"], json!("psk"));
+    assert_eq!(c.get(&plain(sid(1))).await["value"], json!("<b/>"));
 }

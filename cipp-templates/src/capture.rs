@@ -6,7 +6,7 @@
 //! | [`capture_conditional_access`] | the policy; the users and groups it names; the named locations and authentication strengths (only when referenced) | [`TemplateKind::ConditionalAccess`], locations and custom strengths in [`Attachments`] |
 //! | [`capture_group`] | the group (`$select` of the portable attributes) | [`TemplateKind::Group`], CIPP's group template shape |
 //! | [`capture_user_defaults`] | the user (`$select`) and its direct `memberOf` | [`TemplateKind::UserDefaults`] |
-//! | [`capture_intune`] | the policy (compliance: `$expand` of its scheduled actions; settings catalog: its `settings` and the reusable settings they reference; administrative templates: their definition values) | the Intune kind asked for (every one) |
+//! | [`capture_intune`] | the policy (compliance: `$expand` of its scheduled actions; settings catalog: its `settings` and the reusable settings they reference; administrative templates: their definition values; custom device configurations: the plain text of each encrypted OMA-URI setting) | the Intune kind asked for (every one) |
 //! | [`capture_transport_rule`] | `Get-TransportRule -Identity` | [`TemplateKind::TransportRule`], a `New-TransportRule` parameter set |
 //!
 //! What every capture does:
@@ -44,8 +44,6 @@
 //! - Authentication contexts: policy references (`c1` … `c99`) are kept as they are (they
 //!   are not object ids) and a warning says the context's name and definition are not
 //!   attached.
-//! - Encrypted OMA-URI values of custom device configurations are refused the same way
-//!   (decrypting them needs `getOmaSettingPlainTextValue`).
 //! - Intune assignments are not captured (assignment is chosen at deploy time).
 //! - Exchange-only group settings (`allowExternal`, `hideFromGAL`) and dynamic distribution
 //!   groups (not Graph objects).
@@ -1086,8 +1084,13 @@ pub async fn capture_intune(
 
 /// Captures an Intune object of one of [`intune_capture_kinds`]:
 ///
-/// - device configuration: `GET deviceManagement/deviceConfigurations/{id}`; encrypted
-///   OMA-URI values are refused (see the module docs), `secretReferenceValueId`s removed;
+/// - device configuration: `GET deviceManagement/deviceConfigurations/{id}`; each encrypted
+///   OMA-URI setting's plain text is read
+///   (`GET …/{id}/getOmaSettingPlainTextValue(secretReferenceValueId='…')`, one request per
+///   setting, a few at once) and stored unencrypted as CIPP does: the text as the value
+///   (its base64 for an XML setting), `isEncrypted: false`, no `secretReferenceValueId`;
+///   a warning says the template now holds secrets. An encrypted setting without a
+///   secret reference cannot be read and is refused ([`CaptureError::Unsupported`]);
 /// - compliance: `GET deviceManagement/deviceCompliancePolicies/{id}?$expand=`
 ///   [`COMPLIANCE_EXPAND`]; the scheduled actions are kept without their ids, notification
 ///   CC groups become group names, a notification message template is an unresolved
@@ -1103,8 +1106,8 @@ pub async fn capture_intune(
 ///   an `updateDefinitionValues` payload (`added` with `definition@odata.bind` and
 ///   `presentation@odata.bind`);
 /// - app protection: the collection holding the id (iOS, Android, Windows, targeted app
-///   configurations — probed in that order), with the `@odata.type` Graph leaves out on
-///   typed URLs;
+///   configurations, Windows Information Protection with and without enrollment — probed
+///   in that order), with the `@odata.type` Graph leaves out on typed URLs;
 /// - app configuration, Windows driver / feature / quality update profiles and quality
 ///   update policies, reusable settings and assignment filters: the object as read.
 ///
@@ -1166,7 +1169,9 @@ pub async fn capture_intune_with(
     let mut unresolved = Unresolved::new(options);
     let mut attachments = Attachments::default();
     match ik {
-        IntuneKind::DeviceConfiguration => clean_oma_settings(&mut body, &what)?,
+        IntuneKind::DeviceConfiguration => {
+            body = reveal_oma_settings(graph, id, body, &what, &mut warnings).await?;
+        }
         IntuneKind::CompliancePolicy => {
             let mut resolver = Resolver::new(graph);
             clean_scheduled_actions(&mut body, &mut resolver, &mut unresolved).await?;
@@ -1207,26 +1212,44 @@ pub async fn capture_intune_with(
     })
 }
 
-/// Refuses encrypted OMA-URI values and drops `secretReferenceValueId`s.
-fn clean_oma_settings(body: &mut Value, what: &str) -> Result<(), CaptureError> {
-    let Some(settings) = body.get_mut("omaSettings").and_then(Value::as_array_mut) else {
-        return Ok(());
-    };
-    for s in settings.iter_mut() {
-        if s.get("isEncrypted").and_then(Value::as_bool) == Some(true) {
-            let uri = str_at(s, "omaUri").unwrap_or("(no omaUri)").to_owned();
-            return Err(CaptureError::Unsupported {
-                what: what.to_owned(),
-                reason: format!(
-                    "the OMA-URI setting {uri} is encrypted; decrypting it needs \
-                     getOmaSettingPlainTextValue, which cipp-graph does not call yet. Import \
-                     the profile from CIPP, or write the template by hand"
-                ),
-            });
-        }
-        strip_fields(s, &["secretReferenceValueId"]);
+/// Encrypted OMA-URI settings with their plain text (as CIPP stores them), every
+/// `secretReferenceValueId` removed; an encrypted setting without a reference is refused.
+async fn reveal_oma_settings(
+    graph: &TenantGraph,
+    id: &str,
+    body: Value,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Value, CaptureError> {
+    use crate::apply::intune::{decrypt_oma_settings, Secrets};
+
+    let encrypted = body
+        .get("omaSettings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|s| s.get("isEncrypted").and_then(Value::as_bool) == Some(true))
+        .count();
+    let mut one = [(id.to_owned(), body)];
+    let unreadable = decrypt_oma_settings(graph, &mut one, Secrets::Reveal).await?;
+    if let Some(uri) = unreadable.first() {
+        return Err(CaptureError::Unsupported {
+            what: what.to_owned(),
+            reason: format!(
+                "the OMA-URI setting {uri} is encrypted and Graph gave no \
+                 secretReferenceValueId to read its value with; set the value again in \
+                 Intune, or write the template by hand"
+            ),
+        });
     }
-    Ok(())
+    if encrypted > 0 {
+        warnings.push(format!(
+            "{encrypted} encrypted OMA-URI setting(s) are stored in the template in plain \
+             text (as CIPP stores them); keep the template as you would a secret"
+        ));
+    }
+    let [(_, body)] = one;
+    Ok(body)
 }
 
 /// Scheduled actions without their ids; CC groups named; notification templates checked.

@@ -37,8 +37,10 @@
 //!   ApplyReport` for a plan of Exchange items only.
 //!
 //! Limits: recipients and domains in rule conditions (`RecipientDomainIs`, `SentTo`, …) and
-//! connector domains are kept as written (use variables such as `%defaultdomain%`; capture
-//! warns); arrays compare in order; properties of a real `Get-*` row that are neither
+//! connector domains (`SenderDomains`, `RecipientDomains`, `TlsSenderCertificateName`, …)
+//! are kept as written (use variables such as `%defaultdomain%`; capture warns) — as CIPP
+//! does: its connector standard and `AddExConnector` send the stored parameters and
+//! substitute variables in the comment only; arrays compare in order; properties of a real `Get-*` row that are neither
 //! server-owned ([`EXCHANGE_SERVER_OWNED`]) nor parameters are kept and sent on create,
 //! where Exchange may refuse them (remove them from the template).
 //!

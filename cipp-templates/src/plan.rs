@@ -32,6 +32,9 @@
 //! platforms, client app types, risk levels, built-in grant controls): those compare as
 //! sets. A property the template does not set (at any object level) is not a change: an
 //! update sends the template's body, and a PATCH leaves unnamed properties as they are.
+//! A dynamic distribution group's filter compares by meaning
+//! (`cipp_exchange::distribution_groups::canonical_recipient_filter`): Exchange returns it
+//! re-parenthesised with its system exclusions appended.
 //!
 //! # Conditional Access state
 //!
@@ -40,6 +43,15 @@
 //! whatever the template says, so a policy asked for in report-only is never sent enabled.
 //! With [`CaState::DoNotChange`] a new policy gets the template's state and an existing one
 //! keeps its own (`state` is left out of the comparison and of the update body).
+//!
+//! # Open kinds
+//!
+//! A [`TemplateKind::Other`] template is planned only when it carries a
+//! [`GraphTarget`] (see [`crate::graph_target`]): it is matched by binding, then by the
+//! target's name property, against the objects of its kind in [`TenantState::existing`]
+//! (the objects of the target collection, as [`crate::apply::fetch_state`] reads them), and
+//! the target is recorded in [`Plan::targets`] for apply. Without a usable target the item
+//! is an [`Action::Conflict`] whose reason says it is not deployable and why.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -48,6 +60,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::canonical;
+use crate::graph_target::GraphTarget;
 use crate::template::{Template, TemplateKind};
 
 /// The Conditional Access `state` of report-only policies.
@@ -362,6 +375,10 @@ pub struct Plan {
     /// One item per template; templates others depend on (groups, assignment filters,
     /// reusable settings) first, otherwise in the order given.
     pub items: Vec<PlanItem>,
+    /// Where the objects of open-kind templates ([`TemplateKind::Other`] with a
+    /// [`GraphTarget`]) live, by template id: apply writes them there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, GraphTarget>,
 }
 
 impl Plan {
@@ -531,9 +548,35 @@ pub fn plan_template(
         }
     }
     let kind = &template.kind;
-    let name = object_name(kind, &template.body)
-        .unwrap_or(&template.name)
-        .to_owned();
+    // An open kind is deployed only to the Graph target it carries; without a usable one
+    // it is not deployable, and says why.
+    let target = match template.deploy_target() {
+        None => None,
+        Some(Ok((t, _))) => Some(t),
+        Some(Err(e)) => {
+            return Ok(PlanItem {
+                template_id: template.id.clone(),
+                name: object_name(kind, &template.body)
+                    .unwrap_or(&template.name)
+                    .to_owned(),
+                kind: kind.clone(),
+                action: Action::Conflict {
+                    reason: e.to_string(),
+                },
+            })
+        }
+    };
+    let name_of = |body: &'_ Value| -> Option<String> {
+        match &target {
+            Some(t) => body
+                .as_object()
+                .and_then(|o| get_ci(o, &t.name_property))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            None => object_name(kind, body).map(str::to_owned),
+        }
+    };
+    let name = name_of(&template.body).unwrap_or_else(|| template.name.clone());
     let is_ca = *kind == TemplateKind::ConditionalAccess;
 
     // The body to send on create.
@@ -582,7 +625,7 @@ pub fn plan_template(
 
     let same_name: Vec<&Existing> = existing
         .iter()
-        .filter(|e| object_name(kind, &e.body).is_some_and(|n| eq_ignore_case(n, &name)))
+        .filter(|e| name_of(&e.body).is_some_and(|n| eq_ignore_case(&n, &name)))
         .collect();
     let action = match same_name.as_slice() {
         [] => Action::Create { body: create_body },
@@ -650,10 +693,18 @@ pub fn plan(
     }
 
     let dependencies = dependencies(&ordered, tenant);
+    let targets = ordered
+        .iter()
+        .filter_map(|t| match t.deploy_target() {
+            Some(Ok((target, _))) => Some((t.id.clone(), target)),
+            _ => None,
+        })
+        .collect();
     Ok(Plan {
         tenant: tenant.tenant.clone(),
         dependencies,
         items,
+        targets,
     })
 }
 
@@ -780,6 +831,23 @@ pub fn normalise(kind: &TemplateKind, body: &Value) -> Value {
     if *kind == TemplateKind::IntuneAdministrativeTemplate {
         normalise_definition_values(&mut v);
     }
+    if *kind == TemplateKind::Group
+        && crate::template::GroupType::detect(&v)
+            == Some(crate::template::GroupType::DynamicDistribution)
+    {
+        // Exchange returns a dynamic distribution group's filter re-parenthesised with
+        // its system exclusions appended: compare filters by meaning.
+        if let Value::Object(m) = &mut v {
+            for (k, f) in m.iter_mut() {
+                if k == "membershipRules" || k == "membershipRule" {
+                    if let Value::String(text) = f {
+                        *text =
+                            cipp_exchange::distribution_groups::canonical_recipient_filter(text);
+                    }
+                }
+            }
+        }
+    }
     if crate::exchange::is_exchange_kind(kind) {
         // CIPP's bookkeeping (`TemplateName`, `TemplateDescription`, `GUID`) is never sent,
         // so it never differs.
@@ -830,7 +898,21 @@ fn normalise_definition_values(v: &mut Value) {
 
 /// The properties `desired` sets that differ in `current`, after [`normalise`]-ing both.
 /// Properties only `current` has are not changes. Sorted by path.
+///
+/// Device configurations: an OMA-URI setting the tenant holds encrypted is given sealed in
+/// `current` (a keyed digest of its plain text, see [`crate::apply::fetch_state`]); the
+/// template's value of that setting is sealed the same way before comparing, so an
+/// unchanged secret is no change and a change shows digests, never the secret.
 pub fn diff(kind: &TemplateKind, desired: &Value, current: &Value) -> Vec<FieldChange> {
+    let sealed;
+    let desired = if *kind == TemplateKind::IntuneDeviceConfiguration {
+        let mut d = desired.clone();
+        crate::secrets::seal_like(&mut d, current);
+        sealed = d;
+        &sealed
+    } else {
+        desired
+    };
     let desired = normalise(kind, desired);
     let current = normalise(kind, current);
     let mut out = Vec::new();

@@ -6,11 +6,13 @@ use cipp_core::Outcome;
 use cipp_graph::{GraphClient, TenantGraph};
 use cipp_sim::kit::{GroupSeed, TenantSeed, UserSeed};
 use cipp_sim::Simulator;
-use cipp_templates::apply::{apply, fetch_state, ApplyOptions};
+use cipp_templates::apply::{apply, fetch_state, ApplyError, ApplyOptions};
 use cipp_templates::capture::{capture_conditional_access, capture_group};
 use cipp_templates::plan::{plan, Action, CaState, DependencyKind, PlanOptions};
 use cipp_templates::template::{Template, TemplateKind};
 use serde_json::{json, Value};
+use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
 
 mod wire;
 use wire::*;
@@ -146,10 +148,18 @@ async fn apply_creates_dependencies_first_maps_ids_verifies_and_reapply_is_no_op
     let before = sim.request_log().len();
     let report = apply(&b, &p, &ApplyOptions::default()).await;
     assert!(report.is_ok(), "{report:#?}");
+    // The directory (users, groups, named locations, authentication strengths) is read
+    // first, in one `$batch`.
+    let sent = &sim.request_log()[before..];
+    assert_eq!(sent[0].path, "/v1.0/$batch", "{sent:?}");
+    assert_eq!(
+        sent.iter().filter(|r| r.path.ends_with("/$batch")).count(),
+        1
+    );
     // Dependencies and the group template first, the policy last.
-    let posts: Vec<String> = sim.request_log()[before..]
+    let posts: Vec<String> = sent
         .iter()
-        .filter(|r| r.method == "POST")
+        .filter(|r| r.method == "POST" && !r.path.ends_with("/$batch"))
         .map(|r| r.path.clone())
         .collect();
     assert_eq!(
@@ -292,12 +302,45 @@ async fn fetch_state_reads_one_listing_each_and_names_existing_policies() {
     let (sim, graph) = setup();
     let templates = templates(&graph).await;
     let a = tenant_graph(&graph, SRC);
-    let before = sim.request_log().len();
+    sim.clear_log();
     let state = fetch_state(&a, &templates).await.unwrap();
-    let log = sim.request_log()[before..].to_vec();
-    let paths: Vec<String> = log.iter().map(|r| r.path.clone()).collect();
-    assert_eq!(log.len(), 5, "{paths:?}");
-    let groups_query = log
+    // On the wire: one `$batch` (policies, groups, authentication strengths), the named
+    // locations alone (one Conditional Access read per batch: Graph paces them), then the
+    // users, read only because the existing policy names one.
+    let log = sim.request_log();
+    let mut wire: Vec<(String, String)> = log
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    wire.sort();
+    assert_eq!(
+        wire,
+        [
+            ("GET", "/v1.0/identity/conditionalAccess/namedLocations"),
+            ("GET", "/v1.0/users"),
+            ("POST", "/v1.0/$batch"),
+        ]
+        .map(|(m, p)| (m.to_owned(), p.to_owned())),
+        "{log:?}"
+    );
+    assert_eq!(log.last().map(|r| r.path.as_str()), Some("/v1.0/users"));
+    let all = sim.log();
+    let items: Vec<&str> = all
+        .entries()
+        .iter()
+        .filter(|e| e.in_batch)
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "/v1.0/identity/conditionalAccess/policies",
+            "/v1.0/groups",
+            "/v1.0/policies/authenticationStrengthPolicies",
+        ]
+    );
+    let groups_query = all
+        .entries()
         .iter()
         .find(|r| r.path == "/v1.0/groups")
         .and_then(|r| r.query.clone())
@@ -532,4 +575,592 @@ async fn several_policies_are_verified_from_one_listing() {
         ["/v1.0/identity/conditionalAccess/policies"],
         "one listing, no GET per policy"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The state read over the wire: independent listings in one `$batch`.
+//
+// Real time on purpose: paused Tokio time and real sockets do not mix (the clock would jump
+// to the transport's timeout while waiting for the mock server). The waits are short.
+
+const WIRE_POLICY: &str = "5a1b2c3d-0000-4000-8000-0000000000c1";
+const WIRE_LOCATION: &str = "5a1b2c3d-0000-4000-8000-0000000000a1";
+const WIRE_HELPDESK: &str = "5a1b2c3d-0000-4000-8000-0000000000b1";
+const WIRE_SALES: &str = "5a1b2c3d-0000-4000-8000-0000000000b2";
+
+/// A Conditional Access template and a group template (their kinds decide what is read).
+fn wire_templates() -> Vec<Template> {
+    vec![
+        Template::new(
+            TemplateKind::ConditionalAccess,
+            "Block outside the office",
+            json!({"displayName": "Block outside the office", "state": "enabled",
+                   "conditions": {"users": {"includeUsers": ["All"]},
+                                  "locations": {"includeLocations": ["All"], "excludeLocations": ["Head office"]}},
+                   "grantControls": {"operator": "OR", "builtInControls": ["block"]}}),
+        )
+        .with_id("ca"),
+        Template::new(
+            TemplateKind::Group,
+            "Helpdesk",
+            json!({"displayName": "Helpdesk", "groupType": "generic", "username": "helpdesk"}),
+        )
+        .with_id("group"),
+    ]
+}
+
+/// The batch fetch_state sends for [`wire_templates`]: the policies (the one Conditional
+/// Access read a batch carries), the groups with their portable properties, and the
+/// authentication strengths, each URL relative to the version with its query.
+fn state_batch(ids: &[&str]) -> Value {
+    let all = [
+        ("1", "/identity/conditionalAccess/policies"),
+        (
+            "2",
+            "/groups?$select=id%2CdisplayName%2Cdescription%2CgroupTypes%2CmailEnabled%2CsecurityEnabled%2CmailNickname%2CmembershipRule%2CisAssignableToRole%2CassignedLicenses%2ConPremisesSyncEnabled",
+        ),
+        ("4", "/policies/authenticationStrengthPolicies"),
+    ];
+    let requests: Vec<Value> = all
+        .iter()
+        .filter(|(id, _)| ids.contains(id))
+        .map(|(id, url)| json!({"id": id, "method": "GET", "url": url}))
+        .collect();
+    json!({ "requests": requests })
+}
+
+fn item(id: &str, status: u16, headers: Value, body: Value) -> Value {
+    json!({"id": id, "status": status, "headers": headers, "body": body})
+}
+
+fn json_headers() -> Value {
+    json!({"Content-Type": "application/json"})
+}
+
+fn group(id: &str, name: &str) -> Value {
+    json!({"id": id, "displayName": name, "description": null, "groupTypes": [],
+           "mailEnabled": false, "securityEnabled": true, "mailNickname": name.to_lowercase()})
+}
+
+async fn mount_batch(server: &wiremock::MockServer, expected: Value, responses: Vec<Value>) {
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .and(body_json(expected))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "responses": responses })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The named locations, read on their own (the second Conditional Access read).
+async fn mount_locations(server: &wiremock::MockServer) {
+    mount_get(
+        server,
+        "/v1.0/identity/conditionalAccess/namedLocations",
+        json!({"value": [{"@odata.type": "#microsoft.graph.ipNamedLocation", "id": WIRE_LOCATION,
+                          "displayName": "Head office", "isTrusted": true, "ipRanges": []}]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn state_listings_go_in_one_batch_throttled_items_are_resent_and_next_links_followed() {
+    let (server, graph) = wire().await;
+    let next = format!(
+        "{}/v1.0/groups?$select=id,displayName&$skiptoken=page2",
+        server.uri()
+    );
+    let policy = json!({"id": WIRE_POLICY, "displayName": "Block outside the office", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]},
+                       "locations": {"includeLocations": ["All"], "excludeLocations": [WIRE_LOCATION]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
+    mount_batch(
+        &server,
+        state_batch(&["1", "2", "4"]),
+        vec![
+            // Out of order, as Graph may answer.
+            item(
+                "4",
+                429,
+                json!({"Retry-After": "0.02"}),
+                json!({"error": {"code": "TooManyRequests", "message": "Please retry again later."}}),
+            ),
+            item(
+                "2",
+                200,
+                json_headers(),
+                json!({"@odata.nextLink": next, "value": [group(WIRE_HELPDESK, "Helpdesk")]}),
+            ),
+            item("1", 200, json_headers(), json!({"value": [policy]})),
+        ],
+    )
+    .await;
+    // Only the throttled item is sent again, after its Retry-After.
+    mount_batch(
+        &server,
+        state_batch(&["4"]),
+        vec![item(
+            "4",
+            200,
+            json_headers(),
+            json!({"value": [{"id": "00000000-0000-0000-0000-000000000002",
+                              "displayName": "Multifactor authentication", "policyType": "builtIn"}]}),
+        )],
+    )
+    .await;
+    // The groups' second page: an ordinary request to the next link.
+    Mock::given(method("GET"))
+        .and(path("/v1.0/groups"))
+        .and(query_param("$skiptoken", "page2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value": [group(WIRE_SALES, "Sales")]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_locations(&server).await;
+
+    let started = std::time::Instant::now();
+    let state = fetch_state(&graph, &wire_templates()).await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(20));
+
+    assert_eq!(state.group_names, ["Helpdesk", "Sales"]);
+    assert_eq!(state.named_locations, ["Head office"]);
+    assert_eq!(
+        state.authentication_strengths,
+        ["Multifactor authentication"]
+    );
+    let groups = state.existing_of(&TemplateKind::Group);
+    assert_eq!(groups.len(), 2, "both pages");
+    assert_eq!(groups[1].id, WIRE_SALES);
+    let policies = state.existing_of(&TemplateKind::ConditionalAccess);
+    assert_eq!(policies.len(), 1);
+    assert_eq!(
+        policies[0].body["conditions"]["locations"]["excludeLocations"],
+        json!(["Head office"]),
+        "ids named from the listings read"
+    );
+    // Two batches, the second page and the named locations: nothing else (no users: the
+    // policy names none).
+    let mut sent: Vec<(String, String)> = requests(&server)
+        .await
+        .into_iter()
+        .map(|(m, p, _)| (m, p))
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            ("GET", "/v1.0/groups"),
+            ("GET", "/v1.0/identity/conditionalAccess/namedLocations"),
+            ("POST", "/v1.0/$batch"),
+            ("POST", "/v1.0/$batch"),
+        ]
+        .map(|(m, p)| (m.to_owned(), p.to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn a_refused_batch_item_fails_the_state_read_with_graphs_error_and_is_not_resent() {
+    let (server, graph) = wire().await;
+    mount_batch(
+        &server,
+        state_batch(&["1", "2", "4"]),
+        vec![
+            item("1", 200, json_headers(), json!({"value": []})),
+            item(
+                "2",
+                403,
+                json!({"Content-Type": "application/json", "request-id": "rid-batch-2"}),
+                json!({"error": {"code": "Authorization_RequestDenied",
+                                 "message": "Insufficient privileges to complete the operation.",
+                                 "innerError": {"date": "2026-11-27T10:00:00", "request-id": "rid-batch-2",
+                                                "client-request-id": "crid-2"}}}),
+            ),
+            // Unavailable with a Retry-After: resent, like the request alone would be.
+            item(
+                "4",
+                503,
+                json!({"Retry-After": "0.01"}),
+                json!({"error": {"code": "serviceNotAvailable", "message": "Try again later."}}),
+            ),
+        ],
+    )
+    .await;
+    mount_batch(
+        &server,
+        state_batch(&["4"]),
+        vec![item("4", 200, json_headers(), json!({"value": []}))],
+    )
+    .await;
+    mount_locations(&server).await;
+
+    let err = fetch_state(&graph, &wire_templates()).await.unwrap_err();
+    let ApplyError::Service(e) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(e.request_id(), Some("rid-batch-2"));
+    assert_eq!(
+        e.tenant().map(|t| t.to_string()).as_deref(),
+        Some("contoso.onmicrosoft.com")
+    );
+    let shown = err.to_string();
+    for part in [
+        "contoso.onmicrosoft.com",
+        "403",
+        "Authorization_RequestDenied",
+        "rid-batch-2",
+    ] {
+        assert!(shown.contains(part), "{part} not in {shown}");
+    }
+}
+
+/// The batch carrying a Conditional Access read is admitted as a Conditional Access request:
+/// with Graph's pacing (one request per second per tenant, 429 without `Retry-After`
+/// beyond it) the named locations, read on their own, wait a second after it and nothing
+/// is refused.
+#[tokio::test(start_paused = true)]
+async fn the_batch_carrying_a_conditional_access_read_is_paced_like_one() {
+    let sim = simulator();
+    let templates = templates(&sim_graph(&sim)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    sim.set_ca_throttling(SRC, true);
+    let paced = cipp_core::Pipeline::builder()
+        .transport(std::sync::Arc::new(sim.clone()))
+        .credentials(sim.client_credentials())
+        .throttle(cipp_core::ThrottleSettings::documented())
+        .build()
+        .unwrap();
+    let a = tenant_graph(&GraphClient::new(paced), SRC);
+    sim.clear_log();
+    let start = tokio::time::Instant::now();
+    let state = fetch_state(&a, &templates).await.unwrap();
+    assert!(start.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(state.named_locations, ["Head office"]);
+    let log = sim.log();
+    let refused: Vec<_> = log.entries().iter().filter(|e| e.status == 429).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    for (path, in_batch) in [
+        ("/v1.0/identity/conditionalAccess/policies", true),
+        ("/v1.0/identity/conditionalAccess/namedLocations", false),
+    ] {
+        let served: Vec<_> = log.entries().iter().filter(|e| e.path == path).collect();
+        assert_eq!(served.len(), 1, "{path}: {served:?}");
+        assert_eq!((served[0].status, served[0].in_batch), (200, in_batch));
+    }
+}
+
+/// Templates of an open kind (`TemplateKind::Other`) deployed to the Graph collection
+/// their target names: on the simulator (create, verify, no-op, update, adopt, not
+/// deployable) and over the wire (the exact requests).
+mod open_kinds {
+    use cipp_core::Outcome;
+    use cipp_sim::kit::TenantSeed;
+    use cipp_sim::Simulator;
+    use cipp_templates::apply::{apply, fetch_state, ApplyError, ApplyOptions};
+    use cipp_templates::graph_target::GraphTarget;
+    use cipp_templates::plan::{plan, Action, Binding, MatchedBy, PlanOptions};
+    use cipp_templates::template::{Template, TemplateKind};
+    use serde_json::{json, Value};
+    use wiremock::matchers::{body_json, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    use crate::wire::*;
+
+    const T: &str = "fabrikam.onmicrosoft.com";
+    const COLLECTION: &str = "beta/deviceManagement/deviceEnrollmentConfigurations";
+    const LIMIT: &str = "#microsoft.graph.deviceEnrollmentLimitConfiguration";
+
+    fn kind() -> TemplateKind {
+        TemplateKind::Other("enrollmentLimit".into())
+    }
+
+    fn limit(name: &str, n: u32) -> Template {
+        Template::new(
+            kind(),
+            name,
+            json!({"@odata.type": LIMIT, "displayName": name, "description": "Devices per user", "limit": n}),
+        )
+        .with_id("tpl-limit")
+        .with_graph_target(GraphTarget::new(COLLECTION).unwrap())
+    }
+
+    fn without_target() -> Template {
+        Template::new(
+            TemplateKind::Other("TenantAllowBlockListTemplate".into()),
+            "Block list",
+            json!({"displayName": "Block list", "Entries": ["x.example"]}),
+        )
+        .with_id("tpl-none")
+    }
+
+    fn sim(seed: Option<Value>) -> Simulator {
+        let mut t = TenantSeed::new(T, "Fabrikam").domain("fabrikam.com");
+        if let Some(s) = seed {
+            t = t.intune("deviceManagement/deviceEnrollmentConfigurations", s);
+        }
+        Simulator::builder().tenant(t).build()
+    }
+
+    /// The writes sent since log entry `from`, as `METHOD path`.
+    fn writes(sim: &Simulator, from: usize) -> Vec<String> {
+        sim.request_log()[from..]
+            .iter()
+            .filter(|r| r.method != "GET" && !r.path.contains("/token"))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_open_kind_deploys_to_its_target_verifies_and_replans_no_op() {
+        let sim = sim(None);
+        let g = tenant_graph(&sim_graph(&sim), T);
+        let ts = vec![limit("Device limit", 5), without_target()];
+
+        let p = replan(&g, &ts, &[]).await;
+        assert_eq!(p.targets.len(), 1, "{p:?}");
+        assert!(matches!(p.items[0].action, Action::Create { .. }), "{p}");
+        let Action::Conflict { reason } = &p.items[1].action else {
+            panic!("{p}")
+        };
+        assert!(
+            reason.contains("not deployable") && reason.contains("TenantAllowBlockListTemplate"),
+            "{reason}"
+        );
+
+        let report = apply(&g, &p, &ApplyOptions::default()).await;
+        let made = report.item("tpl-limit").unwrap();
+        assert_outcome(
+            &made.outcome,
+            "Succeeded",
+            &["created", "Device limit", COLLECTION, "verified"],
+        );
+        assert_outcome(
+            &report.item("tpl-none").unwrap().outcome,
+            "Failed",
+            &["not deployable"],
+        );
+        let id = made.object_id.clone().unwrap();
+        assert_eq!(report.bindings, vec![Binding::new("tpl-limit", T, &id)]);
+        // One POST, to the target collection; nothing for the template without a target.
+        assert_eq!(writes(&sim, 0), vec![format!("POST /{COLLECTION}")]);
+
+        // Bound: no-op, nothing sent.
+        let again = replan(&g, &ts, &report.bindings).await;
+        assert!(
+            matches!(again.items[0].action, Action::NoOp { .. }),
+            "{again}"
+        );
+        let before = sim.request_log().len();
+        let second = apply(&g, &again, &ApplyOptions::default()).await;
+        assert!(matches!(
+            second.item("tpl-limit").unwrap().outcome,
+            Outcome::NoChange { .. }
+        ));
+        assert!(writes(&sim, before).is_empty());
+
+        // Renamed and changed: one PATCH of the bound object, verified.
+        let changed = vec![limit("Device limit (5 → 7)", 7)];
+        let p = replan(&g, &changed, &report.bindings).await;
+        let Action::Update {
+            object_id,
+            matched_by,
+            changes,
+            ..
+        } = &p.items[0].action
+        else {
+            panic!("{p}")
+        };
+        assert_eq!(
+            (object_id.as_str(), *matched_by),
+            (id.as_str(), MatchedBy::Binding)
+        );
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, vec!["/displayName", "/limit"]);
+        let before = sim.request_log().len();
+        let r = apply(&g, &p, &ApplyOptions::default()).await;
+        assert_outcome(
+            &r.items[0].outcome,
+            "Succeeded",
+            &["updated", "displayName, limit", "verified"],
+        );
+        assert_eq!(
+            writes(&sim, before),
+            vec![format!("PATCH /{COLLECTION}/{id}")]
+        );
+        let third = replan(&g, &changed, &r.bindings).await;
+        assert!(
+            matches!(third.items[0].action, Action::NoOp { .. }),
+            "{third}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_object_of_the_same_name_is_adopted_or_a_conflict() {
+        let existing = json!({"@odata.type": LIMIT, "id": "e1_Limit", "displayName": "Device limit",
+                              "description": "Devices per user", "limit": 5, "priority": 1});
+        let sim = sim(Some(existing));
+        let g = tenant_graph(&sim_graph(&sim), T);
+        let ts = vec![limit("Device limit", 5)];
+        let state = fetch_state(&g, &ts).await.unwrap();
+        let conflict = plan(&ts, &state, &[], &PlanOptions::default()).unwrap();
+        assert!(
+            matches!(conflict.items[0].action, Action::Conflict { .. }),
+            "{conflict}"
+        );
+        let adopt = plan(
+            &ts,
+            &state,
+            &[],
+            &PlanOptions::default().adopt_by_name(true),
+        )
+        .unwrap();
+        assert!(
+            matches!(&adopt.items[0].action, Action::Adopt { object_id } if object_id == "e1_Limit"),
+            "{adopt}"
+        );
+        let r = apply(&g, &adopt, &ApplyOptions::default()).await;
+        assert_eq!(r.bindings, vec![Binding::new("tpl-limit", T, "e1_Limit")]);
+        assert!(writes(&sim, 0).is_empty());
+
+        // Another value: an update of the adopted object, by name.
+        let ts = vec![limit("Device limit", 9)];
+        let p = plan(
+            &ts,
+            &state,
+            &[],
+            &PlanOptions::default().adopt_by_name(true),
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                &p.items[0].action,
+                Action::Update {
+                    matched_by: MatchedBy::Name,
+                    ..
+                }
+            ),
+            "{p}"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_targets_are_not_deployable_and_nothing_is_read_or_sent() {
+        let sim = sim(None);
+        let g = tenant_graph(&sim_graph(&sim), T);
+        let mut bad = limit("Device limit", 5);
+        bad.attachments.extra.insert(
+            "graphTarget".into(),
+            json!({"collection": "beta/deviceManagement/../users"}),
+        );
+        bad.refresh_hash();
+        let mut host = without_target();
+        host.attachments.extra.insert(
+            "graphTarget".into(),
+            json!({"collection": "https://evil.example/v1.0/users"}),
+        );
+        let before = sim.request_log().len();
+        let p = replan(&g, &[bad, host], &[]).await;
+        for (item, why) in p.items.iter().zip([".. segments", "relative"]) {
+            let Action::Conflict { reason } = &item.action else {
+                panic!("{p}")
+            };
+            assert!(
+                reason.contains("not deployable") && reason.contains(why),
+                "{reason}"
+            );
+        }
+        assert!(p.targets.is_empty());
+        let r = apply(&g, &p, &ApplyOptions::default()).await;
+        assert!(r.items.iter().all(|i| !i.outcome.is_ok()));
+        // No listing and no write: nothing reached the simulator's Graph.
+        assert!(sim.request_log()[before..]
+            .iter()
+            .all(|r| r.path.contains("/token")));
+
+        // One kind naming two collections is refused before anything is read.
+        let a = limit("A", 1);
+        let b = limit("B", 2).with_id("tpl-b").with_graph_target(
+            GraphTarget::new("v1.0/deviceManagement/deviceEnrollmentConfigurations").unwrap(),
+        );
+        let err = fetch_state(&g, &[a, b]).await.unwrap_err();
+        assert!(matches!(err, ApplyError::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("own kind name"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_exact_requests_a_create_and_an_update_send() {
+        let (server, g) = wire().await;
+        let p_collection = format!("/{COLLECTION}");
+        // State: the collection, every page.
+        let next = format!("{}{p_collection}?$skiptoken=2", server.uri());
+        Mock::given(method("GET"))
+            .and(path(p_collection.as_str()))
+            .and(wiremock::matchers::query_param_is_missing("$skiptoken"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "@odata.nextLink": next,
+                "value": [{"@odata.type": LIMIT, "id": "e1", "displayName": "Other", "limit": 1}]})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(p_collection.as_str()))
+            .and(wiremock::matchers::query_param("$skiptoken", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "value": [{"@odata.type": LIMIT, "id": "e2", "displayName": "Device limit",
+                           "description": "Devices per user", "limit": 5, "priority": 2,
+                           "createdDateTime": "2026-01-01T00:00:00Z", "version": 3}]})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        // Update through the binding: only the changed top-level property, with the type.
+        Mock::given(method("PATCH"))
+            .and(path(format!("{p_collection}/e2")))
+            .and(body_json(json!({"@odata.type": LIMIT, "limit": 8})))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+        // Verification reads it back; here Graph kept the old value.
+        Mock::given(method("GET"))
+            .and(path(format!("{p_collection}/e2")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "@odata.type": LIMIT, "id": "e2", "displayName": "Device limit",
+                "description": "Devices per user", "limit": 5})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        // Create: the body as the template gives it (no id, no server fields).
+        Mock::given(method("POST"))
+            .and(path(p_collection.as_str()))
+            .and(body_json(json!({"@odata.type": LIMIT, "displayName": "New limit",
+                                  "description": "Devices per user", "limit": 2})))
+            .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+                "code": "Forbidden", "message": "Application is not authorized to perform this operation.",
+                "innerError": {"request-id": "rid-403", "date": "2026-11-27T10:00:00"}}})))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let mut new = limit("New limit", 2).with_id("tpl-new");
+        new.body["id"] = json!("source-tenant-id");
+        new.body["createdDateTime"] = json!("2020-01-01T00:00:00Z");
+        new.refresh_hash();
+        let ts = vec![limit("Device limit", 8), new];
+        let bindings = [Binding::new("tpl-limit", "contoso.onmicrosoft.com", "e2")];
+        let state = fetch_state(&g, &ts).await.unwrap();
+        let p = plan(&ts, &state, &bindings, &PlanOptions::default()).unwrap();
+        let r = apply(&g, &p, &ApplyOptions::default()).await;
+        let updated = r.item("tpl-limit").unwrap();
+        assert_outcome(
+            &updated.outcome,
+            "Partial",
+            &["/limit: expected 8, found 5"],
+        );
+        let failed = r.item("tpl-new").unwrap();
+        assert_outcome(&failed.outcome, "Failed", &["rid-403"]);
+        assert_eq!(failed.object_id, None);
+    }
 }

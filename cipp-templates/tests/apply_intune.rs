@@ -181,6 +181,18 @@ async fn each_plain_kind_is_posted_to_its_collection_and_read_back() {
             json!({"@odata.type": "#microsoft.graph.androidManagedAppProtection", "displayName": "Android MAM", "pinRequired": true}),
         ),
         (
+            TemplateKind::IntuneAppProtection,
+            "/v1.0/deviceAppManagement/mdmWindowsInformationProtectionPolicies",
+            json!({"@odata.type": "#microsoft.graph.mdmWindowsInformationProtectionPolicy", "displayName": "WIP",
+                   "enforcementLevel": "encryptAndAuditOnly", "enterpriseDomain": "contoso.com"}),
+        ),
+        (
+            TemplateKind::IntuneAppProtection,
+            "/v1.0/deviceAppManagement/windowsInformationProtectionPolicies",
+            json!({"@odata.type": "#microsoft.graph.windowsInformationProtectionPolicy", "displayName": "WIP MAM",
+                   "enforcementLevel": "encryptAuditAndBlock", "enterpriseDomain": "contoso.com", "pinMinimumLength": 6}),
+        ),
+        (
             TemplateKind::IntuneAppConfiguration,
             "/v1.0/deviceAppManagement/mobileAppConfigurations",
             json!({"@odata.type": "#microsoft.graph.iosMobileAppConfiguration", "displayName": "Outlook", "targetedMobileApps": []}),
@@ -645,33 +657,54 @@ async fn assignment_resolves_groups_and_filter_by_name_and_posts_the_documented_
 async fn state_reads_each_collection_with_what_its_objects_carry() {
     let (server, graph) = wire().await;
     let body = catalog(vec![smartscreen("on")]);
-    mount_query(
+    let page = |items: Vec<Value>| {
+        json!({"status": 200, "headers": {"Content-Type": "application/json"},
+               "body": {"value": items}})
+    };
+    let answer = |id: &str, mut page: Value| {
+        page["id"] = json!(id);
+        page
+    };
+    // The first pages of every collection in one `$batch` per version, each URL with what
+    // its objects carry (`$expand`) or the names alone (`$select`).
+    let groups = "/groups?$select=id%2CdisplayName%2Cdescription%2CgroupTypes%2CmailEnabled%2CsecurityEnabled%2CmailNickname%2CmembershipRule%2CisAssignableToRole%2CassignedLicenses%2ConPremisesSyncEnabled";
+    mount(
         &server,
-        CATALOG,
-        ("$expand", "settings"),
-        list(vec![catalog_read(&body)]),
-        1,
-    )
-    .await;
-    mount_query(
-        &server,
-        COMPLIANCE,
-        ("$expand", EXPAND),
-        list(vec![answered(&compliance(0, GROUP), ID)]),
-        1,
+        "POST",
+        "/v1.0/$batch",
+        Some(&json!({"requests": [
+            {"id": "1", "method": "GET", "url": groups},
+            {"id": "4", "method": "GET", "url": "/deviceManagement/deviceCompliancePolicies?$expand=scheduledActionsForRule%28$expand%3DscheduledActionConfigurations%29"},
+        ]})),
+        ok(json!({"responses": [
+            answer("1", page(vec![
+                json!({"id": GROUP, "displayName": "Helpdesk", "securityEnabled": true,
+                       "mailEnabled": false, "groupTypes": []}),
+            ])),
+            answer("4", page(vec![answered(&compliance(0, GROUP), ID)])),
+        ]})),
     )
     .await;
     mount(
         &server,
-        "GET",
-        ADMX,
-        None,
-        list(vec![answered(
-            &json!({"displayName": "Edge ADMX", "roleScopeTagIds": ["0"]}),
-            ID,
-        )]),
+        "POST",
+        "/beta/$batch",
+        Some(&json!({"requests": [
+            {"id": "2", "method": "GET", "url": "/deviceManagement/reusablePolicySettings?$select=id%2CdisplayName"},
+            {"id": "3", "method": "GET", "url": "/deviceManagement/configurationPolicies?$expand=settings"},
+            {"id": "5", "method": "GET", "url": "/deviceManagement/groupPolicyConfigurations"},
+        ]})),
+        ok(json!({"responses": [
+            answer("2", page(vec![])),
+            answer("3", page(vec![catalog_read(&body)])),
+            answer("5", page(vec![answered(
+                &json!({"displayName": "Edge ADMX", "roleScopeTagIds": ["0"]}),
+                ID,
+            )])),
+        ]})),
     )
     .await;
+    // Definition values depend on the configurations listed: read after, one by one.
     mount(
         &server,
         "GET",
@@ -680,8 +713,6 @@ async fn state_reads_each_collection_with_what_its_objects_carry() {
         list(vec![definition_value("dv1", "https://intranet")]),
     )
     .await;
-    mount(&server, "GET", "/v1.0/groups", None, groups_answer()).await;
-    no_reusable_settings(&server).await;
     let templates = vec![
         Template::new(TemplateKind::IntuneSettingsCatalog, "Edge", body.clone()).with_id("edge"),
         Template::new(
@@ -718,5 +749,130 @@ async fn state_reads_each_collection_with_what_its_objects_carry() {
         state.existing_of(&TemplateKind::IntuneCompliance)[0].body["scheduledActionsForRule"][0]
             ["scheduledActionConfigurations"][0]["notificationMessageCCList"],
         json!(["Helpdesk"])
+    );
+}
+
+#[tokio::test]
+async fn wip_is_assigned_through_managed_app_policies_with_the_documented_body() {
+    let (server, graph) = wire().await;
+    let body = json!({"@odata.type": "#microsoft.graph.mdmWindowsInformationProtectionPolicy",
+                      "displayName": "WIP", "enforcementLevel": "encryptAndAuditOnly"});
+    let collection = "/v1.0/deviceAppManagement/mdmWindowsInformationProtectionPolicies";
+    mount(&server, "POST", collection, Some(&body), created(&body)).await;
+    // The current assignments are read from the policy's own collection…
+    mount(
+        &server,
+        "GET",
+        &format!("{collection}/{ID}/assignments"),
+        None,
+        list(vec![]),
+    )
+    .await;
+    // … and the assignment goes to the `assign` Graph documents for WIP policies.
+    let assign = json!({"assignments": [
+        {"@odata.type": "#microsoft.graph.targetedManagedAppPolicyAssignment", "target": {
+            "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"}}
+    ]});
+    mount(
+        &server,
+        "POST",
+        &format!("/v1.0/deviceAppManagement/managedAppPolicies/{ID}/assign"),
+        Some(&assign),
+        ResponseTemplate::new(204),
+    )
+    .await;
+    let t = Template::new(TemplateKind::IntuneAppProtection, "WIP", body).with_id("wip");
+    let out = run(
+        &graph,
+        &[t],
+        &TenantState::new("contoso"),
+        &[],
+        &ApplyOptions::new()
+            .verify(false)
+            .assign_intune(IntuneAssignment::all_users()),
+    )
+    .await;
+    assert_outcome(&out[0].2, "Succeeded", &["created", "assigned to 1 target"]);
+    assert_eq!(out[0].1.as_deref(), Some(ID));
+}
+
+const OMA_CONFIGS: &str = "/v1.0/deviceManagement/deviceConfigurations";
+const SECRET_REF: &str = "5e5e5e5e-0000-4000-8000-00000000f001";
+
+fn custom_configuration(value: &str) -> Value {
+    json!({"@odata.type": "#microsoft.graph.windows10CustomConfiguration", "displayName": "Wi-Fi",
+           "omaSettings": [{"@odata.type": "#microsoft.graph.omaSettingString", "displayName": "Key",
+                            "omaUri": "./Device/Vendor/MSFT/Secret", "isEncrypted": false, "value": value}]})
+}
+
+/// The configuration as Graph reads it back: the string setting encrypted.
+fn encrypted_read(body: &Value) -> Value {
+    let mut read = answered(body, ID);
+    let s = &mut read["omaSettings"][0];
+    s["isEncrypted"] = json!(true);
+    s["secretReferenceValueId"] = json!(SECRET_REF);
+    s["value"] = json!("****");
+    read
+}
+
+async fn mount_plain_text(server: &MockServer, value: &str) {
+    mount(
+        server,
+        "GET",
+        &format!(
+            "{OMA_CONFIGS}/{ID}/getOmaSettingPlainTextValue(secretReferenceValueId='{SECRET_REF}')"
+        ),
+        None,
+        ok(
+            json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.String",
+                  "value": value}),
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verification_reads_an_encrypted_setting_back_with_its_plain_text() {
+    let (server, graph) = wire().await;
+    let body = custom_configuration("wifi-psk-1");
+    mount(&server, "POST", OMA_CONFIGS, Some(&body), created(&body)).await;
+    mount(
+        &server,
+        "GET",
+        &format!("{OMA_CONFIGS}/{ID}"),
+        None,
+        ok(encrypted_read(&body)),
+    )
+    .await;
+    mount_plain_text(&server, "wifi-psk-1").await;
+    let t = Template::new(TemplateKind::IntuneDeviceConfiguration, "Wi-Fi", body).with_id("oma");
+    applies_verified(&graph, t).await;
+}
+
+#[tokio::test]
+async fn a_secret_that_reads_back_different_is_reported_without_either_value() {
+    let (server, graph) = wire().await;
+    let body = custom_configuration("wifi-psk-1");
+    mount(&server, "POST", OMA_CONFIGS, Some(&body), created(&body)).await;
+    mount(
+        &server,
+        "GET",
+        &format!("{OMA_CONFIGS}/{ID}"),
+        None,
+        ok(encrypted_read(&body)),
+    )
+    .await;
+    mount_plain_text(&server, "something-else").await;
+    let t = Template::new(TemplateKind::IntuneDeviceConfiguration, "Wi-Fi", body).with_id("oma");
+    let out = run_new(&graph, t).await;
+    assert_outcome(
+        &out[0].2,
+        "Partial",
+        &["/omaSettings", "encrypted in the tenant"],
+    );
+    let shown = format!("{:?}", out[0].2);
+    assert!(
+        !shown.contains("wifi-psk-1") && !shown.contains("something-else"),
+        "{shown}"
     );
 }

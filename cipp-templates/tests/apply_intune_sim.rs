@@ -24,6 +24,9 @@ const SRC_CATALOG: &str = "7a7a7a7a-0000-4000-8000-00000000d003";
 const SRC_FEATURE: &str = "7a7a7a7a-0000-4000-8000-00000000d004";
 const SRC_FILTER: &str = "7a7a7a7a-0000-4000-8000-00000000d005";
 const SRC_HELPDESK: &str = "7a7a7a7a-0000-4000-8000-0000000b0002";
+const SRC_WIP: &str = "7a7a7a7a-0000-4000-8000-00000000d006";
+const SRC_WIP_MAM: &str = "7a7a7a7a-0000-4000-8000-00000000d007";
+const SRC_OMA: &str = "7a7a7a7a-0000-4000-8000-00000000d008";
 const SMARTSCREEN: &str =
     "device_vendor_msft_policy_config_microsoft_edge~policy~microsoft_edge_smartscreenenabled";
 const DEF: &str = "8e0b0e8a-0000-4000-8000-0000000000a1";
@@ -73,6 +76,39 @@ fn simulator() -> Simulator {
                     "deviceManagement/windowsFeatureUpdateProfiles",
                     json!({"id": SRC_FEATURE, "displayName": "Windows 11 23H2", "featureUpdateVersion": "Windows 11, version 23H2",
                            "rolloutSettings": {"offerStartDateTimeInUTC": null}}),
+                )
+                .intune(
+                    "deviceAppManagement/mdmWindowsInformationProtectionPolicies",
+                    json!({"id": SRC_WIP, "displayName": "WIP (enrolled)", "description": "Corporate data",
+                           "version": "3", "isAssigned": true, "createdDateTime": "2024-01-01T00:00:00Z",
+                           "enforcementLevel": "encryptAndAuditOnly", "enterpriseDomain": "contoso.com",
+                           "enterpriseProtectedDomainNames": [{"displayName": "Corp", "resources": ["contoso.com"]}],
+                           "protectedApps": [{"@odata.type": "#microsoft.graph.windowsInformationProtectionStoreApp",
+                                              "displayName": "Edge", "productName": "Microsoft.MicrosoftEdge",
+                                              "publisherName": "O=MICROSOFT CORPORATION, L=REDMOND, S=WASHINGTON, C=US",
+                                              "denied": false}],
+                           "iconsVisible": true}),
+                )
+                .intune(
+                    "deviceAppManagement/windowsInformationProtectionPolicies",
+                    json!({"id": SRC_WIP_MAM, "displayName": "WIP (MAM)", "description": "",
+                           "version": "1", "isAssigned": false, "enforcementLevel": "encryptAuditAndBlock",
+                           "enterpriseDomain": "contoso.com", "pinMinimumLength": 6,
+                           "windowsHelloForBusinessBlocked": false}),
+                )
+                .intune(
+                    "deviceManagement/deviceConfigurations",
+                    json!({"@odata.type": "#microsoft.graph.windows10CustomConfiguration",
+                           "id": SRC_OMA, "displayName": "Wi-Fi", "description": "", "version": 1,
+                           "omaSettings": [
+                               {"@odata.type": "#microsoft.graph.omaSettingString", "displayName": "Key",
+                                "omaUri": "./Device/Vendor/MSFT/Secret", "isEncrypted": false, "value": "wifi-psk-1"},
+                               {"@odata.type": "#microsoft.graph.omaSettingStringXml", "displayName": "Profile",
+                                "omaUri": "./Device/Vendor/MSFT/WiFi/Profile/Corp/WlanXml", "fileName": "corp.xml",
+                                "isEncrypted": false, "value": "PFdMQU5Qcm9maWxlLz4="},
+                               {"@odata.type": "#microsoft.graph.omaSettingInteger", "displayName": "Camera",
+                                "omaUri": "./Vendor/MSFT/Policy/Config/Camera/AllowCamera", "isEncrypted": false, "value": 0}
+                           ]}),
                 )
                 .intune(
                     "deviceManagement/assignmentFilters",
@@ -306,10 +342,12 @@ async fn intune_round_trip_capture_apply_verify_assign_then_no_op() {
             i.outcome
         );
     }
-    let writes: Vec<String> = sim
-        .request_log()
+    // Reads only: the state and the directory are read in `$batch` (POSTs of GET items),
+    // so the writes are counted item by item.
+    let log = sim.log();
+    let writes: Vec<String> = log
+        .writes()
         .into_iter()
-        .filter(|r| r.method != "GET")
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
@@ -483,4 +521,200 @@ async fn every_kind_deployed_captures_back_to_its_template() {
             t.id
         );
     }
+}
+
+/// Every write the simulator received since its log was cleared (a `$batch` is not one:
+/// its items are logged each with its own method).
+fn writes(sim: &Simulator) -> Vec<String> {
+    sim.request_log()
+        .into_iter()
+        .filter(|r| r.method != "GET" && !r.path.ends_with("$batch"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[tokio::test]
+async fn wip_round_trip_capture_deploy_assign_then_no_op() {
+    let (sim, graph) = setup();
+    let a = tenant_graph(&graph, SRC);
+    let mut templates = Vec::new();
+    for (id, tid) in [(SRC_WIP, "wip"), (SRC_WIP_MAM, "wip-mam")] {
+        let c = capture_intune(&a, &TemplateKind::IntuneAppProtection, id)
+            .await
+            .unwrap();
+        templates.push(c.into_template().with_id(tid));
+    }
+    let wip = &templates[0].body;
+    assert_eq!(
+        wip["@odata.type"],
+        json!("#microsoft.graph.mdmWindowsInformationProtectionPolicy")
+    );
+    for k in ["id", "version", "isAssigned", "createdDateTime"] {
+        assert!(wip.get(k).is_none(), "{k}: {wip}");
+    }
+    assert_eq!(
+        templates[1].body["@odata.type"],
+        json!("#microsoft.graph.windowsInformationProtectionPolicy")
+    );
+
+    let b = tenant_graph(&graph, DST);
+    let options = ApplyOptions::new().assign_intune(IntuneAssignment::groups(["Sales Users"]));
+    let (p, report) = deploy(&b, &templates, &[], &options).await;
+    assert!(
+        p.items
+            .iter()
+            .all(|i| matches!(i.action, Action::Create { .. })),
+        "{p}"
+    );
+    for i in &report.items {
+        assert_outcome(
+            &i.outcome,
+            "Succeeded",
+            &["verified", "assigned to 1 target"],
+        );
+    }
+    // Each is in its own collection, assigned through `managedAppPolicies/{id}/assign`.
+    for (tid, ik) in [
+        ("wip", IntuneKind::MdmWindowsInformationProtection),
+        ("wip-mam", IntuneKind::WindowsInformationProtection),
+    ] {
+        let id = report.item(tid).unwrap().object_id.clone().unwrap();
+        let read = b.intune().get(ik, &id).await.unwrap();
+        assert_eq!(read.extra["enterpriseDomain"], json!("contoso.com"));
+        let assigned = b.intune().assignments(ik, &id).await.unwrap();
+        assert_eq!(assigned.len(), 1, "{assigned:?}");
+        assert_eq!(
+            assigned[0]["@odata.type"],
+            json!("#microsoft.graph.targetedManagedAppPolicyAssignment")
+        );
+    }
+    assert!(
+        sim.request_log()
+            .iter()
+            .any(|r| r.method == "POST"
+                && r.path.contains("/deviceAppManagement/managedAppPolicies/"))
+    );
+
+    // Planned again: no-op, and applying it writes nothing.
+    sim.clear_log();
+    let again = replan(&b, &templates, &report.bindings).await;
+    assert!(again.is_empty(), "{again}");
+    let second = apply(&b, &again, &options).await;
+    for i in &second.items {
+        assert!(
+            matches!(i.outcome, Outcome::NoChange { .. }),
+            "{}: {:?}",
+            i.template_id,
+            i.outcome
+        );
+    }
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // Without bindings, by name: adopted as they are.
+    let state = fetch_state(&b, &templates).await.unwrap();
+    let adopt = plan(
+        &templates,
+        &state,
+        &[],
+        &PlanOptions::default().adopt_by_name(true),
+    )
+    .unwrap();
+    assert!(
+        adopt
+            .items
+            .iter()
+            .all(|i| matches!(i.action, Action::Adopt { .. })),
+        "{adopt}"
+    );
+}
+
+#[tokio::test]
+async fn encrypted_oma_settings_deploy_and_plan_without_false_changes() {
+    let (sim, graph) = setup();
+    let a = tenant_graph(&graph, SRC);
+    let c = capture_intune(&a, &TemplateKind::IntuneDeviceConfiguration, SRC_OMA)
+        .await
+        .unwrap();
+    let mut templates = vec![c.into_template().with_id("wifi")];
+    assert_eq!(
+        templates[0].body["omaSettings"][0]["value"],
+        json!("wifi-psk-1")
+    );
+
+    let b = tenant_graph(&graph, DST);
+    let (_, first) = deploy(&b, &templates, &[], &ApplyOptions::new()).await;
+    assert_outcome(&first.items[0].outcome, "Succeeded", &["verified"]);
+    let id = first.item("wifi").unwrap().object_id.clone().unwrap();
+    // Fabrikam holds the settings encrypted…
+    let read = b
+        .intune()
+        .get(IntuneKind::DeviceConfiguration, &id)
+        .await
+        .unwrap();
+    assert_eq!(read.extra["omaSettings"][0]["isEncrypted"], json!(true));
+    assert_eq!(read.extra["omaSettings"][0]["value"], json!("****"));
+    // … and a plan against them is no change, bound or adopted by name.
+    let again = replan(&b, &templates, &first.bindings).await;
+    assert!(again.is_empty(), "{again}");
+    let state = fetch_state(&b, &templates).await.unwrap();
+    let shown = format!("{state:?}");
+    assert!(
+        !shown.contains("wifi-psk-1"),
+        "the tenant's secret is in the state: {shown}"
+    );
+    let adopt = plan(
+        &templates,
+        &state,
+        &[],
+        &PlanOptions::default().adopt_by_name(true),
+    )
+    .unwrap();
+    assert!(
+        matches!(adopt.items[0].action, Action::Adopt { .. }),
+        "{adopt}"
+    );
+
+    // A changed secret is an update that shows neither value, then verifies.
+    templates[0].body["omaSettings"][0]["value"] = json!("wifi-psk-2");
+    let changed = replan(&b, &templates, &first.bindings).await;
+    let Action::Update { changes, .. } = &changed.items[0].action else {
+        panic!("expected an update: {changed}");
+    };
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].path, "/omaSettings");
+    let shown = format!("{changed}\n{changes:?}");
+    assert!(
+        !shown.contains("wifi-psk-1") && !shown.contains("wifi-psk-2"),
+        "{shown}"
+    );
+    assert!(shown.contains("encrypted in the tenant"), "{shown}");
+    sim.clear_log();
+    let second = apply(&b, &changed, &ApplyOptions::new()).await;
+    assert_outcome(
+        &second.items[0].outcome,
+        "Succeeded",
+        &["updated", "verified"],
+    );
+    assert_eq!(
+        writes(&sim),
+        [format!(
+            "PATCH /v1.0/deviceManagement/deviceConfigurations/{id}"
+        )]
+    );
+    let sid = b
+        .intune()
+        .get(IntuneKind::DeviceConfiguration, &id)
+        .await
+        .unwrap()
+        .extra["omaSettings"][0]["secretReferenceValueId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plain = b
+        .intune()
+        .oma_setting_plain_text_value(&id, &sid)
+        .await
+        .unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&plain), "wifi-psk-2");
+    let third = replan(&b, &templates, &second.bindings).await;
+    assert!(third.is_empty(), "{third}");
 }

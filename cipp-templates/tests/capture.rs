@@ -754,6 +754,143 @@ async fn device_configuration_capture_strips_server_fields_and_keeps_unknown_one
     );
 }
 
+const OMA: &str = "e1e2e3e4-f5f6-4a7a-8b8b-c9c0d1d2d3d5";
+const SID1: &str = "5e5e5e5e-0000-4000-8000-00000000f001";
+const SID2: &str = "5e5e5e5e-0000-4000-8000-00000000f002";
+
+/// A custom configuration as Graph reads it: a string and an XML setting encrypted, an
+/// integer in clear.
+fn encrypted_custom_configuration() -> Value {
+    json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#deviceManagement/deviceConfigurations/$entity",
+        "@odata.type": "#microsoft.graph.windows10CustomConfiguration",
+        "id": OMA, "displayName": "Wi-Fi", "description": "", "version": 2,
+        "omaSettings": [
+            {"@odata.type": "#microsoft.graph.omaSettingString", "displayName": "Key",
+             "description": null, "omaUri": "./Device/Vendor/MSFT/Secret",
+             "secretReferenceValueId": SID1, "isEncrypted": true, "value": "****"},
+            {"@odata.type": "#microsoft.graph.omaSettingStringXml", "displayName": "Profile",
+             "description": null, "omaUri": "./Device/Vendor/MSFT/WiFi/Profile/Corp/WlanXml",
+             "secretReferenceValueId": SID2, "isEncrypted": true, "fileName": "corp.xml",
+             "value": "PGEvPg=="},
+            {"@odata.type": "#microsoft.graph.omaSettingInteger", "displayName": "Camera",
+             "description": null, "omaUri": "./Vendor/MSFT/Policy/Config/Camera/AllowCamera",
+             "secretReferenceValueId": null, "isEncrypted": false, "value": 0}
+        ]
+    })
+}
+
+fn plain_text_path(sid: &str) -> String {
+    format!(
+        "/v1.0/deviceManagement/deviceConfigurations/{OMA}/getOmaSettingPlainTextValue(secretReferenceValueId='{sid}')"
+    )
+}
+
+#[tokio::test]
+async fn encrypted_oma_settings_are_captured_with_their_plain_text() {
+    let (server, graph) = wire().await;
+    mount_get(
+        &server,
+        &format!("/v1.0/deviceManagement/deviceConfigurations/{OMA}"),
+        encrypted_custom_configuration(),
+    )
+    .await;
+    let context = "https://graph.microsoft.com/v1.0/$metadata#Edm.String";
+    mount_get(
+        &server,
+        &plain_text_path(SID1),
+        json!({"@odata.context": context, "value": "wifi-psk-1"}),
+    )
+    .await;
+    // An XML setting's plain text is the XML itself; the template holds its base64.
+    mount_get(
+        &server,
+        &plain_text_path(SID2),
+        json!({"@odata.context": context, "value": "<WLANProfile/>"}),
+    )
+    .await;
+    let c = capture_intune(&graph, &TemplateKind::IntuneDeviceConfiguration, OMA)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.template.body["omaSettings"],
+        json!([
+            {"@odata.type": "#microsoft.graph.omaSettingString", "displayName": "Key",
+             "description": null, "omaUri": "./Device/Vendor/MSFT/Secret",
+             "isEncrypted": false, "value": "wifi-psk-1"},
+            {"@odata.type": "#microsoft.graph.omaSettingStringXml", "displayName": "Profile",
+             "description": null, "omaUri": "./Device/Vendor/MSFT/WiFi/Profile/Corp/WlanXml",
+             "isEncrypted": false, "fileName": "corp.xml", "value": "PFdMQU5Qcm9maWxlLz4="},
+            {"@odata.type": "#microsoft.graph.omaSettingInteger", "displayName": "Camera",
+             "description": null, "omaUri": "./Vendor/MSFT/Policy/Config/Camera/AllowCamera",
+             "isEncrypted": false, "value": 0}
+        ])
+    );
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].contains("2 encrypted OMA-URI setting(s)"),
+        "{:?}",
+        c.warnings
+    );
+    assert!(!c.warnings[0].contains("wifi-psk-1"));
+}
+
+#[tokio::test]
+async fn a_refused_plain_text_read_fails_the_capture_with_graphs_error() {
+    let (server, graph) = wire().await;
+    let mut config = encrypted_custom_configuration();
+    config["omaSettings"].as_array_mut().unwrap().remove(1);
+    mount_get(
+        &server,
+        &format!("/v1.0/deviceManagement/deviceConfigurations/{OMA}"),
+        config,
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(plain_text_path(SID1)))
+        .respond_with(graph_error(
+            403,
+            "Forbidden",
+            "Application is not authorized to perform this operation.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = capture_intune(&graph, &TemplateKind::IntuneDeviceConfiguration, OMA)
+        .await
+        .unwrap_err();
+    let CaptureError::Service(e) = &err else {
+        panic!("expected a service error, got {err:?}");
+    };
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(e.request_id(), Some("rid-1"));
+    assert!(err.to_string().contains("not authorized"), "{err}");
+}
+
+#[tokio::test]
+async fn an_encrypted_setting_without_a_secret_reference_is_refused() {
+    let (server, graph) = wire().await;
+    let mut config = encrypted_custom_configuration();
+    config["omaSettings"][0]["secretReferenceValueId"] = Value::Null;
+    config["omaSettings"].as_array_mut().unwrap().remove(1);
+    mount_get(
+        &server,
+        &format!("/v1.0/deviceManagement/deviceConfigurations/{OMA}"),
+        config,
+    )
+    .await;
+    let err = capture_intune(&graph, &TemplateKind::IntuneDeviceConfiguration, OMA)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CaptureError::Unsupported { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("./Device/Vendor/MSFT/Secret"),
+        "{err}"
+    );
+    // Nothing but the configuration was read.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn assignment_filter_capture_is_the_object_without_server_fields() {
     let (server, graph) = wire().await;
@@ -959,10 +1096,18 @@ fn simulator() -> Simulator {
                     json!({
                         "@odata.type": "#microsoft.graph.windows10CustomConfiguration",
                         "id": SRC_OMA, "displayName": "Secret OMA",
+                        // Kept in plain text; the simulator reads string and XML settings
+                        // back encrypted, as Intune does.
                         "omaSettings": [{"@odata.type": "#microsoft.graph.omaSettingString", "displayName": "Key",
-                                         "omaUri": "./Device/Vendor/MSFT/Secret", "isEncrypted": true,
-                                         "secretReferenceValueId": "7a7a7a7a-0000-4000-8000-00000000d0ff",
-                                         "value": "****"}]
+                                         "omaUri": "./Device/Vendor/MSFT/Secret", "isEncrypted": false,
+                                         "value": "wifi-psk-1"},
+                                        {"@odata.type": "#microsoft.graph.omaSettingStringXml", "displayName": "Profile",
+                                         "omaUri": "./Device/Vendor/MSFT/WiFi/Profile/Corp/WlanXml",
+                                         "fileName": "corp.xml", "isEncrypted": false,
+                                         "value": "PFdMQU5Qcm9maWxlLz4="},
+                                        {"@odata.type": "#microsoft.graph.omaSettingInteger", "displayName": "Camera",
+                                         "omaUri": "./Vendor/MSFT/Policy/Config/Camera/AllowCamera",
+                                         "isEncrypted": false, "value": 0}]
                     }),
                 )
                 .intune(
@@ -1336,20 +1481,52 @@ async fn sim_compliance_capture_names_cc_groups() {
 }
 
 #[tokio::test]
-async fn sim_encrypted_oma_settings_are_refused() {
-    let (_sim, graph, _exo) = setup();
-    let err = capture_intune(
-        &src(&graph),
-        &TemplateKind::IntuneDeviceConfiguration,
-        SRC_OMA,
-    )
-    .await
-    .unwrap_err();
-    assert!(matches!(err, CaptureError::Unsupported { .. }), "{err:?}");
+async fn sim_encrypted_oma_settings_are_captured_in_plain_text_and_round_trip() {
+    let (sim, graph, exo) = setup();
+    let ids = source_ids(&sim, &graph, &exo).await;
+    let a = src(&graph);
+    // The tenant reads them encrypted.
+    let read = a
+        .intune()
+        .get(IntuneKind::DeviceConfiguration, SRC_OMA)
+        .await
+        .unwrap();
+    let read = serde_json::to_value(&read).unwrap();
+    assert_eq!(read["omaSettings"][0]["isEncrypted"], json!(true));
+    assert_eq!(read["omaSettings"][0]["value"], json!("****"));
+    assert_eq!(read["omaSettings"][1]["value"], json!("PGEvPg=="));
+    let c = capture_intune(&a, &TemplateKind::IntuneDeviceConfiguration, SRC_OMA)
+        .await
+        .unwrap();
+    let settings = &c.template.body["omaSettings"];
+    assert_eq!(settings[0]["value"], json!("wifi-psk-1"));
+    assert_eq!(settings[0]["isEncrypted"], json!(false));
+    // The XML setting holds the base64 of the XML the function answers.
+    assert_eq!(settings[1]["value"], json!("PFdMQU5Qcm9maWxlLz4="));
+    assert_eq!(settings[2]["value"], json!(0));
+    for s in settings.as_array().unwrap() {
+        assert!(s.get("secretReferenceValueId").is_none(), "{s}");
+    }
     assert!(
-        err.to_string().contains("./Device/Vendor/MSFT/Secret"),
-        "{err}"
+        c.warnings.iter().any(|w| w.contains("plain text")),
+        "{:?}",
+        c.warnings
     );
+    let t = stored(&c.template).await;
+    assert_no_source_ids(&t, &ids);
+    // Deployed to another tenant and captured there again: the same template.
+    let b = dst(&graph);
+    let policy: IntunePolicy = serde_json::from_value(t.body.clone()).unwrap();
+    let created = b
+        .intune()
+        .create(IntuneKind::DeviceConfiguration, &policy)
+        .await
+        .unwrap();
+    let again = capture_intune(&b, &TemplateKind::IntuneDeviceConfiguration, &created.id)
+        .await
+        .unwrap();
+    assert_eq!(again.template.body, t.body);
+    assert_eq!(again.template.content_hash, t.content_hash);
 }
 
 #[tokio::test]

@@ -698,3 +698,58 @@ async fn cipp_bookkeeping_properties_never_show_as_a_change() {
         assert!(second.is_empty(), "{kind}: {second}");
     }
 }
+
+/// Connector domains, as CIPP deploys them (`Invoke-CIPPStandardExchangeConnectorTemplate`,
+/// `Invoke-AddExConnector`): sent as the template holds them — CIPP rewrites no domain of
+/// the source tenant. A `%variable%` in a domain (or anywhere in the body) is the tenant's
+/// value after the variables engine; every other domain is sent as written.
+#[tokio::test]
+async fn connector_domains_are_sent_as_written_with_variables_resolved() {
+    use cipp_templates::variables::{TenantContext, Variable, Variables};
+    let server = MockServer::start().await;
+    let exo = wire_exo(&server);
+    expect(
+        &server,
+        "New-InboundConnector",
+        json!({"Name": "Partner TLS", "SenderDomains": ["fabrikam.com", "partner.example"],
+               "TlsSenderCertificateName": "mail.fabrikam.com", "RequireTls": true,
+               "RestrictDomainsToCertificate": true, "Comment": "Fabrikam via relay-7"}),
+        json!([{"Identity": "Partner TLS", "Name": "Partner TLS",
+                "Guid": "6d7e8f90-0000-4000-8000-00000000c001"}]),
+    )
+    .await;
+    let template = Template::new(
+        TemplateKind::ExchangeConnector,
+        "Partner TLS",
+        json!({"Name": "Partner TLS", "cippConnectorType": "Inbound",
+               "SenderDomains": ["%defaultdomain%", "partner.example"],
+               "TlsSenderCertificateName": "mail.%defaultdomain%", "RequireTls": true,
+               "RestrictDomainsToCertificate": true, "Comment": "%tenantname% via %relay%"}),
+    );
+    let mut vars = Variables::new();
+    vars.set_global(Variable::new("relay", "relay-7")).unwrap();
+    let ctx = TenantContext::new("fabrikam.onmicrosoft.com", "fabrikam.com")
+        .with_display_name("Fabrikam");
+    let mut t = template.clone();
+    t.body = vars
+        .resolve_for(&ctx)
+        .substitute_json(&template.body)
+        .unwrap();
+    let p = plan(
+        &[t],
+        &cipp_templates::plan::TenantState::new(SRC),
+        &[],
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let r = apply(&exo, &p, &ApplyOptions::new().verify(false)).await;
+    assert!(r.is_ok(), "{:?}", r.items);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // An unresolved variable in a domain stops the template before anything is sent.
+    let err = Variables::new()
+        .resolve_for(&ctx)
+        .substitute_json(&json!({"SenderDomains": ["%partnerdomain%"]}))
+        .unwrap_err();
+    assert!(err.to_string().contains("partnerdomain"), "{err}");
+}

@@ -8,6 +8,7 @@ use wire::*;
 
 use cipp_core::{Outcome, TenantId};
 use cipp_exchange::cmdlet::Cmdlet;
+use cipp_exchange::distribution_groups::strip_system_exclusions;
 use cipp_exchange::{ExoClient, TenantExchange};
 use cipp_graph::TenantGraph;
 use cipp_sim::kit::TenantSeed;
@@ -161,7 +162,16 @@ async fn exchange_groups_deploy_verify_and_second_plan_is_no_op() {
         json!({"Identity": "All Marketing"}),
     )
     .await;
-    assert_eq!(ddg[0]["RecipientFilter"], "Department -eq 'Marketing'");
+    // Exchange keeps the user's filter with its system exclusions appended.
+    let stored = ddg[0]["RecipientFilter"].as_str().unwrap();
+    assert!(
+        stored.contains("-and (-not(Name -like 'SystemMailbox{*'))"),
+        "{stored}"
+    );
+    assert_eq!(
+        strip_system_exclusions(stored),
+        "Department -eq 'Marketing'"
+    );
 
     // Second plan, with the bindings and without: all no-op / adopt, nothing to send.
     let again = plan_tenant(&graph, &exo, &ts, &report.bindings, &options)
@@ -222,8 +232,13 @@ async fn changed_description_and_filter_are_updated_through_exchange() {
         json!({"Identity": "All Marketing"}),
     )
     .await;
+    let stored = ddg[0]["RecipientFilter"].as_str().unwrap();
+    assert!(
+        stored.contains("SupervisoryReviewPolicyMailbox"),
+        "{stored}"
+    );
     assert_eq!(
-        ddg[0]["RecipientFilter"],
+        strip_system_exclusions(stored),
         "Department -eq 'Marketing' -or Department -eq 'PR'"
     );
     let third = plan_tenant(&graph, &exo, &changed, &report2.bindings, &options)
@@ -283,4 +298,250 @@ async fn the_simulator_refuses_like_exchange() {
         .param("RequireSenderAuthenticationEnabled", true);
     let out = exo.invoke(&same).await.unwrap();
     assert!(out.nothing_modified(), "{:?}", out.warnings);
+}
+
+/// A filter as Exchange Online returns it (a CIPP template captured from a real tenant
+/// holds it so).
+fn read_back(user: &str) -> String {
+    format!(
+        "(({user}) -and (-not(Name -like 'SystemMailbox{{*')) -and (-not(Name -like 'CAS_{{*')) \
+         -and (-not(RecipientTypeDetailsValue -eq 'MailboxPlan')) \
+         -and (-not(RecipientTypeDetailsValue -eq 'DiscoveryMailbox')) \
+         -and (-not(RecipientTypeDetailsValue -eq 'PublicFolderMailbox')) \
+         -and (-not(RecipientTypeDetailsValue -eq 'ArbitrationMailbox')) \
+         -and (-not(RecipientTypeDetailsValue -eq 'AuditLogMailbox')) \
+         -and (-not(RecipientTypeDetailsValue -eq 'AuxAuditLogMailbox')) \
+         -and (-not(RecipientTypeDetailsValue -eq 'SupervisoryReviewPolicyMailbox')))"
+    )
+}
+
+#[tokio::test]
+async fn a_filter_with_exchanges_exclusions_is_sent_as_the_users_and_replans_no_op() {
+    let (_sim, graph, exo) = setup();
+    let ts = vec![
+        // CIPP's shape, the filter captured with Exchange's block.
+        Template::new(
+            TemplateKind::Group,
+            "All Hands",
+            json!({"displayName": "All Hands", "groupType": "dynamicDistribution",
+                   "username": "allhands",
+                   "membershipRules": read_back("(Department -eq 'Sales') -or (Department -eq 'PR')")}),
+        )
+        .with_id("group-allhands"),
+        // An Exchange row's shape: the filter as RecipientFilter.
+        Template::new(
+            TemplateKind::Group,
+            "All Interns",
+            json!({"displayName": "All Interns", "groupType": "dynamicDistribution",
+                   "username": "interns@fabrikam.com",
+                   "RecipientFilter": read_back("Title -eq 'Intern'")}),
+        )
+        .with_id("group-interns"),
+    ];
+    let options = PlanOptions::default();
+    let plan = plan_tenant(&graph, &exo, &ts, &[], &options).await.unwrap();
+    let report = apply_tenant(&graph, &exo, &plan, &ApplyOptions::default()).await;
+    for i in &report.items {
+        assert!(
+            matches!(&i.outcome, Outcome::Succeeded { message } if message.contains("verified")),
+            "{}: {:?}",
+            i.name,
+            i.outcome
+        );
+    }
+    for (name, user) in [
+        (
+            "All Hands",
+            "(Department -eq 'Sales') -or (Department -eq 'PR')",
+        ),
+        ("All Interns", "Title -eq 'Intern'"),
+    ] {
+        let row = run(
+            &exo,
+            "Get-DynamicDistributionGroup",
+            json!({"Identity": name}),
+        )
+        .await;
+        let stored = row[0]["RecipientFilter"].as_str().unwrap();
+        // The block once: only the user's filter was sent.
+        assert_eq!(stored.matches("SystemMailbox{*").count(), 1, "{stored}");
+        assert_eq!(strip_system_exclusions(stored), user);
+    }
+    // No username address: Exchange made one at the default domain; a full one was kept.
+    let hands = run(
+        &exo,
+        "Get-DynamicDistributionGroup",
+        json!({"Identity": "All Hands"}),
+    )
+    .await;
+    assert_eq!(hands[0]["PrimarySmtpAddress"], "allhands@fabrikam.com");
+    let interns = run(
+        &exo,
+        "Get-DynamicDistributionGroup",
+        json!({"Identity": "All Interns"}),
+    )
+    .await;
+    assert_eq!(interns[0]["Alias"], "interns");
+
+    // Re-plans: bound → no-op; unbound with adoption → adopt (matched by name, equal).
+    let again = plan_tenant(&graph, &exo, &ts, &report.bindings, &options)
+        .await
+        .unwrap();
+    assert!(
+        again
+            .items
+            .iter()
+            .all(|i| matches!(i.action, Action::NoOp { .. })),
+        "{again}"
+    );
+    let adopt = plan_tenant(&graph, &exo, &ts, &[], &options.clone().adopt_by_name(true))
+        .await
+        .unwrap();
+    assert!(
+        adopt
+            .items
+            .iter()
+            .all(|i| matches!(i.action, Action::Adopt { .. })),
+        "{adopt}"
+    );
+}
+
+// The exact cmdlets (wiremock)
+
+mod exact {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use cipp_core::{
+        Credentials, Endpoints, Pipeline, ReqwestTransport, RetryPolicy, SecretString, TenantId,
+        ThrottleSettings,
+    };
+    use cipp_exchange::{ExoClient, TenantExchange};
+    use cipp_templates::apply::exchange_groups::{self, normalise_template};
+    use cipp_templates::apply::ApplyOptions;
+    use cipp_templates::plan::{plan, PlanOptions, TenantState};
+    use cipp_templates::template::{Template, TemplateKind};
+    use serde_json::{json, Value};
+    use wiremock::matchers::{body_json, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const INVOKE: &str = "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand";
+
+    fn wire_exo(server: &MockServer) -> TenantExchange {
+        let p = Pipeline::builder()
+            .transport(Arc::new(ReqwestTransport::new().unwrap()))
+            .endpoints(Endpoints::single_base(&server.uri()))
+            .credentials(Credentials::StaticToken(SecretString::from("test-token")))
+            .throttle(ThrottleSettings::none())
+            .retry(RetryPolicy {
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                ..RetryPolicy::default()
+            })
+            .build()
+            .unwrap();
+        ExoClient::new(p).tenant(&TenantId::parse("contoso.onmicrosoft.com").unwrap())
+    }
+
+    async fn expect(server: &MockServer, name: &str, params: Value, row: Value) {
+        Mock::given(method("POST"))
+            .and(path(INVOKE))
+            .and(body_json(
+                json!({"CmdletInput": {"CmdletName": name, "Parameters": params}}),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [row]})))
+            .expect(1)
+            .named(name)
+            .mount(server)
+            .await;
+    }
+
+    /// Creates one group template through Exchange; every request must be expected.
+    async fn create(server: &MockServer, body: Value) {
+        let t = normalise_template(&Template::new(TemplateKind::Group, "G", body));
+        let p = plan(
+            &[t],
+            &TenantState::new("contoso.onmicrosoft.com"),
+            &[],
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        let r =
+            exchange_groups::apply(&wire_exo(server), &p, &ApplyOptions::new().verify(false)).await;
+        assert!(r.is_ok(), "{:?}", r.items);
+        assert_eq!(r.bindings.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn primary_smtp_address_is_sent_only_for_a_full_address() {
+        const DDG: &str = "5d0c2b1a-0000-4000-8000-0000000000d1";
+        const DL: &str = "5d0c2b1a-0000-4000-8000-0000000000a1";
+        // A dynamic group with an alias only: Alias and Name, no address; the filter
+        // without Exchange's block.
+        let server = MockServer::start().await;
+        expect(
+            &server,
+            "New-DynamicDistributionGroup",
+            json!({"Name": "All Sales", "DisplayName": "All Sales", "Alias": "allsales",
+                   "RecipientFilter": "Department -eq 'Sales'"}),
+            json!({"Guid": DDG, "ExternalDirectoryObjectId": ""}),
+        )
+        .await;
+        create(
+            &server,
+            json!({"displayName": "All Sales", "groupType": "dynamicDistribution",
+                   "username": "allsales",
+                   "membershipRules": "((Department -eq 'Sales') -and (-not(Name -like 'SystemMailbox{*')) -and (-not(Name -like 'CAS_{*')))"}),
+        )
+        .await;
+
+        // With a full address: the alias is its local part, and the address is sent.
+        let server = MockServer::start().await;
+        expect(
+            &server,
+            "New-DynamicDistributionGroup",
+            json!({"Name": "All Sales", "DisplayName": "All Sales", "Alias": "allsales",
+                   "PrimarySmtpAddress": "allsales@contoso.com",
+                   "RecipientFilter": "Department -eq 'Sales'"}),
+            json!({"Guid": DDG}),
+        )
+        .await;
+        create(
+            &server,
+            json!({"displayName": "All Sales", "groupType": "dynamicDistribution",
+                   "username": "allsales@contoso.com", "membershipRules": "Department -eq 'Sales'"}),
+        )
+        .await;
+
+        // A distribution list the same way.
+        let server = MockServer::start().await;
+        expect(
+            &server,
+            "New-DistributionGroup",
+            json!({"Name": "Sales", "DisplayName": "Sales", "Alias": "sales", "Type": "Distribution",
+                   "RequireSenderAuthenticationEnabled": true}),
+            json!({"ExternalDirectoryObjectId": DL}),
+        )
+        .await;
+        create(
+            &server,
+            json!({"displayName": "Sales", "groupType": "distribution", "username": "sales"}),
+        )
+        .await;
+        let server = MockServer::start().await;
+        expect(
+            &server,
+            "New-DistributionGroup",
+            json!({"Name": "Sales", "DisplayName": "Sales", "Alias": "sales", "Type": "Security",
+                   "PrimarySmtpAddress": "sales@contoso.com",
+                   "RequireSenderAuthenticationEnabled": true}),
+            json!({"ExternalDirectoryObjectId": DL}),
+        )
+        .await;
+        create(
+            &server,
+            json!({"displayName": "Sales", "groupType": "security", "username": "sales@contoso.com"}),
+        )
+        .await;
+    }
 }

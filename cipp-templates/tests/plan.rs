@@ -454,3 +454,67 @@ proptest! {
         prop_assert_eq!(item.action, Action::NoOp { object_id: "x".into() });
     }
 }
+
+#[test]
+fn open_kinds_match_by_their_targets_name_property_and_plans_carry_the_target() {
+    use cipp_templates::graph_target::GraphTarget;
+    let kind = TemplateKind::Other("scopeTag".into());
+    let target = GraphTarget::new("beta/deviceManagement/roleScopeTags")
+        .unwrap()
+        .with_name_property("title")
+        .unwrap();
+    let t = Template::new(
+        kind.clone(),
+        "Tag",
+        json!({"title": "Branch A", "description": "x"}),
+    )
+    .with_id("tpl-tag")
+    .with_graph_target(target.clone());
+    let mut state = TenantState::new("contoso");
+    state.existing.insert(
+        kind.clone(),
+        vec![
+            Existing::new(
+                "1",
+                json!({"id": "1", "displayName": "Branch A", "title": "Other"}),
+            ),
+            Existing::new(
+                "2",
+                json!({"id": "2", "title": "Branch A", "description": "x"}),
+            ),
+        ],
+    );
+    let p = plan(
+        std::slice::from_ref(&t),
+        &state,
+        &[],
+        &PlanOptions::default().adopt_by_name(true),
+    )
+    .unwrap();
+    assert_eq!(p.items[0].name, "Branch A");
+    assert!(
+        matches!(&p.items[0].action, Action::Adopt { object_id } if object_id == "2"),
+        "{p}"
+    );
+    assert_eq!(p.targets.get("tpl-tag"), Some(&target));
+    // Plans serialise with their targets, and read back the same.
+    let v = serde_json::to_value(&p).unwrap();
+    assert_eq!(v["targets"]["tpl-tag"]["nameProperty"], "title");
+    assert_eq!(serde_json::from_value::<Plan>(v).unwrap(), p);
+
+    // Without a target: not deployable, whatever exists.
+    let mut bare = t.clone();
+    bare.attachments.extra.clear();
+    let p = plan(
+        &[bare],
+        &state,
+        &[],
+        &PlanOptions::default().adopt_by_name(true),
+    )
+    .unwrap();
+    assert!(
+        matches!(&p.items[0].action, Action::Conflict { reason } if reason.contains("not deployable")),
+        "{p}"
+    );
+    assert!(p.targets.is_empty() && p.has_conflicts());
+}

@@ -322,8 +322,26 @@ fn get_dl(ctx: &mut ExoCtx<'_>) -> Reply {
         .collect())
 }
 
+/// The clauses Exchange Online appends to every dynamic distribution group's
+/// `RecipientFilter` (system, discovery, public folder, arbitration and audit mailboxes).
+const SYSTEM_EXCLUSIONS: &str =
+    "(-not(Name -like 'SystemMailbox{*')) -and (-not(Name -like 'CAS_{*')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'MailboxPlan')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'DiscoveryMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'PublicFolderMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'ArbitrationMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'AuditLogMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'AuxAuditLogMailbox')) \
+    -and (-not(RecipientTypeDetailsValue -eq 'SupervisoryReviewPolicyMailbox'))";
+
+/// A recipient filter as Exchange Online stores and returns it: the user's filter in
+/// parentheses, the system exclusions appended.
+fn stored_filter(user: &str) -> String {
+    format!("(({}) -and {SYSTEM_EXCLUSIONS})", user.trim())
+}
+
 fn new_ddg(ctx: &mut ExoCtx<'_>) -> Reply {
-    let filter = ctx.str("RecipientFilter").map(str::to_owned);
+    let filter = ctx.str("RecipientFilter").map(stored_filter);
     let included = ctx.str("IncludedRecipients").map(str::to_owned);
     if filter.is_none() && included.is_none() {
         return missing("RecipientFilter");
@@ -366,7 +384,7 @@ fn set_ddg(ctx: &mut ExoCtx<'_>) -> Reply {
         if f.trim().is_empty() {
             return bind_error("Cannot validate argument on parameter 'RecipientFilter'. The argument is null or empty.");
         }
-        row["RecipientFilter"] = json!(f);
+        row["RecipientFilter"] = json!(stored_filter(f));
         row["IncludedRecipients"] = Value::Null;
     }
     for k in [

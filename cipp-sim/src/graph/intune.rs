@@ -4,6 +4,18 @@
 //! `scheduleActionsForRules`), administrative template definition values
 //! (`updateDefinitionValues`, read with `$expand`) and the Apple tokens. Settings-catalog
 //! policies using a setting the tenant does not offer are refused naming it.
+//!
+//! Windows Information Protection policies (`mdmWindowsInformationProtectionPolicies`,
+//! `windowsInformationProtectionPolicies`) are assigned, as Graph documents it, through
+//! the `assign` they inherit from `managedAppPolicy`
+//! (`deviceAppManagement/managedAppPolicies/{id}/assign`), which takes any app policy.
+//!
+//! OMA-URI settings of custom device configurations are kept in plain text and read back
+//! as Intune shows them: string and XML settings encrypted (`isEncrypted: true`, a
+//! `secretReferenceValueId`, the value masked as `****`, or `PGEvPg==` for XML), their
+//! text given by `getOmaSettingPlainTextValue(secretReferenceValueId='…')` (the XML
+//! itself, not its base64). A `PATCH` that sends an encrypted setting back as it was read
+//! keeps its value.
 
 use serde_json::{json, Map, Value};
 
@@ -18,6 +30,7 @@ fn intune_not_found(_: &str) -> Reply {
 
 const HOOKS: Hooks = Hooks {
     before_create: Some(before_create),
+    before_update: Some(before_update),
     ..Hooks::NONE
 };
 
@@ -123,6 +136,16 @@ pub(crate) const RESOURCES: &[Resource] = &[
     policies(
         "deviceappmanagement/targetedmanagedappconfigurations",
         "deviceAppManagement/targetedManagedAppConfigurations",
+        Typing::Any,
+    ),
+    policies(
+        "deviceappmanagement/mdmwindowsinformationprotectionpolicies",
+        "deviceAppManagement/mdmWindowsInformationProtectionPolicies",
+        Typing::Any,
+    ),
+    policies(
+        "deviceappmanagement/windowsinformationprotectionpolicies",
+        "deviceAppManagement/windowsInformationProtectionPolicies",
         Typing::Any,
     ),
     read_only(paths::VPP_TOKENS, "deviceAppManagement/vppTokens"),
@@ -346,6 +369,21 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "devicemanagement/configurationpolicies/{id}/settings",
         handler: settings,
     },
+    Route {
+        method: "GET",
+        path: "devicemanagement/deviceconfigurations",
+        handler: read_device_configurations,
+    },
+    Route {
+        method: "GET",
+        path: "devicemanagement/deviceconfigurations/{id}",
+        handler: read_device_configurations,
+    },
+    Route {
+        method: "GET",
+        path: "devicemanagement/deviceconfigurations/{id}/getomasettingplaintextvalue/{arg}",
+        handler: oma_plain_text,
+    },
 ];
 
 /// A singleton is the top-level object (the documented sample's `value` wrapper is a
@@ -368,8 +406,34 @@ fn apns(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
     }
 }
 
+/// The app policy collections `deviceAppManagement/managedAppPolicies` spans.
+const MANAGED_APP_POLICIES: &[&str] = &[
+    "deviceappmanagement/iosmanagedappprotections",
+    "deviceappmanagement/androidmanagedappprotections",
+    "deviceappmanagement/windowsmanagedappprotections",
+    "deviceappmanagement/targetedmanagedappconfigurations",
+    "deviceappmanagement/mdmwindowsinformationprotectionpolicies",
+    "deviceappmanagement/windowsinformationprotectionpolicies",
+];
+
 /// The policy a `{root}/{collection}/{id}/…` route names, or the reply refusing it.
 fn policy<'a>(ctx: &'a Ctx<'_, '_>, p: &Params) -> Result<(&'static Resource, &'a Value), Reply> {
+    if p.get(0).eq_ignore_ascii_case("deviceappmanagement")
+        && p.get(1).eq_ignore_ascii_case("managedapppolicies")
+    {
+        return MANAGED_APP_POLICIES
+            .iter()
+            .filter_map(|path| RESOURCES.iter().find(|r| r.path == *path))
+            .find_map(|res| {
+                ctx.t
+                    .intune
+                    .store
+                    .get(res.path)
+                    .get(p.get(2))
+                    .map(|v| (res, v))
+            })
+            .ok_or_else(|| intune_not_found(p.get(2)));
+    }
     let Some(res) = policy_collection(p.get(0), p.get(1)) else {
         return Err(error(
             400,
@@ -567,4 +631,210 @@ fn definition_values(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
         .cloned()
         .unwrap_or_default();
     list(ctx.req, items, "definitionValues", None)
+}
+
+// ---------------------------------------------------------------------------------------
+// Encrypted OMA-URI settings
+
+const DEVICE_CONFIGURATIONS: &str = "devicemanagement/deviceconfigurations";
+
+/// The value Intune shows instead of an encrypted setting's (`None`: not encrypted).
+fn masked(setting: &Value) -> Option<&'static str> {
+    let t = setting["@odata.type"].as_str().unwrap_or_default();
+    if t.eq_ignore_ascii_case("#microsoft.graph.omaSettingString") {
+        Some("****")
+    } else if t.eq_ignore_ascii_case("#microsoft.graph.omaSettingStringXml") {
+        // base64 of `<a/>`
+        Some("PGEvPg==")
+    } else {
+        None
+    }
+}
+
+/// The secret reference of setting `index` of configuration `id`.
+fn secret_reference(id: &str, index: usize) -> String {
+    synthetic_guid(&format!("omasecret/{}/{index}", id.to_ascii_lowercase()))
+}
+
+/// A configuration as Intune reads it: string and XML OMA-URI settings encrypted.
+fn encrypt_oma_settings(item: &mut Value) {
+    let id = item["id"].as_str().unwrap_or_default().to_owned();
+    let Some(settings) = item.get_mut("omaSettings").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for (i, s) in settings.iter_mut().enumerate() {
+        let Some(mask) = masked(s) else { continue };
+        if let Some(o) = s.as_object_mut() {
+            o.insert("isEncrypted".into(), json!(true));
+            o.insert(
+                "secretReferenceValueId".into(),
+                json!(secret_reference(&id, i)),
+            );
+            o.insert("value".into(), json!(mask));
+        }
+    }
+}
+
+/// A read of device configurations: the standard answer with OMA-URI secrets encrypted.
+fn read_device_configurations(ctx: &mut Ctx<'_, '_>, _: &Params) -> Reply {
+    let lower: Vec<String> = ctx
+        .req
+        .segments
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let Some(res) = RESOURCES.iter().find(|r| r.path == DEVICE_CONFIGURATIONS) else {
+        return intune_not_found(DEVICE_CONFIGURATIONS);
+    };
+    let reply = match super::collection::serve(ctx, res, &lower) {
+        super::collection::Served::Reply(r) => r,
+        _ => return intune_not_found(DEVICE_CONFIGURATIONS),
+    };
+    if reply.status != 200 {
+        return reply;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&reply.body) else {
+        return reply;
+    };
+    match body.get_mut("value").and_then(Value::as_array_mut) {
+        Some(items) => items.iter_mut().for_each(encrypt_oma_settings),
+        None => encrypt_oma_settings(&mut body),
+    }
+    let mut out = Reply::json(200, body);
+    out.headers.extend(reply.headers);
+    out
+}
+
+/// `getOmaSettingPlainTextValue(secretReferenceValueId='…')`: the setting's text (an XML
+/// setting's XML, not its base64).
+fn oma_plain_text(ctx: &mut Ctx<'_, '_>, p: &Params) -> Reply {
+    let Some((key, sid)) = p.get(1).split_once('=') else {
+        return error(
+            400,
+            "BadRequest",
+            "The parameter secretReferenceValueId is required.",
+        );
+    };
+    if !key.eq_ignore_ascii_case("secretReferenceValueId") {
+        return error(
+            400,
+            "BadRequest",
+            "The parameter secretReferenceValueId is required.",
+        );
+    }
+    let Some(config) = ctx.t.intune.store.get(DEVICE_CONFIGURATIONS).get(p.get(0)) else {
+        return intune_not_found(p.get(0));
+    };
+    let id = config["id"].as_str().unwrap_or_default();
+    let found = config["omaSettings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .find(|(i, s)| masked(s).is_some() && secret_reference(id, *i).eq_ignore_ascii_case(sid));
+    let Some((_, setting)) = found else {
+        return error(
+            404,
+            "ResourceNotFound",
+            "No encrypted OMA setting has this secret reference.",
+        );
+    };
+    let stored = setting["value"].as_str().unwrap_or_default();
+    let xml = setting["@odata.type"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("#microsoft.graph.omaSettingStringXml"));
+    let text = if xml {
+        base64_decode(stored)
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_else(|| stored.to_owned())
+    } else {
+        stored.to_owned()
+    };
+    Reply::json(
+        200,
+        with_context(json!({ "value": text }), ctx.req.version, "Edm.String"),
+    )
+}
+
+/// A `PATCH` of a device configuration that sends an encrypted setting back as read (its
+/// `secretReferenceValueId`, the masked value) keeps the stored value.
+fn before_update(
+    ctx: &mut Ctx<'_, '_>,
+    current: &Value,
+    changes: &mut Map<String, Value>,
+) -> Result<(), Reply> {
+    let collection = ctx.req.segments.get(1).map(|s| s.to_ascii_lowercase());
+    if collection.as_deref() != Some("deviceconfigurations") {
+        return Ok(());
+    }
+    let id = current["id"].as_str().unwrap_or_default();
+    let stored: Vec<(String, Value)> = current["omaSettings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, s)| masked(s).is_some())
+        .map(|(i, s)| (secret_reference(id, i), s["value"].clone()))
+        .collect();
+    let Some(sent) = changes.get_mut("omaSettings").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    for s in sent.iter_mut() {
+        let encrypted = s["isEncrypted"].as_bool() == Some(true);
+        let reference = s["secretReferenceValueId"].as_str().map(str::to_owned);
+        let kept = reference.and_then(|r| {
+            stored
+                .iter()
+                .find(|(sid, _)| sid.eq_ignore_ascii_case(&r))
+                .map(|(_, v)| v.clone())
+        });
+        if let (true, Some(value), Some(o)) = (encrypted, kept, s.as_object_mut()) {
+            o.insert("value".into(), value);
+        }
+    }
+    Ok(())
+}
+
+/// Standard base64 (padding optional); `None` when `s` is not base64.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn sextet(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let digits: Vec<u8> = s.trim_end_matches('=').bytes().collect();
+    if digits.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= sextet(*c)? << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes_with_and_without_padding() {
+        assert_eq!(base64_decode("PGEvPg==").as_deref(), Some(&b"<a/>"[..]));
+        assert_eq!(base64_decode("PGEvPg").as_deref(), Some(&b"<a/>"[..]));
+        assert_eq!(base64_decode("TWFu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(base64_decode("TWE=").as_deref(), Some(&b"Ma"[..]));
+        assert_eq!(base64_decode("").as_deref(), Some(&b""[..]));
+        assert!(base64_decode("T").is_none());
+        assert!(base64_decode("not base64!").is_none());
+    }
 }

@@ -19,6 +19,7 @@ mod delta;
 mod devices;
 mod directory;
 mod directory_roles;
+mod enrollment;
 pub(crate) mod gdap;
 mod groups;
 mod identity_protection;
@@ -264,8 +265,9 @@ fn route_tables() -> [&'static [Route]; 22] {
 }
 
 /// Every area's resources with standard semantics.
-pub(crate) fn resource_tables() -> [&'static [Resource]; 8] {
+pub(crate) fn resource_tables() -> [&'static [Resource]; 9] {
     [
+        enrollment::RESOURCES,
         users::RESOURCES,
         posture::RESOURCES,
         groups::RESOURCES,

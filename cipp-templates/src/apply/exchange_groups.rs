@@ -23,7 +23,8 @@ use cipp_core::Outcome;
 use cipp_exchange::distribution_groups::{
     get_distribution_groups, get_dynamic_distribution_groups, new_distribution_group,
     new_dynamic_distribution_group, set_distribution_group, set_dynamic_distribution_group,
-    DistributionGroupType, GroupChanges, NewDistributionGroup, NewDynamicDistributionGroup,
+    strip_system_exclusions, DistributionGroupType, GroupChanges, NewDistributionGroup,
+    NewDynamicDistributionGroup,
 };
 use cipp_exchange::TenantExchange;
 use serde_json::{Map, Value};
@@ -55,11 +56,38 @@ pub fn is_exchange_group_write(item: &PlanItem) -> bool {
 
 /// `template` with the `groupType` of an Exchange group written as CIPP writes it now
 /// (`mailenabledsecurity` → `security`, …), so it compares equal with the groups read
-/// back; other templates unchanged.
+/// back; a dynamic distribution group's filter (`membershipRules`, or an Exchange row's
+/// `RecipientFilter` moved there) without the system exclusions Exchange appends, so only
+/// the user's filter is planned and sent; other templates unchanged.
 pub fn normalise_template(template: &Template) -> Template {
     let mut t = template.clone();
     if t.kind != TemplateKind::Group || !is_exchange_group(&t.body) {
         return t;
+    }
+    if is_dynamic(&t.body) {
+        if let Some(obj) = t.body.as_object_mut() {
+            let has_rules = obj
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("membershipRules"));
+            if !has_rules {
+                if let Some(k) = obj
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case("RecipientFilter"))
+                    .cloned()
+                {
+                    if let Some(v) = obj.remove(&k) {
+                        obj.insert("membershipRules".to_owned(), v);
+                    }
+                }
+            }
+            for (k, v) in obj.iter_mut() {
+                if k.eq_ignore_ascii_case("membershipRules") || k == "membershipRule" {
+                    if let Value::String(f) = v {
+                        *f = strip_system_exclusions(f);
+                    }
+                }
+            }
+        }
     }
     if let Some(kind) = GroupType::detect(&t.body) {
         if let Some(obj) = t.body.as_object_mut() {
@@ -119,8 +147,13 @@ fn shape(row: &Value, by_address: bool) -> Value {
     if let Some(u) = user {
         m.insert("username".into(), Value::String(u));
     }
+    // Exchange appends its system exclusions to every filter: the template holds the
+    // user's part only.
     if let Some(f) = text(&row["RecipientFilter"]) {
-        m.insert("membershipRules".into(), Value::String(f));
+        m.insert(
+            "membershipRules".into(),
+            Value::String(strip_system_exclusions(&f)),
+        );
     }
     if let Some(r) = row["RequireSenderAuthenticationEnabled"].as_bool() {
         m.insert("allowExternal".into(), Value::Bool(!r));
@@ -196,7 +229,10 @@ pub async fn fetch_existing(
         .collect())
 }
 
-/// The parameters of the group to create for `body`, or why it cannot be.
+/// The alias and primary address of the group to create for `body`: a `username` that is
+/// a full address (holds `@`) gives both (the alias is its local part); any other gives the
+/// alias only, and Exchange makes the address from it at the default domain —
+/// `PrimarySmtpAddress` is never sent for it.
 fn alias_and_address(body: &Value) -> (Option<String>, Option<String>) {
     match username(body) {
         Some(u) if u.contains('@') => (u.split('@').next().map(str::to_owned), Some(u.to_owned())),

@@ -2,7 +2,7 @@
 //!
 //! | template kind | collection | create | update |
 //! |---|---|---|---|
-//! | device configuration, app configuration, app protection, update profiles and policies, assignment filters, reusable settings | `deviceManagement/…` or `deviceAppManagement/…` | `POST` the body | `PATCH` the body |
+//! | device configuration, app configuration, app protection (iOS, Android, Windows, targeted app configurations, Windows Information Protection with and without enrollment), update profiles and policies, assignment filters, reusable settings | `deviceManagement/…` or `deviceAppManagement/…` | `POST` the body | `PATCH` the body |
 //! | settings catalog | `beta/deviceManagement/configurationPolicies` | `POST` with `settings` | `PUT` of the whole policy with `settings` |
 //! | compliance | `deviceManagement/deviceCompliancePolicies` | `POST` with `scheduledActionsForRule` | `PATCH` without them, then `scheduleActionsForRules` when they changed |
 //! | administrative template | `beta/deviceManagement/groupPolicyConfigurations` | `POST` of `{displayName, description, roleScopeTagIds}`, then `updateDefinitionValues` with `added` | `PATCH` of the name and description, `updateDefinitionValues` deleting every current value, then one adding the template's |
@@ -12,6 +12,16 @@
 //! setting display names, both in templates and in the state read; apply maps them to the
 //! tenant's ids. Administrative templates are compared as their `updateDefinitionValues`
 //! payload (`added`, with `definition@odata.bind` and `presentation@odata.bind`).
+//!
+//! App protection objects are assigned with `POST …/{id}/assign`; Windows Information
+//! Protection policies through the `assign` Graph documents for them, the one of
+//! `deviceAppManagement/managedAppPolicies/{id}`.
+//!
+//! Encrypted OMA-URI settings of custom device configurations: when a configuration is
+//! read as state or read back to verify, each setting Intune holds encrypted is decrypted
+//! (`getOmaSettingPlainTextValue`, one request per setting, at most
+//! [`OMA_READS_AT_ONCE`] at once) and sealed, so it compares with the template's value
+//! without the tenant's secret entering a plan (see [`crate::secrets`]).
 //!
 //! Settings the tenant's Intune does not offer: when Graph refuses a settings catalog
 //! policy naming setting definitions of its body, those settings are left out, the policy
@@ -44,6 +54,8 @@ pub(crate) fn collections(kind: &TemplateKind) -> &'static [IntuneKind] {
             IntuneKind::AndroidAppProtection,
             IntuneKind::WindowsAppProtection,
             IntuneKind::TargetedAppConfiguration,
+            IntuneKind::MdmWindowsInformationProtection,
+            IntuneKind::WindowsInformationProtection,
         ],
         TemplateKind::IntuneAppConfiguration => &[IntuneKind::AppConfiguration],
         TemplateKind::WindowsDriverUpdateProfile => &[IntuneKind::WindowsDriverUpdate],
@@ -63,6 +75,12 @@ pub(crate) fn implied_type(ik: IntuneKind) -> Option<&'static str> {
         IntuneKind::AndroidAppProtection => "#microsoft.graph.androidManagedAppProtection",
         IntuneKind::WindowsAppProtection => "#microsoft.graph.windowsManagedAppProtection",
         IntuneKind::TargetedAppConfiguration => "#microsoft.graph.targetedManagedAppConfiguration",
+        IntuneKind::MdmWindowsInformationProtection => {
+            "#microsoft.graph.mdmWindowsInformationProtectionPolicy"
+        }
+        IntuneKind::WindowsInformationProtection => {
+            "#microsoft.graph.windowsInformationProtectionPolicy"
+        }
         _ => return None,
     })
 }
@@ -83,7 +101,8 @@ pub(super) fn collection_for(kind: &TemplateKind, body: &Value) -> Result<Intune
                 .ok_or_else(|| {
                     format!(
                         "the template's @odata.type {t:?} is not one apply handles for {kind} \
-                         (iOS, Android and Windows app protection, targeted app configuration)"
+                         (iOS, Android and Windows app protection, targeted app configuration, \
+                         Windows Information Protection with and without enrollment)"
                     )
                 })
         }
@@ -330,29 +349,127 @@ fn list_expand(ik: IntuneKind) -> Option<&'static str> {
     }
 }
 
-/// The existing objects of an Intune template kind, in name space.
+/// A collection's listing as the state reads it: with what its objects carry (compliance
+/// scheduled actions, settings catalog settings).
+pub(super) fn state_listing(graph: &TenantGraph, ik: IntuneKind) -> cipp_graph::List<IntunePolicy> {
+    let list = graph.intune().list(ik);
+    match list_expand(ik) {
+        Some(e) => list.expand(e),
+        None => list,
+    }
+}
+
+/// The existing objects of an Intune template kind, in name space, from its collections'
+/// listings ([`state_listing`]); administrative templates' definition values are read here.
 pub(super) async fn existing(
     graph: &TenantGraph,
     kind: &TemplateKind,
+    listed: Vec<(IntuneKind, Vec<IntunePolicy>)>,
     dir: &Directory,
 ) -> Result<Vec<Existing>, ApplyError> {
     let mut out = Vec::new();
-    for ik in collections(kind) {
-        let mut list = graph.intune().list(*ik);
-        if let Some(e) = list_expand(*ik) {
-            list = list.expand(e);
-        }
-        for p in list.await? {
-            let raw = read_raw(graph, *ik, &p)
+    for (ik, policies) in listed {
+        let mut raws = Vec::with_capacity(policies.len());
+        for p in policies {
+            let raw = read_raw(graph, ik, &p)
                 .await
                 .map_err(|message| ApplyError::Invalid {
                     what: format!("{kind} {}", p.id),
                     message,
                 })?;
-            out.push(Existing::new(p.id.clone(), shape(*ik, raw, dir)));
+            raws.push((p.id.clone(), raw));
+        }
+        if ik == IntuneKind::DeviceConfiguration {
+            decrypt_oma_settings(graph, &mut raws, Secrets::Seal).await?;
+        }
+        for (id, raw) in raws {
+            out.push(Existing::new(id, shape(ik, raw, dir)));
         }
     }
     Ok(out)
+}
+
+/// What [`decrypt_oma_settings`] puts in place of an encrypted setting's masked value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Secrets {
+    /// The plain text (base64 for XML), as a template holds it (capture).
+    Reveal,
+    /// The plain text sealed ([`crate::secrets::seal`]): state and verification.
+    Seal,
+}
+
+/// At most this many `getOmaSettingPlainTextValue` requests are under way at once.
+pub const OMA_READS_AT_ONCE: usize = 4;
+
+/// Decrypts the encrypted OMA-URI settings of device configurations (`(id, body)` pairs):
+/// one `getOmaSettingPlainTextValue` per setting with `isEncrypted: true` and a
+/// `secretReferenceValueId`, at most [`OMA_READS_AT_ONCE`] at once. Each decrypted setting
+/// gets its value as `mode` says and `isEncrypted: false`; every setting loses its
+/// `secretReferenceValueId` (a reference into the tenant read). Returns the `omaUri`s of
+/// encrypted settings Graph gave no reference for (left as read); the first failed read
+/// is the error (it names the operation, never the value).
+pub(crate) async fn decrypt_oma_settings(
+    graph: &TenantGraph,
+    objects: &mut [(String, Value)],
+    mode: Secrets,
+) -> Result<Vec<String>, cipp_core::Error> {
+    use futures::stream::{self, StreamExt};
+    use secrecy::ExposeSecret;
+
+    let mut jobs = Vec::new();
+    let mut unreadable = Vec::new();
+    for (oi, (id, body)) in objects.iter().enumerate() {
+        let settings = body.get("omaSettings").and_then(Value::as_array);
+        for (si, s) in settings.into_iter().flatten().enumerate() {
+            if s.get("isEncrypted").and_then(Value::as_bool) != Some(true) {
+                continue;
+            }
+            match s.get("secretReferenceValueId").and_then(Value::as_str) {
+                Some(sid) if !sid.is_empty() => jobs.push((oi, si, id.clone(), sid.to_owned())),
+                _ => unreadable.push(
+                    s.get("omaUri")
+                        .and_then(Value::as_str)
+                        .unwrap_or("(no omaUri)")
+                        .to_owned(),
+                ),
+            }
+        }
+    }
+    let intune = graph.intune();
+    let read: Vec<_> = stream::iter(jobs)
+        .map(|(oi, si, id, sid)| {
+            let call = intune.oma_setting_plain_text_value(&id, &sid);
+            async move { (oi, si, call.await) }
+        })
+        .buffer_unordered(OMA_READS_AT_ONCE)
+        .collect()
+        .await;
+    for (oi, si, plain) in read {
+        let plain = plain?;
+        let Some(setting) = objects
+            .get_mut(oi)
+            .and_then(|(_, b)| b.get_mut("omaSettings"))
+            .and_then(|s| s.get_mut(si))
+        else {
+            continue;
+        };
+        let value = crate::secrets::template_value(setting, plain.expose_secret());
+        let value = match mode {
+            Secrets::Reveal => value,
+            Secrets::Seal => crate::secrets::seal(&value),
+        };
+        if let Some(o) = setting.as_object_mut() {
+            o.insert("value".to_owned(), Value::String(value));
+            o.insert("isEncrypted".to_owned(), Value::Bool(false));
+        }
+    }
+    for (_, body) in objects.iter_mut() {
+        let settings = body.get_mut("omaSettings").and_then(Value::as_array_mut);
+        for s in settings.into_iter().flatten() {
+            strip_fields(s, &["secretReferenceValueId"]);
+        }
+    }
+    Ok(unreadable)
 }
 
 /// Reads object `id` back in name space.
@@ -367,7 +484,16 @@ async fn read_back(
         call = call.map_request(|r| r.query("$expand", e));
     }
     let p = call.await.map_err(|e| e.to_string())?;
-    Ok(shape(ik, read_raw(graph, ik, &p).await?, dir))
+    let raw = read_raw(graph, ik, &p).await?;
+    if ik != IntuneKind::DeviceConfiguration {
+        return Ok(shape(ik, raw, dir));
+    }
+    let mut one = [(id.to_owned(), raw)];
+    decrypt_oma_settings(graph, &mut one, Secrets::Seal)
+        .await
+        .map_err(|e| e.to_string())?;
+    let [(_, raw)] = one;
+    Ok(shape(ik, raw, dir))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -641,18 +767,18 @@ pub(super) async fn create_reusable(
     }
 }
 
-/// Names and ids of the tenant's assignment filters or reusable settings.
-pub(super) async fn list_entries(
+/// The listing of the tenant's assignment filters or reusable settings by name (`$select`
+/// of id and display name).
+pub(super) fn entries_listing(
     graph: &TenantGraph,
     ik: IntuneKind,
-) -> Result<Vec<super::resolve::Entry>, cipp_core::Error> {
-    let all = graph
-        .intune()
-        .list(ik)
-        .select(["id", "displayName"])
-        .await?;
-    Ok(all
-        .into_iter()
+) -> cipp_graph::List<IntunePolicy> {
+    graph.intune().list(ik).select(["id", "displayName"])
+}
+
+/// Assignment filters or reusable settings as entries (by id and name).
+pub(super) fn entries(all: Vec<IntunePolicy>) -> Vec<super::resolve::Entry> {
+    all.into_iter()
         .map(|p| super::resolve::Entry::named(p.id.clone(), p.title()))
-        .collect())
+        .collect()
 }

@@ -3,9 +3,21 @@
 //!
 //! 1. [`fetch_state`] reads what [`crate::plan::plan`] needs for the templates' kinds, one
 //!    listing each (policies, groups with `$select`, named locations, authentication
-//!    strengths, each Intune collection with what its objects carry — compliance scheduled
-//!    actions, settings catalog settings, administrative template definition values —;
-//!    users only when an existing policy names one), independent listings concurrently.
+//!    strengths, authentication contexts, reusable settings, each Intune collection with
+//!    what its objects carry — compliance scheduled actions, settings catalog settings,
+//!    administrative template definition values —; users only when an existing policy
+//!    names one). **Batched:** the first pages of the independent listings go out as one
+//!    Graph `$batch` per API version (`v1.0`, `beta`; 20 per envelope), a listing with
+//!    `@odata.nextLink` is completed with ordinary paged requests, and each item's own
+//!    status is handled as the request alone would be (429 and 503/504 re-sent after their
+//!    `Retry-After`, bounded; 403 and the rest the read's error with tenant, status, code
+//!    and request id). Conditional Access is paced at one request per second per tenant,
+//!    so a batch carries at most one Conditional Access listing (its envelope is paced as
+//!    one) and any other (named locations, authentication contexts) is its own request; a
+//!    version with one listing is an ordinary request. Reads that depend on others stay
+//!    sequential after: the users (only when a policy names one) and each administrative
+//!    template's definition values. [`apply`] reads the directory it maps names with the
+//!    same way, in one `$batch`.
 //!    Existing objects are given in *name space*: group, user, location, strength and
 //!    reusable-setting ids become display names as [`crate::capture`] writes them, so an
 //!    object deployed from a template compares equal to it. Existing groups are given in
@@ -32,6 +44,9 @@
 //! tenant (created, updated, adopted, and no-op ones), so the next plan updates those
 //! objects — and a second apply of the same templates is all no-op.
 //!
+//! Templates of an open kind ([`TemplateKind::Other`]) that carry a Graph target are
+//! read, created, updated and verified in their target collection by [`graph_objects`].
+//!
 //! Group templates of Exchange groups (distribution lists, mail-enabled security and
 //! dynamic distribution groups) are created and updated through Exchange by
 //! [`exchange_groups`], which [`crate::deploy::apply_tenant`] routes them to; [`apply`]
@@ -40,14 +55,15 @@
 //! Not handled yet (each is reported, never sent half-done): Exchange template kinds (see
 //! [`crate::exchange`]), changing a group in place beyond its description and membership
 //! rule (CIPP changes only those; Exchange groups also their display name, `allowExternal`
-//! and `hideFromGAL`), MDM Windows Information Protection policies, and assigning a group
-//! template's licences.
+//! and `hideFromGAL`), and assigning a group template's licences.
 
 mod assign;
 mod ca;
 pub mod exchange_groups;
+pub mod graph_objects;
 mod groups;
 pub(crate) mod intune;
+mod reads;
 mod resolve;
 
 use cipp_core::{ErrorSummary, Outcome, Report};
@@ -64,9 +80,10 @@ use crate::plan::{
     TenantState,
 };
 use crate::template::{Template, TemplateKind};
+use reads::Reads;
 use resolve::{
-    group_entry, is_guid, list_groups, list_locations, list_strengths, list_users, same, special,
-    strings_at, when, Directory, Entry,
+    group_entry, groups_listing, is_guid, list_users, location_entries, same, special,
+    strength_entries, strings_at, user_entries, users_listing, Directory, Entry,
 };
 
 /// An item's object id (when bound to one) and its outcome.
@@ -268,8 +285,8 @@ fn item_result(item: &PlanItem, object_id: Option<String>, outcome: Outcome) -> 
 /// Reads what [`crate::plan::plan`] needs to plan `templates` in the tenant of `graph`:
 /// Conditional Access policies, groups (`$select` of the portable properties), named
 /// locations, authentication strengths, reusable settings and each Intune kind's
-/// collection, concurrently where independent, and the users (`$select`) only when an
-/// existing policy names one. Objects are returned in name space (see the module docs),
+/// collection, their first pages in one `$batch` per API version (see the module docs),
+/// and the users (`$select`) only when an existing policy names one, after. Objects are returned in name space (see the module docs),
 /// groups in CIPP's group shape. Kinds apply does not handle are left out of
 /// [`TenantState::existing`].
 pub async fn fetch_state(
@@ -295,20 +312,44 @@ pub async fn fetch_state(
         .iter()
         .any(|t| !t.attachments.authentication_contexts.is_empty());
 
-    let (policies, groups, locations, strengths, reusable, contexts) = futures::try_join!(
-        when(ca, graph.conditional_access().policies()),
-        when(groups_wanted, list_groups(graph)),
-        when(ca, list_locations(graph)),
-        when(ca, list_strengths(graph)),
-        when(
-            reusable,
-            intune::list_entries(graph, IntuneKind::ReusableSetting)
-        ),
-        when(
-            contexts_wanted,
-            graph.conditional_access().authentication_contexts()
-        ),
-    )?;
+    // Every independent listing's first page in one `$batch` (see `reads`); Intune
+    // collections too, since naming their references needs the directory only afterwards.
+    let mut reads = Reads::new(graph);
+    let policies = reads.add_if(ca, || graph.conditional_access().policies());
+    let groups = reads.add_if(groups_wanted, || groups_listing(graph));
+    let locations = reads.add_if(ca, || graph.conditional_access().named_locations());
+    let strengths = reads.add_if(ca, || graph.conditional_access().authentication_strengths());
+    let reusable = reads.add_if(reusable, || {
+        intune::entries_listing(graph, IntuneKind::ReusableSetting)
+    });
+    let contexts = reads.add_if(contexts_wanted, || {
+        graph.conditional_access().authentication_contexts()
+    });
+    let intune_reads: Vec<_> = intune_kinds
+        .iter()
+        .map(|kind| {
+            let slots: Vec<_> = intune::collections(kind)
+                .iter()
+                .map(|ik| (*ik, reads.add(intune::state_listing(graph, *ik))))
+                .collect();
+            (*kind, slots)
+        })
+        .collect();
+    let mut answers = reads.send().await;
+    let policies = answers.take(policies)?;
+    let groups = answers.take(groups)?;
+    let locations = location_entries(answers.take(locations)?);
+    let strengths = strength_entries(answers.take(strengths)?);
+    let reusable = intune::entries(answers.take(reusable)?);
+    let contexts = answers.take(contexts)?;
+    let mut intune_lists = Vec::with_capacity(intune_reads.len());
+    for (kind, slots) in intune_reads {
+        let mut listed = Vec::with_capacity(slots.len());
+        for (ik, slot) in slots {
+            listed.push((ik, answers.take(Some(slot))?));
+        }
+        intune_lists.push((kind, listed));
+    }
 
     let mut policy_bodies = Vec::with_capacity(policies.len());
     for p in &policies {
@@ -324,7 +365,11 @@ pub async fn fetch_state(
             .any(|p| strings_at(b, p).any(|s| !special(s, ca::SPECIAL_USERS) && is_guid(s)))
     });
     let dir = Directory {
-        users: when(names_users, list_users(graph)).await?,
+        users: if names_users {
+            list_users(graph).await?
+        } else {
+            Vec::new()
+        },
         groups: groups.iter().filter_map(group_entry).collect(),
         locations,
         strengths,
@@ -363,18 +408,20 @@ pub async fn fetch_state(
             .collect();
         state.existing.insert(TemplateKind::Group, existing);
     }
-    for kind in intune_kinds {
-        let existing = intune::existing(graph, kind, &dir).await?;
+    for (kind, listed) in intune_lists {
+        let existing = intune::existing(graph, kind, listed, &dir).await?;
         state.existing.insert(kind.clone(), existing);
     }
+    // Open kinds with a Graph target: their target collections.
+    graph_objects::fill_state(graph, templates, &mut state).await?;
     Ok(state)
 }
 
 // ---------------------------------------------------------------------------------------
 // Applying
 
-/// Reads the directory `plan` needs, concurrently: every listing that failed is named in
-/// the error.
+/// Reads the directory `plan` needs, its listings' first pages in one `$batch` (see the
+/// module docs): every listing that failed is named in the error.
 async fn read_directory(
     graph: &TenantGraph,
     plan: &Plan,
@@ -413,24 +460,30 @@ async fn read_directory(
             .iter()
             .any(|i| intune::needs(&i.kind).1 && writes(&i.action));
 
-    let (users, groups, locations, strengths, filters, reusable) = futures::join!(
-        when(need_users, list_users(graph)),
-        async {
-            when(need_groups, list_groups(graph))
-                .await
-                .map(|g| g.iter().filter_map(group_entry).collect::<Vec<_>>())
-        },
-        when(need_locations, list_locations(graph)),
-        when(need_ca, list_strengths(graph)),
-        when(
-            need_filters,
-            intune::list_entries(graph, IntuneKind::AssignmentFilter)
-        ),
-        when(
-            need_reusable,
-            intune::list_entries(graph, IntuneKind::ReusableSetting)
-        ),
-    );
+    let mut reads = Reads::new(graph);
+    let users = reads.add_if(need_users, || users_listing(graph));
+    let groups = reads.add_if(need_groups, || groups_listing(graph));
+    let locations = reads.add_if(need_locations, || {
+        graph.conditional_access().named_locations()
+    });
+    let strengths = reads.add_if(need_ca, || {
+        graph.conditional_access().authentication_strengths()
+    });
+    let filters = reads.add_if(need_filters, || {
+        intune::entries_listing(graph, IntuneKind::AssignmentFilter)
+    });
+    let reusable = reads.add_if(need_reusable, || {
+        intune::entries_listing(graph, IntuneKind::ReusableSetting)
+    });
+    let mut answers = reads.send().await;
+    let users = answers.take(users).map(user_entries);
+    let groups = answers
+        .take(groups)
+        .map(|g| g.iter().filter_map(group_entry).collect::<Vec<_>>());
+    let locations = answers.take(locations).map(location_entries);
+    let strengths = answers.take(strengths).map(strength_entries);
+    let filters = answers.take(filters).map(intune::entries);
+    let reusable = answers.take(reusable).map(intune::entries);
     let mut read_errors = Vec::new();
     let mut take = |what: &str, r: Result<Vec<Entry>, cipp_core::Error>| match r {
         Ok(v) => v,
@@ -517,7 +570,12 @@ pub async fn apply(graph: &TenantGraph, plan: &Plan, options: &ApplyOptions) -> 
             _ => None,
         };
         let opts = if body.is_some() { &unverified } else { options };
-        let (object_id, outcome) = apply_item(graph, item, &mut dir, opts).await;
+        let (object_id, outcome) = if matches!(item.kind, TemplateKind::Other(_)) {
+            let target = plan.targets.get(&item.template_id);
+            graph_objects::apply_item(graph, item, target, options).await
+        } else {
+            apply_item(graph, item, &mut dir, opts).await
+        };
         if let Some(id) = &object_id {
             report.bindings.push(Binding {
                 template_id: item.template_id.clone(),

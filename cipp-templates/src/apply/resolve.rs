@@ -1,10 +1,8 @@
 //! The tenant's directory as names and ids: what apply maps portable names to, and what it
 //! names ids with when it reads objects back.
 
-use std::future::IntoFuture;
-
-use cipp_graph::model::Group;
-use cipp_graph::TenantGraph;
+use cipp_graph::model::{AuthenticationStrengthPolicy, Group, NamedLocation, User};
+use cipp_graph::{List, TenantGraph};
 use serde_json::Value;
 
 /// The group properties read (the portable ones, as [`crate::capture::capture_group`]).
@@ -144,18 +142,6 @@ pub(super) fn map_strings(
     }
 }
 
-/// `read` when `wanted`, else nothing (for listings run concurrently only when needed).
-pub(super) async fn when<T, F>(wanted: bool, read: F) -> Result<Vec<T>, cipp_core::Error>
-where
-    F: IntoFuture<Output = Result<Vec<T>, cipp_core::Error>>,
-{
-    if wanted {
-        read.await
-    } else {
-        Ok(Vec::new())
-    }
-}
-
 pub(super) fn group_entry(g: &Group) -> Option<Entry> {
     Some(Entry::named(
         g.id.as_ref()?.as_str(),
@@ -163,21 +149,22 @@ pub(super) fn group_entry(g: &Group) -> Option<Entry> {
     ))
 }
 
-pub(super) async fn list_groups(graph: &TenantGraph) -> Result<Vec<Group>, cipp_core::Error> {
-    graph
-        .groups()
-        .list()
-        .select(GROUP_SELECT.iter().copied())
-        .await
+/// The tenant's groups with the portable properties (`$select`).
+pub(super) fn groups_listing(graph: &TenantGraph) -> List<Group> {
+    graph.groups().list().select(GROUP_SELECT.iter().copied())
 }
 
-pub(super) async fn list_users(graph: &TenantGraph) -> Result<Vec<Entry>, cipp_core::Error> {
-    let users = graph
+/// The tenant's users with what names them (`$select` of id, display name and UPN).
+pub(super) fn users_listing(graph: &TenantGraph) -> List<User> {
+    graph
         .users()
         .list()
         .select(["id", "displayName", "userPrincipalName"])
-        .await?;
-    Ok(users
+}
+
+/// Users as entries (by id, display name and UPN).
+pub(super) fn user_entries(users: Vec<User>) -> Vec<Entry> {
+    users
         .into_iter()
         .filter_map(|u| {
             Some(Entry {
@@ -186,26 +173,26 @@ pub(super) async fn list_users(graph: &TenantGraph) -> Result<Vec<Entry>, cipp_c
                 upn: u.user_principal_name.unwrap_or_default(),
             })
         })
-        .collect())
+        .collect()
 }
 
-pub(super) async fn list_locations(graph: &TenantGraph) -> Result<Vec<Entry>, cipp_core::Error> {
-    let all = graph.conditional_access().named_locations().await?;
-    Ok(all
-        .into_iter()
+/// Every user of the tenant, as entries (an ordinary paged listing).
+pub(super) async fn list_users(graph: &TenantGraph) -> Result<Vec<Entry>, cipp_core::Error> {
+    Ok(user_entries(users_listing(graph).await?))
+}
+
+/// Named locations as entries.
+pub(super) fn location_entries(all: Vec<NamedLocation>) -> Vec<Entry> {
+    all.into_iter()
         .map(|l| Entry::named(l.id, l.display_name))
-        .collect())
+        .collect()
 }
 
-pub(super) async fn list_strengths(graph: &TenantGraph) -> Result<Vec<Entry>, cipp_core::Error> {
-    let all = graph
-        .conditional_access()
-        .authentication_strengths()
-        .await?;
-    Ok(all
-        .into_iter()
+/// Authentication strengths as entries.
+pub(super) fn strength_entries(all: Vec<AuthenticationStrengthPolicy>) -> Vec<Entry> {
+    all.into_iter()
         .map(|s| Entry::named(s.id, s.display_name))
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
