@@ -226,6 +226,12 @@ impl Sender<'_> {
                     item.request.is_idempotent(),
                     item.request.retries_not_found(),
                 );
+                if answer.status == 429 {
+                    // The item's own workload is throttled, not just this batch: the
+                    // tenant's other requests of that workload wait too.
+                    let wait = retry_after.unwrap_or(Duration::from_secs(1 << round.min(5)));
+                    pipeline.record_throttle_of(&item.request, wait);
+                }
                 if decision == Resend::Retry && round < options.max_retry_rounds {
                     longest =
                         longest.max(retry_after.unwrap_or(Duration::from_secs(1 << round.min(5))));

@@ -289,6 +289,19 @@ impl Pipeline {
         &self.inner.clock
     }
 
+    /// Records that the service throttled what `request` targets for `delay` (a 429
+    /// answered for one item of a `$batch`): later requests of that tenant and workload
+    /// wait it out, as after a 429 answered to the request itself.
+    pub(crate) fn record_throttle_of(&self, request: &ApiRequest, delay: Duration) {
+        let (workload, partition) = Workload::of(request);
+        self.inner.throttle.record_throttle(
+            request.tenant(),
+            workload,
+            partition.as_deref(),
+            delay,
+        );
+    }
+
     /// The token cache (for diagnostics such as [`TokenCache::provider_requests`]).
     pub fn tokens(&self) -> &TokenCache {
         &self.inner.tokens

@@ -120,15 +120,16 @@ impl ReqwestTransport {
             })?,
         };
         let host = url.host_str().unwrap_or("").to_owned();
-        let mut builder = self
-            .client
-            .request(parts.method, url)
-            .headers(parts.headers);
+        // The request is built whole (no builder): the headers move in as they are
+        // instead of being merged one by one.
+        let mut outgoing = reqwest::Request::new(parts.method, url);
+        *outgoing.headers_mut() = parts.headers;
         if !body.is_empty() {
-            builder = builder.body(body);
+            *outgoing.body_mut() = Some(body.into());
         }
-        let response = builder
-            .send()
+        let response = self
+            .client
+            .execute(outgoing)
             .await
             .map_err(|e| map_reqwest_error(&host, e))?;
         Ok((response, host))

@@ -219,3 +219,36 @@ async fn batch_items_follow_the_resend_rule_per_item() {
     assert_eq!(sent(&server).await, 2);
     assert_eq!(batch_ids(&server, 1).await, ["2", "3"]);
 }
+
+/// A 429 answered to one item throttles that item's tenant and workload for the whole
+/// client, not just the batch: a request of the same workload sent right after waits
+/// (here, on a background pipeline, is refused as throttled without being sent), and
+/// another tenant is not held back.
+#[tokio::test]
+async fn a_throttled_item_throttles_its_workload_for_the_tenant() {
+    let (server, graph) = client().await;
+    let answer = batch_answer(|_, id| {
+        json!({"id": id, "status": 429, "headers": {"Retry-After": "120"},
+               "body": {"error": {"code": "TooManyRequests", "message": "Please retry again later."}}})
+    });
+    on(&server, BATCH).times(1).respond(answer).await;
+    let other = format!("GET /v1.0/users/{}", uid(3));
+    on(&server, &other).times(1).reply(200, json!({"id": uid(3)})).await;
+    let t = tenant();
+    let ops = vec![users::get(&t, &user(1), &[])];
+    let no_resend = BatchOptions { max_retry_rounds: 0, ..Default::default() };
+    let results = batch::run(graph.pipeline(), &t, ops, &no_resend).await.unwrap();
+    let e = results[0].as_ref().unwrap_err();
+    assert_eq!(e.as_api().unwrap().status.as_u16(), 429, "{e}");
+    let background = graph.pipeline().background(Duration::from_secs(1));
+    let same = users::get(&t, &user(2), &[]).into_parts().0;
+    match background.send(same).await {
+        Err(cipp_core::Error::Throttled { retry_after, .. }) => {
+            assert!(retry_after > Duration::from_secs(100), "{retry_after:?}");
+        }
+        other => panic!("expected Throttled, got {:?}", other.map(|r| r.status)),
+    }
+    let other_tenant = users::get(&tid("fabrikam.onmicrosoft.com"), &user(3), &[]).into_parts().0;
+    assert!(background.send(other_tenant).await.is_ok());
+    assert_eq!(sent(&server).await, 2, "the throttled tenant's request was never sent");
+}
