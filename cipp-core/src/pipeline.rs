@@ -366,6 +366,29 @@ impl Pipeline {
     /// so ([`Error::outcome_unknown`]). The whole call, retries included, is bounded by
     /// the deadline ([`PipelineBuilder::deadline`], [`ApiRequest::deadline`]).
     pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        self.send_within_deadline(&request, false)
+            .await
+            .map(Answer::buffered)
+    }
+
+    /// Like [`Pipeline::send`], but returns a successful response as soon as its status
+    /// and headers have arrived; its body is read from [`Streamed::chunks`] as it arrives
+    /// (with [`Transport::send_streamed`]). Retries, token refresh and throttling are
+    /// those of [`Pipeline::send`] up to the response head; an error status's body is
+    /// read whole, as `send` does. The deadline covers the wait for the head; reading the
+    /// body is bounded by the transport's own timeout.
+    pub async fn send_streamed(&self, request: ApiRequest) -> Result<Streamed, Error> {
+        self.send_within_deadline(&request, true)
+            .await
+            .map(Answer::streamed)
+    }
+
+    /// [`Pipeline::send_inner`] inside the request's span and within its deadline.
+    async fn send_within_deadline(
+        &self,
+        request: &ApiRequest,
+        stream: bool,
+    ) -> Result<Answer, Error> {
         // Formatted only when a subscriber records the span: no cost otherwise.
         let path = crate::redact::PathDisplay {
             path: request.path(),
@@ -380,39 +403,10 @@ impl Pipeline {
             attempts = tracing::field::Empty,
         );
         let deadline = request.deadline_override().unwrap_or(self.inner.deadline);
-        let sent = self.send_inner(&request, false).instrument(span);
+        let sent = self.send_inner(request, stream).instrument(span);
         match tokio::time::timeout(deadline, sent).await {
-            Ok(Ok(answer)) => Ok(answer.buffered()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(deadline_error(&request, deadline)),
-        }
-    }
-
-    /// Like [`Pipeline::send`], but returns a successful response as soon as its status
-    /// and headers have arrived; its body is read from [`Streamed::chunks`] as it arrives
-    /// (with [`Transport::send_streamed`]). Retries, token refresh and throttling are
-    /// those of [`Pipeline::send`] up to the response head; an error status's body is
-    /// read whole, as `send` does. The deadline covers the wait for the head; reading the
-    /// body is bounded by the transport's own timeout.
-    pub async fn send_streamed(&self, request: ApiRequest) -> Result<Streamed, Error> {
-        let path = crate::redact::PathDisplay {
-            path: request.path(),
-            personal_data: self.inner.log_personal_data,
-        };
-        let span = tracing::info_span!(
-            "cipp.request",
-            tenant = %request.tenant(),
-            method = %request.method(),
-            path = %path,
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-        );
-        let deadline = request.deadline_override().unwrap_or(self.inner.deadline);
-        let sent = self.send_inner(&request, true).instrument(span);
-        match tokio::time::timeout(deadline, sent).await {
-            Ok(Ok(answer)) => Ok(answer.streamed()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(deadline_error(&request, deadline)),
+            Ok(answer) => answer,
+            Err(_) => Err(deadline_error(request, deadline)),
         }
     }
 

@@ -18,31 +18,8 @@ use cipp_scheduler::task::{Lease, NewTask, Target, TaskState};
 use cipp_scheduler::SchedulerError;
 use serde_json::{json, Value};
 
-fn config() -> String {
-    std::env::var("CIPP_PG")
-        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
-}
-
-/// A fresh schema per test, or `None` when no server is reachable outside CI.
-async fn schema() -> Option<String> {
-    let name = format!("cipp_t_{}", uuid::Uuid::new_v4().simple());
-    match tokio_postgres::connect(&config(), tokio_postgres::NoTls).await {
-        Ok(_) => Some(name),
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "CI=true but PostgreSQL is unreachable at `{}`: {e}",
-                    config()
-                );
-            }
-            eprintln!(
-                "SKIPPED: no PostgreSQL at `{}` ({e}); set CI=true to make this a failure",
-                config()
-            );
-            None
-        }
-    }
-}
+mod stores;
+use stores::{config, drop_schema, schema};
 
 /// Counts runs per task and catches two runs of one task at the same time.
 #[derive(Default)]
@@ -80,15 +57,6 @@ impl Command for Counter {
     }
     fn validate(&self, _: &Value) -> Result<(), String> {
         Ok(())
-    }
-}
-
-async fn drop_schema(schema: &str) {
-    if let Ok((client, conn)) = tokio_postgres::connect(&config(), tokio_postgres::NoTls).await {
-        tokio::spawn(conn);
-        let _ = client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await;
     }
 }
 
