@@ -257,3 +257,50 @@ async fn throttling_per_tenant_and_workload_inside_batches_and_out() {
     assert_eq!(before.elapsed(), Duration::ZERO);
     let _ = Utc::now();
 }
+
+/// The typed `$filter` builder's `in`, lambdas over bare GUIDs and `all` are answered by
+/// the simulator as Graph answers them.
+#[tokio::test]
+async fn typed_filters_with_in_guid_lambdas_and_all() {
+    use cipp_graph::filter::{Prop, Value};
+    let (_sim, _graph, t, _) = setup();
+    let users = t.users();
+    for upn in ["in.one@contoso.com", "in.two@contoso.com", "in.three@contoso.com"] {
+        users.create(&hire(upn, Some("GB"))).await.unwrap();
+    }
+    let upn_prop = Prop::new("userPrincipalName").unwrap();
+    let two = upn_prop.is_in(["in.one@contoso.com", "IN.TWO@contoso.com"]).unwrap();
+    let listed: Vec<_> = users.list().query(Query::new().filter(two)).collect().await.unwrap();
+    let mut upns: Vec<_> = listed.iter().filter_map(|u| u.user_principal_name.clone()).collect();
+    upns.sort();
+    assert_eq!(upns, ["in.one@contoso.com", "in.two@contoso.com"]);
+
+    let sku = uuid::Uuid::parse_str(cipp_sim::scenario::SKU_BUSINESS_PREMIUM).unwrap();
+    let licensed = Prop::new("assignedLicenses")
+        .unwrap()
+        .any("x", |x| Ok(x.child("skuId")?.eq(Value::Guid(sku))))
+        .unwrap();
+    let with_licences = Query::new().select(["id", "assignedLicenses"]);
+    let all: Vec<_> = users.list().query(with_licences).collect().await.unwrap();
+    let expected = all
+        .iter()
+        .filter(|u| {
+            u.assigned_licenses
+                .iter()
+                .flatten()
+                .any(|l| l.sku_id.as_str().eq_ignore_ascii_case(&sku.to_string()))
+        })
+        .count();
+    assert!(expected > 0, "the demo tenant has licensed users");
+    let with_sku: Vec<_> =
+        users.list().query(Query::new().filter(licensed)).collect().await.unwrap();
+    assert_eq!(with_sku.len(), expected);
+
+    let unlicensed = Prop::new("assignedLicenses")
+        .unwrap()
+        .all("x", |x| Ok(x.child("skuId")?.ne(Value::Guid(sku))))
+        .unwrap();
+    let without: Vec<_> =
+        users.list().query(Query::new().filter(unlicensed)).collect().await.unwrap();
+    assert_eq!(without.len() + with_sku.len(), all.len());
+}

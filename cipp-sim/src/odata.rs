@@ -63,7 +63,11 @@ enum Expr {
     Not(Box<Expr>),
     Cmp(Operand, String, Literal),
     Func(String, Operand, String),
+    /// `operand in (value, …)`.
+    In(Operand, Vec<Literal>),
     Any(String, String, Box<Expr>),
+    /// `path/all(x: …)`: every element matches (true for an empty collection).
+    All(String, String, Box<Expr>),
 }
 
 #[derive(Debug, PartialEq, Clone)]
@@ -247,10 +251,11 @@ impl Parser {
             self.expect(Tok::Close)?;
             return Ok(Expr::Func(lower, self.operand(&prop), lit));
         }
-        if let Some(path) = word
-            .strip_suffix("/any")
-            .or_else(|| word.strip_suffix("/ANY"))
-        {
+        let lambda = word.rsplit_once('/').and_then(|(path, f)| {
+            let f = f.to_ascii_lowercase();
+            (f == "any" || f == "all").then(|| (path.to_owned(), f))
+        });
+        if let Some((path, f)) = lambda {
             self.expect(Tok::Open)?;
             let Some(Tok::Word(var)) = self.next() else {
                 return Err("Syntax error in filter: lambda needs a variable".into());
@@ -260,26 +265,49 @@ impl Parser {
             let body = self.or()?;
             self.vars.pop();
             self.expect(Tok::Close)?;
-            return Ok(Expr::Any(path.to_owned(), var, Box::new(body)));
+            return Ok(if f == "any" {
+                Expr::Any(path, var, Box::new(body))
+            } else {
+                Expr::All(path, var, Box::new(body))
+            });
         }
         let left = self.operand(&word);
         let Some(Tok::Word(op)) = self.next() else {
             return Err(format!("Syntax error in filter after `{word}`"));
         };
         let op = op.to_ascii_lowercase();
+        if op == "in" {
+            self.expect(Tok::Open)?;
+            let mut values = Vec::new();
+            loop {
+                values.push(self.value()?);
+                match self.next() {
+                    Some(Tok::Comma) => {}
+                    Some(Tok::Close) => break,
+                    other => {
+                        return Err(format!(
+                            "Syntax error in filter: expected `,` or `)` in the list of `in`, found {other:?}"
+                        ))
+                    }
+                }
+            }
+            return Ok(Expr::In(left, values));
+        }
         if !matches!(op.as_str(), "eq" | "ne" | "gt" | "ge" | "lt" | "le") {
             return Err(format!("Unsupported or invalid query filter clause specified for property '{word}': operator '{op}'"));
         }
-        let lit = match self.next() {
-            Some(Tok::Str(s)) => Literal::Str(s),
-            Some(Tok::Word(w)) => literal(&w)?,
-            other => {
-                return Err(format!(
-                    "Syntax error in filter: expected a value, found {other:?}"
-                ))
-            }
-        };
+        let lit = self.value()?;
         Ok(Expr::Cmp(left, op, lit))
+    }
+    /// A literal: a quoted string or a bare word (number, boolean, null, time, GUID).
+    fn value(&mut self) -> Result<Literal, String> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Literal::Str(s)),
+            Some(Tok::Word(w)) => literal(&w),
+            other => Err(format!(
+                "Syntax error in filter: expected a value, found {other:?}"
+            )),
+        }
     }
     fn operand(&self, word: &str) -> Operand {
         let (head, rest) = match word.split_once('/') {
@@ -307,7 +335,21 @@ fn literal(w: &str) -> Result<Literal, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(w) {
         return Ok(Literal::Time(t.with_timezone(&chrono::Utc)));
     }
+    if is_guid(w) {
+        // An Edm.Guid literal is written bare; it compares like the id string it is.
+        return Ok(Literal::Str(w.to_owned()));
+    }
     Err(format!("Invalid literal `{w}` in filter"))
+}
+
+/// Whether `w` is a GUID written `8-4-4-4-12` in hexadecimal.
+fn is_guid(w: &str) -> bool {
+    let parts: Vec<&str> = w.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Sorts `items` by an `$orderby` list (`displayName`, `createdDateTime desc`, several
@@ -396,6 +438,16 @@ fn compare(v: &Value, op: &str, lit: &Literal) -> bool {
     }
 }
 
+/// `path` on the item, or on a lambda variable when it starts with one (`t/roles`).
+fn lookup_in<'a>(item: &'a Value, env: &[(String, &'a Value)], path: &str) -> &'a Value {
+    let (head, rest) = path.split_once('/').unwrap_or((path, ""));
+    match env.iter().rev().find(|(n, _)| n == head) {
+        Some((_, base)) if rest.is_empty() => base,
+        Some((_, base)) => lookup(base, rest),
+        None => lookup(item, path),
+    }
+}
+
 fn eval(e: &Expr, item: &Value, env: &[(String, &Value)]) -> bool {
     let resolve = |o: &Operand| -> Value {
         match o {
@@ -429,14 +481,30 @@ fn eval(e: &Expr, item: &Value, env: &[(String, &Value)]) -> bool {
                 _ => s.contains(&l),
             }
         }
-        Expr::Any(path, var, body) => match lookup(item, path) {
-            Value::Array(xs) => xs.iter().any(|x| {
+        Expr::In(o, values) => {
+            let v = resolve(o);
+            values.iter().any(|lit| compare(&v, "eq", lit))
+        }
+        Expr::Any(path, var, body) | Expr::All(path, var, body) => {
+            // A collection the stored object lacks is an empty one (Graph always has
+            // collection properties, `[]` when empty).
+            let empty = Vec::new();
+            let xs = match lookup_in(item, env, path) {
+                Value::Array(xs) => xs,
+                Value::Null => &empty,
+                _ => return false,
+            };
+            let each = |x: &Value| {
                 let mut env2: Vec<(String, &Value)> = env.to_vec();
                 env2.push((var.clone(), x));
                 eval(body, item, &env2)
-            }),
-            _ => false,
-        },
+            };
+            if matches!(e, Expr::Any(..)) {
+                xs.iter().any(each)
+            } else {
+                xs.iter().all(each)
+            }
+        }
     }
 }
 
@@ -472,7 +540,8 @@ impl Filter {
                 Expr::Not(_) => true,
                 Expr::Cmp(_, op, _) => op == "ne",
                 Expr::Func(f, _, _) => f == "endswith",
-                Expr::Any(_, _, b) => adv(b),
+                Expr::In(..) => false,
+                Expr::Any(_, _, b) | Expr::All(_, _, b) => adv(b),
             }
         }
         adv(&self.0)
@@ -539,13 +608,50 @@ mod tests {
             .matches(&g));
     }
 
+    #[test]
+    fn in_all_and_bare_guids() {
+        let g = json!({"id": "8A6A5F3E-1111-4222-8333-944444444444", "mailNickname": "sales",
+            "groupTypes": ["Unified"], "members": [{"id": "a", "roles": ["x"]}, {"id": "b", "roles": ["x", "y"]}]});
+        assert!(Filter::parse("mailNickname in ('hr', 'Sales')")
+            .unwrap()
+            .matches(&g));
+        assert!(!Filter::parse("mailNickname in ('hr')").unwrap().matches(&g));
+        assert!(Filter::parse("id eq 8a6a5f3e-1111-4222-8333-944444444444")
+            .unwrap()
+            .matches(&g));
+        assert!(Filter::parse(
+            "id in (00000000-0000-0000-0000-000000000000, 8a6a5f3e-1111-4222-8333-944444444444)"
+        )
+        .unwrap()
+        .matches(&g));
+        assert!(
+            Filter::parse("groupTypes/any(c:c in ('Unified', 'DynamicMembership'))")
+                .unwrap()
+                .matches(&g)
+        );
+        assert!(Filter::parse("members/all(m:m/roles/any(r:r eq 'x'))")
+            .unwrap()
+            .matches(&g));
+        assert!(!Filter::parse("members/all(m:m/roles/any(r:r eq 'y'))")
+            .unwrap()
+            .matches(&g));
+        assert!(Filter::parse("missing/all(m:m eq 'x')")
+            .unwrap()
+            .matches(&json!({"missing": []})));
+        assert!(Filter::parse("absent/all(m:m eq 'x')").unwrap().matches(&g));
+        assert!(!Filter::parse("absent/any(m:m eq 'x')").unwrap().matches(&g));
+        assert!(Filter::parse("mailNickname in ()").is_err());
+        assert!(Filter::parse("mailNickname in ('a' 'b')").is_err());
+        assert!(Filter::parse("id eq 8a6a5f3e-1111").is_err());
+    }
+
     proptest::proptest! {
         #[test]
         fn filters_parse_or_refuse_without_panicking(
             text in proptest::prop_oneof![
                 "\\PC{0,120}",
                 "[a-zA-Z/]{1,12} (eq|ne|gt|ge|lt|le) ('[^']{0,10}'|[0-9]{1,5}|true|null)( (and|or) [a-z]{1,5} eq 'x'){0,5}",
-                "(\\(|not |startswith\\(|[a-z]{1,4}/any\\([a-z]:){0,40}[a-z]{1,4} eq 'x'(\\)){0,40}",
+                "(\\(|not |startswith\\(|[a-z]{1,4}/(any|all)\\([a-z]:){0,40}[a-z]{1,4} (eq 'x'|in \\(('x'|1|[0-9a-f-]{1,36})(, ?'y'){0,3}\\)?)(\\)){0,40}",
             ],
         ) {
             if let Ok(f) = Filter::parse(&text) {
