@@ -296,11 +296,23 @@ async fn a_standards_template_deploys_several_templates_one_result_each() {
     assert!(tpl.validate(&c).is_empty());
     let res = resolve(&[tpl], &[TENANT], &[], &c);
     assert_eq!(res.assignments.len(), 2);
+    let before = sim.log().entries().len();
     let r = run_tenant(&target(&sim), &res.assignments, now()).await;
     let keys: Vec<_> = r.iter().map(|x| x.key.template.clone().unwrap()).collect();
     assert_eq!(keys, ["group-admins", "group-helpdesk"]);
     assert!(r.iter().all(|x| x.status == Status::Remediated), "{r:?}");
     assert_eq!(helpdesk_groups(&sim).len(), 2);
+    // The checks and remediations of both standards share one organization read; each
+    // remediated standard's proof re-reads what it reads (one more each). Before the
+    // shared read, every check, plan and re-check read it (10 here).
+    let org_reads = sim.log().entries()[before..]
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.ends_with("/organization"))
+        .count();
+    assert_eq!(
+        org_reads, 3,
+        "one shared read, and one per remediation's proof"
+    );
 }
 
 #[tokio::test]

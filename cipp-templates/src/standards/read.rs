@@ -36,6 +36,9 @@ pub enum GraphListing {
     /// role, users by `userPrincipalName`, role-assignable groups by id (their members
     /// through [`GraphListing::GroupMembers`]).
     RoleAssignments,
+    /// The tenant's `organization` (one object: its id, name and verified domains), for
+    /// the replacement variables of template standards.
+    Organization,
     /// The direct members of a group, by the group's object id (`groups/{id}/members`;
     /// role-assignable groups cannot hold other groups, so direct members are all of them).
     GroupMembers(String),
@@ -322,6 +325,7 @@ async fn fetch_list(target: &TenantTarget, read: &Read) -> Result<Value, Error> 
     match listing {
         GraphListing::SubscribedSkus => to_array(dir.subscribed_skus().await?),
         GraphListing::Domains => to_array(dir.domains().await?),
+        GraphListing::Organization => to_array(vec![dir.organization().await?]),
         GraphListing::EnabledUsers => to_array(
             target
                 .graph

@@ -32,10 +32,11 @@ use crate::plan::{Action, CaState, Plan, PlanOptions};
 use crate::standards::model::{
     Category, Check, Impact, Mode, Standard, StandardMeta, TenantTarget,
 };
-use crate::standards::read::{Read, Snapshot};
+use crate::standards::read::{GraphListing, Read, Snapshot};
 use crate::store::TemplateStore;
 use crate::template::{Template, TemplateKind};
 use crate::variables::{TenantContext, Variables};
+use cipp_graph::model::Organization;
 
 use super::Catalogue;
 
@@ -278,6 +279,36 @@ pub fn register(catalogue: &mut Catalogue, store: Arc<dyn TemplateStore>, variab
     }
 }
 
+/// The tenant's organization, read once per tenant for every template standard.
+const ORGANIZATION: Read = Read::GraphList(GraphListing::Organization);
+
+/// The tenant's organization from the run's shared reads, or read now when the snapshot
+/// does not hold it (a standard called outside the engine). A failed shared read is that
+/// error, not read again.
+async fn organization(snapshot: &Snapshot, target: &TenantTarget) -> Result<Organization, Error> {
+    if !snapshot.contains(&ORGANIZATION) {
+        return target.graph.directory().organization().await;
+    }
+    let org = snapshot
+        .get(&ORGANIZATION)?
+        .get(0)
+        .cloned()
+        .ok_or_else(|| {
+            Error::protocol(
+                Some(target.graph.id().clone()),
+                "get organization",
+                "Graph returned no organization object",
+            )
+        })?;
+    serde_json::from_value(org).map_err(|e| {
+        Error::protocol(
+            Some(target.graph.id().clone()),
+            "get organization",
+            format!("the organization object does not read: {e}"),
+        )
+    })
+}
+
 fn plan_error(e: PlanTenantError) -> Error {
     match e {
         PlanTenantError::State(ApplyError::Service(e)) => e,
@@ -291,6 +322,7 @@ impl TemplateStandard {
     async fn prepare(
         &self,
         settings: &Settings,
+        snapshot: &Snapshot,
         target: &TenantTarget,
     ) -> Result<(Vec<Template>, PlanOptions), Error> {
         let id = settings.template().unwrap_or_default();
@@ -315,7 +347,7 @@ impl TemplateStandard {
                 ),
             ));
         }
-        let org = target.graph.directory().organization().await?;
+        let org = organization(snapshot, target).await?;
         let tenant_id = TenantId::parse(&org.id).unwrap_or_else(|_| target.graph.id().clone());
         let mut tenant = Tenant::new(tenant_id);
         tenant.default_domain = org.default_domain().map(str::to_owned);
@@ -394,9 +426,10 @@ impl TemplateStandard {
     async fn plan(
         &self,
         settings: &Settings,
+        snapshot: &Snapshot,
         target: &TenantTarget,
     ) -> Result<(Vec<Template>, PlanOptions, Plan), Error> {
-        let (templates, options) = self.prepare(settings, target).await?;
+        let (templates, options) = self.prepare(settings, snapshot, target).await?;
         let mut plan = plan_tenant(&target.graph, &target.exchange, &templates, &[], &options)
             .await
             .map_err(plan_error)?;
@@ -461,7 +494,8 @@ impl Standard for TemplateStandard {
     }
 
     fn reads(&self, _settings: &Value) -> Vec<Read> {
-        Vec::new()
+        // Read once per tenant and shared by every template standard of the run.
+        vec![ORGANIZATION]
     }
 
     fn check(&self, _settings: &Value, _snapshot: &Snapshot) -> Result<Check, Error> {
@@ -474,11 +508,11 @@ impl Standard for TemplateStandard {
     async fn check_in_tenant(
         &self,
         settings: &Value,
-        _snapshot: &Snapshot,
+        snapshot: &Snapshot,
         target: &TenantTarget,
     ) -> Result<Check, Error> {
         let s = Settings::parse(&self.meta, settings)?;
-        let (templates, _) = self.prepare(&s, target).await?;
+        let (templates, _) = self.prepare(&s, snapshot, target).await?;
         let key = (
             target.graph.id().as_str().to_ascii_lowercase(),
             s.template().unwrap_or_default().to_owned(),
@@ -498,7 +532,7 @@ impl Standard for TemplateStandard {
                 return Ok(Check::evaluated(same.clone(), same));
             }
         }
-        let (_, _, plan) = self.plan(&s, target).await?;
+        let (_, _, plan) = self.plan(&s, snapshot, target).await?;
         let (current, expected) = plan_drift(&plan);
         let compliant =
             crate::standards::compare::differences(&current, &expected, true).is_empty();
@@ -510,11 +544,11 @@ impl Standard for TemplateStandard {
     async fn remediate(
         &self,
         settings: &Value,
-        _snapshot: &Snapshot,
+        snapshot: &Snapshot,
         target: &TenantTarget,
     ) -> Result<(), Error> {
         let s = Settings::parse(&self.meta, settings)?;
-        let (templates, options, plan) = self.plan(&s, target).await?;
+        let (templates, options, plan) = self.plan(&s, snapshot, target).await?;
         let choice = if s.disable_sd {
             SecurityDefaults::DisableWhenReplaced
         } else {
