@@ -2,8 +2,9 @@
 //! authentication methods policy and each method's configuration, security defaults, the
 //! admin consent request policy, the cross-tenant access default, the default app
 //! management policy, the device registration policy, the external identities policy,
-//! directory settings (`groupSettings`), a domain's password policy and the includes of a
-//! permission grant policy.
+//! directory settings (`groupSettings`), a domain's password policy, the includes of a
+//! permission grant policy and the organization's people insights settings (the daily
+//! Viva Insights / briefing reports).
 //!
 //! Each is a [`GraphSetting`]: where it lives (`path`), how it is changed (`PATCH`, or
 //! `PUT` for the policies Graph documents as replaced whole), and the operation name used in
@@ -101,6 +102,13 @@ pub enum GraphSetting {
     /// missing policy answers 404. Read-only here: add includes with
     /// [`add_permission_grant_include`].
     PermissionGrantIncludes(String),
+    /// The organization's people insights settings (Graph's `insightsSettings`, beta
+    /// `organization/{id}/settings/peopleInsights`), by the organization's id (the tenant
+    /// GUID): `isEnabledInOrganization` (whether Viva Insights / daily briefing features
+    /// are on) and `disabledForGroup` (a group id or `null`). Reading or changing it needs
+    /// the Global Administrator role in the tenant; Graph answers 403 otherwise (see
+    /// [`explain_error`]).
+    PeopleInsights(String),
 }
 
 impl GraphSetting {
@@ -138,6 +146,10 @@ impl GraphSetting {
             GraphSetting::PermissionGrantIncludes(id) => {
                 format!("/v1.0/policies/permissionGrantPolicies/{id}/includes")
             }
+            GraphSetting::PeopleInsights(id) => format!(
+                "/beta/organization/{}/settings/peopleInsights",
+                id.to_ascii_lowercase()
+            ),
         }
     }
 
@@ -163,6 +175,7 @@ impl GraphSetting {
             GraphSetting::PermissionGrantIncludes(id) => {
                 format!("permission grant policy {id} includes")
             }
+            GraphSetting::PeopleInsights(_) => "people insights settings".into(),
             other => other
                 .path()
                 .rsplit('/')
@@ -193,6 +206,12 @@ impl GraphSetting {
             }
             GraphSetting::Domain(name) => check_domain(name),
             GraphSetting::PermissionGrantIncludes(id) => check_policy_id(id),
+            GraphSetting::PeopleInsights(id) => crate::op::guid(
+                "organization id",
+                id,
+                "an organization id (the tenant's GUID, as `organization` answers its `id`)",
+            )
+            .map(drop),
             _ => Ok(()),
         }
     }
@@ -201,6 +220,38 @@ impl GraphSetting {
 impl fmt::Display for GraphSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
+    }
+}
+
+/// The advice added to a refusal (403) of [`GraphSetting::PeopleInsights`].
+pub const PEOPLE_INSIGHTS_ADVICE: &str = "reading or changing the people insights settings needs the Global Administrator role: give the CIPP-SAM application (the partner app CIPP uses) the Global Administrator role in this tenant, then try again";
+
+/// `error` from reading or changing `setting`, with what to do added where Graph's own
+/// answer does not say it: a refusal (403) of [`GraphSetting::PeopleInsights`] ("Tenant
+/// admin role is required") carries [`PEOPLE_INSIGHTS_ADVICE`] in its detail, keeping its
+/// status, code and request id. Any other error is returned as it is.
+///
+/// ```
+/// use cipp_graph::settings::{explain_error, GraphSetting};
+/// let e = cipp_core::Error::Config("x".into());
+/// let s = GraphSetting::PeopleInsights("00000000-0000-0000-0000-000000000001".into());
+/// assert_eq!(explain_error(&s, e).to_string(), "configuration: x");
+/// ```
+pub fn explain_error(setting: &GraphSetting, error: Error) -> Error {
+    match (setting, error) {
+        (GraphSetting::PeopleInsights(_), Error::Api(mut api))
+            if api.status == http::StatusCode::FORBIDDEN =>
+        {
+            let detail = match api.detail.take() {
+                Some(d) if !d.is_empty() && d != api.message => {
+                    format!("{d}; {PEOPLE_INSIGHTS_ADVICE}")
+                }
+                _ => PEOPLE_INSIGHTS_ADVICE.to_owned(),
+            };
+            api.detail = Some(detail);
+            Error::Api(api)
+        }
+        (_, other) => other,
     }
 }
 
@@ -614,6 +665,10 @@ mod tests {
         assert!(get(&t(), &bad_domain).is_err());
         let bad_policy = GraphSetting::PermissionGrantIncludes("a/b".into());
         assert!(get(&t(), &bad_policy).is_err());
+        let bad_org = GraphSetting::PeopleInsights("contoso.onmicrosoft.com".into());
+        let err = get(&t(), &bad_org).unwrap_err();
+        assert!(err.to_string().contains("organization id"), "{err}");
+        assert!(update(&t(), &bad_org, &json!({"isEnabledInOrganization": false})).is_err());
         assert!(update(
             &t(),
             &GraphSetting::DirectorySettings,

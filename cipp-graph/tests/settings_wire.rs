@@ -7,19 +7,21 @@
 //! (beta), "Create/Update adminConsentRequestPolicy", "Update crossTenantAccessPolicyConfigurationDefault",
 //! "Update tenantAppManagementPolicy", "Update deviceRegistrationPolicy" (beta), "Update
 //! externalIdentitiesPolicy" (beta), "Create/Update groupSetting", "Update domain", "Create
-//! permissionGrantPolicy", "Create permissionGrantConditionSet in includes", "Update device".
+//! permissionGrantPolicy", "Create permissionGrantConditionSet in includes", "Update device",
+//! "Get/Update insightsSettings" (beta, `organization/{id}/settings/peopleInsights`).
 
 mod common;
 
 use cipp_graph::settings::{
-    directory_setting, directory_setting_change, GraphSetting, GROUP_UNIFIED_SETTINGS,
-    PASSWORD_RULE_SETTINGS,
+    directory_setting, directory_setting_change, explain_error, GraphSetting,
+    GROUP_UNIFIED_SETTINGS, PASSWORD_RULE_SETTINGS,
 };
 use common::{contoso, ids, nothing_sent, on};
 use serde_json::{json, Value};
 
 const SETTING_ID: &str = "0c4cb2fa-4ab5-4c1f-a4c9-1ac59c2d5b12";
 const DEVICE_ID: &str = "6a59ea83-02bd-468f-a40b-f2c3d1821983";
+const ORG_ID: &str = "84841066-274d-4ec0-a5c1-276be684bdd3";
 
 /// One object: where it is read, how it is changed and with which body.
 struct Case {
@@ -131,6 +133,76 @@ async fn every_object_is_read_and_changed_with_its_own_request() {
         t.settings().update(&case.setting, &case.body).await.unwrap();
         assert_eq!(common::sent(&server).await, 2, "{name}");
     }
+}
+
+#[tokio::test]
+async fn people_insights_are_read_and_patched_at_the_organization_path() {
+    let (server, t) = contoso().await;
+    let path = format!("/beta/organization/{ORG_ID}/settings/peopleInsights");
+    let answer = json!({
+        "@odata.context": format!("https://graph.microsoft.com/beta/$metadata#organization('{ORG_ID}')/settings/peopleInsights/$entity"),
+        "isEnabledInOrganization": true, "disabledForGroup": null});
+    on(&server, &format!("GET {path}")).reply(200, answer.clone()).await;
+    on(&server, &format!("PATCH {path}"))
+        .header("content-type", "application/json")
+        .body(json!({"isEnabledInOrganization": false}))
+        .reply(204, Value::Null)
+        .await;
+    // The id is sent lower case, however it was given.
+    let setting = GraphSetting::PeopleInsights(ORG_ID.to_uppercase());
+    assert_eq!(setting.path(), path);
+    assert_eq!(setting.update_method(), http::Method::PATCH);
+    assert_eq!(setting.name(), "people insights settings");
+    let read = t.settings().get(&setting).await.unwrap();
+    assert_eq!(read, answer);
+    t.settings().update(&setting, &json!({"isEnabledInOrganization": false})).await.unwrap();
+    assert_eq!(common::sent(&server).await, 2);
+    let sent = common::received(&server, "PATCH", &path).await;
+    assert_eq!(sent, json!({"isEnabledInOrganization": false}), "exactly the one property");
+}
+
+#[tokio::test]
+async fn people_insights_refused_without_global_admin_says_what_to_do() {
+    let (server, t) = contoso().await;
+    let path = format!("/beta/organization/{ORG_ID}/settings/peopleInsights");
+    on(&server, &format!("GET {path}"))
+        .fail(403, "UnknownError", "Tenant admin role is required")
+        .await;
+    let setting = GraphSetting::PeopleInsights(ORG_ID.into());
+    let err = t.settings().get(&setting).await.unwrap_err();
+    let cipp_core::Error::Api(api) = &err else { panic!("not an API error: {err:?}") };
+    assert_eq!(api.status.as_u16(), 403);
+    assert_eq!(api.code, "UnknownError");
+    assert_eq!(err.request_id(), Some("rid-1"));
+    assert!(api.message.contains("Tenant admin role is required"), "{}", api.message);
+
+    // Explained: the same error (status, code, request id) saying which role to give.
+    let explained = explain_error(&setting, err);
+    let text = explained.to_string();
+    assert!(text.contains("Global Administrator") && text.contains("CIPP-SAM"), "{text}");
+    assert!(text.contains("Tenant admin role is required"), "{text}");
+    assert_eq!(explained.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(explained.request_id(), Some("rid-1"));
+    // Other settings' errors, and other statuses, are left as they were.
+    let other = cipp_core::Error::Config("x".into());
+    assert_eq!(
+        explain_error(&GraphSetting::AuthorizationPolicy, other).to_string(),
+        "configuration: x"
+    );
+}
+
+#[tokio::test]
+async fn people_insights_need_the_organization_guid() {
+    let (server, t) = contoso().await;
+    for bad in ["contoso.onmicrosoft.com", "../users", "", "84841066-274d-4ec0-a5c1"] {
+        let setting = GraphSetting::PeopleInsights(bad.into());
+        let err = t.settings().get(&setting).await.unwrap_err();
+        assert!(matches!(err, cipp_core::Error::InvalidInput { .. }), "{bad}: {err}");
+        assert!(err.to_string().contains("organization id"), "{err}");
+        let change = json!({"isEnabledInOrganization": false});
+        assert!(t.settings().update(&setting, &change).await.is_err(), "{bad}");
+    }
+    nothing_sent(&server).await;
 }
 
 #[tokio::test]

@@ -204,6 +204,7 @@ fn cases() -> Vec<(Arc<dyn Standard>, Value, bool)> {
             true,
         ),
         (s("AntiSpamSafeList"), json!({"EnableSafeList": true}), true),
+        (s("DisableViva"), json!({}), true),
     ]
 }
 
@@ -1106,4 +1107,144 @@ async fn litigation_hold_only_for_mailboxes_whose_licence_allows_it() {
             "{upn}"
         );
     }
+}
+
+// ---- DisableViva: the organization's people insights settings (Graph, beta).
+
+const PEOPLE_INSIGHTS: &str = "/beta/organization/{id}/settings/peopleInsights";
+
+#[tokio::test]
+async fn viva_reports_are_turned_off_once_and_then_left_alone() {
+    use cipp_templates::standards::{run_tenant, Assignment, Mode, Status};
+    let sim = fresh();
+    let t = target(&sim);
+    let now = "2026-11-27T09:00:00Z".parse().unwrap();
+    let viva = standard("DisableViva");
+    assert_eq!(viva.meta().category.label(), "Exchange Standards");
+    assert_eq!(viva.meta().impact.label(), "Low Impact");
+    assert_eq!(viva.meta().label, "Disable daily Insight/Viva reports");
+    assert!(viva.meta().capabilities.is_empty(), "no licence gate");
+
+    // Report: a new tenant has people insights on.
+    let report = vec![Assignment::new(viva.clone(), json!({}), Mode::REPORT)];
+    sim.clear_log();
+    let results = run_tenant(&t, &report, now).await;
+    assert_eq!(results[0].status, Status::Drifted, "{:?}", results[0]);
+    assert_eq!(
+        results[0].current,
+        Some(json!({"isEnabledInOrganization": true}))
+    );
+    assert_eq!(
+        results[0].expected,
+        Some(json!({"isEnabledInOrganization": false}))
+    );
+    let log = sim.log();
+    assert_eq!(log.count("GET", "/v1.0/organization"), 1);
+    assert_eq!(log.count("GET", PEOPLE_INSIGHTS), 1);
+    assert!(log.writes().is_empty(), "report changes nothing");
+
+    // Remediate: one PATCH of the one property, at the organization's own id, then read
+    // back compliant.
+    let remediate = vec![Assignment::new(viva.clone(), json!({}), Mode::REMEDIATE)];
+    sim.clear_log();
+    let results = run_tenant(&t, &remediate, now).await;
+    assert_eq!(results[0].status, Status::Remediated, "{:?}", results[0]);
+    assert_eq!(
+        results[0].current,
+        Some(json!({"isEnabledInOrganization": false}))
+    );
+    let log = sim.log();
+    let patches = log.calls("PATCH", PEOPLE_INSIGHTS);
+    assert_eq!(patches.len(), 1, "{:?}", log.entries());
+    assert_eq!(patches[0].status, 204);
+    assert_eq!(log.writes().len(), 1, "{:?}", log.writes());
+    let snap = fetch_with_follow_ups(&t, &[(&*viva, &json!({}))]).await;
+    let org =
+        cipp_templates::standards::catalogue::exchange::org::DisableViva::organization_id(&snap)
+            .unwrap();
+    assert_eq!(
+        patches[0].path,
+        format!("/beta/organization/{org}/settings/peopleInsights")
+    );
+    let setting = cipp_graph::settings::GraphSetting::PeopleInsights(org.clone());
+    let now_set = t.graph.settings().get(&setting).await.unwrap();
+    assert_eq!(now_set["isEnabledInOrganization"], false);
+    assert_eq!(now_set["disabledForGroup"], Value::Null, "the rest is kept");
+    assert!(now_set["@odata.context"]
+        .as_str()
+        .is_some_and(|c| c.contains("peopleInsights")));
+
+    // Again: compliant, nothing written.
+    sim.clear_log();
+    let results = run_tenant(&t, &remediate, now).await;
+    assert_eq!(results[0].status, Status::Compliant, "{:?}", results[0]);
+    assert!(sim.log().writes().is_empty(), "{:?}", sim.log().writes());
+
+    // Another organization's settings are not this tenant's: Graph's 404.
+    let other = cipp_graph::settings::GraphSetting::PeopleInsights(
+        "0b5c7d3e-1f2a-4b6c-8d9e-0f1a2b3c4d5e".into(),
+    );
+    let err = t.graph.settings().get(&other).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    let err = t
+        .graph
+        .settings()
+        .update(&other, &json!({"isEnabledInOrganization": false}))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    // The simulator refuses what insightsSettings does not have or hold.
+    for bad in [
+        json!({"isEnabledInOrganization": "no"}),
+        json!({"nope": true}),
+    ] {
+        let err = t.graph.settings().update(&setting, &bad).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{bad}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn viva_without_global_admin_says_which_role_to_give() {
+    use cipp_sim::{FaultKind, FaultRule, FaultTrigger};
+    use cipp_templates::standards::{run_tenant, Assignment, Mode, Status};
+    let sim = fresh();
+    let t = target(&sim);
+    let now = "2026-11-27T09:00:00Z".parse().unwrap();
+    sim.add_fault(
+        FaultRule::new(
+            FaultKind::Error {
+                status: 403,
+                code: "UnknownError".into(),
+                message: "Tenant admin role is required".into(),
+            },
+            FaultTrigger::Always,
+        )
+        .on_route("*", PEOPLE_INSIGHTS),
+    );
+    let viva = standard("DisableViva");
+    sim.clear_log();
+    let results = run_tenant(
+        &t,
+        &[Assignment::new(viva.clone(), json!({}), Mode::REMEDIATE)],
+        now,
+    )
+    .await;
+    let r = &results[0];
+    assert_eq!(r.status, Status::Failed, "{r:?}");
+    let error = r.error.as_ref().expect("the error is kept");
+    assert_eq!(error.status, Some(403), "{error:?}");
+    assert!(
+        error.message.contains("Tenant admin role is required"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains("Global Administrator") && error.message.contains("CIPP-SAM"),
+        "{}",
+        error.message
+    );
+    assert!(
+        sim.log().calls("PATCH", PEOPLE_INSIGHTS).is_empty(),
+        "nothing is changed blind"
+    );
 }

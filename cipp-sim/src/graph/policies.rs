@@ -4,7 +4,9 @@
 //! default, the default app management policy, the beta device registration (`PUT`) and
 //! external identities policies, directory settings (`groupSettings`, beta `settings`) and
 //! their templates, permission grant policies and their includes, and each domain's
-//! password policy (`domains/{id}`).
+//! password policy (`domains/{id}`), and the organization's people insights settings
+//! (`organization/{id}/settings/peopleInsights`, for the tenant's own organization id
+//! only).
 //!
 //! A `PATCH` merges nested objects as Graph does (`{"defaultUserRolePermissions":
 //! {"allowedToCreateApps": false}}` keeps the other permissions) and replaces arrays; a
@@ -65,6 +67,8 @@ pub(crate) const ROUTES: &[Route] = routes![
     GET "policies/permissiongrantpolicies/{id}/includes" => list_includes,
     POST "policies/permissiongrantpolicies/{id}/includes" => add_include,
     DELETE "policies/permissiongrantpolicies/{id}/includes/{include}" => delete_include,
+    GET "organization/{id}/settings/peopleinsights" => get_people_insights,
+    PATCH "organization/{id}/settings/peopleinsights" => patch_people_insights,
 ];
 
 // ---- shared rules
@@ -144,6 +148,40 @@ fn beta_only(ctx: &Ctx<'_, '_>, segment: &str) -> Result<(), Reply> {
 
 fn policy_target(id: &str, name: &str, modified: Vec<Value>) -> Value {
     json!({"id": id, "displayName": name, "type": "Policy", "modifiedProperties": modified})
+}
+
+// ---- organization/{id}/settings/peopleInsights
+
+/// The tenant's own organization (its id is the tenant GUID), or Graph's 404.
+fn own_organization(ctx: &Ctx<'_, '_>, id: &str) -> Result<(), Reply> {
+    if id.eq_ignore_ascii_case(&ctx.t.id) {
+        Ok(())
+    } else {
+        Err(not_found(id))
+    }
+}
+
+fn get_people_insights(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    own_organization(ctx, p.get(0))?;
+    let v = ctx.t.policies.people_insights.clone();
+    let context = format!("organization('{}')/settings/peopleInsights", ctx.t.id);
+    Ok(entity(ctx, &context, v))
+}
+
+fn patch_people_insights(ctx: &mut Ctx<'_, '_>, p: &Params) -> Answer {
+    own_organization(ctx, p.get(0))?;
+    let ty = "insightsSettings";
+    let changes = ctx.req.object()?;
+    let mut next = ctx.t.policies.people_insights.clone();
+    merge(&mut next, &changes, ty, &[])?;
+    if !next["isEnabledInOrganization"].is_boolean() {
+        return Err(invalid_value("isEnabledInOrganization", ty));
+    }
+    if !(next["disabledForGroup"].is_null() || next["disabledForGroup"].is_string()) {
+        return Err(invalid_value("disabledForGroup", ty));
+    }
+    ctx.t.policies.people_insights = next;
+    Ok(Reply::empty(204))
 }
 
 // ---- authorizationPolicy

@@ -3,7 +3,8 @@
 //! configuration, the admin consent request policy, the cross-tenant access default, the
 //! default app management policy, the device registration policy (beta), the external
 //! identities policy (beta), directory settings (`groupSettings`, none in a new tenant)
-//! and their templates, permission grant policies, and each domain's password policy.
+//! and their templates, permission grant policies, each domain's password policy, and
+//! the organization's people insights settings (beta `insightsSettings`).
 //!
 //! The defaults are those Microsoft documents for a new tenant (the "Get" examples of
 //! each resource and the Entra admin center's defaults): users may create apps, security
@@ -14,7 +15,8 @@
 //! Microsoft-managed (`default`) states for the registration campaign, suspicious
 //! activity reports and system-preferred MFA; admin consent requests off; inbound trust
 //! of other tenants' MFA off; no app credential restrictions; LAPS off; no password
-//! expiry set on any domain (`null`: Microsoft's 90-day default applies). The Temporary
+//! expiry set on any domain (`null`: Microsoft's 90-day default applies); people insights
+//! (Viva Insights, daily briefing) on for everyone. The Temporary
 //! Access Pass configuration lives in [`super::Auth::tap_policy`], where the TAP
 //! operations read it. Security defaults are in [`super::ConditionalAccess`].
 
@@ -72,6 +74,9 @@ pub struct Policies {
     /// Domain name (lower case) → its password properties
     /// (`passwordValidityPeriodInDays`, `passwordNotificationWindowInDays`).
     pub domain_passwords: BTreeMap<String, Map<String, Value>>,
+    /// `organization/{id}/settings/peopleInsights` (beta `insightsSettings`):
+    /// `isEnabledInOrganization` and `disabledForGroup`.
+    pub people_insights: Value,
 }
 
 impl Default for Policies {
@@ -198,6 +203,10 @@ impl Default for Policies {
             group_settings: Vec::new(),
             permission_grant_policies: Vec::new(),
             domain_passwords: BTreeMap::new(),
+            people_insights: json!({
+                "isEnabledInOrganization": true,
+                "disabledForGroup": null
+            }),
         }
     }
 }

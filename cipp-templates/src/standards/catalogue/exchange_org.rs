@@ -1,19 +1,22 @@
 //! Standards over the organisation and transport configuration and the admin audit log:
 //! `AuditLog`, `EnableMailboxAuditing`, `EnableMailTips`, `AutoExpandArchive`,
 //! `FocusedInbox`, `SendFromAlias`, `CloudMessageRecall`, `Bookings`,
-//! `TeamsMeetingsByDefault`, `EXODirectSend` and `MessageExpiration`.
+//! `TeamsMeetingsByDefault`, `EXODirectSend` and `MessageExpiration`; and `DisableViva`,
+//! the organization's people insights settings (Graph, in CIPP's Exchange category).
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use cipp_core::Error;
+use cipp_graph::settings::{explain_error, GraphSetting};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::super::entra::{de, invalid};
 use super::{cmdlet, meta, one_of, ExoStandard};
-use crate::standards::model::{Category, Check, Impact, Standard};
-use crate::standards::read::Read;
-use crate::standards::setting::{Field, SettingStandard, Write};
+use crate::standards::model::{Category, Check, Impact, Standard, StandardMeta, TenantTarget};
+use crate::standards::read::{GraphListing, Read, Snapshot};
+use crate::standards::setting::{typed, Field, SettingStandard, Write};
 use crate::standards::NoSettings;
 
 pub(super) fn standards() -> Vec<Arc<dyn Standard>> {
@@ -30,6 +33,7 @@ pub(super) fn standards() -> Vec<Arc<dyn Standard>> {
         Arc::new(direct_send()),
         Arc::new(shorten_meetings()),
         Arc::new(message_expiration()),
+        Arc::new(DisableViva::new()),
     ]
 }
 
@@ -504,9 +508,171 @@ fn message_expiration() -> SettingStandard<MessageExpirationSettings> {
     })
 }
 
+// ---- DisableViva
+
+/// `DisableViva`: turns off the daily Viva Insights / briefing reports for the whole
+/// organization (CIPP's `Set-UserBriefingConfig` equivalent): the beta people insights
+/// settings (`organization/{id}/settings/peopleInsights`) with `isEnabledInOrganization`
+/// `false`. It reads the organization first, for its id, then the settings as a follow-up
+/// read. Reading and changing the settings needs the Global Administrator role; a refusal
+/// says to give it to the CIPP-SAM application (see [`explain_error`]).
+pub struct DisableViva {
+    meta: StandardMeta,
+}
+
+impl Default for DisableViva {
+    fn default() -> Self {
+        DisableViva::new()
+    }
+}
+
+impl DisableViva {
+    /// The standard with CIPP's metadata (no licence needed).
+    pub fn new() -> Self {
+        let mut m = meta(
+            "DisableViva",
+            Impact::Low,
+            "Disable daily Insight/Viva reports",
+            "Disables the daily viva reports for all users. This standard requires global admin permissions.",
+            &[],
+            "GET organization (its id); GET beta organization/{id}/settings/peopleInsights (isEnabledInOrganization)",
+            "PATCH beta organization/{id}/settings/peopleInsights {isEnabledInOrganization: false}",
+        );
+        m.capabilities = &[];
+        DisableViva { meta: m }
+    }
+
+    /// The first read: the tenant's organization (a one-element array).
+    pub fn organization_read() -> Read {
+        Read::GraphList(GraphListing::Organization)
+    }
+
+    /// The organization's id (the tenant GUID) from the [`DisableViva::organization_read`]
+    /// answer in `snapshot`.
+    pub fn organization_id(snapshot: &Snapshot) -> Result<String, Error> {
+        snapshot
+            .get(&Self::organization_read())?
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|o| o.get("id"))
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::protocol(
+                    None,
+                    "list organization",
+                    "the tenant's organization was answered without an id",
+                )
+            })
+    }
+
+    /// The people insights settings of the organization `id`.
+    pub fn setting(id: &str) -> GraphSetting {
+        GraphSetting::PeopleInsights(id.to_owned())
+    }
+
+    /// `isEnabledInOrganization` as read (`Null` when Graph left it out), or the error
+    /// that stopped the read, with what to do about a refusal.
+    fn enabled(snapshot: &Snapshot) -> Result<Value, Error> {
+        let setting = Self::setting(&Self::organization_id(snapshot)?);
+        match snapshot.get(&Read::Graph(setting.clone())) {
+            Ok(v) => Ok(v
+                .get("isEnabledInOrganization")
+                .cloned()
+                .unwrap_or(Value::Null)),
+            Err(e) => Err(explain_error(&setting, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Standard for DisableViva {
+    fn meta(&self) -> &StandardMeta {
+        &self.meta
+    }
+
+    fn validate(&self, settings: &Value) -> Result<(), Error> {
+        typed::<NoSettings>(&self.meta, settings).map(drop)
+    }
+
+    fn reads(&self, _: &Value) -> Vec<Read> {
+        vec![Self::organization_read()]
+    }
+
+    fn follow_up_reads(&self, _: &Value, snapshot: &Snapshot) -> Vec<Read> {
+        Self::organization_id(snapshot)
+            .map(|id| vec![Read::Graph(Self::setting(&id))])
+            .unwrap_or_default()
+    }
+
+    fn check(&self, settings: &Value, snapshot: &Snapshot) -> Result<Check, Error> {
+        self.validate(settings)?;
+        Ok(Check::evaluated(
+            json!({"isEnabledInOrganization": Self::enabled(snapshot)?}),
+            json!({"isEnabledInOrganization": false}),
+        ))
+    }
+
+    async fn remediate(
+        &self,
+        settings: &Value,
+        snapshot: &Snapshot,
+        target: &TenantTarget,
+    ) -> Result<(), Error> {
+        self.validate(settings)?;
+        let setting = Self::setting(&Self::organization_id(snapshot)?);
+        // Already off as read: nothing to send. A read that failed is no reason not to try.
+        if let Ok(Value::Bool(false)) = Self::enabled(snapshot) {
+            return Ok(());
+        }
+        target
+            .graph
+            .settings()
+            .update(&setting, &json!({"isEnabledInOrganization": false}))
+            .await
+            .map_err(|e| explain_error(&setting, e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn viva_reads_the_insights_of_the_organization_it_found() {
+        let viva = DisableViva::new();
+        let org = "84841066-274d-4ec0-a5c1-276be684bdd3";
+        assert_eq!(
+            viva.reads(&json!({})),
+            vec![DisableViva::organization_read()]
+        );
+        let mut snap = Snapshot::from_answers([(
+            DisableViva::organization_read(),
+            Ok(json!([{"id": org, "displayName": "Contoso"}])),
+        )]);
+        let setting = GraphSetting::PeopleInsights(org.into());
+        assert_eq!(
+            viva.follow_up_reads(&json!({}), &snap),
+            vec![Read::Graph(setting.clone())]
+        );
+        snap.insert(
+            Read::Graph(setting.clone()),
+            Ok(json!({"isEnabledInOrganization": true, "disabledForGroup": null})),
+        );
+        assert_eq!(
+            viva.check(&json!({}), &snap).unwrap(),
+            Check::evaluated(
+                json!({"isEnabledInOrganization": true}),
+                json!({"isEnabledInOrganization": false})
+            )
+        );
+        // No organization id: no follow-up, and the check says why.
+        let empty = Snapshot::from_answers([(DisableViva::organization_read(), Ok(json!([])))]);
+        assert!(viva.follow_up_reads(&json!({}), &empty).is_empty());
+        assert!(viva.check(&json!({}), &empty).is_err());
+        assert!(viva.meta().capabilities.is_empty());
+    }
 
     #[test]
     fn expiration_is_printed_as_exchange_prints_it() {
