@@ -30,9 +30,10 @@
 //! moment the trigger was made, so it fires at its first evaluation if the user was taken
 //! out of sync in between.
 //!
-//! A **one-shot** trigger ([`TriggeredTask::once`]) completes after it fired: later
-//! evaluations answer "no change" without reading anything (remove the task when
-//! convenient). [`UserActions::clear_immutable_id_deferred`] uses one to clear a synced
+//! A **one-shot** trigger ([`TriggeredTask::once`]) completes after it fired: the run that
+//! fired it answers [`CommandOutput::Finished`], so the task ends (`Completed`, no next
+//! run) once every tenant it targets has fired; a tenant that fired earlier answers
+//! `Finished` again without reading anything. [`UserActions::clear_immutable_id_deferred`] uses one to clear a synced
 //! user's immutable id once the user is no longer synced, which is what CIPP defers.
 //!
 //! `trigger.evaluate` checks `Identity.User.Read` (`Identity.Group.Read` for group
@@ -484,6 +485,13 @@ impl TriggerService {
             lower(handle.id().as_str())
         );
         let (mut state, version, note) = self.advance(handle, spec, &key).await?;
+        if let (Some(at), true) = (state.fired, state.pending.is_empty()) {
+            // Fired earlier (a task that ran on before this finished it): end it now.
+            return Ok(CommandOutput::Finished {
+                output: json!({"trigger": spec.trigger.name(), "firedAt": at.to_rfc3339()}),
+                message: note,
+            });
+        }
         if state.pending.is_empty() {
             return Ok(CommandOutput::NoChange(note));
         }
@@ -513,6 +521,7 @@ impl TriggerService {
                     warnings.push(message.clone());
                     ("warning", json!({"output": output, "message": message}))
                 }
+                Ok(CommandOutput::Finished { output, .. }) => ("done", output.clone()),
                 Ok(_) => ("done", Value::Null),
                 Err(CommandError::Failed(e)) => {
                     failed.push(e.message.clone());
@@ -531,7 +540,8 @@ impl TriggerService {
         }
         let fired = state.pending.len() > still.len();
         state.pending = still;
-        if spec.once && fired && state.pending.is_empty() {
+        let finished = spec.once && fired && state.pending.is_empty();
+        if finished {
             state.fired = Some(handle.cipp().clock().now());
         }
         let value = serde_json::to_value(&state)
@@ -550,7 +560,19 @@ impl TriggerService {
                 failed.join("; ")
             )));
         }
-        if warnings.is_empty() {
+        if finished {
+            // A one-shot trigger that fired is done for good: the task ends.
+            let message = format!(
+                "the one-shot trigger fired and ran `{}`{}; the task is complete",
+                spec.command,
+                if warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (with warnings: {})", warnings.join("; "))
+                }
+            );
+            Ok(CommandOutput::Finished { output, message })
+        } else if warnings.is_empty() {
             Ok(CommandOutput::Done(output))
         } else {
             Ok(CommandOutput::Warning {
@@ -590,7 +612,7 @@ impl TriggerService {
             if let Some(at) = state.fired {
                 if state.pending.is_empty() {
                     let note = format!(
-                        "the trigger fired at {} and is complete: remove the task",
+                        "the one-shot trigger fired at {} and is complete",
                         at.to_rfc3339()
                     );
                     return Ok((state, version.unwrap_or(0), note));

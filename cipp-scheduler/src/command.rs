@@ -101,6 +101,15 @@ pub enum CommandOutput {
         /// What needs attention.
         message: String,
     },
+    /// Work done for good in this tenant: the task need not run here again (a one-shot
+    /// trigger that fired). When every tenant of a run answers this, the task ends
+    /// ([`crate::task::TaskState::Completed`], no next run), recurring or not.
+    Finished {
+        /// Data for the results.
+        output: Value,
+        /// What was finished, in words.
+        message: String,
+    },
 }
 
 /// A command tasks can run.

@@ -254,6 +254,14 @@ async fn execute(
                     message,
                 });
             }
+            Ok(CommandOutput::Finished { output, message }) => {
+                let (output, truncated) = truncate(output, settings.max_result_bytes);
+                return Attempt::Done(TenantOutcome::Finished {
+                    output,
+                    truncated,
+                    message,
+                });
+            }
             Err(CommandError::Failed(e)) => {
                 return Attempt::Done(TenantOutcome::Failed { error: e })
             }
@@ -572,6 +580,12 @@ impl Engine {
                 Outcome::Ran(summary) => {
                     task.current_run = None;
                     if last {
+                        // Every tenant finished for good: no next run.
+                        let next = if crate::task::run_finishes_task(&summary.results) {
+                            None
+                        } else {
+                            next
+                        };
                         end_claim(&mut task, next);
                         writing.store(true, Ordering::SeqCst);
                     } else {

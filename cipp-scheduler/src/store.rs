@@ -336,11 +336,15 @@ pub mod rules {
     }
 
     /// Ends a shared run on its task: the state from the run's results (unless a worker
-    /// holds the task right now: its own write sets the state), and the run no longer in
-    /// progress. Returns the run's state.
+    /// holds the task right now: its own write sets the state), no next run when every
+    /// tenant finished for good ([`crate::task::run_finishes_task`]), and the run no longer
+    /// in progress. Returns the run's state.
     pub fn close_shared_run(task: &mut Task, run_id: &str, results: &[TenantResult]) -> TaskState {
         let run = TaskState::from_results(results);
         if task.lease.is_none() {
+            if crate::task::run_finishes_task(results) {
+                task.next_run = None;
+            }
             task.state = TaskState::after_run(run, task.next_run.is_some());
         }
         if task.current_run.as_deref() == Some(run_id) {

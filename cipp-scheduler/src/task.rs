@@ -127,6 +127,16 @@ pub enum TenantOutcome {
         /// What needs attention.
         message: String,
     },
+    /// Done for good: the command said the task need not run for this tenant again
+    /// ([`crate::command::CommandOutput::Finished`]).
+    Finished {
+        /// Output.
+        output: Value,
+        /// Whether the output was cut to the size limit.
+        truncated: bool,
+        /// What was finished.
+        message: String,
+    },
     /// Failed.
     Failed {
         /// The error: its message (with what to do), and the service's status, code and
@@ -172,7 +182,9 @@ impl TenantOutcome {
             }
         }
         match self {
-            TenantOutcome::Succeeded { output, .. } => count(output),
+            TenantOutcome::Succeeded { output, .. } | TenantOutcome::Finished { output, .. } => {
+                count(output)
+            }
             TenantOutcome::Warning { output, .. } => count(output).max(1),
             _ => 0,
         }
@@ -185,8 +197,20 @@ impl TenantOutcome {
             TenantOutcome::Succeeded { .. }
                 | TenantOutcome::NoChange { .. }
                 | TenantOutcome::Warning { .. }
+                | TenantOutcome::Finished { .. }
         )
     }
+
+    /// Whether the command finished its work in this tenant for good.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, TenantOutcome::Finished { .. })
+    }
+}
+
+/// Whether a run's results end its task: at least one result, and every tenant answered
+/// [`TenantOutcome::Finished`]. The task then gets no next run, recurring or not.
+pub fn run_finishes_task(results: &[TenantResult]) -> bool {
+    !results.is_empty() && results.iter().all(|r| r.outcome.is_finished())
 }
 
 /// One tenant's result of one run.

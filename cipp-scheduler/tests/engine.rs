@@ -26,6 +26,8 @@ struct Probe {
     calls: Mutex<Vec<(String, String, Option<String>)>>,
     throttled: Mutex<Vec<String>>,
     big: bool,
+    /// Tenants whose run answers "finished for good".
+    finish: Vec<String>,
 }
 
 impl Probe {
@@ -67,6 +69,12 @@ impl Command for Probe {
         }
         if self.big {
             return Ok(CommandOutput::Done(json!({"blob": "x".repeat(200_000)})));
+        }
+        if self.finish.contains(&ctx.tenant) {
+            return Ok(CommandOutput::Finished {
+                output: json!({"tenant": ctx.tenant}),
+                message: "fired".into(),
+            });
         }
         Ok(CommandOutput::Done(json!({"tenant": ctx.tenant})))
     }
@@ -281,6 +289,51 @@ async fn honest_states_from_per_tenant_outcomes() {
     let stored = r.engine.store().get(&t.id).await.unwrap().unwrap();
     assert_eq!(stored.state, TaskState::FailedRecurring);
     assert_eq!(stored.state.cipp_name(), "Failed - Planned");
+}
+
+/// A recurring task ends (Completed, no next run) once every tenant of a run answers
+/// "finished"; while one tenant still has work it keeps its schedule. The finished
+/// outcome is stored with the results (SQLite) and counts as success.
+#[tokio::test]
+async fn a_run_where_every_tenant_finished_ends_a_recurring_task() {
+    let probe = Probe {
+        finish: vec!["a.com".into(), "b.com".into()],
+        ..Default::default()
+    };
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let r = rig_with(store, probe);
+    // Two of three tenants finished: the task keeps its daily schedule.
+    let (t, run) = run_one(&r, task("trigger", r.clock.now(), "1d", all())).await;
+    assert_eq!(run.state, TaskState::Completed);
+    let finished = run
+        .results
+        .iter()
+        .filter(|x| x.outcome.is_finished())
+        .count();
+    assert_eq!(finished, 2);
+    let kept = r.engine.store().get(&t.id).await.unwrap().unwrap();
+    assert_eq!(kept.state, TaskState::Planned);
+    assert!(kept.next_run.is_some());
+    let stored = r.engine.store().results(&t.id).await.unwrap();
+    assert!(stored.iter().any(|x| matches!(
+        &x.outcome,
+        TenantOutcome::Finished { message, .. } if message == "fired"
+    )));
+
+    // Every tenant finished: Completed, no next run, never run again.
+    let probe = Probe {
+        finish: vec!["a.com".into()],
+        ..Default::default()
+    };
+    let r = rig(probe);
+    let (t, run) = run_one(&r, task("one", r.clock.now(), "15m", a_com())).await;
+    assert!(run.results[0].outcome.is_ok());
+    let ended = r.engine.store().get(&t.id).await.unwrap().unwrap();
+    assert_eq!(ended.state, TaskState::Completed, "{ended:?}");
+    assert_eq!(ended.next_run, None);
+    r.clock.advance(Duration::from_secs(3600));
+    assert!(r.engine.tick().await.unwrap().is_empty());
+    assert_eq!(r.probe.calls.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]

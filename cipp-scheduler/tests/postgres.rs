@@ -847,3 +847,49 @@ async fn the_psa_ticket_book_is_shared_by_the_workers() {
     a.forget("42:fp").await.unwrap();
     assert_eq!(b.ticket("42:fp").await.unwrap(), None);
 }
+
+/// Answers "finished for good" for every tenant.
+struct Finisher;
+
+#[async_trait]
+impl Command for Finisher {
+    async fn run(&self, ctx: RunContext) -> Result<CommandOutput, CommandError> {
+        Ok(CommandOutput::Finished {
+            output: json!({"tenant": ctx.tenant}),
+            message: "fired".into(),
+        })
+    }
+    fn validate(&self, _: &Value) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A shared (work-item) run of a recurring task in which every tenant finished ends the
+/// task when its last item closes: Completed, no next run, nothing due later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_run_where_every_tenant_finished_ends_the_recurring_task() {
+    let Some(schema) = schema().await else { return };
+    let clock = ManualClock::new(at("2026-11-27T09:00:00Z"));
+    let store = Arc::new(PgStore::connect(&config(), &schema).await.unwrap());
+    let mut reg = Registry::new();
+    reg.register("finish", Arc::new(Finisher));
+    let all = StaticTenants {
+        all: tenants(5),
+        ..Default::default()
+    };
+    let engine = Engine::new(store, reg, Arc::new(all), Arc::new(clock.clone()));
+    let mut t = fleet_task(clock.now());
+    t.command = "finish".into();
+    t.schedule = Schedule::new(clock.now(), Recurrence::parse("1d").unwrap());
+    let task = engine.add(t).await.unwrap();
+    let runs = engine.tick().await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].results.len(), 5);
+    assert!(runs[0].results.iter().all(|r| r.outcome.is_finished()));
+    let stored = engine.store().get(&task.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TaskState::Completed, "{stored:?}");
+    assert_eq!(stored.next_run, None);
+    clock.advance(std::time::Duration::from_secs(2 * 86_400));
+    assert!(engine.tick().await.unwrap().is_empty());
+    drop_schema(&schema).await;
+}

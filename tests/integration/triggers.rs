@@ -15,7 +15,7 @@ use cipp::scheduler::engine::{Engine, RunSummary};
 use cipp::scheduler::kv::{KvStore, MemoryKv};
 use cipp::scheduler::recurrence::{Recurrence, Schedule};
 use cipp::scheduler::store::MemoryStore;
-use cipp::scheduler::task::{NewTask, TenantOutcome};
+use cipp::scheduler::task::{NewTask, TaskState, TenantOutcome};
 use cipp::sim::Simulator;
 use cipp::triggers::{
     register_triggers, ImmutableIdClearing, Trigger, TriggeredTask, STATE_NAMESPACE,
@@ -261,10 +261,15 @@ async fn a_synced_users_immutable_id_is_cleared_once_it_is_no_longer_synced() {
         c.directory.users_mut()[i]["onPremisesSyncEnabled"] = Value::Null;
     }
     let fired = r.later().await;
-    assert!(
-        matches!(outcome(&fired), TenantOutcome::Succeeded { .. }),
-        "{fired:?}"
-    );
+    match outcome(&fired) {
+        TenantOutcome::Finished {
+            message, output, ..
+        } => {
+            assert!(message.contains("complete"), "{message}");
+            assert_eq!(output["command"], "user.clear_immutable_id", "{output}");
+        }
+        o => panic!("expected finished, got {o:?}"),
+    }
     assert_eq!(r.sim.log().count("PATCH", "/v1.0/users/{id}"), 1);
     {
         let st = r.sim.lock_state();
@@ -280,10 +285,16 @@ async fn a_synced_users_immutable_id_is_cleared_once_it_is_no_longer_synced() {
         );
     }
 
-    // One-shot: complete, and later evaluations read nothing at all.
+    // One-shot: the task is complete, with no next run; nothing runs or reads again.
+    let ended = r.engine.task(&task.id).await.unwrap();
+    assert_eq!(ended.state, TaskState::Completed, "{ended:?}");
+    assert_eq!(ended.next_run, None);
     let calls = r.delta_calls();
-    let done = r.later().await;
-    assert!(no_change(&done).contains("complete"), "{done:?}");
+    r.clock.advance(Duration::from_secs(3600));
+    assert!(
+        r.engine.tick().await.unwrap().is_empty(),
+        "the task ran again"
+    );
     assert_eq!(r.delta_calls(), calls);
 }
 
